@@ -1,0 +1,246 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { ClusterLockedError } from '../core/errors.js';
+import { CLUSTER_STEPS, stepNumber, type StepId } from '../core/steps.js';
+import type { NodeOutcome, RunInfo, StepCheckpoint, Summary } from '../core/summary.js';
+
+/**
+ * The single table (`pk`/`sk`):
+ *   CLUSTER#c / NODE#id        the node's recorded version, previousVersion, status, lastRun
+ *   CLUSTER#c / LOCK           which run holds the cluster, until when
+ *   CLUSTER#c / RUN#id         the run: plan facts, status, summary
+ *   RUN#id    / NODE#id        how the node's part of the run ended
+ *   RUN#id    / NODE#id#STEP#nn  step checkpoints;  RUN#id / CLUSTER#STEP#nn  maintenance mode steps
+ *   COMMAND#id / COMMAND       the task token waiting for an SSM command (never in a URL; TTL-expired)
+ */
+export class FleetStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /**
+   * Takes the cluster lock for a run.
+   *
+   *   free ──────────────► held by R until T ──(T passes)──► expired: the next run may take it
+   *                               │
+   *                               └─ R asks again: re-entrant (a Lambda retry must not lock itself out)
+   */
+  async acquireLock(cluster: string, runId: string, now: Date, ttlSeconds: number): Promise<{ expiresAt: string }> {
+    const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
+    const lockIsFree = 'attribute_not_exists(pk)';
+    const lockExpired = 'expiresAt < :now';
+    const lockIsOurs = 'runId = :run';
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `CLUSTER#${cluster}`, sk: 'LOCK', runId, acquiredAt: now.toISOString(), expiresAt },
+          ConditionExpression: `${lockIsFree} OR ${lockExpired} OR ${lockIsOurs}`,
+          ExpressionAttributeValues: { ':now': now.toISOString(), ':run': runId },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { expiresAt };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        const old = error.Item;
+        throw new ClusterLockedError(cluster, String(old?.runId?.S ?? 'unknown'), String(old?.expiresAt?.S ?? 'unknown'));
+      }
+      throw error;
+    }
+  }
+
+  /** Releases the lock if this run holds it. True when the cluster is no longer locked by this run. */
+  async releaseLock(cluster: string, runId: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `CLUSTER#${cluster}`, sk: 'LOCK' },
+          ConditionExpression: 'attribute_not_exists(pk) OR runId = :run',
+          ExpressionAttributeValues: { ':run': runId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Another run holds it (ours expired and was taken): not ours to release.
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async getLock(cluster: string): Promise<{ runId: string; expiresAt: string } | null> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `CLUSTER#${cluster}`, sk: 'LOCK' } }));
+    return out.Item === undefined ? null : { runId: String(out.Item.runId), expiresAt: String(out.Item.expiresAt) };
+  }
+
+  /** Versions recorded for the cluster's nodes (used by the plan; the node's own check stays the authority). */
+  async knownVersions(cluster: string): Promise<Map<string, string>> {
+    const items = await this.queryAll(`CLUSTER#${cluster}`, 'NODE#');
+    const known = new Map<string, string>();
+    for (const item of items) if (typeof item.version === 'string') known.set(String(item.nodeId), item.version);
+    return known;
+  }
+
+  async getNodeRecord(cluster: string, nodeId: string): Promise<Record<string, unknown> | null> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `CLUSTER#${cluster}`, sk: `NODE#${nodeId}` } }));
+    return out.Item ?? null;
+  }
+
+  async putRun(run: RunInfo): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `CLUSTER#${run.cluster}`, sk: `RUN#${run.runId}`, ...run, status: 'RUNNING' },
+      }),
+    );
+  }
+
+  async getRun(cluster: string, runId: string): Promise<(RunInfo & { status: string; summary?: Summary }) | null> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `CLUSTER#${cluster}`, sk: `RUN#${runId}` } }));
+    return (out.Item as (RunInfo & { status: string; summary?: Summary }) | undefined) ?? null;
+  }
+
+  async completeRun(summary: Summary): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `CLUSTER#${summary.cluster}`, sk: `RUN#${summary.runId}` },
+        UpdateExpression: 'SET #status = :status, finishedAt = :at, summary = :summary',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':status': summary.status, ':at': summary.finishedAt, ':summary': summary },
+      }),
+    );
+  }
+
+  /** Registers the task token that an SSM command's completion must answer. */
+  async putCommand(command: PendingCommand): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `COMMAND#${command.commandId}`, sk: 'COMMAND', ...command, state: 'PENDING' },
+      }),
+    );
+  }
+
+  async getCommand(commandId: string): Promise<(PendingCommand & { state: string }) | null> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `COMMAND#${commandId}`, sk: 'COMMAND' } }));
+    return (out.Item as (PendingCommand & { state: string }) | undefined) ?? null;
+  }
+
+  /** Marks a command answered; false when it already was (a duplicate event must not answer twice). */
+  async claimCommand(commandId: string, now: Date): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `COMMAND#${commandId}`, sk: 'COMMAND' },
+          UpdateExpression: 'SET #state = :done, answeredAt = :at',
+          ConditionExpression: '#state = :pending',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':done': 'ANSWERED', ':pending': 'PENDING', ':at': now.toISOString() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async putCheckpoint(runId: string, checkpoint: StepCheckpoint): Promise<void> {
+    await this.db.send(
+      new PutCommand({ TableName: this.table, Item: { pk: `RUN#${runId}`, sk: checkpointKey(checkpoint.nodeId, checkpoint.step), ...checkpoint } }),
+    );
+  }
+
+  async getCheckpoint(runId: string, nodeId: string, step: StepId): Promise<StepCheckpoint | null> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `RUN#${runId}`, sk: checkpointKey(nodeId, step) } }));
+    return (out.Item as StepCheckpoint | undefined) ?? null;
+  }
+
+  /** Records how a node's part of the run ended, and the node's own record when its version changed or was learned. */
+  async recordOutcome(cluster: string, runId: string, roles: string[], outcome: NodeOutcome): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: `RUN#${runId}`, sk: `NODE#${outcome.nodeId}`, ...outcome } }));
+    // Only a known version is recorded: a node that failed after it changed waits for rollback to say where it is.
+    const version = outcome.to;
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `CLUSTER#${cluster}`, sk: `NODE#${outcome.nodeId}` },
+        UpdateExpression:
+          'SET nodeId = :id, #roles = :roles, #status = :status, lastRun = :run, updatedAt = :at' +
+          (version === null ? '' : ', version = :version') +
+          (outcome.status === 'UPGRADED' && outcome.from !== null ? ', previousVersion = :from' : ''),
+        ExpressionAttributeNames: { '#roles': 'roles', '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':id': outcome.nodeId,
+          ':roles': roles,
+          ':status': outcome.status,
+          ':run': runId,
+          ':at': outcome.at,
+          ...(version === null ? {} : { ':version': version }),
+          ...(outcome.status === 'UPGRADED' && outcome.from !== null ? { ':from': outcome.from } : {}),
+        },
+      }),
+    );
+  }
+
+  /** Everything a run recorded: step checkpoints (node and cluster steps) and node outcomes. */
+  async runRecords(runId: string): Promise<{ checkpoints: StepCheckpoint[]; outcomes: NodeOutcome[] }> {
+    const items = await this.queryAll(`RUN#${runId}`);
+    const checkpoints: StepCheckpoint[] = [];
+    const outcomes: NodeOutcome[] = [];
+    for (const item of items) {
+      const { pk: _pk, sk: _sk, ...rest } = item;
+      if (typeof item.step === 'string') checkpoints.push(rest as unknown as StepCheckpoint);
+      else if (String(item.sk).startsWith('NODE#')) outcomes.push(rest as unknown as NodeOutcome);
+    }
+    return { checkpoints, outcomes };
+  }
+
+  private async queryAll(pk: string, skPrefix?: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :sk)',
+          ExpressionAttributeValues: skPrefix === undefined ? { ':pk': pk } : { ':pk': pk, ':sk': skPrefix },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
+  }
+}
+
+/** A command waiting for its completion event. */
+export interface PendingCommand {
+  commandId: string;
+  taskToken: string;
+  runId: string;
+  cluster: string;
+  nodeId: string;
+  step: StepId;
+  targetVersion: string;
+  sentAt: string;
+  /** Epoch seconds: DynamoDB TTL (attribute `ttl`) removes the token once nobody can use it. */
+  ttl: number;
+}
+
+/** Sort key of a step checkpoint: node steps under the node, maintenance mode under the cluster. */
+export function checkpointKey(nodeId: string, step: StepId): string {
+  return CLUSTER_STEPS.includes(step) ? `CLUSTER#STEP#${stepNumber(step)}` : `NODE#${nodeId}#STEP#${stepNumber(step)}`;
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+import { App } from 'aws-cdk-lib';
+import { FleetUpgradeStack } from '../lib/fleet-upgrade-stack.js';
+
+/** CDK app: `npx cdk synth` / `npx cdk deploy -c artifactBaseUrl=https://… [-c runbook=release-dir]`. */
+const app = new App();
+const context = (key: string): string | undefined => {
+  const value: unknown = app.node.tryGetContext(key);
+  return typeof value === 'string' && value !== '' ? value : undefined;
+};
+new FleetUpgradeStack(app, 'FleetUpgradeStack', {
+  description: 'fleet-upgrade: rolling in-place upgrade of a role-based cluster (Step Functions, SSM, DynamoDB)',
+  // Placeholder that cannot resolve: downloads fail before any node changes until an operator sets it.
+  artifactBaseUrl: context('artifactBaseUrl') ?? 'https://artifacts.example.invalid/app',
+  ...(context('runbook') ? { runbook: context('runbook') } : {}),
+});

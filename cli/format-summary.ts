@@ -1,0 +1,56 @@
+import type { Summary } from '../core/summary.js';
+
+type RehearsalSummary = Summary & { execution?: { name: string; events: number; stateTransitions: number; durationMs: number } };
+
+function time(iso: string | null): string {
+  return iso === null ? '—' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+}
+
+/** The summary as an operator reads it at the end of a run. */
+export function formatSummary(summary: RehearsalSummary): string {
+  const lines: string[] = [];
+  const took = summary.execution ? ` in ${(summary.execution.durationMs / 1000).toFixed(1)} s` : '';
+  lines.push('');
+  lines.push(`Upgrade of ${summary.cluster} to ${summary.targetVersion}: ${summary.status}${took} (run ${summary.runId})`);
+  const c = summary.counts;
+  lines.push(`  ${c.upgraded} upgraded, ${c.skipped} skipped, ${c.failed} failed, ${c.notStarted} not started`);
+  lines.push('');
+  const rows = [['  NODE', 'ROLES', 'FROM', 'TO', 'STATUS']];
+  for (const id of summary.order) {
+    const n = summary.nodes[id];
+    if (n === undefined) continue;
+    rows.push([`  ${id}`, n.roles.join(',') || '—', n.from ?? '?', n.to ?? '?', n.status]);
+  }
+  lines.push(...table(rows));
+  if (summary.failure !== null) {
+    lines.push('');
+    lines.push(`Failure: ${summary.failure.message}`);
+    if (summary.failure.outputTail !== '') {
+      lines.push('  output (last lines):');
+      for (const l of summary.failure.outputTail.split('\n')) lines.push(`    ${l}`);
+    }
+  }
+  if (summary.warnings.length > 0) {
+    lines.push('');
+    lines.push('Warnings:');
+    for (const w of summary.warnings) lines.push(`  ${w}`);
+  }
+  lines.push('');
+  const m = summary.maintenanceMode;
+  lines.push(
+    m.enabledAt === null
+      ? `Maintenance mode: never enabled${m.node ? ` (core node ${m.node})` : ''}`
+      : `Maintenance mode: on ${time(m.enabledAt)}, off ${time(m.disabledAt)} (core node ${m.node})${m.disabledAt === null ? '  ← STILL ON: disable it by hand' : ''}`,
+  );
+  lines.push(`Cluster lock: ${summary.lockReleased ? 'released' : 'NOT released — run `fleet-upgrade unlock` after checking no run is active'}`);
+  if (summary.execution) {
+    const perNode = summary.order.length > 0 ? ` (${(summary.execution.stateTransitions / summary.order.length).toFixed(1)} transitions, ${(summary.execution.events / summary.order.length).toFixed(1)} events per node)` : '';
+    lines.push(`Execution: ${summary.execution.stateTransitions} state transitions, ${summary.execution.events} history events${perNode}`);
+  }
+  return lines.join('\n');
+}

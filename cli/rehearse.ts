@@ -1,0 +1,70 @@
+import { Command, Option } from 'commander';
+import { InputValidationError } from '../core/errors.js';
+import { STEP_IDS, isStepId } from '../core/steps.js';
+import type { InjectedFailure } from '../local/ssm-endpoint.js';
+import { readClusterFile } from '../local/cluster-file.js';
+import { rehearse } from '../local/rehearsal.js';
+import { EXIT_OK, EXIT_RUN_FAILED, UsageError } from './errors.js';
+import { formatSummary } from './format-summary.js';
+
+/** `--fail NODE:STEP[:TIMES]` → an injected failure (TIMES defaults to always). */
+export function parseFailure(value: string, previous: InjectedFailure[] = []): InjectedFailure[] {
+  const [nodeId = '', step = '', times, ...rest] = value.split(':');
+  if (nodeId === '' || !isStepId(step) || rest.length > 0 || (times !== undefined && !/^[1-9][0-9]{0,3}$/.test(times))) {
+    throw new UsageError(`--fail: expected NODE:STEP[:TIMES] with STEP one of ${STEP_IDS.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return [...previous, { nodeId, step, times: times === undefined ? Number.POSITIVE_INFINITY : Number(times) }];
+}
+
+function parseRoleOrder(value: string): string[] {
+  return value.split(',').map((r) => r.trim());
+}
+
+interface RehearseFlags {
+  cluster: string;
+  targetVersion: string;
+  workdir: string;
+  roleOrder?: string[];
+  force?: boolean;
+  httpsProxy?: string;
+  fail?: InjectedFailure[];
+  runId?: string;
+  json?: boolean;
+}
+
+export function rehearseCommand(): Command {
+  return new Command('rehearse')
+    .description('Upgrade a sandbox copy of a cluster on this machine through the synthesized state machine and SSM document (no AWS account).')
+    .requiredOption('--cluster <file>', 'cluster file: {"cluster":"demo","nodes":[{"id":"dea-1","roles":["dea"],"version":"3.0.0"}]}')
+    .requiredOption('--target-version <version>', 'version to upgrade to, e.g. 3.1.0')
+    .option('--workdir <dir>', 'where the sandbox nodes live (emptied first)', '.tmp/rehearsal')
+    .option('--role-order <roles>', 'comma-separated role order (default dea,controller,router,base,primary)', parseRoleOrder)
+    .option('--force', 'upgrade nodes even when already at the target version')
+    .option('--https-proxy <url>', 'proxy for package downloads (HTTPS_PROXY on the nodes)')
+    .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always); repeatable').argParser(parseFailure))
+    .option('--run-id <id>', 'the run id (execution name); default <cluster>-<version>-<timestamp>')
+    .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:download --json\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .action(async (flags: RehearseFlags) => {
+      const cluster = await readClusterFile(flags.cluster);
+      for (const f of flags.fail ?? []) {
+        if (!cluster.nodes.some((n) => n.id === f.nodeId)) {
+          throw new InputValidationError(`--fail: node ${f.nodeId} is not in ${flags.cluster}`, 'fail');
+        }
+      }
+      const result = await rehearse({
+        cluster,
+        targetVersion: flags.targetVersion,
+        workdir: flags.workdir,
+        ...(flags.roleOrder ? { roleOrder: flags.roleOrder } : {}),
+        ...(flags.force ? { force: true } : {}),
+        ...(flags.httpsProxy ? { httpsProxy: flags.httpsProxy } : {}),
+        ...(flags.fail ? { failures: flags.fail } : {}),
+        ...(flags.runId ? { runId: flags.runId } : {}),
+        progress: (line) => process.stderr.write(`${line}\n`),
+      });
+      if (flags.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
+      else process.stdout.write(`${formatSummary(result.summary)}\n`);
+      process.exitCode = result.summary.status === 'SUCCEEDED' ? EXIT_OK : EXIT_RUN_FAILED;
+    });
+}

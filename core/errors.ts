@@ -1,0 +1,46 @@
+/** Errors are values with names: each carries the facts an operator needs, and `name` is what Step Functions matches in Catch/Retry. */
+
+/** The execution input (or CLI flags) did not match the contract; nothing has been touched. */
+export class InputValidationError extends Error {
+  constructor(
+    message: string,
+    /** Dotted path of the offending field, e.g. `nodes[2].id`. */
+    public readonly field: string,
+  ) {
+    super(message);
+    this.name = 'InputValidationError';
+  }
+}
+
+/** Another run holds the cluster lock. */
+export class ClusterLockedError extends Error {
+  constructor(
+    public readonly cluster: string,
+    public readonly heldBy: string,
+    public readonly expiresAt: string,
+  ) {
+    super(`cluster ${cluster} is locked by run ${heldBy} until ${expiresAt}; wait for it to finish or unlock it explicitly`);
+    this.name = 'ClusterLockedError';
+  }
+}
+
+/** The upgrade cannot be planned (no nodes, no core node, …). */
+export class PlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanError';
+  }
+}
+
+/** A step of the runbook failed on a node. */
+export class StepFailedError extends Error {
+  constructor(
+    public readonly nodeId: string,
+    public readonly step: string,
+    public readonly exitCode: number | null,
+    public readonly outputTail: string,
+  ) {
+    super(`${step} failed on ${nodeId}${exitCode === null ? '' : ` with exit code ${exitCode}`}`);
+    this.name = 'StepFailedError';
+  }
+}

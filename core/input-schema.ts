@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { InputValidationError } from './errors.js';
+import { VERSION_PATTERN } from './version.js';
+
+/**
+ * The public contract: one JSON document accepted identically by StartExecution, the CLI and the rehearsal.
+ * Every string that can reach a node is held to a strict pattern, so no shell metacharacter ever gets there.
+ */
+
+export const CLUSTER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const ROLE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+export const PROXY_PATTERN = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/?$/;
+/** Name of the final group: nodes that match no role in the order. Also its key in `concurrency`. */
+export const UNMATCHED = 'unmatched';
+export const MAX_NODES = 10_000;
+
+const cluster = z.string().regex(CLUSTER_PATTERN, {
+  message: 'expected a cluster name: letters, digits, "-" or "_", starting with a letter or digit, at most 63 characters',
+});
+const version = z.string().regex(VERSION_PATTERN, {
+  message: 'expected a version like 3.2.0 or 3.2.0-rc.1 (dotted numbers, optional pre-release)',
+});
+const role = z.string().regex(ROLE_PATTERN, {
+  message: 'expected a role name: lower-case letters, digits, "-" or "_", starting with a letter, at most 32 characters',
+});
+const nodeId = z.string().regex(NODE_ID_PATTERN, {
+  message: 'expected a node id: letters, digits, ".", "-" or "_", starting with a letter or digit, at most 63 characters',
+});
+
+export const nodeSchema = z.strictObject({
+  id: nodeId,
+  roles: z.array(role).max(32, { message: 'expected at most 32 roles' }),
+});
+
+export const inputSchema = z
+  .strictObject({
+    cluster,
+    targetVersion: version,
+    roleOrder: z
+      .array(role)
+      .min(1, { message: 'expected at least one role (omit roleOrder to use the default order)' })
+      .max(32, { message: 'expected at most 32 roles' })
+      .refine((roles) => new Set(roles).size === roles.length, { message: 'expected each role once (found a duplicate)' })
+      .refine((roles) => !roles.includes(UNMATCHED), {
+        message: `"${UNMATCHED}" names the final group of nodes that match no role and cannot be used in roleOrder`,
+      })
+      .optional(),
+    force: z.boolean({ message: 'expected true or false' }).default(false),
+    ignoreInspectFailures: z.boolean({ message: 'expected true or false' }).default(false),
+    concurrency: z
+      .record(
+        role,
+        z.int({ message: 'expected a whole number' }).min(1, { message: 'expected at least 1' }).max(40, { message: 'expected at most 40' }),
+      )
+      .default({}),
+    nodes: z
+      .array(nodeSchema)
+      .min(1, { message: 'expected at least one node (omit nodes to discover them by tag)' })
+      .max(MAX_NODES, { message: `expected at most ${MAX_NODES} nodes` })
+      .refine((nodes) => new Set(nodes.map((n) => n.id)).size === nodes.length, { message: 'expected unique node ids (found a duplicate)' })
+      .optional(),
+    coreNode: nodeId.optional(),
+    httpsProxy: z
+      .string()
+      .regex(PROXY_PATTERN, { message: 'expected a proxy URL like http://proxy.example.com:3128 (no credentials, no path)' })
+      .optional(),
+    approval: z
+      .strictObject({
+        timeoutMinutes: z.int({ message: 'expected a whole number of minutes' }).min(1).max(525_600).default(1440),
+        onTimeout: z.enum(['rollback', 'abort'], { message: 'expected "rollback" or "abort"' }).default('rollback'),
+      })
+      .default({ timeoutMinutes: 1440, onTimeout: 'rollback' }),
+    dryRun: z.boolean({ message: 'expected true or false' }).default(false),
+  })
+  .superRefine((input, ctx) => {
+    if (input.coreNode !== undefined && input.nodes !== undefined && !input.nodes.some((n) => n.id === input.coreNode)) {
+      ctx.addIssue({ code: 'custom', path: ['coreNode'], message: 'expected the id of one of the nodes' });
+    }
+  });
+
+/** The execution input after validation, defaults applied. */
+export type UpgradeInput = z.output<typeof inputSchema>;
+export type NodeSpec = z.output<typeof nodeSchema>;
+
+/** `nodes[2].id` from a zod path. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out === '' ? '(input)' : out;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value = raw;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  // Escape non-ASCII so look-alike characters are visible, and keep the message short.
+  text = text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Turns a zod error into an InputValidationError naming the field, the expected form and what was given. */
+export function toInputValidationError(error: z.ZodError, raw: unknown): InputValidationError {
+  const issue = error.issues[0];
+  if (issue === undefined) return new InputValidationError('input is invalid', '(input)');
+  let path = issue.path;
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '';
+    path = [...issue.path, key];
+    message = 'is not a known field (check the spelling; see docs for the input reference)';
+  } else if (issue.code === 'invalid_type' && valueAt(raw, path) === undefined) {
+    message = `is required: ${message.replace(/^Invalid input: /, '')}`;
+  }
+  const field = fieldPath(path);
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
+  const got = issue.code === 'unrecognized_keys' ? '' : `, got ${describe(valueAt(raw, path))}`;
+  return new InputValidationError(`${field}: ${message}${got}${more}`, field);
+}
+
+/** Validates the execution input; throws InputValidationError naming the field. */
+export function parseInput(raw: unknown): UpgradeInput {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InputValidationError(`(input): expected a JSON object, got ${describe(raw)}`, '(input)');
+  }
+  const result = inputSchema.safeParse(raw);
+  if (!result.success) throw toInputValidationError(result.error, raw);
+  return result.data;
+}

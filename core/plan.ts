@@ -1,0 +1,96 @@
+import { PlanError } from './errors.js';
+import { UNMATCHED, type NodeSpec, type UpgradeInput } from './input-schema.js';
+import { DEFAULT_ROLE_ORDER, groupByRole } from './role-order.js';
+import { compareNatural } from './natural-sort.js';
+import { compareVersions } from './version.js';
+
+export interface PlannedNode {
+  id: string;
+  roles: string[];
+  /** Version last recorded for the node, or null when nothing is known yet (the node's own version check decides). */
+  from: string | null;
+  to: string;
+  action: 'upgrade' | 'skip';
+  reason: string;
+  /** DEA nodes are retired (applications evacuated) before they change. */
+  retire: boolean;
+}
+
+export interface PlanGroup {
+  role: string;
+  concurrency: number;
+  nodes: PlannedNode[];
+}
+
+export interface UpgradePlan {
+  cluster: string;
+  targetVersion: string;
+  roleOrder: string[];
+  /** The node that runs maintenance mode on and off: `coreNode` from the input, else the node with `primary`. */
+  coreNode: string;
+  groups: PlanGroup[];
+  /** Node ids in processing order. */
+  order: string[];
+  upgradeCount: number;
+  skipCount: number;
+}
+
+function decide(from: string | null, target: string, force: boolean): Pick<PlannedNode, 'action' | 'reason'> {
+  if (from === null) return { action: 'upgrade', reason: 'version unknown until the node is checked' };
+  const cmp = compareVersions(from, target);
+  if (cmp === 0 && !force) return { action: 'skip', reason: `already at ${target}` };
+  if (cmp > 0 && !force) return { action: 'skip', reason: `already above ${target} (at ${from})` };
+  if (force && cmp >= 0) return { action: 'upgrade', reason: `forced (at ${from})` };
+  return { action: 'upgrade', reason: `${from} → ${target}` };
+}
+
+function pickCoreNode(nodes: readonly NodeSpec[], named: string | undefined): string {
+  if (named !== undefined) {
+    if (!nodes.some((n) => n.id === named)) throw new PlanError(`coreNode ${named} is not one of the cluster's nodes`);
+    return named;
+  }
+  const primaries = nodes.filter((n) => n.roles.includes('primary')).map((n) => n.id).sort(compareNatural);
+  const core = primaries[0];
+  if (core === undefined) {
+    throw new PlanError('no node has the role "primary", so no node can switch maintenance mode; name one with coreNode');
+  }
+  return core;
+}
+
+/**
+ * The upgrade plan: groups in role order, each node's current → target version and whether it will be
+ * upgraded. `known` holds versions already recorded for nodes (DynamoDB); the node's own version check
+ * remains the authority when the run reaches it.
+ */
+export function planUpgrade(input: UpgradeInput, nodes: readonly NodeSpec[], known: ReadonlyMap<string, string>): UpgradePlan {
+  if (nodes.length === 0) throw new PlanError(`cluster ${input.cluster} has no nodes to upgrade`);
+  const roleOrder = input.roleOrder ?? [...DEFAULT_ROLE_ORDER];
+  const coreNode = pickCoreNode(nodes, input.coreNode);
+  const groups: PlanGroup[] = groupByRole(nodes, roleOrder).map((group) => ({
+    role: group.role,
+    concurrency: input.concurrency[group.role] ?? (group.role === UNMATCHED ? input.concurrency[UNMATCHED] : undefined) ?? 1,
+    nodes: group.nodes.map((node) => {
+      const from = known.get(node.id) ?? null;
+      return {
+        id: node.id,
+        roles: [...node.roles],
+        from,
+        to: input.targetVersion,
+        ...decide(from, input.targetVersion, input.force),
+        retire: node.roles.includes('dea'),
+      };
+    }),
+  }));
+  const order = groups.flatMap((g) => g.nodes.map((n) => n.id));
+  const upgradeCount = groups.reduce((sum, g) => sum + g.nodes.filter((n) => n.action === 'upgrade').length, 0);
+  return {
+    cluster: input.cluster,
+    targetVersion: input.targetVersion,
+    roleOrder,
+    coreNode,
+    groups,
+    order,
+    upgradeCount,
+    skipCount: order.length - upgradeCount,
+  };
+}

@@ -1,0 +1,35 @@
+import { InputValidationError } from './errors.js';
+import type { UpgradeInput } from './input-schema.js';
+
+/** The execution name doubles as the run id: it names backups on the nodes, so it is held to a strict pattern. */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/;
+
+/** What every step of a run needs to know; small, because it travels in every state's input. */
+export interface RunContext {
+  runId: string;
+  cluster: string;
+  targetVersion: string;
+  force: boolean;
+  ignoreInspectFailures: boolean;
+  /** Empty when no proxy is used (SSM parameters cannot be absent). */
+  httpsProxy: string;
+  startedAt: string;
+}
+
+export function runContext(input: UpgradeInput, runId: string, startedAt: string): RunContext {
+  if (!RUN_ID_PATTERN.test(runId)) {
+    throw new InputValidationError(
+      `runId: expected letters, digits, ".", "-" or "_" (at most 80 characters), got ${JSON.stringify(runId).slice(0, 90)}`,
+      'runId',
+    );
+  }
+  return {
+    runId,
+    cluster: input.cluster,
+    targetVersion: input.targetVersion,
+    force: input.force,
+    ignoreInspectFailures: input.ignoreInspectFailures,
+    httpsProxy: input.httpsProxy ?? '',
+    startedAt,
+  };
+}

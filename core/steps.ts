@@ -1,0 +1,74 @@
+/** Step ids: the same everywhere — runbook scripts, state names' keys, `--fail NODE:STEP`, summaries, DynamoDB. */
+export const STEP_IDS = [
+  'self-update',
+  'version-check',
+  'pre-upgrade-validation',
+  'download',
+  'retire',
+  'backup',
+  'upgrade',
+  'restart',
+  'post-upgrade-validation',
+  'rollback',
+  'maintenance-on',
+  'maintenance-off',
+] as const;
+
+export type StepId = (typeof STEP_IDS)[number];
+
+/** Steps a node goes through, in order (retire applies to dea nodes only). */
+export const NODE_PIPELINE: readonly StepId[] = [
+  'self-update',
+  'version-check',
+  'pre-upgrade-validation',
+  'download',
+  'retire',
+  'backup',
+  'upgrade',
+  'restart',
+  'post-upgrade-validation',
+];
+
+/** Steps that act on the cluster as a whole (run on the core node), not on a node's own upgrade. */
+export const CLUSTER_STEPS: readonly StepId[] = ['maintenance-on', 'maintenance-off'];
+
+/** The state names an operator reads in the console's execution view. */
+export const STEP_STATE_NAMES: Record<StepId, string> = {
+  'self-update': 'Self-update',
+  'version-check': 'Check version',
+  'pre-upgrade-validation': 'Pre-upgrade validation',
+  download: 'Download and verify',
+  retire: 'Retire node',
+  backup: 'Back up state',
+  upgrade: 'Upgrade',
+  restart: 'Restart',
+  'post-upgrade-validation': 'Post-upgrade validation',
+  rollback: 'Roll back',
+  'maintenance-on': 'Enable maintenance mode',
+  'maintenance-off': 'Disable maintenance mode',
+};
+
+/** Two-digit position of a step, used in checkpoint sort keys so they sort in pipeline order. */
+export function stepNumber(step: StepId): string {
+  return String(STEP_IDS.indexOf(step)).padStart(2, '0');
+}
+
+export function isStepId(value: string): value is StepId {
+  return (STEP_IDS as readonly string[]).includes(value);
+}
+
+/** How long a step may run on a node before it counts as failed (the SSM document's execution timeout). */
+export const STEP_TIMEOUT_SECONDS: Record<StepId, number> = {
+  'self-update': 300,
+  'version-check': 120,
+  'pre-upgrade-validation': 600,
+  download: 1800,
+  retire: 900,
+  backup: 1800,
+  upgrade: 1800,
+  restart: 600,
+  'post-upgrade-validation': 600,
+  rollback: 1800,
+  'maintenance-on': 300,
+  'maintenance-off': 300,
+};

@@ -1,0 +1,177 @@
+import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
+
+export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED';
+export type NodeStatus = 'UPGRADED' | 'SKIPPED' | 'FAILED' | 'NOT_STARTED' | 'IN_PROGRESS';
+export type RunStatus = 'SUCCEEDED' | 'FAILED';
+
+/** One step on one node in one run (DynamoDB `RUN#id` / `NODE#id#STEP#nn`). */
+export interface StepCheckpoint {
+  nodeId: string;
+  step: StepId;
+  status: CheckpointStatus;
+  exitCode: number | null;
+  warnings: string[];
+  outputTail?: string;
+  details?: Record<string, unknown>;
+  startedAt: string;
+  finishedAt?: string;
+}
+
+/** How a node's part of the run ended (DynamoDB `RUN#id` / `NODE#id`). */
+export interface NodeOutcome {
+  nodeId: string;
+  status: 'UPGRADED' | 'SKIPPED' | 'FAILED';
+  from: string | null;
+  to: string | null;
+  failedStep?: StepId;
+  at: string;
+}
+
+/** What the plan recorded about the run (DynamoDB `CLUSTER#c` / `RUN#id`). */
+export interface RunInfo {
+  runId: string;
+  cluster: string;
+  targetVersion: string;
+  coreNode: string;
+  order: string[];
+  roles: Record<string, string[]>;
+  plannedFrom: Record<string, string | null>;
+  startedAt: string;
+}
+
+export interface SummaryStep {
+  step: StepId;
+  status: CheckpointStatus;
+  warnings: string[];
+  exitCode?: number | null;
+}
+
+export interface NodeSummary {
+  roles: string[];
+  from: string | null;
+  to: string | null;
+  status: NodeStatus;
+  steps: SummaryStep[];
+}
+
+export interface RunFailure {
+  node: string | null;
+  step: string | null;
+  error: string;
+  message: string;
+  exitCode: number | null;
+  outputTail: string;
+}
+
+/** The run's summary: the execution's final output, the CLI's `--json`, and the RUN record. */
+export interface Summary {
+  status: RunStatus;
+  runId: string;
+  cluster: string;
+  targetVersion: string;
+  order: string[];
+  nodes: Record<string, NodeSummary>;
+  counts: Record<'upgraded' | 'skipped' | 'failed' | 'notStarted', number>;
+  maintenanceMode: { node: string; enabledAt: string | null; disabledAt: string | null };
+  lockReleased: boolean;
+  failure: RunFailure | null;
+  warnings: string[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** An error the state machine caught outside a node step (e.g. a Lambda that threw). */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+function nodeStatus(outcome: NodeOutcome | undefined, steps: readonly StepCheckpoint[]): NodeStatus {
+  if (outcome !== undefined) return outcome.status;
+  if (steps.some((s) => s.status === 'FAILED')) return 'FAILED';
+  return steps.length === 0 ? 'NOT_STARTED' : 'IN_PROGRESS';
+}
+
+function failureFrom(checkpoints: readonly StepCheckpoint[], caught: CaughtError | undefined): RunFailure | null {
+  const failed = checkpoints.find((c) => c.status === 'FAILED' && !CLUSTER_STEPS.includes(c.step))
+    ?? checkpoints.find((c) => c.status === 'FAILED');
+  if (failed !== undefined) {
+    return {
+      node: failed.nodeId,
+      step: failed.step,
+      error: 'StepFailed',
+      message: `${failed.step} failed on ${failed.nodeId}${failed.exitCode === null ? '' : ` (exit code ${failed.exitCode})`}`,
+      exitCode: failed.exitCode,
+      outputTail: failed.outputTail ?? '',
+    };
+  }
+  if (caught === undefined) return null;
+  return { node: null, step: null, error: caught.Error, message: caught.Cause ?? caught.Error, exitCode: null, outputTail: '' };
+}
+
+/** Builds the summary from what DynamoDB recorded, so it tells the same truth as the table. */
+export function buildSummary(args: {
+  run: RunInfo;
+  checkpoints: readonly StepCheckpoint[];
+  outcomes: readonly NodeOutcome[];
+  lockReleased: boolean;
+  caught?: CaughtError;
+  finishedAt: string;
+}): Summary {
+  const { run, checkpoints, outcomes } = args;
+  const byNode = new Map<string, StepCheckpoint[]>();
+  for (const c of checkpoints) {
+    if (CLUSTER_STEPS.includes(c.step)) continue;
+    const list = byNode.get(c.nodeId) ?? [];
+    list.push(c);
+    byNode.set(c.nodeId, list);
+  }
+  const nodes: Record<string, NodeSummary> = {};
+  const counts = { upgraded: 0, skipped: 0, failed: 0, notStarted: 0 };
+  const warnings: string[] = [];
+  for (const id of run.order) {
+    const steps = (byNode.get(id) ?? []).sort((a, b) => STEP_IDS.indexOf(a.step) - STEP_IDS.indexOf(b.step));
+    const outcome = outcomes.find((o) => o.nodeId === id);
+    const status = nodeStatus(outcome, steps);
+    const checked = steps.find((s) => s.step === 'version-check')?.details?.version;
+    const from = outcome?.from ?? (typeof checked === 'string' ? checked : (run.plannedFrom[id] ?? null));
+    const to = outcome?.to ?? from;
+    if (status === 'UPGRADED') counts.upgraded++;
+    else if (status === 'SKIPPED') counts.skipped++;
+    else if (status === 'NOT_STARTED') counts.notStarted++;
+    else counts.failed++;
+    for (const s of steps) for (const w of s.warnings) warnings.push(`${id} ${s.step}: ${w}`);
+    nodes[id] = {
+      roles: run.roles[id] ?? [],
+      from,
+      to,
+      status,
+      steps: steps.map((s) => ({ step: s.step, status: s.status, warnings: s.warnings, exitCode: s.exitCode })),
+    };
+  }
+  const cluster = (step: StepId) => checkpoints.find((c) => c.step === step && c.status === 'SUCCEEDED');
+  const failure = failureFrom(checkpoints, args.caught);
+  const everyNodeDone = run.order.every((id) => nodes[id]?.status === 'UPGRADED' || nodes[id]?.status === 'SKIPPED');
+  const status: RunStatus = failure === null && everyNodeDone ? 'SUCCEEDED' : 'FAILED';
+  return {
+    status,
+    runId: run.runId,
+    cluster: run.cluster,
+    targetVersion: run.targetVersion,
+    order: run.order,
+    nodes,
+    counts,
+    maintenanceMode: {
+      node: run.coreNode,
+      enabledAt: cluster('maintenance-on')?.finishedAt ?? null,
+      disabledAt: cluster('maintenance-off')?.finishedAt ?? null,
+    },
+    lockReleased: args.lockReleased,
+    failure: status === 'FAILED' && failure === null
+      ? { node: null, step: null, error: 'Incomplete', message: 'the run ended before every node was upgraded', exitCode: null, outputTail: '' }
+      : failure,
+    warnings,
+    startedAt: run.startedAt,
+    finishedAt: args.finishedAt,
+  };
+}

@@ -1,0 +1,55 @@
+import type { RunContext } from '../../core/run-context.js';
+import type { StepResult } from '../../core/step-result.js';
+import type { CaughtError, NodeOutcome } from '../../core/summary.js';
+import { NODE_PIPELINE } from '../../core/steps.js';
+import { FleetStore } from '../../adapters/store.js';
+import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
+import { logger } from '../../adapters/logger.js';
+
+export interface RecordNodeEvent {
+  action: 'upgraded' | 'skipped' | 'failed';
+  node: { id: string; roles: string[] };
+  run: RunContext;
+  versionCheck?: StepResult;
+  error?: CaughtError;
+}
+
+/** Steps after which the node may have changed: a failure there leaves its version unknown until rollback. */
+const CHANGES_NODE = new Set(NODE_PIPELINE.slice(NODE_PIPELINE.indexOf('upgrade')));
+
+/** Records how a node's part of the run ended, in the run and in the node's own record. */
+export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome> => {
+  const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
+  const { runId } = event.run;
+  const { checkpoints } = await store.runRecords(runId);
+  const mine = checkpoints.filter((c) => c.nodeId === event.node.id);
+  const checked = mine.find((c) => c.step === 'version-check')?.details?.version;
+  const from = typeof event.versionCheck?.details.version === 'string'
+    ? event.versionCheck.details.version
+    : typeof checked === 'string' ? checked : null;
+  const at = new Date().toISOString();
+  let outcome: NodeOutcome;
+  if (event.action === 'upgraded') {
+    const validated = mine.find((c) => c.step === 'post-upgrade-validation')?.details?.version;
+    outcome = { nodeId: event.node.id, status: 'UPGRADED', from, to: typeof validated === 'string' ? validated : event.run.targetVersion, at };
+  } else if (event.action === 'skipped') {
+    outcome = { nodeId: event.node.id, status: 'SKIPPED', from, to: from, at };
+  } else {
+    // A step that timed out never got its final checkpoint: write it now so DynamoDB tells the truth.
+    const stuck = mine.find((c) => c.status === 'RUNNING');
+    if (stuck !== undefined) {
+      await store.putCheckpoint(runId, {
+        ...stuck,
+        status: 'FAILED',
+        outputTail: `${event.error?.Error ?? 'failed'}: ${event.error?.Cause ?? 'no result from the node'}`.slice(0, 2000),
+        finishedAt: at,
+      });
+    }
+    const failed = stuck ?? mine.find((c) => c.status === 'FAILED');
+    const changed = failed !== undefined && CHANGES_NODE.has(failed.step);
+    outcome = { nodeId: event.node.id, status: 'FAILED', from, to: changed ? null : from, at, ...(failed ? { failedStep: failed.step } : {}) };
+  }
+  await store.recordOutcome(event.run.cluster, runId, event.node.roles, outcome);
+  logger.info('node recorded', { runId, ...outcome });
+  return outcome;
+};

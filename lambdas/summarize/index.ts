@@ -1,0 +1,41 @@
+import type { RunContext } from '../../core/run-context.js';
+import { buildSummary, type CaughtError, type RunInfo, type Summary } from '../../core/summary.js';
+import { FleetStore } from '../../adapters/store.js';
+import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
+import { logger } from '../../adapters/logger.js';
+
+export interface SummarizeEvent {
+  run: RunContext;
+  lock?: { released?: boolean };
+  error?: CaughtError;
+}
+
+/** Builds the run's summary from DynamoDB (so both tell the same story) and records it on the run. */
+export const handler = async (event: SummarizeEvent): Promise<Summary> => {
+  const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
+  const { run } = event;
+  const recorded = await store.getRun(run.cluster, run.runId);
+  // The run may have failed before it was planned: summarize what is known.
+  const info: RunInfo = recorded ?? {
+    runId: run.runId,
+    cluster: run.cluster,
+    targetVersion: run.targetVersion,
+    coreNode: '',
+    order: [],
+    roles: {},
+    plannedFrom: {},
+    startedAt: run.startedAt,
+  };
+  const { checkpoints, outcomes } = await store.runRecords(run.runId);
+  const summary = buildSummary({
+    run: info,
+    checkpoints,
+    outcomes,
+    lockReleased: event.lock?.released === true,
+    ...(event.error ? { caught: event.error } : {}),
+    finishedAt: new Date().toISOString(),
+  });
+  if (recorded !== null) await store.completeRun(summary);
+  logger.info('run summarized', { runId: run.runId, status: summary.status, counts: summary.counts });
+  return summary;
+};

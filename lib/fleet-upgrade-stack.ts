@@ -1,0 +1,324 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, type StepId } from '../core/steps.js';
+import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
+
+const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** CloudFormation metadata key naming the handler module of a function (lets the local rehearsal run it in-process). */
+export const HANDLER_METADATA_KEY = 'fleet-upgrade:handler';
+
+/** SSM command statuses that end a command: the EventBridge rule forwards only these. */
+const FINAL_COMMAND_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
+
+export interface FleetUpgradeStackProps extends StackProps {
+  /** Base URL of the package repository: `<url>/<version>/app-<version>.tar.gz` and `<url>/<version>/SHA256SUMS`. */
+  readonly artifactBaseUrl: string;
+  /** Runbook folder under `runbooks/` turned into the SSM document. @default 'release-dir' */
+  readonly runbook?: string;
+  /** Seconds a cluster lock lasts before another run may take it. @default 43200 (12 hours) */
+  readonly lockTtlSeconds?: number;
+}
+
+/**
+ * The whole product in one stack, top to bottom like the workflow it builds: the table, the SSM
+ * document, the functions, the completion event path, then the state machine.
+ */
+export class FleetUpgradeStack extends Stack {
+  readonly stateMachine: sfn.StateMachine;
+  readonly table: dynamodb.Table;
+  readonly document: ssm.CfnDocument;
+  readonly topic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: FleetUpgradeStackProps) {
+    super(scope, id, props);
+    if (!ARTIFACT_URL_PATTERN.test(props.artifactBaseUrl)) {
+      throw new Error(`artifactBaseUrl: expected an http(s) URL without query or credentials, got ${JSON.stringify(props.artifactBaseUrl)}`);
+    }
+    const runbook = props.runbook ?? 'release-dir';
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: 'ttl',
+      // Node versions and run history outlive the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const runbookDocument = buildRunbookDocument(join(PROJECT_ROOT, 'runbooks', runbook));
+    this.document = new ssm.CfnDocument(this, 'RunbookDocument', {
+      documentType: 'Command',
+      documentFormat: 'JSON',
+      content: runbookDocument.content,
+      updateMethod: 'NewVersion',
+    });
+
+    // Approval notifications arrive here (the approval flow builds on it).
+    this.topic = new sns.Topic(this, 'OperatorTopic', { displayName: 'fleet-upgrade operator notifications' });
+
+    const environment = {
+      TABLE_NAME: this.table.tableName,
+      DOCUMENT_NAME: this.document.ref,
+      ARTIFACT_BASE_URL: props.artifactBaseUrl,
+      LOCK_TTL_SECONDS: String(props.lockTtlSeconds ?? 43_200),
+      POWERTOOLS_SERVICE_NAME: 'fleet-upgrade',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const fn = (name: string, description: string): nodejs.NodejsFunction => {
+      const f = new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
+        entry: join(PROJECT_ROOT, 'lambdas', name, 'index.ts'),
+        handler: 'handler',
+        description: `fleet-upgrade: ${description}`,
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        timeout: Duration.seconds(30),
+        loggingFormat: lambda.LoggingFormat.JSON,
+        logGroup: new logs.LogGroup(this, `${pascal(name)}Logs`, { retention: logs.RetentionDays.ONE_MONTH }),
+        environment,
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+        bundling: {
+          format: nodejs.OutputFormat.ESM,
+          target: 'node22',
+          minify: true,
+          sourceMap: true,
+          // The SDK is in the Lambda runtime; powertools and zod are bundled.
+          externalModules: ['@aws-sdk/*'],
+          mainFields: ['module', 'main'],
+          banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        },
+      });
+      (f.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, name);
+      return f;
+    };
+
+    const validateInput = fn('validate-input', 'validates the execution input');
+    const lock = fn('lock', 'takes and releases the cluster lock');
+    const plan = fn('plan', 'plans the upgrade: role order, groups, versions');
+    const runStep = fn('run-step', 'starts a runbook step on a node through SSM Run Command');
+    const commandFinished = fn('command-finished', 'answers the waiting task when an SSM command finishes');
+    const recordNode = fn('record-node', 'records how a node\'s upgrade ended');
+    const summarize = fn('summarize', 'summarizes the run from DynamoDB');
+
+    for (const f of [lock, plan, runStep, commandFinished, recordNode, summarize]) this.table.grantReadWriteData(f);
+    const documentArn = this.formatArn({ service: 'ssm', resource: 'document', resourceName: this.document.ref });
+    runStep.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ssm:SendCommand'],
+        resources: [
+          documentArn,
+          this.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
+          this.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
+        ],
+      }),
+    );
+    commandFinished.addToRolePolicy(
+      // GetCommandInvocation supports no resource-level permissions.
+      new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }),
+    );
+
+    // Completion path: SSM status change → EventBridge → command-finished → SendTaskSuccess/Failure.
+    new events.Rule(this, 'CommandFinishedRule', {
+      description: 'fleet-upgrade: an SSM command of the runbook document finished',
+      eventPattern: {
+        source: ['aws.ssm'],
+        detailType: ['EC2 Command Invocation Status-change Notification'],
+        detail: { 'document-name': [this.document.ref], status: FINAL_COMMAND_STATUSES },
+      },
+      targets: [new targets.LambdaFunction(commandFinished, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment: 'fleet-upgrade: rolling in-place upgrade of a role-based cluster',
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        buildWorkflow(this, { validateInput, lock, plan, runStep, recordNode, summarize }),
+      ),
+      timeout: Duration.days(14),
+    });
+    this.stateMachine.grantTaskResponse(commandFinished);
+
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'DocumentName', { value: this.document.ref });
+    new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
+    new CfnOutput(this, 'RunbookVersion', { value: runbookDocument.runbookVersion });
+  }
+}
+
+interface WorkflowFunctions {
+  validateInput: lambda.IFunction;
+  lock: lambda.IFunction;
+  plan: lambda.IFunction;
+  runStep: lambda.IFunction;
+  recordNode: lambda.IFunction;
+  summarize: lambda.IFunction;
+}
+
+/** The state machine: every state named for what an operator reads in the console. */
+function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
+  const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | undefined) =>
+    new tasks.LambdaInvoke(scope, name, {
+      lambdaFunction: fn,
+      payload: sfn.TaskInput.fromObject(payload),
+      payloadResponseOnly: true,
+      resultPath: resultPath ?? sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(2)),
+    });
+  /** A runbook step on a node: run-step sends the SSM command; command-finished answers the token. */
+  const step = (step: StepId, name: string, nodePath: string, resultPath: string) =>
+    new tasks.LambdaInvoke(scope, name, {
+      lambdaFunction: f.runStep,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({
+        taskToken: sfn.JsonPath.taskToken,
+        step,
+        node: { 'id.$': nodePath },
+        'run.$': '$.run',
+      }),
+      resultPath,
+      // The node's own timeout plus time for the completion event to arrive.
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(STEP_TIMEOUT_SECONDS[step] + 120)),
+    });
+  const nodeStep = (id: StepId) => step(id, STEP_STATE_NAMES[id], '$.node.id', '$.lastStep');
+
+  // ── Per node ──────────────────────────────────────────────────────────────
+  const recordFailure = invoke('Record node failure', f.recordNode, {
+    action: 'failed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error',
+  }, '$.outcome').next(new sfn.Fail(scope, 'Node upgrade failed', {
+    error: 'NodeUpgradeFailed',
+    causePath: sfn.JsonPath.format('{} failed: see the run summary for the failed step and its output', sfn.JsonPath.stringAt('$.node.id')),
+  }));
+  const guarded = <T extends tasks.LambdaInvoke>(task: T): T => {
+    task.addCatch(recordFailure, { resultPath: '$.error' });
+    return task;
+  };
+  const selfUpdate = guarded(nodeStep('self-update'));
+  const checkVersion = guarded(step('version-check', STEP_STATE_NAMES['version-check'], '$.node.id', '$.versionCheck'));
+  const skipNode = invoke('Skip node', f.recordNode, {
+    action: 'skipped', 'node.$': '$.node', 'run.$': '$.run', 'versionCheck.$': '$.versionCheck',
+  }, '$.outcome');
+  const backup = guarded(nodeStep('backup'));
+  const retire = guarded(nodeStep('retire')).next(backup);
+  const recordVersion = guarded(invoke('Record version', f.recordNode, {
+    action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run', 'versionCheck.$': '$.versionCheck',
+  }, '$.outcome'));
+  backup
+    .next(guarded(nodeStep('upgrade')))
+    .next(guarded(nodeStep('restart')))
+    .next(guarded(nodeStep('post-upgrade-validation')))
+    .next(recordVersion);
+  const upgradeNode = selfUpdate
+    .next(checkVersion)
+    .next(
+      new sfn.Choice(scope, 'Already at target version?')
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.booleanEquals('$.versionCheck.atTarget', true),
+            sfn.Condition.booleanEquals('$.run.force', false),
+          ),
+          skipNode,
+        )
+        .otherwise(
+          guarded(nodeStep('pre-upgrade-validation'))
+            .next(guarded(nodeStep('download')))
+            .next(new sfn.Choice(scope, 'Is it a DEA node?').when(sfn.Condition.booleanEquals('$.node.retire', true), retire).otherwise(backup)),
+        ),
+    );
+
+  const upgradeNodes = new sfn.Map(scope, 'Upgrade nodes of the group', {
+    itemsPath: '$.group.nodes',
+    maxConcurrencyPath: '$.group.concurrency',
+    itemSelector: { 'node.$': '$$.Map.Item.Value', 'run.$': '$.run' },
+    resultPath: sfn.JsonPath.DISCARD,
+  }).itemProcessor(upgradeNode);
+  const upgradeGroups = new sfn.Map(scope, 'Upgrade groups in role order', {
+    itemsPath: '$.plan.groups',
+    // Groups run strictly one after another.
+    maxConcurrency: 1,
+    itemSelector: { 'group.$': '$$.Map.Item.Value', 'run.$': '$.run' },
+    resultPath: sfn.JsonPath.DISCARD,
+  }).itemProcessor(upgradeNodes);
+
+  // ── Failure path: maintenance mode off, lock released, summary — on every path that needs it ──
+  const summarizeAfterFailure = invoke('Summarize after failure', f.summarize, {
+    'run.$': '$.run', 'lock.$': '$.lockRelease', 'error.$': '$.error',
+  }, '$.summary');
+  const upgradeFailed = new sfn.Fail(scope, 'Upgrade failed', {
+    errorPath: '$.summary.failure.error',
+    causePath: '$.summary.failure.message',
+  });
+  const releaseAfterFailure = invoke('Release cluster lock after failure', f.lock, {
+    action: 'release', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
+  }, '$.lockRelease');
+  releaseAfterFailure.next(summarizeAfterFailure).next(upgradeFailed);
+  const maintenanceOffAfterFailure = step('maintenance-off', 'Disable maintenance mode after failure', '$.plan.coreNode', '$.maintenanceOff');
+  maintenanceOffAfterFailure.addCatch(releaseAfterFailure, { resultPath: '$.maintenanceOffError' });
+  maintenanceOffAfterFailure.next(releaseAfterFailure);
+
+  // ── Main path ──
+  const acquireLock = invoke('Acquire cluster lock', f.lock, {
+    action: 'acquire', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
+  }, '$.lock');
+  const planUpgrade = invoke('Plan upgrade', f.plan, { 'input.$': '$.input', 'run.$': '$.run' }, '$.plan');
+  planUpgrade.addCatch(releaseAfterFailure, { resultPath: '$.error' });
+  const maintenanceOn = step('maintenance-on', 'Enable maintenance mode', '$.plan.coreNode', '$.maintenanceOn');
+  maintenanceOn.addCatch(maintenanceOffAfterFailure, { resultPath: '$.error' });
+  upgradeGroups.addCatch(maintenanceOffAfterFailure, { resultPath: '$.error' });
+  const maintenanceOff = step('maintenance-off', 'Disable maintenance mode', '$.plan.coreNode', '$.maintenanceOff');
+  maintenanceOff.addCatch(releaseAfterFailure, { resultPath: '$.error' });
+  const releaseLock = invoke('Release cluster lock', f.lock, {
+    action: 'release', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
+  }, '$.lockRelease');
+  const summarize = invoke('Summarize', f.summarize, { 'run.$': '$.run', 'lock.$': '$.lockRelease' }, '$.summary');
+  const upgradeFinished = new sfn.Succeed(scope, 'Upgrade finished', { outputPath: '$.summary' });
+
+  const validate = new tasks.LambdaInvoke(scope, 'Validate input', {
+    lambdaFunction: f.validateInput,
+    payload: sfn.TaskInput.fromObject({ 'input.$': '$', 'runId.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime' }),
+    payloadResponseOnly: true,
+    taskTimeout: sfn.Timeout.duration(Duration.minutes(1)),
+  });
+  const dryRun = invoke('Plan only', f.plan, { 'input.$': '$.input', 'run.$': '$.run', dryRun: true }, '$.plan')
+    .next(new sfn.Succeed(scope, 'Dry run finished', { outputPath: '$.plan.plan' }));
+
+  return validate.next(
+    new sfn.Choice(scope, 'Is this a dry run?')
+      .when(sfn.Condition.booleanEquals('$.input.dryRun', true), dryRun)
+      .otherwise(
+        acquireLock
+          .next(planUpgrade)
+          .next(maintenanceOn)
+          .next(upgradeGroups)
+          .next(maintenanceOff)
+          .next(releaseLock)
+          .next(summarize)
+          .next(
+            new sfn.Choice(scope, 'Did every node upgrade?')
+              .when(sfn.Condition.stringEquals('$.summary.status', 'SUCCEEDED'), upgradeFinished)
+              .otherwise(upgradeFailed),
+          ),
+      ),
+  );
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROXY_PATTERN } from '../core/input-schema.js';
+import { RUN_ID_PATTERN } from '../core/run-context.js';
+import { STEP_IDS } from '../core/steps.js';
+import { VERSION_PATTERN } from '../core/version.js';
+
+/** Heredoc delimiter that wraps each script inside the document; a script containing it is refused. */
+const DELIMITER = 'FLEET_UPGRADE_SCRIPT_END';
+
+export const ARTIFACT_URL_PATTERN = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~/-]*)?$/;
+
+export interface RunbookDocument {
+  /** The SSM Command document (schemaVersion 2.2) as an object. */
+  content: Record<string, unknown>;
+  /** Hash of the runbook's files: what self-update installs on the node. */
+  runbookVersion: string;
+  files: string[];
+}
+
+/**
+ * Turns a runbook folder (lib.sh + one script per step id) into one SSM Command document.
+ * The top-level script is POSIX sh (the SSM agent's shell); it writes the runbook into a temporary
+ * directory and runs the requested step with bash. Parameters reach the script only through
+ * `{{ }}` substitution, so every one of them carries an allowedPattern that admits no quote or
+ * shell metacharacter.
+ */
+export function buildRunbookDocument(runbookDir: string): RunbookDocument {
+  const files = readdirSync(runbookDir).filter((f) => f.endsWith('.sh')).sort();
+  const missing = STEP_IDS.filter((step) => !files.includes(`${step}.sh`));
+  if (missing.length > 0) throw new Error(`runbook ${runbookDir} has no script for step(s): ${missing.join(', ')}`);
+  if (!files.includes('lib.sh')) throw new Error(`runbook ${runbookDir} has no lib.sh`);
+  const hash = createHash('sha256');
+  const embedded: string[] = [];
+  for (const file of files) {
+    const text = readFileSync(join(runbookDir, file), 'utf8');
+    if (text.includes(DELIMITER)) throw new Error(`${file} contains the reserved line ${DELIMITER}`);
+    if (/\{\{\s*[A-Za-z]+\s*\}\}/.test(text)) throw new Error(`${file} contains "{{ … }}", which SSM would substitute`);
+    hash.update(`${file}\0${text}\0`);
+    embedded.push(`cat > "$fu_dir/${file}" <<'${DELIMITER}'`, ...text.replace(/\n$/, '').split('\n'), DELIMITER);
+  }
+  const runbookVersion = hash.digest('hex').slice(0, 16);
+  const runCommand = [
+    '#!/bin/sh',
+    '# fleet-upgrade runbook: writes the step scripts to a temporary directory and runs one step.',
+    'set -eu',
+    "fu_step='{{ step }}'",
+    "FU_TARGET_VERSION='{{ targetVersion }}'",
+    "FU_ARTIFACT_BASE_URL='{{ artifactBaseUrl }}'",
+    "HTTPS_PROXY='{{ httpsProxy }}'",
+    "FU_RUN_ID='{{ runId }}'",
+    `FU_RUNBOOK_VERSION='${runbookVersion}'`,
+    'export FU_TARGET_VERSION FU_ARTIFACT_BASE_URL HTTPS_PROXY FU_RUN_ID FU_RUNBOOK_VERSION',
+    'fu_dir="$(mktemp -d)"',
+    'trap \'rm -rf "$fu_dir"\' EXIT',
+    ...embedded,
+    'cd "${FLEET_UPGRADE_ROOT:-/}"',
+    'bash "$fu_dir/$fu_step.sh"',
+  ];
+  const content = {
+    schemaVersion: '2.2',
+    description: `fleet-upgrade runbook ${runbookVersion}: runs one upgrade step (self-update, version check, validation, download, retire, backup, upgrade, restart, rollback, maintenance mode) on a node.`,
+    parameters: {
+      step: { type: 'String', description: 'The step to run.', allowedPattern: `^(${STEP_IDS.join('|')})$` },
+      targetVersion: { type: 'String', description: 'The version to upgrade to.', allowedPattern: VERSION_PATTERN.source },
+      artifactBaseUrl: { type: 'String', description: 'Where packages and their SHA256SUMS are served.', allowedPattern: ARTIFACT_URL_PATTERN.source },
+      httpsProxy: { type: 'String', description: 'HTTPS_PROXY for downloads; empty for none.', default: '', allowedPattern: `^$|${PROXY_PATTERN.source}` },
+      runId: { type: 'String', description: 'The run (execution name); names the backup.', allowedPattern: RUN_ID_PATTERN.source },
+      executionTimeout: { type: 'String', description: 'Seconds the step may run.', default: '3600', allowedPattern: '^[0-9]{1,5}$' },
+    },
+    mainSteps: [
+      {
+        action: 'aws:runShellScript',
+        name: 'runUpgradeStep',
+        inputs: { timeoutSeconds: '{{ executionTimeout }}', runCommand },
+      },
+    ],
+  };
+  return { content, runbookVersion, files };
+}

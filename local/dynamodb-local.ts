@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { freePort } from './free-port.js';
+
+/** A running DynamoDB Local (AWS's own engine, in memory) on loopback. */
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Where the DynamoDB Local jar lives: shipped inside the `amplify-dynamodb-simulator` npm package. */
+export function dynamoDbLocalJar(): { jar: string; libDir: string } {
+  const require = createRequire(import.meta.url);
+  const emulator = join(dirname(require.resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
+  const jar = join(emulator, 'DynamoDBLocal.jar');
+  if (!existsSync(jar)) throw new Error(`DynamoDB Local is missing (${jar}); run npm ci`);
+  return { jar, libDir: join(emulator, 'DynamoDBLocal_lib') };
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Starts DynamoDB Local in memory on a free loopback port and waits until it accepts connections. */
+export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
+  const { jar, libDir } = dynamoDbLocalJar();
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    'java',
+    [`-Djava.library.path=${libDir}`, '-Xmx512m', '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  let exited = false;
+  const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => {
+    exited = true;
+    resolve();
+  }));
+  child.once('error', () => {
+    exited = true;
+  });
+  const deadline = Date.now() + 30_000;
+  while (!(await portOpen(port))) {
+    if (exited) throw new Error(`DynamoDB Local did not start (is Java 17+ installed?): ${stderr.trim().slice(-500)}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('DynamoDB Local did not open its port within 30 s');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exitedPromise;
+      clearTimeout(timer);
+    },
+  };
+}

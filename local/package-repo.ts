@@ -1,0 +1,56 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { resolve, sep } from 'node:path';
+import { buildPackage } from './packages.js';
+
+/** A read-only package repository on loopback HTTP. */
+export interface PackageRepo {
+  readonly url: string;
+  /** Paths requested so far (tests prove where downloads came from). */
+  readonly requests: string[];
+  close(): Promise<void>;
+}
+
+/** Builds the packages of the given versions under `dir` and serves `dir` on 127.0.0.1 (ephemeral port). */
+export async function startPackageRepo(opts: { dir: string; versions: string[] }): Promise<PackageRepo> {
+  const root = resolve(opts.dir);
+  for (const version of opts.versions) await buildPackage(root, version);
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    void (async () => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+      requests.push(path);
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405).end();
+        return;
+      }
+      const file = resolve(root, `.${path}`);
+      if (!file.startsWith(root + sep)) {
+        res.writeHead(403).end();
+        return;
+      }
+      try {
+        const info = await stat(file);
+        if (!info.isFile()) throw new Error('not a file');
+        res.writeHead(200, { 'content-length': info.size, 'content-type': 'application/octet-stream' });
+        if (req.method === 'HEAD') res.end();
+        else createReadStream(file).pipe(res);
+      } catch {
+        res.writeHead(404).end();
+      }
+    })();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
+}

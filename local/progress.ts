@@ -1,0 +1,52 @@
+import type { RunnerEvent } from './state-machine-runner.js';
+
+function nodeOf(input: unknown): string | undefined {
+  const node = (input as { node?: { id?: unknown } } | undefined)?.node;
+  return typeof node?.id === 'string' ? node.id : undefined;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+/**
+ * Live progress as plain lines (readable in a terminal, a CI log or a pipe): one line when a group
+ * starts, one per finished step with its node and duration, and the reason when something fails.
+ */
+export class ProgressPrinter {
+  private readonly entered = new Map<string, number>();
+
+  constructor(
+    private readonly say: (line: string) => void,
+    private readonly started: number,
+  ) {}
+
+  handle(event: RunnerEvent): void {
+    const at = `[${seconds(event.timestamp - this.started).padStart(6)}]`;
+    const node = nodeOf(event.input);
+    const key = `${node ?? ''}|${event.stateName ?? ''}`;
+    if (event.type === 'StateEntered') {
+      this.entered.set(key, event.timestamp);
+      if (event.stateName === 'Upgrade nodes of the group') {
+        const group = (event.input as { group?: { role?: string; nodes?: { id: string }[] } }).group;
+        this.say(`${at} group ${group?.role ?? '?'}: ${(group?.nodes ?? []).map((n) => n.id).join(', ')}`);
+      }
+      return;
+    }
+    if (event.stateType !== 'Task' && event.stateType !== 'Fail') return;
+    const took = seconds(event.timestamp - (this.entered.get(key) ?? event.timestamp));
+    const who = node ?? '';
+    if (event.type === 'StateExited') {
+      const output = event.output as { lastStep?: { outcome?: string; warnings?: string[] }; versionCheck?: { details?: { version?: string }; atTarget?: boolean } } | undefined;
+      let note = '';
+      if (event.stateName === 'Check version' && output?.versionCheck) {
+        note = ` (at ${String(output.versionCheck.details?.version ?? '?')}${output.versionCheck.atTarget ? ', already at target' : ''})`;
+      }
+      const warnings = output?.lastStep?.warnings ?? [];
+      this.say(`${at} ${who.padEnd(14)} ${event.stateName ?? ''}: ok in ${took}${note}${warnings.length ? ` — warnings: ${warnings.join('; ')}` : ''}`);
+    } else if (event.type === 'StateFailed') {
+      const cause = typeof event.cause === 'string' ? event.cause : JSON.stringify(event.cause ?? '');
+      this.say(`${at} ${who.padEnd(14)} ${event.stateName ?? ''}: FAILED after ${took} — ${event.error ?? 'error'}: ${cause.split('\n')[0]?.slice(0, 200) ?? ''}`);
+    }
+  }
+}

@@ -1,0 +1,233 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { parseInput, type UpgradeInput } from '../core/input-schema.js';
+import type { Summary } from '../core/summary.js';
+import { FleetStore } from '../adapters/store.js';
+import { documentClient, resetClients } from '../adapters/aws-clients.js';
+import { logger } from '../adapters/logger.js';
+import { handler as commandFinished } from '../lambdas/command-finished/index.js';
+import type { ClusterFile } from './cluster-file.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { startLocalSsm, type InjectedFailure } from './ssm-endpoint.js';
+import { LocalTaskTokens } from './task-tokens.js';
+import { localStackParts, synthesizeTemplate } from './template.js';
+import { startExecution, taskOverrides, type LocalHandler, type RunnerEvent } from './state-machine-runner.js';
+import { startPackageRepo } from './package-repo.js';
+import { createSandbox, stopService } from './sandbox.js';
+import { ExecutionCounter } from './execution-counter.js';
+import { ProgressPrinter } from './progress.js';
+
+export interface RehearsalOptions {
+  cluster: ClusterFile;
+  targetVersion: string;
+  /** Where sandboxes, packages and command output go; emptied first. */
+  workdir: string;
+  roleOrder?: string[];
+  force?: boolean;
+  httpsProxy?: string;
+  failures?: InjectedFailure[];
+  runId?: string;
+  /** A DynamoDB Local the caller owns (kept running afterwards, e.g. for a test to inspect). */
+  dynamodb?: DynamoDbLocal;
+  /** Leave the sandbox services running at the end (a test inspects them, then stops them). */
+  keepServices?: boolean;
+  /** Progress lines (default: none). */
+  progress?: (line: string) => void;
+}
+
+export interface RehearsalResult {
+  summary: Summary & { execution: { name: string; status: string; events: number; stateTransitions: number; durationMs: number } };
+  nodeRoots: Map<string, string>;
+  tableName: string;
+}
+
+const TABLE_NAME = 'fleet-upgrade-rehearsal';
+const DOCUMENT_NAME = 'fleet-upgrade-runbook';
+
+/** A readable, unique run id: `demo-3.1.0-20261124T103000`. */
+export function defaultRunId(cluster: string, version: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  return `${cluster}-${version}-${stamp}`.slice(0, 80);
+}
+
+/** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
+export function rehearsalInput(opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'httpsProxy'>): UpgradeInput {
+  return parseInput({
+    cluster: opts.cluster.cluster,
+    targetVersion: opts.targetVersion,
+    nodes: opts.cluster.nodes.map((n) => ({ id: n.id, roles: n.roles })),
+    ...(opts.roleOrder ? { roleOrder: opts.roleOrder } : {}),
+    ...(opts.force ? { force: true } : {}),
+    ...(opts.httpsProxy ? { httpsProxy: opts.httpsProxy } : {}),
+  });
+}
+
+async function createTable(endpoint: string, properties: Record<string, unknown>): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: TABLE_NAME,
+        KeySchema: properties.KeySchema as CreateTableCommandInput['KeySchema'],
+        AttributeDefinitions: properties.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    const ttl = properties.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+    if (ttl?.AttributeName !== undefined) {
+      await client.send(new UpdateTimeToLiveCommand({ TableName: TABLE_NAME, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: ttl.Enabled ?? true } }));
+    }
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Stops services a previous rehearsal left in the workdir, then empties it. */
+async function cleanWorkdir(workdir: string): Promise<void> {
+  const nodes = join(workdir, 'nodes');
+  if (existsSync(nodes)) {
+    const { readdir } = await import('node:fs/promises');
+    for (const id of await readdir(nodes)) await stopService(join(nodes, id));
+  }
+  await rm(workdir, { recursive: true, force: true });
+  await mkdir(workdir, { recursive: true });
+}
+
+/**
+ * The local rehearsal: runs the synthesized state machine and SSM document against sandbox nodes,
+ * with the real handlers in-process, DynamoDB Local, a local SSM endpoint and a local package repository.
+ */
+export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult> {
+  const say = opts.progress ?? (() => undefined);
+  const input = rehearsalInput(opts);
+  const runId = opts.runId ?? defaultRunId(input.cluster, input.targetVersion);
+  const workdir = resolve(opts.workdir);
+  await cleanWorkdir(workdir);
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const nodeRoots = new Map(opts.cluster.nodes.map((n) => [n.id, join(workdir, 'nodes', n.id)]));
+  try {
+    say(`Preparing ${nodeRoots.size} sandbox nodes, the package repository and DynamoDB Local in ${workdir}`);
+    const versions = [...new Set([...opts.cluster.nodes.map((n) => n.version), input.targetVersion])];
+    const packageDir = join(workdir, 'packages');
+    const repo = await startPackageRepo({ dir: packageDir, versions });
+    cleanups.push(() => repo.close());
+    await Promise.all(
+      opts.cluster.nodes.map((n) =>
+        createSandbox({ root: nodeRoots.get(n.id) as string, version: n.version, packageDir, state: n.state ?? { node: n.id, roles: n.roles, data: `state of ${n.id}` } }),
+      ),
+    );
+    if (!opts.keepServices) cleanups.push(async () => { await Promise.all([...nodeRoots.values()].map((root) => stopService(root))); });
+
+    const dynamodb = opts.dynamodb ?? (await startDynamoDbLocal());
+    if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
+
+    const template = synthesizeTemplate({}, await ensureDir(join(workdir, 'cdk')));
+    const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
+    await createTable(dynamodb.endpoint, parts.table.properties);
+
+    const tokens = new LocalTaskTokens();
+    const sfnEndpoint = await tokens.start();
+    cleanups.push(() => tokens.close());
+
+    const ssm = await startLocalSsm({
+      documentName: DOCUMENT_NAME,
+      document: parts.document as never,
+      nodeRoots,
+      workdir,
+      failures: opts.failures ?? [],
+      onStatusChange: async (event) => {
+        await commandFinished(JSON.parse(JSON.stringify(event)));
+      },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    });
+    cleanups.push(async () => {
+      await ssm.idle();
+      await ssm.close();
+    });
+
+    // The handlers read their configuration from the environment, exactly as in Lambda.
+    Object.assign(process.env, parts.environment, {
+      TABLE_NAME,
+      DOCUMENT_NAME,
+      ARTIFACT_BASE_URL: repo.url,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+      AWS_ENDPOINT_URL_SFN: sfnEndpoint,
+      POWERTOOLS_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
+      AWS_LAMBDA_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
+    });
+    resetClients();
+    // The logger may have been built before this environment was set: apply the level explicitly.
+    logger.setLogLevel((process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT') as Parameters<typeof logger.setLogLevel>[0]);
+    const handlers = new Map<string, LocalHandler>();
+    for (const [logicalId, name] of Object.entries(parts.handlers)) {
+      const module = (await import(`../lambdas/${name}/index.js`)) as { handler: LocalHandler };
+      handlers.set(logicalId, module.handler);
+    }
+
+    say(`Run ${runId}: ${input.cluster} → ${input.targetVersion}`);
+    const started = Date.now();
+    const execution = startExecution({
+      definition: parts.definition,
+      overrides: taskOverrides(parts.definition, handlers, tokens),
+      input,
+      executionName: runId,
+      tokens,
+    });
+    const counter = new ExecutionCounter(parts.definition);
+    const printer = new ProgressPrinter(say, started);
+    const consume = (async () => {
+      for await (const event of execution.events) {
+        counter.add(event);
+        printer.handle(event as RunnerEvent);
+      }
+    })();
+    const outcome = await execution.result;
+    await consume;
+    counter.finish(outcome.status);
+    await ssm.idle();
+
+    const store = new FleetStore(documentClient(), TABLE_NAME);
+    const run = await store.getRun(input.cluster, runId);
+    const fromOutput = outcome.status === 'SUCCEEDED' ? (outcome.output as Summary) : undefined;
+    const summary = run?.summary ?? fromOutput;
+    if (summary === undefined) {
+      throw new Error(`the run ended ${outcome.status} without a summary${outcome.status === 'FAILED' ? `: ${outcome.error}: ${outcome.cause}` : ''}`);
+    }
+    return {
+      summary: {
+        ...summary,
+        execution: {
+          name: runId,
+          status: outcome.status,
+          events: counter.events,
+          stateTransitions: counter.stateTransitions,
+          durationMs: Date.now() - started,
+        },
+      },
+      nodeRoots,
+      tableName: TABLE_NAME,
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        process.stderr.write(`rehearsal cleanup: ${String(error)}\n`);
+      }
+    }
+  }
+}
+
+async function ensureDir(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}

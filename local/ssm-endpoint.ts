@@ -1,0 +1,267 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { AwsJsonError, startJsonProtocolServer } from './json-protocol.js';
+
+/** The EventBridge event SSM emits when a command invocation changes status. */
+export interface CommandStatusChange {
+  version: '0';
+  id: string;
+  'detail-type': 'EC2 Command Invocation Status-change Notification';
+  source: 'aws.ssm';
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: { 'command-id': string; 'document-name': string; 'instance-id': string; 'requested-date-time': string; status: string };
+}
+
+interface Invocation {
+  commandId: string;
+  instanceId: string;
+  documentName: string;
+  step: string;
+  status: 'InProgress' | 'Success' | 'Failed' | 'TimedOut';
+  responseCode: number;
+  stdout: string;
+  stderr: string;
+  requestedAt: Date;
+}
+
+interface DocumentParameter {
+  type: string;
+  default?: string;
+  allowedPattern?: string;
+  allowedValues?: string[];
+}
+
+interface CommandDocument {
+  parameters: Record<string, DocumentParameter>;
+  mainSteps: { action: string; inputs: { runCommand: string[]; timeoutSeconds?: string } }[];
+}
+
+/** An injected fault: the named step on the named node fails `times` times (Infinity: always). */
+export interface InjectedFailure {
+  nodeId: string;
+  step: string;
+  times: number;
+}
+
+export interface LocalSsm {
+  readonly endpoint: string;
+  /** Commands started, in order (for tests and progress). */
+  readonly invocations: readonly Invocation[];
+  /** Resolves when every command started so far has finished. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** SSM's own `{{ name }}` substitution (it is textual: hence every parameter's allowedPattern). */
+function substitute(text: string, values: Record<string, string>): string {
+  return text.replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+function resolveParameters(doc: CommandDocument, given: Record<string, unknown>): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const name of Object.keys(given)) {
+    if (!(name in doc.parameters)) throw new AwsJsonError('InvalidParameters', `document has no parameter ${name}`);
+  }
+  for (const [name, spec] of Object.entries(doc.parameters)) {
+    const list = given[name];
+    const value = Array.isArray(list) ? list.map(String).join(',') : spec.default;
+    if (value === undefined) throw new AwsJsonError('InvalidParameters', `parameter ${name} is required`);
+    if (spec.allowedPattern !== undefined && !new RegExp(spec.allowedPattern).test(value)) {
+      throw new AwsJsonError('InvalidParameters', `parameter ${name} value ${JSON.stringify(value)} does not match ${spec.allowedPattern}`);
+    }
+    if (spec.allowedValues !== undefined && !spec.allowedValues.includes(value)) {
+      throw new AwsJsonError('InvalidParameters', `parameter ${name} value ${JSON.stringify(value)} is not allowed`);
+    }
+    values[name] = value;
+  }
+  return values;
+}
+
+/**
+ * A local SSM Run Command endpoint: SendCommand runs the synthesized document's script with `sh`
+ * inside the node's sandbox (FLEET_UPGRADE_ROOT), GetCommandInvocation reports it, and every
+ * finished command is announced as the same status-change event EventBridge would deliver.
+ */
+export async function startLocalSsm(opts: {
+  documentName: string;
+  document: CommandDocument;
+  /** Node id → sandbox root directory. */
+  nodeRoots: ReadonlyMap<string, string>;
+  workdir: string;
+  failures?: InjectedFailure[];
+  onStatusChange: (event: CommandStatusChange) => Promise<void>;
+  /** Environment for the scripts besides FLEET_UPGRADE_ROOT (PATH, locale). */
+  env?: NodeJS.ProcessEnv;
+}): Promise<LocalSsm> {
+  const invocations: Invocation[] = [];
+  const running = new Set<Promise<void>>();
+  const failures = (opts.failures ?? []).map((f) => ({ ...f }));
+
+  const execute = async (inv: Invocation, script: string, timeoutSeconds: number): Promise<void> => {
+    const root = opts.nodeRoots.get(inv.instanceId) as string;
+    const injected = failures.find((f) => f.nodeId === inv.instanceId && f.step === inv.step && f.times > 0);
+    if (injected !== undefined) {
+      injected.times--;
+      Object.assign(inv, { status: 'Failed', responseCode: 1, stderr: `rehearsal: injected failure of ${inv.step} on ${inv.instanceId}\n` });
+    } else {
+      const dir = resolve(opts.workdir, 'ssm', inv.commandId);
+      await mkdir(dir, { recursive: true });
+      const file = join(dir, '_script.sh');
+      await writeFile(file, script, { mode: 0o700 });
+      const result = await runScript(file, root, timeoutSeconds, { ...(opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' }), FLEET_UPGRADE_ROOT: root });
+      await writeFile(join(dir, 'stdout'), result.stdout);
+      await writeFile(join(dir, 'stderr'), result.stderr);
+      Object.assign(inv, {
+        status: result.timedOut ? 'TimedOut' : result.code === 0 ? 'Success' : 'Failed',
+        responseCode: result.timedOut ? -1 : result.code,
+        stdout: result.stdout,
+        stderr: result.stderr,
+      });
+    }
+    await announce(inv);
+  };
+
+  const announce = async (inv: Invocation): Promise<void> => {
+    const event: CommandStatusChange = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'EC2 Command Invocation Status-change Notification',
+      source: 'aws.ssm',
+      account: '123456789012',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [`arn:aws:ec2:us-east-1:123456789012:instance/${inv.instanceId}`],
+      detail: {
+        'command-id': inv.commandId,
+        'document-name': inv.documentName,
+        'instance-id': inv.instanceId,
+        'requested-date-time': inv.requestedAt.toISOString(),
+        status: inv.status,
+      },
+    };
+    // EventBridge retries a failed delivery; so do we, a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await opts.onStatusChange(event);
+        return;
+      } catch (error) {
+        if (attempt >= 3) {
+          process.stderr.write(`local SSM: delivering the status event of ${inv.commandId} failed: ${String(error)}\n`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  };
+
+  const server = await startJsonProtocolServer({
+    targetPrefix: 'AmazonSSM',
+    contentType: 'application/x-amz-json-1.1',
+    operations: {
+      SendCommand: (request) => {
+        if (request.DocumentName !== opts.documentName) {
+          throw new AwsJsonError('InvalidDocument', `document ${String(request.DocumentName)} does not exist`);
+        }
+        const ids = request.InstanceIds;
+        if (!Array.isArray(ids) || ids.length !== 1) throw new AwsJsonError('InvalidInstanceId', 'exactly one instance id is supported locally');
+        const instanceId = String(ids[0]);
+        if (!opts.nodeRoots.has(instanceId)) throw new AwsJsonError('InvalidInstanceId', `instance ${instanceId} is not a node of this rehearsal`);
+        const values = resolveParameters(opts.document, (request.Parameters ?? {}) as Record<string, unknown>);
+        const main = opts.document.mainSteps[0];
+        if (main === undefined || main.action !== 'aws:runShellScript') throw new AwsJsonError('InvalidDocument', 'document has no aws:runShellScript step');
+        const script = main.inputs.runCommand.map((line) => substitute(line, values)).join('\n') + '\n';
+        const timeoutSeconds = Number(substitute(main.inputs.timeoutSeconds ?? '3600', values));
+        const inv: Invocation = {
+          commandId: randomUUID(),
+          instanceId,
+          documentName: opts.documentName,
+          step: values.step ?? '',
+          status: 'InProgress',
+          responseCode: -1,
+          stdout: '',
+          stderr: '',
+          requestedAt: new Date(),
+        };
+        invocations.push(inv);
+        // Like SSM, answer at once and run the command afterwards.
+        const job = new Promise<void>((resolve) => setImmediate(resolve)).then(() => execute(inv, script, timeoutSeconds));
+        running.add(job);
+        void job.finally(() => running.delete(job));
+        return {
+          Command: {
+            CommandId: inv.commandId,
+            DocumentName: opts.documentName,
+            InstanceIds: [instanceId],
+            Status: 'Pending',
+            RequestedDateTime: inv.requestedAt.getTime() / 1000,
+          },
+        };
+      },
+      GetCommandInvocation: (request) => {
+        const inv = invocations.find((i) => i.commandId === request.CommandId && i.instanceId === request.InstanceId);
+        if (inv === undefined) throw new AwsJsonError('InvocationDoesNotExist', 'no such command invocation');
+        return {
+          CommandId: inv.commandId,
+          InstanceId: inv.instanceId,
+          DocumentName: inv.documentName,
+          Status: inv.status,
+          StatusDetails: inv.status,
+          ResponseCode: inv.responseCode,
+          StandardOutputContent: inv.stdout.slice(-24_000),
+          StandardErrorContent: inv.stderr.slice(-8_000),
+        };
+      },
+    },
+  });
+
+  return {
+    endpoint: server.endpoint,
+    invocations,
+    async idle() {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+    async close() {
+      await server.close();
+    },
+  };
+}
+
+interface ScriptResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** Runs a script with sh in its own process group, so a timeout stops everything it started in the foreground. */
+function runScript(file: string, cwd: string, timeoutSeconds: number, env: NodeJS.ProcessEnv): Promise<ScriptResult> {
+  return new Promise((resolve) => {
+    const child = spawn('sh', [file], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, timeoutSeconds * 1000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr, timedOut });
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolve({ code: 127, stdout, stderr: `${stderr}${error.message}\n`, timedOut });
+    });
+  });
+}

@@ -1,0 +1,150 @@
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { LocalTaskTokens } from './task-tokens.js';
+
+/** A handler as Lambda calls it: event in, result out (a thrown error's `name` is what Catch matches). */
+export type LocalHandler = (event: unknown) => Promise<unknown>;
+
+/** What the runner reports while it runs (a subset of aws-local-stepfunctions' event log). */
+export interface RunnerEvent {
+  type: string;
+  timestamp: number;
+  stateName?: string;
+  stateType?: string;
+  input?: unknown;
+  output?: unknown;
+  error?: string;
+  cause?: unknown;
+}
+
+interface AslState {
+  Type: string;
+  Resource?: string;
+  Parameters?: Record<string, unknown>;
+  ItemProcessor?: { States: Record<string, AslState> };
+  Iterator?: { States: Record<string, AslState> };
+  Branches?: { States: Record<string, AslState> }[];
+}
+
+const LAMBDA_ARN = /^arn:aws:lambda:[^:]+:[^:]+:function:([^:]+)$/;
+
+/** Every Task state of the definition, including those inside Map and Parallel states. */
+function taskStates(states: Record<string, AslState>, out = new Map<string, AslState>()): Map<string, AslState> {
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Task') out.set(name, state);
+    const inner = state.ItemProcessor ?? state.Iterator;
+    if (inner) taskStates(inner.States, out);
+    for (const branch of state.Branches ?? []) taskStates(branch.States, out);
+  }
+  return out;
+}
+
+/** Lambda serializes events and results as JSON; so do we, so handlers see exactly what they would in AWS. */
+function viaJson<T>(value: T): T {
+  return value === undefined ? (null as T) : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+function findToken(value: unknown, tokens: LocalTaskTokens): string | undefined {
+  if (typeof value === 'string') return tokens.has(value) ? value : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const v of Object.values(value)) {
+    const found = findToken(v, tokens);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Builds one local override per Task state from its Resource: a function ARN calls the handler; the
+ * `lambda:invoke` integrations call it with the Payload; `.waitForTaskToken` calls it and then waits
+ * for the token to be answered through the local SFN endpoint.
+ */
+export function taskOverrides(
+  definition: Record<string, unknown>,
+  functionHandlers: ReadonlyMap<string, LocalHandler>,
+  tokens: LocalTaskTokens,
+): Record<string, (input: unknown) => Promise<unknown>> {
+  const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const [name, state] of taskStates(definition.States as Record<string, AslState>)) {
+    const resource = state.Resource ?? '';
+    const direct = LAMBDA_ARN.exec(resource);
+    const functionArn = direct ? resource : String(state.Parameters?.FunctionName ?? '');
+    const logicalId = LAMBDA_ARN.exec(functionArn)?.[1];
+    const handler = logicalId === undefined ? undefined : functionHandlers.get(logicalId);
+    if (handler === undefined) throw new Error(`state "${name}" calls ${resource} ${functionArn}, which has no local handler`);
+    if (direct) {
+      overrides[name] = async (input) => viaJson(await handler(viaJson(input)));
+    } else if (resource.endsWith(':lambda:invoke')) {
+      overrides[name] = async (input) => ({ StatusCode: 200, Payload: viaJson(await handler(viaJson((input as { Payload?: unknown }).Payload))) });
+    } else if (resource.endsWith(':lambda:invoke.waitForTaskToken')) {
+      overrides[name] = async (input) => {
+        const payload = (input as { Payload?: unknown }).Payload;
+        const token = findToken(payload, tokens);
+        if (token === undefined) throw new Error(`state "${name}" passed no task token to its function`);
+        const answer = tokens.wait(token);
+        await handler(viaJson(payload));
+        return viaJson(await answer);
+      };
+    } else {
+      throw new Error(`state "${name}" uses ${resource}, which the local runner does not support`);
+    }
+  }
+  return overrides;
+}
+
+export interface LocalExecution {
+  result: Promise<{ status: 'SUCCEEDED'; output: unknown } | { status: 'FAILED'; error: string; cause: string }>;
+  events: AsyncGenerator<RunnerEvent>;
+  abort(): void;
+}
+
+/** Starts an execution of the definition with the given overrides and context. */
+export function startExecution(opts: {
+  definition: Record<string, unknown>;
+  overrides: Record<string, (input: unknown) => Promise<unknown>>;
+  input: unknown;
+  executionName: string;
+  tokens: LocalTaskTokens;
+  stateMachineName?: string;
+}): LocalExecution {
+  const machine = new StateMachine(opts.definition as unknown as StateMachineDefinition, {
+    validationOptions: { checkArn: false, checkPaths: true },
+  });
+  const startTime = new Date().toISOString();
+  const tokens = opts.tokens;
+  const execution = machine.run(opts.input as never, {
+    // Overrides are typed over the library's JSON type; ours take and return plain JSON values.
+    overrides: { taskResourceLocalHandlers: opts.overrides as never },
+    context: {
+      Execution: {
+        Id: `arn:aws:states:us-east-1:123456789012:execution:${opts.stateMachineName ?? 'FleetUpgrade'}:${opts.executionName}`,
+        Name: opts.executionName,
+        StartTime: startTime,
+        Input: opts.input as never,
+      },
+      StateMachine: { Id: `arn:aws:states:us-east-1:123456789012:stateMachine:${opts.stateMachineName ?? 'FleetUpgrade'}`, Name: opts.stateMachineName ?? 'FleetUpgrade' },
+      // A new token every time a state reads $$.Task.Token, registered before the task starts.
+      Task: {
+        get Token() {
+          return tokens.mint();
+        },
+      },
+    },
+  });
+  const result = execution.result.then(
+    (output) => ({ status: 'SUCCEEDED' as const, output: output as unknown }),
+    (error: unknown) => {
+      const e = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
+      return { status: 'FAILED' as const, error: e.cause?.name ?? e.name ?? 'Error', cause: e.cause?.message ?? e.message ?? String(error) };
+    },
+  );
+  async function* events(): AsyncGenerator<RunnerEvent> {
+    for await (const e of execution.eventLogs) {
+      const base: RunnerEvent = { type: e.type, timestamp: e.timestamp };
+      if ('state' in e) Object.assign(base, { stateName: e.state.name, stateType: e.state.type, input: e.state.input, output: e.state.output });
+      if ('Error' in e) Object.assign(base, { error: e.Error, cause: e.Cause });
+      if ('parentState' in e) Object.assign(base, { stateName: e.parentState.name, stateType: 'Map', input: e.parentState.input });
+      yield base;
+    }
+  }
+  return { result, events: events(), abort: execution.abort };
+}

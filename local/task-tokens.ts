@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { AwsJsonError, startJsonProtocolServer, type JsonProtocolServer } from './json-protocol.js';
+
+/** Failure answered through SendTaskFailure: `name` is what Catch/Retry match, like in Step Functions. */
+export class TaskFailedError extends Error {
+  constructor(error: string, cause: string) {
+    super(cause);
+    this.name = error;
+  }
+}
+
+interface Waiting {
+  promise: Promise<unknown>;
+  resolve: (output: unknown) => void;
+  reject: (error: Error) => void;
+  answered: boolean;
+}
+
+/**
+ * Task tokens for `.waitForTaskToken` states, answered over loopback by the real SFN client
+ * (SendTaskSuccess / SendTaskFailure, JSON 1.0 protocol). A token works once.
+ */
+export class LocalTaskTokens {
+  private readonly waiting = new Map<string, Waiting>();
+  private server: JsonProtocolServer | undefined;
+
+  /** A new token, already waiting for its answer (so an answer that comes early is not lost). */
+  mint(): string {
+    const token = randomBytes(24).toString('base64url');
+    let resolve!: (output: unknown) => void;
+    let reject!: (error: Error) => void;
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A token nobody waits on must not crash the process when it fails.
+    promise.catch(() => undefined);
+    this.waiting.set(token, { promise, resolve, reject, answered: false });
+    return token;
+  }
+
+  has(token: string): boolean {
+    return this.waiting.has(token);
+  }
+
+  /** Resolves with the task's output, or rejects with the error it was failed with. */
+  wait(token: string): Promise<unknown> {
+    const w = this.waiting.get(token);
+    if (w === undefined) throw new Error('unknown task token');
+    return w.promise;
+  }
+
+  private take(token: unknown): Waiting {
+    const w = typeof token === 'string' ? this.waiting.get(token) : undefined;
+    if (w === undefined || w.answered) throw new AwsJsonError('TaskDoesNotExist', 'Task does not exist anymore');
+    w.answered = true;
+    return w;
+  }
+
+  async start(): Promise<string> {
+    this.server = await startJsonProtocolServer({
+      targetPrefix: 'AWSStepFunctions',
+      contentType: 'application/x-amz-json-1.0',
+      operations: {
+        SendTaskSuccess: (request) => {
+          let output: unknown;
+          try {
+            output = JSON.parse(String(request.output));
+          } catch {
+            throw new AwsJsonError('InvalidOutput', 'output is not JSON');
+          }
+          this.take(request.taskToken).resolve(output);
+          return {};
+        },
+        SendTaskFailure: (request) => {
+          this.take(request.taskToken).reject(new TaskFailedError(String(request.error ?? 'States.TaskFailed'), String(request.cause ?? '')));
+          return {};
+        },
+        SendTaskHeartbeat: (request) => {
+          const w = typeof request.taskToken === 'string' ? this.waiting.get(request.taskToken) : undefined;
+          if (w === undefined || w.answered) throw new AwsJsonError('TaskDoesNotExist', 'Task does not exist anymore');
+          return {};
+        },
+      },
+    });
+    return this.server.endpoint;
+  }
+
+  async close(): Promise<void> {
+    await this.server?.close();
+  }
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { FleetUpgradeStack, HANDLER_METADATA_KEY, type FleetUpgradeStackProps } from '../lib/fleet-upgrade-stack.js';
+
+export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }> };
+
+/** Account and region of the placeholder ARNs the synthesized definition is resolved with. */
+export const LOCAL_ACCOUNT = '123456789012';
+export const LOCAL_REGION = 'us-east-1';
+
+/** Synthesizes the real stack in-process (no bundling: the rehearsal runs the handlers from source). */
+export function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> = {}, outdirBase = '.tmp'): CfnTemplate {
+  const app = new App({
+    outdir: mkdtempSync(join(outdirBase, 'cdk-')),
+    context: { 'aws:cdk:bundling-stacks': [] },
+  });
+  const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'http://127.0.0.1/artifacts', ...props });
+  return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
+}
+
+/** Resolves the intrinsic functions CDK leaves in strings: Fn::Join, Fn::GetAtt (ARNs), Ref. */
+export function resolveIntrinsics(value: unknown, refs: Record<string, string> = {}): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, refs));
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, unknown>;
+  if ('Fn::Join' in obj) {
+    const [sep, parts] = obj['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => String(resolveIntrinsics(p, refs))).join(sep);
+  }
+  if ('Fn::GetAtt' in obj) {
+    const [id, attr] = obj['Fn::GetAtt'] as [string, string];
+    if (attr === 'Arn') return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${id}`;
+    return `${id}.${attr}`;
+  }
+  if ('Ref' in obj) {
+    const name = String(obj.Ref);
+    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': LOCAL_REGION, 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+    return pseudo[name] ?? refs[name] ?? name;
+  }
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolveIntrinsics(v, refs)]));
+}
+
+/** The parts of the synthesized stack that the local runtime executes. */
+export interface LocalStackParts {
+  /** Plain ASL of the state machine, with placeholder function ARNs. */
+  definition: Record<string, unknown>;
+  /** Function logical id → handler module name (folder under lambdas/). */
+  handlers: Record<string, string>;
+  /** The functions' environment, with Refs resolved through `refs`. */
+  environment: Record<string, string>;
+  /** The SSM Command document's content. */
+  document: Record<string, unknown>;
+  documentLogicalId: string;
+  table: { logicalId: string; properties: Record<string, unknown> };
+}
+
+function only(template: CfnTemplate, type: string): [string, Record<string, unknown>] {
+  const found = Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+  if (found.length !== 1 || found[0] === undefined) throw new Error(`expected exactly one ${type} in the template, found ${found.length}`);
+  return [found[0][0], found[0][1].Properties ?? {}];
+}
+
+/** Takes what the rehearsal needs out of the synthesized template (never a hand copy). */
+export function localStackParts(template: CfnTemplate, refs: (logicalIds: { table: string; document: string }) => Record<string, string>): LocalStackParts {
+  const [smId, sm] = only(template, 'AWS::StepFunctions::StateMachine');
+  const [tableId, table] = only(template, 'AWS::DynamoDB::Table');
+  const [docId, doc] = only(template, 'AWS::SSM::Document');
+  const resolvedRefs = refs({ table: tableId, document: docId });
+  const handlers: Record<string, string> = {};
+  let environment: Record<string, string> = {};
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const name = resource.Metadata?.[HANDLER_METADATA_KEY];
+    if (typeof name !== 'string') continue;
+    handlers[id] = name;
+    const vars = (resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    environment = { ...environment, ...(resolveIntrinsics(vars, resolvedRefs) as Record<string, string>) };
+  }
+  const definitionString = resolveIntrinsics(sm.DefinitionString, resolvedRefs);
+  if (typeof definitionString !== 'string') throw new Error(`state machine ${smId} has no definition string`);
+  return {
+    definition: JSON.parse(definitionString) as Record<string, unknown>,
+    handlers,
+    environment,
+    document: doc.Content as Record<string, unknown>,
+    documentLogicalId: docId,
+    table: { logicalId: tableId, properties: table },
+  };
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Shared functions of the release-dir runbook. Sourced by every step script; never run on its own.
+# Contract: environment in, exit code out (0 ok, 3 nothing to do, anything else failed); the last
+# stdout line may be a JSON object with details. Every path is under $ROOT ("/" on a real node).
+
+# shellcheck disable=SC2034 # the step scripts that source this file use these paths
+ROOT="${FLEET_UPGRADE_ROOT:-/}"
+ROOT="${ROOT%/}"
+APP_DIR="$ROOT/opt/app"
+RELEASES="$APP_DIR/releases"
+CURRENT="$APP_DIR/current"
+STATE_DIR="$ROOT/var/lib/app"
+FU_DIR="$ROOT/var/lib/fleet-upgrade"
+RUN_DIR="$ROOT/var/run/app"
+LOG_DIR="$ROOT/var/log/app"
+PID_FILE="$RUN_DIR/service.pid"
+HEARTBEAT="$RUN_DIR/heartbeat"
+HEALTH_TIMEOUT="${FU_HEALTH_TIMEOUT_SECONDS:-15}"
+
+VERSION_RE='^[0-9]+(\.[0-9]+){0,3}(-[0-9A-Za-z]+(\.[0-9A-Za-z]+)*)?$'
+RUN_ID_RE='^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$'
+
+log() { printf '%s\n' "$*" >&2; }
+
+# fail CODE MESSAGE: say why on stderr and stop the step with CODE.
+fail() {
+  local code="$1"
+  shift
+  log "error: $*"
+  exit "$code"
+}
+
+# Details for the orchestrator: a compact JSON object as the last stdout line.
+emit() { printf '%s\n' "$1"; }
+
+json_string() {
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  printf '"%s"' "$s"
+}
+
+require_target_version() {
+  [[ "${FU_TARGET_VERSION:-}" =~ $VERSION_RE ]] || fail 2 "FU_TARGET_VERSION is not a version: '${FU_TARGET_VERSION:-}'"
+}
+
+require_run_id() {
+  [[ "${FU_RUN_ID:-}" =~ $RUN_ID_RE ]] || fail 2 "FU_RUN_ID is not a run id: '${FU_RUN_ID:-}'"
+}
+
+# The version `current` points to, or nothing when the node has no release installed.
+current_version() {
+  if [ -f "$CURRENT/VERSION" ]; then
+    tr -d '[:space:]' <"$CURRENT/VERSION"
+  fi
+}
+
+package_name() { printf 'app-%s.tar.gz' "$1"; }
+download_dir() { printf '%s/downloads/%s' "$FU_DIR" "$1"; }
+backup_dir() { printf '%s/backups/%s' "$FU_DIR" "$1"; }
+
+# Atomically points `current` at releases/<version> (relative link, so a sandbox can move).
+switch_current() {
+  local version="$1"
+  [ -d "$RELEASES/$version" ] || fail 1 "release $version is not installed under $RELEASES"
+  ln -sfn "releases/$version" "$APP_DIR/current.new"
+  mv -T "$APP_DIR/current.new" "$CURRENT"
+}
+
+service_pid() {
+  if [ -f "$PID_FILE" ]; then
+    tr -d '[:space:]' <"$PID_FILE"
+  fi
+}
+
+pid_alive() {
+  local pid="$1"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+heartbeat_field() {
+  local field="$1"
+  [ -f "$HEARTBEAT" ] || return 0
+  tr ' ' '\n' <"$HEARTBEAT" | sed -n "s/^${field}=//p"
+}
+
+# Healthy: the service process is alive and its heartbeat is fresh and reports the current version.
+service_healthy() {
+  local pid beat now version
+  pid="$(service_pid)"
+  pid_alive "$pid" || return 1
+  beat="$(heartbeat_field time)"
+  [ -n "$beat" ] || return 1
+  now="$(date +%s)"
+  [ $((now - beat)) -le 5 ] || return 1
+  version="$(heartbeat_field version)"
+  [ "$version" = "$(current_version)" ] || return 1
+}
+
+wait_healthy() {
+  local deadline=$((SECONDS + HEALTH_TIMEOUT))
+  while ! service_healthy; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+stop_service() {
+  local pid
+  pid="$(service_pid)"
+  if pid_alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 10))
+    while pid_alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+    if pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$PID_FILE"
+}
+
+# Starts the current release's service fully detached: it must not hold the step's output open.
+start_service() {
+  mkdir -p "$RUN_DIR" "$LOG_DIR"
+  [ -x "$CURRENT/bin/service" ] || fail 1 "the current release has no executable bin/service"
+  rm -f "$HEARTBEAT"
+  ROOT="$ROOT" setsid nohup "$CURRENT/bin/service" >>"$LOG_DIR/service.log" 2>&1 </dev/null &
+  printf '%s\n' "$!" >"$PID_FILE"
+}
+
+restart_and_check() {
+  stop_service
+  start_service
+  rm -f "$RUN_DIR/draining"
+  wait_healthy || fail 1 "service did not become healthy at version $(current_version) within ${HEALTH_TIMEOUT}s (see $LOG_DIR/service.log)"
+}

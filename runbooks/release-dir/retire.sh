@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Evacuates the node's work (DEA): asks the service to drain and waits until it reports drained.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+timeout="${FU_RETIRE_TIMEOUT_SECONDS:-60}"
+[[ "$timeout" =~ ^[0-9]+$ ]] || fail 2 "FU_RETIRE_TIMEOUT_SECONDS is not a number: '$timeout'"
+mkdir -p "$RUN_DIR"
+date -u +%Y-%m-%dT%H:%M:%SZ >"$RUN_DIR/draining"
+start=$SECONDS
+until [ "$(heartbeat_field state)" = "drained" ]; do
+  [ $((SECONDS - start)) -lt "$timeout" ] || fail 5 "the node did not report drained within ${timeout}s"
+  sleep 0.2
+done
+emit "{\"drained\":true,\"waitedSeconds\":$((SECONDS - start))}"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Returns the node to the version it ran before this run, with its state restored from the backup.
+# Safe after a failure at any step and safe to repeat.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_run_id
+
+shopt -s nullglob
+for partial in "$RELEASES"/*.partial; do rm -rf "$partial"; done
+backup="$(backup_dir "$FU_RUN_ID")"
+previous=""
+if [ -f "$backup/version" ]; then previous="$(tr -d '[:space:]' <"$backup/version")"; fi
+if [ -z "$previous" ] && [ -f "$FU_DIR/previous-version" ]; then previous="$(tr -d '[:space:]' <"$FU_DIR/previous-version")"; fi
+if [ -n "$previous" ] && [ "$(current_version)" != "$previous" ]; then
+  switch_current "$previous"
+fi
+restored=false
+if [ -f "$backup/.complete" ]; then
+  mkdir -p "$STATE_DIR"
+  find "$STATE_DIR" -mindepth 1 -delete
+  cp -a "$backup/app/." "$STATE_DIR/"
+  restored=true
+fi
+restart_and_check
+emit "{\"version\":\"$(current_version)\",\"restoredBackup\":$restored}"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Unpacks the verified package into its release directory and switches `current` to it.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_target_version
+
+v="$FU_TARGET_VERSION"
+from="$(current_version)"
+if [ "$from" = "$v" ] && [ -d "$RELEASES/$v" ]; then
+  emit "{\"from\":\"$(cat "$FU_DIR/previous-version" 2>/dev/null || printf '%s' "$v")\",\"to\":\"$v\"}"
+  exit 0
+fi
+name="$(package_name "$v")"
+dir="$(download_dir "$v")"
+[ -f "$dir/$name.verified" ] || fail 1 "no verified download of $v: run the download step first"
+if [ ! -d "$RELEASES/$v" ]; then
+  rm -rf "$RELEASES/$v.partial"
+  mkdir -p "$RELEASES/$v.partial"
+  tar -xzf "$dir/$name" -C "$RELEASES/$v.partial"
+  [ "$(tr -d '[:space:]' <"$RELEASES/$v.partial/VERSION")" = "$v" ] || fail 1 "package $name does not contain version $v"
+  mv "$RELEASES/$v.partial" "$RELEASES/$v"
+fi
+mkdir -p "$FU_DIR"
+if [ -n "$from" ]; then printf '%s\n' "$from" >"$FU_DIR/previous-version"; fi
+switch_current "$v"
+emit "{\"from\":\"$from\",\"to\":\"$v\"}"

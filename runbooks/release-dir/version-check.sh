@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Reports the installed version; exit 3 when the node already runs the target version.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_target_version
+
+current="$(current_version)"
+[ -n "$current" ] || fail 1 "no release is installed: $CURRENT/VERSION is missing"
+[[ "$current" =~ $VERSION_RE ]] || fail 1 "installed version is not a version: '$current'"
+emit "{\"version\":\"$current\"}"
+if [ "$current" = "$FU_TARGET_VERSION" ]; then exit 3; fi

@@ -1,0 +1,117 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
+import { STEP_IDS, STEP_STATE_NAMES } from '../../core/steps.js';
+import { resolveIntrinsics } from '../../local/template.js';
+
+let template: Template;
+let definition: string;
+const states = new Map<string, { Type: string; Resource?: string }>();
+
+type States = Record<string, { Type: string; Resource?: string; ItemProcessor?: { States: States } }>;
+function collect(all: States): void {
+  for (const [name, state] of Object.entries(all)) {
+    states.set(name, state);
+    if (state.ItemProcessor) collect(state.ItemProcessor.States);
+  }
+}
+
+beforeAll(() => {
+  mkdirSync('.tmp', { recursive: true });
+  const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'https://artifacts.example.com/app' });
+  template = Template.fromStack(stack);
+  const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: { DefinitionString: unknown } };
+  definition = String(resolveIntrinsics(machine.Properties.DefinitionString));
+  collect((JSON.parse(definition) as { States: States }).States);
+});
+
+describe('FleetUpgradeStack', () => {
+  it('keeps node history in one on-demand table with point-in-time recovery and TTL', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
+  });
+
+  it('generates one SSM Command document whose every parameter has an allowedPattern', () => {
+    template.resourceCountIs('AWS::SSM::Document', 1);
+    const doc = Object.values(template.findResources('AWS::SSM::Document'))[0] as { Properties: { DocumentType: string; Content: { parameters: Record<string, { allowedPattern?: string }>; mainSteps: { action: string }[] } } };
+    expect(doc.Properties.DocumentType).toBe('Command');
+    for (const [name, p] of Object.entries(doc.Properties.Content.parameters)) expect(p.allowedPattern, name).toMatch(/^\^/);
+    expect(doc.Properties.Content.mainSteps[0]?.action).toBe('aws:runShellScript');
+    expect(new RegExp(doc.Properties.Content.parameters.step?.allowedPattern ?? '').test('download;id')).toBe(false);
+  });
+
+  it('runs every function on Node.js 22, arm64, with JSON logs and a log retention', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    const ours = Object.values(functions).filter((f) => (f as { Metadata?: Record<string, unknown> }).Metadata?.['fleet-upgrade:handler']);
+    expect(ours.length).toBe(7);
+    for (const f of ours) {
+      expect(f).toMatchObject({ Properties: { Runtime: 'nodejs22.x', Architectures: ['arm64'], LoggingConfig: { LogFormat: 'JSON' } } });
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('has a state for every step of the node pipeline and for maintenance mode', () => {
+    for (const step of STEP_IDS.filter((s) => s !== 'rollback')) expect(states.get(STEP_STATE_NAMES[step])?.Type, step).toBe('Task');
+    for (const name of ['Validate input', 'Acquire cluster lock', 'Plan upgrade', 'Record version', 'Release cluster lock', 'Summarize', 'Disable maintenance mode after failure']) {
+      expect(states.get(name)?.Type, name).toBe('Task');
+    }
+    expect(states.get('Upgrade groups in role order')?.Type).toBe('Map');
+    expect(states.get('Upgrade nodes of the group')?.Type).toBe('Map');
+  });
+
+  it('waits for SSM steps on a task token, answered by command-finished from an EventBridge rule (no polling)', () => {
+    expect(states.get('Download and verify')?.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect([...states.values()].some((s) => s.Type === 'Wait')).toBe(false);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        source: ['aws.ssm'],
+        'detail-type': ['EC2 Command Invocation Status-change Notification'],
+      }),
+      Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CommandFinished'), 'Arn'] } })]),
+    });
+  });
+
+  it('lets run-step send only the stack document (and instances), and command-finished answer only this state machine', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'ssm:SendCommand',
+            Resource: Match.arrayWith([Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':document/'), { Ref: Match.stringLikeRegexp('^RunbookDocument') }])] })]),
+          }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('^RunStep') }],
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: { Ref: Match.stringLikeRegexp('^StateMachine') } }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('^CommandFinished') }],
+    });
+  });
+
+  it('grants table access scoped to the table and never to validate-input', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    for (const [id, policy] of Object.entries(policies)) {
+      const text = JSON.stringify(policy);
+      if (text.includes('dynamodb:')) expect(text, id).toContain('"Fn::GetAtt":["Table');
+      if (id.startsWith('ValidateInput')) expect(text).not.toContain('dynamodb:');
+    }
+  });
+
+  it('has an SNS topic for operator notifications', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+  });
+});
