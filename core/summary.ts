@@ -135,7 +135,8 @@ export function buildSummary(args: {
     const status = nodeStatus(outcome, steps);
     const checked = steps.find((s) => s.step === 'version-check')?.details?.version;
     const from = outcome?.from ?? (typeof checked === 'string' ? checked : (run.plannedFrom[id] ?? null));
-    const to = outcome?.to ?? from;
+    // null: the node failed after it changed; its version is unknown until it is rolled back.
+    const to = outcome !== undefined ? outcome.to : from;
     if (status === 'UPGRADED') counts.upgraded++;
     else if (status === 'SKIPPED') counts.skipped++;
     else if (status === 'NOT_STARTED') counts.notStarted++;

@@ -204,7 +204,8 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     action: 'failed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error',
   }, '$.outcome').next(new sfn.Fail(scope, 'Node upgrade failed', {
     error: 'NodeUpgradeFailed',
-    causePath: sfn.JsonPath.format('{} failed: see the run summary for the failed step and its output', sfn.JsonPath.stringAt('$.node.id')),
+    // A static cause: the node, step, exit code and output are in the "Record node failure" output and the summary.
+    cause: 'a step failed on this node; see Record node failure and the run summary for the step and its output',
   }));
   const guarded = <T extends tasks.LambdaInvoke>(task: T): T => {
     task.addCatch(recordFailure, { resultPath: '$.error' });

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { freePort } from './free-port.js';
 
@@ -38,7 +39,8 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
   const child: ChildProcess = spawn(
     'java',
     [`-Djava.library.path=${libDir}`, '-Xmx512m', '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // It writes a metadata file into its working directory: keep that out of the project.
+    { stdio: ['ignore', 'ignore', 'pipe'], cwd: mkdtempSync(join(tmpdir(), 'dynamodb-local-')) },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

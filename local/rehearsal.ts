@@ -7,17 +7,17 @@ import type { Summary } from '../core/summary.js';
 import { FleetStore } from '../adapters/store.js';
 import { documentClient, resetClients } from '../adapters/aws-clients.js';
 import { logger } from '../adapters/logger.js';
-import { handler as commandFinished } from '../lambdas/command-finished/index.js';
 import type { ClusterFile } from './cluster-file.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { startLocalSsm, type InjectedFailure } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, synthesizeTemplate } from './template.js';
-import { startExecution, taskOverrides, type LocalHandler, type RunnerEvent } from './state-machine-runner.js';
+import { MapFence, startExecution, taskOverrides, type LocalHandler, type RunnerEvent } from './state-machine-runner.js';
 import { startPackageRepo } from './package-repo.js';
 import { createSandbox, stopService } from './sandbox.js';
 import { ExecutionCounter } from './execution-counter.js';
 import { ProgressPrinter } from './progress.js';
+import { LOCAL_HANDLERS } from './handlers.js';
 
 export interface RehearsalOptions {
   cluster: ClusterFile;
@@ -141,6 +141,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       workdir,
       failures: opts.failures ?? [],
       onStatusChange: async (event) => {
+        const commandFinished = LOCAL_HANDLERS['command-finished'] as LocalHandler;
         await commandFinished(JSON.parse(JSON.stringify(event)));
       },
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
@@ -169,15 +170,17 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     logger.setLogLevel((process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT') as Parameters<typeof logger.setLogLevel>[0]);
     const handlers = new Map<string, LocalHandler>();
     for (const [logicalId, name] of Object.entries(parts.handlers)) {
-      const module = (await import(`../lambdas/${name}/index.js`)) as { handler: LocalHandler };
-      handlers.set(logicalId, module.handler);
+      const handler = LOCAL_HANDLERS[name];
+      if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the rehearsal does not know`);
+      handlers.set(logicalId, handler);
     }
 
     say(`Run ${runId}: ${input.cluster} → ${input.targetVersion}`);
     const started = Date.now();
+    const fence = new MapFence();
     const execution = startExecution({
       definition: parts.definition,
-      overrides: taskOverrides(parts.definition, handlers, tokens),
+      overrides: taskOverrides(parts.definition, handlers, tokens, fence),
       input,
       executionName: runId,
       tokens,
@@ -186,6 +189,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const printer = new ProgressPrinter(say, started);
     const consume = (async () => {
       for await (const event of execution.events) {
+        fence.observe(event);
         counter.add(event);
         printer.handle(event as RunnerEvent);
       }

@@ -27,15 +27,44 @@ interface AslState {
 
 const LAMBDA_ARN = /^arn:aws:lambda:[^:]+:[^:]+:function:([^:]+)$/;
 
+interface TaskInfo {
+  state: AslState;
+  /** Names of the Map states this task runs inside, outermost first. */
+  maps: string[];
+}
+
 /** Every Task state of the definition, including those inside Map and Parallel states. */
-function taskStates(states: Record<string, AslState>, out = new Map<string, AslState>()): Map<string, AslState> {
+function taskStates(states: Record<string, AslState>, maps: string[] = [], out = new Map<string, TaskInfo>()): Map<string, TaskInfo> {
   for (const [name, state] of Object.entries(states)) {
-    if (state.Type === 'Task') out.set(name, state);
+    if (state.Type === 'Task') out.set(name, { state, maps });
     const inner = state.ItemProcessor ?? state.Iterator;
-    if (inner) taskStates(inner.States, out);
-    for (const branch of state.Branches ?? []) taskStates(branch.States, out);
+    if (inner) taskStates(inner.States, [...maps, name], out);
+    for (const branch of state.Branches ?? []) taskStates(branch.States, maps, out);
   }
   return out;
+}
+
+/**
+ * Step Functions starts no new iteration of a Map state once the Map has failed; aws-local-stepfunctions
+ * still starts the iterations it had queued. This fence closes a Map when it fails (reopened when the
+ * Map is entered again) and refuses tasks inside a closed Map, so a failure stops the rollout locally
+ * exactly as it does in AWS.
+ */
+export class MapFence {
+  private readonly closed = new Set<string>();
+
+  observe(event: RunnerEvent): void {
+    if (event.stateType !== 'Map' || event.stateName === undefined) return;
+    if (event.type === 'StateEntered') this.closed.delete(event.stateName);
+    if (event.type === 'StateFailed' || event.type === 'MapIterationFailed') this.closed.add(event.stateName);
+  }
+
+  async check(stateName: string, maps: readonly string[]): Promise<void> {
+    // Let the event log deliver what already happened before deciding.
+    await new Promise((resolve) => setImmediate(resolve));
+    const closed = maps.find((m) => this.closed.has(m));
+    if (closed !== undefined) throw new Error(`"${stateName}" not started: the Map state "${closed}" already failed`);
+  }
 }
 
 /** Lambda serializes events and results as JSON; so do we, so handlers see exactly what they would in AWS. */
@@ -62,9 +91,10 @@ export function taskOverrides(
   definition: Record<string, unknown>,
   functionHandlers: ReadonlyMap<string, LocalHandler>,
   tokens: LocalTaskTokens,
+  fence: MapFence = new MapFence(),
 ): Record<string, (input: unknown) => Promise<unknown>> {
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const [name, state] of taskStates(definition.States as Record<string, AslState>)) {
+  for (const [name, { state, maps }] of taskStates(definition.States as Record<string, AslState>)) {
     const resource = state.Resource ?? '';
     const direct = LAMBDA_ARN.exec(resource);
     const functionArn = direct ? resource : String(state.Parameters?.FunctionName ?? '');
@@ -86,6 +116,13 @@ export function taskOverrides(
       };
     } else {
       throw new Error(`state "${name}" uses ${resource}, which the local runner does not support`);
+    }
+    if (maps.length > 0) {
+      const run = overrides[name] as (input: unknown) => Promise<unknown>;
+      overrides[name] = async (input) => {
+        await fence.check(name, maps);
+        return run(input);
+      };
     }
   }
   return overrides;
