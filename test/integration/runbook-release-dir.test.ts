@@ -1,0 +1,155 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPackageRepo, type PackageRepo } from '../../local/package-repo.js';
+import { createSandbox, inspectSandbox, stopService } from '../../local/sandbox.js';
+
+const RUNBOOK = resolve('runbooks/release-dir');
+let repo: PackageRepo;
+let base: string;
+const roots: string[] = [];
+
+interface StepRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  details: Record<string, unknown>;
+}
+
+/** Runs one step script the way the SSM document does: bash <dir>/<step>.sh, cwd = $ROOT, environment in. */
+function step(root: string, name: string, env: Record<string, string> = {}): Promise<StepRun> {
+  return new Promise((done) => {
+    execFile(
+      'bash',
+      [join(RUNBOOK, `${name}.sh`)],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH,
+          FLEET_UPGRADE_ROOT: root,
+          FU_TARGET_VERSION: '3.1.0',
+          FU_ARTIFACT_BASE_URL: repo.url,
+          FU_RUN_ID: 'run-1',
+          FU_RUNBOOK_VERSION: 'abcdef0123456789',
+          HTTPS_PROXY: '',
+          ...env,
+        },
+        timeout: 30_000,
+      },
+      (error, stdout, stderr) => {
+        const last = stdout.trim().split('\n').pop() ?? '';
+        let details: Record<string, unknown> = {};
+        try {
+          details = JSON.parse(last) as Record<string, unknown>;
+        } catch {
+          details = {};
+        }
+        done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr, details });
+      },
+    );
+  });
+}
+
+async function node(name: string, version = '3.0.0'): Promise<string> {
+  const root = resolve(base, name);
+  roots.push(root);
+  await createSandbox({ root, version, packageDir: join(base, 'packages'), state: { node: name, items: [1, 2, 3] } });
+  return root;
+}
+
+beforeAll(async () => {
+  await mkdir('.tmp', { recursive: true });
+  base = resolve(await mkdtemp(join('.tmp', 'runbook-')));
+  repo = await startPackageRepo({ dir: join(base, 'packages'), versions: ['3.0.0', '3.1.0', '3.2.0'] });
+  // A version whose manifest lies about the package: the download must refuse it.
+  await writeFile(join(base, 'packages', '3.2.0', 'SHA256SUMS'), `${'0'.repeat(64)}  app-3.2.0.tar.gz\n`);
+});
+
+afterAll(async () => {
+  await Promise.all(roots.map((root) => stopService(root)));
+  await repo?.close();
+});
+
+describe('release-dir runbook', () => {
+  it('takes a node through every step from 3.0.0 to 3.1.0, keeping its state byte for byte', async () => {
+    const root = await node('full');
+    const stateBefore = await readFile(join(root, 'var/lib/app/state.json'));
+    expect(await step(root, 'self-update')).toMatchObject({ code: 0, details: { runbookVersion: 'abcdef0123456789' } });
+    expect((await step(root, 'self-update')).code).toBe(3);
+    expect(await step(root, 'version-check')).toMatchObject({ code: 0, details: { version: '3.0.0' } });
+    expect(await step(root, 'pre-upgrade-validation')).toMatchObject({ code: 0 });
+    expect(await step(root, 'download')).toMatchObject({ code: 0, details: { bytes: expect.any(Number) } });
+    expect(await step(root, 'download')).toMatchObject({ code: 0, details: { cached: true } });
+    expect(await step(root, 'retire')).toMatchObject({ code: 0, details: { drained: true } });
+    expect(await step(root, 'backup')).toMatchObject({ code: 0, details: { backupId: 'run-1', files: 1 } });
+    expect(await step(root, 'upgrade')).toMatchObject({ code: 0, details: { from: '3.0.0', to: '3.1.0' } });
+    expect(await step(root, 'upgrade')).toMatchObject({ code: 0 });
+    expect(await step(root, 'restart')).toMatchObject({ code: 0, details: { version: '3.1.0' } });
+    expect(await step(root, 'post-upgrade-validation')).toMatchObject({ code: 0, details: { version: '3.1.0' } });
+    expect(await inspectSandbox(root)).toMatchObject({ currentLink: 'releases/3.1.0', serviceHealthy: true, heartbeatVersion: '3.1.0' });
+    expect(await readFile(join(root, 'var/lib/app/state.json'))).toEqual(stateBefore);
+    expect(await step(root, 'version-check')).toMatchObject({ code: 3, details: { version: '3.1.0' } });
+  });
+
+  it('refuses a package whose sha256 does not match the manifest and keeps nothing of it', async () => {
+    const root = await node('checksum');
+    const run = await step(root, 'download', { FU_TARGET_VERSION: '3.2.0' });
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain('checksum mismatch');
+    const dir = join(root, 'var/lib/fleet-upgrade/downloads/3.2.0');
+    expect(existsSync(join(dir, 'app-3.2.0.tar.gz.verified'))).toBe(false);
+    expect((await readdir(dir)).filter((f) => !f.startsWith('.'))).toEqual([]);
+    expect((await step(root, 'upgrade', { FU_TARGET_VERSION: '3.2.0' })).code).toBe(1);
+    expect(await inspectSandbox(root)).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+  });
+
+  it('downloads through HTTPS_PROXY when one is set', async () => {
+    const root = await node('proxy');
+    const run = await step(root, 'download', { HTTPS_PROXY: 'http://127.0.0.1:9' });
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/127\.0\.0\.1.*9|proxy|Could not connect|Failed to connect/i);
+  });
+
+  it('rolls back after the switch: previous release current, state restored from the backup, service healthy', async () => {
+    const root = await node('rollback');
+    const stateBefore = await readFile(join(root, 'var/lib/app/state.json'));
+    for (const name of ['download', 'backup', 'upgrade', 'restart']) expect((await step(root, name)).code, name).toBe(0);
+    await writeFile(join(root, 'var/lib/app/state.json'), '{"corrupted":true}');
+    expect(await step(root, 'rollback')).toMatchObject({ code: 0, details: { version: '3.0.0', restoredBackup: true } });
+    expect(await step(root, 'rollback')).toMatchObject({ code: 0, details: { version: '3.0.0' } });
+    expect(await inspectSandbox(root)).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true, heartbeatVersion: '3.0.0' });
+    expect(await readFile(join(root, 'var/lib/app/state.json'))).toEqual(stateBefore);
+  });
+
+  it('rolls back safely before anything was downloaded', async () => {
+    const root = await node('early-rollback');
+    expect(await step(root, 'rollback')).toMatchObject({ code: 0, details: { version: '3.0.0', restoredBackup: false } });
+    expect(await inspectSandbox(root)).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+  });
+
+  it('fails pre-upgrade validation when the service is down, changing nothing', async () => {
+    const root = await node('down');
+    await stopService(root);
+    const run = await step(root, 'pre-upgrade-validation');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('check service');
+  });
+
+  it('turns maintenance mode on and off idempotently', async () => {
+    const root = await node('core');
+    expect(await step(root, 'maintenance-on')).toMatchObject({ code: 0, details: { maintenanceMode: true } });
+    expect(await step(root, 'maintenance-on')).toMatchObject({ code: 0 });
+    expect((await inspectSandbox(root)).maintenance).toBe(true);
+    expect(await step(root, 'maintenance-off')).toMatchObject({ code: 0, details: { maintenanceMode: false } });
+    expect((await inspectSandbox(root)).maintenance).toBe(false);
+  });
+
+  it('refuses a target version that is not a version before touching anything', async () => {
+    const root = await node('bad-version');
+    const run = await step(root, 'download', { FU_TARGET_VERSION: '3.1.0$(id)' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('not a version');
+  });
+});
