@@ -40,7 +40,7 @@ function step(root: string, name: string, env: Record<string, string> = {}): Pro
       },
       (error, stdout, stderr) => {
         const last = stdout.trim().split('\n').pop() ?? '';
-        let details: Record<string, unknown> = {};
+        let details: Record<string, unknown>;
         try {
           details = JSON.parse(last) as Record<string, unknown>;
         } catch {
