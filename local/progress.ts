@@ -1,8 +1,11 @@
 import type { RunnerEvent } from './state-machine-runner.js';
 
-function nodeOf(input: unknown): string | undefined {
-  const node = (input as { node?: { id?: unknown } } | undefined)?.node;
-  return typeof node?.id === 'string' ? node.id : undefined;
+/** The node a state acts on: the node of a pipeline step, or the core node for maintenance mode. */
+function nodeOf(input: unknown, stateName: string | undefined): string | undefined {
+  const value = input as { node?: { id?: unknown }; plan?: { coreNode?: unknown } } | undefined;
+  if (typeof value?.node?.id === 'string') return value.node.id;
+  if (stateName?.includes('maintenance mode') && typeof value?.plan?.coreNode === 'string') return value.plan.coreNode;
+  return undefined;
 }
 
 function seconds(ms: number): string {
@@ -15,6 +18,8 @@ function seconds(ms: number): string {
  */
 export class ProgressPrinter {
   private readonly entered = new Map<string, number>();
+  /** States that failed: the library still reports them exited after a Catch, which must not read as "ok". */
+  private readonly failed = new Set<string>();
 
   constructor(
     private readonly say: (line: string) => void,
@@ -23,10 +28,11 @@ export class ProgressPrinter {
 
   handle(event: RunnerEvent): void {
     const at = `[${seconds(event.timestamp - this.started).padStart(6)}]`;
-    const node = nodeOf(event.input);
+    const node = nodeOf(event.input, event.stateName);
     const key = `${node ?? ''}|${event.stateName ?? ''}`;
     if (event.type === 'StateEntered') {
       this.entered.set(key, event.timestamp);
+      this.failed.delete(key);
       if (event.stateName === 'Upgrade nodes of the group') {
         const group = (event.input as { group?: { role?: string; nodes?: { id: string }[] } }).group;
         this.say(`${at} group ${group?.role ?? '?'}: ${(group?.nodes ?? []).map((n) => n.id).join(', ')}`);
@@ -36,7 +42,7 @@ export class ProgressPrinter {
     if (event.stateType !== 'Task' && event.stateType !== 'Fail') return;
     const took = seconds(event.timestamp - (this.entered.get(key) ?? event.timestamp));
     const who = node ?? '';
-    if (event.type === 'StateExited') {
+    if (event.type === 'StateExited' && !this.failed.has(key)) {
       const output = event.output as { lastStep?: { outcome?: string; warnings?: string[] }; versionCheck?: { details?: { version?: string }; atTarget?: boolean } } | undefined;
       let note = '';
       if (event.stateName === 'Check version' && output?.versionCheck) {
@@ -45,6 +51,7 @@ export class ProgressPrinter {
       const warnings = output?.lastStep?.warnings ?? [];
       this.say(`${at} ${who.padEnd(14)} ${event.stateName ?? ''}: ok in ${took}${note}${warnings.length ? ` — warnings: ${warnings.join('; ')}` : ''}`);
     } else if (event.type === 'StateFailed') {
+      this.failed.add(key);
       const cause = typeof event.cause === 'string' ? event.cause : JSON.stringify(event.cause ?? '');
       this.say(`${at} ${who.padEnd(14)} ${event.stateName ?? ''}: FAILED after ${took} — ${event.error ?? 'error'}: ${cause.split('\n')[0]?.slice(0, 200) ?? ''}`);
     }

@@ -12,7 +12,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { startLocalSsm, type InjectedFailure } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, synthesizeTemplate } from './template.js';
-import { MapFence, startExecution, taskOverrides, type LocalHandler, type RunnerEvent } from './state-machine-runner.js';
+import { MapFence, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { startPackageRepo } from './package-repo.js';
 import { createSandbox, stopService } from './sandbox.js';
 import { ExecutionCounter } from './execution-counter.js';
@@ -177,7 +177,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
 
     say(`Run ${runId}: ${input.cluster} → ${input.targetVersion}`);
     const started = Date.now();
-    const fence = new MapFence();
+    const fence = new MapFence(parts.definition);
     const execution = startExecution({
       definition: parts.definition,
       overrides: taskOverrides(parts.definition, handlers, tokens, fence),
@@ -189,9 +189,10 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const printer = new ProgressPrinter(say, started);
     const consume = (async () => {
       for await (const event of execution.events) {
+        if (fence.suppresses(event)) continue;
         fence.observe(event);
         counter.add(event);
-        printer.handle(event as RunnerEvent);
+        printer.handle(event);
       }
     })();
     const outcome = await execution.result;

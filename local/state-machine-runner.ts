@@ -47,11 +47,33 @@ function taskStates(states: Record<string, AslState>, maps: string[] = [], out =
 /**
  * Step Functions starts no new iteration of a Map state once the Map has failed; aws-local-stepfunctions
  * still starts the iterations it had queued. This fence closes a Map when it fails (reopened when the
- * Map is entered again) and refuses tasks inside a closed Map, so a failure stops the rollout locally
- * exactly as it does in AWS.
+ * Map is entered again), refuses tasks inside a closed Map, and tells which events such phantom
+ * iterations produce, so a failure stops the rollout locally exactly as it does in AWS and neither
+ * progress nor counts show what AWS would never run.
  */
 export class MapFence {
   private readonly closed = new Set<string>();
+  /** State name → the Map states it runs inside, outermost first. */
+  private readonly enclosing = new Map<string, string[]>();
+
+  constructor(definition: Record<string, unknown>) {
+    const walk = (states: Record<string, AslState>, maps: string[]) => {
+      for (const [name, state] of Object.entries(states)) {
+        this.enclosing.set(name, maps);
+        const inner = state.ItemProcessor ?? state.Iterator;
+        if (inner) walk(inner.States, [...maps, name]);
+      }
+    };
+    walk(definition.States as Record<string, AslState>, []);
+  }
+
+  /** True for events of iterations AWS would not have run (inside a Map that already failed). */
+  suppresses(event: RunnerEvent): boolean {
+    if (event.stateName === undefined) return false;
+    const maps = this.enclosing.get(event.stateName) ?? [];
+    if (maps.some((m) => this.closed.has(m))) return true;
+    return event.type === 'MapIterationStarted' && this.closed.has(event.stateName);
+  }
 
   observe(event: RunnerEvent): void {
     if (event.stateType !== 'Map' || event.stateName === undefined) return;
@@ -59,7 +81,9 @@ export class MapFence {
     if (event.type === 'StateFailed' || event.type === 'MapIterationFailed') this.closed.add(event.stateName);
   }
 
-  async check(stateName: string, maps: readonly string[]): Promise<void> {
+  async check(stateName: string): Promise<void> {
+    const maps = this.enclosing.get(stateName) ?? [];
+    if (maps.length === 0) return;
     // Let the event log deliver what already happened before deciding.
     await new Promise((resolve) => setImmediate(resolve));
     const closed = maps.find((m) => this.closed.has(m));
@@ -91,7 +115,7 @@ export function taskOverrides(
   definition: Record<string, unknown>,
   functionHandlers: ReadonlyMap<string, LocalHandler>,
   tokens: LocalTaskTokens,
-  fence: MapFence = new MapFence(),
+  fence: MapFence = new MapFence(definition),
 ): Record<string, (input: unknown) => Promise<unknown>> {
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [name, { state, maps }] of taskStates(definition.States as Record<string, AslState>)) {
@@ -120,7 +144,7 @@ export function taskOverrides(
     if (maps.length > 0) {
       const run = overrides[name] as (input: unknown) => Promise<unknown>;
       overrides[name] = async (input) => {
-        await fence.check(name, maps);
+        await fence.check(name);
         return run(input);
       };
     }
