@@ -16,21 +16,11 @@ export const STEP_IDS = [
 
 export type StepId = (typeof STEP_IDS)[number];
 
-/** Steps a node goes through, in order (retire applies to dea nodes only). */
-export const NODE_PIPELINE: readonly StepId[] = [
-  'self-update',
-  'version-check',
-  'pre-upgrade-validation',
-  'download',
-  'retire',
-  'backup',
-  'upgrade',
-  'restart',
-  'post-upgrade-validation',
-];
-
 /** Steps that act on the cluster as a whole (run on the core node), not on a node's own upgrade. */
 export const CLUSTER_STEPS: readonly StepId[] = ['maintenance-on', 'maintenance-off'];
+
+/** Steps a node goes through, in order (retire applies to dea nodes only): every step but rollback and the cluster steps. */
+export const NODE_PIPELINE: readonly StepId[] = STEP_IDS.filter((s) => s !== 'rollback' && !CLUSTER_STEPS.includes(s));
 
 /** The state names an operator reads in the console's execution view. */
 export const STEP_STATE_NAMES: Record<StepId, string> = {
