@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 
 /**
  * SDK clients built lazily from the usual credential/region chain. Endpoints come from the standard
@@ -10,6 +11,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 let ddb: DynamoDBDocumentClient | undefined;
 let ssm: SSMClient | undefined;
 let sfn: SFNClient | undefined;
+let tagging: ResourceGroupsTaggingAPIClient | undefined;
 
 const retryOptions = { maxAttempts: 5, retryMode: 'adaptive' } as const;
 
@@ -30,6 +32,11 @@ export function sfnClient(): SFNClient {
   return sfn;
 }
 
+export function taggingClient(): ResourceGroupsTaggingAPIClient {
+  tagging ??= new ResourceGroupsTaggingAPIClient(retryOptions);
+  return tagging;
+}
+
 /** Reads a required environment variable of a handler, failing with a clear message when it is missing. */
 export function requireEnv(name: string): string {
   const value = process.env[name];
@@ -42,4 +49,5 @@ export function resetClients(): void {
   ddb = undefined;
   ssm = undefined;
   sfn = undefined;
+  tagging = undefined;
 }

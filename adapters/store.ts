@@ -235,6 +235,8 @@ export interface PendingCommand {
   nodeId: string;
   step: StepId;
   targetVersion: string;
+  /** A failure of this step becomes a warning (pre-upgrade validation with ignoreInspectFailures). */
+  ignoreFailure?: boolean;
   sentAt: string;
   /** Epoch seconds: DynamoDB TTL (attribute `ttl`) removes the token once nobody can use it. */
   ttl: number;

@@ -1,4 +1,4 @@
-import { PlanError } from './errors.js';
+import { InputValidationError, PlanError } from './errors.js';
 import { UNMATCHED, type NodeSpec, type UpgradeInput } from './input-schema.js';
 import { DEFAULT_ROLE_ORDER, groupByRole } from './role-order.js';
 import { compareNatural } from './natural-sort.js';
@@ -39,9 +39,29 @@ function decide(from: string | null, target: string, force: boolean): Pick<Plann
   if (from === null) return { action: 'upgrade', reason: 'version unknown until the node is checked' };
   const cmp = compareVersions(from, target);
   if (cmp === 0 && !force) return { action: 'skip', reason: `already at ${target}` };
-  if (cmp > 0 && !force) return { action: 'skip', reason: `already above ${target} (at ${from})` };
-  if (force && cmp >= 0) return { action: 'upgrade', reason: `forced (at ${from})` };
+  if (cmp > 0 && !force) return { action: 'skip', reason: `already above ${target} (at ${from}); force downgrades it` };
+  if (force && cmp === 0) return { action: 'upgrade', reason: `forced (at ${from})` };
+  if (force && cmp > 0) return { action: 'upgrade', reason: `forced downgrade ${from} → ${target}` };
   return { action: 'upgrade', reason: `${from} → ${target}` };
+}
+
+/**
+ * A downgrade target is refused unless forced: the target is older than a node's version and no node
+ * would move up to it. (A mixed cluster, where some nodes are behind the target, upgrades those and
+ * skips the ones already ahead.)
+ */
+export function refuseDowngrade(target: string, versions: ReadonlyMap<string, string>, force: boolean): void {
+  if (force) return;
+  const ahead = [...versions].filter(([, v]) => compareVersions(v, target) > 0).sort(([a], [b]) => compareNatural(a, b));
+  const behind = [...versions.values()].some((v) => compareVersions(v, target) < 0);
+  const first = ahead[0];
+  if (first === undefined || behind) return;
+  const [id, version] = first;
+  const others = ahead.length > 1 ? ` and ${ahead.length - 1} more node${ahead.length > 2 ? 's' : ''}` : '';
+  throw new InputValidationError(
+    `targetVersion: ${target} is older than ${id}'s ${version}${others}: that is a downgrade, which needs force (--force); nothing was changed`,
+    'targetVersion',
+  );
 }
 
 function pickCoreNode(nodes: readonly NodeSpec[], named: string | undefined): string {
@@ -66,6 +86,7 @@ export function planUpgrade(input: UpgradeInput, nodes: readonly NodeSpec[], kno
   if (nodes.length === 0) throw new PlanError(`cluster ${input.cluster} has no nodes to upgrade`);
   const roleOrder = input.roleOrder ?? [...DEFAULT_ROLE_ORDER];
   const coreNode = pickCoreNode(nodes, input.coreNode);
+  refuseDowngrade(input.targetVersion, new Map([...known].filter(([id]) => nodes.some((n) => n.id === id))), input.force);
   const groups: PlanGroup[] = groupByRole(nodes, roleOrder).map((group) => ({
     role: group.role,
     concurrency: input.concurrency[group.role] ?? (group.role === UNMATCHED ? input.concurrency[UNMATCHED] : undefined) ?? 1,

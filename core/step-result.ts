@@ -4,7 +4,8 @@ import type { StepId } from './steps.js';
 /** Runbook contract: exit 0 ok, 3 nothing to do / already at target, anything else failed. */
 export const EXIT_NOTHING_TO_DO = 3;
 
-export type StepOutcome = 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED';
+/** FAILED_IGNORED: the step failed, and the run was told to go on (pre-upgrade validation with ignoreInspectFailures). */
+export type StepOutcome = 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
 
 /** What a finished step means for the run. Sent to the state machine as the task's output. */
 export interface StepResult {
@@ -81,5 +82,16 @@ export function interpretStepResult(raw: RawStepResult): StepResult {
     outputTail: outputTail(raw.stdout, raw.stderr),
     warnings,
     atTarget,
+  };
+}
+
+/** A failed inspect the operator chose to ignore: the run goes on, the failure stays visible as a warning. */
+export function ignoreFailure(result: StepResult): StepResult {
+  if (result.outcome !== 'FAILED') return result;
+  const lastLine = result.outputTail.split('\n').filter((l) => l.trim() !== '').pop() ?? 'no output';
+  return {
+    ...result,
+    outcome: 'FAILED_IGNORED',
+    warnings: [...result.warnings, `${result.step} failed (exit code ${result.exitCode ?? 'none'}), ignored as asked (ignoreInspectFailures): ${lastLine}`],
   };
 }

@@ -1,6 +1,6 @@
 import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
 
-export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED';
+export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
 export type NodeStatus = 'UPGRADED' | 'SKIPPED' | 'FAILED' | 'NOT_STARTED' | 'IN_PROGRESS';
 export type RunStatus = 'SUCCEEDED' | 'FAILED';
 
@@ -24,6 +24,8 @@ export interface NodeOutcome {
   from: string | null;
   to: string | null;
   failedStep?: StepId;
+  /** Why a node was skipped (e.g. `already at 3.1.0`). */
+  reason?: string;
   at: string;
 }
 
@@ -86,10 +88,14 @@ export interface CaughtError {
   Cause?: string;
 }
 
+/** Steps every node runs before the maintenance window; they change nothing the node serves. */
+const BEFORE_WINDOW: readonly StepId[] = ['self-update', 'version-check'];
+
 function nodeStatus(outcome: NodeOutcome | undefined, steps: readonly StepCheckpoint[]): NodeStatus {
   if (outcome !== undefined) return outcome.status;
   if (steps.some((s) => s.status === 'FAILED')) return 'FAILED';
-  return steps.length === 0 ? 'NOT_STARTED' : 'IN_PROGRESS';
+  // Checked before the window but never upgraded: its upgrade did not start.
+  return steps.every((s) => BEFORE_WINDOW.includes(s.step) && s.status !== 'RUNNING') ? 'NOT_STARTED' : 'IN_PROGRESS';
 }
 
 function failureFrom(checkpoints: readonly StepCheckpoint[], caught: CaughtError | undefined): RunFailure | null {

@@ -21,6 +21,9 @@ const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** CloudFormation metadata key naming the handler module of a function (lets the local rehearsal run it in-process). */
 export const HANDLER_METADATA_KEY = 'fleet-upgrade:handler';
 
+/** Nodes checked at once before the window (self-update and version check only: read-mostly, safe in parallel). */
+const CHECK_CONCURRENCY = 10;
+
 /** SSM command statuses that end a command: the EventBridge rule forwards only these. */
 const FINAL_COMMAND_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 
@@ -129,6 +132,8 @@ export class FleetUpgradeStack extends Stack {
         ],
       }),
     );
+    // Discovery by tag (input without "nodes"): neither API supports resource-level permissions.
+    plan.addToRolePolicy(new iam.PolicyStatement({ actions: ['tag:GetResources', 'ssm:DescribeInstanceInformation'], resources: ['*'] }));
     commandFinished.addToRolePolicy(
       // GetCommandInvocation supports no resource-level permissions.
       new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }),
@@ -211,38 +216,35 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     task.addCatch(recordFailure, { resultPath: '$.error' });
     return task;
   };
-  const selfUpdate = guarded(nodeStep('self-update'));
-  const checkVersion = guarded(step('version-check', STEP_STATE_NAMES['version-check'], '$.node.id', '$.versionCheck'));
-  const skipNode = invoke('Skip node', f.recordNode, {
-    action: 'skipped', 'node.$': '$.node', 'run.$': '$.run', 'versionCheck.$': '$.versionCheck',
-  }, '$.outcome');
   const backup = guarded(nodeStep('backup'));
   const retire = guarded(nodeStep('retire')).next(backup);
   const recordVersion = guarded(invoke('Record version', f.recordNode, {
-    action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run', 'versionCheck.$': '$.versionCheck',
+    action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run',
   }, '$.outcome'));
   backup
     .next(guarded(nodeStep('upgrade')))
     .next(guarded(nodeStep('restart')))
     .next(guarded(nodeStep('post-upgrade-validation')))
     .next(recordVersion);
-  const upgradeNode = selfUpdate
-    .next(checkVersion)
-    .next(
-      new sfn.Choice(scope, 'Already at target version?')
-        .when(
-          sfn.Condition.and(
-            sfn.Condition.booleanEquals('$.versionCheck.atTarget', true),
-            sfn.Condition.booleanEquals('$.run.force', false),
-          ),
-          skipNode,
-        )
-        .otherwise(
-          guarded(nodeStep('pre-upgrade-validation'))
-            .next(guarded(nodeStep('download')))
-            .next(new sfn.Choice(scope, 'Is it a DEA node?').when(sfn.Condition.booleanEquals('$.node.retire', true), retire).otherwise(backup)),
-        ),
-    );
+  // Inside the window: the node was found below the target before maintenance mode went on.
+  const upgradeNode = guarded(nodeStep('pre-upgrade-validation'))
+    .next(guarded(nodeStep('download')))
+    .next(new sfn.Choice(scope, 'Is it a DEA node?').when(sfn.Condition.booleanEquals('$.node.retire', true), retire).otherwise(backup));
+
+  // Before the window: every node brings its tooling current and reports its version, in parallel
+  // (bounded), so nodes already at the target never enter the window and maintenance mode is not
+  // switched on when no node needs it.
+  const checkNode = step('self-update', 'Self-update', '$.node.id', '$.lastStep')
+    .next(step('version-check', STEP_STATE_NAMES['version-check'], '$.node.id', '$.lastStep'));
+  const checkNodes = new sfn.Map(scope, 'Check every node', {
+    itemsPath: '$.plan.order',
+    maxConcurrency: CHECK_CONCURRENCY,
+    itemSelector: { node: { 'id.$': '$$.Map.Item.Value' }, 'run.$': '$.run' },
+    resultPath: sfn.JsonPath.DISCARD,
+  }).itemProcessor(checkNode);
+  const decideNodes = invoke('Decide which nodes to upgrade', f.plan, {
+    'input.$': '$.input', 'run.$': '$.run', phase: 'decide',
+  }, '$.plan');
 
   const upgradeNodes = new sfn.Map(scope, 'Upgrade nodes of the group', {
     itemsPath: '$.group.nodes',
@@ -279,7 +281,8 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     action: 'acquire', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
   }, '$.lock');
   const planUpgrade = invoke('Plan upgrade', f.plan, { 'input.$': '$.input', 'run.$': '$.run' }, '$.plan');
-  planUpgrade.addCatch(releaseAfterFailure, { resultPath: '$.error' });
+  // Nothing has changed on any node before the window opens: failures here only release the lock.
+  for (const beforeWindow of [planUpgrade, checkNodes, decideNodes]) beforeWindow.addCatch(releaseAfterFailure, { resultPath: '$.error' });
   const maintenanceOn = step('maintenance-on', 'Enable maintenance mode', '$.plan.coreNode', '$.maintenanceOn');
   maintenanceOn.addCatch(maintenanceOffAfterFailure, { resultPath: '$.error' });
   upgradeGroups.addCatch(maintenanceOffAfterFailure, { resultPath: '$.error' });
@@ -300,21 +303,30 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   const dryRun = invoke('Plan only', f.plan, { 'input.$': '$.input', 'run.$': '$.run', dryRun: true }, '$.plan')
     .next(new sfn.Succeed(scope, 'Dry run finished', { outputPath: '$.plan.plan' }));
 
+  maintenanceOn
+    .next(upgradeGroups)
+    .next(maintenanceOff)
+    .next(releaseLock)
+    .next(summarize)
+    .next(
+      new sfn.Choice(scope, 'Did every node upgrade?')
+        .when(sfn.Condition.stringEquals('$.summary.status', 'SUCCEEDED'), upgradeFinished)
+        .otherwise(upgradeFailed),
+    );
+
   return validate.next(
     new sfn.Choice(scope, 'Is this a dry run?')
       .when(sfn.Condition.booleanEquals('$.input.dryRun', true), dryRun)
       .otherwise(
         acquireLock
           .next(planUpgrade)
-          .next(maintenanceOn)
-          .next(upgradeGroups)
-          .next(maintenanceOff)
-          .next(releaseLock)
-          .next(summarize)
+          .next(checkNodes)
+          .next(decideNodes)
           .next(
-            new sfn.Choice(scope, 'Did every node upgrade?')
-              .when(sfn.Condition.stringEquals('$.summary.status', 'SUCCEEDED'), upgradeFinished)
-              .otherwise(upgradeFailed),
+            new sfn.Choice(scope, 'Does any node need the upgrade?')
+              .when(sfn.Condition.numberGreaterThan('$.plan.upgradeCount', 0), maintenanceOn)
+              // Every node is at the target already: maintenance mode is never switched on.
+              .otherwise(releaseLock),
           ),
       ),
   );

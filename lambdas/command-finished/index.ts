@@ -1,4 +1,4 @@
-import { interpretStepResult } from '../../core/step-result.js';
+import { ignoreFailure, interpretStepResult } from '../../core/step-result.js';
 import { FleetStore, type PendingCommand } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
 import { TaskCallback } from '../../adapters/task-callback.js';
@@ -48,7 +48,7 @@ export const handler = async (event: CommandStatusEvent): Promise<{ answered: bo
   }
   const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'));
   const invocation = await runner.invocation(commandId, instanceId);
-  const result = interpretStepResult({
+  const interpreted = interpretStepResult({
     step: command.step,
     nodeId: command.nodeId,
     exitCode: invocation.exitCode,
@@ -56,6 +56,7 @@ export const handler = async (event: CommandStatusEvent): Promise<{ answered: bo
     stderr: invocation.stderr === '' && invocation.exitCode === null ? `SSM status ${invocation.status}` : invocation.stderr,
     targetVersion: command.targetVersion,
   });
+  const result = command.ignoreFailure === true ? ignoreFailure(interpreted) : interpreted;
   const previous = await store.getCheckpoint(command.runId, command.nodeId, command.step);
   const finishedAt = new Date().toISOString();
   await store.putCheckpoint(command.runId, {

@@ -1,16 +1,24 @@
-import type { UpgradeInput } from '../../core/input-schema.js';
+import type { NodeSpec, UpgradeInput } from '../../core/input-schema.js';
 import type { RunContext } from '../../core/run-context.js';
 import { planUpgrade, type UpgradePlan } from '../../core/plan.js';
 import { PlanError } from '../../core/errors.js';
+import { isValidVersion } from '../../core/version.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
+import { discoverNodes } from '../../adapters/discovery.js';
 
 export interface PlanEvent {
   input: UpgradeInput;
   run: RunContext;
   /** A dry run returns the full plan and records nothing. */
   dryRun?: boolean;
+  /**
+   * `plan` (default): find the nodes, order them, record the run.
+   * `decide`: after every node's version check, decide from the versions the nodes reported which nodes
+   * the maintenance window upgrades; record the others as skipped.
+   */
+  phase?: 'plan' | 'decide';
 }
 
 /** What the state machine iterates over: groups of small node items (the full plan is in DynamoDB). */
@@ -18,23 +26,64 @@ export interface PlanOutput {
   coreNode: string;
   order: string[];
   upgradeCount: number;
+  skipCount: number;
   groups: { role: string; concurrency: number; nodes: { id: string; roles: string[]; retire: boolean }[] }[];
+  /** Nodes left out of the window, with why (decide phase). */
+  skipped?: { id: string; reason: string }[];
   plan?: UpgradePlan;
+}
+
+function stateMachineGroups(plan: UpgradePlan, only?: (id: string) => boolean): PlanOutput['groups'] {
+  return plan.groups
+    .map((g) => ({
+      role: g.role,
+      concurrency: g.concurrency,
+      nodes: g.nodes.filter((n) => only === undefined || only(n.id)).map((n) => ({ id: n.id, roles: n.roles, retire: n.retire })),
+    }))
+    .filter((g) => g.nodes.length > 0);
+}
+
+async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> {
+  const { run } = event;
+  const recorded = await store.getRun(run.cluster, run.runId);
+  if (recorded === null) throw new PlanError(`run ${run.runId} has no plan recorded; it cannot decide which nodes to upgrade`);
+  const nodes: NodeSpec[] = recorded.order.map((id) => ({ id, roles: recorded.roles[id] ?? [] }));
+  const observed = new Map<string, string>();
+  for (const c of (await store.runRecords(run.runId)).checkpoints) {
+    const version = c.details?.version;
+    if (c.step === 'version-check' && typeof version === 'string' && isValidVersion(version)) observed.set(c.nodeId, version);
+  }
+  const unchecked = nodes.filter((n) => !observed.has(n.id)).map((n) => n.id);
+  if (unchecked.length > 0) throw new PlanError(`no version reported by ${unchecked.join(', ')}; every node is checked before the window opens`);
+  const plan = planUpgrade({ ...event.input, nodes }, nodes, observed);
+  const skipped = plan.groups.flatMap((g) => g.nodes.filter((n) => n.action === 'skip'));
+  const at = new Date().toISOString();
+  for (const node of skipped) {
+    await store.recordOutcome(run.cluster, run.runId, node.roles, { nodeId: node.id, status: 'SKIPPED', from: node.from, to: node.from, reason: node.reason, at });
+  }
+  logger.info('nodes to upgrade decided', { runId: run.runId, upgrade: plan.upgradeCount, skip: plan.skipCount });
+  return {
+    coreNode: plan.coreNode,
+    order: plan.order,
+    upgradeCount: plan.upgradeCount,
+    skipCount: plan.skipCount,
+    groups: stateMachineGroups(plan, (id) => !skipped.some((n) => n.id === id)),
+    skipped: skipped.map((n) => ({ id: n.id, reason: n.reason })),
+  };
 }
 
 export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
-  const nodes = event.input.nodes;
-  if (nodes === undefined) {
-    throw new PlanError('nodes: discovery by tags is not available yet; list the cluster\'s nodes in the input');
-  }
+  if (event.phase === 'decide') return decide(event, store);
+  const nodes = event.input.nodes ?? (await discoverNodes(event.run.cluster));
   const plan = planUpgrade(event.input, nodes, await store.knownVersions(event.run.cluster));
-  const groups = plan.groups.map((g) => ({
-    role: g.role,
-    concurrency: g.concurrency,
-    nodes: g.nodes.map((n) => ({ id: n.id, roles: n.roles, retire: n.retire })),
-  }));
-  const result: PlanOutput = { coreNode: plan.coreNode, order: plan.order, upgradeCount: plan.upgradeCount, groups };
+  const result: PlanOutput = {
+    coreNode: plan.coreNode,
+    order: plan.order,
+    upgradeCount: plan.upgradeCount,
+    skipCount: plan.skipCount,
+    groups: stateMachineGroups(plan),
+  };
   if (event.dryRun === true) return { ...result, plan };
   await store.putRun({
     runId: event.run.runId,

@@ -50,6 +50,7 @@ export const handler = async (event: RunStepEvent): Promise<{ commandId: string 
     nodeId: event.node.id,
     step: event.step,
     targetVersion: event.run.targetVersion,
+    ignoreFailure: event.step === 'pre-upgrade-validation' && event.run.ignoreInspectFailures,
     sentAt: now.toISOString(),
     // Keep the token a day past the step's own timeout, then let TTL remove it.
     ttl: Math.floor(now.getTime() / 1000) + timeout + 86_400,

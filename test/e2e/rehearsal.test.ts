@@ -103,6 +103,12 @@ describe('a cluster already at the target version', () => {
     expect(result.summary.counts).toMatchObject({ upgraded: 0, skipped: 7 });
     expect(result.summary.nodes['dea-1']?.steps.map((s) => [s.step, s.status])).toEqual([['self-update', 'SUCCEEDED'], ['version-check', 'NOTHING_TO_DO']]);
     await expect(store(result).getNodeRecord('e2e-skip', 'dea-1')).resolves.toMatchObject({ status: 'SKIPPED', version: '3.1.0' });
+    // Nothing to upgrade: maintenance mode is never switched on, and the lock is released.
+    expect(result.summary.maintenanceMode).toMatchObject({ enabledAt: null, disabledAt: null });
+    expect(result.summary.lockReleased).toBe(true);
+    const { checkpoints } = await store(result).runRecords(result.summary.runId);
+    expect(checkpoints.filter((c) => c.step === 'maintenance-on' || c.step === 'maintenance-off')).toEqual([]);
+    expect(checkpoints.filter((c) => !['self-update', 'version-check'].includes(c.step))).toEqual([]);
   });
 });
 

@@ -1,0 +1,79 @@
+import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { PlanError } from '../core/errors.js';
+import { NODE_ID_PATTERN, ROLE_PATTERN, type NodeSpec } from '../core/input-schema.js';
+import { taggingClient, ssmClient } from './aws-clients.js';
+
+/** Tag naming the cluster a managed instance belongs to. */
+export const CLUSTER_TAG = 'fleet-upgrade:cluster';
+/** Tag listing a node's roles, comma- or space-separated: `dea` or `primary,controller,router`. */
+export const ROLES_TAG = 'fleet-upgrade:roles';
+
+/** `arn:aws:ec2:…:instance/i-0abc` or `arn:aws:ssm:…:managed-instance/mi-0abc` → the instance id. */
+function instanceIdOf(arn: string): string | null {
+  const match = /:(?:instance|managed-instance)\/([A-Za-z0-9-]+)$/.exec(arn);
+  return match?.[1] ?? null;
+}
+
+function parseRoles(id: string, value: string | undefined): string[] {
+  const roles = (value ?? '').split(/[\s,]+/).filter((r) => r !== '');
+  const bad = roles.find((r) => !ROLE_PATTERN.test(r));
+  if (bad !== undefined) {
+    throw new PlanError(`node ${id}: tag ${ROLES_TAG} holds ${JSON.stringify(bad)}, which is not a role name (lower-case letters, digits, "-" or "_")`);
+  }
+  return [...new Set(roles)];
+}
+
+/**
+ * The cluster's nodes, found by tag: every EC2 instance or hybrid managed instance tagged
+ * `fleet-upgrade:cluster=<cluster>`, its roles from `fleet-upgrade:roles`. Every node must be online in
+ * SSM, or planning fails naming the nodes that are not — before anything is touched.
+ */
+export async function discoverNodes(
+  cluster: string,
+  clients: { tagging: ResourceGroupsTaggingAPIClient; ssm: SSMClient } = { tagging: taggingClient(), ssm: ssmClient() },
+): Promise<NodeSpec[]> {
+  const tagged = new Map<string, string[]>();
+  let token: string | undefined;
+  do {
+    const page = await clients.tagging.send(
+      new GetResourcesCommand({
+        TagFilters: [{ Key: CLUSTER_TAG, Values: [cluster] }],
+        ResourceTypeFilters: ['ec2:instance', 'ssm:managed-instance'],
+        ResourcesPerPage: 100,
+        ...(token ? { PaginationToken: token } : {}),
+      }),
+    );
+    for (const resource of page.ResourceTagMappingList ?? []) {
+      const id = instanceIdOf(resource.ResourceARN ?? '');
+      if (id === null || !NODE_ID_PATTERN.test(id)) continue;
+      tagged.set(id, parseRoles(id, resource.Tags?.find((t) => t.Key === ROLES_TAG)?.Value));
+    }
+    token = page.PaginationToken === '' ? undefined : page.PaginationToken;
+  } while (token !== undefined);
+  if (tagged.size === 0) throw new PlanError(`no instance is tagged ${CLUSTER_TAG}=${cluster}; tag the cluster's nodes or list them in "nodes"`);
+
+  const ping = new Map<string, string>();
+  let next: string | undefined;
+  do {
+    const page = await clients.ssm.send(
+      new DescribeInstanceInformationCommand({
+        Filters: [{ Key: `tag:${CLUSTER_TAG}`, Values: [cluster] }],
+        MaxResults: 50,
+        ...(next ? { NextToken: next } : {}),
+      }),
+    );
+    for (const info of page.InstanceInformationList ?? []) {
+      if (info.InstanceId !== undefined) ping.set(info.InstanceId, info.PingStatus ?? 'Unknown');
+    }
+    next = page.NextToken;
+  } while (next !== undefined);
+
+  const offline = [...tagged.keys()]
+    .filter((id) => ping.get(id) !== 'Online')
+    .map((id) => `${id} (${ping.has(id) ? `SSM ping status ${ping.get(id)}` : 'not managed by SSM'})`);
+  if (offline.length > 0) {
+    throw new PlanError(`${offline.length === 1 ? 'a node is' : `${offline.length} nodes are`} not online in SSM: ${offline.join(', ')}; bring ${offline.length === 1 ? 'it' : 'them'} online or list the nodes in "nodes"`);
+  }
+  return [...tagged].map(([id, roles]) => ({ id, roles }));
+}
