@@ -26,7 +26,9 @@ interface RehearseFlags {
   workdir: string;
   roleOrder?: string[];
   force?: boolean;
-  httpsProxy?: string;
+  ignoreInspectFailures?: boolean;
+  httpsProxy?: string | true;
+  runbook?: string;
   fail?: InjectedFailure[];
   runId?: string;
   json?: boolean;
@@ -40,11 +42,13 @@ export function rehearseCommand(): Command {
     .option('--workdir <dir>', 'where the sandbox nodes live (emptied first)', '.tmp/rehearsal')
     .option('--role-order <roles>', 'comma-separated role order (default dea,controller,router,base,primary)', parseRoleOrder)
     .option('--force', 'upgrade nodes even when already at the target version')
-    .option('--https-proxy <url>', 'proxy for package downloads (HTTPS_PROXY on the nodes)')
+    .option('--ignore-inspect-failures', 'record failed pre-upgrade validations as warnings and go on (kato --ignore-inspect-failures)')
+    .option('--https-proxy [url]', 'serve packages only through a loopback proxy given to the nodes as HTTPS_PROXY (optionally http://127.0.0.1:PORT)')
+    .option('--runbook <name>', 'runbook the SSM document is built from: release-dir or kato', 'release-dir')
     .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always); repeatable').argParser(parseFailure))
     .option('--run-id <id>', 'the run id (execution name); default <cluster>-<version>-<timestamp>')
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:download --json\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:download --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {
@@ -58,7 +62,9 @@ export function rehearseCommand(): Command {
         workdir: flags.workdir,
         ...(flags.roleOrder ? { roleOrder: flags.roleOrder } : {}),
         ...(flags.force ? { force: true } : {}),
-        ...(flags.httpsProxy ? { httpsProxy: flags.httpsProxy } : {}),
+        ...(flags.ignoreInspectFailures ? { ignoreInspectFailures: true } : {}),
+        ...(flags.httpsProxy !== undefined ? { httpsProxy: flags.httpsProxy } : {}),
+        ...(flags.runbook ? { runbook: flags.runbook } : {}),
         ...(flags.fail ? { failures: flags.fail } : {}),
         ...(flags.runId ? { runId: flags.runId } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),

@@ -30,7 +30,7 @@ const FINAL_COMMAND_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 export interface FleetUpgradeStackProps extends StackProps {
   /** Base URL of the package repository: `<url>/<version>/app-<version>.tar.gz` and `<url>/<version>/SHA256SUMS`. */
   readonly artifactBaseUrl: string;
-  /** Runbook folder under `runbooks/` turned into the SSM document. @default 'release-dir' */
+  /** Runbook folder under `runbooks/` turned into the SSM document: `release-dir` or `kato`. @default 'release-dir' */
   readonly runbook?: string;
   /** Seconds a cluster lock lasts before another run may take it. @default 43200 (12 hours) */
   readonly lockTtlSeconds?: number;
@@ -52,6 +52,9 @@ export class FleetUpgradeStack extends Stack {
       throw new Error(`artifactBaseUrl: expected an http(s) URL without query or credentials, got ${JSON.stringify(props.artifactBaseUrl)}`);
     }
     const runbook = props.runbook ?? 'release-dir';
+    if (!/^[a-z][a-z0-9-]{0,40}$/.test(runbook) || runbook === 'shared') {
+      throw new Error(`runbook: expected the name of a folder under runbooks/ (release-dir, kato), got ${JSON.stringify(runbook)}`);
+    }
 
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },

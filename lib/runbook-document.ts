@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { PROXY_PATTERN } from '../core/input-schema.js';
 import { RUN_ID_PATTERN } from '../core/run-context.js';
 import { STEP_IDS } from '../core/steps.js';
@@ -27,14 +27,21 @@ export interface RunbookDocument {
  * shell metacharacter.
  */
 export function buildRunbookDocument(runbookDir: string): RunbookDocument {
-  const files = readdirSync(runbookDir).filter((f) => f.endsWith('.sh')).sort();
+  // Files every runbook shares (runbooks/shared/), then the runbook's own; a runbook file of the same name wins.
+  const sharedDir = join(dirname(runbookDir), 'shared');
+  const sources = new Map<string, string>();
+  for (const dir of [sharedDir, runbookDir]) {
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir).filter((name) => name.endsWith('.sh'))) sources.set(f, join(dir, f));
+  }
+  const files = [...sources.keys()].sort();
   const missing = STEP_IDS.filter((step) => !files.includes(`${step}.sh`));
   if (missing.length > 0) throw new Error(`runbook ${runbookDir} has no script for step(s): ${missing.join(', ')}`);
   if (!files.includes('lib.sh')) throw new Error(`runbook ${runbookDir} has no lib.sh`);
   const hash = createHash('sha256');
   const embedded: string[] = [];
   for (const file of files) {
-    const text = readFileSync(join(runbookDir, file), 'utf8');
+    const text = readFileSync(sources.get(file) as string, 'utf8');
     if (text.includes(DELIMITER)) throw new Error(`${file} contains the reserved line ${DELIMITER}`);
     if (/\{\{\s*[A-Za-z]+\s*\}\}/.test(text)) throw new Error(`${file} contains "{{ … }}", which SSM would substitute`);
     hash.update(`${file}\0${text}\0`);

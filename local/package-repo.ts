@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { resolve, sep } from 'node:path';
 import { buildPackage } from './packages.js';
+import { PROXY_VIA } from './https-proxy.js';
 
 /** A read-only package repository on loopback HTTP. */
 export interface PackageRepo {
@@ -12,8 +13,12 @@ export interface PackageRepo {
   close(): Promise<void>;
 }
 
-/** Builds the packages of the given versions under `dir` and serves `dir` on 127.0.0.1 (ephemeral port). */
-export async function startPackageRepo(opts: { dir: string; versions: string[] }): Promise<PackageRepo> {
+/**
+ * Builds the packages of the given versions under `dir` and serves `dir` on 127.0.0.1 (ephemeral port).
+ * With `onlyThroughProxy`, a request that did not come through the rehearsal's proxy is refused (403):
+ * a download that succeeds proves the node used HTTPS_PROXY.
+ */
+export async function startPackageRepo(opts: { dir: string; versions: string[]; onlyThroughProxy?: boolean }): Promise<PackageRepo> {
   const root = resolve(opts.dir);
   for (const version of opts.versions) await buildPackage(root, version);
   const requests: string[] = [];
@@ -23,6 +28,10 @@ export async function startPackageRepo(opts: { dir: string; versions: string[] }
       requests.push(path);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405).end();
+        return;
+      }
+      if (opts.onlyThroughProxy === true && req.headers.via !== PROXY_VIA) {
+        res.writeHead(403).end('this repository serves packages only through the proxy\n');
         return;
       }
       const file = resolve(root, `.${path}`);

@@ -43,10 +43,17 @@ export class ProgressPrinter {
     const took = seconds(event.timestamp - (this.entered.get(key) ?? event.timestamp));
     const who = node ?? '';
     if (event.type === 'StateExited' && !this.failed.has(key)) {
-      const output = event.output as { lastStep?: { outcome?: string; warnings?: string[] }; versionCheck?: { details?: { version?: string }; atTarget?: boolean } } | undefined;
+      const output = event.output as {
+        lastStep?: { step?: string; outcome?: string; warnings?: string[]; details?: { version?: unknown }; atTarget?: boolean };
+        plan?: { upgradeCount?: number; skipped?: { id: string; reason: string }[] };
+      } | undefined;
       let note = '';
-      if (event.stateName === 'Check version' && output?.versionCheck) {
-        note = ` (at ${String(output.versionCheck.details?.version ?? '?')}${output.versionCheck.atTarget ? ', already at target' : ''})`;
+      if (output?.lastStep?.step === 'version-check') {
+        note = ` (at ${String(output.lastStep.details?.version ?? '?')}${output.lastStep.atTarget ? ', already at target' : ''})`;
+      }
+      if (event.stateName === 'Decide which nodes to upgrade' && output?.plan?.skipped) {
+        const skipped = output.plan.skipped;
+        note = ` — ${output.plan.upgradeCount ?? 0} to upgrade, ${skipped.length} skipped${skipped.length ? `: ${skipped.slice(0, 5).map((n) => `${n.id} (${n.reason})`).join(', ')}${skipped.length > 5 ? ', …' : ''}` : ''}`;
       }
       const warnings = output?.lastStep?.warnings ?? [];
       this.say(`${at} ${who.padEnd(14)} ${event.stateName ?? ''}: ok in ${took}${note}${warnings.length ? ` — warnings: ${warnings.join('; ')}` : ''}`);

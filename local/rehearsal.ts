@@ -1,8 +1,12 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { parseInput, type UpgradeInput } from '../core/input-schema.js';
+import { InputValidationError } from '../core/errors.js';
+import { refuseDowngrade } from '../core/plan.js';
+import { startLocalProxy } from './https-proxy.js';
 import type { Summary } from '../core/summary.js';
 import { FleetStore } from '../adapters/store.js';
 import { documentClient, resetClients } from '../adapters/aws-clients.js';
@@ -26,7 +30,16 @@ export interface RehearsalOptions {
   workdir: string;
   roleOrder?: string[];
   force?: boolean;
-  httpsProxy?: string;
+  ignoreInspectFailures?: boolean;
+  /**
+   * Serve packages only through a forward proxy on loopback and hand the nodes its URL as HTTPS_PROXY:
+   * `true` picks a free port, `http://127.0.0.1:PORT` listens there.
+   */
+  httpsProxy?: string | true;
+  /** The runbook under `runbooks/` the SSM document is built from. @default 'release-dir' */
+  runbook?: string;
+  /** Directories put first on the nodes' PATH (e.g. a test's fake `kato`). */
+  nodePath?: string[];
   failures?: InjectedFailure[];
   runId?: string;
   /** A DynamoDB Local the caller owns (kept running afterwards, e.g. for a test to inspect). */
@@ -41,9 +54,12 @@ export interface RehearsalResult {
   summary: Summary & { execution: { name: string; status: string; events: number; stateTransitions: number; durationMs: number } };
   nodeRoots: Map<string, string>;
   tableName: string;
+  /** Requests the loopback proxy forwarded (empty without `httpsProxy`). */
+  proxied: string[];
 }
 
 const TABLE_NAME = 'fleet-upgrade-rehearsal';
+const RUNBOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'runbooks');
 const DOCUMENT_NAME = 'fleet-upgrade-runbook';
 
 /** A readable, unique run id: `demo-3.1.0-20261124T103000`. */
@@ -53,15 +69,41 @@ export function defaultRunId(cluster: string, version: string, now = new Date())
 }
 
 /** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
-export function rehearsalInput(opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'httpsProxy'>): UpgradeInput {
+export function rehearsalInput(
+  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures'> & { httpsProxy?: string },
+): UpgradeInput {
   return parseInput({
     cluster: opts.cluster.cluster,
     targetVersion: opts.targetVersion,
     nodes: opts.cluster.nodes.map((n) => ({ id: n.id, roles: n.roles })),
     ...(opts.roleOrder ? { roleOrder: opts.roleOrder } : {}),
     ...(opts.force ? { force: true } : {}),
+    ...(opts.ignoreInspectFailures ? { ignoreInspectFailures: true } : {}),
     ...(opts.httpsProxy ? { httpsProxy: opts.httpsProxy } : {}),
   });
+}
+
+/** The port the rehearsal's own proxy listens on: 0 (any) for `true`, else the port of a loopback URL. */
+export function rehearsalProxyPort(value: string | true): number {
+  if (value === true) return 0;
+  const match = /^http:\/\/(?:127\.0\.0\.1|localhost):([0-9]{1,5})\/?$/.exec(value);
+  const port = Number(match?.[1]);
+  if (match === null || port < 1 || port > 65_535) {
+    throw new InputValidationError(
+      `httpsProxy: the rehearsal runs its own proxy on loopback; give --https-proxy alone or as http://127.0.0.1:PORT, got ${JSON.stringify(value)}`,
+      'httpsProxy',
+    );
+  }
+  return port;
+}
+
+/** Runbooks are folders under runbooks/; the name reaches a path, so it is held to a pattern first. */
+export function checkRunbookName(name: string): string {
+  if (!/^[a-z][a-z0-9-]{0,40}$/.test(name) || !existsSync(join(RUNBOOKS_DIR, name))) {
+    const known = existsSync(RUNBOOKS_DIR) ? readdirSync(RUNBOOKS_DIR).join(', ') : 'none';
+    throw new InputValidationError(`runbook: expected one of ${known}, got ${JSON.stringify(name)}`, 'runbook');
+  }
+  return name;
 }
 
 async function createTable(endpoint: string, properties: Record<string, unknown>): Promise<void> {
@@ -103,18 +145,30 @@ async function cleanWorkdir(workdir: string): Promise<void> {
  */
 export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult> {
   const say = opts.progress ?? (() => undefined);
-  const input = rehearsalInput(opts);
-  const runId = opts.runId ?? defaultRunId(input.cluster, input.targetVersion);
+  // Everything the caller gave is checked before anything is created or touched.
+  const placeholderProxy = opts.httpsProxy === undefined ? undefined : `http://127.0.0.1:${rehearsalProxyPort(opts.httpsProxy) || 3128}`;
+  const { httpsProxy: _proxyOption, ...rest } = opts;
+  const checkedInput = rehearsalInput({ ...rest, ...(placeholderProxy ? { httpsProxy: placeholderProxy } : {}) });
+  const runbook = checkRunbookName(opts.runbook ?? 'release-dir');
+  // The cluster file says where each sandbox starts: a downgrade target is refused before anything exists.
+  refuseDowngrade(checkedInput.targetVersion, new Map(opts.cluster.nodes.map((n) => [n.id, n.version])), checkedInput.force);
+  const runId = opts.runId ?? defaultRunId(checkedInput.cluster, checkedInput.targetVersion);
   const workdir = resolve(opts.workdir);
   await cleanWorkdir(workdir);
 
   const cleanups: (() => Promise<void>)[] = [];
   const nodeRoots = new Map(opts.cluster.nodes.map((n) => [n.id, join(workdir, 'nodes', n.id)]));
   try {
+    const proxy = opts.httpsProxy === undefined ? undefined : await startLocalProxy(rehearsalProxyPort(opts.httpsProxy));
+    if (proxy) {
+      cleanups.push(() => proxy.close());
+      say(`Packages are served only through the proxy at ${proxy.url} (HTTPS_PROXY on the nodes)`);
+    }
+    const input = proxy ? { ...checkedInput, httpsProxy: proxy.url } : checkedInput;
     say(`Preparing ${nodeRoots.size} sandbox nodes, the package repository and DynamoDB Local in ${workdir}`);
     const versions = [...new Set([...opts.cluster.nodes.map((n) => n.version), input.targetVersion])];
     const packageDir = join(workdir, 'packages');
-    const repo = await startPackageRepo({ dir: packageDir, versions });
+    const repo = await startPackageRepo({ dir: packageDir, versions, onlyThroughProxy: proxy !== undefined });
     cleanups.push(() => repo.close());
     await Promise.all(
       opts.cluster.nodes.map((n) =>
@@ -126,7 +180,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const dynamodb = opts.dynamodb ?? (await startDynamoDbLocal());
     if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
 
-    const template = synthesizeTemplate({}, await ensureDir(join(workdir, 'cdk')));
+    const template = synthesizeTemplate({ runbook }, await ensureDir(join(workdir, 'cdk')));
     const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
     await createTable(dynamodb.endpoint, parts.table.properties);
 
@@ -144,7 +198,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         const commandFinished = LOCAL_HANDLERS['command-finished'] as LocalHandler;
         await commandFinished(JSON.parse(JSON.stringify(event)));
       },
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+      env: { PATH: [...(opts.nodePath ?? []), process.env.PATH ?? '/usr/bin:/bin'].join(':'), LANG: 'C.UTF-8' },
     });
     cleanups.push(async () => {
       await ssm.idle();
@@ -220,6 +274,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       },
       nodeRoots,
       tableName: TABLE_NAME,
+      proxied: proxy ? [...proxy.forwarded] : [],
     };
   } finally {
     for (const cleanup of cleanups.reverse()) {

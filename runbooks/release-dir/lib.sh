@@ -1,52 +1,29 @@
 #!/usr/bin/env bash
-# Shared functions of the release-dir runbook. Sourced by every step script; never run on its own.
+# Functions of the release-dir runbook (on top of the shared common.sh). Sourced by every step script; never run on its own.
 # Contract: environment in, exit code out (0 ok, 3 nothing to do, anything else failed); the last
 # stdout line may be a JSON object with details. Every path is under $ROOT ("/" on a real node).
 
-# shellcheck disable=SC2034 # the step scripts that source this file use these paths
-ROOT="${FLEET_UPGRADE_ROOT:-/}"
-ROOT="${ROOT%/}"
+# shellcheck disable=SC2034 # the step scripts that source this file use its variables
+
+# In the SSM document every file sits in one directory; in the repository common.sh is in ../shared.
+fu_lib_dir="$(dirname "${BASH_SOURCE[0]}")"
+if [ -f "$fu_lib_dir/common.sh" ]; then
+  # shellcheck source=../shared/common.sh
+  . "$fu_lib_dir/common.sh"
+else
+  # shellcheck source=../shared/common.sh
+  . "$fu_lib_dir/../shared/common.sh"
+fi
+
 APP_DIR="$ROOT/opt/app"
 RELEASES="$APP_DIR/releases"
 CURRENT="$APP_DIR/current"
 STATE_DIR="$ROOT/var/lib/app"
-FU_DIR="$ROOT/var/lib/fleet-upgrade"
 RUN_DIR="$ROOT/var/run/app"
 LOG_DIR="$ROOT/var/log/app"
 PID_FILE="$RUN_DIR/service.pid"
 HEARTBEAT="$RUN_DIR/heartbeat"
 HEALTH_TIMEOUT="${FU_HEALTH_TIMEOUT_SECONDS:-15}"
-
-VERSION_RE='^[0-9]+(\.[0-9]+){0,3}(-[0-9A-Za-z]+(\.[0-9A-Za-z]+)*)?$'
-RUN_ID_RE='^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$'
-
-log() { printf '%s\n' "$*" >&2; }
-
-# fail CODE MESSAGE: say why on stderr and stop the step with CODE.
-fail() {
-  local code="$1"
-  shift
-  log "error: $*"
-  exit "$code"
-}
-
-# Details for the orchestrator: a compact JSON object as the last stdout line.
-emit() { printf '%s\n' "$1"; }
-
-json_string() {
-  local s="$1"
-  s="${s//\\/\\\\}"
-  s="${s//\"/\\\"}"
-  printf '"%s"' "$s"
-}
-
-require_target_version() {
-  [[ "${FU_TARGET_VERSION:-}" =~ $VERSION_RE ]] || fail 2 "FU_TARGET_VERSION is not a version: '${FU_TARGET_VERSION:-}'"
-}
-
-require_run_id() {
-  [[ "${FU_RUN_ID:-}" =~ $RUN_ID_RE ]] || fail 2 "FU_RUN_ID is not a run id: '${FU_RUN_ID:-}'"
-}
 
 # The version `current` points to, or nothing when the node has no release installed.
 current_version() {
@@ -57,7 +34,6 @@ current_version() {
 
 package_name() { printf 'app-%s.tar.gz' "$1"; }
 download_dir() { printf '%s/downloads/%s' "$FU_DIR" "$1"; }
-backup_dir() { printf '%s/backups/%s' "$FU_DIR" "$1"; }
 
 # Atomically points `current` at releases/<version> (relative link, so a sandbox can move).
 switch_current() {

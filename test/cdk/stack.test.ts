@@ -68,6 +68,30 @@ describe('FleetUpgradeStack', () => {
     expect(states.get('Upgrade nodes of the group')?.Type).toBe('Map');
   });
 
+  it('checks every node before the window and opens it only when some node needs the upgrade', () => {
+    const top = (JSON.parse(definition) as { States: Record<string, { Type: string; Next?: string; ItemProcessor?: { StartAt: string; States: Record<string, { Next?: string }> }; Choices?: { Next: string }[]; Default?: string; MaxConcurrency?: number }> }).States;
+    const check = top['Check every node'];
+    expect(check?.Type).toBe('Map');
+    expect(check?.MaxConcurrency).toBe(10);
+    expect(check?.ItemProcessor?.StartAt).toBe('Self-update');
+    expect(check?.ItemProcessor?.States['Self-update']?.Next).toBe('Check version');
+    expect(check?.Next).toBe('Decide which nodes to upgrade');
+    expect(top['Decide which nodes to upgrade']?.Next).toBe('Does any node need the upgrade?');
+    const gate = top['Does any node need the upgrade?'];
+    expect(gate?.Choices?.[0]?.Next).toBe('Enable maintenance mode');
+    expect(gate?.Default).toBe('Release cluster lock');
+  });
+
+  it('builds the SSM document from the kato runbook when asked, with the shared library embedded', () => {
+    const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new FleetUpgradeStack(app, 'KatoStack', { artifactBaseUrl: 'https://artifacts.example.com/app', runbook: 'kato' });
+    const doc = Object.values(Template.fromStack(stack).findResources('AWS::SSM::Document'))[0] as { Properties: { Content: { mainSteps: { inputs: { runCommand: string[] } }[] } } };
+    const script = doc.Properties.Content.mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
+    expect(script).toContain('kato_run config set cloud_controller_ng maintenance_mode true');
+    expect(script).toContain('cat > "$fu_dir/common.sh"');
+    expect(() => new FleetUpgradeStack(app, 'Bad', { artifactBaseUrl: 'https://a.example.com', runbook: '../etc' })).toThrow(/runbook/);
+  });
+
   it('waits for SSM steps on a task token, answered by command-finished from an EventBridge rule (no polling)', () => {
     expect(states.get('Download and verify')?.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
     expect([...states.values()].some((s) => s.Type === 'Wait')).toBe(false);

@@ -137,6 +137,20 @@ describe('release-dir runbook', () => {
     expect(run.stderr).toContain('check service');
   });
 
+  it('retires a DEA node: waits until the service reports drained', async () => {
+    const root = await node('retire');
+    const run = await step(root, 'retire');
+    expect(run).toMatchObject({ code: 0, details: { drained: true } });
+  });
+
+  it('fails retire when the node does not report drained before the timeout', async () => {
+    const root = await node('never-drains');
+    await stopService(root);
+    const run = await step(root, 'retire', { FU_RETIRE_TIMEOUT_SECONDS: '1' });
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain('did not report drained within 1s');
+  });
+
   it('turns maintenance mode on and off idempotently', async () => {
     const root = await node('core');
     expect(await step(root, 'maintenance-on')).toMatchObject({ code: 0, details: { maintenanceMode: true } });

@@ -37,3 +37,29 @@ describe('plan', () => {
     expect(plan.coreNode).toBe('dea-1');
   });
 });
+
+describe('downgrades', () => {
+  const cluster = [{ id: 'core-1', roles: ['primary'] }, { id: 'dea-1', roles: ['dea'] }];
+
+  it('refuses a target older than the cluster unless forced, naming the field and what to do', () => {
+    const input = parseInput({ cluster: 'c', targetVersion: '3.0.9', nodes: cluster });
+    expect(() => planUpgrade(input, cluster, new Map([['core-1', '3.0.10'], ['dea-1', '3.0.10']]))).toThrow(
+      "targetVersion: 3.0.9 is older than core-1's 3.0.10 and 1 more node: that is a downgrade, which needs force (--force); nothing was changed",
+    );
+    const forced = planUpgrade({ ...input, force: true }, cluster, new Map([['core-1', '3.0.10'], ['dea-1', '3.0.10']]));
+    expect(forced.groups.flatMap((g) => g.nodes.map((n) => n.reason))).toEqual(['forced downgrade 3.0.10 → 3.0.9', 'forced downgrade 3.0.10 → 3.0.9']);
+  });
+
+  it('treats a release as newer than its pre-releases', () => {
+    const input = parseInput({ cluster: 'c', targetVersion: '3.2.0-rc.1', nodes: cluster });
+    expect(() => planUpgrade(input, cluster, new Map([['core-1', '3.2.0']]))).toThrow(/downgrade/);
+    const up = planUpgrade({ ...input, targetVersion: '3.2.0' }, cluster, new Map([['core-1', '3.2.0-rc.1']]));
+    expect(up.groups.at(-1)?.nodes[0]).toMatchObject({ action: 'upgrade', reason: '3.2.0-rc.1 → 3.2.0' });
+  });
+
+  it('upgrades the nodes behind the target in a mixed cluster and skips the one ahead', () => {
+    const input = parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes: cluster });
+    const plan = planUpgrade(input, cluster, new Map([['core-1', '3.2.0'], ['dea-1', '3.0.0']]));
+    expect(plan.groups.flatMap((g) => g.nodes.map((n) => [n.id, n.action]))).toEqual([['dea-1', 'upgrade'], ['core-1', 'skip']]);
+  });
+});

@@ -1,0 +1,173 @@
+import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../local/rehearsal.js';
+import type { ClusterFile } from '../../local/cluster-file.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { inspectSandbox, stopService } from '../../local/sandbox.js';
+import { FleetStore } from '../../adapters/store.js';
+import { documentClient } from '../../adapters/aws-clients.js';
+import { InputValidationError } from '../../core/errors.js';
+
+/** A small cluster with every kind of node: a DEA, the core node, a data service. */
+const small = (name: string, versions: Record<string, string> = {}): ClusterFile => ({
+  cluster: `kato-${name}`,
+  nodes: [
+    { id: 'core-1', roles: ['primary', 'controller'], version: versions['core-1'] ?? '3.0.0', state: { apps: ['a', 'b'] } },
+    { id: 'dea-1', roles: ['dea'], version: versions['dea-1'] ?? '3.0.0', state: { droplets: 3 } },
+    { id: 'mysql-1', roles: ['mysql'], version: versions['mysql-1'] ?? '3.0.0', state: { databases: ['orders'] } },
+  ],
+});
+
+let dynamodb: DynamoDbLocal;
+const roots: string[] = [];
+
+async function run(name: string, opts: Partial<RehearsalOptions> = {}): Promise<RehearsalResult> {
+  await mkdir('.tmp', { recursive: true });
+  const result = await rehearse({
+    cluster: small(name),
+    targetVersion: '3.1.0',
+    workdir: await mkdtemp(join('.tmp', `e2e-kato-${name}-`)),
+    dynamodb,
+    keepServices: true,
+    ...opts,
+  });
+  roots.push(...result.nodeRoots.values());
+  return result;
+}
+
+const root = (result: RehearsalResult, id: string) => result.nodeRoots.get(id) as string;
+const store = (result: RehearsalResult) => new FleetStore(documentClient(), result.tableName);
+
+/** Every failure ends with maintenance mode off and the lock released; DynamoDB says so too. */
+async function expectCleanStop(result: RehearsalResult): Promise<void> {
+  expect(result.summary.status).toBe('FAILED');
+  expect(result.summary.lockReleased).toBe(true);
+  if (result.summary.maintenanceMode.enabledAt !== null) expect(result.summary.maintenanceMode.disabledAt).not.toBeNull();
+  expect((await inspectSandbox(root(result, 'core-1'))).maintenance).toBe(false);
+  await expect(store(result).getLock(result.summary.cluster)).resolves.toBeNull();
+}
+
+beforeAll(async () => {
+  dynamodb = await startDynamoDbLocal();
+});
+
+afterAll(async () => {
+  await Promise.all(roots.map((r) => stopService(r)));
+  await dynamodb?.stop();
+});
+
+describe('the kato runbook', () => {
+  let result: RehearsalResult;
+  const calls = async (id: string) => (await readFile(join(root(result, id), 'kato-calls.log'), 'utf8')).trim().split('\n');
+
+  beforeAll(async () => {
+    result = await run('runbook', { runbook: 'kato', nodePath: [resolve('test/fixtures/fake-kato')] });
+  });
+
+  it('upgrades every node through kato commands, in the seed procedure\'s order', async () => {
+    expect(result.summary.status).toBe('SUCCEEDED');
+    expect(result.summary.order).toEqual(['dea-1', 'core-1', 'mysql-1']);
+    const backup = (id: string) => join(root(result, id), 'var/lib/fleet-upgrade/backups', result.summary.runId, 'data.tgz');
+    const pipeline = (id: string, retire: boolean) => [
+      'node inspect',
+      'node upgrade --download-only --version 3.1.0',
+      ...(retire ? ['node retire', 'node retire --status'] : []),
+      'node version',
+      `data export --only-this-node ${backup(id)}`,
+      'node upgrade --version 3.1.0 --skip-download --no-restart',
+      'restart',
+      'status',
+      'node version',
+      'node inspect',
+    ];
+    expect(await calls('dea-1')).toEqual(['node version', ...pipeline('dea-1', true)]);
+    expect(await calls('mysql-1')).toEqual(['node version', ...pipeline('mysql-1', false)]);
+    // The core node also switches maintenance mode: on before the first node changes, off at the very end.
+    expect(await calls('core-1')).toEqual([
+      'node version',
+      'config set cloud_controller_ng maintenance_mode true',
+      ...pipeline('core-1', false),
+      'config set cloud_controller_ng maintenance_mode false',
+    ]);
+  });
+
+  it('leaves kato reporting the target version with the node\'s data intact', async () => {
+    for (const id of ['dea-1', 'core-1', 'mysql-1']) {
+      const fake = join(root(result, id), 'var/lib/fake-kato');
+      expect((await readFile(join(fake, 'version'), 'utf8')).trim(), id).toBe('3.1.0');
+      expect(await readFile(join(fake, 'data'), 'utf8'), id).toBe(await readFile(join(root(result, id), 'var/lib/app/state.json'), 'utf8'));
+      expect(result.summary.nodes[id]).toMatchObject({ from: '3.0.0', to: '3.1.0', status: 'UPGRADED' });
+    }
+  });
+});
+
+describe('HTTPS_PROXY', () => {
+  it('reaches the nodes: packages are served only through the loopback proxy, and every download went through it', async () => {
+    const result = await run('proxy', { httpsProxy: true });
+    expect(result.summary.status).toBe('SUCCEEDED');
+    const downloads = result.proxied.filter((r) => r.endsWith('/3.1.0/app-3.1.0.tar.gz'));
+    expect(downloads).toHaveLength(3);
+    expect(result.proxied.filter((r) => r.endsWith('/3.1.0/SHA256SUMS'))).toHaveLength(3);
+  });
+});
+
+describe('pre- and post-upgrade validation', () => {
+  it('a failing inspect stops the run before the node changes', async () => {
+    const result = await run('inspect-fails', { failures: [{ nodeId: 'dea-1', step: 'pre-upgrade-validation', times: Number.POSITIVE_INFINITY }] });
+    await expectCleanStop(result);
+    expect(result.summary.failure).toMatchObject({ node: 'dea-1', step: 'pre-upgrade-validation' });
+    expect(result.summary.nodes['dea-1']).toMatchObject({ status: 'FAILED', from: '3.0.0', to: '3.0.0' });
+    for (const id of ['dea-1', 'core-1', 'mysql-1']) {
+      expect(await inspectSandbox(root(result, id)), id).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+    }
+  });
+
+  it('with ignoreInspectFailures the failure is a warning on the step and the run goes on', async () => {
+    const result = await run('inspect-ignored', {
+      ignoreInspectFailures: true,
+      failures: [{ nodeId: 'dea-1', step: 'pre-upgrade-validation', times: Number.POSITIVE_INFINITY }],
+    });
+    expect(result.summary.status).toBe('SUCCEEDED');
+    const inspect = result.summary.nodes['dea-1']?.steps.find((s) => s.step === 'pre-upgrade-validation');
+    expect(inspect).toMatchObject({ status: 'FAILED_IGNORED', exitCode: 1 });
+    expect(inspect?.warnings[0]).toMatch(/pre-upgrade-validation failed \(exit code 1\), ignored as asked \(ignoreInspectFailures\): rehearsal: injected failure/);
+    expect(result.summary.warnings).toHaveLength(1);
+    expect(await inspectSandbox(root(result, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.1.0', serviceHealthy: true });
+  });
+
+  it('a failing post-upgrade validation takes the failure path', async () => {
+    const result = await run('post-fails', { failures: [{ nodeId: 'core-1', step: 'post-upgrade-validation', times: Number.POSITIVE_INFINITY }] });
+    await expectCleanStop(result);
+    expect(result.summary.failure).toMatchObject({ node: 'core-1', step: 'post-upgrade-validation' });
+    expect(result.summary.nodes['dea-1']?.status).toBe('UPGRADED');
+    // Changed but not validated: its version is unknown until rollback says where it is.
+    expect(result.summary.nodes['core-1']).toMatchObject({ status: 'FAILED', to: null });
+    expect(result.summary.nodes['mysql-1']?.status).toBe('NOT_STARTED');
+    expect(await inspectSandbox(root(result, 'mysql-1'))).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+  });
+});
+
+describe('version check', () => {
+  it('skips nodes at or above the target and upgrades the rest of a mixed cluster', async () => {
+    const result = await run('mixed', { cluster: small('mixed', { 'dea-1': '3.1.0', 'mysql-1': '3.2.0' }) });
+    expect(result.summary.status).toBe('SUCCEEDED');
+    expect(result.summary.counts).toMatchObject({ upgraded: 1, skipped: 2 });
+    await expect(store(result).runRecords(result.summary.runId)).resolves.toMatchObject({
+      outcomes: expect.arrayContaining([
+        expect.objectContaining({ nodeId: 'dea-1', status: 'SKIPPED', reason: 'already at 3.1.0' }),
+        expect.objectContaining({ nodeId: 'mysql-1', status: 'SKIPPED', reason: 'already above 3.1.0 (at 3.2.0); force downgrades it' }),
+      ]),
+    });
+    expect(await inspectSandbox(root(result, 'mysql-1'))).toMatchObject({ currentLink: 'releases/3.2.0', serviceHealthy: true });
+    expect(await inspectSandbox(root(result, 'core-1'))).toMatchObject({ currentLink: 'releases/3.1.0', serviceHealthy: true });
+  });
+
+  it('refuses a downgrade target unless forced, before anything is created', async () => {
+    const error = await run('downgrade', { cluster: small('downgrade', { 'core-1': '3.2.0', 'dea-1': '3.2.0', 'mysql-1': '3.1.0' }) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputValidationError);
+    expect((error as InputValidationError).field).toBe('targetVersion');
+    expect((error as Error).message).toBe("targetVersion: 3.1.0 is older than core-1's 3.2.0 and 1 more node: that is a downgrade, which needs force (--force); nothing was changed");
+  });
+});
