@@ -99,8 +99,9 @@ export function rehearsalProxyPort(value: string | true): number {
 
 /** Runbooks are folders under runbooks/; the name reaches a path, so it is held to a pattern first. */
 export function checkRunbookName(name: string): string {
-  if (!/^[a-z][a-z0-9-]{0,40}$/.test(name) || !existsSync(join(RUNBOOKS_DIR, name))) {
-    const known = existsSync(RUNBOOKS_DIR) ? readdirSync(RUNBOOKS_DIR).join(', ') : 'none';
+  if (!/^[a-z][a-z0-9-]{0,40}$/.test(name) || name === 'shared' || !existsSync(join(RUNBOOKS_DIR, name))) {
+    // runbooks/shared holds what every runbook embeds; it is not a runbook of its own.
+    const known = existsSync(RUNBOOKS_DIR) ? readdirSync(RUNBOOKS_DIR).filter((d) => d !== 'shared').join(', ') : 'none';
     throw new InputValidationError(`runbook: expected one of ${known}, got ${JSON.stringify(name)}`, 'runbook');
   }
   return name;
