@@ -295,6 +295,10 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     action: 'release', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
   }, '$.lockRelease');
   const summarize = invoke('Summarize', f.summarize, { 'run.$': '$.run', 'lock.$': '$.lockRelease' }, '$.summary');
+  // Releasing the lock and summarizing are idempotent and end every path: a crash there is retried.
+  for (const closing of [releaseLock, summarize, releaseAfterFailure, summarizeAfterFailure]) {
+    closing.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 3, interval: Duration.seconds(2), backoffRate: 2 });
+  }
   const upgradeFinished = new sfn.Succeed(scope, 'Upgrade finished', { outputPath: '$.summary' });
 
   const validate = new tasks.LambdaInvoke(scope, 'Validate input', {

@@ -41,6 +41,8 @@ export interface RehearsalOptions {
   /** Directories put first on the nodes' PATH (e.g. a test's fake `kato`). */
   nodePath?: string[];
   failures?: InjectedFailure[];
+  /** Lambda handlers made to throw, as a crashing function would (fault injection). */
+  lambdaFaults?: LambdaFault[];
   runId?: string;
   /** A DynamoDB Local the caller owns (kept running afterwards, e.g. for a test to inspect). */
   dynamodb?: DynamoDbLocal;
@@ -48,6 +50,29 @@ export interface RehearsalOptions {
   keepServices?: boolean;
   /** Progress lines (default: none). */
   progress?: (line: string) => void;
+}
+
+/** A handler that throws `times` times when its event matches (`step`/`nodeId` of run-step and record-node events). */
+export interface LambdaFault {
+  handler: string;
+  times: number;
+  step?: string;
+  nodeId?: string;
+}
+
+/** Wraps a handler so matching invocations throw like an unhandled error in Lambda (errorType "Error"). */
+function withFaults(name: string, handler: LocalHandler, faults: LambdaFault[]): LocalHandler {
+  const mine = faults.filter((f) => f.handler === name).map((f) => ({ ...f }));
+  if (mine.length === 0) return handler;
+  return async (event) => {
+    const e = event as { step?: unknown; node?: { id?: unknown } } | null;
+    const fault = mine.find((f) => f.times > 0 && (f.step === undefined || f.step === e?.step) && (f.nodeId === undefined || f.nodeId === e?.node?.id));
+    if (fault !== undefined) {
+      fault.times -= 1;
+      throw new Error(`rehearsal: injected crash of the ${name} function`);
+    }
+    return handler(event);
+  };
 }
 
 export interface RehearsalResult {
@@ -227,7 +252,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     for (const [logicalId, name] of Object.entries(parts.handlers)) {
       const handler = LOCAL_HANDLERS[name];
       if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the rehearsal does not know`);
-      handlers.set(logicalId, handler);
+      handlers.set(logicalId, withFaults(name, handler, opts.lambdaFaults ?? []));
     }
 
     say(`Run ${runId}: ${input.cluster} → ${input.targetVersion}`);

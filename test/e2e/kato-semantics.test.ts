@@ -171,3 +171,31 @@ describe('version check', () => {
     expect((error as Error).message).toBe("targetVersion: 3.1.0 is older than core-1's 3.2.0 and 1 more node: that is a downgrade, which needs force (--force); nothing was changed");
   });
 });
+
+describe('maintenance mode', () => {
+  it('goes off and the lock is released even when Lambda functions crash inside the window', async () => {
+    const result = await run('lambda-crash', {
+      lambdaFaults: [
+        { handler: 'run-step', step: 'upgrade', nodeId: 'core-1', times: Number.POSITIVE_INFINITY },
+        // Recording the failure crashes too: the failure path must not depend on it.
+        { handler: 'record-node', nodeId: 'core-1', times: Number.POSITIVE_INFINITY },
+      ],
+    });
+    await expectCleanStop(result);
+    expect(result.summary.maintenanceMode.enabledAt).not.toBeNull();
+    expect(result.summary.failure?.message).toContain('injected crash of the record-node function');
+    expect(result.summary.nodes['dea-1']?.status).toBe('UPGRADED');
+    // core-1 never started its upgrade step: it is still on its old release, serving.
+    expect(await inspectSandbox(root(result, 'core-1'))).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+    expect(result.summary.nodes['mysql-1']?.status).toBe('NOT_STARTED');
+  });
+});
+
+describe('closing the run', () => {
+  it('retries summarizing (and releasing the lock, the same way) when the function crashes', async () => {
+    const result = await run('close-crash', { lambdaFaults: [{ handler: 'summarize', times: 1 }] });
+    expect(result.summary.status).toBe('SUCCEEDED');
+    expect(result.summary.lockReleased).toBe(true);
+    expect(result.summary.execution.stateTransitions).toBeGreaterThan(0);
+  });
+});
