@@ -18,7 +18,7 @@ export function formatSummary(summary: RehearsalSummary): string {
   lines.push('');
   lines.push(`Upgrade of ${summary.cluster} to ${summary.targetVersion}: ${summary.status}${took} (run ${summary.runId})`);
   const c = summary.counts;
-  lines.push(`  ${c.upgraded} upgraded, ${c.skipped} skipped, ${c.failed} failed, ${c.notStarted} not started`);
+  lines.push(`  ${c.upgraded} upgraded, ${c.skipped} skipped, ${c.prepared > 0 ? `${c.prepared} prepared, ` : ''}${c.failed} failed, ${c.notStarted} not started`);
   lines.push('');
   const rows = [['  NODE', 'ROLES', 'FROM', 'TO', 'STATUS']];
   for (const id of summary.order) {

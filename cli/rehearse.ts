@@ -27,6 +27,7 @@ interface RehearseFlags {
   roleOrder?: string[];
   force?: boolean;
   ignoreInspectFailures?: boolean;
+  prepareOnly?: boolean;
   httpsProxy?: string | true;
   runbook?: string;
   fail?: InjectedFailure[];
@@ -43,6 +44,7 @@ export function rehearseCommand(): Command {
     .option('--role-order <roles>', 'comma-separated role order (default dea,controller,router,base,primary)', parseRoleOrder)
     .option('--force', 'upgrade nodes even when already at the target version')
     .option('--ignore-inspect-failures', 'record failed pre-upgrade validations as warnings and go on (kato --ignore-inspect-failures)')
+    .option('--prepare-only', 'check every node and stage the package where needed, then stop: no maintenance window (kato --prepare)')
     .option('--https-proxy [url]', 'serve packages only through a loopback proxy given to the nodes as HTTPS_PROXY (optionally http://127.0.0.1:PORT)')
     .option('--runbook <name>', 'runbook the SSM document is built from: release-dir or kato', 'release-dir')
     .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always); repeatable').argParser(parseFailure))
@@ -63,6 +65,7 @@ export function rehearseCommand(): Command {
         ...(flags.roleOrder ? { roleOrder: flags.roleOrder } : {}),
         ...(flags.force ? { force: true } : {}),
         ...(flags.ignoreInspectFailures ? { ignoreInspectFailures: true } : {}),
+        ...(flags.prepareOnly ? { prepareOnly: true } : {}),
         ...(flags.httpsProxy !== undefined ? { httpsProxy: flags.httpsProxy } : {}),
         ...(flags.runbook ? { runbook: flags.runbook } : {}),
         ...(flags.fail ? { failures: flags.fail } : {}),
@@ -71,6 +74,6 @@ export function rehearseCommand(): Command {
       });
       if (flags.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
       else process.stdout.write(`${formatSummary(result.summary)}\n`);
-      process.exitCode = result.summary.status === 'SUCCEEDED' ? EXIT_OK : EXIT_RUN_FAILED;
+      process.exitCode = result.summary.status === 'SUCCEEDED' || result.summary.status === 'PREPARED' ? EXIT_OK : EXIT_RUN_FAILED;
     });
 }

@@ -44,3 +44,11 @@ export class StepFailedError extends Error {
     this.name = 'StepFailedError';
   }
 }
+
+/** Nodes failed their checks (self-update, version check, download) before the window: nothing was changed. */
+export class NodeCheckError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NodeCheckFailed';
+  }
+}

@@ -72,6 +72,8 @@ export const inputSchema = z
       })
       .default({ timeoutMinutes: 1440, onTimeout: 'rollback' }),
     dryRun: z.boolean({ message: 'expected true or false' }).default(false),
+    /** Check every node and stage the target package on the nodes that need it, then stop: no window. */
+    prepareOnly: z.boolean({ message: 'expected true or false' }).default(false),
   })
   .superRefine((input, ctx) => {
     if (input.coreNode !== undefined && input.nodes !== undefined && !input.nodes.some((n) => n.id === input.coreNode)) {

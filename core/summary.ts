@@ -1,8 +1,10 @@
 import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
 
 export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
-export type NodeStatus = 'UPGRADED' | 'SKIPPED' | 'FAILED' | 'NOT_STARTED' | 'IN_PROGRESS';
-export type RunStatus = 'SUCCEEDED' | 'FAILED';
+/** PREPARED: a prepareOnly run staged the node's package; NOT_STARTED: the window never reached the node. */
+export type NodeStatus = 'UPGRADED' | 'SKIPPED' | 'PREPARED' | 'FAILED' | 'NOT_STARTED' | 'IN_PROGRESS';
+/** PREPARED: a prepareOnly run checked every node and staged the package on those that need it. */
+export type RunStatus = 'SUCCEEDED' | 'PREPARED' | 'FAILED';
 
 /** One step on one node in one run (DynamoDB `RUN#id` / `NODE#id#STEP#nn`). */
 export interface StepCheckpoint {
@@ -39,6 +41,8 @@ export interface RunInfo {
   roles: Record<string, string[]>;
   plannedFrom: Record<string, string | null>;
   startedAt: string;
+  /** The run only prepares the nodes (no maintenance window). */
+  prepareOnly?: boolean;
 }
 
 export interface SummaryStep {
@@ -73,7 +77,7 @@ export interface Summary {
   targetVersion: string;
   order: string[];
   nodes: Record<string, NodeSummary>;
-  counts: Record<'upgraded' | 'skipped' | 'failed' | 'notStarted', number>;
+  counts: Record<'upgraded' | 'skipped' | 'prepared' | 'failed' | 'notStarted', number>;
   maintenanceMode: { node: string; enabledAt: string | null; disabledAt: string | null };
   lockReleased: boolean;
   failure: RunFailure | null;
@@ -89,13 +93,14 @@ export interface CaughtError {
 }
 
 /** Steps every node runs before the maintenance window; they change nothing the node serves. */
-const BEFORE_WINDOW: readonly StepId[] = ['self-update', 'version-check'];
+const BEFORE_WINDOW: readonly StepId[] = ['self-update', 'version-check', 'download'];
 
-function nodeStatus(outcome: NodeOutcome | undefined, steps: readonly StepCheckpoint[]): NodeStatus {
+function nodeStatus(outcome: NodeOutcome | undefined, steps: readonly StepCheckpoint[], prepareOnly: boolean): NodeStatus {
   if (outcome !== undefined) return outcome.status;
   if (steps.some((s) => s.status === 'FAILED')) return 'FAILED';
-  // Checked before the window but never upgraded: its upgrade did not start.
-  return steps.every((s) => BEFORE_WINDOW.includes(s.step) && s.status !== 'RUNNING') ? 'NOT_STARTED' : 'IN_PROGRESS';
+  // Checked (and staged) before the window but never upgraded: its upgrade did not start.
+  if (!steps.every((s) => BEFORE_WINDOW.includes(s.step) && s.status !== 'RUNNING')) return 'IN_PROGRESS';
+  return prepareOnly && steps.some((s) => s.step === 'download' && s.status === 'SUCCEEDED') ? 'PREPARED' : 'NOT_STARTED';
 }
 
 function failureFrom(checkpoints: readonly StepCheckpoint[], caught: CaughtError | undefined): RunFailure | null {
@@ -133,18 +138,19 @@ export function buildSummary(args: {
     byNode.set(c.nodeId, list);
   }
   const nodes: Record<string, NodeSummary> = {};
-  const counts = { upgraded: 0, skipped: 0, failed: 0, notStarted: 0 };
+  const counts = { upgraded: 0, skipped: 0, prepared: 0, failed: 0, notStarted: 0 };
   const warnings: string[] = [];
   for (const id of run.order) {
     const steps = (byNode.get(id) ?? []).sort((a, b) => STEP_IDS.indexOf(a.step) - STEP_IDS.indexOf(b.step));
     const outcome = outcomes.find((o) => o.nodeId === id);
-    const status = nodeStatus(outcome, steps);
+    const status = nodeStatus(outcome, steps, run.prepareOnly === true);
     const checked = steps.find((s) => s.step === 'version-check')?.details?.version;
     const from = outcome?.from ?? (typeof checked === 'string' ? checked : (run.plannedFrom[id] ?? null));
     // null: the node failed after it changed; its version is unknown until it is rolled back.
     const to = outcome !== undefined ? outcome.to : from;
     if (status === 'UPGRADED') counts.upgraded++;
     else if (status === 'SKIPPED') counts.skipped++;
+    else if (status === 'PREPARED') counts.prepared++;
     else if (status === 'NOT_STARTED') counts.notStarted++;
     else counts.failed++;
     for (const s of steps) for (const w of s.warnings) warnings.push(`${id} ${s.step}: ${w}`);
@@ -159,7 +165,9 @@ export function buildSummary(args: {
   const cluster = (step: StepId) => checkpoints.find((c) => c.step === step && c.status === 'SUCCEEDED');
   const failure = failureFrom(checkpoints, args.caught);
   const everyNodeDone = run.order.every((id) => nodes[id]?.status === 'UPGRADED' || nodes[id]?.status === 'SKIPPED');
-  const status: RunStatus = failure === null && everyNodeDone ? 'SUCCEEDED' : 'FAILED';
+  // Prepared: every node that is not skipped has its package downloaded and verified.
+  const everyNodeStaged = run.order.every((id) => nodes[id]?.status === 'SKIPPED' || nodes[id]?.status === 'PREPARED');
+  const status: RunStatus = failure !== null ? 'FAILED' : run.prepareOnly === true ? (everyNodeStaged ? 'PREPARED' : 'FAILED') : everyNodeDone ? 'SUCCEEDED' : 'FAILED';
   return {
     status,
     runId: run.runId,
@@ -175,7 +183,7 @@ export function buildSummary(args: {
     },
     lockReleased: args.lockReleased,
     failure: status === 'FAILED' && failure === null
-      ? { node: null, step: null, error: 'Incomplete', message: 'the run ended before every node was upgraded', exitCode: null, outputTail: '' }
+      ? { node: null, step: null, error: 'Incomplete', message: `the run ended before every node was ${run.prepareOnly === true ? 'prepared' : 'upgraded'}`, exitCode: null, outputTail: '' }
       : failure,
     warnings,
     startedAt: run.startedAt,

@@ -229,16 +229,35 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     .next(guarded(nodeStep('restart')))
     .next(guarded(nodeStep('post-upgrade-validation')))
     .next(recordVersion);
-  // Inside the window: the node was found below the target before maintenance mode went on.
+  // Inside the window: the node was found below the target, and its package is already on it.
   const upgradeNode = guarded(nodeStep('pre-upgrade-validation'))
-    .next(guarded(nodeStep('download')))
     .next(new sfn.Choice(scope, 'Is it a DEA node?').when(sfn.Condition.booleanEquals('$.node.retire', true), retire).otherwise(backup));
 
-  // Before the window: every node brings its tooling current and reports its version, in parallel
-  // (bounded), so nodes already at the target never enter the window and maintenance mode is not
-  // switched on when no node needs it.
-  const checkNode = step('self-update', 'Self-update', '$.node.id', '$.lastStep')
-    .next(step('version-check', STEP_STATE_NAMES['version-check'], '$.node.id', '$.lastStep'));
+  // Before the window: every node brings its tooling current and reports its version, and a node
+  // that needs the upgrade downloads and verifies its package — in parallel (bounded), so nodes already
+  // at the target never enter the window, maintenance mode is not switched on when no node needs it,
+  // and the window holds no download (kato's --prepare, done for every node at once).
+  const recordCheckFailure = invoke('Record check failure', f.recordNode, {
+    action: 'failed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error',
+  }, '$.outcome').next(new sfn.Pass(scope, 'Node check failed', {
+    // The iteration ends normally: the other nodes' checks finish (none is cut off mid-command), and
+    // "Decide which nodes to upgrade" stops the run, naming every node that failed, before the window.
+    comment: 'nothing was changed on this node; see Record check failure and the run summary',
+  }));
+  const checked = <T extends tasks.LambdaInvoke>(task: T): T => {
+    task.addCatch(recordCheckFailure, { resultPath: '$.error' });
+    return task;
+  };
+  const checkNode = checked(step('self-update', 'Self-update', '$.node.id', '$.lastStep'))
+    .next(checked(step('version-check', STEP_STATE_NAMES['version-check'], '$.node.id', '$.lastStep')))
+    .next(
+      new sfn.Choice(scope, 'Does this node need the upgrade?')
+        .when(
+          sfn.Condition.and(sfn.Condition.booleanEquals('$.lastStep.atTarget', true), sfn.Condition.booleanEquals('$.run.force', false)),
+          new sfn.Succeed(scope, 'Already at target version'),
+        )
+        .otherwise(checked(step('download', STEP_STATE_NAMES.download, '$.node.id', '$.lastStep'))),
+    );
   const checkNodes = new sfn.Map(scope, 'Check every node', {
     itemsPath: '$.plan.order',
     maxConcurrency: CHECK_CONCURRENCY,
@@ -317,7 +336,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     .next(summarize)
     .next(
       new sfn.Choice(scope, 'Did every node upgrade?')
-        .when(sfn.Condition.stringEquals('$.summary.status', 'SUCCEEDED'), upgradeFinished)
+        .when(sfn.Condition.or(sfn.Condition.stringEquals('$.summary.status', 'SUCCEEDED'), sfn.Condition.stringEquals('$.summary.status', 'PREPARED')), upgradeFinished)
         .otherwise(upgradeFailed),
     );
 
@@ -331,8 +350,11 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
           .next(decideNodes)
           .next(
             new sfn.Choice(scope, 'Does any node need the upgrade?')
-              .when(sfn.Condition.numberGreaterThan('$.plan.upgradeCount', 0), maintenanceOn)
-              // Every node is at the target already: maintenance mode is never switched on.
+              .when(
+                sfn.Condition.and(sfn.Condition.numberGreaterThan('$.plan.upgradeCount', 0), sfn.Condition.booleanEquals('$.input.prepareOnly', false)),
+                maintenanceOn,
+              )
+              // Every node is at the target already, or the run only prepares: maintenance mode is never switched on.
               .otherwise(releaseLock),
           ),
       ),

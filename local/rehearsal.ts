@@ -31,6 +31,8 @@ export interface RehearsalOptions {
   roleOrder?: string[];
   force?: boolean;
   ignoreInspectFailures?: boolean;
+  /** Only check every node and stage the package where needed; no maintenance window. */
+  prepareOnly?: boolean;
   /**
    * Serve packages only through a forward proxy on loopback and hand the nodes its URL as HTTPS_PROXY:
    * `true` picks a free port, `http://127.0.0.1:PORT` listens there.
@@ -95,7 +97,7 @@ export function defaultRunId(cluster: string, version: string, now = new Date())
 
 /** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
 export function rehearsalInput(
-  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures'> & { httpsProxy?: string },
+  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly'> & { httpsProxy?: string },
 ): UpgradeInput {
   return parseInput({
     cluster: opts.cluster.cluster,
@@ -104,6 +106,7 @@ export function rehearsalInput(
     ...(opts.roleOrder ? { roleOrder: opts.roleOrder } : {}),
     ...(opts.force ? { force: true } : {}),
     ...(opts.ignoreInspectFailures ? { ignoreInspectFailures: true } : {}),
+    ...(opts.prepareOnly ? { prepareOnly: true } : {}),
     ...(opts.httpsProxy ? { httpsProxy: opts.httpsProxy } : {}),
   });
 }

@@ -1,7 +1,7 @@
 import type { NodeSpec, UpgradeInput } from '../../core/input-schema.js';
 import type { RunContext } from '../../core/run-context.js';
 import { planUpgrade, type UpgradePlan } from '../../core/plan.js';
-import { PlanError } from '../../core/errors.js';
+import { NodeCheckError, PlanError } from '../../core/errors.js';
 import { isValidVersion } from '../../core/version.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
@@ -49,7 +49,13 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
   if (recorded === null) throw new PlanError(`run ${run.runId} has no plan recorded; it cannot decide which nodes to upgrade`);
   const nodes: NodeSpec[] = recorded.order.map((id) => ({ id, roles: recorded.roles[id] ?? [] }));
   const observed = new Map<string, string>();
-  for (const c of (await store.runRecords(run.runId)).checkpoints) {
+  const records = await store.runRecords(run.runId);
+  const failed = records.outcomes.filter((o) => o.status === 'FAILED');
+  if (failed.length > 0) {
+    const list = failed.map((o) => `${o.nodeId} (${o.failedStep ?? 'a step'} failed)`).join(', ');
+    throw new NodeCheckError(`${failed.length} node${failed.length > 1 ? 's' : ''} failed before the maintenance window, nothing was changed: ${list}`);
+  }
+  for (const c of records.checkpoints) {
     const version = c.details?.version;
     if (c.step === 'version-check' && typeof version === 'string' && isValidVersion(version)) observed.set(c.nodeId, version);
   }
@@ -94,6 +100,7 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
     roles: Object.fromEntries(nodes.map((n) => [n.id, n.roles])),
     plannedFrom: Object.fromEntries(plan.groups.flatMap((g) => g.nodes.map((n) => [n.id, n.from]))),
     startedAt: event.run.startedAt,
+    ...(event.input.prepareOnly ? { prepareOnly: true } : {}),
   });
   logger.info('upgrade planned', { runId: event.run.runId, order: plan.order, coreNode: plan.coreNode });
   return result;

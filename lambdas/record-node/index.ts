@@ -8,7 +8,8 @@ import { logger } from '../../adapters/logger.js';
 
 export interface RecordNodeEvent {
   action: 'upgraded' | 'skipped' | 'failed';
-  node: { id: string; roles: string[] };
+  /** Roles may be left out (the check before the window knows only ids): the run's plan has them. */
+  node: { id: string; roles?: string[] };
   run: RunContext;
   versionCheck?: StepResult;
   error?: CaughtError;
@@ -49,7 +50,8 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome> => {
     const changed = failed !== undefined && CHANGES_NODE.has(failed.step);
     outcome = { nodeId: event.node.id, status: 'FAILED', from, to: changed ? null : from, at, ...(failed ? { failedStep: failed.step } : {}) };
   }
-  await store.recordOutcome(event.run.cluster, runId, event.node.roles, outcome);
+  const roles = event.node.roles ?? (await store.getRun(event.run.cluster, runId))?.roles[event.node.id] ?? [];
+  await store.recordOutcome(event.run.cluster, runId, roles, outcome);
   logger.info('node recorded', { runId, ...outcome });
   return outcome;
 };

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -72,7 +73,6 @@ describe('the kato runbook', () => {
     const backup = (id: string) => join(root(result, id), 'var/lib/fleet-upgrade/backups', result.summary.runId, 'data.tgz');
     const pipeline = (id: string, retire: boolean) => [
       'node inspect',
-      'node upgrade --download-only --version 3.1.0',
       ...(retire ? ['node retire', 'node retire --status'] : []),
       'node version',
       `data export --only-this-node ${backup(id)}`,
@@ -82,11 +82,13 @@ describe('the kato runbook', () => {
       'node version',
       'node inspect',
     ];
-    expect(await calls('dea-1')).toEqual(['node version', ...pipeline('dea-1', true)]);
-    expect(await calls('mysql-1')).toEqual(['node version', ...pipeline('mysql-1', false)]);
+    // Before the window: version check and the package staged (kato --download-only) on every node.
+    const staged = ['node version', 'node upgrade --download-only --version 3.1.0'];
+    expect(await calls('dea-1')).toEqual([...staged, ...pipeline('dea-1', true)]);
+    expect(await calls('mysql-1')).toEqual([...staged, ...pipeline('mysql-1', false)]);
     // The core node also switches maintenance mode: on before the first node changes, off at the very end.
     expect(await calls('core-1')).toEqual([
-      'node version',
+      ...staged,
       'config set cloud_controller_ng maintenance_mode true',
       ...pipeline('core-1', false),
       'config set cloud_controller_ng maintenance_mode false',
@@ -110,6 +112,33 @@ describe('HTTPS_PROXY', () => {
     const downloads = result.proxied.filter((r) => r.endsWith('/3.1.0/app-3.1.0.tar.gz'));
     expect(downloads).toHaveLength(3);
     expect(result.proxied.filter((r) => r.endsWith('/3.1.0/SHA256SUMS'))).toHaveLength(3);
+  });
+});
+
+describe('pre-staging', () => {
+  it('a download that fails is reported before the window opens, with nothing touched', async () => {
+    const result = await run('download-fails', { failures: [{ nodeId: 'mysql-1', step: 'download', times: Number.POSITIVE_INFINITY }] });
+    await expectCleanStop(result);
+    expect(result.summary.maintenanceMode).toMatchObject({ enabledAt: null, disabledAt: null });
+    expect(result.summary.failure).toMatchObject({ node: 'mysql-1', step: 'download', exitCode: 1 });
+    expect(result.summary.nodes['mysql-1']).toMatchObject({ status: 'FAILED', from: '3.0.0', to: '3.0.0' });
+    for (const id of ['dea-1', 'core-1']) expect(result.summary.nodes[id]?.status, id).toBe('NOT_STARTED');
+    for (const id of ['dea-1', 'core-1', 'mysql-1']) {
+      expect(await inspectSandbox(root(result, id)), id).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+    }
+    await expect(store(result).getNodeRecord(result.summary.cluster, 'mysql-1')).resolves.toMatchObject({ status: 'FAILED', version: '3.0.0', roles: ['mysql'] });
+  });
+
+  it('prepareOnly stages the package on every node that needs it and stops: no window', async () => {
+    const result = await run('prepare', { prepareOnly: true, cluster: small('prepare', { 'dea-1': '3.1.0' }) });
+    expect(result.summary.status).toBe('PREPARED');
+    expect(result.summary.counts).toMatchObject({ prepared: 2, skipped: 1, upgraded: 0 });
+    expect(result.summary.maintenanceMode).toMatchObject({ enabledAt: null, disabledAt: null });
+    expect(result.summary.lockReleased).toBe(true);
+    for (const id of ['core-1', 'mysql-1']) {
+      expect(await inspectSandbox(root(result, id)), id).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+      expect(existsSync(join(root(result, id), 'var/lib/fleet-upgrade/downloads/3.1.0/app-3.1.0.tar.gz.verified')), id).toBe(true);
+    }
   });
 });
 

@@ -116,13 +116,13 @@ describe('a failing step', () => {
   let result: RehearsalResult;
 
   beforeAll(async () => {
-    result = await run('fail', { failures: [{ nodeId: 'dea-2', step: 'download', times: Number.POSITIVE_INFINITY }] });
+    result = await run('fail', { failures: [{ nodeId: 'dea-2', step: 'backup', times: Number.POSITIVE_INFINITY }] });
   });
 
   it('stops the run cleanly: FAILED, the failed step and its output in the summary, later nodes untouched', async () => {
     expect(result.summary.status).toBe('FAILED');
     expect(result.summary.execution.status).toBe('FAILED');
-    expect(result.summary.failure).toMatchObject({ node: 'dea-2', step: 'download', exitCode: 1, outputTail: expect.stringContaining('injected failure of download on dea-2') });
+    expect(result.summary.failure).toMatchObject({ node: 'dea-2', step: 'backup', exitCode: 1, outputTail: expect.stringContaining('injected failure of backup on dea-2') });
     expect(result.summary.nodes['dea-1']).toMatchObject({ status: 'UPGRADED', to: '3.1.0' });
     expect(result.summary.nodes['dea-2']).toMatchObject({ status: 'FAILED', from: '3.0.0', to: '3.0.0' });
     for (const id of ['controller-1', 'router-1', 'base-1', 'core-1', 'mysql-1']) {
