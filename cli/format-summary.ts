@@ -1,6 +1,6 @@
 import type { Summary } from '../core/summary.js';
 
-type RehearsalSummary = Summary & { execution?: { name: string; events: number; stateTransitions: number; durationMs: number } };
+type RehearsalSummary = Summary & { execution?: { name: string; events: number; childEvents?: number; childExecutions?: number; stateTransitions: number; durationMs: number } };
 
 function time(iso: string | null): string {
   return iso === null ? '—' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
@@ -50,7 +50,8 @@ export function formatSummary(summary: RehearsalSummary): string {
   lines.push(`Cluster lock: ${summary.lockReleased ? 'released' : 'NOT released — run `fleet-upgrade unlock` after checking no run is active'}`);
   if (summary.execution) {
     const perNode = summary.order.length > 0 ? ` (${(summary.execution.stateTransitions / summary.order.length).toFixed(1)} transitions, ${(summary.execution.events / summary.order.length).toFixed(1)} events per node)` : '';
-    lines.push(`Execution: ${summary.execution.stateTransitions} state transitions, ${summary.execution.events} history events${perNode}`);
+    const children = summary.execution.childExecutions ? `; ${summary.execution.childExecutions} child executions with ${summary.execution.childEvents} events of their own` : '';
+    lines.push(`Execution: ${summary.execution.stateTransitions} state transitions, ${summary.execution.events} history events${perNode}${children}`);
   }
   return lines.join('\n');
 }

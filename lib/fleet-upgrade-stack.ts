@@ -258,7 +258,12 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
         )
         .otherwise(checked(step('download', STEP_STATE_NAMES.download, '$.node.id', '$.lastStep'))),
     );
-  const checkNodes = new sfn.Map(scope, 'Check every node', {
+  // Every Map runs as a Distributed Map: each iteration is a child execution with its own history, so
+  // the parent's history grows by a handful of events per Map, not per node (25,000-event limit), and
+  // one execution handles thousands of nodes. Children are STANDARD: they wait on task tokens.
+  const checkNodes = new sfn.DistributedMap(scope, 'Check every node', {
+    label: 'CheckNodes',
+    mapExecutionType: sfn.StateMachineType.STANDARD,
     itemsPath: '$.plan.order',
     maxConcurrency: CHECK_CONCURRENCY,
     itemSelector: { node: { 'id.$': '$$.Map.Item.Value' }, 'run.$': '$.run' },
@@ -268,13 +273,18 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     'input.$': '$.input', 'run.$': '$.run', phase: 'decide',
   }, '$.plan');
 
-  const upgradeNodes = new sfn.Map(scope, 'Upgrade nodes of the group', {
+  const upgradeNodes = new sfn.DistributedMap(scope, 'Upgrade nodes of the group', {
+    label: 'UpgradeNodes',
+    mapExecutionType: sfn.StateMachineType.STANDARD,
     itemsPath: '$.group.nodes',
     maxConcurrencyPath: '$.group.concurrency',
     itemSelector: { 'node.$': '$$.Map.Item.Value', 'run.$': '$.run' },
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(upgradeNode);
-  const upgradeGroups = new sfn.Map(scope, 'Upgrade groups in role order', {
+  // Distributed too: a Distributed Map may run inside another one's child workflow, not inside an Inline Map.
+  const upgradeGroups = new sfn.DistributedMap(scope, 'Upgrade groups in role order', {
+    label: 'UpgradeGroups',
+    mapExecutionType: sfn.StateMachineType.STANDARD,
     itemsPath: '$.plan.groups',
     // Groups run strictly one after another.
     maxConcurrency: 1,

@@ -78,7 +78,9 @@ function withFaults(name: string, handler: LocalHandler, faults: LambdaFault[]):
 }
 
 export interface RehearsalResult {
-  summary: Summary & { execution: { name: string; status: string; events: number; stateTransitions: number; durationMs: number } };
+  summary: Summary & {
+    execution: { name: string; status: string; events: number; childEvents: number; childExecutions: number; stateTransitions: number; durationMs: number };
+  };
   nodeRoots: Map<string, string>;
   tableName: string;
   /** Requests the loopback proxy forwarded (empty without `httpsProxy`). */
@@ -297,6 +299,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
           name: runId,
           status: outcome.status,
           events: counter.events,
+          childEvents: counter.childEvents,
+          childExecutions: counter.childExecutions,
           stateTransitions: counter.stateTransitions,
           durationMs: Date.now() - started,
         },
