@@ -16,6 +16,22 @@ export function parseFailure(value: string, previous: InjectedFailure[] = []): I
   return [...previous, { nodeId, step, times: times === undefined ? Number.POSITIVE_INFINITY : Number(times) }];
 }
 
+/** `dea=4,unmatched=2` (numbers) or, for minHealthy, `dea=75%,router=2`; the schema checks roles and values. */
+function parseRoleValues(flag: string, percentAllowed: boolean) {
+  return (value: string): Record<string, number | string> => {
+    const out: Record<string, number | string> = {};
+    for (const part of value.split(',')) {
+      const match = /^([^=]+)=([0-9]{1,4}%?)$/.exec(part.trim());
+      if (match === null || (!percentAllowed && match[2]?.endsWith('%'))) {
+        throw new UsageError(`${flag}: expected ROLE=N[,ROLE=N…]${percentAllowed ? ' (N a count or a percentage like 75%)' : ''}, got ${JSON.stringify(value)}`);
+      }
+      const [, role = '', n = ''] = match;
+      out[role] = n.endsWith('%') ? n : Number(n);
+    }
+    return out;
+  };
+}
+
 function parseRoleOrder(value: string): string[] {
   return value.split(',').map((r) => r.trim());
 }
@@ -28,6 +44,8 @@ interface RehearseFlags {
   force?: boolean;
   ignoreInspectFailures?: boolean;
   prepareOnly?: boolean;
+  concurrency?: Record<string, number>;
+  minHealthy?: Record<string, number | string>;
   httpsProxy?: string | true;
   runbook?: string;
   fail?: InjectedFailure[];
@@ -44,6 +62,8 @@ export function rehearseCommand(): Command {
     .option('--role-order <roles>', 'comma-separated role order (default dea,controller,router,base,primary)', parseRoleOrder)
     .option('--force', 'upgrade nodes even when already at the target version')
     .option('--ignore-inspect-failures', 'record failed pre-upgrade validations as warnings and go on (kato --ignore-inspect-failures)')
+    .option('--concurrency <role=n,…>', 'nodes of a role upgraded at once, e.g. dea=4,unmatched=2 (default 1 each)', parseRoleValues('--concurrency', false))
+    .option('--min-healthy <role=n|p%,…>', 'nodes of a role kept in service while its group upgrades, e.g. dea=75%,router=2', parseRoleValues('--min-healthy', true))
     .option('--prepare-only', 'check every node and stage the package where needed, then stop: no maintenance window (kato --prepare)')
     .option('--https-proxy [url]', 'serve packages only through a loopback proxy given to the nodes as HTTPS_PROXY (optionally http://127.0.0.1:PORT)')
     .option('--runbook <name>', 'runbook the SSM document is built from: release-dir or kato', 'release-dir')
@@ -66,6 +86,8 @@ export function rehearseCommand(): Command {
         ...(flags.force ? { force: true } : {}),
         ...(flags.ignoreInspectFailures ? { ignoreInspectFailures: true } : {}),
         ...(flags.prepareOnly ? { prepareOnly: true } : {}),
+        ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+        ...(flags.minHealthy ? { minHealthy: flags.minHealthy } : {}),
         ...(flags.httpsProxy !== undefined ? { httpsProxy: flags.httpsProxy } : {}),
         ...(flags.runbook ? { runbook: flags.runbook } : {}),
         ...(flags.fail ? { failures: flags.fail } : {}),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InputValidationError } from './errors.js';
 import { VERSION_PATTERN } from './version.js';
+import { DEFAULT_ROLE_ORDER } from './role-order.js';
 
 /**
  * The public contract: one JSON document accepted identically by StartExecution, the CLI and the rehearsal.
@@ -54,6 +55,19 @@ export const inputSchema = z
         z.int({ message: 'expected a whole number' }).min(1, { message: 'expected at least 1' }).max(40, { message: 'expected at most 40' }),
       )
       .default({}),
+    /**
+     * Per role (or `unmatched`), how many of its nodes must stay in service while its group upgrades:
+     * a count (2) or a percentage of the role's nodes ("75%").
+     */
+    minHealthy: z
+      .record(
+        role,
+        z.union([
+          z.int({ message: 'expected a whole number or a percentage like "75%"' }).min(0, { message: 'expected at least 0' }),
+          z.string().regex(/^(100|[1-9]?[0-9])%$/, { message: 'expected a whole number or a percentage like "75%"' }),
+        ], { message: 'expected a whole number or a percentage like "75%"' }),
+      )
+      .default({}),
     nodes: z
       .array(nodeSchema)
       .min(1, { message: 'expected at least one node (omit nodes to discover them by tag)' })
@@ -76,6 +90,15 @@ export const inputSchema = z
     prepareOnly: z.boolean({ message: 'expected true or false' }).default(false),
   })
   .superRefine((input, ctx) => {
+    // Per-role settings must name a group that can exist: a role of the order, or the final group.
+    const groups = new Set([...(input.roleOrder ?? DEFAULT_ROLE_ORDER), UNMATCHED]);
+    for (const field of ['concurrency', 'minHealthy'] as const) {
+      for (const key of Object.keys(input[field])) {
+        if (!groups.has(key)) {
+          ctx.addIssue({ code: 'custom', path: [field, key], message: `expected a role of the role order (${[...groups].join(', ')})` });
+        }
+      }
+    }
     if (input.coreNode !== undefined && input.nodes !== undefined && !input.nodes.some((n) => n.id === input.coreNode)) {
       ctx.addIssue({ code: 'custom', path: ['coreNode'], message: 'expected the id of one of the nodes' });
     }

@@ -18,7 +18,10 @@ export interface PlannedNode {
 
 export interface PlanGroup {
   role: string;
+  /** Nodes of the group upgraded at once: `concurrency[role]` (default 1), lowered by `minHealthy[role]`. */
   concurrency: number;
+  /** Why the concurrency is lower than asked, when it is. */
+  limitedBy?: string;
   nodes: PlannedNode[];
 }
 
@@ -78,6 +81,26 @@ function pickCoreNode(nodes: readonly NodeSpec[], named: string | undefined): st
 }
 
 /**
+ * How many nodes of a group go out of service at once: the asked concurrency, never more than leaves
+ * `minHealthy` of the role's nodes (all of them in the cluster, whichever group they upgrade with) in
+ * service. A guard that leaves no node to upgrade is a plan error.
+ */
+function groupConcurrency(role: string, groupSize: number, all: readonly NodeSpec[], input: UpgradeInput): Pick<PlanGroup, 'concurrency' | 'limitedBy'> {
+  const asked = Math.min(input.concurrency[role] ?? 1, groupSize);
+  const guard = input.minHealthy[role];
+  if (guard === undefined) return { concurrency: asked };
+  const total = role === UNMATCHED ? groupSize : all.filter((n) => n.roles.includes(role)).length;
+  const keep = typeof guard === 'number' ? guard : Math.ceil((total * Number(guard.slice(0, -1))) / 100);
+  const maxOut = total - keep;
+  if (maxOut < 1) {
+    throw new PlanError(
+      `minHealthy.${role}: ${keep} of the ${total} ${role} node${total === 1 ? '' : 's'} must stay in service, so none can be taken out to upgrade; lower minHealthy.${role}`,
+    );
+  }
+  return maxOut < asked ? { concurrency: maxOut, limitedBy: `minHealthy.${role}: ${keep} of ${total} stay in service` } : { concurrency: asked };
+}
+
+/**
  * The upgrade plan: groups in role order, each node's current → target version and whether it will be
  * upgraded. `known` holds versions already recorded for nodes (DynamoDB); the node's own version check
  * remains the authority when the run reaches it.
@@ -89,7 +112,7 @@ export function planUpgrade(input: UpgradeInput, nodes: readonly NodeSpec[], kno
   refuseDowngrade(input.targetVersion, new Map([...known].filter(([id]) => nodes.some((n) => n.id === id))), input.force);
   const groups: PlanGroup[] = groupByRole(nodes, roleOrder).map((group) => ({
     role: group.role,
-    concurrency: input.concurrency[group.role] ?? (group.role === UNMATCHED ? input.concurrency[UNMATCHED] : undefined) ?? 1,
+    ...groupConcurrency(group.role, group.nodes.length, nodes, input),
     nodes: group.nodes.map((node) => {
       const from = known.get(node.id) ?? null;
       return {

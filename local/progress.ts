@@ -34,8 +34,9 @@ export class ProgressPrinter {
       this.entered.set(key, event.timestamp);
       this.failed.delete(key);
       if (event.stateName === 'Upgrade nodes of the group') {
-        const group = (event.input as { group?: { role?: string; nodes?: { id: string }[] } }).group;
-        this.say(`${at} group ${group?.role ?? '?'}: ${(group?.nodes ?? []).map((n) => n.id).join(', ')}`);
+        const group = (event.input as { group?: { role?: string; concurrency?: number; nodes?: { id: string }[] } }).group;
+        const atOnce = (group?.concurrency ?? 1) > 1 ? ` (${group?.concurrency} at a time)` : '';
+        this.say(`${at} group ${group?.role ?? '?'}${atOnce}: ${(group?.nodes ?? []).map((n) => n.id).join(', ')}`);
       }
       return;
     }

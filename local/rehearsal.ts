@@ -31,6 +31,10 @@ export interface RehearsalOptions {
   roleOrder?: string[];
   force?: boolean;
   ignoreInspectFailures?: boolean;
+  /** Nodes of a role upgraded at once (`unmatched` for the final group); default 1. */
+  concurrency?: Record<string, number>;
+  /** Nodes of a role that stay in service while its group upgrades: a count or "NN%". */
+  minHealthy?: Record<string, number | string>;
   /** Only check every node and stage the package where needed; no maintenance window. */
   prepareOnly?: boolean;
   /**
@@ -99,7 +103,9 @@ export function defaultRunId(cluster: string, version: string, now = new Date())
 
 /** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
 export function rehearsalInput(
-  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly'> & { httpsProxy?: string },
+  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy'> & {
+    httpsProxy?: string;
+  },
 ): UpgradeInput {
   return parseInput({
     cluster: opts.cluster.cluster,
@@ -109,6 +115,8 @@ export function rehearsalInput(
     ...(opts.force ? { force: true } : {}),
     ...(opts.ignoreInspectFailures ? { ignoreInspectFailures: true } : {}),
     ...(opts.prepareOnly ? { prepareOnly: true } : {}),
+    ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    ...(opts.minHealthy ? { minHealthy: opts.minHealthy } : {}),
     ...(opts.httpsProxy ? { httpsProxy: opts.httpsProxy } : {}),
   });
 }

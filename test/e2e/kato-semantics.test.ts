@@ -228,3 +228,28 @@ describe('closing the run', () => {
     expect(result.summary.execution.stateTransitions).toBeGreaterThan(0);
   });
 });
+
+describe('per-role concurrency', () => {
+  it('upgrades DEA nodes in parallel, never more at once than minHealthy allows', async () => {
+    const cluster: ClusterFile = {
+      cluster: 'kato-parallel',
+      nodes: [
+        { id: 'core-1', roles: ['primary'], version: '3.0.0' },
+        ...['dea-1', 'dea-2', 'dea-3'].map((id) => ({ id, roles: ['dea'], version: '3.0.0' })),
+      ],
+    };
+    // 3 asked, but 1 of the 3 DEAs must stay in service: 2 at a time.
+    const result = await run('parallel', { cluster, concurrency: { dea: 3 }, minHealthy: { dea: 1 } });
+    expect(result.summary.status).toBe('SUCCEEDED');
+    const { checkpoints } = await store(result).runRecords(result.summary.runId);
+    // Each DEA is out of service from its retire to its post-upgrade validation.
+    const out = ['dea-1', 'dea-2', 'dea-3'].map((id) => {
+      const mine = checkpoints.filter((c) => c.nodeId === id);
+      const from = mine.find((c) => c.step === 'retire')?.startedAt ?? '';
+      const to = mine.find((c) => c.step === 'post-upgrade-validation')?.finishedAt ?? '';
+      return [Date.parse(from), Date.parse(to)] as const;
+    });
+    const atOnce = Math.max(...out.map(([start]) => out.filter(([s, e]) => s <= start && start < e).length));
+    expect(atOnce).toBe(2);
+  });
+});

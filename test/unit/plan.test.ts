@@ -63,3 +63,44 @@ describe('downgrades', () => {
     expect(plan.groups.flatMap((g) => g.nodes.map((n) => [n.id, n.action]))).toEqual([['dea-1', 'upgrade'], ['core-1', 'skip']]);
   });
 });
+
+describe('per-role concurrency and the minimum-healthy guard', () => {
+  const fleet = [
+    ...Array.from({ length: 12 }, (_, i) => ({ id: `dea-${i + 1}`, roles: ['dea'] })),
+    { id: 'router-1', roles: ['router'] },
+    { id: 'router-2', roles: ['router'] },
+    { id: 'core-1', roles: ['primary', 'router'] },
+    ...Array.from({ length: 8 }, (_, i) => ({ id: `svc-${i + 1}`, roles: ['mysql'] })),
+  ];
+  const plan = (extra: Record<string, unknown>) => planUpgrade(parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes: fleet, ...extra }), fleet, new Map());
+  const concurrency = (p: ReturnType<typeof plan>) => Object.fromEntries(p.groups.map((g) => [g.role, [g.concurrency, g.limitedBy ?? null]]));
+
+  it('takes out as many nodes as asked, per role, and never more than the group has', () => {
+    expect(concurrency(plan({ concurrency: { dea: 4, unmatched: 4, router: 5 } }))).toEqual({
+      dea: [4, null], router: [2, null], primary: [1, null], unmatched: [4, null],
+    });
+  });
+
+  it('keeps minHealthy of a role in service, counting the role on every node that has it', () => {
+    // router: 3 nodes have the role (router-1, router-2 and core-1); keep 2 → at most 1 out at once.
+    // dea: 75 % of 12 = 9 stay → at most 3 out, although 4 were asked.
+    expect(concurrency(plan({ concurrency: { dea: 4, router: 2 }, minHealthy: { router: 2, dea: '75%' } }))).toEqual({
+      dea: [3, 'minHealthy.dea: 9 of 12 stay in service'],
+      router: [1, 'minHealthy.router: 2 of 3 stay in service'],
+      primary: [1, null],
+      unmatched: [1, null],
+    });
+  });
+
+  it('refuses a guard that leaves no node to upgrade', () => {
+    expect(() => plan({ minHealthy: { unmatched: '100%' } })).toThrow(
+      'minHealthy.unmatched: 8 of the 8 unmatched nodes must stay in service, so none can be taken out to upgrade; lower minHealthy.unmatched',
+    );
+  });
+
+  it('refuses per-role settings for a role that is not in the order, naming the field', () => {
+    expect(() => parseInput({ cluster: 'c', targetVersion: '3.1.0', concurrency: { mysql: 2 } })).toThrow(/^concurrency\.mysql: expected a role of the role order \(dea, controller, router, base, primary, unmatched\)/);
+    expect(() => parseInput({ cluster: 'c', targetVersion: '3.1.0', minHealthy: { dea: '150%' } })).toThrow(/^minHealthy\.dea: expected a whole number or a percentage/);
+    expect(parseInput({ cluster: 'c', targetVersion: '3.1.0', roleOrder: ['mysql'], concurrency: { mysql: 2 } }).concurrency).toEqual({ mysql: 2 });
+  });
+});
