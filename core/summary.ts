@@ -190,3 +190,34 @@ export function buildSummary(args: {
     finishedAt: args.finishedAt,
   };
 }
+
+/** What a compacted summary left out: the full per-node detail stays in DynamoDB (`RUN#<id>` items). */
+export interface SummaryTruncation {
+  nodes: number;
+  nodesShown: number;
+  warnings: number;
+  note: string;
+}
+
+/**
+ * A summary that fits where it must go: the execution's output and the RUN item are limited (256 KiB,
+ * 400 KB). Under `maxBytes` it is returned whole; above, it keeps the counts, the failure and the nodes
+ * that did not end well (up to 100, with their steps), and says what it left out.
+ */
+export function compactSummary(summary: Summary, maxBytes = 200_000): Summary & { truncated?: SummaryTruncation } {
+  if (new TextEncoder().encode(JSON.stringify(summary)).length <= maxBytes) return summary;
+  const notFine = summary.order.filter((id) => !['UPGRADED', 'SKIPPED', 'PREPARED'].includes(summary.nodes[id]?.status ?? '')).slice(0, 100);
+  const nodes = Object.fromEntries(notFine.map((id) => [id, summary.nodes[id] as NodeSummary]));
+  return {
+    ...summary,
+    order: notFine,
+    nodes,
+    warnings: summary.warnings.slice(0, 100),
+    truncated: {
+      nodes: summary.order.length,
+      nodesShown: notFine.length,
+      warnings: summary.warnings.length,
+      note: `too large for the execution output: shows the nodes that did not end well; every node's outcome and steps are in DynamoDB under RUN#${summary.runId}`,
+    },
+  };
+}

@@ -32,6 +32,8 @@ export interface FleetUpgradeStackProps extends StackProps {
   readonly artifactBaseUrl: string;
   /** Runbook folder under `runbooks/` turned into the SSM document: `release-dir` or `kato`. @default 'release-dir' */
   readonly runbook?: string;
+  /** Absolute path of a runbook folder outside `runbooks/` (benchmarks and tests); wins over `runbook`. */
+  readonly runbookPath?: string;
   /** Seconds a cluster lock lasts before another run may take it. @default 43200 (12 hours) */
   readonly lockTtlSeconds?: number;
 }
@@ -67,7 +69,7 @@ export class FleetUpgradeStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const runbookDocument = buildRunbookDocument(join(PROJECT_ROOT, 'runbooks', runbook));
+    const runbookDocument = buildRunbookDocument(props.runbookPath ?? join(PROJECT_ROOT, 'runbooks', runbook), join(PROJECT_ROOT, 'runbooks', 'shared'));
     this.document = new ssm.CfnDocument(this, 'RunbookDocument', {
       documentType: 'Command',
       documentFormat: 'JSON',
@@ -231,7 +233,12 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     .next(recordVersion);
   // Inside the window: the node was found below the target, and its package is already on it.
   const upgradeNode = guarded(nodeStep('pre-upgrade-validation'))
-    .next(new sfn.Choice(scope, 'Is it a DEA node?').when(sfn.Condition.booleanEquals('$.node.retire', true), retire).otherwise(backup));
+    .next(
+      new sfn.Choice(scope, 'Is it a DEA node?')
+        // Node items carry `retire` only when true (thousands of nodes share one 256 KiB payload).
+        .when(sfn.Condition.and(sfn.Condition.isPresent('$.node.retire'), sfn.Condition.booleanEquals('$.node.retire', true)), retire)
+        .otherwise(backup),
+    );
 
   // Before the window: every node brings its tooling current and reports its version, and a node
   // that needs the upgrade downloads and verifies its package — in parallel (bounded), so nodes already
@@ -312,7 +319,8 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   const acquireLock = invoke('Acquire cluster lock', f.lock, {
     action: 'acquire', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
   }, '$.lock');
-  const planUpgrade = invoke('Plan upgrade', f.plan, { 'input.$': '$.input', 'run.$': '$.run' }, '$.plan');
+  // The node list stays out of the state data (validate-input drops it): the plan reads it from the execution input.
+  const planUpgrade = invoke('Plan upgrade', f.plan, { 'input.$': '$.input', 'executionInput.$': '$$.Execution.Input', 'run.$': '$.run' }, '$.plan');
   // Nothing has changed on any node before the window opens: failures here only release the lock.
   for (const beforeWindow of [planUpgrade, checkNodes, decideNodes]) beforeWindow.addCatch(releaseAfterFailure, { resultPath: '$.error' });
   const maintenanceOn = step('maintenance-on', 'Enable maintenance mode', '$.plan.coreNode', '$.maintenanceOn');
@@ -336,7 +344,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     payloadResponseOnly: true,
     taskTimeout: sfn.Timeout.duration(Duration.minutes(1)),
   });
-  const dryRun = invoke('Plan only', f.plan, { 'input.$': '$.input', 'run.$': '$.run', dryRun: true }, '$.plan')
+  const dryRun = invoke('Plan only', f.plan, { 'input.$': '$.input', 'executionInput.$': '$$.Execution.Input', 'run.$': '$.run', dryRun: true }, '$.plan')
     .next(new sfn.Succeed(scope, 'Dry run finished', { outputPath: '$.plan.plan' }));
 
   maintenanceOn

@@ -26,9 +26,8 @@ export interface RunbookDocument {
  * `{{ }}` substitution, so every one of them carries an allowedPattern that admits no quote or
  * shell metacharacter.
  */
-export function buildRunbookDocument(runbookDir: string): RunbookDocument {
+export function buildRunbookDocument(runbookDir: string, sharedDir = join(dirname(runbookDir), 'shared')): RunbookDocument {
   // Files every runbook shares (runbooks/shared/), then the runbook's own; a runbook file of the same name wins.
-  const sharedDir = join(dirname(runbookDir), 'shared');
   const sources = new Map<string, string>();
   for (const dir of [sharedDir, runbookDir]) {
     if (!existsSync(dir)) continue;

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { createSandbox, stopService } from './sandbox.js';
 import { ExecutionCounter } from './execution-counter.js';
 import { ProgressPrinter } from './progress.js';
 import { LOCAL_HANDLERS } from './handlers.js';
+import { StepTimer, type StepTiming } from './step-timings.js';
 
 export interface RehearsalOptions {
   cluster: ClusterFile;
@@ -44,6 +45,15 @@ export interface RehearsalOptions {
   httpsProxy?: string | true;
   /** The runbook under `runbooks/` the SSM document is built from. @default 'release-dir' */
   runbook?: string;
+  /** Absolute path of a runbook folder outside runbooks/ (benchmarks); wins over `runbook`. */
+  runbookPath?: string;
+  /**
+   * Bare sandboxes hold only `<root>/VERSION` (the node's version) and no service: for runbooks that
+   * touch nothing else, such as the benchmarks' timed runbook. @default false
+   */
+  bareSandboxes?: boolean;
+  /** Extra environment of the nodes' agent (e.g. the benchmarks' FU_BENCH_SCALE). */
+  nodeEnv?: Record<string, string>;
   /** Directories put first on the nodes' PATH (e.g. a test's fake `kato`). */
   nodePath?: string[];
   failures?: InjectedFailure[];
@@ -64,6 +74,14 @@ export interface LambdaFault {
   times: number;
   step?: string;
   nodeId?: string;
+}
+
+/** Counts invocations per handler name. */
+function counted(name: string, handler: LocalHandler, counts: Record<string, number>): LocalHandler {
+  return (event) => {
+    counts[name] = (counts[name] ?? 0) + 1;
+    return handler(event);
+  };
 }
 
 /** Wraps a handler so matching invocations throw like an unhandled error in Lambda (errorType "Error"). */
@@ -89,6 +107,10 @@ export interface RehearsalResult {
   tableName: string;
   /** Requests the loopback proxy forwarded (empty without `httpsProxy`). */
   proxied: string[];
+  /** Lambda invocations per handler, as AWS would bill them. */
+  invocations: Record<string, number>;
+  /** Every node step: its task state's time, and how long its script ran on the node. */
+  steps: (StepTiming & { scriptMs: number })[];
 }
 
 const TABLE_NAME = 'fleet-upgrade-rehearsal';
@@ -209,20 +231,29 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const packageDir = join(workdir, 'packages');
     const repo = await startPackageRepo({ dir: packageDir, versions, onlyThroughProxy: proxy !== undefined });
     cleanups.push(() => repo.close());
-    await Promise.all(
-      opts.cluster.nodes.map((n) =>
-        createSandbox({ root: nodeRoots.get(n.id) as string, version: n.version, packageDir, state: n.state ?? { node: n.id, roles: n.roles, data: `state of ${n.id}` } }),
-      ),
-    );
+    for (let i = 0; i < opts.cluster.nodes.length; i += 50) {
+      await Promise.all(
+        opts.cluster.nodes.slice(i, i + 50).map(async (n) => {
+          const root = nodeRoots.get(n.id) as string;
+          if (opts.bareSandboxes === true) {
+            await mkdir(root, { recursive: true });
+            await writeFile(join(root, 'VERSION'), `${n.version}\n`);
+            return;
+          }
+          await createSandbox({ root, version: n.version, packageDir, state: n.state ?? { node: n.id, roles: n.roles, data: `state of ${n.id}` } });
+        }),
+      );
+    }
     if (!opts.keepServices) cleanups.push(async () => { await Promise.all([...nodeRoots.values()].map((root) => stopService(root))); });
 
     const dynamodb = opts.dynamodb ?? (await startDynamoDbLocal());
     if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
 
-    const template = synthesizeTemplate({ runbook }, await ensureDir(join(workdir, 'cdk')));
+    const template = synthesizeTemplate({ runbook, ...(opts.runbookPath ? { runbookPath: resolve(opts.runbookPath) } : {}) }, await ensureDir(join(workdir, 'cdk')));
     const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
     await createTable(dynamodb.endpoint, parts.table.properties);
 
+    const invocations: Record<string, number> = {};
     const tokens = new LocalTaskTokens();
     const sfnEndpoint = await tokens.start();
     cleanups.push(() => tokens.close());
@@ -234,10 +265,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       workdir,
       failures: opts.failures ?? [],
       onStatusChange: async (event) => {
+        invocations['command-finished'] = (invocations['command-finished'] ?? 0) + 1;
         const commandFinished = LOCAL_HANDLERS['command-finished'] as LocalHandler;
         await commandFinished(JSON.parse(JSON.stringify(event)));
       },
-      env: { PATH: [...(opts.nodePath ?? []), process.env.PATH ?? '/usr/bin:/bin'].join(':'), LANG: 'C.UTF-8' },
+      env: { ...opts.nodeEnv, PATH: [...(opts.nodePath ?? []), process.env.PATH ?? '/usr/bin:/bin'].join(':'), LANG: 'C.UTF-8' },
     });
     cleanups.push(async () => {
       await ssm.idle();
@@ -265,7 +297,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     for (const [logicalId, name] of Object.entries(parts.handlers)) {
       const handler = LOCAL_HANDLERS[name];
       if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the rehearsal does not know`);
-      handlers.set(logicalId, withFaults(name, handler, opts.lambdaFaults ?? []));
+      handlers.set(logicalId, counted(name, withFaults(name, handler, opts.lambdaFaults ?? []), invocations));
     }
 
     say(`Run ${runId}: ${input.cluster} → ${input.targetVersion}`);
@@ -280,11 +312,13 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     });
     const counter = new ExecutionCounter(parts.definition);
     const printer = new ProgressPrinter(say, started);
+    const timer = new StepTimer();
     const consume = (async () => {
       for await (const event of execution.events) {
         if (fence.suppresses(event)) continue;
         fence.observe(event);
         counter.add(event);
+        timer.add(event);
         printer.handle(event);
       }
     })();
@@ -316,6 +350,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       nodeRoots,
       tableName: TABLE_NAME,
       proxied: proxy ? [...proxy.forwarded] : [],
+      invocations,
+      steps: timer.timings.map((t) => ({
+        ...t,
+        scriptMs: ssm.invocations.filter((i) => i.instanceId === t.nodeId && i.step === t.step).at(-1)?.scriptMs ?? 0,
+      })),
     };
   } finally {
     for (const cleanup of cleanups.reverse()) {

@@ -27,6 +27,8 @@ interface Invocation {
   stdout: string;
   stderr: string;
   requestedAt: Date;
+  /** How long the node's script ran (0 for an injected failure): the rest of a step's time is orchestration. */
+  scriptMs: number;
 }
 
 interface DocumentParameter {
@@ -113,7 +115,9 @@ export async function startLocalSsm(opts: {
       await mkdir(dir, { recursive: true });
       const file = join(dir, '_script.sh');
       await writeFile(file, script, { mode: 0o700 });
+      const began = performance.now();
       const result = await runScript(file, root, timeoutSeconds, { ...(opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' }), FLEET_UPGRADE_ROOT: root });
+      inv.scriptMs = performance.now() - began;
       await writeFile(join(dir, 'stdout'), result.stdout);
       await writeFile(join(dir, 'stderr'), result.stderr);
       Object.assign(inv, {
@@ -186,6 +190,7 @@ export async function startLocalSsm(opts: {
           stdout: '',
           stderr: '',
           requestedAt: new Date(),
+          scriptMs: 0,
         };
         invocations.push(inv);
         // Like SSM, answer at once and run the command afterwards.

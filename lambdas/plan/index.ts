@@ -1,4 +1,4 @@
-import type { NodeSpec, UpgradeInput } from '../../core/input-schema.js';
+import { parseInput, type NodeSpec, type UpgradeInput } from '../../core/input-schema.js';
 import type { RunContext } from '../../core/run-context.js';
 import { planUpgrade, type UpgradePlan } from '../../core/plan.js';
 import { NodeCheckError, PlanError } from '../../core/errors.js';
@@ -9,7 +9,10 @@ import { logger } from '../../adapters/logger.js';
 import { discoverNodes } from '../../adapters/discovery.js';
 
 export interface PlanEvent {
+  /** The validated input, without `nodes` (kept out of the state data). */
   input: UpgradeInput;
+  /** The raw execution input: where the node list, if any, is read from. */
+  executionInput?: unknown;
   run: RunContext;
   /** A dry run returns the full plan and records nothing. */
   dryRun?: boolean;
@@ -24,21 +27,23 @@ export interface PlanEvent {
 /** What the state machine iterates over: groups of small node items (the full plan is in DynamoDB). */
 export interface PlanOutput {
   coreNode: string;
-  order: string[];
+  /** Node ids in processing order (plan phase: what 'Check every node' iterates over). */
+  order?: string[];
   upgradeCount: number;
   skipCount: number;
-  groups: { role: string; concurrency: number; nodes: { id: string; roles: string[]; retire: boolean }[] }[];
+  /** Groups of node items for the window; each item carries `retire: true` only when the node retires (payload size). */
+  groups: { role: string; concurrency: number; nodes: { id: string; retire?: true }[] }[];
   /** Nodes left out of the window, with why (decide phase). */
   skipped?: { id: string; reason: string }[];
   plan?: UpgradePlan;
 }
 
-function stateMachineGroups(plan: UpgradePlan, only?: (id: string) => boolean): PlanOutput['groups'] {
+export function stateMachineGroups(plan: UpgradePlan, only?: (id: string) => boolean): PlanOutput['groups'] {
   return plan.groups
     .map((g) => ({
       role: g.role,
       concurrency: g.concurrency,
-      nodes: g.nodes.filter((n) => only === undefined || only(n.id)).map((n) => ({ id: n.id, roles: n.roles, retire: n.retire })),
+      nodes: g.nodes.filter((n) => only === undefined || only(n.id)).map((n) => (n.retire ? { id: n.id, retire: true as const } : { id: n.id })),
     }))
     .filter((g) => g.nodes.length > 0);
 }
@@ -68,29 +73,26 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
     await store.recordOutcome(run.cluster, run.runId, node.roles, { nodeId: node.id, status: 'SKIPPED', from: node.from, to: node.from, reason: node.reason, at });
   }
   logger.info('nodes to upgrade decided', { runId: run.runId, upgrade: plan.upgradeCount, skip: plan.skipCount });
+  const skippedIds = new Set(skipped.map((n) => n.id));
   return {
     coreNode: plan.coreNode,
-    order: plan.order,
     upgradeCount: plan.upgradeCount,
     skipCount: plan.skipCount,
-    groups: stateMachineGroups(plan, (id) => !skipped.some((n) => n.id === id)),
-    skipped: skipped.map((n) => ({ id: n.id, reason: n.reason })),
+    groups: stateMachineGroups(plan, (id) => !skippedIds.has(id)),
+    // A sample for the console; every skipped node and why is recorded in DynamoDB.
+    skipped: skipped.slice(0, 20).map((n) => ({ id: n.id, reason: n.reason })),
   };
 }
 
 export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   if (event.phase === 'decide') return decide(event, store);
-  const nodes = event.input.nodes ?? (await discoverNodes(event.run.cluster));
+  const listed = event.input.nodes ?? (event.executionInput === undefined ? undefined : parseInput(event.executionInput).nodes);
+  const nodes = listed ?? (await discoverNodes(event.run.cluster));
   const plan = planUpgrade(event.input, nodes, await store.knownVersions(event.run.cluster));
-  const result: PlanOutput = {
-    coreNode: plan.coreNode,
-    order: plan.order,
-    upgradeCount: plan.upgradeCount,
-    skipCount: plan.skipCount,
-    groups: stateMachineGroups(plan),
-  };
-  if (event.dryRun === true) return { ...result, plan };
+  // Groups are decided after every node reported its version; until then the ids are all the state needs.
+  const result: PlanOutput = { coreNode: plan.coreNode, order: plan.order, upgradeCount: plan.upgradeCount, skipCount: plan.skipCount, groups: [] };
+  if (event.dryRun === true) return { ...result, groups: stateMachineGroups(plan), plan };
   await store.putRun({
     runId: event.run.runId,
     cluster: event.run.cluster,

@@ -1,5 +1,5 @@
 import type { RunContext } from '../../core/run-context.js';
-import { buildSummary, type CaughtError, type RunInfo, type Summary } from '../../core/summary.js';
+import { buildSummary, compactSummary, type CaughtError, type RunInfo, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
@@ -27,14 +27,14 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
     startedAt: run.startedAt,
   };
   const { checkpoints, outcomes } = await store.runRecords(run.runId);
-  const summary = buildSummary({
+  const summary = compactSummary(buildSummary({
     run: info,
     checkpoints,
     outcomes,
     lockReleased: event.lock?.released === true,
     ...(event.error ? { caught: event.error } : {}),
     finishedAt: new Date().toISOString(),
-  });
+  }));
   if (recorded !== null) await store.completeRun(summary);
   logger.info('run summarized', { runId: run.runId, status: summary.status, counts: summary.counts });
   return summary;

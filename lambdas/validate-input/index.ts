@@ -10,8 +10,9 @@ export interface ValidateInputEvent {
 
 /** First state: rejects bad input with InputValidationError naming the field, before anything is touched. */
 export const handler = async (event: ValidateInputEvent): Promise<{ input: UpgradeInput; run: RunContext }> => {
-  const input = parseInput(event.input);
-  const run = runContext(input, event.runId, event.startedAt);
-  logger.info('input accepted', { runId: run.runId, cluster: run.cluster, targetVersion: run.targetVersion });
+  const { nodes, ...input } = parseInput(event.input);
+  const run = runContext({ ...input, ...(nodes ? { nodes } : {}) }, event.runId, event.startedAt);
+  logger.info('input accepted', { runId: run.runId, cluster: run.cluster, targetVersion: run.targetVersion, nodes: nodes?.length ?? 'by tag' });
+  // The node list (up to thousands) is not carried through every state: the plan reads it from the execution input.
   return { input, run };
 };

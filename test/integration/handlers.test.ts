@@ -119,12 +119,16 @@ describe('handlers against DynamoDB Local', () => {
     await expect(lock({ action: 'acquire', cluster: 'locked', runId: 'second' })).resolves.toMatchObject({ acquired: true });
   });
 
-  it('plan records the run and returns groups in role order with the core node', async () => {
-    const out = await plan({ input, run });
+  it('plan reads the node list from the execution input, records the run and returns the ids to check', async () => {
+    // validate-input keeps the node list out of the state data; the plan reads it from the execution input.
+    const { nodes, ...slim } = input;
+    const out = await plan({ input: slim, executionInput: { cluster: input.cluster, targetVersion: input.targetVersion, nodes }, run });
     expect(out.order).toEqual(['dea-1', 'core-1']);
     expect(out.coreNode).toBe('core-1');
-    expect(out.groups[0]).toEqual({ role: 'dea', concurrency: 1, nodes: [{ id: 'dea-1', roles: ['dea'], retire: true }] });
-    await expect(store().getRun('handlers', run.runId)).resolves.toMatchObject({ status: 'RUNNING', coreNode: 'core-1' });
+    expect(out.groups).toEqual([]);
+    await expect(store().getRun('handlers', run.runId)).resolves.toMatchObject({
+      status: 'RUNNING', coreNode: 'core-1', order: ['dea-1', 'core-1'], roles: { 'dea-1': ['dea'], 'core-1': ['primary'] },
+    });
   });
 
   it('a dry run returns the full plan and records nothing', async () => {

@@ -1,0 +1,282 @@
+/**
+ * `npm run bench`: the numbers issue 8 asks for, measured on this machine and written to
+ * bench/results.json. Not part of `npm test`. `-- --quick` scales the timed runbook down 4× and
+ * skips the 1,000-node run (for a fast look; the README's numbers come from a full run);
+ * `-- --capacity-only` prints only the nodes-per-execution computation.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { rehearse, type RehearsalOptions, type RehearsalResult } from '../local/rehearsal.js';
+import { clusterFileSchema, type ClusterFile } from '../local/cluster-file.js';
+import { startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { MAX_NODES, parseInput } from '../core/input-schema.js';
+import { planUpgrade } from '../core/plan.js';
+import { stateMachineGroups } from '../lambdas/plan/index.js';
+import { runContext } from '../core/run-context.js';
+import { buildSummary, compactSummary } from '../core/summary.js';
+
+const quick = process.argv.includes('--quick');
+const ROOT = resolve(import.meta.dirname, '..');
+const TIMED = join(ROOT, 'bench', 'runbooks', 'timed');
+const WORK = join(ROOT, '.tmp', 'bench');
+
+/** List prices used for (b), us-east-1, as published when this was written (state them with the result). */
+const PRICES = {
+  stepFunctionsStandardPerTransition: 0.025 / 1000,
+  lambdaPerRequest: 0.2 / 1_000_000,
+  lambdaArmPerGbSecond: 0.0000133334,
+  lambdaMemoryGb: 0.25,
+  /** Assumed average billed duration of our handlers (they do a few DynamoDB/SSM calls). */
+  lambdaAssumedSeconds: 0.1,
+};
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+};
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+async function run(name: string, opts: Omit<RehearsalOptions, 'workdir' | 'dynamodb'>, dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>): Promise<RehearsalResult> {
+  const started = performance.now();
+  const result = await rehearse({ workdir: join(WORK, name), dynamodb, ...opts });
+  say(`  ${name}: ${result.summary.status} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  if (result.summary.status !== 'SUCCEEDED') throw new Error(`bench run ${name} ended ${result.summary.status}: ${JSON.stringify(result.summary.failure)}`);
+  return result;
+}
+
+function nodesOf(count: number, roleOf: (i: number) => string[]): ClusterFile['nodes'] {
+  return Array.from({ length: count }, (_, i) => ({ id: `n-${String(i + 1).padStart(4, '0')}`, roles: roleOf(i), version: '3.0.0' }));
+}
+
+/** (a) + (b): the demo cluster through the real release-dir runbook. */
+async function perNode(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+  say('(a, b) transitions, history events and cost per node: demo cluster, release-dir runbook');
+  const demo = clusterFileSchema.parse(JSON.parse(readFileSync(join(ROOT, 'examples/demo-cluster.json'), 'utf8')));
+  const result = await run('demo', { cluster: { ...demo, cluster: 'bench-demo' }, targetVersion: '3.1.0' }, dynamodb);
+  const n = demo.nodes.length;
+  const e = result.summary.execution;
+  const lambdaCalls = Object.values(result.invocations).reduce((a, b) => a + b, 0);
+  const transitionsPerNode = e.stateTransitions / n;
+  const lambdaPerNode = lambdaCalls / n;
+  const costPerNode =
+    transitionsPerNode * PRICES.stepFunctionsStandardPerTransition +
+    lambdaPerNode * (PRICES.lambdaPerRequest + PRICES.lambdaArmPerGbSecond * PRICES.lambdaMemoryGb * PRICES.lambdaAssumedSeconds);
+  return {
+    nodes: n,
+    transitionsPerNode: round(transitionsPerNode),
+    historyEventsPerNode: round(e.events / n),
+    childExecutionEventsPerNode: round(e.childEvents / n),
+    lambdaInvocationsPerNode: round(lambdaPerNode),
+    invocations: result.invocations,
+    costPerNodeUsd: round(costPerNode, 6),
+  };
+}
+
+/** (c) orchestration overhead per node step: the no-op runbook (scale 0), task time minus script time. */
+async function overhead(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+  say('(c) local orchestration overhead per node step, no-op runbook');
+  const out: Record<string, { nodes: number; nodeSteps: number; medianMs: number; p95Ms: number; wallSeconds: number }> = {};
+  for (const count of quick ? [10, 100] : [10, 100, 1000]) {
+    const started = performance.now();
+    const result = await run(`noop-${count}`, {
+      cluster: { cluster: `bench-noop-${count}`, nodes: nodesOf(count, (i) => (i === 0 ? ['primary'] : ['dea'])) },
+      targetVersion: '3.1.0',
+      runbookPath: TIMED,
+      bareSandboxes: true,
+      nodeEnv: { FU_BENCH_SCALE: '0' },
+      concurrency: { dea: 10 },
+    }, dynamodb);
+    const over = result.steps.map((s) => Math.max(0, s.taskMs - s.scriptMs));
+    out[String(count)] = {
+      nodes: count,
+      nodeSteps: over.length,
+      medianMs: round(median(over), 1),
+      p95Ms: round(percentile(over, 95), 1),
+      wallSeconds: round((performance.now() - started) / 1000, 1),
+    };
+  }
+  return out;
+}
+
+/** (d) maintenance window: 30 nodes, timed runbook, tuned as an operator would; the seed's serial window from the same run. */
+async function window(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+  const scale = quick ? 0.25 : 1;
+  say(`(d) maintenance window, 30-node cluster, timed runbook (scale ${scale})`);
+  const roles = [
+    ...Array<string[]>(12).fill(['dea']),
+    ...Array<string[]>(3).fill(['controller']),
+    ...Array<string[]>(3).fill(['router']),
+    ...Array<string[]>(3).fill(['base']),
+    ['primary'],
+    ...Array<string[]>(8).fill(['mysql']),
+  ];
+  const nodes = nodesOf(30, (i) => roles[i] as string[]);
+  const concurrency = { dea: 4, unmatched: 4 };
+  const result = await run('window', {
+    cluster: { cluster: 'bench-window', nodes },
+    targetVersion: '3.1.0',
+    runbookPath: TIMED,
+    bareSandboxes: true,
+    nodeEnv: { FU_BENCH_SCALE: String(scale) },
+    concurrency,
+  }, dynamodb);
+  const m = result.summary.maintenanceMode;
+  const on = result.steps.find((s) => s.step === 'maintenance-on');
+  const windowMs = Date.parse(m.disabledAt ?? '') - Date.parse(m.enabledAt ?? '') + (on?.taskMs ?? 0);
+  // The seed procedure does everything, node after node, inside the window: every step's measured time.
+  const serialMs = result.steps.reduce((sum, s) => sum + s.taskMs, 0);
+  // Lower bound from the durations alone: maintenance on/off, and per group ceil(n / c) rounds of the window steps.
+  const d = (step: string) => ({ download: 6, upgrade: 4, restart: 2 })[step] ?? 1;
+  const windowSteps = (retire: boolean) => ['pre-upgrade-validation', ...(retire ? ['retire'] : []), 'backup', 'upgrade', 'restart', 'post-upgrade-validation'].reduce((a, s) => a + d(s), 0);
+  const allSteps = (retire: boolean) => d('self-update') + d('version-check') + d('download') + windowSteps(retire);
+  const plan = planUpgrade(parseInput({ cluster: 'bench-window', targetVersion: '3.1.0', nodes: nodes.map((n) => ({ id: n.id, roles: n.roles })), concurrency }), nodes, new Map());
+  const oursBound = 2 + plan.groups.reduce((a, g) => a + Math.ceil(g.nodes.length / g.concurrency) * windowSteps(g.role === 'dea'), 0);
+  const serialBound = 2 + nodes.reduce((a, n) => a + allSteps(n.roles.includes('dea')), 0);
+  return {
+    scale,
+    concurrency,
+    windowSeconds: round(windowMs / 1000, 1),
+    serialWindowSeconds: round(serialMs / 1000, 1),
+    windowRatio: round(windowMs / serialMs, 3),
+    windowLowerBoundRatio: round(oursBound / serialBound, 3),
+    lowerBoundSeconds: { ours: oursBound * scale, serial: serialBound * scale },
+  };
+}
+
+/** (e) bundle sizes and `cdk synth` time, with the offline environment. */
+async function synth() {
+  say('(e) cdk synth time and Lambda bundle sizes');
+  const out = join(WORK, 'cdk.out');
+  rmSync(out, { recursive: true, force: true });
+  const started = performance.now();
+  await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '-o', out], {
+    cwd: ROOT,
+    env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DISABLE_VERSION_CHECK: '1', AWS_EC2_METADATA_DISABLED: 'true' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const seconds = round((performance.now() - started) / 1000, 1);
+  const template = JSON.parse(readFileSync(join(out, 'FleetUpgradeStack.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
+  const bundles: Record<string, number> = {};
+  for (const resource of Object.values(template.Resources)) {
+    const handler = resource.Metadata?.['fleet-upgrade:handler'];
+    const asset = resource.Metadata?.['aws:asset:path'];
+    if (resource.Type !== 'AWS::Lambda::Function' || !handler || !asset) continue;
+    const dir = join(out, asset);
+    bundles[handler] = readdirSync(dir).filter((f) => !f.endsWith('.map')).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
+  }
+  return { synthSeconds: seconds, bundleBytes: bundles };
+}
+
+/** How many nodes fit one execution: history is not the limit (Distributed Maps); the largest state payload is. */
+function capacity() {
+  const LIMIT = 256 * 1024;
+  const stateBytes = (count: number, explicitNodes: boolean) => {
+    const nodes = Array.from({ length: count }, (_, i) => ({ id: `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`, roles: [i % 10 === 0 ? 'router' : 'dea'] }));
+    nodes[0] = { id: nodes[0]?.id ?? 'i-0', roles: ['primary'] };
+    const raw = { cluster: 'prod', targetVersion: '3.2.0', ...(explicitNodes ? { nodes } : {}) };
+    // The state data never holds the node list (validate-input drops it; the plan reads the execution input).
+    const { nodes: _listed, ...input } = parseInput(raw);
+    const plan = planUpgrade({ ...input, nodes }, nodes, new Map());
+    const run = runContext(input, 'prod-3.2.0-20261124T103000', '2026-11-24T10:30:00Z');
+    const base = { input, run, lock: { expiresAt: run.startedAt } };
+    // Before the window: ids to check. In the window: groups of node items (and a sample of skipped nodes).
+    const checkPhase = { ...base, plan: { coreNode: plan.coreNode, order: plan.order, upgradeCount: plan.upgradeCount, skipCount: 0, groups: [] } };
+    const windowPhase = { ...base, plan: { coreNode: plan.coreNode, upgradeCount: plan.upgradeCount, skipCount: 0, groups: stateMachineGroups(plan), skipped: [] } };
+    const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v));
+    return Math.max(bytes(raw), bytes(checkPhase), bytes(windowPhase));
+  };
+  const maxNodes = (explicit: boolean) => {
+    let lo = 1;
+    let hi = MAX_NODES;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (stateBytes(mid, explicit) <= LIMIT) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  // The execution's output is the summary, one entry per node with its steps: it must fit 256 KiB too.
+  const summaryBytes = (count: number) => {
+    const ids = Array.from({ length: count }, (_, i) => `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`);
+    const steps = ['self-update', 'version-check', 'download', 'pre-upgrade-validation', 'backup', 'upgrade', 'restart', 'post-upgrade-validation'] as const;
+    const summary = compactSummary(buildSummary({
+      run: { runId: 'prod-3.2.0-20261124T103000', cluster: 'prod', targetVersion: '3.2.0', coreNode: ids[0] ?? '', order: ids, roles: Object.fromEntries(ids.map((id) => [id, ['dea']])), plannedFrom: {}, startedAt: '2026-11-24T10:30:00Z' },
+      checkpoints: ids.flatMap((nodeId) => steps.map((step) => ({ nodeId, step, status: 'SUCCEEDED' as const, exitCode: 0, warnings: [], startedAt: '2026-11-24T10:30:00Z', finishedAt: '2026-11-24T10:30:01Z' }))),
+      outcomes: ids.map((nodeId) => ({ nodeId, status: 'UPGRADED' as const, from: '3.1.0', to: '3.2.0', at: '2026-11-24T10:31:00Z' })),
+      lockReleased: true,
+      finishedAt: '2026-11-24T11:00:00Z',
+    }));
+    return Buffer.byteLength(JSON.stringify(summary));
+  };
+  let summaryMax = 1;
+  while (summaryMax < MAX_NODES && summaryBytes(summaryMax * 2) <= LIMIT) summaryMax *= 2;
+  summaryMax = Math.min(summaryMax, MAX_NODES);
+  for (let step = summaryMax / 2; step >= 1; step /= 2) if (summaryMax + step <= MAX_NODES && summaryBytes(summaryMax + step) <= LIMIT) summaryMax += step;
+  const payload = maxNodes(false);
+  return {
+    maxNodesPerExecution: Math.min(payload, summaryMax),
+    limitedBy: summaryMax < payload ? 'the summary (execution output, 256 KiB)' : 'the state payload (256 KiB)',
+    maxNodesByStatePayload: payload,
+    maxNodesByStatePayloadWithNodesInInput: maxNodes(true),
+    maxNodesBySummary: summaryMax,
+    stateBytesAt1000: stateBytes(1000, false),
+    summaryBytesAt1000: summaryBytes(1000),
+  };
+}
+
+async function main() {
+  mkdirSync(WORK, { recursive: true });
+  const dynamodb = await startDynamoDbLocal();
+  try {
+    const cap = capacity();
+    say(`capacity: ${JSON.stringify(cap)}`);
+    if (process.argv.includes('--capacity-only')) return;
+    const a = await perNode(dynamodb);
+    const c = await overhead(dynamodb);
+    const d = await window(dynamodb);
+    const e = await synth();
+    const results = {
+      measuredAt: new Date().toISOString(),
+      machine: `${process.platform} ${process.arch}, node ${process.version}`,
+      quick,
+      transitionsPerNode: a.transitionsPerNode,
+      historyEventsPerNode: a.historyEventsPerNode,
+      costPerNodeUsd: a.costPerNodeUsd,
+      overheadMsPerNodeStep: Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.medianMs])),
+      windowRatio: d.windowRatio,
+      windowLowerBoundRatio: d.windowLowerBoundRatio,
+      maxNodesPerExecution: cap.maxNodesPerExecution,
+      details: { perNode: a, prices: PRICES, overhead: c, window: d, synth: e, capacity: cap },
+    };
+    const file = join(ROOT, 'bench', 'results.json');
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    const rows: [string, string][] = [
+      ['state transitions per node (demo, all incl. child executions)', String(a.transitionsPerNode)],
+      ['parent history events per node (demo)', String(a.historyEventsPerNode)],
+      ['child-execution history events per node (demo)', String(a.childExecutionEventsPerNode)],
+      ['Lambda invocations per node (demo)', String(a.lambdaInvocationsPerNode)],
+      ['estimated Step Functions + Lambda cost per node (USD)', String(a.costPerNodeUsd)],
+      ...Object.entries(c).map(([k, v]): [string, string] => [`orchestration overhead per node step, ${k} nodes (median / p95 ms)`, `${v.medianMs} / ${v.p95Ms} (${v.nodeSteps} steps, ${v.wallSeconds} s)`]),
+      ['maintenance window, ours / serial seed (s)', `${d.windowSeconds} / ${d.serialWindowSeconds}`],
+      ['window ratio (measured) vs lower bound', `${d.windowRatio} vs ${d.windowLowerBoundRatio}`],
+      ['cdk synth (s)', String(e.synthSeconds)],
+      ...Object.entries(e.bundleBytes).map(([k, v]): [string, string] => [`bundle ${k} (KiB, without source map)`, String(round(v / 1024, 1))]),
+      ['max nodes per execution', `${cap.maxNodesPerExecution} (limited by ${cap.limitedBy}; state payload alone: ${cap.maxNodesByStatePayload}, ${cap.maxNodesByStatePayloadWithNodesInInput} with nodes listed in the input)`],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n\nwritten to ${file}\n`);
+  } finally {
+    await dynamodb.stop();
+    if (existsSync(WORK)) rmSync(join(WORK, 'cdk.out'), { recursive: true, force: true });
+  }
+}
+
+await main();

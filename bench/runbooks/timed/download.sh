@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Benchmark step download: sleeps its scaled duration (see lib.sh).
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_step download

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { buildSummary, compactSummary, type StepCheckpoint } from '../../core/summary.js';
+
+function summaryOf(count: number, failing: string[] = []) {
+  const ids = Array.from({ length: count }, (_, i) => `i-${String(i).padStart(17, '0')}`);
+  const checkpoints: StepCheckpoint[] = ids.flatMap((nodeId) =>
+    (['self-update', 'version-check', 'download', 'backup', 'upgrade'] as const).map((step) => ({
+      nodeId, step, status: failing.includes(nodeId) && step === 'upgrade' ? 'FAILED' as const : 'SUCCEEDED' as const, exitCode: 0, warnings: [], startedAt: 't0', finishedAt: 't1',
+    })),
+  );
+  return buildSummary({
+    run: { runId: 'big-run', cluster: 'big', targetVersion: '3.2.0', coreNode: ids[0] ?? '', order: ids, roles: {}, plannedFrom: {}, startedAt: 't0' },
+    checkpoints,
+    outcomes: ids.filter((id) => !failing.includes(id)).map((nodeId) => ({ nodeId, status: 'UPGRADED' as const, from: '3.1.0', to: '3.2.0', at: 't1' })),
+    lockReleased: true,
+    finishedAt: 't2',
+  });
+}
+
+describe('compactSummary', () => {
+  it('leaves a summary that fits alone', () => {
+    const small = summaryOf(5);
+    expect(compactSummary(small)).toBe(small);
+  });
+
+  it('keeps counts, the failure and the nodes that did not end well when the summary is too large for the execution output', () => {
+    const failing = ['i-00000000000000017', 'i-00000000000004000'];
+    const big = summaryOf(5000, failing);
+    expect(new TextEncoder().encode(JSON.stringify(big)).length).toBeGreaterThan(256 * 1024);
+    const compact = compactSummary(big);
+    expect(new TextEncoder().encode(JSON.stringify(compact)).length).toBeLessThan(200_000);
+    expect(compact.counts).toEqual(big.counts);
+    expect(compact.status).toBe('FAILED');
+    expect(compact.failure).toEqual(big.failure);
+    expect(compact.order).toEqual(failing);
+    expect(Object.keys(compact.nodes)).toEqual(failing);
+    expect(compact.truncated).toMatchObject({ nodes: 5000, nodesShown: 2 });
+    expect(compact.truncated?.note).toContain('RUN#big-run');
+  });
+});
