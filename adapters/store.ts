@@ -1,10 +1,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
+  type BatchWriteCommandInput,
+  type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ClusterLockedError } from '../core/errors.js';
@@ -15,7 +18,8 @@ import type { NodeOutcome, RunInfo, StepCheckpoint, Summary } from '../core/summ
  * The single table (`pk`/`sk`):
  *   CLUSTER#c / NODE#id        the node's recorded version, previousVersion, status, lastRun
  *   CLUSTER#c / LOCK           which run holds the cluster, until when
- *   CLUSTER#c / RUN#id         the run: plan facts, status, summary
+ *   CLUSTER#c / RUN#id         the run: plan facts, status, summary (compacted when large)
+ *   RUN#id    / PLAN#id        a node of the run: its place in the order, roles, version known when planned
  *   RUN#id    / NODE#id        how the node's part of the run ended
  *   RUN#id    / NODE#id#STEP#nn  step checkpoints;  RUN#id / CLUSTER#STEP#nn  maintenance mode steps
  *   COMMAND#id / COMMAND       the task token waiting for an SSM command (never in a URL; TTL-expired)
@@ -95,18 +99,54 @@ export class FleetStore {
     return out.Item ?? null;
   }
 
+  /**
+   * Records a planned run. The per-node facts (order, roles, version known at planning) go in one item per
+   * node (`RUN#id` / `PLAN#<node>`), so a run of thousands of nodes stays far below the 400 KB item limit.
+   */
   async putRun(run: RunInfo): Promise<void> {
+    const { order, roles, plannedFrom, ...facts } = run;
+    const items = order.map((nodeId, seq) => ({
+      pk: `RUN#${run.runId}`,
+      sk: `PLAN#${nodeId}`,
+      nodeId,
+      seq,
+      roles: roles[nodeId] ?? [],
+      ...(plannedFrom[nodeId] ? { plannedFrom: plannedFrom[nodeId] } : {}),
+    }));
+    for (let i = 0; i < items.length; i += 25) {
+      let requests: BatchWriteCommandInput['RequestItems'] = { [this.table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) };
+      for (let attempt = 0; requests !== undefined && Object.keys(requests).length > 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+        const out: BatchWriteCommandOutput = await this.db.send(new BatchWriteCommand({ RequestItems: requests }));
+        requests = out.UnprocessedItems;
+      }
+    }
     await this.db.send(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: `CLUSTER#${run.cluster}`, sk: `RUN#${run.runId}`, ...run, status: 'RUNNING' },
+        Item: { pk: `CLUSTER#${run.cluster}`, sk: `RUN#${run.runId}`, ...facts, nodeCount: order.length, status: 'RUNNING' },
       }),
     );
   }
 
   async getRun(cluster: string, runId: string): Promise<(RunInfo & { status: string; summary?: Summary }) | null> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `CLUSTER#${cluster}`, sk: `RUN#${runId}` } }));
-    return (out.Item as (RunInfo & { status: string; summary?: Summary }) | undefined) ?? null;
+    if (out.Item === undefined) return null;
+    const planned = (await this.queryAll(`RUN#${runId}`, 'PLAN#')) as unknown as { nodeId: string; seq: number; roles: string[]; plannedFrom?: string }[];
+    planned.sort((a, b) => a.seq - b.seq);
+    const { pk: _pk, sk: _sk, nodeCount: _count, ...facts } = out.Item;
+    return {
+      ...(facts as Omit<RunInfo, 'order' | 'roles' | 'plannedFrom'> & { status: string; summary?: Summary }),
+      order: planned.map((p) => p.nodeId),
+      roles: Object.fromEntries(planned.map((p) => [p.nodeId, p.roles])),
+      plannedFrom: Object.fromEntries(planned.map((p) => [p.nodeId, p.plannedFrom ?? null])),
+    };
+  }
+
+  /** A node's roles as the run planned them (one read, whatever the size of the run). */
+  async plannedRoles(runId: string, nodeId: string): Promise<string[] | null> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `RUN#${runId}`, sk: `PLAN#${nodeId}` } }));
+    return (out.Item?.roles as string[] | undefined) ?? null;
   }
 
   async completeRun(summary: Summary): Promise<void> {

@@ -50,7 +50,7 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome> => {
     const changed = failed !== undefined && CHANGES_NODE.has(failed.step);
     outcome = { nodeId: event.node.id, status: 'FAILED', from, to: changed ? null : from, at, ...(failed ? { failedStep: failed.step } : {}) };
   }
-  const roles = event.node.roles ?? (await store.getRun(event.run.cluster, runId))?.roles[event.node.id] ?? [];
+  const roles = event.node.roles ?? (await store.plannedRoles(runId, event.node.id)) ?? [];
   await store.recordOutcome(event.run.cluster, runId, roles, outcome);
   logger.info('node recorded', { runId, ...outcome });
   return outcome;

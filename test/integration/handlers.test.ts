@@ -131,6 +131,20 @@ describe('handlers against DynamoDB Local', () => {
     });
   });
 
+  it('records the plan of a 6,000-node run within DynamoDB item limits and reads it back in order', async () => {
+    const ids = Array.from({ length: 6000 }, (_, i) => `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`);
+    await store().putRun({
+      runId: 'big-run', cluster: 'big', targetVersion: '3.2.0', coreNode: ids[0] ?? '', order: ids,
+      roles: Object.fromEntries(ids.map((id, i) => [id, i === 0 ? ['primary', 'controller'] : ['dea']])),
+      plannedFrom: Object.fromEntries(ids.map((id) => [id, '3.1.0'])), startedAt: 'now',
+    });
+    const back = await store().getRun('big', 'big-run');
+    expect(back?.order).toEqual(ids);
+    expect(back?.roles[ids[0] ?? '']).toEqual(['primary', 'controller']);
+    expect(back?.plannedFrom[ids[5999] ?? '']).toBe('3.1.0');
+    await expect(store().plannedRoles('big-run', ids[42] ?? '')).resolves.toEqual(['dea']);
+  });
+
   it('a dry run returns the full plan and records nothing', async () => {
     const dry = runContext(input, 'handlers-dry', 'now');
     const out = await plan({ input, run: dry, dryRun: true });
