@@ -131,9 +131,10 @@ function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   let text: string;
   try {
-    text = JSON.stringify(value) ?? String(value);
+    text = JSON.stringify(value) ?? typeof value;
   } catch {
-    text = String(value);
+    // Too deep or cyclic to print (a JSON bomb): say what it is, not what it holds.
+    text = Array.isArray(value) ? 'a deeply nested array' : typeof value;
   }
   // Escape non-ASCII so look-alike characters are visible, and keep the message short.
   text = text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -159,10 +160,22 @@ export function toInputValidationError(error: z.ZodError, raw: unknown): InputVa
   return new InputValidationError(`${field}: ${message}${got}${more}`, field);
 }
 
+/** Step Functions refuses larger execution inputs; we say so before anything else happens. */
+export const MAX_INPUT_BYTES = 256 * 1024;
+
 /** Validates the execution input; throws InputValidationError naming the field. */
 export function parseInput(raw: unknown): UpgradeInput {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputValidationError(`(input): expected a JSON object, got ${describe(raw)}`, '(input)');
+  }
+  let bytes: number;
+  try {
+    bytes = new TextEncoder().encode(JSON.stringify(raw)).length;
+  } catch {
+    throw new InputValidationError('(input): expected plain JSON (it could not be serialized: too deeply nested or cyclic)', '(input)');
+  }
+  if (bytes > MAX_INPUT_BYTES) {
+    throw new InputValidationError(`(input): ${bytes} bytes, over the ${MAX_INPUT_BYTES}-byte execution input limit of Step Functions; omit "nodes" to discover them by tag`, '(input)');
   }
   const result = inputSchema.safeParse(raw);
   if (!result.success) throw toInputValidationError(result.error, raw);
