@@ -13,6 +13,7 @@ import {
 import { ClusterLockedError } from '../core/errors.js';
 import { CLUSTER_STEPS, stepNumber, type StepId } from '../core/steps.js';
 import type { NodeOutcome, RunInfo, StepCheckpoint, Summary } from '../core/summary.js';
+import type { ApprovalDecision, ApprovalRequest } from '../core/approval.js';
 
 /**
  * The single table (`pk`/`sk`):
@@ -23,6 +24,8 @@ import type { NodeOutcome, RunInfo, StepCheckpoint, Summary } from '../core/summ
  *   RUN#id    / NODE#id        how the node's part of the run ended
  *   RUN#id    / NODE#id#STEP#nn  step checkpoints;  RUN#id / CLUSTER#STEP#nn  maintenance mode steps
  *   COMMAND#id / COMMAND       the task token waiting for an SSM command (never in a URL; TTL-expired)
+ *   APPROVAL#id / APPROVAL     an approval request: evidence, state, decision, its task token (TTL-expired)
+ *   APPROVALS#PENDING / APPROVAL#id  pointer to an approval still waiting for a human
  */
 export class FleetStore {
   constructor(
@@ -161,6 +164,54 @@ export class FleetStore {
     );
   }
 
+  /**
+   * Records an approval request with the task token that its decision answers. The token stays here;
+   * links carry only the approval id. A pointer under `APPROVALS#PENDING` lists what waits for a human.
+   *
+   *   PENDING ──(POST / CLI / timeout: conditional on PENDING)──► DECIDED   (a second decision is refused)
+   */
+  async putApproval(request: ApprovalRequest, taskToken: string, ttl: number): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: `APPROVAL#${request.approvalId}`, sk: 'APPROVAL', ...request, taskToken, state: 'PENDING', ttl } }));
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: 'APPROVALS#PENDING', sk: `APPROVAL#${request.approvalId}`, approvalId: request.approvalId, cluster: request.cluster, runId: request.runId, nodeId: request.nodeId, createdAt: request.createdAt, ttl } }));
+  }
+
+  async getApproval(approvalId: string): Promise<StoredApproval | null> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `APPROVAL#${approvalId}`, sk: 'APPROVAL' } }));
+    if (out.Item === undefined) return null;
+    const { pk: _pk, sk: _sk, ...rest } = out.Item;
+    return rest as StoredApproval;
+  }
+
+  /** Marks an approval decided, once: false when it was already decided (or does not exist). */
+  async claimApproval(approvalId: string, decision: ApprovalDecision): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `APPROVAL#${approvalId}`, sk: 'APPROVAL' },
+          ConditionExpression: '#state = :pending',
+          UpdateExpression: 'SET #state = :decided, decision = :decision, decidedBy = :by, decidedAt = :at, byTimeout = :timeout',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':pending': 'PENDING', ':decided': 'DECIDED', ':decision': decision.decision, ':by': decision.decidedBy, ':at': decision.decidedAt, ':timeout': decision.byTimeout,
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: { pk: 'APPROVALS#PENDING', sk: `APPROVAL#${approvalId}` } }));
+    return true;
+  }
+
+  /** Approvals waiting for a human, oldest first. */
+  async pendingApprovals(): Promise<StoredApproval[]> {
+    const pointers = await this.queryAll('APPROVALS#PENDING', 'APPROVAL#');
+    const found = await Promise.all(pointers.map((p) => this.getApproval(String(p.approvalId))));
+    return found.filter((a): a is StoredApproval => a !== null && a.state === 'PENDING').sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
   /** Registers the task token that an SSM command's completion must answer. */
   async putCommand(command: PendingCommand): Promise<void> {
     await this.db.send(
@@ -264,6 +315,17 @@ export class FleetStore {
     } while (startKey !== undefined);
     return items;
   }
+}
+
+/** An approval request as stored: the evidence, its state, and (never shown) the task token. */
+export interface StoredApproval extends ApprovalRequest {
+  taskToken: string;
+  state: 'PENDING' | 'DECIDED';
+  decision?: ApprovalDecision['decision'];
+  decidedBy?: string;
+  decidedAt?: string;
+  byTimeout?: boolean;
+  ttl: number;
 }
 
 /** A command waiting for its completion event. */

@@ -1,0 +1,48 @@
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { isDecision, type ApprovalDecision, type Decision } from '../core/approval.js';
+import type { FleetStore, StoredApproval } from './store.js';
+import { TaskCallback } from './task-callback.js';
+
+/** Why a decision was not taken: the page and the CLI say so plainly and change nothing. */
+export class ApprovalNotOpenError extends Error {
+  constructor(
+    public readonly approvalId: string,
+    public readonly reason: 'unknown' | 'decided' | 'expired',
+    public readonly approval: StoredApproval | null,
+  ) {
+    super(
+      reason === 'unknown'
+        ? `approval ${approvalId} does not exist`
+        : reason === 'decided'
+          ? `approval ${approvalId} was already decided: ${approval?.decision ?? '?'} by ${approval?.decidedBy ?? '?'} at ${approval?.decidedAt ?? '?'}`
+          : `approval ${approvalId} expired at ${approval?.expiresAt ?? '?'}; the run applied its onTimeout decision`,
+    );
+    this.name = 'ApprovalNotOpenError';
+  }
+}
+
+/**
+ * Decides a pending approval, once: claims it in DynamoDB (conditional on PENDING), then answers the
+ * waiting task with the decision. Used by the approval page (POST), the CLI and the timeout path.
+ */
+export async function decideApproval(
+  deps: { store: FleetStore; sfn: SFNClient },
+  approvalId: string,
+  decision: Decision,
+  decidedBy: string,
+  now: Date,
+  byTimeout = false,
+): Promise<StoredApproval & ApprovalDecision> {
+  if (!isDecision(decision)) throw new Error(`decision: expected one of rollback, retry, skip, abort, got ${JSON.stringify(decision)}`);
+  const approval = await deps.store.getApproval(approvalId);
+  if (approval === null) throw new ApprovalNotOpenError(approvalId, 'unknown', null);
+  if (approval.state !== 'PENDING') throw new ApprovalNotOpenError(approvalId, 'decided', approval);
+  if (!byTimeout && Date.parse(approval.expiresAt) <= now.getTime()) throw new ApprovalNotOpenError(approvalId, 'expired', approval);
+  const decided: ApprovalDecision = { decision, decidedBy, decidedAt: now.toISOString(), byTimeout };
+  if (!(await deps.store.claimApproval(approvalId, decided))) {
+    throw new ApprovalNotOpenError(approvalId, 'decided', await deps.store.getApproval(approvalId));
+  }
+  // A task that already timed out has applied onTimeout; the answer is then harmless (and recorded).
+  await new TaskCallback(deps.sfn).succeed(approval.taskToken, decided);
+  return { ...approval, ...decided, state: 'DECIDED' };
+}

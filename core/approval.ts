@@ -1,0 +1,51 @@
+import type { StepId } from './steps.js';
+
+/** What an operator can decide after a node's step failed. */
+export const DECISIONS = ['rollback', 'retry', 'skip', 'abort'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+export function isDecision(value: unknown): value is Decision {
+  return typeof value === 'string' && (DECISIONS as readonly string[]).includes(value);
+}
+
+/** What each decision does, as the approval page and the CLI explain it. */
+export const DECISION_HELP: Record<Decision, string> = {
+  rollback: 'Restore this node (previous release, backed-up state, restart, validation) and stop the run.',
+  retry: 'Run the failed step again on this node, then continue.',
+  skip: 'Restore this node, leave it at its old version, and continue with the remaining nodes (the run ends PARTIAL).',
+  abort: 'Stop now without touching this node; it is marked NEEDS_ATTENTION.',
+};
+
+/** An approval id names the request in links and the CLI; the task token never leaves DynamoDB. */
+export const APPROVAL_ID_PATTERN = /^[a-z0-9-]{8,64}$/;
+
+/** The evidence an operator decides on: in the email, on the page, in `fleet-upgrade approvals`. */
+export interface ApprovalRequest {
+  approvalId: string;
+  runId: string;
+  cluster: string;
+  nodeId: string;
+  roles: string[];
+  failedStep: StepId;
+  exitCode: number | null;
+  outputTail: string;
+  /** The node's version before this run, and the target. */
+  from: string | null;
+  to: string;
+  /** The backup the rollback restores (named for the run on the node), or null when none was taken yet. */
+  backupId: string | null;
+  /** Nodes this run already upgraded. */
+  upgraded: string[];
+  createdAt: string;
+  /** When the link stops working and `onTimeout` decides (ISO time). */
+  expiresAt: string;
+  onTimeout: 'rollback' | 'abort';
+}
+
+/** How it was decided: what the state machine receives as the approval task's output. */
+export interface ApprovalDecision {
+  decision: Decision;
+  decidedBy: string;
+  decidedAt: string;
+  byTimeout: boolean;
+}
