@@ -43,6 +43,6 @@ export async function decideApproval(
     throw new ApprovalNotOpenError(approvalId, 'decided', await deps.store.getApproval(approvalId));
   }
   // A task that already timed out has applied onTimeout; the answer is then harmless (and recorded).
-  await new TaskCallback(deps.sfn).succeed(approval.taskToken, decided);
+  await new TaskCallback(deps.sfn).succeed(approval.taskToken, { ...decided, approvalId, failedStep: approval.failedStep });
   return { ...approval, ...decided, state: 'DECIDED' };
 }

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 
@@ -12,6 +13,7 @@ let ddb: DynamoDBDocumentClient | undefined;
 let ssm: SSMClient | undefined;
 let sfn: SFNClient | undefined;
 let tagging: ResourceGroupsTaggingAPIClient | undefined;
+let sns: SNSClient | undefined;
 
 const retryOptions = { maxAttempts: 5, retryMode: 'adaptive' } as const;
 
@@ -32,6 +34,11 @@ export function sfnClient(): SFNClient {
   return sfn;
 }
 
+export function snsClient(): SNSClient {
+  sns ??= new SNSClient(retryOptions);
+  return sns;
+}
+
 export function taggingClient(): ResourceGroupsTaggingAPIClient {
   tagging ??= new ResourceGroupsTaggingAPIClient(retryOptions);
   return tagging;
@@ -50,4 +57,5 @@ export function resetClients(): void {
   ssm = undefined;
   sfn = undefined;
   tagging = undefined;
+  sns = undefined;
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { InputValidationError } from '../core/errors.js';
 import { STEP_IDS, isStepId } from '../core/steps.js';
+import { isDecision, type Decision } from '../core/approval.js';
 import type { InjectedFailure } from '../local/ssm-endpoint.js';
 import { readClusterFile } from '../local/cluster-file.js';
 import { rehearse } from '../local/rehearsal.js';
@@ -48,6 +49,9 @@ interface RehearseFlags {
   minHealthy?: Record<string, number | string>;
   httpsProxy?: string | true;
   runbook?: string;
+  decision?: Decision[];
+  approvalTimeoutMinutes?: number;
+  onTimeout?: 'rollback' | 'abort';
   fail?: InjectedFailure[];
   runId?: string;
   json?: boolean;
@@ -67,10 +71,22 @@ export function rehearseCommand(): Command {
     .option('--prepare-only', 'check every node and stage the package where needed, then stop: no maintenance window (kato --prepare)')
     .option('--https-proxy [url]', 'serve packages only through a loopback proxy given to the nodes as HTTPS_PROXY (optionally http://127.0.0.1:PORT)')
     .option('--runbook <name>', 'runbook the SSM document is built from: release-dir or kato', 'release-dir')
+    .addOption(
+      new Option('--decision <decision>', 'answer approval requests in order: rollback, retry, skip or abort; repeatable (default: wait for a decision)')
+        .argParser((value: string, previous: Decision[] = []) => {
+          if (!isDecision(value)) throw new UsageError(`--decision: expected rollback, retry, skip or abort, got ${JSON.stringify(value)}`);
+          return [...previous, value];
+        }),
+    )
+    .option('--approval-timeout-minutes <minutes>', 'how long an approval waits before --on-timeout decides (default 1440)', (v: string) => {
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(v)) throw new UsageError(`--approval-timeout-minutes: expected a number of minutes, got ${JSON.stringify(v)}`);
+      return Number(v);
+    })
+    .addOption(new Option('--on-timeout <decision>', 'what a timed-out approval decides').choices(['rollback', 'abort']))
     .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always); repeatable').argParser(parseFailure))
     .option('--run-id <id>', 'the run id (execution name); default <cluster>-<version>-<timestamp>')
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:download --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {
@@ -90,6 +106,9 @@ export function rehearseCommand(): Command {
         ...(flags.minHealthy ? { minHealthy: flags.minHealthy } : {}),
         ...(flags.httpsProxy !== undefined ? { httpsProxy: flags.httpsProxy } : {}),
         ...(flags.runbook ? { runbook: flags.runbook } : {}),
+        ...(flags.decision ? { decisions: flags.decision } : {}),
+        ...(flags.approvalTimeoutMinutes !== undefined ? { approvalTimeoutMinutes: flags.approvalTimeoutMinutes } : {}),
+        ...(flags.onTimeout ? { onTimeout: flags.onTimeout } : {}),
         ...(flags.fail ? { failures: flags.fail } : {}),
         ...(flags.runId ? { runId: flags.runId } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),

@@ -81,7 +81,8 @@ export const inputSchema = z
       .optional(),
     approval: z
       .strictObject({
-        timeoutMinutes: z.int({ message: 'expected a whole number of minutes' }).min(1).max(525_600).default(1440),
+        // Fractions allowed (0.1 = 6 s) so a rehearsal can show the timeout; at most a year (task token limit).
+        timeoutMinutes: z.number({ message: 'expected a number of minutes' }).min(0.1, { message: 'expected at least 0.1 minutes' }).max(525_600, { message: 'expected at most 525600 minutes (a year)' }).default(1440),
         onTimeout: z.enum(['rollback', 'abort'], { message: 'expected "rollback" or "abort"' }).default('rollback'),
       })
       .default({ timeoutMinutes: 1440, onTimeout: 'rollback' }),

@@ -14,6 +14,9 @@ export interface RunContext {
   /** Empty when no proxy is used (SSM parameters cannot be absent). */
   httpsProxy: string;
   startedAt: string;
+  /** How long a failed node waits for a human decision before `onTimeout` applies. */
+  approvalTimeoutSeconds: number;
+  onTimeout: 'rollback' | 'abort';
 }
 
 export function runContext(input: UpgradeInput, runId: string, startedAt: string): RunContext {
@@ -31,5 +34,7 @@ export function runContext(input: UpgradeInput, runId: string, startedAt: string
     ignoreInspectFailures: input.ignoreInspectFailures,
     httpsProxy: input.httpsProxy ?? '',
     startedAt,
+    approvalTimeoutSeconds: Math.max(1, Math.round(input.approval.timeoutMinutes * 60)),
+    onTimeout: input.approval.onTimeout,
   };
 }

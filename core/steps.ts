@@ -62,3 +62,6 @@ export const STEP_TIMEOUT_SECONDS: Record<StepId, number> = {
   'maintenance-on': 300,
   'maintenance-off': 300,
 };
+
+/** Steps inside the maintenance window, in order: what a failure there asks the operator about, and what `retry` re-runs. */
+export const WINDOW_STEPS: readonly StepId[] = NODE_PIPELINE.filter((s) => !['self-update', 'version-check', 'download'].includes(s));

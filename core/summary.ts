@@ -1,10 +1,18 @@
 import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
 
 export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
-/** PREPARED: a prepareOnly run staged the node's package; NOT_STARTED: the window never reached the node. */
-export type NodeStatus = 'UPGRADED' | 'SKIPPED' | 'PREPARED' | 'FAILED' | 'NOT_STARTED' | 'IN_PROGRESS';
-/** PREPARED: a prepareOnly run checked every node and staged the package on those that need it. */
-export type RunStatus = 'SUCCEEDED' | 'PREPARED' | 'FAILED';
+/**
+ * PREPARED: a prepareOnly run staged the node's package; NOT_STARTED: the window never reached the node;
+ * ROLLED_BACK: it failed and was restored to its old version; NEEDS_ATTENTION: a human must look (aborted,
+ * or its rollback failed).
+ */
+export type NodeStatus = 'UPGRADED' | 'SKIPPED' | 'PREPARED' | 'ROLLED_BACK' | 'NEEDS_ATTENTION' | 'FAILED' | 'NOT_STARTED' | 'IN_PROGRESS';
+/**
+ * PREPARED: a prepareOnly run checked every node and staged the package on those that need it.
+ * PARTIAL: the operator skipped failed nodes (restored to their old version) and every other node upgraded.
+ * ROLLED_BACK: a failed node was rolled back and the run stopped. ABORTED: the operator stopped the run.
+ */
+export type RunStatus = 'SUCCEEDED' | 'PREPARED' | 'PARTIAL' | 'ROLLED_BACK' | 'ABORTED' | 'FAILED';
 
 /** One step on one node in one run (DynamoDB `RUN#id` / `NODE#id#STEP#nn`). */
 export interface StepCheckpoint {
@@ -22,7 +30,13 @@ export interface StepCheckpoint {
 /** How a node's part of the run ended (DynamoDB `RUN#id` / `NODE#id`). */
 export interface NodeOutcome {
   nodeId: string;
-  status: 'UPGRADED' | 'SKIPPED' | 'FAILED';
+  status: 'UPGRADED' | 'SKIPPED' | 'FAILED' | 'ROLLED_BACK' | 'NEEDS_ATTENTION';
+  /** The operator's decision after the failure, and whether the timeout made it. */
+  decision?: 'rollback' | 'retry' | 'skip' | 'abort';
+  decidedBy?: string;
+  byTimeout?: boolean;
+  /** The rollback itself failed: the node's state is unknown. */
+  rollbackFailed?: boolean;
   from: string | null;
   to: string | null;
   failedStep?: StepId;
@@ -77,7 +91,7 @@ export interface Summary {
   targetVersion: string;
   order: string[];
   nodes: Record<string, NodeSummary>;
-  counts: Record<'upgraded' | 'skipped' | 'prepared' | 'failed' | 'notStarted', number>;
+  counts: Record<'upgraded' | 'skipped' | 'prepared' | 'rolledBack' | 'needsAttention' | 'failed' | 'notStarted', number>;
   maintenanceMode: { node: string; enabledAt: string | null; disabledAt: string | null };
   lockReleased: boolean;
   failure: RunFailure | null;
@@ -138,7 +152,7 @@ export function buildSummary(args: {
     byNode.set(c.nodeId, list);
   }
   const nodes: Record<string, NodeSummary> = {};
-  const counts = { upgraded: 0, skipped: 0, prepared: 0, failed: 0, notStarted: 0 };
+  const counts = { upgraded: 0, skipped: 0, prepared: 0, rolledBack: 0, needsAttention: 0, failed: 0, notStarted: 0 };
   const warnings: string[] = [];
   for (const id of run.order) {
     const steps = (byNode.get(id) ?? []).sort((a, b) => STEP_IDS.indexOf(a.step) - STEP_IDS.indexOf(b.step));
@@ -151,6 +165,8 @@ export function buildSummary(args: {
     if (status === 'UPGRADED') counts.upgraded++;
     else if (status === 'SKIPPED') counts.skipped++;
     else if (status === 'PREPARED') counts.prepared++;
+    else if (status === 'ROLLED_BACK') counts.rolledBack++;
+    else if (status === 'NEEDS_ATTENTION') counts.needsAttention++;
     else if (status === 'NOT_STARTED') counts.notStarted++;
     else counts.failed++;
     for (const s of steps) for (const w of s.warnings) warnings.push(`${id} ${s.step}: ${w}`);
@@ -167,7 +183,17 @@ export function buildSummary(args: {
   const everyNodeDone = run.order.every((id) => nodes[id]?.status === 'UPGRADED' || nodes[id]?.status === 'SKIPPED');
   // Prepared: every node that is not skipped has its package downloaded and verified.
   const everyNodeStaged = run.order.every((id) => nodes[id]?.status === 'SKIPPED' || nodes[id]?.status === 'PREPARED');
-  const status: RunStatus = failure !== null ? 'FAILED' : run.prepareOnly === true ? (everyNodeStaged ? 'PREPARED' : 'FAILED') : everyNodeDone ? 'SUCCEEDED' : 'FAILED';
+  const decided = (d: NodeOutcome['decision']) => outcomes.some((o) => o.decision === d && o.rollbackFailed !== true);
+  const skippedOnly = outcomes.every((o) => o.decision === undefined || o.decision === 'skip');
+  const everyOtherNodeDone = run.order.every((id) => ['UPGRADED', 'SKIPPED', 'ROLLED_BACK'].includes(nodes[id]?.status ?? ''));
+  let status: RunStatus;
+  if (outcomes.some((o) => o.rollbackFailed === true)) status = 'FAILED';
+  else if (decided('abort')) status = 'ABORTED';
+  else if (decided('rollback')) status = 'ROLLED_BACK';
+  else if (decided('skip') && skippedOnly && everyOtherNodeDone && args.caught === undefined) status = 'PARTIAL';
+  else if (failure !== null) status = 'FAILED';
+  else if (run.prepareOnly === true) status = everyNodeStaged ? 'PREPARED' : 'FAILED';
+  else status = everyNodeDone ? 'SUCCEEDED' : 'FAILED';
   return {
     status,
     runId: run.runId,
@@ -182,7 +208,7 @@ export function buildSummary(args: {
       disabledAt: cluster('maintenance-off')?.finishedAt ?? null,
     },
     lockReleased: args.lockReleased,
-    failure: status === 'FAILED' && failure === null
+    failure: status !== 'SUCCEEDED' && status !== 'PREPARED' && failure === null
       ? { node: null, step: null, error: 'Incomplete', message: `the run ended before every node was ${run.prepareOnly === true ? 'prepared' : 'upgraded'}`, exitCode: null, outputTail: '' }
       : failure,
     warnings,

@@ -13,7 +13,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, type StepId } from '../core/steps.js';
+import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, type StepId } from '../core/steps.js';
 import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
 
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -85,6 +85,7 @@ export class FleetUpgradeStack extends Stack {
       DOCUMENT_NAME: this.document.ref,
       ARTIFACT_BASE_URL: props.artifactBaseUrl,
       LOCK_TTL_SECONDS: String(props.lockTtlSeconds ?? 43_200),
+      TOPIC_ARN: this.topic.topicArn,
       POWERTOOLS_SERVICE_NAME: 'fleet-upgrade',
       NODE_OPTIONS: '--enable-source-maps',
     };
@@ -124,8 +125,10 @@ export class FleetUpgradeStack extends Stack {
     const commandFinished = fn('command-finished', 'answers the waiting task when an SSM command finishes');
     const recordNode = fn('record-node', 'records how a node\'s upgrade ended');
     const summarize = fn('summarize', 'summarizes the run from DynamoDB');
+    const requestApproval = fn('request-approval', 'asks the operators what to do after a node failed (SNS email with the approval link)');
 
-    for (const f of [lock, plan, runStep, commandFinished, recordNode, summarize]) this.table.grantReadWriteData(f);
+    for (const f of [lock, plan, runStep, commandFinished, recordNode, summarize, requestApproval]) this.table.grantReadWriteData(f);
+    this.topic.grantPublish(requestApproval);
     const documentArn = this.formatArn({ service: 'ssm', resource: 'document', resourceName: this.document.ref });
     runStep.addToRolePolicy(
       new iam.PolicyStatement({
@@ -159,7 +162,7 @@ export class FleetUpgradeStack extends Stack {
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: 'fleet-upgrade: rolling in-place upgrade of a role-based cluster',
       definitionBody: sfn.DefinitionBody.fromChainable(
-        buildWorkflow(this, { validateInput, lock, plan, runStep, recordNode, summarize }),
+        buildWorkflow(this, { validateInput, lock, plan, runStep, recordNode, summarize, requestApproval }),
       ),
       timeout: Duration.days(14),
     });
@@ -174,6 +177,7 @@ export class FleetUpgradeStack extends Stack {
 }
 
 interface WorkflowFunctions {
+  requestApproval: lambda.IFunction;
   validateInput: lambda.IFunction;
   lock: lambda.IFunction;
   plan: lambda.IFunction;
@@ -210,6 +214,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   const nodeStep = (id: StepId) => step(id, STEP_STATE_NAMES[id], '$.node.id', '$.lastStep');
 
   // ── Per node ──────────────────────────────────────────────────────────────
+  // Without a usable decision (the approval Lambda itself failed), the node is recorded failed and the run stops.
   const recordFailure = invoke('Record node failure', f.recordNode, {
     action: 'failed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error',
   }, '$.outcome').next(new sfn.Fail(scope, 'Node upgrade failed', {
@@ -217,28 +222,79 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     // A static cause: the node, step, exit code and output are in the "Record node failure" output and the summary.
     cause: 'a step failed on this node; see Record node failure and the run summary for the step and its output',
   }));
+
+  // A failed window step asks the operator (email link / CLI) and waits; no answer in time → onTimeout.
+  const askOperator = new tasks.LambdaInvoke(scope, 'Ask operator', {
+    lambdaFunction: f.requestApproval,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({ action: 'ask', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error' }),
+    resultPath: '$.approval',
+    taskTimeout: sfn.Timeout.at('$.run.approvalTimeoutSeconds'),
+  });
+  const decideByTimeout = invoke('Decide by timeout', f.requestApproval, {
+    action: 'timeout', 'node.$': '$.node', 'run.$': '$.run',
+  }, '$.approval');
+  askOperator.addCatch(decideByTimeout, { errors: [sfn.Errors.TIMEOUT], resultPath: '$.approvalTimeout' });
+  askOperator.addCatch(recordFailure, { resultPath: '$.approvalError' });
+  decideByTimeout.addCatch(recordFailure, { resultPath: '$.approvalError' });
+
   const guarded = <T extends tasks.LambdaInvoke>(task: T): T => {
-    task.addCatch(recordFailure, { resultPath: '$.error' });
+    task.addCatch(askOperator, { resultPath: '$.error' });
     return task;
   };
-  const backup = guarded(nodeStep('backup'));
-  const retire = guarded(nodeStep('retire')).next(backup);
-  const recordVersion = guarded(invoke('Record version', f.recordNode, {
-    action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run',
-  }, '$.outcome'));
-  backup
-    .next(guarded(nodeStep('upgrade')))
-    .next(guarded(nodeStep('restart')))
-    .next(guarded(nodeStep('post-upgrade-validation')))
-    .next(recordVersion);
+
+  // A rollback that fails leaves the node in an unknown state: recorded, a second notification, the run stops.
+  const rollbackFailed = invoke('Record failed rollback', f.recordNode, {
+    action: 'needsAttention', rollbackFailed: true, 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
+  }, '$.outcome')
+    .next(invoke('Notify failed rollback', f.requestApproval, { action: 'rollbackFailed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.rollbackError' }, '$.notified'))
+    .next(new sfn.Fail(scope, 'Rollback failed', { error: 'RollbackFailed', cause: 'the node could not be rolled back and needs attention; see the run summary' }));
+  const rollback = (name: string) => {
+    const task = step('rollback', name, '$.node.id', '$.rollback');
+    task.addCatch(rollbackFailed, { resultPath: '$.rollbackError' });
+    return task;
+  };
+  const decidedRollback = rollback('Roll back node')
+    .next(invoke('Record rollback', f.recordNode, { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }, '$.outcome'))
+    .next(new sfn.Fail(scope, 'Node rolled back', { error: 'NodeRolledBack', cause: 'the operator (or the timeout) rolled this node back; the run stops' }));
+  const decidedSkip = rollback('Roll back node and skip it')
+    .next(invoke('Record skipped node', f.recordNode, { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }, '$.outcome'))
+    .next(new sfn.Succeed(scope, 'Node skipped', { comment: 'restored to its old version; the run continues with the other nodes' }));
+  const decidedAbort = invoke('Record node needing attention', f.recordNode, {
+    action: 'needsAttention', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
+  }, '$.outcome').next(new sfn.Fail(scope, 'Upgrade aborted', { error: 'UpgradeAborted', cause: 'the operator aborted the run; the node was left as it was and needs attention' }));
+
   // Inside the window: the node was found below the target, and its package is already on it.
-  const upgradeNode = guarded(nodeStep('pre-upgrade-validation'))
-    .next(
-      new sfn.Choice(scope, 'Is it a DEA node?')
-        // Node items carry `retire` only when true (thousands of nodes share one 256 KiB payload).
-        .when(sfn.Condition.and(sfn.Condition.isPresent('$.node.retire'), sfn.Condition.booleanEquals('$.node.retire', true)), retire)
-        .otherwise(backup),
-    );
+  const windowStep = new Map<StepId, tasks.LambdaInvoke>(WINDOW_STEPS.map((id) => [id, guarded(nodeStep(id))]));
+  const at = (id: StepId) => windowStep.get(id) as tasks.LambdaInvoke;
+  const recordVersion = invoke('Record version', f.recordNode, { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' }, '$.outcome');
+  recordVersion.addCatch(recordFailure, { resultPath: '$.error' });
+  const isDea = new sfn.Choice(scope, 'Is it a DEA node?')
+    // Node items carry `retire` only when true (thousands of nodes share one 256 KiB payload).
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.node.retire'), sfn.Condition.booleanEquals('$.node.retire', true)), at('retire'))
+    .otherwise(at('backup'));
+  at('pre-upgrade-validation').next(isDea);
+  at('retire').next(at('backup'));
+  at('backup').next(at('upgrade')).next(at('restart')).next(at('post-upgrade-validation')).next(recordVersion);
+  const upgradeNode = at('pre-upgrade-validation');
+
+  // The operator's decision. Retry runs the failed step again and continues from there.
+  const retryStep = new sfn.Choice(scope, 'Which step to retry?');
+  for (const id of WINDOW_STEPS) retryStep.when(sfn.Condition.stringEquals('$.approval.failedStep', id), at(id));
+  retryStep.otherwise(recordFailure);
+  askOperator.next(
+    new sfn.Choice(scope, 'What did the operator decide?')
+      .when(sfn.Condition.stringEquals('$.approval.decision', 'retry'), retryStep)
+      .when(sfn.Condition.stringEquals('$.approval.decision', 'rollback'), decidedRollback)
+      .when(sfn.Condition.stringEquals('$.approval.decision', 'skip'), decidedSkip)
+      .when(sfn.Condition.stringEquals('$.approval.decision', 'abort'), decidedAbort)
+      .otherwise(recordFailure),
+  );
+  decideByTimeout.next(
+    new sfn.Choice(scope, 'What does the timeout decide?')
+      .when(sfn.Condition.stringEquals('$.approval.decision', 'abort'), decidedAbort)
+      .otherwise(decidedRollback),
+  );
 
   // Before the window: every node brings its tooling current and reports its version, and a node
   // that needs the upgrade downloads and verifies its package — in parallel (bounded), so nodes already

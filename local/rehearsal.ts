@@ -9,7 +9,12 @@ import { refuseDowngrade } from '../core/plan.js';
 import { startLocalProxy } from './https-proxy.js';
 import type { Summary } from '../core/summary.js';
 import { FleetStore } from '../adapters/store.js';
-import { documentClient, resetClients } from '../adapters/aws-clients.js';
+import { documentClient, resetClients, sfnClient } from '../adapters/aws-clients.js';
+import { decideApproval } from '../adapters/approvals.js';
+import { resetApprovalKey } from '../adapters/approval-links.js';
+import type { Decision } from '../core/approval.js';
+import { startLocalSns, type PublishedMessage } from './sns-endpoint.js';
+import { randomBytes } from 'node:crypto';
 import { logger } from '../adapters/logger.js';
 import type { ClusterFile } from './cluster-file.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
@@ -57,6 +62,14 @@ export interface RehearsalOptions {
   /** Directories put first on the nodes' PATH (e.g. a test's fake `kato`). */
   nodePath?: string[];
   failures?: InjectedFailure[];
+  /**
+   * Answers to the operator's approval requests, in order (`--decision`); when they run out the
+   * rehearsal prints how to decide and waits (until approval.timeoutMinutes, then onTimeout).
+   */
+  decisions?: Decision[];
+  /** Minutes an approval waits before onTimeout decides (the input's approval.timeoutMinutes). */
+  approvalTimeoutMinutes?: number;
+  onTimeout?: 'rollback' | 'abort';
   /** Lambda handlers made to throw, as a crashing function would (fault injection). */
   lambdaFaults?: LambdaFault[];
   runId?: string;
@@ -107,6 +120,8 @@ export interface RehearsalResult {
   tableName: string;
   /** Requests the loopback proxy forwarded (empty without `httpsProxy`). */
   proxied: string[];
+  /** Messages published to the operators' topic (approval requests, failed rollbacks). */
+  notifications: PublishedMessage[];
   /** Lambda invocations per handler, as AWS would bill them. */
   invocations: Record<string, number>;
   /** Every node step: its task state's time, and how long its script ran on the node. */
@@ -125,7 +140,7 @@ export function defaultRunId(cluster: string, version: string, now = new Date())
 
 /** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
 export function rehearsalInput(
-  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy'> & {
+  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout'> & {
     httpsProxy?: string;
   },
 ): UpgradeInput {
@@ -138,6 +153,9 @@ export function rehearsalInput(
     ...(opts.ignoreInspectFailures ? { ignoreInspectFailures: true } : {}),
     ...(opts.prepareOnly ? { prepareOnly: true } : {}),
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    ...(opts.approvalTimeoutMinutes !== undefined || opts.onTimeout !== undefined
+      ? { approval: { ...(opts.approvalTimeoutMinutes !== undefined ? { timeoutMinutes: opts.approvalTimeoutMinutes } : {}), ...(opts.onTimeout ? { onTimeout: opts.onTimeout } : {}) } }
+      : {}),
     ...(opts.minHealthy ? { minHealthy: opts.minHealthy } : {}),
     ...(opts.httpsProxy ? { httpsProxy: opts.httpsProxy } : {}),
   });
@@ -258,6 +276,33 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const sfnEndpoint = await tokens.start();
     cleanups.push(() => tokens.close());
 
+    // Operator notifications: a local SNS topic; approval requests are answered as `decisions` say.
+    const decisions = [...(opts.decisions ?? [])];
+    const answering: Promise<void>[] = [];
+    const topic = await startLocalSns((message) => {
+      if (message.attributes.kind !== 'approval') {
+        say(`notification: ${message.subject}`);
+        return;
+      }
+      const approvalId = message.attributes.approvalId ?? '';
+      const decision = decisions.shift();
+      if (decision === undefined) {
+        say(`approval ${approvalId}: ${message.subject}. Waiting for a decision (fleet-upgrade decide ${approvalId} rollback|retry|skip|abort)`);
+        return;
+      }
+      say(`approval ${approvalId}: ${message.subject}. Answering "${decision}" (--decision)`);
+      answering.push(
+        decideApproval({ store: new FleetStore(documentClient(), TABLE_NAME), sfn: sfnClient() }, approvalId, decision, 'rehearsal --decision', new Date()).then(
+          () => undefined,
+          (error: unknown) => say(`approval ${approvalId}: the decision was not taken: ${String(error)}`),
+        ),
+      );
+    });
+    cleanups.push(async () => {
+      await Promise.allSettled(answering);
+      await topic.close();
+    });
+
     const ssm = await startLocalSsm({
       documentName: DOCUMENT_NAME,
       document: parts.document as never,
@@ -287,10 +332,13 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
       AWS_ENDPOINT_URL_SSM: ssm.endpoint,
       AWS_ENDPOINT_URL_SFN: sfnEndpoint,
+      AWS_ENDPOINT_URL_SNS: topic.endpoint,
+      APPROVAL_KEY: randomBytes(32).toString('hex'),
       POWERTOOLS_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
       AWS_LAMBDA_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
     });
     resetClients();
+    resetApprovalKey();
     // The logger may have been built before this environment was set: apply the level explicitly.
     logger.setLogLevel((process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT') as Parameters<typeof logger.setLogLevel>[0]);
     const handlers = new Map<string, LocalHandler>();
@@ -350,6 +398,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       nodeRoots,
       tableName: TABLE_NAME,
       proxied: proxy ? [...proxy.forwarded] : [],
+      notifications: [...topic.published],
       invocations,
       steps: timer.timings.map((t) => ({
         ...t,

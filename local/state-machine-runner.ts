@@ -158,6 +158,36 @@ export interface LocalExecution {
   abort(): void;
 }
 
+/**
+ * AWS evaluates a Task's TimeoutSecondsPath against the state's input; aws-local-stepfunctions against
+ * the effective input after Parameters. For a path the Parameters pass through (`"run.$": "$.run"` inside
+ * a Lambda Payload), the path is translated so both read the same value. Nothing else changes.
+ */
+export function adaptTimeoutPaths(definition: Record<string, unknown>): Record<string, unknown> {
+  const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown>;
+  const walk = (states: Record<string, AslState & { TimeoutSecondsPath?: string }>) => {
+    for (const state of Object.values(states)) {
+      const path = state.TimeoutSecondsPath;
+      const params = state.Parameters as { Payload?: Record<string, unknown> } & Record<string, unknown> | undefined;
+      if (typeof path === 'string' && params) {
+        for (const [container, fields] of [['Payload', params.Payload], ['', params]] as const) {
+          if (fields === undefined || fields === null || typeof fields !== 'object') continue;
+          const hit = Object.entries(fields).find(([k, v]) => k.endsWith('.$') && typeof v === 'string' && (path === v || path.startsWith(`${v}.`)));
+          if (hit) {
+            const [key, source] = hit as [string, string];
+            state.TimeoutSecondsPath = `$${container ? `.${container}` : ''}.${key.slice(0, -2)}${path.slice(source.length)}`;
+            break;
+          }
+        }
+      }
+      const inner = state.ItemProcessor ?? state.Iterator;
+      if (inner) walk(inner.States as Record<string, AslState & { TimeoutSecondsPath?: string }>);
+    }
+  };
+  walk(copy.States as Record<string, AslState & { TimeoutSecondsPath?: string }>);
+  return copy;
+}
+
 /** Starts an execution of the definition with the given overrides and context. */
 export function startExecution(opts: {
   definition: Record<string, unknown>;
@@ -167,7 +197,7 @@ export function startExecution(opts: {
   tokens: LocalTaskTokens;
   stateMachineName?: string;
 }): LocalExecution {
-  const machine = new StateMachine(opts.definition as unknown as StateMachineDefinition, {
+  const machine = new StateMachine(adaptTimeoutPaths(opts.definition) as unknown as StateMachineDefinition, {
     validationOptions: { checkArn: false, checkPaths: true },
   });
   const startTime = new Date().toISOString();

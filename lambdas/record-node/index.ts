@@ -1,13 +1,20 @@
 import type { RunContext } from '../../core/run-context.js';
 import type { StepResult } from '../../core/step-result.js';
 import type { CaughtError, NodeOutcome } from '../../core/summary.js';
+import type { ApprovalDecision } from '../../core/approval.js';
 import { NODE_PIPELINE } from '../../core/steps.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
 export interface RecordNodeEvent {
-  action: 'upgraded' | 'skipped' | 'failed';
+  /**
+   * upgraded / skipped / failed; after an operator's decision: rolledBack (rollback or skip: the node is
+   * back at its old version) or needsAttention (abort, or a rollback that failed).
+   */
+  action: 'upgraded' | 'skipped' | 'failed' | 'rolledBack' | 'needsAttention';
+  approval?: ApprovalDecision;
+  rollbackFailed?: boolean;
   /** Roles may be left out (the check before the window knows only ids): the run's plan has them. */
   node: { id: string; roles?: string[] };
   run: RunContext;
@@ -35,6 +42,22 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome> => {
     outcome = { nodeId: event.node.id, status: 'UPGRADED', from, to: typeof validated === 'string' ? validated : event.run.targetVersion, at };
   } else if (event.action === 'skipped') {
     outcome = { nodeId: event.node.id, status: 'SKIPPED', from, to: from, at };
+  } else if (event.action === 'rolledBack' || event.action === 'needsAttention') {
+    const failed = mine.find((c) => c.status === 'FAILED' && c.step !== 'rollback');
+    const rolledBackTo = mine.find((c) => c.step === 'rollback' && c.status === 'SUCCEEDED')?.details?.version;
+    const decision = event.approval?.decision;
+    outcome = {
+      nodeId: event.node.id,
+      status: event.action === 'rolledBack' ? 'ROLLED_BACK' : 'NEEDS_ATTENTION',
+      from,
+      // Rolled back: where the rollback says the node is. Needing attention: unknown if it may have changed.
+      to: event.action === 'rolledBack' ? (typeof rolledBackTo === 'string' ? rolledBackTo : from) : failed !== undefined && !CHANGES_NODE.has(failed.step) && event.rollbackFailed !== true ? from : null,
+      at,
+      ...(failed ? { failedStep: failed.step } : {}),
+      ...(decision && decision !== 'retry' ? { decision } : {}),
+      ...(event.approval ? { decidedBy: event.approval.decidedBy, byTimeout: event.approval.byTimeout } : {}),
+      ...(event.rollbackFailed ? { rollbackFailed: true } : {}),
+    };
   } else {
     // A step that timed out never got its final checkpoint: write it now so DynamoDB tells the truth.
     const stuck = mine.find((c) => c.status === 'RUNNING');

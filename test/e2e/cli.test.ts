@@ -33,15 +33,15 @@ describe('fleet-upgrade rehearse (CLI)', () => {
         { id: 'core-1', roles: ['primary'], version: '3.0.0' },
       ],
     }));
-    const { code, stdout, stderr } = await cli('rehearse', '--cluster', cluster, '--target-version', '3.1.0', '--workdir', join(dir, 'work'), '--fail', 'core-1:post-upgrade-validation', '--json');
+    const { code, stdout, stderr } = await cli('rehearse', '--cluster', cluster, '--target-version', '3.1.0', '--workdir', join(dir, 'work'), '--fail', 'core-1:post-upgrade-validation', '--decision', 'rollback', '--json');
     expect(code, stderr).toBe(1);
     const summary = JSON.parse(stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({
-      status: 'FAILED',
+      status: 'ROLLED_BACK',
       cluster: 'cli-small',
       targetVersion: '3.1.0',
       order: ['dea-1', 'core-1'],
-      nodes: { 'dea-1': { from: '3.0.0', to: '3.1.0', status: 'UPGRADED' }, 'core-1': { status: 'FAILED', from: '3.0.0', to: null } },
+      nodes: { 'dea-1': { from: '3.0.0', to: '3.1.0', status: 'UPGRADED' }, 'core-1': { status: 'ROLLED_BACK', from: '3.0.0', to: '3.0.0' } },
       failure: { node: 'core-1', step: 'post-upgrade-validation' },
       lockReleased: true,
       execution: { events: expect.any(Number), stateTransitions: expect.any(Number) },

@@ -42,8 +42,8 @@ const root = (result: RehearsalResult, id: string) => result.nodeRoots.get(id) a
 const store = (result: RehearsalResult) => new FleetStore(documentClient(), result.tableName);
 
 /** Every failure ends with maintenance mode off and the lock released; DynamoDB says so too. */
-async function expectCleanStop(result: RehearsalResult): Promise<void> {
-  expect(result.summary.status).toBe('FAILED');
+async function expectCleanStop(result: RehearsalResult, status: string = 'FAILED'): Promise<void> {
+  expect(result.summary.status).toBe(status);
   expect(result.summary.lockReleased).toBe(true);
   if (result.summary.maintenanceMode.enabledAt !== null) expect(result.summary.maintenanceMode.disabledAt).not.toBeNull();
   expect((await inspectSandbox(root(result, 'core-1'))).maintenance).toBe(false);
@@ -144,10 +144,10 @@ describe('pre-staging', () => {
 
 describe('pre- and post-upgrade validation', () => {
   it('a failing inspect stops the run before the node changes', async () => {
-    const result = await run('inspect-fails', { failures: [{ nodeId: 'dea-1', step: 'pre-upgrade-validation', times: Number.POSITIVE_INFINITY }] });
-    await expectCleanStop(result);
+    const result = await run('inspect-fails', { decisions: ['rollback'], failures: [{ nodeId: 'dea-1', step: 'pre-upgrade-validation', times: Number.POSITIVE_INFINITY }] });
+    await expectCleanStop(result, 'ROLLED_BACK');
     expect(result.summary.failure).toMatchObject({ node: 'dea-1', step: 'pre-upgrade-validation' });
-    expect(result.summary.nodes['dea-1']).toMatchObject({ status: 'FAILED', from: '3.0.0', to: '3.0.0' });
+    expect(result.summary.nodes['dea-1']).toMatchObject({ status: 'ROLLED_BACK', from: '3.0.0', to: '3.0.0' });
     for (const id of ['dea-1', 'core-1', 'mysql-1']) {
       expect(await inspectSandbox(root(result, id)), id).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
     }
@@ -167,12 +167,13 @@ describe('pre- and post-upgrade validation', () => {
   });
 
   it('a failing post-upgrade validation takes the failure path', async () => {
-    const result = await run('post-fails', { failures: [{ nodeId: 'core-1', step: 'post-upgrade-validation', times: Number.POSITIVE_INFINITY }] });
-    await expectCleanStop(result);
+    const result = await run('post-fails', { decisions: ['rollback'], failures: [{ nodeId: 'core-1', step: 'post-upgrade-validation', times: Number.POSITIVE_INFINITY }] });
+    await expectCleanStop(result, 'ROLLED_BACK');
     expect(result.summary.failure).toMatchObject({ node: 'core-1', step: 'post-upgrade-validation' });
     expect(result.summary.nodes['dea-1']?.status).toBe('UPGRADED');
-    // Changed but not validated: its version is unknown until rollback says where it is.
-    expect(result.summary.nodes['core-1']).toMatchObject({ status: 'FAILED', to: null });
+    // Changed, not validated, then rolled back: at its old release again, serving.
+    expect(result.summary.nodes['core-1']).toMatchObject({ status: 'ROLLED_BACK', to: '3.0.0' });
+    expect(await inspectSandbox(root(result, 'core-1'))).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
     expect(result.summary.nodes['mysql-1']?.status).toBe('NOT_STARTED');
     expect(await inspectSandbox(root(result, 'mysql-1'))).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
   });
@@ -204,6 +205,7 @@ describe('version check', () => {
 describe('maintenance mode', () => {
   it('goes off and the lock is released even when Lambda functions crash inside the window', async () => {
     const result = await run('lambda-crash', {
+      decisions: ['abort'],
       lambdaFaults: [
         { handler: 'run-step', step: 'upgrade', nodeId: 'core-1', times: Number.POSITIVE_INFINITY },
         // Recording the failure crashes too: the failure path must not depend on it.

@@ -120,15 +120,15 @@ describe('a failing step', () => {
   let result: RehearsalResult;
 
   beforeAll(async () => {
-    result = await run('fail', { failures: [{ nodeId: 'dea-2', step: 'backup', times: Number.POSITIVE_INFINITY }] });
+    result = await run('fail', { decisions: ['rollback'], failures: [{ nodeId: 'dea-2', step: 'backup', times: Number.POSITIVE_INFINITY }] });
   });
 
   it('stops the run cleanly: FAILED, the failed step and its output in the summary, later nodes untouched', async () => {
-    expect(result.summary.status).toBe('FAILED');
+    expect(result.summary.status).toBe('ROLLED_BACK');
     expect(result.summary.execution.status).toBe('FAILED');
     expect(result.summary.failure).toMatchObject({ node: 'dea-2', step: 'backup', exitCode: 1, outputTail: expect.stringContaining('injected failure of backup on dea-2') });
     expect(result.summary.nodes['dea-1']).toMatchObject({ status: 'UPGRADED', to: '3.1.0' });
-    expect(result.summary.nodes['dea-2']).toMatchObject({ status: 'FAILED', from: '3.0.0', to: '3.0.0' });
+    expect(result.summary.nodes['dea-2']).toMatchObject({ status: 'ROLLED_BACK', from: '3.0.0', to: '3.0.0' });
     for (const id of ['controller-1', 'router-1', 'base-1', 'core-1', 'mysql-1']) {
       expect(result.summary.nodes[id]?.status, id).toBe('NOT_STARTED');
       const seen = await inspectSandbox(result.nodeRoots.get(id) as string);
@@ -147,8 +147,8 @@ describe('a failing step', () => {
 
   it('tells the truth in DynamoDB', async () => {
     const s = store(result);
-    await expect(s.getNodeRecord('e2e-fail', 'dea-2')).resolves.toMatchObject({ status: 'FAILED', version: '3.0.0' });
+    await expect(s.getNodeRecord('e2e-fail', 'dea-2')).resolves.toMatchObject({ status: 'ROLLED_BACK', version: '3.0.0' });
     await expect(s.getNodeRecord('e2e-fail', 'controller-1')).resolves.toBeNull();
-    await expect(s.getRun('e2e-fail', result.summary.runId)).resolves.toMatchObject({ status: 'FAILED' });
+    await expect(s.getRun('e2e-fail', result.summary.runId)).resolves.toMatchObject({ status: 'ROLLED_BACK' });
   });
 });

@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { DECISION_HELP, DECISIONS, type ApprovalDecision, type ApprovalRequest } from '../../core/approval.js';
+import type { RunContext } from '../../core/run-context.js';
+import { STEP_STATE_NAMES, type StepId } from '../../core/steps.js';
+import type { CaughtError } from '../../core/summary.js';
+import { FleetStore } from '../../adapters/store.js';
+import { approvalKey, approvalLink } from '../../adapters/approval-links.js';
+import { documentClient, requireEnv, snsClient } from '../../adapters/aws-clients.js';
+import { logger } from '../../adapters/logger.js';
+
+export interface RequestApprovalEvent {
+  /**
+   * ask: a node's step failed; store the evidence with the task token and notify the operators.
+   * timeout: nobody decided in time; decide `onTimeout`, recorded as decided by timeout.
+   * rollbackFailed: tell the operators a rollback failed and the node needs attention (second notification).
+   */
+  action: 'ask' | 'timeout' | 'rollbackFailed';
+  taskToken?: string;
+  node: { id: string };
+  run: RunContext;
+  error?: CaughtError;
+}
+
+/** The evidence: the failed step and its output from the checkpoints, versions, backup, progress so far. */
+async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Date): Promise<ApprovalRequest> {
+  const { run, node } = event;
+  const { checkpoints, outcomes } = await store.runRecords(run.runId);
+  const mine = checkpoints.filter((c) => c.nodeId === node.id);
+  // A step that timed out has no final checkpoint: the still-RUNNING one is the failed step.
+  const failed = mine.find((c) => c.status === 'FAILED' && c.step !== 'rollback') ?? mine.find((c) => c.status === 'RUNNING');
+  const version = mine.find((c) => c.step === 'version-check')?.details?.version;
+  const backedUp = mine.some((c) => c.step === 'backup' && c.status === 'SUCCEEDED');
+  return {
+    approvalId: randomUUID(),
+    runId: run.runId,
+    cluster: run.cluster,
+    nodeId: node.id,
+    roles: (await store.plannedRoles(run.runId, node.id)) ?? [],
+    failedStep: (failed?.step ?? 'upgrade') satisfies StepId,
+    exitCode: failed?.exitCode ?? null,
+    outputTail: failed?.outputTail ?? (failed?.status === 'RUNNING' ? `${event.error?.Error ?? 'no result'}: ${event.error?.Cause ?? 'the step did not finish in time'}` : event.error?.Cause ?? ''),
+    from: typeof version === 'string' ? version : null,
+    to: run.targetVersion,
+    backupId: backedUp ? run.runId : null,
+    upgraded: outcomes.filter((o) => o.status === 'UPGRADED').map((o) => o.nodeId),
+    createdAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + run.approvalTimeoutSeconds * 1000).toISOString(),
+    onTimeout: run.onTimeout,
+  };
+}
+
+function emailText(a: ApprovalRequest, link: string | null): string {
+  const step = STEP_STATE_NAMES[a.failedStep];
+  return [
+    `${step} failed on node ${a.nodeId} (${a.roles.join(', ') || 'no roles'}) of cluster ${a.cluster}, run ${a.runId}.`,
+    '',
+    `Exit code: ${a.exitCode ?? 'none'}`,
+    `Versions: ${a.from ?? 'unknown'} → ${a.to}`,
+    `Backup: ${a.backupId ?? 'none taken yet (the node was not changed before the backup step)'}`,
+    `Already upgraded in this run: ${a.upgraded.length ? a.upgraded.join(', ') : 'none'}`,
+    '',
+    'Last output of the step:',
+    ...a.outputTail.split('\n').map((l) => `  ${l}`),
+    '',
+    'Your choices:',
+    ...DECISIONS.map((d) => `  ${d}: ${DECISION_HELP[d]}`),
+    '',
+    link ? `Decide here (the page asks you to confirm): ${link}` : `Decide with: fleet-upgrade decide ${a.approvalId} rollback|retry|skip|abort`,
+    `Approval ${a.approvalId}. Without a decision by ${a.expiresAt}, the run will ${a.onTimeout}.`,
+  ].join('\n');
+}
+
+async function publish(subject: string, message: string, attributes: Record<string, string>): Promise<void> {
+  await snsClient().send(
+    new PublishCommand({
+      TopicArn: requireEnv('TOPIC_ARN'),
+      // SNS limits subjects to 100 printable ASCII characters.
+      Subject: subject.replace(/[^\x20-\x7e]/g, '-').slice(0, 100),
+      Message: message,
+      MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
+    }),
+  );
+}
+
+export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDecision & { approvalId: string; failedStep: StepId }) | { notified: true } | { asked: string }> => {
+  const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
+  const now = new Date();
+  if (event.action === 'timeout') {
+    const pending = (await store.pendingApprovals()).filter((a) => a.runId === event.run.runId && a.nodeId === event.node.id);
+    const approval = pending.at(-1);
+    const decided: ApprovalDecision = { decision: event.run.onTimeout, decidedBy: 'timeout', decidedAt: now.toISOString(), byTimeout: true };
+    if (approval !== undefined) await store.claimApproval(approval.approvalId, decided);
+    logger.warn('no decision in time; onTimeout applies', { runId: event.run.runId, nodeId: event.node.id, decision: decided.decision });
+    return { ...decided, approvalId: approval?.approvalId ?? 'none', failedStep: approval?.failedStep ?? 'upgrade' };
+  }
+  if (event.action === 'rollbackFailed') {
+    await publish(
+      `fleet-upgrade: ROLLBACK FAILED on ${event.node.id} (${event.run.cluster})`,
+      [
+        `The rollback of node ${event.node.id} in cluster ${event.run.cluster} (run ${event.run.runId}) failed.`,
+        'The node is marked NEEDS_ATTENTION: its version and state must be checked by hand.',
+        'Maintenance mode is switched off and the cluster lock released as the run ends.',
+        '',
+        `${event.error?.Error ?? 'error'}: ${event.error?.Cause ?? ''}`.slice(0, 4000),
+      ].join('\n'),
+      { runId: event.run.runId, nodeId: event.node.id, kind: 'rollback-failed' },
+    );
+    return { notified: true };
+  }
+  if (event.taskToken === undefined) throw new Error('ask needs the task token');
+  const request = await evidence(store, event, now);
+  const expiresAt = Math.floor(Date.parse(request.expiresAt) / 1000);
+  await store.putApproval(request, event.taskToken, expiresAt + 7 * 86_400);
+  const base = process.env.APPROVAL_URL;
+  const link = base ? approvalLink(base, request.approvalId, expiresAt, await approvalKey()) : null;
+  await publish(
+    `fleet-upgrade: ${request.nodeId} failed ${request.failedStep} in ${request.cluster} - decision needed`,
+    emailText(request, link),
+    { approvalId: request.approvalId, runId: request.runId, nodeId: request.nodeId, kind: 'approval', ...(link ? { link } : {}) },
+  );
+  logger.info('operator asked', { approvalId: request.approvalId, runId: request.runId, nodeId: request.nodeId, failedStep: request.failedStep });
+  return { asked: request.approvalId };
+};

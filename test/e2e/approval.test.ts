@@ -1,0 +1,154 @@
+import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../local/rehearsal.js';
+import type { ClusterFile } from '../../local/cluster-file.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { inspectSandbox, stopService } from '../../local/sandbox.js';
+import { FleetStore } from '../../adapters/store.js';
+import { documentClient } from '../../adapters/aws-clients.js';
+
+/**
+ * After a failed step the operator decides. Each decision end to end, asserting on the sandboxes
+ * (current release, state.json bytes, service) and on DynamoDB. dea-1 fails after it changed
+ * (post-upgrade validation: new release current and restarted), so a rollback has real work to do.
+ */
+const cluster = (name: string): ClusterFile => ({
+  cluster: `approval-${name}`,
+  nodes: [
+    { id: 'dea-1', roles: ['dea'], version: '3.0.0', state: { droplets: 3, note: 'must survive byte for byte' } },
+    { id: 'dea-2', roles: ['dea'], version: '3.0.0', state: { droplets: 5 } },
+    { id: 'core-1', roles: ['primary'], version: '3.0.0', state: { apps: ['a'] } },
+  ],
+});
+
+let dynamodb: DynamoDbLocal;
+const roots: string[] = [];
+
+async function run(name: string, opts: Partial<RehearsalOptions>): Promise<RehearsalResult> {
+  await mkdir('.tmp', { recursive: true });
+  const result = await rehearse({
+    cluster: cluster(name),
+    targetVersion: '3.1.0',
+    workdir: await mkdtemp(join('.tmp', `e2e-approval-${name}-`)),
+    dynamodb,
+    keepServices: true,
+    ...opts,
+  });
+  roots.push(...result.nodeRoots.values());
+  return result;
+}
+
+const root = (r: RehearsalResult, id: string) => r.nodeRoots.get(id) as string;
+const store = (r: RehearsalResult) => new FleetStore(documentClient(), r.tableName);
+const postFails = (times = Number.POSITIVE_INFINITY) => [{ nodeId: 'dea-1', step: 'post-upgrade-validation' as const, times }];
+const originalState = `${JSON.stringify(cluster('x').nodes[0]?.state, null, 2)}\n`;
+
+/** The run ended with maintenance mode off and the lock released, and DynamoDB says so. */
+async function expectClosed(r: RehearsalResult): Promise<void> {
+  expect(r.summary.lockReleased).toBe(true);
+  expect(r.summary.maintenanceMode.enabledAt).not.toBeNull();
+  expect(r.summary.maintenanceMode.disabledAt).not.toBeNull();
+  expect((await inspectSandbox(root(r, 'core-1'))).maintenance).toBe(false);
+  await expect(store(r).getLock(r.summary.cluster)).resolves.toBeNull();
+  await expect(store(r).pendingApprovals()).resolves.toEqual([]);
+}
+
+beforeAll(async () => {
+  dynamodb = await startDynamoDbLocal();
+});
+
+afterAll(async () => {
+  await Promise.all(roots.map((r) => stopService(r)));
+  await dynamodb?.stop();
+});
+
+describe('the operator is asked', () => {
+  it('by a notification carrying the evidence and how to decide', async () => {
+    const r = await run('evidence', { decisions: ['rollback'], failures: postFails() });
+    const asked = r.notifications.find((n) => n.attributes.kind === 'approval');
+    expect(asked?.subject).toBe('fleet-upgrade: dea-1 failed post-upgrade-validation in approval-evidence - decision needed');
+    for (const text of ['Post-upgrade validation failed on node dea-1 (dea)', 'Exit code: 1', 'Versions: 3.0.0 → 3.1.0', `Backup: ${r.summary.runId}`, 'injected failure of post-upgrade-validation', 'rollback: Restore this node']) {
+      expect(asked?.message).toContain(text);
+    }
+    // The token never leaves DynamoDB: no notification carries it.
+    const approval = await store(r).getApproval(asked?.attributes.approvalId ?? '');
+    expect(approval).toMatchObject({ state: 'DECIDED', decision: 'rollback', decidedBy: 'rehearsal --decision', byTimeout: false, nodeId: 'dea-1', failedStep: 'post-upgrade-validation' });
+    expect(r.notifications.map((n) => n.message).join('\n')).not.toContain(approval?.taskToken ?? 'no token');
+  });
+});
+
+describe('each decision', () => {
+  it('rollback: the node is restored (previous release, state byte for byte, service healthy) and the run stops', async () => {
+    const r = await run('rollback', { decisions: ['rollback'], failures: postFails() });
+    expect(r.summary.status).toBe('ROLLED_BACK');
+    expect(r.summary.nodes['dea-1']).toMatchObject({ status: 'ROLLED_BACK', from: '3.0.0', to: '3.0.0' });
+    expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+    expect(await readFile(join(root(r, 'dea-1'), 'var/lib/app/state.json'), 'utf8')).toBe(originalState);
+    for (const id of ['dea-2', 'core-1']) {
+      expect(r.summary.nodes[id]?.status, id).toBe('NOT_STARTED');
+      expect(await inspectSandbox(root(r, id)), id).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+    }
+    await expect(store(r).getNodeRecord(r.summary.cluster, 'dea-1')).resolves.toMatchObject({ status: 'ROLLED_BACK', version: '3.0.0' });
+    await expectClosed(r);
+  });
+
+  it('retry: the failed step runs again and the run goes on', async () => {
+    const r = await run('retry', { decisions: ['retry'], failures: postFails(1) });
+    expect(r.summary.status).toBe('SUCCEEDED');
+    expect(r.summary.counts.upgraded).toBe(3);
+    expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.1.0', serviceHealthy: true });
+    await expect(store(r).getNodeRecord(r.summary.cluster, 'dea-1')).resolves.toMatchObject({ status: 'UPGRADED', version: '3.1.0' });
+    await expectClosed(r);
+  });
+
+  it('skip: the node is restored and left behind, the other nodes upgrade, the run ends PARTIAL', async () => {
+    const r = await run('skip', { decisions: ['skip'], failures: postFails() });
+    expect(r.summary.status).toBe('PARTIAL');
+    expect(r.summary.nodes['dea-1']).toMatchObject({ status: 'ROLLED_BACK', to: '3.0.0' });
+    expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+    expect(await readFile(join(root(r, 'dea-1'), 'var/lib/app/state.json'), 'utf8')).toBe(originalState);
+    for (const id of ['dea-2', 'core-1']) {
+      expect(r.summary.nodes[id]?.status, id).toBe('UPGRADED');
+      expect(await inspectSandbox(root(r, id)), id).toMatchObject({ currentLink: 'releases/3.1.0', serviceHealthy: true });
+    }
+    await expectClosed(r);
+  });
+
+  it('abort: the run stops without touching the node, which is marked NEEDS_ATTENTION', async () => {
+    const r = await run('abort', { decisions: ['abort'], failures: postFails() });
+    expect(r.summary.status).toBe('ABORTED');
+    // Left exactly as the failure left it: the new release is current (it failed validation after the switch).
+    expect(r.summary.nodes['dea-1']).toMatchObject({ status: 'NEEDS_ATTENTION', to: null });
+    expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.1.0' });
+    await expect(store(r).getNodeRecord(r.summary.cluster, 'dea-1')).resolves.toMatchObject({ status: 'NEEDS_ATTENTION' });
+    expect(r.summary.nodes['dea-2']?.status).toBe('NOT_STARTED');
+    await expectClosed(r);
+  });
+});
+
+describe('without a decision', () => {
+  it('the timeout decides onTimeout (rollback), recorded as decided by timeout', async () => {
+    const r = await run('timeout', { approvalTimeoutMinutes: 0.1, failures: postFails() });
+    expect(r.summary.status).toBe('ROLLED_BACK');
+    const { outcomes } = await store(r).runRecords(r.summary.runId);
+    expect(outcomes.find((o) => o.nodeId === 'dea-1')).toMatchObject({ status: 'ROLLED_BACK', decision: 'rollback', decidedBy: 'timeout', byTimeout: true });
+    expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+    await expectClosed(r);
+  });
+});
+
+describe('a rollback that fails', () => {
+  it('ends FAILED with the node NEEDS_ATTENTION and a second notification', async () => {
+    const r = await run('rollback-fails', {
+      decisions: ['rollback'],
+      failures: [...postFails(), { nodeId: 'dea-1', step: 'rollback', times: Number.POSITIVE_INFINITY }],
+    });
+    expect(r.summary.status).toBe('FAILED');
+    expect(r.summary.nodes['dea-1']).toMatchObject({ status: 'NEEDS_ATTENTION', to: null });
+    const second = r.notifications.find((n) => n.attributes.kind === 'rollback-failed');
+    expect(second?.subject).toBe('fleet-upgrade: ROLLBACK FAILED on dea-1 (approval-rollback-fails)');
+    await expectClosed(r);
+  });
+});
