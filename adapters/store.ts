@@ -20,6 +20,7 @@ import type { ApprovalDecision, ApprovalRequest } from '../core/approval.js';
  *   CLUSTER#c / NODE#id        the node's recorded version, previousVersion, status, lastRun
  *   CLUSTER#c / LOCK           which run holds the cluster, until when
  *   CLUSTER#c / RUN#id         the run: plan facts, status, summary (compacted when large)
+ *   RUN#id    / STOP           the run is stopping (a node failed, was rolled back or aborted): no new node starts
  *   RUN#id    / PLAN#id        a node of the run: its place in the order, roles, version known when planned
  *   RUN#id    / NODE#id        how the node's part of the run ended
  *   RUN#id    / NODE#id#STEP#nn  step checkpoints;  RUN#id / CLUSTER#STEP#nn  maintenance mode steps
@@ -283,6 +284,22 @@ export class FleetStore {
         },
       }),
     );
+  }
+
+  /** Marks the run as stopping: nodes not yet started stay untouched; the first reason is kept. */
+  async markRunStopping(runId: string, reason: string, at: string): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({ TableName: this.table, Item: { pk: `RUN#${runId}`, sk: 'STOP', reason, at }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async runStopping(runId: string): Promise<{ reason: string; at: string } | null> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `RUN#${runId}`, sk: 'STOP' } }));
+    return out.Item === undefined ? null : { reason: String(out.Item.reason), at: String(out.Item.at) };
   }
 
   /** Everything a run recorded: step checkpoints (node and cluster steps) and node outcomes. */

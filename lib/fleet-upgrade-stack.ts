@@ -217,10 +217,8 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   // Without a usable decision (the approval Lambda itself failed), the node is recorded failed and the run stops.
   const recordFailure = invoke('Record node failure', f.recordNode, {
     action: 'failed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error',
-  }, '$.outcome').next(new sfn.Fail(scope, 'Node upgrade failed', {
-    error: 'NodeUpgradeFailed',
-    // A static cause: the node, step, exit code and output are in the "Record node failure" output and the summary.
-    cause: 'a step failed on this node; see Record node failure and the run summary for the step and its output',
+  }, '$.outcome').next(new sfn.Succeed(scope, 'Node upgrade failed', {
+    comment: 'a step failed on this node and the run stops; see Record node failure and the run summary for the step and its output',
   }));
 
   // A failed window step asks the operator (email link / CLI) and waits; no answer in time → onTimeout.
@@ -248,7 +246,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     action: 'needsAttention', rollbackFailed: true, 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
   }, '$.outcome')
     .next(invoke('Notify failed rollback', f.requestApproval, { action: 'rollbackFailed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.rollbackError' }, '$.notified'))
-    .next(new sfn.Fail(scope, 'Rollback failed', { error: 'RollbackFailed', cause: 'the node could not be rolled back and needs attention; see the run summary' }));
+    .next(new sfn.Succeed(scope, 'Rollback failed', { comment: 'the node could not be rolled back and needs attention; the run stops' }));
   const rollback = (name: string) => {
     const task = step('rollback', name, '$.node.id', '$.rollback');
     task.addCatch(rollbackFailed, { resultPath: '$.rollbackError' });
@@ -256,13 +254,13 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   };
   const decidedRollback = rollback('Roll back node')
     .next(invoke('Record rollback', f.recordNode, { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }, '$.outcome'))
-    .next(new sfn.Fail(scope, 'Node rolled back', { error: 'NodeRolledBack', cause: 'the operator (or the timeout) rolled this node back; the run stops' }));
+    .next(new sfn.Succeed(scope, 'Node rolled back', { comment: 'the operator (or the timeout) rolled this node back; the run stops' }));
   const decidedSkip = rollback('Roll back node and skip it')
     .next(invoke('Record skipped node', f.recordNode, { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }, '$.outcome'))
     .next(new sfn.Succeed(scope, 'Node skipped', { comment: 'restored to its old version; the run continues with the other nodes' }));
   const decidedAbort = invoke('Record node needing attention', f.recordNode, {
     action: 'needsAttention', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
-  }, '$.outcome').next(new sfn.Fail(scope, 'Upgrade aborted', { error: 'UpgradeAborted', cause: 'the operator aborted the run; the node was left as it was and needs attention' }));
+  }, '$.outcome').next(new sfn.Succeed(scope, 'Upgrade aborted', { comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
 
   // Inside the window: the node was found below the target, and its package is already on it.
   const windowStep = new Map<StepId, tasks.LambdaInvoke>(WINDOW_STEPS.map((id) => [id, guarded(nodeStep(id))]));
@@ -276,7 +274,13 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   at('pre-upgrade-validation').next(isDea);
   at('retire').next(at('backup'));
   at('backup').next(at('upgrade')).next(at('restart')).next(at('post-upgrade-validation')).next(recordVersion);
-  const upgradeNode = at('pre-upgrade-validation');
+  // Iterations never fail (Step Functions would abort the other in-flight nodes mid-step): a node that
+  // stops the run marks it, in-flight nodes finish their current node, and no further node starts.
+  const upgradeNode = invoke('May this node start?', f.recordNode, { action: 'gate', 'node.$': '$.node', 'run.$': '$.run' }, '$.gate').next(
+    new sfn.Choice(scope, 'Is the run stopping?')
+      .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping'))
+      .otherwise(at('pre-upgrade-validation')),
+  );
 
   // The operator's decision. Retry runs the failed step again and continues from there.
   const retryStep = new sfn.Choice(scope, 'Which step to retry?');
@@ -344,6 +348,9 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     itemSelector: { 'node.$': '$$.Map.Item.Value', 'run.$': '$.run' },
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(upgradeNode);
+  // A node that failed, was rolled back or aborted marked the run stopped: the group fails here, after its
+  // in-flight nodes finished, and the run takes the failure path (maintenance mode off, lock released).
+  const groupDone = upgradeNodes.next(invoke('Stop if a node stopped the run', f.recordNode, { action: 'checkStop', node: { 'id.$': '$.group.role' }, 'run.$': '$.run' }, sfn.JsonPath.DISCARD));
   // Distributed too: a Distributed Map may run inside another one's child workflow, not inside an Inline Map.
   const upgradeGroups = new sfn.DistributedMap(scope, 'Upgrade groups in role order', {
     label: 'UpgradeGroups',
@@ -353,7 +360,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     maxConcurrency: 1,
     itemSelector: { 'group.$': '$$.Map.Item.Value', 'run.$': '$.run' },
     resultPath: sfn.JsonPath.DISCARD,
-  }).itemProcessor(upgradeNodes);
+  }).itemProcessor(groupDone);
 
   // ── Failure path: maintenance mode off, lock released, summary — on every path that needs it ──
   const summarizeAfterFailure = invoke('Summarize after failure', f.summarize, {

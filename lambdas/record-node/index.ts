@@ -12,7 +12,7 @@ export interface RecordNodeEvent {
    * upgraded / skipped / failed; after an operator's decision: rolledBack (rollback or skip: the node is
    * back at its old version) or needsAttention (abort, or a rollback that failed).
    */
-  action: 'upgraded' | 'skipped' | 'failed' | 'rolledBack' | 'needsAttention';
+  action: 'upgraded' | 'skipped' | 'failed' | 'rolledBack' | 'needsAttention' | 'gate' | 'checkStop';
   approval?: ApprovalDecision;
   rollbackFailed?: boolean;
   /** Roles may be left out (the check before the window knows only ids): the run's plan has them. */
@@ -25,10 +25,27 @@ export interface RecordNodeEvent {
 /** Steps after which the node may have changed: a failure there leaves its version unknown until rollback. */
 const CHANGES_NODE = new Set(NODE_PIPELINE.slice(NODE_PIPELINE.indexOf('upgrade')));
 
-/** Records how a node's part of the run ended, in the run and in the node's own record. */
-export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome> => {
+/** A group stops the run when one of its nodes marked it stopping (after its in-flight nodes finished). */
+export class RunStoppedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunStopped';
+  }
+}
+
+/**
+ * Records how a node's part of the run ended, in the run and in the node's own record.
+ * `gate`: may a node start (is the run stopping)? `checkStop`: throws RunStopped when a node stopped the run.
+ */
+export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | { go: boolean; reason?: string } | { stopped: false }> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   const { runId } = event.run;
+  if (event.action === 'gate' || event.action === 'checkStop') {
+    const stop = await store.runStopping(runId);
+    if (event.action === 'gate') return stop === null ? { go: true } : { go: false, reason: stop.reason };
+    if (stop !== null) throw new RunStoppedError(stop.reason);
+    return { stopped: false };
+  }
   const { checkpoints } = await store.runRecords(runId);
   const mine = checkpoints.filter((c) => c.nodeId === event.node.id);
   const checked = mine.find((c) => c.step === 'version-check')?.details?.version;
@@ -75,6 +92,12 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome> => {
   }
   const roles = event.node.roles ?? (await store.plannedRoles(runId, event.node.id)) ?? [];
   await store.recordOutcome(event.run.cluster, runId, roles, outcome);
+  // Anything but success, a skip at the target, or an operator's skip stops the rollout.
+  const continues = outcome.status === 'UPGRADED' || outcome.status === 'SKIPPED' || (outcome.status === 'ROLLED_BACK' && outcome.decision === 'skip');
+  if (!continues) {
+    const why = outcome.decision ? `${outcome.decision} decided${outcome.byTimeout ? ' by timeout' : ''} for ${outcome.nodeId}` : `${outcome.nodeId} ${outcome.status === 'NEEDS_ATTENTION' ? 'needs attention' : 'failed'}`;
+    await store.markRunStopping(runId, `the run stopped: ${why}${outcome.failedStep ? ` after ${outcome.failedStep} failed` : ''}`, at);
+  }
   logger.info('node recorded', { runId, ...outcome });
   return outcome;
 };

@@ -152,3 +152,34 @@ describe('a rollback that fails', () => {
     await expectClosed(r);
   });
 });
+
+describe('with nodes upgrading in parallel', () => {
+  it('a failure lets the in-flight nodes finish their current node, and no further node starts', async () => {
+    const parallel: ClusterFile = {
+      cluster: 'approval-parallel',
+      nodes: [
+        { id: 'core-1', roles: ['primary'], version: '3.0.0' },
+        ...['dea-1', 'dea-2', 'dea-3', 'dea-4'].map((id) => ({ id, roles: ['dea'], version: '3.0.0' })),
+      ],
+    };
+    const r = await run('parallel', {
+      cluster: parallel,
+      concurrency: { dea: 2 },
+      decisions: ['rollback'],
+      failures: [{ nodeId: 'dea-1', step: 'pre-upgrade-validation', times: Number.POSITIVE_INFINITY }],
+    });
+    expect(r.summary.status).toBe('ROLLED_BACK');
+    expect(r.summary.nodes['dea-1']?.status).toBe('ROLLED_BACK');
+    // dea-2 was in flight: it finished its node instead of being cut off mid-step.
+    expect(r.summary.nodes['dea-2']?.status).toBe('UPGRADED');
+    expect(r.summary.nodes['dea-4']?.status).toBe('NOT_STARTED');
+    // Every node is at its old or its new version, never in between.
+    for (const id of Object.keys(r.summary.nodes)) {
+      expect(['UPGRADED', 'ROLLED_BACK', 'NOT_STARTED'], id).toContain(r.summary.nodes[id]?.status);
+      const seen = await inspectSandbox(root(r, id));
+      expect(seen.serviceHealthy, id).toBe(true);
+      expect(seen.currentLink, id).toBe(r.summary.nodes[id]?.status === 'UPGRADED' ? 'releases/3.1.0' : 'releases/3.0.0');
+    }
+    await expectClosed(r);
+  });
+});
