@@ -182,6 +182,8 @@ function capacity() {
     const nodes = Array.from({ length: count }, (_, i) => ({ id: `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`, roles: [i % 10 === 0 ? 'router' : 'dea'] }));
     nodes[0] = { id: nodes[0]?.id ?? 'i-0', roles: ['primary'] };
     const raw = { cluster: 'prod', targetVersion: '3.2.0', ...(explicitNodes ? { nodes } : {}) };
+    // The execution input itself is limited to 256 KiB (parseInput refuses more, as StartExecution would).
+    if (Buffer.byteLength(JSON.stringify(raw)) > LIMIT) return LIMIT + 1;
     // The state data never holds the node list (validate-input drops it; the plan reads the execution input).
     const { nodes: _listed, ...input } = parseInput(raw);
     const plan = planUpgrade({ ...input, nodes }, nodes, new Map());
