@@ -10,6 +10,8 @@ const MEANING: Record<string, string> = {
   force: 'Upgrade nodes even when they are already at (or above) the target version.',
   ignoreInspectFailures: 'Pre-upgrade inspection failures become warnings instead of stopping the node.',
   concurrency: 'Nodes upgraded at once per role group; `unmatched` is the final group (nodes matching no role). Default 1.',
+  minHealthy: 'Per role (or `unmatched`): how many of its nodes must stay in service while its group upgrades — a count or a percentage like `"75%"`.',
+  prepareOnly: 'Check every node and stage the target package where needed, then stop: no maintenance window.',
   nodes: 'The cluster\'s nodes (id and roles). Omitted: discovery by tags.',
   'nodes[].id': 'Node id: the EC2 instance / SSM managed-instance id.',
   'nodes[].roles': 'Roles enabled on the node.',

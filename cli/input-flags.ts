@@ -17,6 +17,8 @@ export interface InputFlags {
   httpsProxy?: string;
   coreNode?: string;
   dryRun?: boolean;
+  minHealthy?: Record<string, number | string>;
+  prepareOnly?: boolean;
 }
 
 function parseRoleOrder(value: string): string[] {
@@ -34,6 +36,18 @@ export function parseConcurrency(value: string): Record<string, number> {
   return out;
 }
 
+/** `--min-healthy dea=75%,router=1` → `{ dea: "75%", router: 1 }`. */
+export function parseMinHealthy(value: string): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const part of value.split(',')) {
+    const m = /^\s*([^=\s]+)\s*=\s*([0-9]+%?)\s*$/.exec(part);
+    if (m === null) throw new UsageError(`--min-healthy: expected ROLE=N or ROLE=P%[,…] like dea=75%,router=1, got ${JSON.stringify(value)}`);
+    const amount = m[2] as string;
+    out[m[1] as string] = amount.endsWith('%') ? amount : Number(amount);
+  }
+  return out;
+}
+
 export function addInputOptions(command: Command): Command {
   return command
     .option('--input <file>', 'the execution input as a JSON file (flags below override its fields)')
@@ -43,6 +57,8 @@ export function addInputOptions(command: Command): Command {
     .option('--force', 'upgrade nodes even when already at the target version')
     .option('--ignore-inspect-failures', 'pre-upgrade inspection failures become warnings')
     .option('--concurrency <role=n,…>', 'nodes upgraded at once per role group ("unmatched" = the final group); default 1', parseConcurrency)
+    .option('--min-healthy <role=n|p%,…>', 'nodes per role that must stay in service while its group upgrades', parseMinHealthy)
+    .option('--prepare-only', 'check every node and stage the package where needed, then stop (no maintenance window)')
     .option('--https-proxy <url>', 'proxy for package downloads on the nodes (HTTPS_PROXY)')
     .option('--core-node <id>', 'the node that switches maintenance mode (default: the node with role primary)');
 }
@@ -74,6 +90,8 @@ export async function buildInput(flags: InputFlags): Promise<{ raw: Record<strin
     ...(flags.httpsProxy !== undefined ? { httpsProxy: flags.httpsProxy } : {}),
     ...(flags.coreNode !== undefined ? { coreNode: flags.coreNode } : {}),
     ...(flags.dryRun ? { dryRun: true } : {}),
+    ...(flags.minHealthy ? { minHealthy: flags.minHealthy } : {}),
+    ...(flags.prepareOnly ? { prepareOnly: true } : {}),
   };
   if (raw.targetVersion === undefined) throw new InputValidationError('targetVersion: expected --target-version V (or targetVersion in --input)', 'targetVersion');
   return { raw, input: parseInput(raw), ...(cluster ? { cluster } : {}) };

@@ -10,7 +10,7 @@ export function formatPlan(plan: UpgradePlan): string {
   const lines = [`Plan: ${plan.cluster} → ${plan.targetVersion}: ${plan.upgradeCount} to upgrade, ${plan.skipCount} to skip; maintenance mode on ${plan.coreNode}`, `Role order: ${plan.roleOrder.join(', ')}`];
   plan.groups.forEach((g, i) => {
     lines.push('');
-    lines.push(`${i + 1}. group ${g.role} (${g.nodes.length} node${g.nodes.length > 1 ? 's' : ''}, ${g.concurrency} at a time)`);
+    lines.push(`${i + 1}. group ${g.role} (${g.nodes.length} node${g.nodes.length > 1 ? 's' : ''}, ${g.concurrency} at a time${g.limitedBy ? `: ${g.limitedBy}` : ''})`);
     lines.push(...table([['   NODE', 'ROLES', 'FROM', 'TO', 'ACTION', 'WHY'], ...g.nodes.map((n) => [`   ${n.id}`, n.roles.join(',') || '—', n.from ?? '?', n.to, n.action, n.reason])]));
   });
   return lines.join('\n');

@@ -80,10 +80,10 @@ describe('operator formatting', () => {
   });
 
   it('prints the plan group by group with versions and reasons', () => {
-    const input = parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes: [{ id: 'dea-1', roles: ['dea'] }, { id: 'core-1', roles: ['primary'] }], concurrency: { dea: 2 } });
-    const text = formatPlan(planUpgrade(input, input.nodes ?? [], new Map([['dea-1', '3.0.0'], ['core-1', '3.1.0']])));
-    expect(text).toContain('Plan: c → 3.1.0: 1 to upgrade, 1 to skip; maintenance mode on core-1');
-    expect(text).toContain('1. group dea (1 node, 2 at a time)');
+    const input = parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes: [{ id: 'dea-1', roles: ['dea'] }, { id: 'dea-2', roles: ['dea'] }, { id: 'core-1', roles: ['primary'] }], concurrency: { dea: 2 } });
+    const text = formatPlan(planUpgrade(input, input.nodes ?? [], new Map([['dea-1', '3.0.0'], ['dea-2', '3.0.0'], ['core-1', '3.1.0']])));
+    expect(text).toContain('Plan: c → 3.1.0: 2 to upgrade, 1 to skip; maintenance mode on core-1');
+    expect(text).toContain('1. group dea (2 nodes, 2 at a time)');
     expect(text).toMatch(/core-1 +primary +3\.1\.0 +3\.1\.0 +skip +already at 3\.1\.0/);
   });
 
