@@ -47,13 +47,18 @@ export class WatchView {
   cluster = '';
   /** Where the run is outside the nodes (lock, plan, maintenance mode, summary). */
   phase = '';
-  private readonly nodeOfEvent = new Map<number, string>();
+  private readonly nodeOfEvent = new Map<string, string>();
   private readonly lines: string[] = [];
-  private lastId = 0;
+  /** Last event id seen per history (the execution's, and each child execution's of a Distributed Map). */
+  private readonly lastIds = new Map<string, number>();
 
-  /** The id of the last event seen: poll for newer ones. */
+  /** The id of the last event seen of a history: poll for newer ones. */
+  seenOf(source = ''): number {
+    return this.lastIds.get(source) ?? 0;
+  }
+
   get seen(): number {
-    return this.lastId;
+    return this.seenOf('');
   }
 
   private at(ts: Date | undefined): number {
@@ -68,19 +73,26 @@ export class WatchView {
     this.lines.push(`${this.stamp(t)} ${text}`);
   }
 
-  add(event: HistoryEvent): void {
+  /**
+   * Takes one event of the run's history (`source` ''), or of a child execution of one of its
+   * Distributed Maps (`source` = the child's ARN): the same picture either way.
+   */
+  add(event: HistoryEvent, source = ''): void {
     const id = event.id ?? 0;
-    if (id <= this.lastId) return;
-    this.lastId = id;
+    if (id <= this.seenOf(source)) return;
+    this.lastIds.set(source, id);
+    const root = source === '';
     const t = this.at(event.timestamp);
     const type = event.type ?? '';
     const entered = event.stateEnteredEventDetails as Detail | undefined;
     const exited = event.stateExitedEventDetails as Detail | undefined;
     const input = entered ? (parse(entered.input) as { node?: { id?: string }; group?: { role?: string; nodes?: { id: string }[] } } | null) : null;
     let node = typeof input?.node?.id === 'string' ? input.node.id : undefined;
-    if (node === undefined && entered === undefined) node = this.nodeOfEvent.get(event.previousEventId ?? -1);
-    if (node !== undefined) this.nodeOfEvent.set(id, node);
+    if (node === undefined && entered === undefined) node = this.nodeOfEvent.get(`${source}#${event.previousEventId ?? -1}`);
+    if (node !== undefined) this.nodeOfEvent.set(`${source}#${id}`, node);
 
+    // A child execution's own start and end say nothing the states inside it do not.
+    if (!root && type.startsWith('Execution')) return;
     if (type === 'ExecutionStarted') {
       this.startedAt = t;
       this.input = (parse(event.executionStartedEventDetails?.input) ?? {}) as typeof this.input;

@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { Command } from 'commander';
 import type { Summary } from '../core/summary.js';
 import { globalFlags, StackClients } from './aws.js';
@@ -19,6 +19,58 @@ export async function newEvents(clients: StackClients, executionArn: string, aft
     nextToken = page.nextToken;
   } while (nextToken !== undefined);
   return fresh.reverse();
+}
+
+/**
+ * Every history of a run: the execution's own and, for its Distributed Maps, each child execution's
+ * (found through the Map Runs its history names). Returns the new events, oldest first, with their source.
+ */
+export class RunHistories {
+  /** Child execution ARN → finished. */
+  private readonly children = new Map<string, boolean>();
+  /** Map Run ARN → still worth listing. */
+  private readonly mapRuns = new Map<string, boolean>();
+
+  constructor(
+    private readonly clients: StackClients,
+    private readonly executionArn: string,
+    private readonly view: WatchView,
+  ) {}
+
+  async poll(): Promise<{ event: HistoryEvent; source: string }[]> {
+    const fresh: { event: HistoryEvent; source: string }[] = [];
+    const take = async (arn: string, source: string) => {
+      for (const event of await newEvents(this.clients, arn, this.view.seenOf(source))) {
+        fresh.push({ event, source });
+        const runArn = event.mapRunStartedEventDetails?.mapRunArn;
+        if (runArn !== undefined) this.mapRuns.set(runArn, true);
+        if (source !== '' && /^Execution(Succeeded|Failed|Aborted|TimedOut)$/.test(event.type ?? '')) this.children.set(arn, true);
+      }
+    };
+    await take(this.executionArn, '');
+    for (const [runArn, open] of this.mapRuns) {
+      if (!open) continue;
+      let nextToken: string | undefined;
+      let running = 0;
+      do {
+        const page = await this.clients.sfn.send(new ListExecutionsCommand({ mapRunArn: runArn, maxResults: 1000, nextToken }));
+        for (const e of page.executions ?? []) {
+          if (e.executionArn === undefined) continue;
+          if (!this.children.has(e.executionArn)) this.children.set(e.executionArn, false);
+          if (e.status === 'RUNNING') running += 1;
+        }
+        nextToken = page.nextToken;
+      } while (nextToken !== undefined);
+      // A Map Run whose children all ended and whose Map has moved on has nothing more to show.
+      if (running === 0 && this.view.status !== 'RUNNING') this.mapRuns.set(runArn, false);
+    }
+    for (const [arn, finished] of this.children) {
+      if (finished) continue;
+      await take(arn, arn);
+    }
+    // Histories interleave in time: show them in the order things happened.
+    return fresh.sort((a, b) => (a.event.timestamp?.getTime() ?? 0) - (b.event.timestamp?.getTime() ?? 0));
+  }
 }
 
 /** The run's summary: the execution's output when it succeeded, else the RUN record (a stopped run's is written by run-stopped). */
@@ -58,8 +110,12 @@ export async function watchRun(clients: StackClients, run: string, opts: WatchOp
     err.write(`${drawn > 0 ? `\x1b[${drawn}A` : ''}${frame.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
     drawn = frame.length;
   };
+  const histories = new RunHistories(clients, executionArn, view);
+  const pollAll = async () => {
+    for (const { event, source } of await histories.poll()) view.add(event, source);
+  };
   for (;;) {
-    for (const e of await newEvents(clients, executionArn, view.seen)) view.add(e);
+    await pollAll();
     const lines = view.take();
     if (!opts.tty && !opts.json) for (const l of lines) process.stdout.write(`${l}\n`);
     draw();
@@ -67,7 +123,7 @@ export async function watchRun(clients: StackClients, run: string, opts: WatchOp
     // The history may lag the status by a moment: ask once more after the execution has ended.
     const described = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
     if (described.status !== 'RUNNING') {
-      for (const e of await newEvents(clients, executionArn, view.seen)) view.add(e);
+      await pollAll();
       if (!opts.tty && !opts.json) for (const l of view.take()) process.stdout.write(`${l}\n`);
       draw();
       if (view.status === 'RUNNING') view.status = described.status as WatchView['status'];

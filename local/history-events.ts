@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { RunnerEvent } from './state-machine-runner.js';
 
 /** One event of `GetExecutionHistory`, as the Step Functions JSON protocol answers it (timestamp in epoch seconds). */
@@ -14,8 +15,22 @@ interface AslState {
   Resource?: string;
   Parameters?: Record<string, unknown>;
   TimeoutSeconds?: number;
-  ItemProcessor?: { States: Record<string, AslState> };
+  ItemsPath?: string;
+  ItemSelector?: Record<string, unknown>;
+  Label?: string;
+  ItemProcessor?: { States: Record<string, AslState>; ProcessorConfig?: { Mode?: string } };
   Iterator?: { States: Record<string, AslState> };
+}
+
+const isDistributed = (state: AslState | undefined) => state?.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
+
+/** The items a Map state iterates over (its ItemsPath, a plain `$.a.b` path) in the given input. */
+export function itemsOf(state: AslState | undefined, input: unknown): unknown[] {
+  let value: unknown = input;
+  for (const key of (state?.ItemsPath ?? '$').replace(/^\$\.?/, '').split('.').filter(Boolean)) {
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return Array.isArray(value) ? value : [];
 }
 
 /** The node an event belongs to (a pipeline step's node), so concurrent iterations chain their own events. */
@@ -45,6 +60,9 @@ export class HistoryRecorder {
   private readonly last = new Map<string, number>();
   /** States whose task failed: the library still reports them exited after a Catch, which AWS shows as failed, then exited. */
   private readonly failed = new Set<string>();
+
+  /** For a Distributed Map's events: the ARN of its current Map Run (set by the tree that owns this history). */
+  mapRunArn: ((mapState: string) => string) | undefined;
 
   constructor(definition: Record<string, unknown>) {
     const walk = (states: Record<string, AslState>) => {
@@ -105,8 +123,8 @@ export class HistoryRecorder {
           }
         }
         if (type === 'Map') {
-          const items = (event.input as { group?: { nodes?: unknown[] }; plan?: { groups?: unknown[] } } | undefined);
-          this.push(lane, at, 'MapStateStarted', { mapStateStartedEventDetails: { length: items?.group?.nodes?.length ?? items?.plan?.groups?.length ?? 0 } });
+          this.push(lane, at, 'MapStateStarted', { mapStateStartedEventDetails: { length: itemsOf(state, event.input).length } });
+          if (isDistributed(state) && this.mapRunArn !== undefined) this.push(lane, at, 'MapRunStarted', { mapRunStartedEventDetails: { mapRunArn: this.mapRunArn(name) } });
         }
         break;
       }
@@ -115,7 +133,10 @@ export class HistoryRecorder {
           if (direct) this.push(lane, at, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output: json(event.output) } });
           else this.push(lane, at, 'TaskSucceeded', { taskSucceededEventDetails: { ...task, output: json(event.output) } });
         }
-        if (type === 'Map' && !this.failed.has(key)) this.push(lane, at, 'MapStateSucceeded');
+        if (type === 'Map' && !this.failed.has(key)) {
+          if (isDistributed(state)) this.push(lane, at, 'MapRunSucceeded');
+          this.push(lane, at, 'MapStateSucceeded');
+        }
         if (type !== 'Fail') this.push(lane, at, `${type}StateExited`, { stateExitedEventDetails: { name, output: json(event.output), outputDetails: { truncated: false } } });
         break;
       }
@@ -126,7 +147,10 @@ export class HistoryRecorder {
         const cause = text(event.cause);
         if (type === 'Task' && direct) this.push(lane, at, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: { error, cause } });
         else if (type === 'Task') this.push(lane, at, 'TaskFailed', { taskFailedEventDetails: { ...task, error, cause } });
-        else if (type === 'Map') this.push(lane, at, 'MapStateFailed');
+        else if (type === 'Map') {
+          if (isDistributed(state)) this.push(lane, at, 'MapRunFailed', { mapRunFailedEventDetails: { error, cause } });
+          this.push(lane, at, 'MapStateFailed');
+        }
         break;
       }
       case 'MapIterationStarted':
@@ -139,6 +163,145 @@ export class HistoryRecorder {
       }
       default:
         break;
+    }
+  }
+}
+
+/** One child execution of a Distributed Map's Map Run, with its own history (as AWS keeps it). */
+export interface ChildExecution {
+  executionArn: string;
+  name: string;
+  mapRunArn: string;
+  input: unknown;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+  startDate: number;
+  stopDate?: number;
+  history: HistoryRecorder;
+}
+
+/**
+ * The histories AWS keeps for one execution whose Maps are Distributed: the parent's (MapRunStarted …
+ * MapRunSucceeded, no per-item events) and one per child execution (ExecutionStarted with the item, the
+ * item's states, ExecutionSucceeded|Failed). aws-local-stepfunctions runs every Map inline and reports
+ * one event log; this routes each event to the history AWS would have written it in: by the Map that
+ * encloses its state, and the item (node id for node Maps, iteration index otherwise).
+ */
+export class ExecutionHistories {
+  readonly root: HistoryRecorder;
+  /** Child executions by ARN. */
+  readonly children = new Map<string, ChildExecution>();
+  private readonly states = new Map<string, AslState>();
+  /** State name → the Distributed Map it runs directly inside (innermost), if any. */
+  private readonly enclosing = new Map<string, string>();
+  /** Map state name → its current Map Run: ARN and children by item key. */
+  private readonly runs = new Map<string, { arn: string; byKey: Map<string, ChildExecution> }>();
+
+  constructor(
+    private readonly definition: Record<string, unknown>,
+    private readonly arnBase: { region: string; account: string; stateMachine: string },
+  ) {
+    const walk = (states: Record<string, AslState>, map: string | undefined) => {
+      for (const [name, state] of Object.entries(states)) {
+        this.states.set(name, state);
+        if (map !== undefined) this.enclosing.set(name, map);
+        const inner = state.ItemProcessor ?? state.Iterator;
+        if (inner) walk(inner.States, isDistributed(state) ? name : map);
+      }
+    };
+    walk(definition.States as Record<string, AslState>, undefined);
+    this.root = this.recorder();
+  }
+
+  private recorder(): HistoryRecorder {
+    const r = new HistoryRecorder(this.definition);
+    r.mapRunArn = (mapState) => this.startRun(mapState);
+    return r;
+  }
+
+  private label(mapState: string): string {
+    return this.states.get(mapState)?.Label ?? mapState.replace(/[^A-Za-z0-9]/g, '');
+  }
+
+  private startRun(mapState: string): string {
+    const { region, account, stateMachine } = this.arnBase;
+    const arn = `arn:aws:states:${region}:${account}:mapRun:${stateMachine}/${this.label(mapState)}:${randomUUID()}`;
+    this.runs.set(mapState, { arn, byKey: new Map() });
+    return arn;
+  }
+
+  private isNodeMap(mapState: string): boolean {
+    const selector = this.states.get(mapState)?.ItemSelector ?? {};
+    return 'node' in selector || 'node.$' in selector;
+  }
+
+  private keyOfItem(mapState: string, item: unknown, index: number): string {
+    if (!this.isNodeMap(mapState)) return String(index);
+    if (typeof item === 'string') return item;
+    const id = (item as { id?: unknown } | null)?.id;
+    return typeof id === 'string' ? id : String(index);
+  }
+
+  private child(mapState: string, key: string, input: unknown, at: number): ChildExecution | undefined {
+    const run = this.runs.get(mapState);
+    if (run === undefined) return undefined;
+    let child = run.byKey.get(key);
+    if (child === undefined) {
+      const { region, account, stateMachine } = this.arnBase;
+      const name = randomUUID();
+      child = {
+        executionArn: `arn:aws:states:${region}:${account}:execution:${stateMachine}/${this.label(mapState)}:${name}`,
+        name,
+        mapRunArn: run.arn,
+        input,
+        status: 'RUNNING',
+        startDate: at,
+        history: this.recorder(),
+      };
+      child.history.started(input, at, '');
+      run.byKey.set(key, child);
+      this.children.set(child.executionArn, child);
+    }
+    return child;
+  }
+
+  /** The history an event belongs in (the root's when it runs outside every Distributed Map). */
+  private target(event: RunnerEvent): HistoryRecorder {
+    const map = event.stateName === undefined ? undefined : this.enclosing.get(event.stateName);
+    if (map === undefined) return this.root;
+    const node = (event.input as { node?: { id?: unknown } } | undefined)?.node?.id;
+    const key = this.isNodeMap(map) && typeof node === 'string' ? node : String(event.index ?? 0);
+    return this.child(map, key, event.input, event.timestamp)?.history ?? this.root;
+  }
+
+  add(event: RunnerEvent): void {
+    const state = event.stateName === undefined ? undefined : this.states.get(event.stateName);
+    if (event.type.startsWith('MapIteration') && isDistributed(state) && event.stateName !== undefined) {
+      // Per-item events of a Distributed Map are the child executions' own start and end.
+      const items = itemsOf(state, event.input);
+      const index = event.index ?? 0;
+      const key = this.keyOfItem(event.stateName, items[index], index);
+      const child = this.child(event.stateName, key, items[index], event.timestamp);
+      if (child === undefined || event.type === 'MapIterationStarted') return;
+      child.stopDate = event.timestamp;
+      if (event.type === 'MapIterationSucceeded') {
+        child.status = 'SUCCEEDED';
+        child.history.succeeded(null, event.timestamp);
+      } else {
+        child.status = 'FAILED';
+        child.history.failedExecution(event.error ?? 'States.TaskFailed', text(event.cause), event.timestamp);
+      }
+      return;
+    }
+    this.target(event).add(event);
+  }
+
+  /** StopExecution: the children still running are aborted with their parent. */
+  abortChildren(at: number): void {
+    for (const child of this.children.values()) {
+      if (child.status !== 'RUNNING') continue;
+      child.status = 'ABORTED';
+      child.stopDate = at;
+      child.history.aborted('', 'the parent execution was stopped', at);
     }
   }
 }

@@ -9,7 +9,7 @@ import { LocalTaskTokens } from './task-tokens.js';
 import { cleanWorkdir } from './rehearsal.js';
 import { prepareLocalStack, type LocalStack } from './local-stack.js';
 import { MapFence, startExecution, taskOverrides, type LocalExecution, type LocalHandler } from './state-machine-runner.js';
-import { HistoryRecorder } from './history-events.js';
+import { ExecutionHistories, type ChildExecution, type HistoryRecorder } from './history-events.js';
 import { LOCAL_HANDLERS } from './handlers.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
 
@@ -32,6 +32,7 @@ interface ExecutionRecord {
   error?: string;
   cause?: string;
   history: HistoryRecorder;
+  histories: ExecutionHistories;
   execution: LocalExecution;
   done: Promise<void>;
   state: { aborted: boolean };
@@ -135,7 +136,10 @@ export class LocalRuntime {
     return {
       ...this.stack.tokens.operations(),
       StartExecution: (r) => this.startExecution(r),
-      DescribeExecution: (r) => this.describe(this.find(r.executionArn)),
+      DescribeExecution: (r) => {
+        const child = this.findChild(r.executionArn);
+        return child ? this.describeChild(child) : this.describe(this.find(r.executionArn));
+      },
       GetExecutionHistory: (r) => this.history(r),
       ListExecutions: (r) => this.list(r),
       StopExecution: (r) => {
@@ -149,6 +153,29 @@ export class LocalRuntime {
     const e = typeof arn === 'string' ? this.executions.get(arn) : undefined;
     if (e === undefined) throw new AwsJsonError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn)}'`);
     return e;
+  }
+
+  /** A child execution of a Distributed Map's Map Run. */
+  private findChild(arn: unknown): ChildExecution | undefined {
+    if (typeof arn !== 'string') return undefined;
+    for (const e of this.executions.values()) {
+      const child = e.histories.children.get(arn);
+      if (child !== undefined) return child;
+    }
+    return undefined;
+  }
+
+  private describeChild(c: ChildExecution): Record<string, unknown> {
+    return {
+      executionArn: c.executionArn,
+      stateMachineArn: `${this.stateMachineArn}/${c.executionArn.split(':')[6]?.split('/')[1] ?? ''}`,
+      name: c.name,
+      status: c.status,
+      startDate: c.startDate / 1000,
+      ...(c.stopDate !== undefined ? { stopDate: c.stopDate / 1000 } : {}),
+      input: JSON.stringify(c.input ?? null),
+      mapRunArn: c.mapRunArn,
+    };
   }
 
   private startExecution(r: Record<string, unknown>): { executionArn: string; startDate: number } {
@@ -171,7 +198,8 @@ export class LocalRuntime {
     }
     const { parts, handlers, tokens } = this.stack;
     const fence = new MapFence(parts.definition);
-    const history = new HistoryRecorder(parts.definition);
+    const histories = new ExecutionHistories(parts.definition, { region: LOCAL_REGION, account: LOCAL_ACCOUNT, stateMachine: STATE_MACHINE_NAME });
+    const history = histories.root;
     const startDate = Date.now();
     history.started(input, startDate, ROLE_ARN);
     // aws-local-stepfunctions' abort() settles the result but lets running Map iterations go on to their
@@ -194,13 +222,13 @@ export class LocalRuntime {
       tokens,
       stateMachineName: STATE_MACHINE_NAME,
     });
-    const record: ExecutionRecord = { executionArn, name, input: inputText, startDate, status: 'RUNNING', history, execution, done: Promise.resolve(), state };
+    const record: ExecutionRecord = { executionArn, name, input: inputText, startDate, status: 'RUNNING', history, histories, execution, done: Promise.resolve(), state };
     const consume = (async () => {
       for await (const event of execution.events) {
         if (record.status === 'ABORTED') break;
         if (fence.suppresses(event)) continue;
         fence.observe(event);
-        history.add(event);
+        histories.add(event);
       }
     })();
     record.done = (async () => {
@@ -234,6 +262,7 @@ export class LocalRuntime {
     if (error !== undefined) record.error = error;
     if (cause !== undefined) record.cause = cause;
     record.execution.abort();
+    record.histories.abortChildren(record.stopDate);
     record.history.aborted(error ?? '', cause ?? '', record.stopDate);
     const event = {
       version: '0',
@@ -283,7 +312,7 @@ export class LocalRuntime {
   }
 
   private history(r: Record<string, unknown>): { events: unknown[]; nextToken?: string } {
-    const e = this.find(r.executionArn);
+    const e = this.findChild(r.executionArn) ?? this.find(r.executionArn);
     const max = Math.min(Math.max(Number(r.maxResults ?? 1000) || 1000, 1), 1000);
     const all = r.reverseOrder === true ? [...e.history.events].reverse() : e.history.events;
     const from = typeof r.nextToken === 'string' ? Number(r.nextToken) : 0;
@@ -293,6 +322,10 @@ export class LocalRuntime {
   }
 
   private list(r: Record<string, unknown>): { executions: unknown[] } {
+    if (typeof r.mapRunArn === 'string') {
+      const children = [...this.executions.values()].flatMap((e) => [...e.histories.children.values()]).filter((c) => c.mapRunArn === r.mapRunArn);
+      return { executions: children.map((c) => ({ ...this.describeChild(c), input: undefined })) };
+    }
     const filter = typeof r.statusFilter === 'string' ? r.statusFilter : undefined;
     const all = [...this.executions.values()]
       .filter((e) => filter === undefined || e.status === filter)

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,12 +94,23 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
     const arn = (JSON.parse(first.stdout) as { executionArn: string }).executionArn;
     expect((JSON.parse(second.stdout) as { executionArn: string }).executionArn).toBe(arn);
 
-    // Stop once maintenance mode is on and the second node is under way.
+    // Stop once maintenance mode is on and the second node is under way: in AWS as here, the nodes run in
+    // child executions of the Distributed Map's Map Run, each with its own history.
     const sfn = new SFNClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
     const deadline = Date.now() + 30_000;
-    for (;;) {
+    const secondNodeStarted = async () => {
       const events = (await sfn.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 1000 }))).events ?? [];
-      if (events.some((e) => e.type === 'MapIterationStarted' && e.mapIterationStartedEventDetails?.index === 1 && e.mapIterationStartedEventDetails.name === 'Upgrade nodes of the group')) break;
+      for (const e of events) {
+        const mapRunArn = e.mapRunStartedEventDetails?.mapRunArn;
+        if (mapRunArn === undefined) continue;
+        for (const child of (await sfn.send(new ListExecutionsCommand({ mapRunArn }))).executions ?? []) {
+          const history = (await sfn.send(new GetExecutionHistoryCommand({ executionArn: child.executionArn }))).events ?? [];
+          if (history.some((h) => h.type === 'TaskStateEntered' && h.stateEnteredEventDetails?.name === 'Self-update' && h.stateEnteredEventDetails.input?.includes('"dea-2"'))) return true;
+        }
+      }
+      return false;
+    };
+    while (!(await secondNodeStarted())) {
       expect(Date.now(), 'the second node never started').toBeLessThan(deadline);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
