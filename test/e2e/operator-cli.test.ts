@@ -149,6 +149,33 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
     expect(status.stdout).toContain('run ABORTED — StoppedByOperator');
   }, 120_000);
 
+  it('watch redraws its picture in place in a real terminal (tmux) and ends with the summary', async () => {
+    const socket = `fleet-upgrade-test-${process.pid}`;
+    const tmux = (...args: string[]) => exec('tmux', ['-L', socket, ...args], { timeout: 10_000 });
+    const command = [process.execPath, '--import', 'tsx', 'bin/fleet-upgrade.ts', '--endpoint', runtime.endpoint,
+      'start', '--cluster', clusterFile, '--target-version', '3.2.0', '--force', '--run-id', 'ops-up-3', '--watch'].map((a) => `'${a}'`).join(' ');
+    await tmux('new-session', '-d', '-x', '110', '-y', '45', '-c', process.cwd(), `${command}; echo "EXIT=$?"; sleep 60`);
+    try {
+      // Poll the screen until the command has ended (no fixed sleeps).
+      let screen = '';
+      const deadline = Date.now() + 90_000;
+      while (!/EXIT=\d+/.test(screen)) {
+        expect(Date.now(), `watch did not finish; screen:\n${screen}`).toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        screen = (await tmux('capture-pane', '-p', '-J', '-S', '-200')).stdout;
+      }
+      expect(screen).toContain('EXIT=0');
+      // The frame was redrawn in place: each group line appears once, with every node done.
+      expect(screen.match(/^ {2}group dea \(6\/6\)$/gm)).toHaveLength(1);
+      expect(screen).toMatch(/^ {4}✔ dea-1 +upgraded 3\.\d\.0 → 3\.2\.0$/m);
+      expect(screen).toMatch(/^ {2}group primary \(1\/1\)$/m);
+      expect(screen).toContain('Upgrade of ops to 3.2.0: SUCCEEDED (run ops-up-3)');
+      expect(screen).not.toMatch(/\[ +\d+\.\ds\] dea-1/); // no plain progress lines on a terminal
+    } finally {
+      await tmux('kill-server').catch(() => undefined);
+    }
+  }, 120_000);
+
   it('refuses bad input with exit 2 naming the field, before anything starts', async () => {
     const bad = await cli('start', '--cluster', clusterFile, '--target-version', '3.2;reboot');
     expect(bad.code).toBe(2);
