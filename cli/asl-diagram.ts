@@ -226,6 +226,7 @@ export function toSvg(definition: AslGraph, title = 'fleet-upgrade state machine
   };
   draw(root, margin, margin);
   const lines: string[] = [];
+  let right = root.w + 2 * margin + 80;
   for (const e of edges) {
     const a = centers.get(e.from);
     const b = centers.get(e.to);
@@ -239,9 +240,10 @@ export function toSvg(definition: AslGraph, title = 'fleet-upgrade state machine
       ? `M${x1.toFixed(1)},${y1.toFixed(1)} C${x1.toFixed(1)},${((y1 + y2) / 2).toFixed(1)} ${x2.toFixed(1)},${((y1 + y2) / 2).toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}`
       : `M${(a.x + a.w).toFixed(1)},${y1.toFixed(1)} C${(a.x + a.w + 60).toFixed(1)},${y1.toFixed(1)} ${(b.x + b.w + 60).toFixed(1)},${y2.toFixed(1)} ${(b.x + b.w).toFixed(1)},${y2.toFixed(1)}`;
     lines.push(`<path class="edge ${e.kind}" d="${d}" marker-end="url(#arrow)"><title>${escapeXml(`${e.from} → ${e.to}${e.label ? ` (${e.label})` : ''}`)}</title></path>`);
+    if (e.label && e.kind === 'choice') right = Math.max(right, (x1 + x2) / 2 + 4 + e.label.length * 6 + margin);
     if (e.label && e.kind === 'choice') lines.push(`<text class="label" x="${((x1 + x2) / 2 + 4).toFixed(1)}" y="${((y1 + y2) / 2).toFixed(1)}">${escapeXml(e.label)}</text>`);
   }
-  const w = root.w + 2 * margin + 80;
+  const w = right;
   const h = root.h + 2 * margin;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w.toFixed(0)}" height="${h.toFixed(0)}" viewBox="0 0 ${w.toFixed(0)} ${h.toFixed(0)}" role="img" aria-label="${escapeXml(title)}">
 <title>${escapeXml(title)}</title>
