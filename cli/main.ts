@@ -29,7 +29,7 @@ Examples:
 
 AWS: the usual credential/region chain; the stack's outputs name the state machine and table (--stack).
 Local: \`fleet-upgrade local serve …\`, then --endpoint http://127.0.0.1:4599 (or FLEET_UPGRADE_ENDPOINT).
-Every command takes --json. Exit codes: 0 ok, 1 the run ended otherwise, 2 bad input or usage.`);
+Commands that print results take --json. Exit codes: 0 ok, 1 the run ended otherwise, 2 bad input or usage.`);
   for (const command of [startCommand(), planCommand(), watchCommand(), statusCommand(), stopCommand(), historyCommand(), nodesCommand(), diagramCommand(), rehearseCommand(), localCommand()]) {
     root.addCommand(command.exitOverride());
   }
