@@ -167,6 +167,13 @@ export class HistoryRecorder {
   }
 }
 
+/**
+ * aws-local-stepfunctions forwards a Map iteration's events through an async loop of its own, so an
+ * iteration's end can be reported before its last state events. AWS writes a child execution's end
+ * last; so the end is written once no event of that child has arrived for this long (or at the end).
+ */
+const SETTLE_MS = 150;
+
 /** One child execution of a Distributed Map's Map Run, with its own history (as AWS keeps it). */
 export interface ChildExecution {
   executionArn: string;
@@ -193,6 +200,8 @@ export class ExecutionHistories {
   private readonly states = new Map<string, AslState>();
   /** State name → the Distributed Map it runs directly inside (innermost), if any. */
   private readonly enclosing = new Map<string, string>();
+  /** Children whose iteration ended but whose last events may still be on their way. */
+  private readonly pendingEnds = new Map<ChildExecution, { end: () => void; timer: NodeJS.Timeout }>();
   /** Map state name → its current Map Run: ARN and children by item key. */
   private readonly runs = new Map<string, { arn: string; byKey: Map<string, ChildExecution> }>();
 
@@ -282,21 +291,42 @@ export class ExecutionHistories {
       const key = this.keyOfItem(event.stateName, items[index], index);
       const child = this.child(event.stateName, key, items[index], event.timestamp);
       if (child === undefined || event.type === 'MapIterationStarted') return;
-      child.stopDate = event.timestamp;
-      if (event.type === 'MapIterationSucceeded') {
-        child.status = 'SUCCEEDED';
-        child.history.succeeded(null, event.timestamp);
-      } else {
-        child.status = 'FAILED';
-        child.history.failedExecution(event.error ?? 'States.TaskFailed', text(event.cause), event.timestamp);
-      }
+      const end = () => {
+        this.pendingEnds.delete(child);
+        child.stopDate = event.timestamp;
+        if (event.type === 'MapIterationSucceeded') {
+          child.status = 'SUCCEEDED';
+          child.history.succeeded(null, event.timestamp);
+        } else {
+          child.status = 'FAILED';
+          child.history.failedExecution(event.error ?? 'States.TaskFailed', text(event.cause), event.timestamp);
+        }
+      };
+      this.pendingEnds.set(child, { end, timer: setTimeout(end, SETTLE_MS) });
       return;
     }
-    this.target(event).add(event);
+    const target = this.target(event);
+    // An event of a child whose end is pending: its end waits for it (see SETTLE_MS).
+    for (const [child, pending] of this.pendingEnds) {
+      if (child.history !== target) continue;
+      clearTimeout(pending.timer);
+      pending.timer = setTimeout(pending.end, SETTLE_MS);
+    }
+    target.add(event);
+  }
+
+  /** Ends every child whose end is still pending (the parent execution has ended: nothing more will come). */
+  flush(): void {
+    for (const { end, timer } of [...this.pendingEnds.values()]) {
+      clearTimeout(timer);
+      end();
+    }
   }
 
   /** StopExecution: the children still running are aborted with their parent. */
   abortChildren(at: number): void {
+    for (const { timer } of this.pendingEnds.values()) clearTimeout(timer);
+    this.pendingEnds.clear();
     for (const child of this.children.values()) {
       if (child.status !== 'RUNNING') continue;
       child.status = 'ABORTED';

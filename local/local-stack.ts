@@ -90,6 +90,8 @@ export async function prepareLocalStack(opts: {
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     AWS_ENDPOINT_URL_SFN: opts.sfnEndpoint,
+    // run-stopped polls SSM for its own commands; a local command takes milliseconds, not seconds.
+    RUN_STOPPED_POLL_MS: '200',
     POWERTOOLS_LOG_LEVEL: level,
     AWS_LAMBDA_LOG_LEVEL: level,
   });

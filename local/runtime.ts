@@ -235,6 +235,7 @@ export class LocalRuntime {
       const outcome = await execution.result;
       await consume.catch(() => undefined);
       if (record.status === 'ABORTED') return;
+      histories.flush();
       record.stopDate = Date.now();
       if (outcome.status === 'SUCCEEDED') {
         record.status = 'SUCCEEDED';

@@ -59,7 +59,7 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
     expect(run.stdout).toContain('Started run ops-up-1: ops → 3.1.0');
     expect(run.stdout).toMatch(/group dea: dea-1, dea-2, dea-3, dea-4, dea-5, dea-6/);
     expect(run.stdout).toMatch(/dea-1 +Download and verify: ok in/);
-    expect(run.stdout).toMatch(/core-1 +upgraded 3\.0\.0 → 3\.1\.0/);
+    expect(run.stdout, run.stdout).toMatch(/core-1 +upgraded 3\.0\.0 → 3\.1\.0/);
     expect(run.stdout).toContain('Upgrade of ops to 3.1.0: SUCCEEDED (run ops-up-1)');
     expect(run.stdout).toContain('Cluster lock: released');
 
@@ -94,22 +94,25 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
     const arn = (JSON.parse(first.stdout) as { executionArn: string }).executionArn;
     expect((JSON.parse(second.stdout) as { executionArn: string }).executionArn).toBe(arn);
 
-    // Stop once maintenance mode is on and the second node is under way: in AWS as here, the nodes run in
+    // Stop once maintenance mode is on and the second node's upgrade is under way (past the check of every
+    // node before the window): in AWS as here, the nodes run in
     // child executions of the Distributed Map's Map Run, each with its own history.
     const sfn = new SFNClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
     const deadline = Date.now() + 30_000;
-    const secondNodeStarted = async () => {
-      const events = (await sfn.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 1000 }))).events ?? [];
+    // Children of a Map Run may run Map Runs of their own (groups → nodes): search every history.
+    const startedIn = async (executionArn: string | undefined): Promise<boolean> => {
+      const events = (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events ?? [];
+      if (events.some((h) => h.type === 'TaskStateEntered' && h.stateEnteredEventDetails?.name === 'Pre-upgrade validation' && h.stateEnteredEventDetails.input?.includes('"dea-2"'))) return true;
       for (const e of events) {
         const mapRunArn = e.mapRunStartedEventDetails?.mapRunArn;
         if (mapRunArn === undefined) continue;
         for (const child of (await sfn.send(new ListExecutionsCommand({ mapRunArn }))).executions ?? []) {
-          const history = (await sfn.send(new GetExecutionHistoryCommand({ executionArn: child.executionArn }))).events ?? [];
-          if (history.some((h) => h.type === 'TaskStateEntered' && h.stateEnteredEventDetails?.name === 'Self-update' && h.stateEnteredEventDetails.input?.includes('"dea-2"'))) return true;
+          if (await startedIn(child.executionArn)) return true;
         }
       }
       return false;
     };
+    const secondNodeStarted = () => startedIn(arn);
     while (!(await secondNodeStarted())) {
       expect(Date.now(), 'the second node never started').toBeLessThan(deadline);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -123,6 +126,9 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
     expect(summary.maintenanceMode.disabledAt).not.toBeNull();
     expect(summary.nodes['dea-1']?.status).toBe('UPGRADED');
     expect(summary.nodes['dea-6']?.status).toBe('NOT_STARTED');
+    // The node the stop caught mid-upgrade was rolled back (a retired DEA is back in service).
+    expect(summary.nodes['dea-2']?.status).toBe('FAILED');
+    expect(summary.nodes['dea-2']?.steps.map((s) => s.step)).toContain('rollback');
 
     await runtime.idle();
     const stoppedAt = (await sfn.send(new DescribeExecutionCommand({ executionArn: arn }))).stopDate?.toISOString() ?? '';
@@ -131,9 +137,9 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
     const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials }));
     const store = new FleetStore(db, runtime.stack.tableName);
     expect(await store.getLock('ops')).toBeNull();
-    // Nothing started on a node after the stop (only the clean-up's maintenance-off on the core node).
+    // Nothing started on a node after the stop but the clean-up: rollback of the node it caught, maintenance-off.
     const { checkpoints } = await store.runRecords('ops-up-2');
-    const late = checkpoints.filter((c) => c.startedAt > stoppedAt && c.step !== 'maintenance-off');
+    const late = checkpoints.filter((c) => c.startedAt > stoppedAt && c.step !== 'maintenance-off' && c.step !== 'rollback');
     expect(late.map((c) => `${c.nodeId}:${c.step}`)).toEqual([]);
     db.destroy();
     // On the machines: maintenance mode off, every node at its old or its new version, service healthy.
@@ -142,6 +148,7 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
     for (const [id, root] of runtime.stack.nodeRoots) {
       const node = await inspectSandbox(root);
       expect([summary.nodes[id]?.from ?? '3.0.0', '3.2.0'], id).toContain(node.currentVersion);
+      expect(node.serviceHealthy, `${id} service healthy`).toBe(true);
     }
 
     const status = await cli('status', 'ops-up-2');
@@ -164,7 +171,7 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
         await new Promise((resolve) => setTimeout(resolve, 250));
         screen = (await tmux('capture-pane', '-p', '-J', '-S', '-200')).stdout;
       }
-      expect(screen).toContain('EXIT=0');
+      expect(screen, screen).toContain('EXIT=0');
       // The frame was redrawn in place: each group line appears once, with every node done.
       expect(screen.match(/^ {2}group dea \(6\/6\)$/gm)).toHaveLength(1);
       expect(screen).toMatch(/^ {4}✔ dea-1 +upgraded 3\.\d\.0 → 3\.2\.0$/m);
