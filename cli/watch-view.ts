@@ -7,7 +7,7 @@ export interface NodeView {
   /** The state (step) the node is in, or its last one. */
   step: string;
   stepStartedAt: number;
-  state: 'waiting' | 'running' | 'upgraded' | 'skipped' | 'failed';
+  state: 'waiting' | 'running' | 'upgraded' | 'skipped' | 'failed' | 'approval';
   note: string;
   warnings: string[];
   /** When the node's first step started. */
@@ -110,7 +110,13 @@ export class WatchView {
     }
     if (entered && node !== undefined && type.endsWith('StateEntered') && type !== 'MapStateEntered') {
       const view = this.nodes.get(node) ?? { id: node, group: '', step: '', stepStartedAt: t, state: 'waiting' as const, note: '', warnings: [] };
-      if (type === 'TaskStateEntered' && !['Record version', 'Skip node', 'Record node failure'].includes(entered.name ?? '')) {
+      if (type === 'TaskStateEntered' && entered.name === 'Ask operator') {
+        Object.assign(view, { state: 'approval' });
+        this.say(t, `${node.padEnd(14)} waiting for the operator's decision: the approval link went by email to the operator topic (rollback, retry, skip or abort)`);
+        this.nodes.set(node, view);
+        return;
+      }
+      if (type === 'TaskStateEntered' && !['Record version', 'Skip node', 'Record node failure', 'Record rollback', 'Record skipped node'].includes(entered.name ?? '')) {
         Object.assign(view, { step: entered.name ?? '', stepStartedAt: t, state: view.state === 'failed' ? 'failed' : 'running' });
         view.startedAt ??= t;
       }
@@ -130,7 +136,14 @@ export class WatchView {
         view.warnings.push(w);
         this.say(t, `${node.padEnd(14)} warning in ${exited.name ?? ''}: ${w}`);
       }
-      if (exited.name === 'Record version' && output?.outcome) {
+      if (exited.name === 'Ask operator') {
+        const decided = (output as { approval?: { decision?: string; decidedBy?: string } } | null)?.approval;
+        Object.assign(view, { state: 'failed' });
+        this.say(t, `${node.padEnd(14)} operator decided: ${decided?.decision ?? '?'}${decided?.decidedBy ? ` (by ${decided.decidedBy})` : ''}`);
+      } else if (exited.name === 'Record rollback' && output?.outcome) {
+        Object.assign(view, { state: 'failed', note: `rolled back to ${output.outcome.to ?? '?'}` });
+        this.say(t, `${node.padEnd(14)} ${view.note}`);
+      } else if (exited.name === 'Record version' && output?.outcome) {
         Object.assign(view, { state: 'upgraded', note: `${output.outcome.from ?? '?'} → ${output.outcome.to ?? '?'}` });
         this.say(t, `${node.padEnd(14)} upgraded ${view.note} in ${secondsSince(view.startedAt ?? t, t)}`);
       } else if (exited.name === 'Skip node') {
@@ -191,8 +204,11 @@ export class WatchView {
       for (const id of g.nodes) {
         const n = this.nodes.get(id);
         if (n === undefined) continue;
-        const icon = n.state === 'running' ? (SPINNER[tick % SPINNER.length] ?? '*') : n.state === 'upgraded' ? '✔' : n.state === 'skipped' ? '–' : n.state === 'failed' ? '✘' : '·';
-        const what = n.state === 'running' ? `${n.step} ${secondsSince(n.stepStartedAt, now)}` : n.state === 'waiting' ? 'waiting' : `${n.state}${n.note ? ` ${n.note}` : ''}`;
+        const icon = n.state === 'running' ? (SPINNER[tick % SPINNER.length] ?? '*') : n.state === 'upgraded' ? '✔' : n.state === 'skipped' ? '–' : n.state === 'failed' ? '✘' : n.state === 'approval' ? '?' : '·';
+        const what = n.state === 'running' ? `${n.step} ${secondsSince(n.stepStartedAt, now)}`
+          : n.state === 'waiting' ? 'waiting'
+            : n.state === 'approval' ? `failed ${n.step}, waiting for the operator's decision (approval link emailed)`
+              : `${n.state}${n.note ? ` ${n.note}` : ''}`;
         out.push(`    ${icon} ${id.padEnd(14)} ${what}${n.warnings.length > 0 ? `  (${n.warnings.length} warning${n.warnings.length > 1 ? 's' : ''})` : ''}`);
       }
     }

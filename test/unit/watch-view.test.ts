@@ -54,6 +54,27 @@ describe('watch view (from the execution history alone)', () => {
     expect(view.frame(T0 + 7000).find((l) => l.includes('dea-1'))).toMatch(/✘ dea-1 +failed StepFailed/);
   });
 
+  it('shows a node waiting for the operator\'s decision, then the decision, from a child execution\'s history', () => {
+    id = 0;
+    const view = new WatchView();
+    const run = { runId: 'r', cluster: 'c' };
+    view.add(ev('ExecutionStarted', 0, { executionStartedEventDetails: { input: JSON.stringify({ cluster: 'c', targetVersion: '2.0.0' }) } }));
+    id = 0; // a child execution numbers its own events
+    view.add(entered('MapStateEntered', 'Upgrade nodes of the group', { group: { role: 'dea', nodes: [{ id: 'dea-1' }] }, run }, 1), 'group-child');
+    id = 0;
+    const child = 'arn:aws:states:us-east-1:1:execution:FleetUpgrade/UpgradeNodes:x';
+    view.add(ev('ExecutionStarted', 1, { executionStartedEventDetails: { input: '{}' } }), child);
+    view.add(entered('TaskStateEntered', 'Upgrade', { node: { id: 'dea-1' }, run }, 1), child);
+    view.add(entered('TaskStateEntered', 'Ask operator', { node: { id: 'dea-1' }, run }, 2), child);
+    expect(view.frame(T0 + 3000).find((l) => l.includes('dea-1'))).toMatch(/\? dea-1 +failed Upgrade, waiting for the operator's decision/);
+    view.add(exited('TaskStateExited', 'Ask operator', { node: { id: 'dea-1' }, approval: { decision: 'rollback', decidedBy: 'ops@example.com' } }, 4), child);
+    view.add(ev('ExecutionSucceeded', 5, { executionSucceededEventDetails: { output: 'null' } }), child);
+    expect(view.status).toBe('RUNNING'); // a child's end is not the run's
+    const lines = view.take();
+    expect(lines.some((l) => l.includes("dea-1          waiting for the operator's decision"))).toBe(true);
+    expect(lines.at(-1)).toMatch(/dea-1 +operator decided: rollback \(by ops@example\.com\)/);
+  });
+
   it('ignores events it has already seen (polls overlap)', () => {
     id = 0;
     const view = new WatchView();
