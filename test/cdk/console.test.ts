@@ -27,9 +27,10 @@ beforeAll(() => {
 function identifierLike(name: string): string | null {
   if (!/^[A-Z]/.test(name)) return 'does not start with a capital letter';
   if (/[a-z][A-Z]/.test(name)) return 'is camelCase';
-  if (/[_$#:./\\{}[\]]/.test(name)) return 'contains identifier characters';
+  if (/[_$#./\\{}[\]]|:(?! )/.test(name)) return 'contains identifier characters';
   if (/\d/.test(name)) return 'contains digits (a generated id?)';
-  if (!/^[A-Za-z][A-Za-z-]*( [A-Za-z][A-Za-z-]*)*\??$/.test(name)) return 'is not words separated by spaces';
+  // Words separated by spaces, with prose punctuation (`Not started: the run is stopping`).
+  if (!/^[A-Za-z][A-Za-z-]*([:,]? [A-Za-z][A-Za-z-]*)*\??$/.test(name)) return 'is not words separated by spaces';
   return null;
 }
 
@@ -40,6 +41,8 @@ describe('the console experience', () => {
     expect(identifierLike('RunStepTask')).not.toBeNull();
     expect(identifierLike('run-step')).not.toBeNull();
     expect(identifierLike('Task3F2A')).not.toBeNull();
+    expect(identifierLike('Step:Upgrade')).not.toBeNull();
+    expect(identifierLike('Not started: the run is stopping')).toBeNull();
   });
 
   it('cleans up after StopExecution and timeouts: an EventBridge rule on ABORTED/TIMED_OUT invokes run-stopped', () => {
