@@ -103,6 +103,18 @@ export class FleetStore {
     return out.Item ?? null;
   }
 
+  /** Every node record of a cluster (`CLUSTER#c` / `NODE#id`): roles, version, previousVersion, status, lastRun. */
+  async nodeRecords(cluster: string): Promise<Record<string, unknown>[]> {
+    return (await this.queryAll(`CLUSTER#${cluster}`, 'NODE#')).map(({ pk: _pk, sk: _sk, ...rest }) => rest);
+  }
+
+  /** Every run of a cluster (`CLUSTER#c` / `RUN#id`), oldest first by start time. */
+  async listRuns(cluster: string): Promise<{ runId: string; cluster: string; targetVersion: string; startedAt: string; status: string; finishedAt?: string }[]> {
+    const items = await this.queryAll(`CLUSTER#${cluster}`, 'RUN#');
+    return (items.map(({ pk: _pk, sk: _sk, ...rest }) => rest) as unknown as { runId: string; cluster: string; targetVersion: string; startedAt: string; status: string; finishedAt?: string }[])
+      .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  }
+
   /**
    * Records a planned run. The per-node facts (order, roles, version known at planning) go in one item per
    * node (`RUN#id` / `PLAN#<node>`), so a run of thousands of nodes stays far below the 400 KB item limit.

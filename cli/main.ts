@@ -1,15 +1,39 @@
 import { Command, CommanderError } from 'commander';
-import { InputValidationError } from '../core/errors.js';
+import { InputValidationError, PlanError } from '../core/errors.js';
 import { EXIT_BAD_INPUT, EXIT_RUN_FAILED, UsageError } from './errors.js';
 import { rehearseCommand } from './rehearse.js';
+import { addGlobalOptions } from './aws.js';
+import { startCommand } from './start.js';
+import { watchCommand } from './watch.js';
+import { statusCommand } from './status.js';
+import { stopCommand } from './stop.js';
+import { historyCommand, nodesCommand } from './fleet-records.js';
+import { planCommand } from './plan.js';
+import { localCommand } from './local-serve.js';
+import { diagramCommand } from './diagram.js';
 
 /** The `fleet-upgrade` program. */
 export function program(): Command {
-  const root = new Command('fleet-upgrade')
-    .description('Rolling in-place upgrade of a role-based cluster of nodes, one node at a time, safely.')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
-  root.addCommand(rehearseCommand().exitOverride());
+  const root = addGlobalOptions(
+    new Command('fleet-upgrade')
+      .description('Rolling in-place upgrade of a role-based cluster of nodes, one node at a time, safely.')
+      .showHelpAfterError('(run with --help for usage)')
+      .exitOverride(),
+  ).addHelpText('after', `
+Examples:
+  fleet-upgrade plan --cluster prod-als.json --target-version 3.2.0
+  fleet-upgrade start --cluster prod-als.json --target-version 3.2.0 --watch
+  fleet-upgrade status                      # latest runs
+  fleet-upgrade nodes --cluster prod-als    # versions, mixed versions highlighted
+  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0
+
+AWS: the usual credential/region chain; the stack's outputs name the state machine and table (--stack).
+Local: \`fleet-upgrade local serve …\`, then --endpoint http://127.0.0.1:4599 (or FLEET_UPGRADE_ENDPOINT).
+Commands that print results take --json. Exit codes: 0 ok, 1 the run ended otherwise, 2 bad input or usage.`);
+  for (const command of [startCommand(), planCommand(), watchCommand(), statusCommand(), stopCommand(), historyCommand(), nodesCommand(), diagramCommand(), rehearseCommand(), localCommand()]) {
+    root.addCommand(command.exitOverride());
+  }
+  for (const command of root.commands) for (const sub of command.commands) sub.exitOverride();
   return root;
 }
 
@@ -23,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version are successful exits; anything else is a usage error.
       return error.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
     }
-    if (error instanceof InputValidationError || error instanceof UsageError) {
+    if (error instanceof InputValidationError || error instanceof UsageError || error instanceof PlanError) {
       process.stderr.write(`fleet-upgrade: ${error.message}\n`);
       return EXIT_BAD_INPUT;
     }

@@ -4,7 +4,6 @@ import { STEP_IDS, isStepId } from '../core/steps.js';
 import { isDecision, type Decision } from '../core/approval.js';
 import type { InjectedFailure } from '../local/ssm-endpoint.js';
 import { readClusterFile } from '../local/cluster-file.js';
-import { rehearse } from '../local/rehearsal.js';
 import { EXIT_OK, EXIT_RUN_FAILED, UsageError } from './errors.js';
 import { formatSummary } from './format-summary.js';
 
@@ -94,6 +93,8 @@ export function rehearseCommand(): Command {
           throw new InputValidationError(`--fail: node ${f.nodeId} is not in ${flags.cluster}`, 'fail');
         }
       }
+      // Loaded on use: the rehearsal brings the CDK synth, which the other commands do not need at start-up.
+      const { rehearse } = await import('../local/rehearsal.js');
       const result = await rehearse({
         cluster,
         targetVersion: flags.targetVersion,

@@ -15,6 +15,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, type StepId } from '../core/steps.js';
 import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
+import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
 
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -167,6 +168,7 @@ export class FleetUpgradeStack extends Stack {
       timeout: Duration.days(14),
     });
     this.stateMachine.grantTaskResponse(commandFinished);
+    addStoppedRunCleanup(this, fn('run-stopped', 'turns maintenance mode off and releases the lock of a stopped or timed-out run'), documentArn);
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
@@ -174,6 +176,36 @@ export class FleetUpgradeStack extends Stack {
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'RunbookVersion', { value: runbookDocument.runbookVersion });
   }
+}
+
+/**
+ * StopExecution and the execution timeout end a run at once, without its catch paths: an EventBridge rule
+ * on the execution's status change invokes `run-stopped`, which turns maintenance mode off and releases
+ * the lock — so every way a run ends keeps that promise.
+ */
+function addStoppedRunCleanup(stack: FleetUpgradeStack, cleanup: nodejs.NodejsFunction, documentArn: string): void {
+  (cleanup.node.defaultChild as lambda.CfnFunction).addPropertyOverride('Timeout', 420);
+  stack.table.grantReadWriteData(cleanup);
+  cleanup.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['ssm:SendCommand'],
+      resources: [
+        documentArn,
+        stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
+        stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
+      ],
+    }),
+  );
+  cleanup.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
+  new events.Rule(stack, 'RunStoppedRule', {
+    description: 'fleet-upgrade: an execution was stopped or timed out (its catch paths did not run)',
+    eventPattern: {
+      source: ['aws.states'],
+      detailType: ['Step Functions Execution Status Change'],
+      detail: { stateMachineArn: [stack.stateMachine.stateMachineArn], status: [...ENDED_WITHOUT_CLEANUP] },
+    },
+    targets: [new targets.LambdaFunction(cleanup, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
+  });
 }
 
 interface WorkflowFunctions {

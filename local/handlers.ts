@@ -6,6 +6,7 @@ import { handler as commandFinished } from '../lambdas/command-finished/index.js
 import { handler as recordNode } from '../lambdas/record-node/index.js';
 import { handler as summarize } from '../lambdas/summarize/index.js';
 import { handler as requestApproval } from '../lambdas/request-approval/index.js';
+import { handler as runStopped } from '../lambdas/run-stopped/index.js';
 import type { LocalHandler } from './state-machine-runner.js';
 
 /** Handler module name (the stack's `fleet-upgrade:handler` metadata) → the real handler, run in-process. */
@@ -18,4 +19,5 @@ export const LOCAL_HANDLERS: Record<string, LocalHandler> = {
   'record-node': recordNode as LocalHandler,
   summarize: summarize as LocalHandler,
   'request-approval': requestApproval as LocalHandler,
+  'run-stopped': runStopped as LocalHandler,
 };

@@ -128,9 +128,9 @@ export interface RehearsalResult {
   steps: (StepTiming & { scriptMs: number })[];
 }
 
-const TABLE_NAME = 'fleet-upgrade-rehearsal';
+export const TABLE_NAME = 'fleet-upgrade-rehearsal';
 const RUNBOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'runbooks');
-const DOCUMENT_NAME = 'fleet-upgrade-runbook';
+export const DOCUMENT_NAME = 'fleet-upgrade-runbook';
 
 /** A readable, unique run id: `demo-3.1.0-20261124T103000`. */
 export function defaultRunId(cluster: string, version: string, now = new Date()): string {
@@ -185,7 +185,8 @@ export function checkRunbookName(name: string): string {
   return name;
 }
 
-async function createTable(endpoint: string, properties: Record<string, unknown>): Promise<void> {
+/** Creates the stack's table in DynamoDB Local, as the synthesized template defines it. */
+export async function createTable(endpoint: string, properties: Record<string, unknown>): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
     await client.send(
@@ -208,7 +209,7 @@ async function createTable(endpoint: string, properties: Record<string, unknown>
 }
 
 /** Stops services a previous rehearsal left in the workdir, then empties it. */
-async function cleanWorkdir(workdir: string): Promise<void> {
+export async function cleanWorkdir(workdir: string): Promise<void> {
   const nodes = join(workdir, 'nodes');
   if (existsSync(nodes)) {
     const { readdir } = await import('node:fs/promises');

@@ -14,6 +14,8 @@ export interface RunnerEvent {
   output?: unknown;
   error?: string;
   cause?: unknown;
+  /** Map iteration index (MapIteration* events). */
+  index?: number;
 }
 
 interface AslState {
@@ -234,6 +236,7 @@ export function startExecution(opts: {
       if ('state' in e) Object.assign(base, { stateName: e.state.name, stateType: e.state.type, input: e.state.input, output: e.state.output });
       if ('Error' in e) Object.assign(base, { error: e.Error, cause: e.Cause });
       if ('parentState' in e) Object.assign(base, { stateName: e.parentState.name, stateType: 'Map', input: e.parentState.input });
+      if ('index' in e && typeof e.index === 'number') base.index = e.index;
       yield base;
     }
   }

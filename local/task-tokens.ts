@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AwsJsonError, startJsonProtocolServer, type JsonProtocolServer } from './json-protocol.js';
+import { AwsJsonError, startJsonProtocolServer, type JsonOperation, type JsonProtocolServer } from './json-protocol.js';
 
 /** Failure answered through SendTaskFailure: `name` is what Catch/Retry match, like in Step Functions. */
 export class TaskFailedError extends Error {
@@ -61,29 +61,34 @@ export class LocalTaskTokens {
     this.server = await startJsonProtocolServer({
       targetPrefix: 'AWSStepFunctions',
       contentType: 'application/x-amz-json-1.0',
-      operations: {
-        SendTaskSuccess: (request) => {
-          let output: unknown;
-          try {
-            output = JSON.parse(String(request.output));
-          } catch {
-            throw new AwsJsonError('InvalidOutput', 'output is not JSON');
-          }
-          this.take(request.taskToken).resolve(output);
-          return {};
-        },
-        SendTaskFailure: (request) => {
-          this.take(request.taskToken).reject(new TaskFailedError(String(request.error ?? 'States.TaskFailed'), String(request.cause ?? '')));
-          return {};
-        },
-        SendTaskHeartbeat: (request) => {
-          const w = typeof request.taskToken === 'string' ? this.waiting.get(request.taskToken) : undefined;
-          if (w === undefined || w.answered) throw new AwsJsonError('TaskDoesNotExist', 'Task does not exist anymore');
-          return {};
-        },
-      },
+      operations: this.operations(),
     });
     return this.server.endpoint;
+  }
+
+  /** SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat, for a server that speaks more of the SFN protocol. */
+  operations(): Record<string, JsonOperation> {
+    return {
+      SendTaskSuccess: (request) => {
+        let output: unknown;
+        try {
+          output = JSON.parse(String(request.output));
+        } catch {
+          throw new AwsJsonError('InvalidOutput', 'output is not JSON');
+        }
+        this.take(request.taskToken).resolve(output);
+        return {};
+      },
+      SendTaskFailure: (request) => {
+        this.take(request.taskToken).reject(new TaskFailedError(String(request.error ?? 'States.TaskFailed'), String(request.cause ?? '')));
+        return {};
+      },
+      SendTaskHeartbeat: (request) => {
+        const w = typeof request.taskToken === 'string' ? this.waiting.get(request.taskToken) : undefined;
+        if (w === undefined || w.answered) throw new AwsJsonError('TaskDoesNotExist', 'Task does not exist anymore');
+        return {};
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,55 @@
+import { Command, Option } from 'commander';
+import { VERSION_PATTERN } from '../core/version.js';
+import { readClusterFile } from '../local/cluster-file.js';
+import type { InjectedFailure } from '../local/ssm-endpoint.js';
+import { parseFailure } from './rehearse.js';
+import { UsageError } from './errors.js';
+
+function parseVersions(value: string): string[] {
+  const versions = value.split(',').map((v) => v.trim());
+  for (const v of versions) if (!VERSION_PATTERN.test(v)) throw new UsageError(`--versions: expected versions like 3.1.0,3.2.0, got ${JSON.stringify(v)}`);
+  return versions;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port: expected a port number (0 = any free port), got ${JSON.stringify(value)}`);
+  return port;
+}
+
+export function localCommand(): Command {
+  const local = new Command('local').description('The local runtime: the synthesized stack on this machine, no AWS account.');
+  local.addCommand(
+    new Command('serve')
+      .description('Serve the local runtime on loopback: Step Functions (JSON 1.0 subset), DynamoDB (DynamoDB Local) and the stack outputs, so every command runs against it with --endpoint.')
+      .requiredOption('--cluster <file>', 'cluster file of sandbox nodes: {"cluster":"demo","nodes":[{"id":"dea-1","roles":["dea"],"version":"3.0.0"}]}')
+      .requiredOption('--versions <list>', 'versions the local package repository offers, e.g. 3.1.0,3.2.0', parseVersions)
+      .option('--port <port>', 'port on 127.0.0.1 (0 = any free port)', parsePort, 4599)
+      .option('--workdir <dir>', 'where the sandbox nodes live (emptied first)', '.tmp/local-serve')
+      .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always); repeatable').argParser(parseFailure))
+      .addHelpText('after', `
+Examples:
+  fleet-upgrade local serve --cluster examples/demo-cluster.json --versions 3.1.0
+  # in another terminal:
+  export FLEET_UPGRADE_ENDPOINT=http://127.0.0.1:4599
+  fleet-upgrade start --cluster examples/demo-cluster.json --target-version 3.1.0 --watch
+
+Stops on Ctrl-C (SIGINT) or SIGTERM, cleaning up the sandbox services and DynamoDB Local.`)
+      .action(async (flags: { cluster: string; versions: string[]; port: number; workdir: string; fail?: InjectedFailure[] }) => {
+        const cluster = await readClusterFile(flags.cluster);
+        // Loaded here: the runtime brings the CDK synth and the handlers, which other commands do not need.
+        const { LocalRuntime } = await import('../local/runtime.js');
+        const runtime = await LocalRuntime.start({ cluster, versions: flags.versions, workdir: flags.workdir, port: flags.port, ...(flags.fail ? { failures: flags.fail } : {}) });
+        process.stdout.write(`fleet-upgrade local runtime for ${cluster.cluster} (${cluster.nodes.length} nodes) listening on ${runtime.endpoint}\n`);
+        process.stdout.write(`  export FLEET_UPGRADE_ENDPOINT=${runtime.endpoint}\n`);
+        process.stdout.write(`  state machine ${runtime.stateMachineArn}, table ${runtime.stack.tableName}\n`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        process.stdout.write('shutting down: stopping running executions, sandbox services and DynamoDB Local\n');
+        await runtime.close();
+      }),
+  );
+  return local;
+}

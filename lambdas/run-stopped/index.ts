@@ -1,0 +1,165 @@
+import { ENDED_WITHOUT_CLEANUP } from '../../core/execution-status.js';
+import { CLUSTER_PATTERN } from '../../core/input-schema.js';
+import { interpretStepResult, type StepOutcome, type StepResult } from '../../core/step-result.js';
+import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, type StepId } from '../../core/steps.js';
+import { buildSummary, type Summary } from '../../core/summary.js';
+import { FleetStore } from '../../adapters/store.js';
+import { SsmCommandRunner } from '../../adapters/ssm.js';
+import { documentClient, requireEnv, ssmClient } from '../../adapters/aws-clients.js';
+import { logger } from '../../adapters/logger.js';
+
+/** The EventBridge event "Step Functions Execution Status Change" (fields we use). */
+export interface ExecutionStatusChangeEvent {
+  'detail-type'?: string;
+  source?: string;
+  detail: {
+    executionArn: string;
+    name: string;
+    status: string;
+    /** The execution input, as a JSON string. */
+    input?: string | null;
+    cause?: string | null;
+  };
+}
+
+
+const FINAL_INVOCATION = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated']);
+
+function clusterOf(input: string | null | undefined): string | null {
+  try {
+    const cluster = (JSON.parse(input ?? 'null') as { cluster?: unknown } | null)?.cluster;
+    return typeof cluster === 'string' && CLUSTER_PATTERN.test(cluster) ? cluster : null;
+  } catch {
+    return null;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Steps after which a node may be drained or changed: from retire on (the check phase changes nothing). */
+const CHANGES_NODE = new Set<StepId>(NODE_PIPELINE.slice(NODE_PIPELINE.indexOf('retire')));
+
+type StoredRun = NonNullable<Awaited<ReturnType<FleetStore['getRun']>>>;
+
+/** Waits until no step of the node is still running (a step the stop caught finishes on the node first). */
+async function settled(store: FleetStore, runId: string, nodeId: string, only?: StepId): Promise<void> {
+  const deadline = Date.now() + 30 * 60 * 1000;
+  for (;;) {
+    const { checkpoints } = await store.runRecords(runId);
+    const running = checkpoints.some((c) => c.nodeId === nodeId && c.status === 'RUNNING' && (only === undefined || c.step === only));
+    if (!running || Date.now() > deadline) return;
+    await sleep(Number(process.env.RUN_STOPPED_POLL_MS ?? 2000));
+  }
+}
+
+/** Runs one runbook step on a node through SSM, waits for it, and checkpoints the result. */
+async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: StoredRun, nodeId: string, step: StepId): Promise<StepResult> {
+  const timeout = STEP_TIMEOUT_SECONDS[step];
+  const startedAt = new Date().toISOString();
+  const commandId = await runner.send(nodeId, {
+    step,
+    targetVersion: run.targetVersion,
+    artifactBaseUrl: requireEnv('ARTIFACT_BASE_URL'),
+    httpsProxy: '',
+    runId: run.runId,
+    executionTimeout: String(timeout),
+  }, timeout);
+  const deadline = Date.now() + (timeout + 30) * 1000;
+  let invocation = await runner.invocation(commandId, nodeId).catch(() => null);
+  while ((invocation === null || !FINAL_INVOCATION.has(invocation.status)) && Date.now() < deadline) {
+    await sleep(Number(process.env.RUN_STOPPED_POLL_MS ?? 2000));
+    invocation = await runner.invocation(commandId, nodeId).catch(() => null);
+  }
+  const result = interpretStepResult({
+    step,
+    nodeId,
+    exitCode: invocation?.exitCode ?? null,
+    stdout: invocation?.stdout ?? '',
+    stderr: invocation?.stderr || `SSM status ${invocation?.status ?? 'unknown'}`,
+    targetVersion: run.targetVersion,
+  });
+  await store.putCheckpoint(run.runId, {
+    nodeId,
+    step,
+    status: result.outcome,
+    exitCode: result.exitCode,
+    warnings: result.warnings,
+    outputTail: result.outputTail,
+    details: result.details,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  });
+  return result;
+}
+
+export interface RunStoppedResult {
+  cluster: string | null;
+  /** Nodes caught mid-upgrade, rolled back to their previous version. */
+  rolledBack: { nodeId: string; outcome: StepOutcome; version: string | null }[];
+  maintenanceOff: 'not-needed' | StepOutcome;
+  lockReleased: boolean;
+  summary?: Summary;
+}
+
+/**
+ * Keeps the promise of every failure path when an execution is stopped (StopExecution) or times out:
+ * Step Functions ends such an execution at once, without its catch paths, so this function — invoked
+ * by an EventBridge rule on the execution's status change — turns maintenance mode off on the core
+ * node when the run had turned it on, releases the cluster lock, and records the run's summary.
+ */
+export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunStoppedResult> => {
+  const { name: runId, status } = event.detail;
+  const cluster = clusterOf(event.detail.input);
+  if (!ENDED_WITHOUT_CLEANUP.includes(status) || cluster === null) {
+    logger.info('nothing to clean up', { runId, status, cluster });
+    return { cluster, rolledBack: [], maintenanceOff: 'not-needed', lockReleased: false };
+  }
+  const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
+  const run = await store.getRun(cluster, runId);
+  const rolledBack: RunStoppedResult['rolledBack'] = [];
+  let maintenanceOff: RunStoppedResult['maintenanceOff'] = 'not-needed';
+  if (run !== null) {
+    const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'));
+    // Nodes the stop caught between retire and their outcome may be drained or half-switched: roll them
+    // back to the version they ran before (the runbook's rollback is safe after a failure at any step).
+    const { checkpoints, outcomes } = await store.runRecords(runId);
+    const interrupted = [...new Set(checkpoints.filter((c) => CHANGES_NODE.has(c.step)).map((c) => c.nodeId))]
+      .filter((id) => !outcomes.some((o) => o.nodeId === id));
+    for (const nodeId of interrupted) {
+      await settled(store, runId, nodeId);
+      const result = await runAndWait(store, runner, run, nodeId, 'rollback');
+      const version = typeof result.details.version === 'string' ? result.details.version : null;
+      rolledBack.push({ nodeId, outcome: result.outcome, version });
+      await store.recordOutcome(cluster, runId, run.roles[nodeId] ?? [], {
+        nodeId,
+        status: 'FAILED',
+        from: run.plannedFrom[nodeId] ?? version,
+        to: result.outcome === 'FAILED' ? null : version,
+        failedStep: 'rollback',
+        reason: 'the run was stopped during this node\'s upgrade; rolled back',
+        at: new Date().toISOString(),
+      });
+    }
+    if (run.coreNode !== '' && (await store.getCheckpoint(runId, run.coreNode, 'maintenance-on')) !== null) {
+      // Maintenance mode was (being) turned on: turn it off, and wait for the node to say so.
+      await settled(store, runId, run.coreNode, 'maintenance-on');
+      maintenanceOff = (await runAndWait(store, runner, run, run.coreNode, 'maintenance-off')).outcome;
+    }
+  }
+  const lockReleased = await store.releaseLock(cluster, runId);
+  let summary: Summary | undefined;
+  if (run !== null) {
+    const { checkpoints, outcomes } = await store.runRecords(runId);
+    summary = buildSummary({
+      run,
+      checkpoints,
+      outcomes,
+      lockReleased,
+      caught: { Error: status === 'ABORTED' ? 'ExecutionAborted' : 'ExecutionTimedOut', Cause: `the execution was ${status === 'ABORTED' ? 'stopped' : 'timed out'}${event.detail.cause ? `: ${event.detail.cause}` : ''}` },
+      finishedAt: new Date().toISOString(),
+    });
+    await store.completeRun(summary);
+  }
+  logger.info('stopped run cleaned up', { runId, cluster, status, rolledBack, maintenanceOff, lockReleased });
+  return { cluster, rolledBack, maintenanceOff, lockReleased, ...(summary ? { summary } : {}) };
+};

@@ -1,0 +1,107 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resetClients } from '../adapters/aws-clients.js';
+import { logger } from '../adapters/logger.js';
+import type { ClusterFile } from './cluster-file.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { LOCAL_HANDLERS } from './handlers.js';
+import { startPackageRepo } from './package-repo.js';
+import { createTable, DOCUMENT_NAME, TABLE_NAME } from './rehearsal.js';
+import { createSandbox, stopService } from './sandbox.js';
+import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoint.js';
+import type { LocalHandler } from './state-machine-runner.js';
+import { LocalTaskTokens } from './task-tokens.js';
+import { localStackParts, synthesizeTemplate, type LocalStackParts } from './template.js';
+
+/** What the local runtime runs executions on: sandbox nodes, DynamoDB Local, the local SSM endpoint, the handlers. */
+export interface LocalStack {
+  nodeRoots: Map<string, string>;
+  parts: LocalStackParts;
+  tokens: LocalTaskTokens;
+  ssm: LocalSsm;
+  handlers: Map<string, LocalHandler>;
+  dynamodb: DynamoDbLocal;
+  tableName: string;
+}
+
+/**
+ * Brings up the stack `local serve` runs on, from the same pieces as the rehearsal (sandboxes, package
+ * repository, DynamoDB Local with the synthesized table, local SSM running the synthesized document, the
+ * real handlers configured through the environment as in Lambda). Task tokens are answered by the
+ * caller's own SFN endpoint. Pushes what must be undone onto `cleanups`.
+ */
+export async function prepareLocalStack(opts: {
+  cluster: ClusterFile;
+  /** Versions the package repository serves besides the nodes' own. */
+  versions: string[];
+  /** Absolute, already emptied. */
+  workdir: string;
+  cleanups: (() => Promise<void>)[];
+  tokens: LocalTaskTokens;
+  sfnEndpoint: string;
+  runbook?: string;
+  failures?: InjectedFailure[];
+  dynamodb?: DynamoDbLocal;
+}): Promise<LocalStack> {
+  const { workdir, cleanups, tokens } = opts;
+  const nodeRoots = new Map(opts.cluster.nodes.map((n) => [n.id, join(workdir, 'nodes', n.id)]));
+  const packageDir = join(workdir, 'packages');
+  const repo = await startPackageRepo({ dir: packageDir, versions: [...new Set([...opts.cluster.nodes.map((n) => n.version), ...opts.versions])] });
+  cleanups.push(() => repo.close());
+  await Promise.all(
+    opts.cluster.nodes.map((n) =>
+      createSandbox({ root: nodeRoots.get(n.id) as string, version: n.version, packageDir, state: n.state ?? { node: n.id, roles: n.roles, data: `state of ${n.id}` } }),
+    ),
+  );
+  cleanups.push(async () => { await Promise.all([...nodeRoots.values()].map((root) => stopService(root))); });
+  const dynamodb = opts.dynamodb ?? (await startDynamoDbLocal());
+  if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
+
+  const cdkDir = join(workdir, 'cdk');
+  await mkdir(cdkDir, { recursive: true });
+  const parts = localStackParts(synthesizeTemplate({ runbook: opts.runbook ?? 'release-dir' }, cdkDir), ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
+  await createTable(dynamodb.endpoint, parts.table.properties);
+
+  const ssm = await startLocalSsm({
+    documentName: DOCUMENT_NAME,
+    document: parts.document as never,
+    nodeRoots,
+    workdir,
+    failures: opts.failures ?? [],
+    onStatusChange: async (event) => {
+      await (LOCAL_HANDLERS['command-finished'] as LocalHandler)(JSON.parse(JSON.stringify(event)));
+    },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+  });
+  cleanups.push(async () => {
+    await ssm.idle();
+    await ssm.close();
+  });
+
+  // The handlers read their configuration from the environment, exactly as in Lambda.
+  const level = process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT';
+  Object.assign(process.env, parts.environment, {
+    TABLE_NAME,
+    DOCUMENT_NAME,
+    ARTIFACT_BASE_URL: repo.url,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+    AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+    AWS_ENDPOINT_URL_SFN: opts.sfnEndpoint,
+    // run-stopped polls SSM for its own commands; a local command takes milliseconds, not seconds.
+    RUN_STOPPED_POLL_MS: '200',
+    POWERTOOLS_LOG_LEVEL: level,
+    AWS_LAMBDA_LOG_LEVEL: level,
+  });
+  resetClients();
+  logger.setLogLevel(level as Parameters<typeof logger.setLogLevel>[0]);
+  const handlers = new Map<string, LocalHandler>();
+  for (const [logicalId, name] of Object.entries(parts.handlers)) {
+    const handler = LOCAL_HANDLERS[name];
+    if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the local runtime does not know`);
+    handlers.set(logicalId, handler);
+  }
+  return { nodeRoots, parts, tokens, ssm, handlers, dynamodb, tableName: TABLE_NAME };
+}

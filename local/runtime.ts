@@ -1,0 +1,421 @@
+import { resolve } from 'node:path';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { ClusterFile } from './cluster-file.js';
+import type { DynamoDbLocal } from './dynamodb-local.js';
+import type { InjectedFailure } from './ssm-endpoint.js';
+import { AwsJsonError, type JsonOperation } from './json-protocol.js';
+import { LocalTaskTokens } from './task-tokens.js';
+import { cleanWorkdir } from './rehearsal.js';
+import { prepareLocalStack, type LocalStack } from './local-stack.js';
+import { MapFence, startExecution, taskOverrides, type LocalExecution, type LocalHandler } from './state-machine-runner.js';
+import { ExecutionHistories, type ChildExecution, type HistoryRecorder } from './history-events.js';
+import { LOCAL_HANDLERS } from './handlers.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
+
+/** The stack name `local serve` answers DescribeStacks for (the CLI's default `--stack`). */
+export const LOCAL_STACK_NAME = 'FleetUpgradeStack';
+const STATE_MACHINE_NAME = 'FleetUpgrade';
+const STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
+const ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/fleet-upgrade-local`;
+
+type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+
+interface ExecutionRecord {
+  executionArn: string;
+  name: string;
+  input: string;
+  startDate: number;
+  stopDate?: number;
+  status: ExecutionStatus;
+  output?: string;
+  error?: string;
+  cause?: string;
+  history: HistoryRecorder;
+  histories: ExecutionHistories;
+  execution: LocalExecution;
+  done: Promise<void>;
+  state: { aborted: boolean };
+}
+
+export interface LocalRuntimeOptions {
+  cluster: ClusterFile;
+  /** Versions the local package repository offers (besides the nodes' own). */
+  versions: string[];
+  /** Sandboxes, packages and command output (emptied first). */
+  workdir: string;
+  failures?: InjectedFailure[];
+  dynamodb?: DynamoDbLocal;
+  /** Port to listen on (127.0.0.1); 0 = any free port. */
+  port?: number;
+}
+
+const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+
+/**
+ * The local runtime as a server (`fleet-upgrade local serve`): on one loopback port it speaks the Step
+ * Functions JSON 1.0 subset the CLI uses (StartExecution, DescribeExecution, GetExecutionHistory,
+ * ListExecutions, StopExecution, SendTask*), passes DynamoDB calls through to DynamoDB Local, and answers
+ * CloudFormation DescribeStacks with the stack's outputs — so the CLI, given `--endpoint`, runs exactly
+ * the code that talks to AWS. Executions run the synthesized definition with the real handlers.
+ */
+export class LocalRuntime {
+  readonly stateMachineArn = STATE_MACHINE_ARN;
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly background = new Set<Promise<unknown>>();
+
+  private constructor(
+    readonly endpoint: string,
+    readonly stack: LocalStack,
+    private readonly server: Server,
+    private readonly cleanups: (() => Promise<void>)[],
+  ) {}
+
+  static async start(opts: LocalRuntimeOptions): Promise<LocalRuntime> {
+    const workdir = resolve(opts.workdir);
+    await cleanWorkdir(workdir);
+    const cleanups: (() => Promise<void>)[] = [];
+    const tokens = new LocalTaskTokens();
+    // The server is up before the stack, so the handlers can be pointed at it; it answers once `runtime` is set.
+    let runtime: LocalRuntime | undefined;
+    const server = createServer((req, res) => {
+      void handle(req, res, () => runtime);
+    });
+    await new Promise<void>((done, fail) => {
+      server.once('error', fail);
+      server.listen(opts.port ?? 0, '127.0.0.1', done);
+    });
+    const address = server.address();
+    const endpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+    cleanups.push(() => new Promise<void>((done) => { server.closeAllConnections(); server.close(() => done()); }));
+    try {
+      const stack = await prepareLocalStack({
+        cluster: opts.cluster,
+        versions: opts.versions,
+        workdir,
+        cleanups,
+        tokens,
+        sfnEndpoint: endpoint,
+        ...(opts.failures ? { failures: opts.failures } : {}),
+        ...(opts.dynamodb ? { dynamodb: opts.dynamodb } : {}),
+      });
+      runtime = new LocalRuntime(endpoint, stack, server, cleanups);
+      return runtime;
+    } catch (error) {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The stack outputs, as `cdk deploy` would have written them. */
+  outputs(): Record<string, string> {
+    return { StateMachineArn: this.stateMachineArn, TableName: this.stack.tableName, DocumentName: 'fleet-upgrade-runbook' };
+  }
+
+  /** Resolves once every execution has ended and every stop cleanup has run. */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    await Promise.allSettled([...this.executions.values()].map((e) => e.done));
+  }
+
+  async close(): Promise<void> {
+    for (const e of this.executions.values()) if (e.status === 'RUNNING') this.stop(e.executionArn, 'LocalRuntimeClosed', 'the local runtime was shut down');
+    await this.idle();
+    await this.stack.ssm.idle();
+    for (const cleanup of this.cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        process.stderr.write(`local runtime cleanup: ${String(error)}\n`);
+      }
+    }
+  }
+
+  /** The Step Functions operations, by name. */
+  operations(): Record<string, JsonOperation> {
+    return {
+      ...this.stack.tokens.operations(),
+      StartExecution: (r) => this.startExecution(r),
+      DescribeExecution: (r) => {
+        const child = this.findChild(r.executionArn);
+        return child ? this.describeChild(child) : this.describe(this.find(r.executionArn));
+      },
+      GetExecutionHistory: (r) => this.history(r),
+      ListExecutions: (r) => this.list(r),
+      StopExecution: (r) => {
+        this.stop(String(r.executionArn ?? ''), typeof r.error === 'string' ? r.error : undefined, typeof r.cause === 'string' ? r.cause : undefined);
+        return { stopDate: Date.now() / 1000 };
+      },
+    };
+  }
+
+  private find(arn: unknown): ExecutionRecord {
+    const e = typeof arn === 'string' ? this.executions.get(arn) : undefined;
+    if (e === undefined) throw new AwsJsonError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(arn)}'`);
+    return e;
+  }
+
+  /** A child execution of a Distributed Map's Map Run. */
+  private findChild(arn: unknown): ChildExecution | undefined {
+    if (typeof arn !== 'string') return undefined;
+    for (const e of this.executions.values()) {
+      const child = e.histories.children.get(arn);
+      if (child !== undefined) return child;
+    }
+    return undefined;
+  }
+
+  private describeChild(c: ChildExecution): Record<string, unknown> {
+    return {
+      executionArn: c.executionArn,
+      stateMachineArn: `${this.stateMachineArn}/${c.executionArn.split(':')[6]?.split('/')[1] ?? ''}`,
+      name: c.name,
+      status: c.status,
+      startDate: c.startDate / 1000,
+      ...(c.stopDate !== undefined ? { stopDate: c.stopDate / 1000 } : {}),
+      input: JSON.stringify(c.input ?? null),
+      mapRunArn: c.mapRunArn,
+    };
+  }
+
+  private startExecution(r: Record<string, unknown>): { executionArn: string; startDate: number } {
+    if (r.stateMachineArn !== this.stateMachineArn) throw new AwsJsonError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(r.stateMachineArn)}'`);
+    const name = typeof r.name === 'string' && r.name !== '' ? r.name : randomUUID();
+    if (!/^[A-Za-z0-9_.-]{1,80}$/.test(name)) throw new AwsJsonError('InvalidName', `Invalid Name: '${name}'`);
+    const inputText = typeof r.input === 'string' ? r.input : '{}';
+    let input: unknown;
+    try {
+      input = JSON.parse(inputText);
+    } catch {
+      throw new AwsJsonError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
+    }
+    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${name}`;
+    const existing = this.executions.get(executionArn);
+    if (existing !== undefined) {
+      // As in AWS (Standard): the same name with the same input is the same execution; anything else is refused.
+      if (existing.input === inputText && existing.status === 'RUNNING') return { executionArn, startDate: existing.startDate / 1000 };
+      throw new AwsJsonError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    const { parts, handlers, tokens } = this.stack;
+    const fence = new MapFence(parts.definition);
+    const histories = new ExecutionHistories(parts.definition, { region: LOCAL_REGION, account: LOCAL_ACCOUNT, stateMachine: STATE_MACHINE_NAME });
+    const history = histories.root;
+    const startDate = Date.now();
+    history.started(input, startDate, ROLE_ARN);
+    // aws-local-stepfunctions' abort() settles the result but lets running Map iterations go on to their
+    // next tasks; Step Functions starts no state after StopExecution, so every task checks first.
+    const state = { aborted: false };
+    const overrides = Object.fromEntries(
+      Object.entries(taskOverrides(parts.definition, handlers, tokens, fence)).map(([stateName, run]) => [
+        stateName,
+        async (taskInput: unknown) => {
+          if (state.aborted) throw new Error(`"${stateName}" not started: the execution was stopped`);
+          return run(taskInput);
+        },
+      ]),
+    );
+    const execution = startExecution({
+      definition: parts.definition,
+      overrides,
+      input,
+      executionName: name,
+      tokens,
+      stateMachineName: STATE_MACHINE_NAME,
+    });
+    const record: ExecutionRecord = { executionArn, name, input: inputText, startDate, status: 'RUNNING', history, histories, execution, done: Promise.resolve(), state };
+    const consume = (async () => {
+      for await (const event of execution.events) {
+        if (record.status === 'ABORTED') break;
+        if (fence.suppresses(event)) continue;
+        fence.observe(event);
+        histories.add(event);
+      }
+    })();
+    record.done = (async () => {
+      const outcome = await execution.result;
+      await consume.catch(() => undefined);
+      if (record.status === 'ABORTED') return;
+      histories.flush();
+      record.stopDate = Date.now();
+      if (outcome.status === 'SUCCEEDED') {
+        record.status = 'SUCCEEDED';
+        record.output = JSON.stringify(outcome.output ?? null);
+        history.succeeded(outcome.output, record.stopDate);
+      } else {
+        Object.assign(record, { status: 'FAILED', error: outcome.error, cause: outcome.cause });
+        history.failedExecution(outcome.error, outcome.cause, record.stopDate);
+      }
+    })();
+    this.executions.set(executionArn, record);
+    return { executionArn, startDate: startDate / 1000 };
+  }
+
+  /**
+   * StopExecution: the execution ends at once, without its catch paths (as in AWS); then the status-change
+   * event goes to `run-stopped`, exactly as the stack's EventBridge rule delivers it.
+   */
+  stop(executionArn: string, error?: string, cause?: string): void {
+    const record = this.find(executionArn);
+    if (record.status !== 'RUNNING') return;
+    record.status = 'ABORTED';
+    record.state.aborted = true;
+    record.stopDate = Date.now();
+    if (error !== undefined) record.error = error;
+    if (cause !== undefined) record.cause = cause;
+    record.execution.abort();
+    record.histories.abortChildren(record.stopDate);
+    record.history.aborted(error ?? '', cause ?? '', record.stopDate);
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: LOCAL_ACCOUNT,
+      time: new Date(record.stopDate).toISOString(),
+      region: LOCAL_REGION,
+      resources: [executionArn],
+      detail: {
+        executionArn,
+        stateMachineArn: this.stateMachineArn,
+        name: record.name,
+        status: 'ABORTED',
+        startDate: record.startDate,
+        stopDate: record.stopDate,
+        input: record.input,
+        output: null,
+        error: error ?? null,
+        cause: cause ?? null,
+      },
+    };
+    const cleanup = (async () => {
+      // Commands already on their way finish first (SSM does not cancel them either).
+      await this.stack.ssm.idle();
+      await (LOCAL_HANDLERS['run-stopped'] as LocalHandler)(event);
+    })().catch((e: unknown) => process.stderr.write(`run-stopped: ${e instanceof Error ? e.message : String(e)}\n`));
+    this.background.add(cleanup);
+    void cleanup.finally(() => this.background.delete(cleanup));
+  }
+
+  private describe(e: ExecutionRecord): Record<string, unknown> {
+    return {
+      executionArn: e.executionArn,
+      stateMachineArn: this.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: e.startDate / 1000,
+      ...(e.stopDate !== undefined ? { stopDate: seconds(e.stopDate) } : {}),
+      input: e.input,
+      inputDetails: { included: true },
+      ...(e.output !== undefined ? { output: e.output, outputDetails: { included: true } } : {}),
+      ...(e.error !== undefined ? { error: e.error } : {}),
+      ...(e.cause !== undefined ? { cause: e.cause } : {}),
+    };
+  }
+
+  private history(r: Record<string, unknown>): { events: unknown[]; nextToken?: string } {
+    const e = this.findChild(r.executionArn) ?? this.find(r.executionArn);
+    const max = Math.min(Math.max(Number(r.maxResults ?? 1000) || 1000, 1), 1000);
+    const all = r.reverseOrder === true ? [...e.history.events].reverse() : e.history.events;
+    const from = typeof r.nextToken === 'string' ? Number(r.nextToken) : 0;
+    if (!Number.isInteger(from) || from < 0) throw new AwsJsonError('InvalidToken', 'Invalid Token');
+    const page = all.slice(from, from + max);
+    return { events: page, ...(from + max < all.length ? { nextToken: String(from + max) } : {}) };
+  }
+
+  private list(r: Record<string, unknown>): { executions: unknown[] } {
+    if (typeof r.mapRunArn === 'string') {
+      const children = [...this.executions.values()].flatMap((e) => [...e.histories.children.values()]).filter((c) => c.mapRunArn === r.mapRunArn);
+      return { executions: children.map((c) => ({ ...this.describeChild(c), input: undefined })) };
+    }
+    const filter = typeof r.statusFilter === 'string' ? r.statusFilter : undefined;
+    const all = [...this.executions.values()]
+      .filter((e) => filter === undefined || e.status === filter)
+      .sort((a, b) => b.startDate - a.startDate)
+      .slice(0, Math.max(1, Math.min(Number(r.maxResults ?? 100) || 100, 1000)));
+    return {
+      executions: all.map((e) => ({
+        executionArn: e.executionArn,
+        stateMachineArn: this.stateMachineArn,
+        name: e.name,
+        status: e.status,
+        startDate: e.startDate / 1000,
+        ...(e.stopDate !== undefined ? { stopDate: e.stopDate / 1000 } : {}),
+      })),
+    };
+  }
+
+  /** CloudFormation DescribeStacks (query protocol, XML), with the outputs the CLI reads. */
+  describeStacksXml(stackName: string | null): string {
+    const outputs = Object.entries(this.outputs())
+      .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
+      .join('');
+    return `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>` +
+      `<StackName>${stackName ?? LOCAL_STACK_NAME}</StackName><StackId>arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stack/${LOCAL_STACK_NAME}/local</StackId>` +
+      `<StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime><Outputs>${outputs}</Outputs>` +
+      `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeStacksResponse>`;
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 4 * 1024 * 1024) throw new AwsJsonError('SerializationException', 'request too large', 413);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, status: number, body: string, contentType: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** DynamoDB calls go to DynamoDB Local unchanged (it ignores signatures). */
+function proxy(target: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+  return new Promise((done, fail) => {
+    const url = new URL(target);
+    const headers = { ...req.headers, host: url.host, 'content-length': String(body.length) };
+    const out = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 500, answer.headers);
+      answer.pipe(res);
+      answer.on('end', () => done());
+    });
+    out.on('error', fail);
+    out.end(body);
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, runtime: () => LocalRuntime | undefined): Promise<void> {
+  const json = 'application/x-amz-json-1.0';
+  try {
+    const rt = runtime();
+    if (rt === undefined) throw new AwsJsonError('ServiceUnavailable', 'the local runtime is still starting', 503);
+    if (req.method !== 'POST') throw new AwsJsonError('UnknownOperationException', 'only POST is supported', 405);
+    const body = await readBody(req);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const [prefix = '', operation = ''] = target.split('.');
+    if (prefix === 'DynamoDB_20120810') {
+      await proxy(rt.stack.dynamodb.endpoint, req, body, res);
+      return;
+    }
+    if (prefix === 'AWSStepFunctions') {
+      const handler = rt.operations()[operation];
+      if (handler === undefined) throw new AwsJsonError('UnknownOperationException', `operation ${target} is not supported locally`);
+      const request = (body.length === 0 ? {} : JSON.parse(body.toString('utf8'))) as Record<string, unknown>;
+      send(res, 200, JSON.stringify((await handler(request)) ?? {}), json);
+      return;
+    }
+    const form = new URLSearchParams(body.toString('utf8'));
+    if (form.get('Action') === 'DescribeStacks') {
+      send(res, 200, rt.describeStacksXml(form.get('StackName')), 'text/xml');
+      return;
+    }
+    throw new AwsJsonError('UnknownOperationException', `request ${target || (form.get('Action') ?? '')} is not supported locally`);
+  } catch (error) {
+    const e = error instanceof AwsJsonError ? error : new AwsJsonError('InternalServerError', error instanceof Error ? error.message : String(error), 500);
+    if (!res.headersSent) send(res, e.status, JSON.stringify({ __type: e.type, message: e.message }), json);
+    else res.end();
+  }
+}

@@ -1,0 +1,194 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalRuntime } from '../../local/runtime.js';
+import { FleetStore } from '../../adapters/store.js';
+import { inspectSandbox } from '../../local/sandbox.js';
+import type { Summary } from '../../core/summary.js';
+
+const exec = promisify(execFile);
+const CLUSTER = {
+  cluster: 'ops',
+  nodes: [
+    ...[1, 2, 3, 4, 5, 6].map((i) => ({ id: `dea-${i}`, roles: ['dea'], version: '3.0.0' })),
+    { id: 'core-1', roles: ['primary', 'controller'], version: '3.0.0' },
+  ],
+};
+
+let dir: string;
+let clusterFile: string;
+let runtime: LocalRuntime;
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * The CLI as an operator runs it, pointed at the local runtime with --endpoint only: none of the
+ * runtime's own environment (handler endpoints, table name) reaches it.
+ */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'TABLE_NAME' && k !== 'DOCUMENT_NAME'));
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'bin/fleet-upgrade.ts', '--endpoint', runtime.endpoint, ...args], { timeout: 120_000, env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+beforeAll(async () => {
+  await mkdir('.tmp', { recursive: true });
+  dir = await mkdtemp(join('.tmp', 'operator-cli-'));
+  clusterFile = join(dir, 'ops.json');
+  await writeFile(clusterFile, JSON.stringify(CLUSTER));
+  runtime = await LocalRuntime.start({ cluster: CLUSTER, versions: ['3.1.0', '3.2.0'], workdir: join(dir, 'work') });
+}, 90_000);
+
+afterAll(async () => {
+  await runtime?.close();
+}, 60_000);
+
+describe('fleet-upgrade against `local serve` (--endpoint): the code path that talks to AWS', () => {
+  it('starts and watches a run to its summary, then lists it and shows the nodes and their history', async () => {
+    const run = await cli('start', '--cluster', clusterFile, '--target-version', '3.1.0', '--run-id', 'ops-up-1', '--watch');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('Started run ops-up-1: ops → 3.1.0');
+    expect(run.stdout).toMatch(/group dea: dea-1, dea-2, dea-3, dea-4, dea-5, dea-6/);
+    expect(run.stdout).toMatch(/dea-1 +Download and verify: ok in/);
+    expect(run.stdout, run.stdout).toMatch(/core-1 +upgraded 3\.0\.0 → 3\.1\.0/);
+    expect(run.stdout).toContain('Upgrade of ops to 3.1.0: SUCCEEDED (run ops-up-1)');
+    expect(run.stdout).toContain('Cluster lock: released');
+
+    const status = await cli('status', '--json');
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ runId: 'ops-up-1', status: 'SUCCEEDED' })]);
+
+    const nodes = await cli('nodes', '--cluster', 'ops', '--json');
+    expect(nodes.code, nodes.stderr).toBe(0);
+    const listed = JSON.parse(nodes.stdout) as { mixedVersions: boolean; nodes: { id: string; version: string; previousVersion: string; lastRun: string }[] };
+    expect(listed.mixedVersions).toBe(false);
+    expect(listed.nodes.map((n) => [n.id, n.version, n.previousVersion, n.lastRun])).toEqual(
+      ['core-1', 'dea-1', 'dea-2', 'dea-3', 'dea-4', 'dea-5', 'dea-6'].map((id) => [id, '3.1.0', '3.0.0', 'ops-up-1']),
+    );
+
+    const history = await cli('history', '--cluster', 'ops', '--node', 'dea-2', '--json');
+    expect(history.code, history.stderr).toBe(0);
+    expect(JSON.parse(history.stdout)).toEqual([expect.objectContaining({ node: 'dea-2', from: '3.0.0', to: '3.1.0', status: 'UPGRADED', runId: 'ops-up-1' })]);
+
+    // A finished run's id cannot be reused: exit 2, nothing started.
+    const again = await cli('start', '--cluster', clusterFile, '--target-version', '3.1.0', '--run-id', 'ops-up-1');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('run ops-up-1 already exists');
+  }, 120_000);
+
+  it('stop ends the run at once; maintenance mode is turned off and the lock released all the same', async () => {
+    const first = await cli('start', '--cluster', clusterFile, '--target-version', '3.2.0', '--run-id', 'ops-up-2', '--json');
+    expect(first.code, first.stderr).toBe(0);
+    // Idempotent per run id: the same start again answers the same running execution.
+    const second = await cli('start', '--cluster', clusterFile, '--target-version', '3.2.0', '--run-id', 'ops-up-2', '--json');
+    expect(second.code, second.stderr).toBe(0);
+    const arn = (JSON.parse(first.stdout) as { executionArn: string }).executionArn;
+    expect((JSON.parse(second.stdout) as { executionArn: string }).executionArn).toBe(arn);
+
+    // Stop once maintenance mode is on and the second node's upgrade is under way (past the check of every
+    // node before the window): in AWS as here, the nodes run in
+    // child executions of the Distributed Map's Map Run, each with its own history.
+    const sfn = new SFNClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials });
+    const deadline = Date.now() + 30_000;
+    // Children of a Map Run may run Map Runs of their own (groups → nodes): search every history.
+    const startedIn = async (executionArn: string | undefined): Promise<boolean> => {
+      const events = (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events ?? [];
+      if (events.some((h) => h.type === 'TaskStateEntered' && h.stateEnteredEventDetails?.name === 'Pre-upgrade validation' && h.stateEnteredEventDetails.input?.includes('"dea-2"'))) return true;
+      for (const e of events) {
+        const mapRunArn = e.mapRunStartedEventDetails?.mapRunArn;
+        if (mapRunArn === undefined) continue;
+        for (const child of (await sfn.send(new ListExecutionsCommand({ mapRunArn }))).executions ?? []) {
+          if (await startedIn(child.executionArn)) return true;
+        }
+      }
+      return false;
+    };
+    const secondNodeStarted = () => startedIn(arn);
+    while (!(await secondNodeStarted())) {
+      expect(Date.now(), 'the second node never started').toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const stop = await cli('stop', 'ops-up-2', '--reason', 'operator changed their mind', '--json');
+    expect(stop.code, stop.stderr).toBe(0);
+    const summary = JSON.parse(stop.stdout) as Summary;
+    expect(summary).toMatchObject({ status: 'FAILED', lockReleased: true, failure: { error: 'ExecutionAborted' } });
+    expect(summary.failure?.message).toContain('operator changed their mind');
+    expect(summary.maintenanceMode.enabledAt).not.toBeNull();
+    expect(summary.maintenanceMode.disabledAt).not.toBeNull();
+    expect(summary.nodes['dea-1']?.status).toBe('UPGRADED');
+    expect(summary.nodes['dea-6']?.status).toBe('NOT_STARTED');
+    // The node the stop caught mid-upgrade was rolled back (a retired DEA is back in service).
+    expect(summary.nodes['dea-2']?.status).toBe('FAILED');
+    expect(summary.nodes['dea-2']?.steps.map((s) => s.step)).toContain('rollback');
+
+    await runtime.idle();
+    const stoppedAt = (await sfn.send(new DescribeExecutionCommand({ executionArn: arn }))).stopDate?.toISOString() ?? '';
+    sfn.destroy();
+    expect(stoppedAt).not.toBe('');
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials }));
+    const store = new FleetStore(db, runtime.stack.tableName);
+    expect(await store.getLock('ops')).toBeNull();
+    // Nothing started on a node after the stop but the clean-up: rollback of the node it caught, maintenance-off.
+    const { checkpoints } = await store.runRecords('ops-up-2');
+    const late = checkpoints.filter((c) => c.startedAt > stoppedAt && c.step !== 'maintenance-off' && c.step !== 'rollback');
+    expect(late.map((c) => `${c.nodeId}:${c.step}`)).toEqual([]);
+    db.destroy();
+    // On the machines: maintenance mode off, every node at its old or its new version, service healthy.
+    const core = await inspectSandbox(runtime.stack.nodeRoots.get('core-1') as string);
+    expect(core.maintenance).toBe(false);
+    for (const [id, root] of runtime.stack.nodeRoots) {
+      const node = await inspectSandbox(root);
+      expect([summary.nodes[id]?.from ?? '3.0.0', '3.2.0'], id).toContain(node.currentVersion);
+      expect(node.serviceHealthy, `${id} service healthy`).toBe(true);
+    }
+
+    const status = await cli('status', 'ops-up-2');
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain('run ABORTED — StoppedByOperator');
+  }, 120_000);
+
+  it('watch redraws its picture in place in a real terminal (tmux) and ends with the summary', async () => {
+    const socket = `fleet-upgrade-test-${process.pid}`;
+    const tmux = (...args: string[]) => exec('tmux', ['-L', socket, ...args], { timeout: 10_000 });
+    const command = [process.execPath, '--import', 'tsx', 'bin/fleet-upgrade.ts', '--endpoint', runtime.endpoint,
+      'start', '--cluster', clusterFile, '--target-version', '3.2.0', '--force', '--run-id', 'ops-up-3', '--watch'].map((a) => `'${a}'`).join(' ');
+    await tmux('new-session', '-d', '-x', '110', '-y', '45', '-c', process.cwd(), `${command}; echo "EXIT=$?"; sleep 60`);
+    try {
+      // Poll the screen until the command has ended (no fixed sleeps).
+      let screen = '';
+      const deadline = Date.now() + 90_000;
+      while (!/EXIT=\d+/.test(screen)) {
+        expect(Date.now(), `watch did not finish; screen:\n${screen}`).toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        screen = (await tmux('capture-pane', '-p', '-J', '-S', '-200')).stdout;
+      }
+      expect(screen, screen).toContain('EXIT=0');
+      // The frame was redrawn in place: each group line appears once, with every node done.
+      expect(screen.match(/^ {2}group dea \(6\/6\)$/gm)).toHaveLength(1);
+      expect(screen).toMatch(/^ {4}✔ dea-1 +upgraded 3\.\d\.0 → 3\.2\.0$/m);
+      expect(screen).toMatch(/^ {2}group primary \(1\/1\)$/m);
+      expect(screen).toContain('Upgrade of ops to 3.2.0: SUCCEEDED (run ops-up-3)');
+      expect(screen).not.toMatch(/\[ +\d+\.\ds\] dea-1/); // no plain progress lines on a terminal
+    } finally {
+      await tmux('kill-server').catch(() => undefined);
+    }
+  }, 120_000);
+
+  it('refuses bad input with exit 2 naming the field, before anything starts', async () => {
+    const bad = await cli('start', '--cluster', clusterFile, '--target-version', '3.2;reboot');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/targetVersion: expected a version/);
+    const noRun = await cli('watch', 'no such run');
+    expect(noRun.code).toBe(2);
+    expect(noRun.stderr).toContain('<run>: expected a run id');
+  }, 60_000);
+});
