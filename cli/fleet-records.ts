@@ -16,7 +16,7 @@ export interface VersionChange {
   startedAt: string;
 }
 
-function checkCluster(cluster: string): string {
+export function checkCluster(cluster: string): string {
   if (!CLUSTER_PATTERN.test(cluster)) throw new UsageError(`--cluster: expected a cluster name (letters, digits, "-", "_"), got ${JSON.stringify(cluster)}`);
   return cluster;
 }

@@ -47,7 +47,7 @@ export function formatSummary(summary: RehearsalSummary): string {
       ? `Maintenance mode: never enabled${m.node ? ` (core node ${m.node})` : ''}`
       : `Maintenance mode: on ${time(m.enabledAt)}, off ${time(m.disabledAt)} (core node ${m.node})${m.disabledAt === null ? '  ← STILL ON: disable it by hand' : ''}`,
   );
-  lines.push(`Cluster lock: ${summary.lockReleased ? 'released' : 'NOT released — run `fleet-upgrade unlock` after checking no run is active'}`);
+  lines.push(`Cluster lock: ${summary.lockReleased ? 'released' : `NOT released — once no run is active: fleet-upgrade unlock --cluster ${summary.cluster} --run ${summary.runId}`}`);
   if (summary.execution) {
     const perNode = summary.order.length > 0 ? ` (${(summary.execution.stateTransitions / summary.order.length).toFixed(1)} transitions, ${(summary.execution.events / summary.order.length).toFixed(1)} events per node)` : '';
     const children = summary.execution.childExecutions ? `; ${summary.execution.childExecutions} child executions with ${summary.execution.childEvents} events of their own` : '';

@@ -195,4 +195,25 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
     expect(noRun.code).toBe(2);
     expect(noRun.stderr).toContain('<run>: expected a run id');
   }, 60_000);
+
+  it('unlock breaks a crashed run\'s lock only when named, and only once the run is not running', async () => {
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials }));
+    const store = new FleetStore(db, runtime.stack.tableName);
+    try {
+      // A run that crashed without releasing its lock (no execution of that name exists).
+      await store.acquireLock('crashed', 'crashed-run-1', new Date(), 3600);
+      const wrong = await cli('unlock', '--cluster', 'crashed', '--run', 'another-run');
+      expect(wrong.code).toBe(1);
+      expect(wrong.stdout).toContain('locked by run crashed-run-1, not another-run');
+      await expect(store.getLock('crashed')).resolves.toMatchObject({ runId: 'crashed-run-1' });
+      const right = await cli('unlock', '--cluster', 'crashed', '--run', 'crashed-run-1', '--json');
+      expect(right.code, right.stderr).toBe(0);
+      expect(JSON.parse(right.stdout)).toMatchObject({ cluster: 'crashed', released: true, status: 'DOES_NOT_EXIST' });
+      await expect(store.getLock('crashed')).resolves.toBeNull();
+      expect((await cli('unlock', '--cluster', 'crashed', '--run', 'crashed-run-1')).stdout).toContain('is not locked');
+      expect((await cli('unlock', '--cluster', 'crashed', '--run', '$(id)')).code).toBe(2);
+    } finally {
+      db.destroy();
+    }
+  }, 60_000);
 });
