@@ -1,0 +1,179 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { isDecision, type Decision } from '../core/approval.js';
+import { handler as approvalPageHandler } from '../lambdas/approval-page/index.js';
+
+/** The path the stack routes to the page (`ANY /approval`), here as on API Gateway. */
+export const APPROVAL_PATH = '/approval';
+
+export type ApprovalPageHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface LocalApprovalServer {
+  /** Base URL of the page, for `approvalLink(url, …)`: `http://127.0.0.1:<port>/approval`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** Content types API Gateway passes as text; anything else arrives base64-encoded (as form posts do there). */
+function isText(contentType: string): boolean {
+  return /^(text\/|application\/json)/i.test(contentType);
+}
+
+/** A Node request → the API Gateway HTTP API payload format 2.0 event the Lambda receives. */
+export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, now = new Date()): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  const query: Record<string, string> = {};
+  // API Gateway joins repeated parameters with commas.
+  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  const base64 = body.length > 0 && !isText(headers['content-type'] ?? '');
+  const method = (req.method ?? 'GET').toUpperCase();
+  return {
+    version: '2.0',
+    routeKey: `ANY ${APPROVAL_PATH}`,
+    rawPath: url.pathname,
+    rawQueryString: url.search.replace(/^\?/, ''),
+    headers,
+    ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'local',
+      domainName: headers.host ?? '127.0.0.1',
+      domainPrefix: 'local',
+      http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: `local-${now.getTime()}`,
+      routeKey: `ANY ${APPROVAL_PATH}`,
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length > 0 ? { body: base64 ? body.toString('base64') : body.toString('utf8') } : {}),
+    isBase64Encoded: base64,
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_REQUEST_BYTES) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The approval page on loopback: the same handler as in Lambda, behind a translation of Node's HTTP
+ * requests into API Gateway v2 events and back. Only `/approval` is routed, as in the stack.
+ */
+export async function startApprovalServer(opts: { port?: number; handler?: ApprovalPageHandler } = {}): Promise<LocalApprovalServer> {
+  const handle = opts.handler ?? approvalPageHandler;
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      try {
+        const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+        if (path !== APPROVAL_PATH) {
+          res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+          return;
+        }
+        const body = await readBody(req);
+        if (body === null) {
+          res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
+          return;
+        }
+        const out = await handle(toApiGatewayEvent(req, body));
+        const text = out.body ?? '';
+        const payload = out.isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+        const headers: Record<string, string | number> = {};
+        for (const [name, value] of Object.entries(out.headers ?? {})) headers[name] = typeof value === 'boolean' ? String(value) : value;
+        res.writeHead(out.statusCode ?? 200, { ...headers, 'content-length': payload.length }).end(payload);
+      } catch {
+        // What API Gateway answers when the integration fails.
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"message":"Internal Server Error"}');
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}${APPROVAL_PATH}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A page of the approval server that was not the expected one (link expired, already decided, …). */
+export class ApprovalPageError extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly heading: string,
+  ) {
+    super(`approval page answered ${status}: ${heading}`);
+    this.name = 'ApprovalPageError';
+  }
+}
+
+/** What answering through the page did. */
+export interface PageAnswer {
+  decision: Decision;
+  /** The confirmation page's heading, e.g. "Decision recorded: retry". */
+  confirmation: string;
+}
+
+function heading(html: string): string {
+  return /<h1>([\s\S]*?)<\/h1>/.exec(html)?.[1]?.replace(/<[^>]+>/g, '').trim() ?? '(no heading)';
+}
+
+function attribute(tag: string, name: string): string | null {
+  const raw = new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+  return raw === undefined ? null : raw.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/**
+ * Answers an approval as a person would: opens the link (GET), reads the form on the page, and submits
+ * it (POST) with `decision`. Only for links to a loopback approval server (the rehearsal's).
+ * Throws ApprovalPageError when either page is not the expected one (expired, already decided, …).
+ */
+export async function answerThroughPage(link: string, decision: Decision, timeoutMs = 10_000): Promise<PageAnswer> {
+  if (!isDecision(decision)) throw new Error(`decision: expected one of rollback, retry, skip, abort, got ${JSON.stringify(decision)}`);
+  const url = new URL(link);
+  if (url.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+    throw new Error(`answerThroughPage: expected a link to the local approval server (http://127.0.0.1:PORT/approval?…), got ${url.origin}`);
+  }
+  const shown = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+  const html = await shown.text();
+  if (shown.status !== 200) throw new ApprovalPageError(shown.status, heading(html));
+  const formTag = /<form\b[^>]*>/.exec(html)?.[0];
+  if (formTag === undefined || attribute(formTag, 'method')?.toLowerCase() !== 'post') throw new ApprovalPageError(shown.status, 'the page has no decision form');
+  const fields = new URLSearchParams();
+  for (const input of html.matchAll(/<input\b[^>]*type="hidden"[^>]*>/g)) {
+    const name = attribute(input[0], 'name');
+    const value = attribute(input[0], 'value');
+    if (name !== null && value !== null) fields.append(name, value);
+  }
+  if (!new RegExp(`<input\\b[^>]*name="decision"[^>]*value="${decision}"`).test(html)) throw new ApprovalPageError(shown.status, `the page offers no choice ${decision}`);
+  fields.append('decision', decision);
+  const action = new URL(attribute(formTag, 'action') ?? '', url);
+  const posted = await fetch(action, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: fields.toString(),
+    signal: AbortSignal.timeout(timeoutMs),
+    redirect: 'error',
+  });
+  const confirmation = heading(await posted.text());
+  if (posted.status !== 200) throw new ApprovalPageError(posted.status, confirmation);
+  return { decision, confirmation };
+}
