@@ -16,6 +16,9 @@ export const DECISION_HELP: Record<Decision, string> = {
   abort: 'Stop now without touching this node; it is marked NEEDS_ATTENTION.',
 };
 
+/** Path of the approval page under its API (and on the local approval server). */
+export const APPROVAL_PAGE_PATH = '/approval';
+
 /** An approval id names the request in links and the CLI; the task token never leaves DynamoDB. */
 export const APPROVAL_ID_PATTERN = /^[a-z0-9-]{8,64}$/;
 

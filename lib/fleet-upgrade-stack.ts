@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -16,6 +17,7 @@ import type { Construct } from 'constructs';
 import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, type StepId } from '../core/steps.js';
 import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
 import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
+import { ApprovalPage } from './approval-page.js';
 
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,6 +39,8 @@ export interface FleetUpgradeStackProps extends StackProps {
   readonly runbookPath?: string;
   /** Seconds a cluster lock lasts before another run may take it. @default 43200 (12 hours) */
   readonly lockTtlSeconds?: number;
+  /** Email addresses subscribed to the operator topic: they receive approval requests. @default none */
+  readonly approverEmails?: string[];
 }
 
 /**
@@ -48,6 +52,10 @@ export class FleetUpgradeStack extends Stack {
   readonly table: dynamodb.Table;
   readonly document: ssm.CfnDocument;
   readonly topic: sns.Topic;
+  /** Base URL of the approval page, for approval links (APPROVAL_URL). */
+  readonly approvalUrl: string;
+  /** The secret holding the approval link key (APPROVAL_KEY_SECRET_ARN). */
+  readonly approvalKeySecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: FleetUpgradeStackProps) {
     super(scope, id, props);
@@ -169,6 +177,13 @@ export class FleetUpgradeStack extends Stack {
     });
     this.stateMachine.grantTaskResponse(commandFinished);
     addStoppedRunCleanup(this, fn('run-stopped', 'turns maintenance mode off and releases the lock of a stopped or timed-out run'), documentArn);
+
+    // The human side of an approval: signed links, the page that decides, who gets the email.
+    const approvalPage = new ApprovalPage(this, 'ApprovalPage', {
+      table: this.table, stateMachine: this.stateMachine, topic: this.topic, approverEmails: props.approverEmails, newFunction: fn,
+    });
+    this.approvalUrl = approvalPage.approvalUrl;
+    this.approvalKeySecret = approvalPage.approvalKeySecret;
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });

@@ -1,10 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { isDecision, type Decision } from '../core/approval.js';
+import { APPROVAL_PAGE_PATH, isDecision, type Decision } from '../core/approval.js';
 import { handler as approvalPageHandler } from '../lambdas/approval-page/index.js';
-
-/** The path the stack routes to the page (`ANY /approval`), here as on API Gateway. */
-export const APPROVAL_PATH = '/approval';
 
 export type ApprovalPageHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -33,7 +30,7 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, now = new 
   const method = (req.method ?? 'GET').toUpperCase();
   return {
     version: '2.0',
-    routeKey: `ANY ${APPROVAL_PATH}`,
+    routeKey: `ANY ${APPROVAL_PAGE_PATH}`,
     rawPath: url.pathname,
     rawQueryString: url.search.replace(/^\?/, ''),
     headers,
@@ -45,7 +42,7 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, now = new 
       domainPrefix: 'local',
       http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
       requestId: `local-${now.getTime()}`,
-      routeKey: `ANY ${APPROVAL_PATH}`,
+      routeKey: `ANY ${APPROVAL_PAGE_PATH}`,
       stage: '$default',
       time: now.toISOString(),
       timeEpoch: now.getTime(),
@@ -76,7 +73,7 @@ export async function startApprovalServer(opts: { port?: number; handler?: Appro
     void (async () => {
       try {
         const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-        if (path !== APPROVAL_PATH) {
+        if (path !== APPROVAL_PAGE_PATH) {
           res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
           return;
         }
@@ -105,7 +102,7 @@ export async function startApprovalServer(opts: { port?: number; handler?: Appro
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   return {
-    url: `http://127.0.0.1:${port}${APPROVAL_PATH}`,
+    url: `http://127.0.0.1:${port}${APPROVAL_PAGE_PATH}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

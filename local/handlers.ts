@@ -7,6 +7,7 @@ import { handler as recordNode } from '../lambdas/record-node/index.js';
 import { handler as summarize } from '../lambdas/summarize/index.js';
 import { handler as requestApproval } from '../lambdas/request-approval/index.js';
 import { handler as runStopped } from '../lambdas/run-stopped/index.js';
+import { handler as approvalPage } from '../lambdas/approval-page/index.js';
 import type { LocalHandler } from './state-machine-runner.js';
 
 /** Handler module name (the stack's `fleet-upgrade:handler` metadata) → the real handler, run in-process. */
@@ -20,4 +21,5 @@ export const LOCAL_HANDLERS: Record<string, LocalHandler> = {
   summarize: summarize as LocalHandler,
   'request-approval': requestApproval as LocalHandler,
   'run-stopped': runStopped as LocalHandler,
+  'approval-page': approvalPage as LocalHandler,
 };

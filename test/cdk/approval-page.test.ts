@@ -1,0 +1,132 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
+
+type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+let stack: FleetUpgradeStack;
+let template: Template;
+let resources: Record<string, Resource>;
+let pageId: string;
+let pageRoleId: string;
+
+function app(): App {
+  mkdirSync('.tmp', { recursive: true });
+  return new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
+}
+
+function logicalIdOf(type: string): string {
+  const ids = Object.entries(resources).filter(([, r]) => r.Type === type).map(([id]) => id);
+  expect(ids, type).toHaveLength(1);
+  return ids[0] as string;
+}
+
+/** Every statement of every policy attached to the page function's role. */
+function pageStatements(): Statement[] {
+  return Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: pageRoleId }]))
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+beforeAll(() => {
+  stack = new FleetUpgradeStack(app(), 'FleetUpgradeStack', {
+    artifactBaseUrl: 'https://artifacts.example.com/app',
+    approverEmails: ['ops@example.com', 'oncall@example.org'],
+  });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, Resource>;
+  const page = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['fleet-upgrade:handler'] === 'approval-page');
+  expect(page).toBeDefined();
+  pageId = page?.[0] ?? '';
+  pageRoleId = ((page?.[1].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])[0];
+});
+
+describe('approval page in the stack', () => {
+  it('creates the link key as a generated Secrets Manager secret and gives the page its ARN', () => {
+    const secretId = logicalIdOf('AWS::SecretsManager::Secret');
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
+    });
+    expect(resources[pageId]?.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Environment: { Variables: { APPROVAL_KEY_SECRET_ARN: { Ref: secretId }, TABLE_NAME: { Ref: logicalIdOf('AWS::DynamoDB::Table') } } },
+    });
+    expect(stack.resolve(stack.approvalKeySecret.secretArn)).toEqual({ Ref: secretId });
+  });
+
+  it('lets the page function only read the key, touch approval items, and answer tasks of this state machine', () => {
+    const secretId = logicalIdOf('AWS::SecretsManager::Secret');
+    const tableId = logicalIdOf('AWS::DynamoDB::Table');
+    const machineId = logicalIdOf('AWS::StepFunctions::StateMachine');
+    const statements = pageStatements();
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: { Ref: secretId } },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*', 'APPROVALS#PENDING'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'states:SendTaskSuccess',
+        Resource: [{ Ref: machineId }, { 'Fn::Join': ['', [{ Ref: machineId }, '/*']] }],
+      },
+    ]);
+    // Nothing broader: no wildcard action or resource, no other table operation, no other task response.
+    for (const s of statements) {
+      for (const action of ([] as string[]).concat(s.Action)) expect(action).not.toContain('*');
+      expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
+    }
+    // Beyond these policies the role has only the basic execution role (its own logs).
+    expect(resources[pageRoleId]?.Properties.ManagedPolicyArns).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
+    ]);
+    expect(resources[pageRoleId]?.Properties.Policies).toBeUndefined();
+  });
+
+  it('routes ANY /approval of an HTTP API (payload 2.0) to the page, throttled, and exports its URL', () => {
+    const apiId = logicalIdOf('AWS::ApiGatewayV2::Api');
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [pageId, 'Arn'] },
+    });
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /approval' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 20 },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [pageId, 'Arn'] }, Principal: 'apigateway.amazonaws.com' });
+    const url = stack.resolve(stack.approvalUrl) as { 'Fn::Join': [string, unknown[]] };
+    expect(url).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }, '/approval']] });
+    template.hasOutput('ApprovalUrl', { Value: url });
+    template.hasOutput('ApprovalKeySecretArn', { Value: { Ref: logicalIdOf('AWS::SecretsManager::Secret') } });
+    // The URL depends on the API alone (not on the page function): request-approval can carry it without a cycle.
+    expect(resources[apiId]?.Properties).not.toHaveProperty('Target');
+  });
+
+  it('subscribes each approver email to the operator topic', () => {
+    const topicId = logicalIdOf('AWS::SNS::Topic');
+    template.resourceCountIs('AWS::SNS::Subscription', 2);
+    for (const email of ['ops@example.com', 'oncall@example.org']) {
+      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: email, TopicArn: { Ref: topicId } });
+    }
+  });
+
+  it('refuses a malformed approver email naming the field', () => {
+    expect(() => new FleetUpgradeStack(app(), 'Bad', { artifactBaseUrl: 'https://artifacts.example.com/app', approverEmails: ['ops@example.com', 'not an email'] }))
+      .toThrow('approverEmails[1]: expected an email address like ops@example.com, got "not an email"');
+    const none = Template.fromStack(new FleetUpgradeStack(app(), 'NoEmails', { artifactBaseUrl: 'https://artifacts.example.com/app' }) as Stack);
+    none.resourceCountIs('AWS::SNS::Subscription', 0);
+    none.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /approval', Target: Match.anyValue() });
+  });
+});
