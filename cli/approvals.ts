@@ -1,0 +1,104 @@
+import { hostname, userInfo } from 'node:os';
+import { Argument, Command } from 'commander';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { APPROVAL_ID_PATTERN, DECISIONS, DECISION_HELP, type Decision } from '../core/approval.js';
+import { ApprovalNotOpenError, decideApproval } from '../adapters/approvals.js';
+import type { StoredApproval } from '../adapters/store.js';
+import { globalFlags, StackClients, type GlobalFlags } from './aws.js';
+import { EXIT_RUN_FAILED, UsageError } from './errors.js';
+
+/** The stack's clients; the table is `--table`, else `TABLE_NAME`, else the stack's TableName output. */
+function clientsFor(command: Command): { clients: StackClients; flags: GlobalFlags } {
+  const flags = globalFlags(command);
+  const table = flags.table ?? (process.env.TABLE_NAME || undefined);
+  if (table !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(table)) throw new UsageError(`--table: expected a DynamoDB table name, got ${JSON.stringify(table)}`);
+  const resolved = { ...flags, ...(table === undefined ? {} : { table }) };
+  return { clients: new StackClients(resolved), flags: resolved };
+}
+
+const AWS_HELP = '\nAWS: the usual credential/region chain (AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SFN point elsewhere);\nthe table is --table, else TABLE_NAME, else the TableName output of --stack.';
+
+/** What an operator may see of an approval: everything but the task token (and the item's bookkeeping). */
+function visible(a: StoredApproval): Omit<StoredApproval, 'taskToken' | 'ttl' | 'state'> {
+  const { taskToken: _token, ttl: _ttl, state: _state, ...rest } = a;
+  return rest;
+}
+
+function describe(a: StoredApproval): string {
+  return [
+    `${a.approvalId}`,
+    `  cluster ${a.cluster}, run ${a.runId}`,
+    `  node ${a.nodeId} (${a.roles.join(', ')}) failed at ${a.failedStep}, exit code ${a.exitCode ?? 'none'}; ${a.from ?? 'unknown'} → ${a.to}; backup ${a.backupId ?? 'none'}`,
+    `  already upgraded: ${a.upgraded.length === 0 ? 'none' : a.upgraded.length > 20 ? `${a.upgraded.slice(0, 20).join(', ')} and ${a.upgraded.length - 20} more` : a.upgraded.join(', ')}`,
+    `  waiting since ${a.createdAt}; at ${a.expiresAt} the run decides ${a.onTimeout}`,
+    ...a.outputTail.split('\n').filter((l) => l !== '').slice(-5).map((l) => `  | ${l}`),
+    `  decide: fleet-upgrade decide ${a.approvalId} ${DECISIONS.join('|')}`,
+  ].join('\n');
+}
+
+/** `fleet-upgrade approvals`: what waits for a human, oldest first. */
+export function approvalsCommand(): Command {
+  return new Command('approvals')
+    .description('List approvals waiting for a decision (a node\'s step failed and the run waits).')
+    .option('--json', 'print the approvals as JSON')
+    .addHelpText('after', `${AWS_HELP}\nExit codes: 0 listed, 1 the table could not be read, 2 bad usage.`)
+    .action(async (flags: { json?: boolean }, command: Command) => {
+      const { clients } = clientsFor(command);
+      try {
+        const pending = await (await clients.store()).pendingApprovals();
+        if (flags.json) process.stdout.write(`${JSON.stringify(pending.map(visible), null, 2)}\n`);
+        else process.stdout.write(pending.length === 0 ? 'No approval is waiting.\n' : `${pending.map(describe).join('\n\n')}\n`);
+      } finally {
+        clients.destroy();
+      }
+    });
+}
+
+/**
+ * Who decides from the CLI: the caller's AWS identity (STS GetCallerIdentity) when it can be had
+ * within a few seconds, else the OS user on this host (also with `null`: a local endpoint has no identities).
+ */
+export async function callerIdentity(sts: STSClient | null = new STSClient({ maxAttempts: 1 })): Promise<string> {
+  try {
+    const out = await sts?.send(new GetCallerIdentityCommand({}), { abortSignal: AbortSignal.timeout(3000) });
+    if (out?.Arn) return `${out.Arn} (fleet-upgrade decide)`;
+  } catch {
+    // No credentials, no region or no network: the OS user is the best we know.
+  } finally {
+    sts?.destroy();
+  }
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = process.env.USER ?? 'unknown user';
+  }
+  return `${user}@${hostname()} (fleet-upgrade decide, no AWS identity)`;
+}
+
+/** `fleet-upgrade decide <approval-id> <decision>`: decides once, with the caller's credentials. */
+export function decideCommand(): Command {
+  return new Command('decide')
+    .description('Decide a waiting approval with your AWS credentials, recording who decided.')
+    .addArgument(new Argument('<approval-id>', 'the approval id (from the email or `fleet-upgrade approvals`)'))
+    .addArgument(new Argument('<decision>', DECISIONS.map((d) => `${d}: ${DECISION_HELP[d]}`).join('\n')).choices(DECISIONS))
+    .addHelpText('after', `${AWS_HELP}\nExit codes: 0 decided, 1 not open (unknown, already decided or expired — the message says which), 2 bad usage.`)
+    .action(async (approvalId: string, decision: Decision, _flags: unknown, command: Command) => {
+      if (!APPROVAL_ID_PATTERN.test(approvalId)) {
+        throw new UsageError(`<approval-id>: expected lowercase letters, digits and dashes (8 to 64), got ${JSON.stringify(approvalId)}`);
+      }
+      const { clients, flags } = clientsFor(command);
+      try {
+        const store = await clients.store();
+        const decidedBy = await callerIdentity(flags.endpoint === undefined ? new STSClient({ maxAttempts: 1, ...(flags.region ? { region: flags.region } : {}) }) : null);
+        const decided = await decideApproval({ store, sfn: clients.sfn }, approvalId, decision, decidedBy, new Date());
+        process.stdout.write(`Decided ${decision} for node ${decided.nodeId} of run ${decided.runId} (cluster ${decided.cluster}), by ${decidedBy} at ${decided.decidedAt}.\n${DECISION_HELP[decision]}\n`);
+      } catch (error) {
+        if (!(error instanceof ApprovalNotOpenError)) throw error;
+        process.stderr.write(`fleet-upgrade: ${error.message}\n`);
+        process.exitCode = EXIT_RUN_FAILED;
+      } finally {
+        clients.destroy();
+      }
+    });
+}
