@@ -2,7 +2,7 @@
 import { App } from 'aws-cdk-lib';
 import { FleetUpgradeStack } from '../lib/fleet-upgrade-stack.js';
 
-/** CDK app: `npx cdk synth` / `npx cdk deploy -c artifactBaseUrl=https://… [-c runbook=release-dir]`. */
+/** CDK app: `npx cdk synth` / `npx cdk deploy -c artifactBaseUrl=https://… [-c runbook=release-dir] [-c approverEmails=a@x,b@y]`. */
 const app = new App();
 const context = (key: string): string | undefined => {
   const value: unknown = app.node.tryGetContext(key);
@@ -13,4 +13,5 @@ new FleetUpgradeStack(app, 'FleetUpgradeStack', {
   // Placeholder that cannot resolve: downloads fail before any node changes until an operator sets it.
   artifactBaseUrl: context('artifactBaseUrl') ?? 'https://artifacts.example.invalid/app',
   ...(context('runbook') ? { runbook: context('runbook') } : {}),
+  ...(context('approverEmails') ? { approverEmails: context('approverEmails')?.split(',').map((e) => e.trim()) } : {}),
 });
