@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { App, Stack } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
 
@@ -112,6 +113,19 @@ describe('approval page in the stack', () => {
     template.hasOutput('ApprovalKeySecretArn', { Value: { Ref: logicalIdOf('AWS::SecretsManager::Secret') } });
     // The URL depends on the API alone (not on the page function): request-approval can carry it without a cycle.
     expect(resources[apiId]?.Properties).not.toHaveProperty('Target');
+  });
+
+  it('lets request-approval carry the page URL and read the key without a dependency cycle', () => {
+    // What the stack does to sign links in request-approval: its env and grant must not loop back through the state machine.
+    const wired = new FleetUpgradeStack(app(), 'Wired', { artifactBaseUrl: 'https://artifacts.example.com/app' });
+    const requestApproval = wired.node.findChild('RequestApprovalFunction') as lambda.Function;
+    requestApproval.addEnvironment('APPROVAL_URL', wired.approvalUrl).addEnvironment('APPROVAL_KEY_SECRET_ARN', wired.approvalKeySecret.secretArn);
+    wired.approvalKeySecret.grantRead(requestApproval);
+    // Template.fromStack refuses a template with a dependency cycle ("Template is undeployable"); a function URL
+    // (or the page function's ARN) in request-approval's environment makes one: request-approval → page function →
+    // its policy → state machine → request-approval.
+    const all = Template.fromStack(wired).toJSON().Resources as Record<string, Resource>;
+    expect(JSON.stringify(all[wired.getLogicalId(requestApproval.node.defaultChild as lambda.CfnFunction)]?.Properties.Environment)).toContain('ApiEndpoint');
   });
 
   it('subscribes each approver email to the operator topic', () => {
