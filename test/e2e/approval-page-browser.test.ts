@@ -3,54 +3,42 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext } from 'playwright-core';
-import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { LocalTaskTokens } from '../../local/task-tokens.js';
-import { startApprovalServer, type LocalApprovalServer } from '../../local/approval-server.js';
-import { FleetStore } from '../../adapters/store.js';
-import { documentClient, resetClients } from '../../adapters/aws-clients.js';
-import { resetApprovalKey } from '../../adapters/approval-links.js';
+import type { LocalApprovalServer } from '../../local/approval-server.js';
+import type { LocalTaskTokens } from '../../local/task-tokens.js';
+import type { FleetStore } from '../../adapters/store.js';
 import { DECISIONS, DECISION_HELP } from '../../core/approval.js';
-import { localTable } from '../support/dynamodb.js';
-import { openApproval, TEST_KEY_HEX } from '../support/approvals.js';
+import { openApproval, startApprovalPageWorld, type ApprovalPageWorld } from '../support/approvals.js';
 
 /** Screenshots land here (gitignored) for a person to look at. */
 const OUTPUT = join('test-output', 'approval-page');
 
-let dynamodb: DynamoDbLocal;
+let world: ApprovalPageWorld;
 let server: LocalApprovalServer;
+let tokens: LocalTaskTokens;
 let browser: BrowserContext;
 let profile: string;
-const tokens = new LocalTaskTokens();
-const store = () => new FleetStore(documentClient(), 'fleet-upgrade-test');
+const store = (): FleetStore => world.store();
 const requested: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(OUTPUT, { recursive: true });
   profile = mkdtempSync(join(tmpdir(), 'approval-chromium-'));
-  const [table, endpoint, context] = await Promise.all([
-    localTable(),
-    tokens.start(),
+  // One browser for the file, with a fresh profile, started while DynamoDB Local starts.
+  [world, browser] = await Promise.all([
+    startApprovalPageWorld(),
     chromium.launchPersistentContext(profile, {
       executablePath: '/usr/bin/chromium',
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
     }),
   ]);
-  dynamodb = table;
-  browser = context;
+  ({ server, tokens } = world);
   browser.on('request', (request) => requested.push(request.url()));
-  process.env.AWS_ENDPOINT_URL_SFN = endpoint;
-  process.env.APPROVAL_KEY = TEST_KEY_HEX;
-  resetApprovalKey();
-  resetClients();
-  server = await startApprovalServer();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await server?.close();
-  await tokens.close();
-  await dynamodb?.stop();
+  await world?.stop();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
@@ -99,7 +87,7 @@ describe('approval page in headless Chromium', () => {
 
   it('loaded nothing but the local approval server and saved its screenshots', () => {
     expect(requested.length).toBeGreaterThanOrEqual(DECISIONS.length * 3);
-    for (const url of requested) expect(url.startsWith(server.url)).toBe(true);
+    for (const url of requested) expect(new URL(url).origin, url).toBe(new URL(server.url).origin);
     for (const name of ['evidence', ...DECISIONS.map((d) => `decided-${d}`)]) expect(statSync(join(OUTPUT, `${name}.png`)).size).toBeGreaterThan(5_000);
   });
 });

@@ -1,33 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { LocalTaskTokens } from '../../local/task-tokens.js';
-import { startApprovalServer, answerThroughPage, ApprovalPageError, type LocalApprovalServer } from '../../local/approval-server.js';
-import { FleetStore } from '../../adapters/store.js';
-import { documentClient, resetClients } from '../../adapters/aws-clients.js';
-import { approvalLink, resetApprovalKey, sign } from '../../adapters/approval-links.js';
+import { answerThroughPage, ApprovalPageError, type LocalApprovalServer } from '../../local/approval-server.js';
+import type { LocalTaskTokens } from '../../local/task-tokens.js';
+import type { FleetStore } from '../../adapters/store.js';
+import { approvalLink, sign } from '../../adapters/approval-links.js';
 import { DECISION_HELP } from '../../core/approval.js';
-import { localTable } from '../support/dynamodb.js';
-import { openApproval, TEST_KEY_HEX } from '../support/approvals.js';
+import { openApproval, startApprovalPageWorld, TEST_KEY_HEX, type ApprovalPageWorld } from '../support/approvals.js';
 
-let dynamodb: DynamoDbLocal;
+let world: ApprovalPageWorld;
 let server: LocalApprovalServer;
-const tokens = new LocalTaskTokens();
-const store = () => new FleetStore(documentClient(), 'fleet-upgrade-test');
+let tokens: LocalTaskTokens;
+const store = (): FleetStore => world.store();
 const key = Buffer.from(TEST_KEY_HEX, 'hex');
 
 beforeAll(async () => {
-  dynamodb = await localTable();
-  process.env.AWS_ENDPOINT_URL_SFN = await tokens.start();
-  process.env.APPROVAL_KEY = TEST_KEY_HEX;
-  resetApprovalKey();
-  resetClients();
-  server = await startApprovalServer();
+  world = await startApprovalPageWorld();
+  ({ server, tokens } = world);
 });
 
 afterAll(async () => {
-  await server?.close();
-  await tokens.close();
-  await dynamodb?.stop();
+  await world?.stop();
 });
 
 /** Whether the waiting task got an answer yet (it must not, after a GET). */

@@ -1,8 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ApprovalRequest } from '../../core/approval.js';
-import { approvalLink } from '../../adapters/approval-links.js';
-import type { FleetStore } from '../../adapters/store.js';
-import type { LocalTaskTokens } from '../../local/task-tokens.js';
+import { approvalLink, resetApprovalKey } from '../../adapters/approval-links.js';
+import { FleetStore } from '../../adapters/store.js';
+import { documentClient, resetClients } from '../../adapters/aws-clients.js';
+import { LocalTaskTokens } from '../../local/task-tokens.js';
+import { startApprovalServer, type LocalApprovalServer } from '../../local/approval-server.js';
+import { localTable } from './dynamodb.js';
 
 /** A signing key for tests (what APPROVAL_KEY holds, in hex). */
 export const TEST_KEY_HEX = randomBytes(32).toString('hex');
@@ -45,4 +48,33 @@ export async function openApproval(
   const exp = Math.floor(Date.parse(request.expiresAt) / 1000);
   await store.putApproval(request, token, exp + 86_400);
   return { request, token, link: approvalLink(baseUrl, request.approvalId, exp, Buffer.from(TEST_KEY_HEX, 'hex')), exp };
+}
+
+/** What the page tests run against: DynamoDB Local, the local task-token endpoint, the approval server. */
+export interface ApprovalPageWorld {
+  tokens: LocalTaskTokens;
+  server: LocalApprovalServer;
+  store(): FleetStore;
+  stop(): Promise<void>;
+}
+
+/** Starts the page's world and points the handler's clients and key at it (one per test file). */
+export async function startApprovalPageWorld(): Promise<ApprovalPageWorld> {
+  const tokens = new LocalTaskTokens();
+  const [dynamodb, sfnEndpoint] = await Promise.all([localTable(), tokens.start()]);
+  process.env.AWS_ENDPOINT_URL_SFN = sfnEndpoint;
+  process.env.APPROVAL_KEY = TEST_KEY_HEX;
+  resetApprovalKey();
+  resetClients();
+  const server = await startApprovalServer();
+  return {
+    tokens,
+    server,
+    store: () => new FleetStore(documentClient(), 'fleet-upgrade-test'),
+    async stop() {
+      await server.close();
+      await tokens.close();
+      await dynamodb.stop();
+    },
+  };
 }
