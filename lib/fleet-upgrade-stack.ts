@@ -184,6 +184,9 @@ export class FleetUpgradeStack extends Stack {
     });
     this.approvalUrl = approvalPage.approvalUrl;
     this.approvalKeySecret = approvalPage.approvalKeySecret;
+    // The approval request's email carries a link to the page, signed with the page's key.
+    requestApproval.addEnvironment('APPROVAL_URL', this.approvalUrl).addEnvironment('APPROVAL_KEY_SECRET_ARN', this.approvalKeySecret.secretArn);
+    this.approvalKeySecret.grantRead(requestApproval);
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });

@@ -9,8 +9,8 @@ import { refuseDowngrade } from '../core/plan.js';
 import { startLocalProxy } from './https-proxy.js';
 import type { Summary } from '../core/summary.js';
 import { FleetStore } from '../adapters/store.js';
-import { documentClient, resetClients, sfnClient } from '../adapters/aws-clients.js';
-import { decideApproval } from '../adapters/approvals.js';
+import { documentClient, resetClients } from '../adapters/aws-clients.js';
+import { answerThroughPage, startApprovalServer } from './approval-server.js';
 import { resetApprovalKey } from '../adapters/approval-links.js';
 import type { Decision } from '../core/approval.js';
 import { startLocalSns, type PublishedMessage } from './sns-endpoint.js';
@@ -277,7 +277,12 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const sfnEndpoint = await tokens.start();
     cleanups.push(() => tokens.close());
 
-    // Operator notifications: a local SNS topic; approval requests are answered as `decisions` say.
+    // The approval page, served locally by the same handler as in AWS.
+    const approvalServer = await startApprovalServer();
+    cleanups.push(() => approvalServer.close());
+
+    // Operator notifications: a local SNS topic; approval requests are answered as `decisions` say,
+    // through the approval page's real HTTP GET + POST, as a human would.
     const decisions = [...(opts.decisions ?? [])];
     const answering: Promise<void>[] = [];
     const topic = await startLocalSns((message) => {
@@ -286,14 +291,15 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         return;
       }
       const approvalId = message.attributes.approvalId ?? '';
+      const link = message.attributes.link ?? '';
       const decision = decisions.shift();
       if (decision === undefined) {
-        say(`approval ${approvalId}: ${message.subject}. Waiting for a decision (fleet-upgrade decide ${approvalId} rollback|retry|skip|abort)`);
+        say(`approval ${approvalId}: ${message.subject}. Waiting for a decision: open ${link}`);
         return;
       }
-      say(`approval ${approvalId}: ${message.subject}. Answering "${decision}" (--decision)`);
+      say(`approval ${approvalId}: ${message.subject}. Answering "${decision}" through the approval page (--decision)`);
       answering.push(
-        decideApproval({ store: new FleetStore(documentClient(), TABLE_NAME), sfn: sfnClient() }, approvalId, decision, 'rehearsal --decision', new Date()).then(
+        answerThroughPage(link, decision).then(
           () => undefined,
           (error: unknown) => say(`approval ${approvalId}: the decision was not taken: ${String(error)}`),
         ),
@@ -335,6 +341,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       AWS_ENDPOINT_URL_SFN: sfnEndpoint,
       AWS_ENDPOINT_URL_SNS: topic.endpoint,
       APPROVAL_KEY: randomBytes(32).toString('hex'),
+      // After the synthesized environment (whose APPROVAL_URL is the API Gateway endpoint's token).
+      APPROVAL_URL: approvalServer.url,
       POWERTOOLS_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
       AWS_LAMBDA_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
     });

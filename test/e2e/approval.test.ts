@@ -74,7 +74,9 @@ describe('the operator is asked', () => {
     }
     // The token never leaves DynamoDB: no notification carries it.
     const approval = await store(r).getApproval(asked?.attributes.approvalId ?? '');
-    expect(approval).toMatchObject({ state: 'DECIDED', decision: 'rollback', decidedBy: 'rehearsal --decision', byTimeout: false, nodeId: 'dea-1', failedStep: 'post-upgrade-validation' });
+    // --decision answered through the approval page's GET + POST, as a human would.
+    expect(approval).toMatchObject({ state: 'DECIDED', decision: 'rollback', decidedBy: 'approval page (127.0.0.1)', byTimeout: false, nodeId: 'dea-1', failedStep: 'post-upgrade-validation' });
+    expect(asked?.message).toMatch(/Decide here \(the page asks you to confirm\): http:\/\/127\.0\.0\.1:\d+\/approval\?id=[a-z0-9-]+&exp=\d+&sig=[0-9a-f]{64}/);
     expect(r.notifications.map((n) => n.message).join('\n')).not.toContain(approval?.taskToken ?? 'no token');
   });
 });
