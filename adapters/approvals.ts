@@ -43,6 +43,12 @@ export async function decideApproval(
     throw new ApprovalNotOpenError(approvalId, 'decided', await deps.store.getApproval(approvalId));
   }
   // A task that already timed out has applied onTimeout; the answer is then harmless (and recorded).
-  await new TaskCallback(deps.sfn).succeed(approval.taskToken, { ...decided, approvalId, failedStep: approval.failedStep });
+  try {
+    await new TaskCallback(deps.sfn).succeed(approval.taskToken, { ...decided, approvalId, failedStep: approval.failedStep });
+  } catch (error) {
+    // Not delivered (throttled, Step Functions unavailable): the approval is open again, not silently lost.
+    await deps.store.unclaimApproval(approval, decided.decidedAt);
+    throw error;
+  }
   return { ...approval, ...decided, state: 'DECIDED' };
 }

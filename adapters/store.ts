@@ -218,6 +218,26 @@ export class FleetStore {
     return true;
   }
 
+  /** Undoes a claim whose answer could not be delivered, so the decision can be made again. */
+  async unclaimApproval(approval: StoredApproval, decidedAt: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `APPROVAL#${approval.approvalId}`, sk: 'APPROVAL' },
+          ConditionExpression: '#state = :decided AND decidedAt = :at',
+          UpdateExpression: 'SET #state = :pending REMOVE decision, decidedBy, decidedAt, byTimeout',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':decided': 'DECIDED', ':pending': 'PENDING', ':at': decidedAt },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: 'APPROVALS#PENDING', sk: `APPROVAL#${approval.approvalId}`, approvalId: approval.approvalId, cluster: approval.cluster, runId: approval.runId, nodeId: approval.nodeId, createdAt: approval.createdAt, ttl: approval.ttl } }));
+  }
+
   /** Approvals waiting for a human, oldest first. */
   async pendingApprovals(): Promise<StoredApproval[]> {
     const pointers = await this.queryAll('APPROVALS#PENDING', 'APPROVAL#');
