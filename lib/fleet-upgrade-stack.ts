@@ -139,16 +139,7 @@ export class FleetUpgradeStack extends Stack {
     for (const f of [lock, plan, runStep, commandFinished, recordNode, summarize, requestApproval]) this.table.grantReadWriteData(f);
     this.topic.grantPublish(requestApproval);
     const documentArn = this.formatArn({ service: 'ssm', resource: 'document', resourceName: this.document.ref });
-    runStep.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['ssm:SendCommand'],
-        resources: [
-          documentArn,
-          this.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
-          this.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
-        ],
-      }),
-    );
+    runStep.addToRolePolicy(sendCommandStatement(this, documentArn));
     // Discovery by tag (input without "nodes"): neither API supports resource-level permissions.
     plan.addToRolePolicy(new iam.PolicyStatement({ actions: ['tag:GetResources', 'ssm:DescribeInstanceInformation'], resources: ['*'] }));
     commandFinished.addToRolePolicy(
@@ -204,16 +195,7 @@ export class FleetUpgradeStack extends Stack {
 function addStoppedRunCleanup(stack: FleetUpgradeStack, cleanup: nodejs.NodejsFunction, documentArn: string): void {
   (cleanup.node.defaultChild as lambda.CfnFunction).addPropertyOverride('Timeout', 420);
   stack.table.grantReadWriteData(cleanup);
-  cleanup.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions: ['ssm:SendCommand'],
-      resources: [
-        documentArn,
-        stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
-        stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
-      ],
-    }),
-  );
+  cleanup.addToRolePolicy(sendCommandStatement(stack, documentArn));
   cleanup.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
   new events.Rule(stack, 'RunStoppedRule', {
     description: 'fleet-upgrade: an execution was stopped or timed out (its catch paths did not run)',
@@ -490,6 +472,18 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
           ),
       ),
   );
+}
+
+/** ssm:SendCommand with the stack's own document only (on the account's instances and managed instances). */
+function sendCommandStatement(stack: Stack, documentArn: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: ['ssm:SendCommand'],
+    resources: [
+      documentArn,
+      stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
+      stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
+    ],
+  });
 }
 
 function pascal(name: string): string {
