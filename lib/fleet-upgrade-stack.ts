@@ -247,9 +247,11 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
 
   // ── Per node ──────────────────────────────────────────────────────────────
   // Without a usable decision (the approval Lambda itself failed), the node is recorded failed and the run stops.
-  const recordFailure = invoke('Record node failure', f.recordNode, {
+  const recordFailureTask = invoke('Record node failure', f.recordNode, {
     action: 'failed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error',
-  }, '$.outcome').next(new sfn.Succeed(scope, 'Node upgrade failed', {
+  }, '$.outcome');
+  recordFailureTask.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
+  const recordFailure = recordFailureTask.next(new sfn.Succeed(scope, 'Node upgrade failed', {
     comment: 'a step failed on this node and the run stops; see Record node failure and the run summary for the step and its output',
   }));
 
@@ -264,8 +266,9 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   const decideByTimeout = invoke('Decide by timeout', f.requestApproval, {
     action: 'timeout', 'node.$': '$.node', 'run.$': '$.run',
   }, '$.approval');
-  askOperator.addCatch(decideByTimeout, { errors: [sfn.Errors.TIMEOUT], resultPath: '$.approvalTimeout' });
-  askOperator.addCatch(recordFailure, { resultPath: '$.approvalError' });
+  // No answer in time — or no way to ask (the notification failed): onTimeout decides, so a node that
+  // changed is not left half-upgraded for want of a human.
+  askOperator.addCatch(decideByTimeout, { resultPath: '$.approvalTimeout' });
   decideByTimeout.addCatch(recordFailure, { resultPath: '$.approvalError' });
 
   const guarded = <T extends tasks.LambdaInvoke>(task: T): T => {
@@ -274,9 +277,15 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   };
 
   // A rollback that fails leaves the node in an unknown state: recorded, a second notification, the run stops.
-  const rollbackFailed = invoke('Record failed rollback', f.recordNode, {
+  // Recording is idempotent and must not fail the iteration (that would abort the nodes in flight): retried.
+  const recordNode = (name: string, payload: Record<string, unknown>) => {
+    const task = invoke(name, f.recordNode, payload, '$.outcome');
+    task.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
+    return task;
+  };
+  const rollbackFailed = recordNode('Record failed rollback', {
     action: 'needsAttention', rollbackFailed: true, 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
-  }, '$.outcome')
+  })
     .next(invoke('Notify failed rollback', f.requestApproval, { action: 'rollbackFailed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.rollbackError' }, '$.notified'))
     .next(new sfn.Succeed(scope, 'Rollback failed', { comment: 'the node could not be rolled back and needs attention; the run stops' }));
   const rollback = (name: string) => {
@@ -285,19 +294,19 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     return task;
   };
   const decidedRollback = rollback('Roll back node')
-    .next(invoke('Record rollback', f.recordNode, { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }, '$.outcome'))
+    .next(recordNode('Record rollback', { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }))
     .next(new sfn.Succeed(scope, 'Node rolled back', { comment: 'the operator (or the timeout) rolled this node back; the run stops' }));
   const decidedSkip = rollback('Roll back node and skip it')
-    .next(invoke('Record skipped node', f.recordNode, { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }, '$.outcome'))
+    .next(recordNode('Record skipped node', { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }))
     .next(new sfn.Succeed(scope, 'Node skipped', { comment: 'restored to its old version; the run continues with the other nodes' }));
-  const decidedAbort = invoke('Record node needing attention', f.recordNode, {
+  const decidedAbort = recordNode('Record node needing attention', {
     action: 'needsAttention', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
-  }, '$.outcome').next(new sfn.Succeed(scope, 'Upgrade aborted', { comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
+  }).next(new sfn.Succeed(scope, 'Upgrade aborted', { comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
 
   // Inside the window: the node was found below the target, and its package is already on it.
   const windowStep = new Map<StepId, tasks.LambdaInvoke>(WINDOW_STEPS.map((id) => [id, guarded(nodeStep(id))]));
   const at = (id: StepId) => windowStep.get(id) as tasks.LambdaInvoke;
-  const recordVersion = invoke('Record version', f.recordNode, { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' }, '$.outcome');
+  const recordVersion = recordNode('Record version', { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' });
   recordVersion.addCatch(recordFailure, { resultPath: '$.error' });
   const isDea = new sfn.Choice(scope, 'Is it a DEA node?')
     // Node items carry `retire` only when true (thousands of nodes share one 256 KiB payload).
@@ -308,7 +317,9 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   at('backup').next(at('upgrade')).next(at('restart')).next(at('post-upgrade-validation')).next(recordVersion);
   // Iterations never fail (Step Functions would abort the other in-flight nodes mid-step): a node that
   // stops the run marks it, in-flight nodes finish their current node, and no further node starts.
-  const upgradeNode = invoke('May this node start?', f.recordNode, { action: 'gate', 'node.$': '$.node', 'run.$': '$.run' }, '$.gate').next(
+  const gate = invoke('May this node start?', f.recordNode, { action: 'gate', 'node.$': '$.node', 'run.$': '$.run' }, '$.gate');
+  gate.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
+  const upgradeNode = gate.next(
     new sfn.Choice(scope, 'Is the run stopping?')
       .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping'))
       .otherwise(at('pre-upgrade-validation')),
