@@ -1,4 +1,4 @@
-import { GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { CancelCommandCommand, GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 
 /** Port: runs one runbook step on one node and reads its result. The AWS and local SSM both satisfy it. */
 export interface StepCommandParameters {
@@ -50,5 +50,10 @@ export class SsmCommandRunner {
       stdout: out.StandardOutputContent ?? '',
       stderr: out.StandardErrorContent ?? '',
     };
+  }
+
+  /** Asks SSM to stop a command on the instance (best effort: a node that is offline stops it when it returns). */
+  async cancel(commandId: string, instanceId: string): Promise<void> {
+    await this.ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] }));
   }
 }

@@ -37,22 +37,20 @@ export class FleetStore {
   /**
    * Takes the cluster lock for a run.
    *
-   *   free ──────────────► held by R until T ──(T passes)──► expired: the next run may take it
-   *                               │
-   *                               └─ R asks again: re-entrant (a Lambda retry must not lock itself out)
+   *   free ──acquire──► held by R until T ──(R renews at every node it starts)──► held by R until T'
+   *                            │   └─ R asks again: re-entrant (a Lambda retry must not lock itself out)
+   *                            └─(T passes: R stopped renewing, may have crashed)──► still held: only
+   *                               `fleet-upgrade unlock --cluster C --run R` breaks it, never another run
    */
   async acquireLock(cluster: string, runId: string, now: Date, ttlSeconds: number): Promise<{ expiresAt: string }> {
     const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
-    const lockIsFree = 'attribute_not_exists(pk)';
-    const lockExpired = 'expiresAt < :now';
-    const lockIsOurs = 'runId = :run';
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: { pk: `CLUSTER#${cluster}`, sk: 'LOCK', runId, acquiredAt: now.toISOString(), expiresAt },
-          ConditionExpression: `${lockIsFree} OR ${lockExpired} OR ${lockIsOurs}`,
-          ExpressionAttributeValues: { ':now': now.toISOString(), ':run': runId },
+          ConditionExpression: 'attribute_not_exists(pk) OR runId = :run',
+          ExpressionAttributeValues: { ':run': runId },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -60,8 +58,27 @@ export class FleetStore {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         const old = error.Item;
-        throw new ClusterLockedError(cluster, String(old?.runId?.S ?? 'unknown'), String(old?.expiresAt?.S ?? 'unknown'));
+        throw new ClusterLockedError(cluster, String(old?.runId?.S ?? 'unknown'), String(old?.expiresAt?.S ?? 'unknown'), now);
       }
+      throw error;
+    }
+  }
+
+  /** Extends the run's hold on the lock; false when the run no longer holds it (broken with unlock). */
+  async renewLock(cluster: string, runId: string, now: Date, ttlSeconds: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `CLUSTER#${cluster}`, sk: 'LOCK' },
+          UpdateExpression: 'SET expiresAt = :until, renewedAt = :now',
+          ConditionExpression: 'runId = :run',
+          ExpressionAttributeValues: { ':until': new Date(now.getTime() + ttlSeconds * 1000).toISOString(), ':now': now.toISOString(), ':run': runId },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }
@@ -260,17 +277,63 @@ export class FleetStore {
     return (out.Item as (PendingCommand & { state: string }) | undefined) ?? null;
   }
 
-  /** Marks a command answered; false when it already was (a duplicate event must not answer twice). */
-  async claimCommand(commandId: string, now: Date): Promise<boolean> {
+  /**
+   * Takes the right to answer a command's task, once:
+   *
+   *   PENDING ──claim──► ANSWERING ──answered──► ANSWERED
+   *      ▲                   │
+   *      └──(answer failed)──┤──(task no longer waits)──► STALE   (a retry of the step takes the result)
+   *
+   * Returns the claimed command with the token it answers now (run-step may have re-pointed it), or null
+   * when someone else claimed it first (a duplicate event, or the reconcile after a timeout).
+   */
+  async claimCommand(commandId: string, now: Date): Promise<(PendingCommand & { state: string }) | null> {
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `COMMAND#${commandId}`, sk: 'COMMAND' },
+          UpdateExpression: 'SET #state = :answering, claimedAt = :at',
+          ConditionExpression: '#state = :pending',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':answering': 'ANSWERING', ':pending': 'PENDING', ':at': now.toISOString() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes as PendingCommand & { state: string };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return null;
+      throw error;
+    }
+  }
+
+  /** Ends a claim: ANSWERED (the task took the result), STALE (it no longer waited) or back to PENDING (answering failed). */
+  async settleCommand(commandId: string, state: 'ANSWERED' | 'STALE' | 'PENDING', now: Date): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `COMMAND#${commandId}`, sk: 'COMMAND' },
+        UpdateExpression: 'SET #state = :state, settledAt = :at',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':state': state, ':at': now.toISOString() },
+      }),
+    );
+  }
+
+  /**
+   * A retried step task takes over the command its earlier attempt started (the node never runs the step
+   * twice): the completion then answers the new token. False when the command was claimed meanwhile.
+   */
+  async repointCommand(commandId: string, taskToken: string): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: `COMMAND#${commandId}`, sk: 'COMMAND' },
-          UpdateExpression: 'SET #state = :done, answeredAt = :at',
+          UpdateExpression: 'SET taskToken = :token',
           ConditionExpression: '#state = :pending',
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':done': 'ANSWERED', ':pending': 'PENDING', ':at': now.toISOString() },
+          ExpressionAttributeValues: { ':token': taskToken, ':pending': 'PENDING' },
         }),
       );
       return true;
@@ -278,6 +341,18 @@ export class FleetStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  /** Notes on a RUNNING checkpoint which command runs the step, so a retry or reconcile can find it. */
+  async setCheckpointCommand(runId: string, nodeId: string, step: StepId, commandId: string, timeoutSeconds: number): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `RUN#${runId}`, sk: checkpointKey(nodeId, step) },
+        UpdateExpression: 'SET commandId = :id, timeoutSeconds = :timeout',
+        ExpressionAttributeValues: { ':id': commandId, ':timeout': timeoutSeconds },
+      }),
+    );
   }
 
   async putCheckpoint(runId: string, checkpoint: StepCheckpoint): Promise<void> {
@@ -389,6 +464,8 @@ export interface PendingCommand {
   /** A failure of this step becomes a warning (pre-upgrade validation with ignoreInspectFailures). */
   ignoreFailure?: boolean;
   sentAt: string;
+  /** The execution timeout SSM was given: past it (plus slack) a command still in progress has lost its node. */
+  timeoutSeconds?: number;
   /** Epoch seconds: DynamoDB TTL (attribute `ttl`) removes the token once nobody can use it. */
   ttl: number;
 }

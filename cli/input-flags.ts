@@ -19,6 +19,7 @@ export interface InputFlags {
   dryRun?: boolean;
   minHealthy?: Record<string, number | string>;
   prepareOnly?: boolean;
+  resumeFrom?: string;
 }
 
 function parseRoleOrder(value: string): string[] {
@@ -59,6 +60,7 @@ export function addInputOptions(command: Command): Command {
     .option('--concurrency <role=n,…>', 'nodes upgraded at once per role group ("unmatched" = the final group); default 1', parseConcurrency)
     .option('--min-healthy <role=n|p%,…>', 'nodes per role that must stay in service while its group upgrades', parseMinHealthy)
     .option('--prepare-only', 'check every node and stage the package where needed, then stop (no maintenance window)')
+    .option('--resume-from <run-id>', 'resume a run that stopped: its upgraded nodes are skipped, an interrupted node restarts from a safe step')
     .option('--https-proxy <url>', 'proxy for package downloads on the nodes (HTTPS_PROXY)')
     .option('--core-node <id>', 'the node that switches maintenance mode (default: the node with role primary)');
 }
@@ -92,6 +94,7 @@ export async function buildInput(flags: InputFlags): Promise<{ raw: Record<strin
     ...(flags.dryRun ? { dryRun: true } : {}),
     ...(flags.minHealthy ? { minHealthy: flags.minHealthy } : {}),
     ...(flags.prepareOnly ? { prepareOnly: true } : {}),
+    ...(flags.resumeFrom ? { resumeFrom: flags.resumeFrom } : {}),
   };
   if (raw.targetVersion === undefined) throw new InputValidationError('targetVersion: expected --target-version V (or targetVersion in --input)', 'targetVersion');
   return { raw, input: parseInput(raw), ...(cluster ? { cluster } : {}) };

@@ -18,8 +18,14 @@ export class ClusterLockedError extends Error {
     public readonly cluster: string,
     public readonly heldBy: string,
     public readonly expiresAt: string,
+    now: Date = new Date(),
   ) {
-    super(`cluster ${cluster} is locked by run ${heldBy} until ${expiresAt}; wait for it to finish or unlock it explicitly`);
+    super(
+      Date.parse(expiresAt) < now.getTime()
+        ? `cluster ${cluster} is locked by run ${heldBy}, which stopped renewing the lock (expired ${expiresAt}; it may have crashed). ` +
+            `Check it (fleet-upgrade status ${heldBy}), then break the lock explicitly: fleet-upgrade unlock --cluster ${cluster} --run ${heldBy}`
+        : `cluster ${cluster} is locked by run ${heldBy} (renewed until ${expiresAt}); wait for it to finish, or stop it: fleet-upgrade stop ${heldBy}`,
+    );
     this.name = 'ClusterLockedError';
   }
 }

@@ -89,6 +89,13 @@ export const inputSchema = z
     dryRun: z.boolean({ message: 'expected true or false' }).default(false),
     /** Check every node and stage the target package on the nodes that need it, then stop: no window. */
     prepareOnly: z.boolean({ message: 'expected true or false' }).default(false),
+    /**
+     * Resume a run that stopped (failed, aborted, stopped, timed out): nodes it upgraded are skipped by the
+     * version check, and a node it left after its upgrade step but before validation restarts from `restart`.
+     */
+    resumeFrom: z.string({ message: 'expected the run id of an earlier run of this cluster' })
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/, { message: 'expected a run id (letters, digits, ".", "-", "_"; at most 80)' })
+      .optional(),
   })
   .superRefine((input, ctx) => {
     // Per-role settings must name a group that can exist: a role of the order, or the final group.

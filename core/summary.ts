@@ -25,6 +25,9 @@ export interface StepCheckpoint {
   details?: Record<string, unknown>;
   startedAt: string;
   finishedAt?: string;
+  /** The SSM command that runs (ran) the step, and the execution timeout it was given. */
+  commandId?: string;
+  timeoutSeconds?: number;
 }
 
 /** How a node's part of the run ended (DynamoDB `RUN#id` / `NODE#id`). */

@@ -27,6 +27,25 @@ export const HANDLER_METADATA_KEY = 'fleet-upgrade:handler';
 /** Nodes checked at once before the window (self-update and version check only: read-mostly, safe in parallel). */
 const CHECK_CONCURRENCY = 10;
 
+/**
+ * Errors worth another attempt with backoff and jitter: Lambda's own service errors, throttling and
+ * transient AWS errors that outlasted the SDK's retries inside the handler, and a crash ("Error"). A step's
+ * own failure (StepFailed) is not among them: the operator decides about that.
+ */
+export const TRANSIENT_ERRORS = [
+  'Error',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+];
+
 /** SSM command statuses that end a command: the EventBridge rule forwards only these. */
 const FINAL_COMMAND_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 
@@ -220,6 +239,12 @@ interface WorkflowFunctions {
 
 /** The state machine: every state named for what an operator reads in the console. */
 function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
+  const transientRetry: sfn.RetryProps = {
+    errors: TRANSIENT_ERRORS, maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL,
+  };
+  // Rollback and switching maintenance mode off restore a known state and are idempotent: one bad moment
+  // (a failed attempt, a crash) must not leave a node half-upgraded or the cluster in maintenance.
+  const restoreRetry: sfn.RetryProps = { ...transientRetry, errors: ['StepFailed', ...TRANSIENT_ERRORS], maxAttempts: 3 };
   const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | undefined) =>
     new tasks.LambdaInvoke(scope, name, {
       lambdaFunction: fn,
@@ -227,10 +252,14 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
       payloadResponseOnly: true,
       resultPath: resultPath ?? sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.minutes(2)),
-    });
-  /** A runbook step on a node: run-step sends the SSM command; command-finished answers the token. */
-  const step = (step: StepId, name: string, nodePath: string, resultPath: string) =>
-    new tasks.LambdaInvoke(scope, name, {
+    }).addRetry(transientRetry);
+  /**
+   * A runbook step on a node: run-step sends the SSM command; command-finished answers the token. A lost
+   * status event times the task out: the retry reconciles with GetCommandInvocation (run-step takes over
+   * the command its first attempt started; the node never runs the step twice). Transient errors retry.
+   */
+  const step = (step: StepId, name: string, nodePath: string, resultPath: string, retry: sfn.RetryProps = transientRetry) => {
+    const task = new tasks.LambdaInvoke(scope, name, {
       lambdaFunction: f.runStep,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: sfn.TaskInput.fromObject({
@@ -243,6 +272,10 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
       // The node's own timeout plus time for the completion event to arrive.
       taskTimeout: sfn.Timeout.duration(Duration.seconds(STEP_TIMEOUT_SECONDS[step] + 120)),
     });
+    task.addRetry({ errors: [sfn.Errors.TIMEOUT], maxAttempts: 1, interval: Duration.seconds(1) });
+    task.addRetry(retry);
+    return task;
+  };
   const nodeStep = (id: StepId) => step(id, STEP_STATE_NAMES[id], '$.node.id', '$.lastStep');
 
   // ── Per node ──────────────────────────────────────────────────────────────
@@ -259,7 +292,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   const askOperator = new tasks.LambdaInvoke(scope, 'Ask operator', {
     lambdaFunction: f.requestApproval,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-    payload: sfn.TaskInput.fromObject({ action: 'ask', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error' }),
+    payload: sfn.TaskInput.fromObject({ action: 'ask', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error', 'failedStep.$': '$.failedStep' }),
     resultPath: '$.approval',
     taskTimeout: sfn.Timeout.at('$.run.approvalTimeoutSeconds'),
   });
@@ -271,8 +304,12 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   askOperator.addCatch(decideByTimeout, { resultPath: '$.approvalTimeout' });
   decideByTimeout.addCatch(recordFailure, { resultPath: '$.approvalError' });
 
-  const guarded = <T extends tasks.LambdaInvoke>(task: T): T => {
-    task.addCatch(askOperator, { resultPath: '$.error' });
+  // Each window step's failure notes which step failed before asking: when run-step itself crashed or the
+  // step timed out, no checkpoint says so, and "retry" must re-run this step, not another.
+  const guarded = <T extends tasks.LambdaInvoke>(id: StepId, task: T): T => {
+    const noted = new sfn.Pass(scope, `${STEP_STATE_NAMES[id]} step failed`, { result: sfn.Result.fromString(id), resultPath: '$.failedStep' });
+    noted.next(askOperator);
+    task.addCatch(noted, { resultPath: '$.error' });
     return task;
   };
 
@@ -289,7 +326,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     .next(invoke('Notify failed rollback', f.requestApproval, { action: 'rollbackFailed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.rollbackError' }, '$.notified'))
     .next(new sfn.Succeed(scope, 'Rollback failed', { comment: 'the node could not be rolled back and needs attention; the run stops' }));
   const rollback = (name: string) => {
-    const task = step('rollback', name, '$.node.id', '$.rollback');
+    const task = step('rollback', name, '$.node.id', '$.rollback', restoreRetry);
     task.addCatch(rollbackFailed, { resultPath: '$.rollbackError' });
     return task;
   };
@@ -304,7 +341,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   }).next(new sfn.Succeed(scope, 'Upgrade aborted', { comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
 
   // Inside the window: the node was found below the target, and its package is already on it.
-  const windowStep = new Map<StepId, tasks.LambdaInvoke>(WINDOW_STEPS.map((id) => [id, guarded(nodeStep(id))]));
+  const windowStep = new Map<StepId, tasks.LambdaInvoke>(WINDOW_STEPS.map((id) => [id, guarded(id, nodeStep(id))]));
   const at = (id: StepId) => windowStep.get(id) as tasks.LambdaInvoke;
   const recordVersion = recordNode('Record version', { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' });
   recordVersion.addCatch(recordFailure, { resultPath: '$.error' });
@@ -320,8 +357,10 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   const gate = invoke('May this node start?', f.recordNode, { action: 'gate', 'node.$': '$.node', 'run.$': '$.run' }, '$.gate');
   gate.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
   const upgradeNode = gate.next(
-    new sfn.Choice(scope, 'Is the run stopping?')
+    new sfn.Choice(scope, 'Is the run stopping, or is the node resumed?')
       .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping'))
+      // A resumed run: a node the earlier run left upgraded but unvalidated restarts from its restart.
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.node.resumeAt'), sfn.Condition.stringEquals('$.node.resumeAt', 'restart')), at('restart'))
       .otherwise(at('pre-upgrade-validation')),
   );
 
@@ -417,7 +456,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     action: 'release', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
   }, '$.lockRelease');
   releaseAfterFailure.next(summarizeAfterFailure).next(upgradeFailed);
-  const maintenanceOffAfterFailure = step('maintenance-off', 'Disable maintenance mode after failure', '$.plan.coreNode', '$.maintenanceOff');
+  const maintenanceOffAfterFailure = step('maintenance-off', 'Disable maintenance mode after failure', '$.plan.coreNode', '$.maintenanceOff', restoreRetry);
   maintenanceOffAfterFailure.addCatch(releaseAfterFailure, { resultPath: '$.maintenanceOffError' });
   maintenanceOffAfterFailure.next(releaseAfterFailure);
 
@@ -432,7 +471,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   const maintenanceOn = step('maintenance-on', 'Enable maintenance mode', '$.plan.coreNode', '$.maintenanceOn');
   maintenanceOn.addCatch(maintenanceOffAfterFailure, { resultPath: '$.error' });
   upgradeGroups.addCatch(maintenanceOffAfterFailure, { resultPath: '$.error' });
-  const maintenanceOff = step('maintenance-off', 'Disable maintenance mode', '$.plan.coreNode', '$.maintenanceOff');
+  const maintenanceOff = step('maintenance-off', 'Disable maintenance mode', '$.plan.coreNode', '$.maintenanceOff', restoreRetry);
   maintenanceOff.addCatch(releaseAfterFailure, { resultPath: '$.error' });
   const releaseLock = invoke('Release cluster lock', f.lock, {
     action: 'release', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',

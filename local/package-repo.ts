@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { resolve, sep } from 'node:path';
 import { buildPackage } from './packages.js';
@@ -18,7 +18,7 @@ export interface PackageRepo {
  * With `onlyThroughProxy`, a request that did not come through the rehearsal's proxy is refused (403):
  * a download that succeeds proves the node used HTTPS_PROXY.
  */
-export async function startPackageRepo(opts: { dir: string; versions: string[]; onlyThroughProxy?: boolean }): Promise<PackageRepo> {
+export async function startPackageRepo(opts: { dir: string; versions: string[]; onlyThroughProxy?: boolean; corrupt?: string[] }): Promise<PackageRepo> {
   const root = resolve(opts.dir);
   for (const version of opts.versions) await buildPackage(root, version);
   const requests: string[] = [];
@@ -44,7 +44,12 @@ export async function startPackageRepo(opts: { dir: string; versions: string[]; 
         if (!info.isFile()) throw new Error('not a file');
         res.writeHead(200, { 'content-length': info.size, 'content-type': 'application/octet-stream' });
         if (req.method === 'HEAD') res.end();
-        else createReadStream(file).pipe(res);
+        else if ((opts.corrupt ?? []).some((v) => path === `/${v}/app-${v}.tar.gz`)) {
+          // Fault injection: the right size, the wrong bytes (a corrupted mirror or a tampered package).
+          const bytes = await readFile(file);
+          bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 0xff;
+          res.end(bytes);
+        } else createReadStream(file).pipe(res);
       } catch {
         res.writeHead(404).end();
       }

@@ -21,7 +21,8 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { startLocalSsm, type InjectedFailure } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, synthesizeTemplate } from './template.js';
-import { MapFence, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
+import { MapFence, capStepTimeouts, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
+import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
 import { createSandbox, stopService } from './sandbox.js';
 import { ExecutionCounter } from './execution-counter.js';
@@ -63,6 +64,13 @@ export interface RehearsalOptions {
   nodePath?: string[];
   failures?: InjectedFailure[];
   /**
+   * Caps every step's timeout (seconds) so injected hangs and lost events play out in seconds: the SSM
+   * execution timeout (run-step's STEP_TIMEOUT_CAP_SECONDS) and the step tasks' own timeouts.
+   */
+  stepTimeoutSeconds?: number;
+  /** The package repository serves the target version's package with bytes that do not match SHA256SUMS. */
+  corruptPackage?: boolean;
+  /**
    * Answers to the operator's approval requests, in order (`--decision`); when they run out the
    * rehearsal prints how to decide and waits (until approval.timeoutMinutes, then onTimeout).
    */
@@ -70,6 +78,11 @@ export interface RehearsalOptions {
   /** Minutes an approval waits before onTimeout decides (the input's approval.timeoutMinutes). */
   approvalTimeoutMinutes?: number;
   onTimeout?: 'rollback' | 'abort';
+  /**
+   * Resume the run with this id (same workdir, same DynamoDB Local): the sandboxes stay as it left them;
+   * upgraded nodes are skipped by their version check, an interrupted node restarts from a safe step.
+   */
+  resumeFrom?: string;
   /** Lambda handlers made to throw, as a crashing function would (fault injection). */
   lambdaFaults?: LambdaFault[];
   runId?: string;
@@ -140,7 +153,7 @@ export function defaultRunId(cluster: string, version: string, now = new Date())
 
 /** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
 export function rehearsalInput(
-  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout'> & {
+  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom'> & {
     httpsProxy?: string;
   },
 ): UpgradeInput {
@@ -157,6 +170,7 @@ export function rehearsalInput(
       ? { approval: { ...(opts.approvalTimeoutMinutes !== undefined ? { timeoutMinutes: opts.approvalTimeoutMinutes } : {}), ...(opts.onTimeout ? { onTimeout: opts.onTimeout } : {}) } }
       : {}),
     ...(opts.minHealthy ? { minHealthy: opts.minHealthy } : {}),
+    ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom } : {}),
     ...(opts.httpsProxy ? { httpsProxy: opts.httpsProxy } : {}),
   });
 }
@@ -231,10 +245,14 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   const checkedInput = rehearsalInput({ ...rest, ...(placeholderProxy ? { httpsProxy: placeholderProxy } : {}) });
   const runbook = checkRunbookName(opts.runbook ?? 'release-dir');
   // The cluster file says where each sandbox starts: a downgrade target is refused before anything exists.
-  refuseDowngrade(checkedInput.targetVersion, new Map(opts.cluster.nodes.map((n) => [n.id, n.version])), checkedInput.force);
+  // (A resumed rehearsal continues on the sandboxes as the earlier run left them.)
+  if (opts.resumeFrom === undefined) refuseDowngrade(checkedInput.targetVersion, new Map(opts.cluster.nodes.map((n) => [n.id, n.version])), checkedInput.force);
   const runId = opts.runId ?? defaultRunId(checkedInput.cluster, checkedInput.targetVersion);
   const workdir = resolve(opts.workdir);
-  await cleanWorkdir(workdir);
+  if (opts.resumeFrom === undefined) await cleanWorkdir(workdir);
+  else if (!existsSync(join(workdir, 'nodes'))) {
+    throw new InputValidationError(`resumeFrom: ${workdir} holds no sandboxes of an earlier rehearsal to resume`, 'resumeFrom');
+  }
 
   const cleanups: (() => Promise<void>)[] = [];
   const nodeRoots = new Map(opts.cluster.nodes.map((n) => [n.id, join(workdir, 'nodes', n.id)]));
@@ -248,9 +266,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     say(`Preparing ${nodeRoots.size} sandbox nodes, the package repository and DynamoDB Local in ${workdir}`);
     const versions = [...new Set([...opts.cluster.nodes.map((n) => n.version), input.targetVersion])];
     const packageDir = join(workdir, 'packages');
-    const repo = await startPackageRepo({ dir: packageDir, versions, onlyThroughProxy: proxy !== undefined });
+    const repo = await startPackageRepo({ dir: packageDir, versions, onlyThroughProxy: proxy !== undefined, ...(opts.corruptPackage ? { corrupt: [input.targetVersion] } : {}) });
     cleanups.push(() => repo.close());
-    for (let i = 0; i < opts.cluster.nodes.length; i += 50) {
+    for (let i = 0; i < (opts.resumeFrom === undefined ? opts.cluster.nodes.length : 0); i += 50) {
       await Promise.all(
         opts.cluster.nodes.slice(i, i + 50).map(async (n) => {
           const root = nodeRoots.get(n.id) as string;
@@ -270,6 +288,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
 
     const template = synthesizeTemplate({ runbook, ...(opts.runbookPath ? { runbookPath: resolve(opts.runbookPath) } : {}) }, await ensureDir(join(workdir, 'cdk')));
     const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
+    if (opts.stepTimeoutSeconds !== undefined) parts.definition = capStepTimeouts(parts.definition, opts.stepTimeoutSeconds, (cap) => unresponsiveAfterSeconds(cap) + 1);
     await createTable(dynamodb.endpoint, parts.table.properties);
 
     const invocations: Record<string, number> = {};
@@ -343,6 +362,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       APPROVAL_KEY: randomBytes(32).toString('hex'),
       // After the synthesized environment (whose APPROVAL_URL is the API Gateway endpoint's token).
       APPROVAL_URL: approvalServer.url,
+      STEP_TIMEOUT_CAP_SECONDS: opts.stepTimeoutSeconds === undefined ? '' : String(opts.stepTimeoutSeconds),
       POWERTOOLS_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
       AWS_LAMBDA_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
     });

@@ -22,7 +22,7 @@ interface Invocation {
   instanceId: string;
   documentName: string;
   step: string;
-  status: 'InProgress' | 'Success' | 'Failed' | 'TimedOut';
+  status: 'InProgress' | 'Success' | 'Failed' | 'TimedOut' | 'Cancelled';
   responseCode: number;
   stdout: string;
   stderr: string;
@@ -43,11 +43,25 @@ interface CommandDocument {
   mainSteps: { action: string; inputs: { runCommand: string[]; timeoutSeconds?: string } }[];
 }
 
-/** An injected fault: the named step on the named node fails `times` times (Infinity: always). */
+/**
+ * What goes wrong with a command (fault injection):
+ * - `fail`: the script fails (exit 1) without running;
+ * - `hang`: the script never ends; SSM stops it at its execution timeout (TimedOut);
+ * - `offline`: the node runs the script, then drops off before it reports: the invocation stays
+ *   InProgress and no event comes (the node is back for the next command);
+ * - `lost-event`: the command ends normally but its status event never reaches EventBridge;
+ * - `duplicate-event`: the status event arrives twice, at once;
+ * - `stray-event`: an event for a command this stack never started arrives first.
+ */
+export type FaultKind = 'fail' | 'hang' | 'offline' | 'lost-event' | 'duplicate-event' | 'stray-event';
+export const FAULT_KINDS: readonly FaultKind[] = ['fail', 'hang', 'offline', 'lost-event', 'duplicate-event', 'stray-event'];
+
+/** An injected fault: the named step on the named node goes wrong `times` times (Infinity: always); `kind` defaults to fail. */
 export interface InjectedFailure {
   nodeId: string;
   step: string;
   times: number;
+  kind?: FaultKind;
 }
 
 export interface LocalSsm {
@@ -56,6 +70,8 @@ export interface LocalSsm {
   readonly invocations: readonly Invocation[];
   /** Resolves when every command started so far has finished. */
   idle(): Promise<void>;
+  /** Adds a fault for commands sent from now on. */
+  inject(failure: InjectedFailure): void;
   close(): Promise<void>;
 }
 
@@ -104,30 +120,72 @@ export async function startLocalSsm(opts: {
   const running = new Set<Promise<void>>();
   const failures = (opts.failures ?? []).map((f) => ({ ...f }));
 
+  /** Cancels of commands still running, by command id (CancelCommand cuts an injected hang short). */
+  const cancels = new Map<string, () => void>();
+
+  const runOnNode = async (inv: Invocation, script: string, timeoutSeconds: number, root: string): Promise<void> => {
+    const dir = resolve(opts.workdir, 'ssm', inv.commandId);
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, '_script.sh');
+    await writeFile(file, script, { mode: 0o700 });
+    const began = performance.now();
+    const result = await runScript(file, root, timeoutSeconds, { ...(opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' }), FLEET_UPGRADE_ROOT: root });
+    inv.scriptMs = performance.now() - began;
+    await writeFile(join(dir, 'stdout'), result.stdout);
+    await writeFile(join(dir, 'stderr'), result.stderr);
+    Object.assign(inv, {
+      status: result.timedOut ? 'TimedOut' : result.code === 0 ? 'Success' : 'Failed',
+      responseCode: result.timedOut ? -1 : result.code,
+      stdout: result.stdout,
+      stderr: result.stderr,
+    });
+  };
+
   const execute = async (inv: Invocation, script: string, timeoutSeconds: number): Promise<void> => {
     const root = opts.nodeRoots.get(inv.instanceId) as string;
     const injected = failures.find((f) => f.nodeId === inv.instanceId && f.step === inv.step && f.times > 0);
-    if (injected !== undefined) {
-      injected.times--;
-      Object.assign(inv, { status: 'Failed', responseCode: 1, stderr: `rehearsal: injected failure of ${inv.step} on ${inv.instanceId}\n` });
-    } else {
-      const dir = resolve(opts.workdir, 'ssm', inv.commandId);
-      await mkdir(dir, { recursive: true });
-      const file = join(dir, '_script.sh');
-      await writeFile(file, script, { mode: 0o700 });
-      const began = performance.now();
-      const result = await runScript(file, root, timeoutSeconds, { ...(opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' }), FLEET_UPGRADE_ROOT: root });
-      inv.scriptMs = performance.now() - began;
-      await writeFile(join(dir, 'stdout'), result.stdout);
-      await writeFile(join(dir, 'stderr'), result.stderr);
-      Object.assign(inv, {
-        status: result.timedOut ? 'TimedOut' : result.code === 0 ? 'Success' : 'Failed',
-        responseCode: result.timedOut ? -1 : result.code,
-        stdout: result.stdout,
-        stderr: result.stderr,
-      });
+    if (injected !== undefined) injected.times--;
+    const kind = injected === undefined ? undefined : (injected.kind ?? 'fail');
+    switch (kind) {
+      case 'fail':
+        Object.assign(inv, { status: 'Failed', responseCode: 1, stderr: `rehearsal: injected failure of ${inv.step} on ${inv.instanceId}\n` });
+        return announce(inv);
+      case 'hang': {
+        // The script never ends: SSM stops it at the execution timeout (or a CancelCommand does).
+        const cancelled = await new Promise<boolean>((done) => {
+          const timer = setTimeout(() => done(false), timeoutSeconds * 1000);
+          cancels.set(inv.commandId, () => {
+            clearTimeout(timer);
+            done(true);
+          });
+        });
+        cancels.delete(inv.commandId);
+        if (cancelled) return;
+        Object.assign(inv, { status: 'TimedOut', responseCode: -1, stderr: `rehearsal: injected hang of ${inv.step} on ${inv.instanceId}; SSM stopped it after its ${timeoutSeconds} s timeout\n` });
+        return announce(inv);
+      }
+      case 'offline': {
+        // The node did the work, then dropped off before reporting: SSM never learns how it ended.
+        const reported = { ...inv };
+        await runOnNode(reported, script, timeoutSeconds, root);
+        inv.scriptMs = reported.scriptMs;
+        return;
+      }
+      case 'lost-event':
+        await runOnNode(inv, script, timeoutSeconds, root);
+        return;
+      case 'duplicate-event':
+        await runOnNode(inv, script, timeoutSeconds, root);
+        await Promise.all([announce(inv), announce(inv)]);
+        return;
+      case 'stray-event':
+        await runOnNode(inv, script, timeoutSeconds, root);
+        await announce({ ...inv, commandId: randomUUID() });
+        return announce(inv);
+      case undefined:
+        await runOnNode(inv, script, timeoutSeconds, root);
+        return announce(inv);
     }
-    await announce(inv);
   };
 
   const announce = async (inv: Invocation): Promise<void> => {
@@ -207,6 +265,17 @@ export async function startLocalSsm(opts: {
           },
         };
       },
+      CancelCommand: (request) => {
+        const inv = invocations.find((i) => i.commandId === request.CommandId);
+        if (inv === undefined) throw new AwsJsonError('InvalidCommandId', 'no such command');
+        if (inv.status === 'InProgress') {
+          Object.assign(inv, { status: 'Cancelled', responseCode: -1, stderr: `${inv.stderr}cancelled\n` });
+          cancels.get(inv.commandId)?.();
+          // The status change is announced as any other (a late event the run must ignore).
+          void announce(inv);
+        }
+        return {};
+      },
       GetCommandInvocation: (request) => {
         const inv = invocations.find((i) => i.commandId === request.CommandId && i.instanceId === request.InstanceId);
         if (inv === undefined) throw new AwsJsonError('InvocationDoesNotExist', 'no such command invocation');
@@ -229,6 +298,9 @@ export async function startLocalSsm(opts: {
     invocations,
     async idle() {
       while (running.size > 0) await Promise.allSettled([...running]);
+    },
+    inject(failure) {
+      failures.push({ ...failure });
     },
     async close() {
       await server.close();

@@ -137,8 +137,15 @@ export function taskOverrides(
         const token = findToken(payload, tokens);
         if (token === undefined) throw new Error(`state "${name}" passed no task token to its function`);
         const answer = tokens.wait(token);
-        await handler(viaJson(payload));
-        return viaJson(await answer);
+        // When the task times out its token dies with it, as in AWS: a late answer finds no task.
+        const timeout = (state as { TimeoutSeconds?: number }).TimeoutSeconds;
+        const expiry = timeout === undefined ? undefined : setTimeout(() => tokens.expire(token), timeout * 1000);
+        try {
+          await handler(viaJson(payload));
+          return viaJson(await answer);
+        } finally {
+          clearTimeout(expiry);
+        }
       };
     } else {
       throw new Error(`state "${name}" uses ${resource}, which the local runner does not support`);
@@ -187,6 +194,28 @@ export function adaptTimeoutPaths(definition: Record<string, unknown>): Record<s
     }
   };
   walk(copy.States as Record<string, AslState & { TimeoutSecondsPath?: string }>);
+  return copy;
+}
+
+/**
+ * For rehearsals that inject hangs and lost events: every runbook step task (a `.waitForTaskToken` task
+ * whose payload names a `step`) times out just after a step capped at `capSeconds` counts as unresponsive,
+ * as in AWS its timeout follows the step's own (STEP_TIMEOUT_SECONDS + 120 s). The handlers get the same
+ * cap through STEP_TIMEOUT_CAP_SECONDS. Nothing else changes.
+ */
+export function capStepTimeouts(definition: Record<string, unknown>, capSeconds: number, timeoutAfterCap: (cap: number) => number): Record<string, unknown> {
+  const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown>;
+  const walk = (states: Record<string, AslState & { TimeoutSeconds?: number }>) => {
+    for (const state of Object.values(states)) {
+      const payload = (state.Parameters as { Payload?: Record<string, unknown> } | undefined)?.Payload;
+      if (state.Type === 'Task' && (state.Resource ?? '').endsWith('.waitForTaskToken') && typeof payload?.step === 'string' && state.TimeoutSeconds !== undefined) {
+        state.TimeoutSeconds = Math.min(state.TimeoutSeconds, timeoutAfterCap(capSeconds));
+      }
+      const inner = state.ItemProcessor ?? state.Iterator;
+      if (inner) walk(inner.States as Record<string, AslState & { TimeoutSeconds?: number }>);
+    }
+  };
+  walk(copy.States as Record<string, AslState & { TimeoutSeconds?: number }>);
   return copy;
 }
 

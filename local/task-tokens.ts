@@ -43,6 +43,14 @@ export class LocalTaskTokens {
     return this.waiting.has(token);
   }
 
+  /** The task timed out: its token no longer answers (a late SendTask* gets TaskDoesNotExist, as in AWS). */
+  expire(token: string): void {
+    const w = this.waiting.get(token);
+    if (w === undefined || w.answered) return;
+    w.answered = true;
+    w.reject(new TaskFailedError('States.Timeout', 'the task timed out before its token was answered'));
+  }
+
   /** Resolves with the task's output, or rejects with the error it was failed with. */
   wait(token: string): Promise<unknown> {
     const w = this.waiting.get(token);

@@ -1,4 +1,4 @@
-import { ignoreFailure, interpretStepResult } from '../../core/step-result.js';
+import { FINAL_COMMAND_STATUSES, completeCommand } from '../../adapters/command-completion.js';
 import { FleetStore, type PendingCommand } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
 import { TaskCallback } from '../../adapters/task-callback.js';
@@ -17,8 +17,6 @@ export interface CommandStatusEvent {
   };
 }
 
-const FINAL_STATUSES = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated']);
-
 /** The pending command may be written a moment after SSM already finished it: look again briefly. */
 async function findCommand(store: FleetStore, commandId: string): Promise<(PendingCommand & { state: string }) | null> {
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -30,12 +28,13 @@ async function findCommand(store: FleetStore, commandId: string): Promise<(Pendi
 }
 
 /**
- * Invoked by the EventBridge rule when an SSM command of our document finishes: reads the output,
- * interprets it under the runbook contract, checkpoints it, and answers the waiting task.
+ * Invoked by the EventBridge rule when an SSM command of our document finishes: claims the command (a
+ * duplicate event, or a step that reconciled after a lost event, finds it claimed and does nothing),
+ * reads the output, interprets it under the runbook contract, checkpoints it and answers the waiting task.
  */
 export const handler = async (event: CommandStatusEvent): Promise<{ answered: boolean }> => {
   const { 'command-id': commandId, 'instance-id': instanceId, status } = event.detail;
-  if (!FINAL_STATUSES.has(status)) return { answered: false };
+  if (!FINAL_COMMAND_STATUSES.has(status)) return { answered: false };
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   const command = await findCommand(store, commandId);
   if (command === null) {
@@ -43,43 +42,18 @@ export const handler = async (event: CommandStatusEvent): Promise<{ answered: bo
     return { answered: false };
   }
   if (command.state !== 'PENDING') {
-    logger.info('duplicate status event; the task was already answered', { commandId });
+    logger.info('duplicate status event; the task was already answered', { commandId, state: command.state });
     return { answered: false };
   }
   const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'));
   const invocation = await runner.invocation(commandId, instanceId);
-  const interpreted = interpretStepResult({
-    step: command.step,
-    nodeId: command.nodeId,
-    exitCode: invocation.exitCode,
-    stdout: invocation.stdout,
-    stderr: invocation.stderr === '' && invocation.exitCode === null ? `SSM status ${invocation.status}` : invocation.stderr,
-    targetVersion: command.targetVersion,
-  });
-  const result = command.ignoreFailure === true ? ignoreFailure(interpreted) : interpreted;
-  const previous = await store.getCheckpoint(command.runId, command.nodeId, command.step);
-  const finishedAt = new Date().toISOString();
-  await store.putCheckpoint(command.runId, {
-    nodeId: command.nodeId,
-    step: command.step,
-    status: result.outcome,
-    exitCode: result.exitCode,
-    warnings: result.warnings,
-    outputTail: result.outputTail,
-    details: result.details,
-    startedAt: previous?.startedAt ?? command.sentAt,
-    finishedAt,
-  });
-  const callback = new TaskCallback(sfnClient());
-  const answered =
-    result.outcome === 'FAILED'
-      ? await callback.fail(
-          command.taskToken,
-          'StepFailed',
-          JSON.stringify({ nodeId: command.nodeId, step: command.step, exitCode: result.exitCode, outputTail: result.outputTail }),
-        )
-      : await callback.succeed(command.taskToken, result);
-  await store.claimCommand(commandId, new Date());
-  logger.info('step finished', { commandId, nodeId: command.nodeId, step: command.step, outcome: result.outcome, exitCode: result.exitCode, answered });
+  const claimed = await store.claimCommand(commandId, new Date());
+  if (claimed === null) {
+    logger.info('the command was claimed meanwhile (duplicate event or reconcile); nothing to do', { commandId });
+    return { answered: false };
+  }
+  const deps = { store, callback: new TaskCallback(sfnClient()), now: () => new Date() };
+  const { answered, result } = await completeCommand(deps, claimed, invocation, claimed.taskToken);
+  logger.info('step finished', { commandId, nodeId: claimed.nodeId, step: claimed.step, outcome: result.outcome, exitCode: result.exitCode, answered });
   return { answered };
 };

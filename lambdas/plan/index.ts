@@ -3,6 +3,8 @@ import type { RunContext } from '../../core/run-context.js';
 import { planUpgrade, type UpgradePlan } from '../../core/plan.js';
 import { NodeCheckError, PlanError } from '../../core/errors.js';
 import { isValidVersion } from '../../core/version.js';
+import type { StepId } from '../../core/steps.js';
+import { InputValidationError } from '../../core/errors.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
@@ -32,7 +34,7 @@ export interface PlanOutput {
   upgradeCount: number;
   skipCount: number;
   /** Groups of node items for the window; each item carries `retire: true` only when the node retires (payload size). */
-  groups: { role: string; concurrency: number; nodes: { id: string; retire?: true }[] }[];
+  groups: { role: string; concurrency: number; nodes: { id: string; retire?: true; resumeAt?: StepId }[] }[];
   /** Nodes left out of the window, with why (decide phase). */
   skipped?: { id: string; reason: string }[];
   plan?: UpgradePlan;
@@ -67,6 +69,15 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
   const unchecked = nodes.filter((n) => !observed.has(n.id)).map((n) => n.id);
   if (unchecked.length > 0) throw new PlanError(`no version reported by ${unchecked.join(', ')}; every node is checked before the window opens`);
   const plan = planUpgrade({ ...event.input, nodes }, nodes, observed);
+  const resumeAt = event.input.resumeFrom === undefined ? new Map<string, StepId>() : await interruptedNodes(store, run.cluster, event.input.resumeFrom);
+  for (const group of plan.groups) {
+    for (const node of group.nodes) {
+      // Switched to the new release by the earlier run but never validated: not "already at target".
+      if (resumeAt.has(node.id) && node.action === 'skip') Object.assign(node, { action: 'upgrade', reason: `resumed from run ${String(event.input.resumeFrom)} at its restart (upgraded, never validated)` });
+    }
+  }
+  plan.upgradeCount = plan.groups.reduce((sum, g) => sum + g.nodes.filter((n) => n.action === 'upgrade').length, 0);
+  plan.skipCount = plan.order.length - plan.upgradeCount;
   const skipped = plan.groups.flatMap((g) => g.nodes.filter((n) => n.action === 'skip'));
   const at = new Date().toISOString();
   for (const node of skipped) {
@@ -78,10 +89,34 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
     coreNode: plan.coreNode,
     upgradeCount: plan.upgradeCount,
     skipCount: plan.skipCount,
-    groups: stateMachineGroups(plan, (id) => !skippedIds.has(id)),
+    groups: stateMachineGroups(plan, (id) => !skippedIds.has(id)).map((g) => ({
+      ...g,
+      nodes: g.nodes.map((n) => (resumeAt.has(n.id) ? { ...n, resumeAt: resumeAt.get(n.id) as StepId } : n)),
+    })),
     // A sample for the console; every skipped node and why is recorded in DynamoDB.
     skipped: skipped.slice(0, 20).map((n) => ({ id: n.id, reason: n.reason })),
   };
+}
+
+/**
+ * Nodes an earlier run left between its upgrade step and the end of its validation (interrupted, aborted,
+ * stopped): they run the new release unvalidated, so they restart from `restart` — never from backup,
+ * which would back up the new release as the old one. Nodes it upgraded, rolled back or never changed
+ * need nothing special: the version check decides for them.
+ */
+export async function interruptedNodes(store: FleetStore, cluster: string, previousRunId: string): Promise<Map<string, StepId>> {
+  const previous = await store.getRun(cluster, previousRunId);
+  if (previous === null) throw new InputValidationError(`resumeFrom: run ${previousRunId} of cluster ${cluster} was not found`, 'resumeFrom');
+  if (previous.status === 'RUNNING') throw new InputValidationError(`resumeFrom: run ${previousRunId} is still running; resume a run that stopped`, 'resumeFrom');
+  const { checkpoints, outcomes } = await store.runRecords(previousRunId);
+  const resume = new Map<string, StepId>();
+  for (const nodeId of previous.order) {
+    const outcome = outcomes.find((o) => o.nodeId === nodeId)?.status;
+    if (outcome === 'UPGRADED' || outcome === 'ROLLED_BACK' || outcome === 'SKIPPED') continue;
+    const switched = checkpoints.some((c) => c.nodeId === nodeId && c.step === 'upgrade' && c.status === 'SUCCEEDED');
+    if (switched) resume.set(nodeId, 'restart');
+  }
+  return resume;
 }
 
 export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
@@ -93,6 +128,8 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
   // Groups are decided after every node reported its version; until then the ids are all the state needs.
   const result: PlanOutput = { coreNode: plan.coreNode, order: plan.order, upgradeCount: plan.upgradeCount, skipCount: plan.skipCount, groups: [] };
   if (event.dryRun === true) return { ...result, groups: stateMachineGroups(plan), plan };
+  // A run to resume must exist and have stopped: refused before anything is recorded or checked.
+  if (event.input.resumeFrom !== undefined) await interruptedNodes(store, event.run.cluster, event.input.resumeFrom);
   await store.putRun({
     runId: event.run.runId,
     cluster: event.run.cluster,

@@ -40,6 +40,13 @@ export class RunStoppedError extends Error {
 export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | { go: boolean; reason?: string } | { stopped: false }> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   const { runId } = event.run;
+  if (event.action === 'gate') {
+    // Every node that starts renews the run's hold on the cluster lock; a run that lost it stops here.
+    const renewed = await store.renewLock(event.run.cluster, runId, new Date(), Number(process.env.LOCK_TTL_SECONDS ?? 43_200));
+    if (!renewed) {
+      await store.markRunStopping(runId, `the cluster lock of ${event.run.cluster} is no longer held by this run (it was broken with unlock); no further node starts`, new Date().toISOString());
+    }
+  }
   if (event.action === 'gate' || event.action === 'checkStop') {
     const stop = await store.runStopping(runId);
     if (event.action === 'gate') return stop === null ? { go: true } : { go: false, reason: stop.reason };

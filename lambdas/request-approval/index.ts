@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { DECISION_HELP, DECISIONS, type ApprovalDecision, type ApprovalRequest } from '../../core/approval.js';
 import type { RunContext } from '../../core/run-context.js';
-import { STEP_STATE_NAMES, type StepId } from '../../core/steps.js';
+import { STEP_STATE_NAMES, isStepId, type StepId } from '../../core/steps.js';
 import type { CaughtError } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { approvalKey, approvalLink } from '../../adapters/approval-links.js';
@@ -20,6 +20,8 @@ export interface RequestApprovalEvent {
   node: { id: string };
   run: RunContext;
   error?: CaughtError;
+  /** ask: the window step whose failure is asked about (the state machine notes it when it catches the error). */
+  failedStep?: string;
 }
 
 /** The evidence: the failed step and its output from the checkpoints, versions, backup, progress so far. */
@@ -27,8 +29,22 @@ async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Dat
   const { run, node } = event;
   const { checkpoints, outcomes } = await store.runRecords(run.runId);
   const mine = checkpoints.filter((c) => c.nodeId === node.id);
-  // A step that timed out has no final checkpoint: the still-RUNNING one is the failed step.
-  const failed = mine.find((c) => c.status === 'FAILED' && c.step !== 'rollback') ?? mine.find((c) => c.status === 'RUNNING');
+  const named = typeof event.failedStep === 'string' && isStepId(event.failedStep) ? event.failedStep : undefined;
+  let failed = named !== undefined
+    ? mine.find((c) => c.step === named)
+    // A step that timed out has no final checkpoint: the still-RUNNING one is the failed step.
+    : (mine.find((c) => c.status === 'FAILED' && c.step !== 'rollback') ?? mine.find((c) => c.status === 'RUNNING'));
+  if (named !== undefined && failed?.status !== 'FAILED') {
+    // The step never reported (run-step crashed, or the task timed out): the error the state machine
+    // caught is its result, recorded so the summary and `status` say what failed, not "incomplete".
+    const caught = `${event.error?.Error ?? 'error'}: ${event.error?.Cause ?? 'the step did not report a result'}`.slice(0, 2000);
+    failed = {
+      nodeId: node.id, step: named, status: 'FAILED', exitCode: null, warnings: [], outputTail: caught,
+      startedAt: failed?.startedAt ?? now.toISOString(), finishedAt: now.toISOString(),
+      ...(failed?.commandId !== undefined ? { commandId: failed.commandId } : {}),
+    };
+    await store.putCheckpoint(run.runId, failed);
+  }
   const version = mine.find((c) => c.step === 'version-check')?.details?.version;
   const backedUp = mine.some((c) => c.step === 'backup' && c.status === 'SUCCEEDED');
   return {

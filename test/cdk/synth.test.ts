@@ -12,7 +12,7 @@ describe('cdk synth', () => {
     const out = mkdtempSync(join('.tmp', 'synth-'));
     await exec(process.execPath, ['node_modules/aws-cdk/bin/cdk', 'synth', '--quiet', '--output', out], {
       env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DISABLE_VERSION_CHECK: '1', AWS_EC2_METADATA_DISABLED: 'true' },
-      timeout: 120_000,
+      timeout: 170_000,
     });
     const template = JSON.parse(readFileSync(join(out, 'FleetUpgradeStack.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['fleet-upgrade:handler']);

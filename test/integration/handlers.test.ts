@@ -191,3 +191,121 @@ describe('handlers against DynamoDB Local', () => {
     await expect(store().getNodeRecord('handlers', 'dea-1')).resolves.toMatchObject({ status: 'FAILED', version: '3.0.0', lastRun: run.runId });
   });
 });
+
+describe('the cluster lock: held by one run, renewed, broken only explicitly', () => {
+  it('refuses a second run even after the holder stopped renewing, naming it and how to unlock', async () => {
+    await store().acquireLock('crashed', 'old-run', new Date(Date.now() - 7_200_000), 60);
+    await expect(lock({ action: 'acquire', cluster: 'crashed', runId: 'new-run' })).rejects.toMatchObject({
+      name: 'ClusterLockedError',
+      message: expect.stringContaining('locked by run old-run, which stopped renewing the lock'),
+    });
+    await expect(lock({ action: 'acquire', cluster: 'crashed', runId: 'new-run' })).rejects.toThrow('fleet-upgrade unlock --cluster crashed --run old-run');
+    await expect(store().getLock('crashed')).resolves.toMatchObject({ runId: 'old-run' });
+  });
+
+  it('two runs starting at once: exactly one holds the lock', async () => {
+    const outcomes = await Promise.allSettled(['racer-a', 'racer-b', 'racer-c'].map((runId) => lock({ action: 'acquire', cluster: 'race', runId })));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const holder = (await store().getLock('race'))?.runId;
+    for (const o of outcomes) if (o.status === 'rejected') expect(String(o.reason)).toContain(`locked by run ${String(holder)}`);
+  });
+
+  it('each node that starts renews it; a run whose lock was broken starts no further node', async () => {
+    const held = runContext(parseInput({ cluster: 'renewed', targetVersion: '3.1.0', nodes }), 'renewed-run', '2026-11-24T10:00:00.000Z');
+    await store().acquireLock('renewed', held.runId, new Date(Date.now() - 3_600_000), 3_700);
+    const before = (await store().getLock('renewed'))?.expiresAt ?? '';
+    await expect(recordNode({ action: 'gate', node: { id: 'dea-1' }, run: held })).resolves.toEqual({ go: true });
+    expect(Date.parse((await store().getLock('renewed'))?.expiresAt ?? '')).toBeGreaterThan(Date.parse(before) + 3_000_000);
+    // An operator broke the lock (fleet-upgrade unlock): the run stops before its next node.
+    await store().releaseLock('renewed', held.runId);
+    await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: held })).resolves.toMatchObject({ go: false, reason: expect.stringContaining('no longer held by this run') });
+  });
+});
+
+describe('lost, late and duplicate status events; retried steps never run a step twice', () => {
+  const runOf = (id: string) => runContext(input, id, '2026-11-24T10:00:00.000Z');
+  const stepsRun = (runId: string, step: string) => ssm.invocations.filter((i) => i.step === step && i.commandId !== '' && commandRuns.get(i.commandId) === runId).length;
+  const commandRuns = new Map<string, string>();
+  /** One attempt of a step task: a fresh token, run-step; returns the token's answer (a promise) and how run-step served it. */
+  async function attempt(runId: string, stepId: 'self-update', nodeId: string) {
+    const token = tokens.mint();
+    const answer = tokens.wait(token);
+    const served = await runStep({ taskToken: token, step: stepId, node: { id: nodeId }, run: runOf(runId) });
+    commandRuns.set(served.commandId, runId);
+    return { answer, served: served.served };
+  }
+
+  it('a lost event: the timed-out task\'s retry reconciles with GetCommandInvocation, and the node ran the step once', async () => {
+    ssm.inject({ nodeId: 'core-1', step: 'self-update', times: 1, kind: 'lost-event' });
+    const first = await attempt('lost-run', 'self-update', 'core-1');
+    await ssm.idle();
+    const retry = await attempt('lost-run', 'self-update', 'core-1');
+    expect(retry.served).toBe('reconciled');
+    await expect(retry.answer).resolves.toMatchObject({ outcome: 'SUCCEEDED', step: 'self-update' });
+    expect(stepsRun('lost-run', 'self-update')).toBe(1);
+    await expect(store().getCheckpoint('lost-run', 'core-1', 'self-update')).resolves.toMatchObject({ status: 'SUCCEEDED' });
+    void first.answer.catch(() => undefined);
+  });
+
+  it('a retry while the command still runs takes it over: the completion answers the retry', async () => {
+    process.env.STEP_TIMEOUT_CAP_SECONDS = '1';
+    try {
+      ssm.inject({ nodeId: 'core-1', step: 'self-update', times: 1, kind: 'hang' });
+      await attempt('adopt-run', 'self-update', 'core-1');
+      const retry = await attempt('adopt-run', 'self-update', 'core-1');
+      expect(retry.served).toBe('adopted');
+      await expect(retry.answer).rejects.toMatchObject({ name: 'StepFailed', message: expect.stringContaining('injected hang') });
+      expect(stepsRun('adopt-run', 'self-update')).toBe(1);
+    } finally {
+      delete process.env.STEP_TIMEOUT_CAP_SECONDS;
+    }
+  });
+
+  it('a node that went offline: past its timeout the retry cancels the command and fails the step, saying so', async () => {
+    process.env.STEP_TIMEOUT_CAP_SECONDS = '1';
+    try {
+      ssm.inject({ nodeId: 'core-1', step: 'self-update', times: 1, kind: 'offline' });
+      await attempt('offline-run', 'self-update', 'core-1');
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      const retry = await attempt('offline-run', 'self-update', 'core-1');
+      expect(retry.served).toBe('unresponsive');
+      await expect(retry.answer).rejects.toMatchObject({ name: 'StepFailed', message: expect.stringContaining('went offline') });
+      await expect(store().getCheckpoint('offline-run', 'core-1', 'self-update')).resolves.toMatchObject({ status: 'FAILED', exitCode: null });
+      await ssm.idle();
+      // The cancellation's own (late) status event answers nothing.
+      expect(ssm.invocations.find((i) => commandRuns.get(i.commandId) === 'offline-run')?.status).toBe('Cancelled');
+    } finally {
+      delete process.env.STEP_TIMEOUT_CAP_SECONDS;
+    }
+  });
+
+  it('an answer that reached a task no longer waiting is handed to the retry from DynamoDB', async () => {
+    ssm.inject({ nodeId: 'core-1', step: 'self-update', times: 1, kind: 'lost-event' });
+    const first = await attempt('stale-run', 'self-update', 'core-1');
+    await ssm.idle();
+    // The first attempt's task timed out: its token is dead when the late event arrives.
+    const late = events.length;
+    const staleToken = (await store().getCommand([...commandRuns].find(([, r]) => r === 'stale-run')?.[0] ?? ''))?.taskToken ?? '';
+    tokens.expire(staleToken);
+    void first.answer.catch(() => undefined);
+    const inv = ssm.invocations.find((i) => commandRuns.get(i.commandId) === 'stale-run') as { commandId: string; instanceId: string };
+    const event = { ...(events[late - 1] as CommandStatusChange), detail: { ...(events[late - 1] as CommandStatusChange).detail, 'command-id': inv.commandId, 'instance-id': inv.instanceId, status: 'Success' } };
+    await expect(commandFinished(event)).resolves.toEqual({ answered: false });
+    const retry = await attempt('stale-run', 'self-update', 'core-1');
+    expect(retry.served).toBe('stored-result');
+    await expect(retry.answer).resolves.toMatchObject({ outcome: 'SUCCEEDED' });
+    // A duplicate of the event, later still: nothing is answered twice.
+    await expect(commandFinished(event)).resolves.toEqual({ answered: false });
+    expect(stepsRun('stale-run', 'self-update')).toBe(1);
+  });
+
+  it('a duplicate event delivered at once answers the task once', async () => {
+    ssm.inject({ nodeId: 'dea-1', step: 'self-update', times: 1, kind: 'duplicate-event' });
+    const before = events.length;
+    const first = await attempt('dup-run', 'self-update', 'dea-1');
+    await expect(first.answer).resolves.toMatchObject({ outcome: 'SUCCEEDED' });
+    await ssm.idle();
+    expect(events.length - before).toBe(2);
+    await expect(store().getCommand([...commandRuns].find(([, r]) => r === 'dup-run')?.[0] ?? '')).resolves.toMatchObject({ state: 'ANSWERED' });
+  });
+});

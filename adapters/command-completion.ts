@@ -1,0 +1,97 @@
+import { ignoreFailure, interpretStepResult, type StepResult } from '../core/step-result.js';
+import type { StepCheckpoint } from '../core/summary.js';
+import type { FleetStore, PendingCommand } from './store.js';
+import type { CommandInvocation } from './ssm.js';
+import type { TaskCallback } from './task-callback.js';
+
+/** SSM statuses after which a command's invocation will not change again. */
+export const FINAL_COMMAND_STATUSES = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated']);
+
+/**
+ * Seconds after it was sent when a command still "in progress" has lost its node: SSM stops a script at its
+ * execution timeout and reports TimedOut, so past the timeout plus a margin (30 s, less for short timeouts)
+ * nobody is left to report.
+ */
+export function unresponsiveAfterSeconds(timeoutSeconds: number): number {
+  return timeoutSeconds + Math.min(30, Math.ceil(timeoutSeconds / 4));
+}
+
+export interface CompletionDeps {
+  store: FleetStore;
+  callback: TaskCallback;
+  now: () => Date;
+}
+
+/**
+ * The last part of every step, whoever learned that its command ended (the status event, or a retried
+ * step reconciling after a lost event): interpret the output under the runbook contract, checkpoint it,
+ * answer the task, and settle the claim. The command must be claimed (ANSWERING) by the caller.
+ */
+export async function completeCommand(
+  deps: CompletionDeps,
+  command: PendingCommand,
+  invocation: CommandInvocation,
+  taskToken: string,
+): Promise<{ answered: boolean; result: StepResult }> {
+  const interpreted = interpretStepResult({
+    step: command.step,
+    nodeId: command.nodeId,
+    exitCode: invocation.exitCode,
+    stdout: invocation.stdout,
+    stderr: invocation.stderr === '' && invocation.exitCode === null ? `SSM status ${invocation.status}` : invocation.stderr,
+    targetVersion: command.targetVersion,
+  });
+  const result = command.ignoreFailure === true ? ignoreFailure(interpreted) : interpreted;
+  const previous = await deps.store.getCheckpoint(command.runId, command.nodeId, command.step);
+  await deps.store.putCheckpoint(command.runId, {
+    nodeId: command.nodeId,
+    step: command.step,
+    status: result.outcome,
+    exitCode: result.exitCode,
+    warnings: result.warnings,
+    outputTail: result.outputTail,
+    details: result.details,
+    startedAt: previous?.startedAt ?? command.sentAt,
+    finishedAt: deps.now().toISOString(),
+    commandId: command.commandId,
+    ...(command.timeoutSeconds !== undefined ? { timeoutSeconds: command.timeoutSeconds } : {}),
+  });
+  const answered = await answer(deps, command.commandId, taskToken, result);
+  return { answered, result };
+}
+
+/** The result a checkpoint holds, as the step's task output (a stale answer handed to the retried task). */
+export function resultFromCheckpoint(checkpoint: StepCheckpoint): StepResult {
+  const outcome = checkpoint.status === 'RUNNING' ? 'FAILED' : checkpoint.status;
+  return {
+    step: checkpoint.step,
+    nodeId: checkpoint.nodeId,
+    outcome,
+    exitCode: checkpoint.exitCode,
+    details: checkpoint.details ?? {},
+    outputTail: checkpoint.outputTail ?? '',
+    warnings: checkpoint.warnings,
+    atTarget: checkpoint.step === 'version-check' && outcome === 'NOTHING_TO_DO',
+  };
+}
+
+/** Answers the task with a step's result and settles the command: ANSWERED, STALE, or PENDING again when answering failed. */
+export async function answer(deps: CompletionDeps, commandId: string, taskToken: string, result: StepResult): Promise<boolean> {
+  let answered: boolean;
+  try {
+    answered =
+      result.outcome === 'FAILED'
+        ? await deps.callback.fail(
+            taskToken,
+            'StepFailed',
+            JSON.stringify({ nodeId: result.nodeId, step: result.step, exitCode: result.exitCode, outputTail: result.outputTail }),
+          )
+        : await deps.callback.succeed(taskToken, result);
+  } catch (error) {
+    // Step Functions did not take the answer (throttled, unreachable): the next delivery or retry answers it.
+    await deps.store.settleCommand(commandId, 'PENDING', deps.now());
+    throw error;
+  }
+  await deps.store.settleCommand(commandId, answered ? 'ANSWERED' : 'STALE', deps.now());
+  return answered;
+}

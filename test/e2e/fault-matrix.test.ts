@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { faultCases, runCase } from '../faults/matrix.js';
+
+/**
+ * A representative slice of the fault matrix (`npm run test:faults` runs all of it): every fault kind and
+ * every decision at least once, on nodes of different roles, each case checked against every invariant.
+ */
+const SUBSET = [
+  'dea-1 upgrade offline retry',
+  'controller-1 backup hangs rollback',
+  'router-1 restart lambda-throws skip',
+  'base-1 post-upgrade-validation fails abort',
+  'core-1 rollback fails-once in-rollback rollback',
+  'mysql-1 download stray-event',
+  'core-1 maintenance-off fails-once',
+  'core-1 download checksum',
+];
+
+let dynamodb: DynamoDbLocal;
+beforeAll(async () => {
+  dynamodb = await startDynamoDbLocal();
+});
+afterAll(async () => {
+  await dynamodb?.stop();
+});
+
+describe('fault matrix (representative subset)', () => {
+  const cases = faultCases().filter((c) => SUBSET.includes(c.id));
+  it('names every case of the subset', () => {
+    expect(cases.map((c) => c.id).sort()).toEqual([...SUBSET].sort());
+  });
+  for (const c of cases) {
+    it(`${c.id} → ${c.expectedStatus}, every invariant held`, async () => {
+      const r = await runCase(c, dynamodb);
+      expect({ status: r.status, violations: r.violations, error: r.status === 'ERROR' ? r.error : undefined }).toEqual({ status: c.expectedStatus, violations: [], error: undefined });
+    });
+  }
+});

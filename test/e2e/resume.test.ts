@@ -1,0 +1,66 @@
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rehearse } from '../../local/rehearsal.js';
+import type { ClusterFile } from '../../local/cluster-file.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { inspectSandbox, stopService } from '../../local/sandbox.js';
+import { invariantViolations } from '../support/invariants.js';
+
+/**
+ * A run stops half way (the operator aborts after dea-2 failed its post-upgrade validation: dea-2 runs the
+ * new release, unvalidated). Resuming it: dea-1, already upgraded, is skipped by its version check; dea-2
+ * restarts from its restart step (no second backup of what is now the new release); core-1 upgrades.
+ */
+const cluster: ClusterFile = {
+  cluster: 'resume',
+  nodes: [
+    { id: 'dea-1', roles: ['dea'], version: '3.0.0', state: { droplets: 1 } },
+    { id: 'dea-2', roles: ['dea'], version: '3.0.0', state: { droplets: 2 } },
+    { id: 'core-1', roles: ['primary'], version: '3.0.0', state: { apps: ['a'] } },
+  ],
+};
+
+let dynamodb: DynamoDbLocal;
+let workdir: string;
+
+beforeAll(async () => {
+  dynamodb = await startDynamoDbLocal();
+  await mkdir('.tmp', { recursive: true });
+  workdir = await mkdtemp(join('.tmp', 'e2e-resume-'));
+});
+
+afterAll(async () => {
+  if (workdir !== undefined) await Promise.all(cluster.nodes.map((n) => stopService(join(workdir, 'nodes', n.id))));
+  await dynamodb?.stop();
+});
+
+describe('resume a run that stopped', () => {
+  it('skips what the first run upgraded and restarts the interrupted node from a safe step', { timeout: 420_000 }, async () => {
+    const first = await rehearse({
+      cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, runId: 'resume-first',
+      failures: [{ nodeId: 'dea-2', step: 'post-upgrade-validation', times: 1 }], decisions: ['abort'],
+    });
+    expect(first.summary.status).toBe('ABORTED');
+    expect(Object.fromEntries(Object.entries(first.summary.nodes).map(([id, n]) => [id, n.status]))).toEqual({ 'dea-1': 'UPGRADED', 'dea-2': 'NEEDS_ATTENTION', 'core-1': 'NOT_STARTED' });
+    expect((await inspectSandbox(join(workdir, 'nodes', 'dea-2'))).currentVersion).toBe('3.1.0');
+
+    const resumed = await rehearse({ cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, runId: 'resume-second', resumeFrom: 'resume-first' });
+    expect(resumed.summary.status).toBe('SUCCEEDED');
+    expect(resumed.summary.nodes['dea-1']?.status).toBe('SKIPPED');
+    expect(resumed.summary.nodes['core-1']?.status).toBe('UPGRADED');
+    const dea2 = resumed.summary.nodes['dea-2'];
+    expect(dea2?.status).toBe('UPGRADED');
+    const windowSteps = dea2?.steps.map((s) => s.step).filter((s) => !['self-update', 'version-check', 'download'].includes(s));
+    expect(windowSteps).toEqual(['restart', 'post-upgrade-validation']);
+    expect(await invariantViolations(resumed, cluster)).toEqual([]);
+  });
+
+  it('refuses to resume a run that does not exist, naming the field, and touches nothing', async () => {
+    const r = await rehearse({ cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, runId: 'resume-bad', resumeFrom: 'no-such-run' });
+    expect(r.summary.status).toBe('FAILED');
+    expect(r.summary.failure).toMatchObject({ error: 'InputValidationError', message: expect.stringContaining('resumeFrom: run no-such-run of cluster resume was not found') });
+    expect(r.summary.maintenanceMode.enabledAt).toBeNull();
+    expect(r.invocations['run-step'] ?? 0).toBe(0);
+  });
+});

@@ -1,0 +1,166 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Decision } from '../../core/approval.js';
+import type { StepId } from '../../core/steps.js';
+import type { ClusterFile } from '../../local/cluster-file.js';
+import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { rehearse, type RehearsalOptions } from '../../local/rehearsal.js';
+import { stopService } from '../../local/sandbox.js';
+import type { FaultKind } from '../../local/ssm-endpoint.js';
+import { invariantViolations } from '../support/invariants.js';
+
+/** The faults of issue 7's matrix, plus the status-event faults of its "lost or late events". */
+export const FAULTS = ['fails', 'fails-once', 'hangs', 'offline', 'checksum', 'lambda-throws', 'lost-event', 'duplicate-event', 'stray-event'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+/** One role per group of the default order; `mysql` matches no role (the `unmatched` group). */
+export const MATRIX_ROLES = ['dea', 'controller', 'router', 'base', 'primary', 'mysql'] as const;
+const DECISIONS: Decision[] = ['retry', 'rollback', 'skip', 'abort'];
+const WINDOW: StepId[] = ['pre-upgrade-validation', 'retire', 'backup', 'upgrade', 'restart', 'post-upgrade-validation'];
+const CHECKS: StepId[] = ['self-update', 'version-check', 'download'];
+/** Faults that make a step fail (the operator is asked inside the window). */
+const FAILING: Fault[] = ['fails', 'fails-once', 'hangs', 'offline', 'lambda-throws'];
+/** Faults of the status event only: the step itself succeeded. */
+const EVENT_FAULTS: Fault[] = ['lost-event', 'duplicate-event', 'stray-event'];
+
+export interface FaultCase {
+  id: string;
+  role: string;
+  node: string;
+  step: StepId;
+  fault: Fault;
+  /** The operator's answer (then `rollback` if asked again). */
+  decision?: Decision;
+  /** Post-upgrade validation fails first, so the rollback meets the fault. */
+  viaRollback?: boolean;
+  expectedStatus: string;
+}
+
+const nodeOf = (role: string) => (role === 'primary' ? 'core-1' : `${role}-1`);
+
+/** Fails once, or for every attempt the state machine makes of one entry (1 + 2 transient retries). */
+const ONE_ENTRY_OF_CRASHES = 3;
+
+/** Every case of the matrix: every step × one node of every role × every fault × each decision where one is asked. */
+export function faultCases(): FaultCase[] {
+  const cases: FaultCase[] = [];
+  const add = (c: Omit<FaultCase, 'id'>) => cases.push({ ...c, id: [c.node, c.step, c.fault, c.viaRollback ? 'in-rollback' : '', c.decision ?? ''].filter(Boolean).join(' ') });
+  for (const role of MATRIX_ROLES) {
+    const node = nodeOf(role);
+    for (const step of CHECKS) {
+      for (const fault of [...FAILING, ...EVENT_FAULTS]) add({ role, node, step, fault, expectedStatus: EVENT_FAULTS.includes(fault) ? 'SUCCEEDED' : 'FAILED' });
+    }
+    for (const step of WINDOW) {
+      if (step === 'retire' && role !== 'dea') continue;
+      for (const fault of FAILING) {
+        for (const decision of DECISIONS) {
+          const passesOnRetry = fault !== 'fails';
+          const expectedStatus = { retry: passesOnRetry ? 'SUCCEEDED' : 'ROLLED_BACK', rollback: 'ROLLED_BACK', skip: 'PARTIAL', abort: 'ABORTED' }[decision];
+          add({ role, node, step, fault, decision, expectedStatus });
+        }
+      }
+      for (const fault of EVENT_FAULTS) add({ role, node, step, fault, expectedStatus: 'SUCCEEDED' });
+    }
+    // The rollback itself meets the fault: restored on its retries, else NEEDS_ATTENTION (run FAILED).
+    for (const fault of FAILING) {
+      for (const decision of ['rollback', 'skip'] as const) {
+        const restored = fault !== 'fails';
+        add({ role, node, step: 'rollback', fault, decision, viaRollback: true, expectedStatus: restored ? (decision === 'skip' ? 'PARTIAL' : 'ROLLED_BACK') : 'FAILED' });
+      }
+    }
+  }
+  // Maintenance mode is switched on the core node (primary); its faults concern the cluster, not a role.
+  for (const step of ['maintenance-on', 'maintenance-off'] as const) {
+    for (const fault of [...FAILING, ...EVENT_FAULTS]) {
+      const expectedStatus = EVENT_FAULTS.includes(fault) ? 'SUCCEEDED' : step === 'maintenance-on' ? 'FAILED' : fault === 'fails' ? 'FAILED' : 'SUCCEEDED';
+      add({ role: 'primary', node: 'core-1', step, fault, expectedStatus });
+    }
+  }
+  add({ role: 'all', node: 'core-1', step: 'download', fault: 'checksum', expectedStatus: 'FAILED' });
+  return cases;
+}
+
+/** The cluster a case runs on: the faulted node and the core node (plus a node after it when the core is faulted). */
+export function caseCluster(c: FaultCase): ClusterFile {
+  const node = (id: string, role: string) => ({ id, roles: [role], version: '3.0.0', state: { node: id, data: `state of ${id} – must survive` } });
+  const nodes = c.node === 'core-1' ? [node('core-1', 'primary'), node('mysql-1', 'mysql')] : [node(c.node, c.role), node('core-1', 'primary')];
+  return { cluster: `faults-${c.id.replace(/[^a-z0-9]+/g, '-')}`.slice(0, 60), nodes };
+}
+
+/** Step timeouts in the matrix: hangs and lost events play out in seconds. */
+export const MATRIX_STEP_TIMEOUT_SECONDS = 2;
+
+export function caseOptions(c: FaultCase): Partial<RehearsalOptions> {
+  const ssm = (kind: FaultKind, times: number, step: StepId = c.step) => ({ failures: [{ nodeId: c.node, step, times, kind }] });
+  const base: Partial<RehearsalOptions> = {
+    stepTimeoutSeconds: MATRIX_STEP_TIMEOUT_SECONDS,
+    decisions: c.decision ? [c.decision, 'rollback', 'rollback'] : [],
+    // No decision case asks twice; should one wait, it ends by the timeout (rollback), not by hanging the test.
+    approvalTimeoutMinutes: 0.5,
+    onTimeout: 'rollback',
+  };
+  const faultOf = (step: StepId): Partial<RehearsalOptions> => {
+    switch (c.fault) {
+      case 'fails': return ssm('fail', Number.POSITIVE_INFINITY, step);
+      case 'fails-once': return ssm('fail', 1, step);
+      case 'hangs': return ssm('hang', 1, step);
+      case 'offline': return ssm('offline', 1, step);
+      case 'lost-event': return ssm('lost-event', 1, step);
+      case 'duplicate-event': return ssm('duplicate-event', 1, step);
+      case 'stray-event': return ssm('stray-event', 1, step);
+      case 'lambda-throws': return { lambdaFaults: [{ handler: 'run-step', times: ONE_ENTRY_OF_CRASHES, step, nodeId: c.node }] };
+      case 'checksum': return { corruptPackage: true };
+    }
+  };
+  if (c.viaRollback) {
+    const rollbackFault = faultOf('rollback');
+    return { ...base, ...rollbackFault, failures: [{ nodeId: c.node, step: 'post-upgrade-validation', times: Number.POSITIVE_INFINITY, kind: 'fail' }, ...(rollbackFault.failures ?? [])] };
+  }
+  return { ...base, ...faultOf(c.step) };
+}
+
+export interface CaseResult {
+  id: string;
+  status: string;
+  expectedStatus: string;
+  violations: string[];
+  passed: boolean;
+  durationMs: number;
+  /** How the run explained itself (summary.failure), or why the case could not run. */
+  error?: string;
+}
+
+/** Runs one case in the local rehearsal and checks every invariant afterwards. */
+export async function runCase(c: FaultCase, dynamodb: DynamoDbLocal, tmp = '.tmp'): Promise<CaseResult> {
+  const started = Date.now();
+  await mkdir(tmp, { recursive: true });
+  const workdir = await mkdtemp(join(tmp, 'fault-'));
+  const cluster = caseCluster(c);
+  try {
+    const r = await rehearse({ cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, ...caseOptions(c) });
+    const violations = await invariantViolations(r, cluster);
+    await Promise.all([...r.nodeRoots.values()].map((root) => stopService(root)));
+    const status = r.summary.status;
+    const failure = r.summary.failure === null ? {} : { error: `${r.summary.failure.error}: ${r.summary.failure.message}`.slice(0, 400) };
+    return { id: c.id, status, expectedStatus: c.expectedStatus, violations, passed: violations.length === 0 && status === c.expectedStatus, durationMs: Date.now() - started, ...failure };
+  } catch (error) {
+    return { id: c.id, status: 'ERROR', expectedStatus: c.expectedStatus, violations: [], passed: false, durationMs: Date.now() - started, error: String(error) };
+  } finally {
+    await Promise.all(cluster.nodes.map((n) => stopService(join(workdir, 'nodes', n.id))));
+    await rm(workdir, { recursive: true, force: true });
+  }
+}
+
+/** The table `npm run test:faults` prints. */
+export function resultTable(results: CaseResult[]): string {
+  const byFault = new Map<string, CaseResult[]>();
+  for (const r of results) {
+    const fault = FAULTS.find((f) => r.id.split(' ').includes(f)) ?? 'other';
+    byFault.set(fault, [...(byFault.get(fault) ?? []), r]);
+  }
+  const rows = [...byFault.entries()].map(([fault, rs]) => [fault, rs.length, rs.filter((r) => r.passed).length, rs.filter((r) => r.status !== 'ERROR' && r.violations.length === 0).length]);
+  rows.push(['all', results.length, results.filter((r) => r.passed).length, results.filter((r) => r.status !== 'ERROR' && r.violations.length === 0).length]);
+  const lines = [['fault', 'cases tried', 'passed', 'invariants held'], ...rows.map((r) => r.map(String))];
+  const widths = lines[0]?.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length))) ?? [];
+  return lines.map((l) => l.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ')).join('\n');
+}

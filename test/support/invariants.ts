@@ -1,0 +1,76 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { ClusterFile } from '../../local/cluster-file.js';
+import { inspectSandbox } from '../../local/sandbox.js';
+import type { RehearsalResult } from '../../local/rehearsal.js';
+import { FleetStore } from '../../adapters/store.js';
+import { documentClient } from '../../adapters/aws-clients.js';
+
+/** Node statuses that say the node is at its old version. */
+const AT_OLD = new Set(['ROLLED_BACK', 'NOT_STARTED', 'FAILED', 'PREPARED', 'SKIPPED']);
+
+/**
+ * The promise every run keeps, however it ended, checked on the sandboxes and in DynamoDB:
+ * each node at its original or its target version with its state intact and its service up (or
+ * explicitly NEEDS_ATTENTION), maintenance mode off, the lock released, no approval or task token left
+ * waiting, no step left RUNNING, DynamoDB agreeing with the sandboxes, and a summary that says what
+ * happened. Returns the violations (empty: every invariant held).
+ */
+export async function invariantViolations(r: RehearsalResult, cluster: ClusterFile): Promise<string[]> {
+  const violations: string[] = [];
+  const bad = (text: string) => violations.push(text);
+  const store = new FleetStore(documentClient(), r.tableName);
+  const { summary } = r;
+  const target = summary.targetVersion;
+  const { outcomes, checkpoints } = await store.runRecords(summary.runId);
+
+  for (const node of cluster.nodes) {
+    const seen = await inspectSandbox(r.nodeRoots.get(node.id) as string);
+    const status = summary.nodes[node.id]?.status;
+    const record = await store.getNodeRecord(summary.cluster, node.id);
+    const outcome = outcomes.find((o) => o.nodeId === node.id);
+    if (status === undefined) bad(`${node.id}: missing from the summary`);
+    if (outcome !== undefined && outcome.status !== status) bad(`${node.id}: summary says ${status}, DynamoDB's run record says ${outcome.status}`);
+    if (status === 'NEEDS_ATTENTION') {
+      // Explicitly handed to a human: the node record must say so too.
+      if (record?.status !== 'NEEDS_ATTENTION') bad(`${node.id}: NEEDS_ATTENTION in the summary but ${String(record?.status)} in DynamoDB`);
+      continue;
+    }
+    const expectedState = `${JSON.stringify(node.state ?? { node: node.id, roles: node.roles, data: `state of ${node.id}` }, null, 2)}\n`;
+    if (seen.currentVersion !== node.version && seen.currentVersion !== target) bad(`${node.id}: at ${String(seen.currentVersion)}, neither its original ${node.version} nor the target ${target}`);
+    if (!seen.serviceHealthy) bad(`${node.id}: service not healthy (heartbeat version ${String(seen.heartbeatVersion)}, current ${String(seen.currentVersion)})`);
+    if (seen.stateJson !== expectedState) bad(`${node.id}: state.json changed`);
+    if (seen.currentVersion === target && node.version !== target) {
+      if (status !== 'UPGRADED') bad(`${node.id}: runs ${target} but the summary says ${String(status)}`);
+      if (record?.version !== target || record.status !== 'UPGRADED') bad(`${node.id}: runs ${target} but DynamoDB says ${String(record?.version)} ${String(record?.status)}`);
+    }
+    if (seen.currentVersion === node.version && node.version !== target) {
+      if (status === undefined || !AT_OLD.has(status)) bad(`${node.id}: runs its original ${node.version} but the summary says ${String(status)}`);
+      if (record !== null && record.version !== undefined && record.version !== node.version) bad(`${node.id}: runs ${node.version} but DynamoDB records ${String(record.version)}`);
+    }
+  }
+
+  for (const node of cluster.nodes) {
+    if ((await inspectSandbox(r.nodeRoots.get(node.id) as string)).maintenance) bad(`maintenance mode still on (${node.id})`);
+  }
+  if (summary.maintenanceMode.enabledAt !== null && summary.maintenanceMode.disabledAt === null) bad('the summary says maintenance mode was never switched off');
+  if ((await store.getLock(summary.cluster)) !== null) bad(`the lock of ${summary.cluster} is still held`);
+  if (!summary.lockReleased) bad('the summary says the lock was not released');
+  if ((await store.pendingApprovals()).some((a) => a.runId === summary.runId)) bad('an approval is still pending');
+  for (const c of checkpoints) if (c.status === 'RUNNING') bad(`${c.nodeId} ${c.step}: checkpoint still RUNNING`);
+
+  const waiting = await documentClient().send(
+    new ScanCommand({
+      TableName: r.tableName,
+      FilterExpression: 'begins_with(pk, :command) AND runId = :run AND #state IN (:pending, :answering)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':command': 'COMMAND#', ':run': summary.runId, ':pending': 'PENDING', ':answering': 'ANSWERING' },
+    }),
+  );
+  for (const item of waiting.Items ?? []) bad(`command ${String(item.commandId)} (${String(item.nodeId)} ${String(item.step)}) still ${String(item.state)}`);
+
+  const run = await store.getRun(summary.cluster, summary.runId);
+  if (run?.status !== summary.status) bad(`the run record says ${String(run?.status)}, the summary ${summary.status}`);
+  if (!['SUCCEEDED', 'PREPARED'].includes(summary.status) && (summary.failure === null || summary.failure.message === '')) bad(`status ${summary.status} without a failure explained`);
+  if (summary.status === 'SUCCEEDED' && summary.failure !== null) bad('SUCCEEDED with a failure');
+  return violations;
+}
