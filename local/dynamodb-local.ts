@@ -9,6 +9,8 @@ import { freePort } from './free-port.js';
 /** A running DynamoDB Local (AWS's own engine, in memory) on loopback. */
 export interface DynamoDbLocal {
   readonly endpoint: string;
+  /** The Java process (benchmarks read its CPU time); undefined for one not started here. */
+  readonly pid?: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
   }
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     async stop() {
       if (exited) return;
       child.kill('SIGTERM');

@@ -30,6 +30,8 @@ export class ExecutionCounter {
   childEvents = 0;
   childExecutions = 0;
   stateTransitions = 0;
+  /** The largest state input or output seen, in bytes of JSON (Step Functions allows 256 KiB). */
+  maxPayloadBytes = 0;
   private readonly states = new Map<string, AslState>();
   /** States that run inside a Distributed Map's child workflow. */
   private readonly inChild = new Set<string>();
@@ -47,6 +49,9 @@ export class ExecutionCounter {
   }
 
   add(event: RunnerEvent): void {
+    if (event.type === 'StateEntered' || event.type === 'StateExited') {
+      this.maxPayloadBytes = Math.max(this.maxPayloadBytes, jsonBytes(event.type === 'StateEntered' ? event.input : event.output));
+    }
     const state = event.stateName === undefined ? undefined : this.states.get(event.stateName);
     const child = event.stateName !== undefined && this.inChild.has(event.stateName);
     const count = (n: number) => {
@@ -99,4 +104,8 @@ export class ExecutionCounter {
 
 function isDistributed(state: AslState): boolean {
   return state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
+}
+
+function jsonBytes(value: unknown): number {
+  return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value));
 }

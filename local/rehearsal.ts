@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { logger } from '../adapters/logger.js';
 import type { ClusterFile } from './cluster-file.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
-import { startLocalSsm, type InjectedFailure } from './ssm-endpoint.js';
+import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, synthesizeTemplate } from './template.js';
 import { MapFence, capStepTimeouts, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
@@ -127,7 +127,7 @@ function withFaults(name: string, handler: LocalHandler, faults: LambdaFault[]):
 
 export interface RehearsalResult {
   summary: Summary & {
-    execution: { name: string; status: string; events: number; childEvents: number; childExecutions: number; stateTransitions: number; durationMs: number };
+    execution: { name: string; status: string; events: number; childEvents: number; childExecutions: number; stateTransitions: number; maxPayloadBytes: number; durationMs: number };
   };
   nodeRoots: Map<string, string>;
   tableName: string;
@@ -421,6 +421,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
           childEvents: counter.childEvents,
           childExecutions: counter.childExecutions,
           stateTransitions: counter.stateTransitions,
+          maxPayloadBytes: counter.maxPayloadBytes,
           durationMs: Date.now() - started,
         },
       },
@@ -429,10 +430,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       proxied: proxy ? [...proxy.forwarded] : [],
       notifications: [...topic.published],
       invocations,
-      steps: timer.timings.map((t) => ({
-        ...t,
-        scriptMs: ssm.invocations.filter((i) => i.instanceId === t.nodeId && i.step === t.step).at(-1)?.scriptMs ?? 0,
-      })),
+      steps: stepsWithScriptTimes(timer.timings, ssm.invocations),
     };
   } finally {
     for (const cleanup of cleanups.reverse()) {
@@ -443,6 +441,13 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       }
     }
   }
+}
+
+/** Each step's timing with how long its script ran: the node's last command of that step (one pass, for thousands of nodes). */
+function stepsWithScriptTimes(timings: StepTiming[], invocations: LocalSsm['invocations']): RehearsalResult['steps'] {
+  const last = new Map<string, number>();
+  for (const i of invocations) last.set(`${i.instanceId}|${i.step}`, i.scriptMs);
+  return timings.map((t) => ({ ...t, scriptMs: last.get(`${t.nodeId}|${t.step}`) ?? 0 }));
 }
 
 async function ensureDir(dir: string): Promise<string> {

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AwsJsonError, startJsonProtocolServer } from './json-protocol.js';
+import { startNodeAgent } from './node-agent.js';
 
 /** The EventBridge event SSM emits when a command invocation changes status. */
 export interface CommandStatusChange {
@@ -117,7 +116,10 @@ export async function startLocalSsm(opts: {
   env?: NodeJS.ProcessEnv;
 }): Promise<LocalSsm> {
   const invocations: Invocation[] = [];
+  const byCommand = new Map<string, Invocation>();
   const running = new Set<Promise<void>>();
+  // The nodes' scripts run in an agent process: forking from the rehearsal's big process blocked its event loop.
+  const agent = await startNodeAgent();
   const failures = (opts.failures ?? []).map((f) => ({ ...f }));
 
   /** Cancels of commands still running, by command id (CancelCommand cuts an injected hang short). */
@@ -125,14 +127,9 @@ export async function startLocalSsm(opts: {
 
   const runOnNode = async (inv: Invocation, script: string, timeoutSeconds: number, root: string): Promise<void> => {
     const dir = resolve(opts.workdir, 'ssm', inv.commandId);
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, '_script.sh');
-    await writeFile(file, script, { mode: 0o700 });
-    const began = performance.now();
-    const result = await runScript(file, root, timeoutSeconds, { ...(opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' }), FLEET_UPGRADE_ROOT: root });
-    inv.scriptMs = performance.now() - began;
-    await writeFile(join(dir, 'stdout'), result.stdout);
-    await writeFile(join(dir, 'stderr'), result.stderr);
+    const env = { ...(opts.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' }), FLEET_UPGRADE_ROOT: root };
+    const result = await agent.run({ dir, script, cwd: root, timeoutSeconds, env });
+    inv.scriptMs = result.scriptMs;
     Object.assign(inv, {
       status: result.timedOut ? 'TimedOut' : result.code === 0 ? 'Success' : 'Failed',
       responseCode: result.timedOut ? -1 : result.code,
@@ -251,6 +248,7 @@ export async function startLocalSsm(opts: {
           scriptMs: 0,
         };
         invocations.push(inv);
+        byCommand.set(inv.commandId, inv);
         // Like SSM, answer at once and run the command afterwards.
         const job = new Promise<void>((resolve) => setImmediate(resolve)).then(() => execute(inv, script, timeoutSeconds));
         running.add(job);
@@ -266,7 +264,7 @@ export async function startLocalSsm(opts: {
         };
       },
       CancelCommand: (request) => {
-        const inv = invocations.find((i) => i.commandId === request.CommandId);
+        const inv = byCommand.get(String(request.CommandId));
         if (inv === undefined) throw new AwsJsonError('InvalidCommandId', 'no such command');
         if (inv.status === 'InProgress') {
           Object.assign(inv, { status: 'Cancelled', responseCode: -1, stderr: `${inv.stderr}cancelled\n` });
@@ -277,8 +275,8 @@ export async function startLocalSsm(opts: {
         return {};
       },
       GetCommandInvocation: (request) => {
-        const inv = invocations.find((i) => i.commandId === request.CommandId && i.instanceId === request.InstanceId);
-        if (inv === undefined) throw new AwsJsonError('InvocationDoesNotExist', 'no such command invocation');
+        const inv = byCommand.get(String(request.CommandId));
+        if (inv === undefined || inv.instanceId !== request.InstanceId) throw new AwsJsonError('InvocationDoesNotExist', 'no such command invocation');
         return {
           CommandId: inv.commandId,
           InstanceId: inv.instanceId,
@@ -304,41 +302,7 @@ export async function startLocalSsm(opts: {
     },
     async close() {
       await server.close();
+      await agent.close();
     },
   };
-}
-
-interface ScriptResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-/** Runs a script with sh in its own process group, so a timeout stops everything it started in the foreground. */
-function runScript(file: string, cwd: string, timeoutSeconds: number, env: NodeJS.ProcessEnv): Promise<ScriptResult> {
-  return new Promise((resolve) => {
-    const child = spawn('sh', [file], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, timeoutSeconds * 1000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr, timedOut });
-    });
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      resolve({ code: 127, stdout, stderr: `${stderr}${error.message}\n`, timedOut });
-    });
-  });
 }
