@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PROXY_PATTERN } from '../core/input-schema.js';
 import { RUN_ID_PATTERN } from '../core/run-context.js';
-import { STEP_IDS } from '../core/steps.js';
+import { STEP_IDS, type StepId } from '../core/steps.js';
 import { VERSION_PATTERN } from '../core/version.js';
 
 /** Heredoc delimiter that wraps each script inside the document; a script containing it is refused. */
@@ -44,7 +44,11 @@ export function buildRunbookDocument(runbookDir: string, sharedDir = join(dirnam
     if (text.includes(DELIMITER)) throw new Error(`${file} contains the reserved line ${DELIMITER}`);
     if (/\{\{\s*[A-Za-z]+\s*\}\}/.test(text)) throw new Error(`${file} contains "{{ … }}", which SSM would substitute`);
     hash.update(`${file}\0${text}\0`);
-    embedded.push(`cat > "$fu_dir/${file}" <<'${DELIMITER}'`, ...text.replace(/\n$/, '').split('\n'), DELIMITER);
+    const write = [`cat > "$fu_dir/${file}" <<'${DELIMITER}'`, ...text.replace(/\n$/, '').split('\n'), DELIMITER];
+    // A step needs the shared files and its own script; self-update installs them all. Every file
+    // written is a process started on the node, for every step.
+    const step = file.slice(0, -'.sh'.length);
+    embedded.push(...(STEP_IDS.includes(step as StepId) ? [`case "$fu_step" in self-update|${step})`, ...write, ';; esac'] : write));
   }
   const runbookVersion = hash.digest('hex').slice(0, 16);
   const runCommand = [
