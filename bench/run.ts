@@ -1,10 +1,12 @@
 /**
  * `npm run bench`: the numbers issue 8 asks for, measured on this machine and written to
  * bench/results.json. Not part of `npm test`. `-- --quick` scales the timed runbook down 4× and
- * skips the 1,000-node run (for a fast look; the README's numbers come from a full run);
+ * skips the 1,000- and 5,000-node runs (for a fast look; the README's numbers come from a full run);
+ * `-- --large` runs only the 5,000-node no-op rehearsal and updates its part of bench/results.json;
  * `-- --capacity-only` prints only the nodes-per-execution computation.
  */
 import { execFile } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +21,9 @@ import { runContext } from '../core/run-context.js';
 import { buildSummary, compactSummary } from '../core/summary.js';
 
 const quick = process.argv.includes('--quick');
+const largeOnly = process.argv.includes('--large');
+/** Nodes of the large no-op rehearsal: one execution must handle at least 5,000 (issue 8). */
+const LARGE_NODES = 5000;
 const ROOT = resolve(import.meta.dirname, '..');
 const TIMED = join(ROOT, 'bench', 'runbooks', 'timed');
 const WORK = join(ROOT, '.tmp', 'bench');
@@ -80,30 +85,78 @@ async function perNode(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>)
   };
 }
 
+const loadAverage = () => loadavg().map((x) => round(x, 1));
+
+/** CPU seconds a process used so far (user + system), from /proc; 0 where there is none. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * One no-op rehearsal (timed runbook at scale 0): every node of `count` is upgraded, `dea` nodes 10 at a
+ * time. Overhead per node step = its task state's time minus the time its script ran on the node.
+ */
+async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+  const started = performance.now();
+  const load = loadAverage();
+  const cpu = process.cpuUsage();
+  const javaCpu = cpuSeconds(dynamodb.pid);
+  const result = await run(`noop-${count}`, {
+    cluster: { cluster: `bench-noop-${count}`, nodes: nodesOf(count, (i) => (i === 0 ? ['primary'] : ['dea'])) },
+    targetVersion: '3.1.0',
+    runbookPath: TIMED,
+    bareSandboxes: true,
+    nodeEnv: { FU_BENCH_SCALE: '0' },
+    concurrency: { dea: 10 },
+  }, dynamodb);
+  const used = process.cpuUsage(cpu);
+  const over = result.steps.map((s) => Math.max(0, s.taskMs - s.scriptMs));
+  const steps = Math.max(1, over.length);
+  const e = result.summary.execution;
+  return {
+    nodes: count,
+    upgraded: result.summary.counts.upgraded,
+    nodeSteps: over.length,
+    medianMs: round(median(over), 1),
+    p95Ms: round(percentile(over, 95), 1),
+    medianScriptMs: round(median(result.steps.map((s) => s.scriptMs)), 1),
+    /** CPU the orchestration used per node step, whatever the machine's load: this process (handlers, state machine, local endpoints) and DynamoDB Local. */
+    orchestrationCpuMsPerStep: {
+      rehearsal: round((used.user + used.system) / 1000 / steps, 1),
+      dynamodbLocal: round(((cpuSeconds(dynamodb.pid) - javaCpu) * 1000) / steps, 1),
+    },
+    durationMs: e.durationMs,
+    wallSeconds: round((performance.now() - started) / 1000, 1),
+    parentEvents: e.events,
+    childExecutions: e.childExecutions,
+    stateTransitions: e.stateTransitions,
+    maxPayloadBytes: e.maxPayloadBytes,
+    loadAverage: { before: load, after: loadAverage() },
+  };
+}
+
 /** (c) orchestration overhead per node step: the no-op runbook (scale 0), task time minus script time. */
 async function overhead(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
   say('(c) local orchestration overhead per node step, no-op runbook');
-  const out: Record<string, { nodes: number; nodeSteps: number; medianMs: number; p95Ms: number; wallSeconds: number }> = {};
-  for (const count of quick ? [10, 100] : [10, 100, 1000]) {
-    const started = performance.now();
-    const result = await run(`noop-${count}`, {
-      cluster: { cluster: `bench-noop-${count}`, nodes: nodesOf(count, (i) => (i === 0 ? ['primary'] : ['dea'])) },
-      targetVersion: '3.1.0',
-      runbookPath: TIMED,
-      bareSandboxes: true,
-      nodeEnv: { FU_BENCH_SCALE: '0' },
-      concurrency: { dea: 10 },
-    }, dynamodb);
-    const over = result.steps.map((s) => Math.max(0, s.taskMs - s.scriptMs));
-    out[String(count)] = {
-      nodes: count,
-      nodeSteps: over.length,
-      medianMs: round(median(over), 1),
-      p95Ms: round(percentile(over, 95), 1),
-      wallSeconds: round((performance.now() - started) / 1000, 1),
-    };
-  }
+  const out: Record<string, Awaited<ReturnType<typeof noopRun>>> = {};
+  for (const count of quick ? [10, 100] : [10, 100, 1000]) out[String(count)] = await noopRun(count, dynamodb);
   return out;
+}
+
+/** Large clusters: one execution upgrades LARGE_NODES no-op nodes, within the history and payload limits. */
+async function large(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+  say(`large cluster: ${LARGE_NODES} nodes in one execution, no-op runbook`);
+  const r = await noopRun(LARGE_NODES, dynamodb);
+  if (r.upgraded !== LARGE_NODES) throw new Error(`the large run upgraded ${r.upgraded} of ${LARGE_NODES} nodes`);
+  if (r.parentEvents > 25_000) throw new Error(`the large run's parent history has ${r.parentEvents} events, over the 25,000 limit`);
+  if (r.maxPayloadBytes > 256 * 1024) throw new Error(`the large run passed a ${r.maxPayloadBytes}-byte payload, over 256 KiB`);
+  return r;
 }
 
 /** (d) maintenance window: 30 nodes, timed runbook, tuned as an operator would; the seed's serial window from the same run. */
@@ -234,6 +287,31 @@ function capacity() {
   };
 }
 
+type NoopRun = Awaited<ReturnType<typeof noopRun>>;
+
+function largeRunOf(l: NoopRun) {
+  return { nodes: l.nodes, durationMs: l.durationMs, parentEvents: l.parentEvents, childExecutions: l.childExecutions, maxPayloadBytes: l.maxPayloadBytes, overheadMedianMs: l.medianMs, loadAverage: l.loadAverage };
+}
+
+function largeRows(l: NoopRun): [string, string][] {
+  return [
+    [`large run: ${l.nodes} no-op nodes in one execution (s)`, `${round(l.durationMs / 1000, 1)} (load ${l.loadAverage.before[0]}→${l.loadAverage.after[0]})`],
+    ['large run: parent history events / child executions', `${l.parentEvents} / ${l.childExecutions}`],
+    ['large run: largest state payload (bytes)', String(l.maxPayloadBytes)],
+    ['large run: overhead per node step (median / p95 ms)', `${l.medianMs} / ${l.p95Ms}`],
+  ];
+}
+
+function capacityRows(cap: ReturnType<typeof capacity>, ranNodes: number | undefined): [string, string][] {
+  const ran = ranNodes === undefined ? 'not run here' : `${ranNodes} run in one execution`;
+  return [['max nodes per execution', `${ranNodes === undefined ? cap.maxNodesPerExecution : Math.min(cap.maxNodesPerExecution, ranNodes)} (${ran}; payload bound ${cap.maxNodesPerExecution}, limited by ${cap.limitedBy}; ${cap.maxNodesByStatePayloadWithNodesInInput} with nodes listed in the input)`]];
+}
+
+function printTable(rows: [string, string][], file: string): void {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n\nwritten to ${file}\n`);
+}
+
 async function main() {
   mkdirSync(WORK, { recursive: true });
   const dynamodb = await startDynamoDbLocal();
@@ -241,10 +319,21 @@ async function main() {
     const cap = capacity();
     say(`capacity: ${JSON.stringify(cap)}`);
     if (process.argv.includes('--capacity-only')) return;
+    const file = join(ROOT, 'bench', 'results.json');
+    if (largeOnly) {
+      const l = await large(dynamodb);
+      const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { details: Record<string, unknown> };
+      writeFileSync(file, `${JSON.stringify({ ...previous, largeRun: largeRunOf(l), maxNodesPerExecution: Math.min(cap.maxNodesPerExecution, l.nodes), details: { ...previous.details, large: l } }, null, 2)}\n`);
+      printTable([...largeRows(l), ...capacityRows(cap, l.nodes)], file);
+      return;
+    }
     const a = await perNode(dynamodb);
     const c = await overhead(dynamodb);
     const d = await window(dynamodb);
     const e = await synth();
+    const l = quick ? undefined : await large(dynamodb);
+    // Nodes per execution: what a run actually did, bounded by what the payload limits allow.
+    const maxNodes = Math.min(cap.maxNodesPerExecution, l?.nodes ?? cap.maxNodesPerExecution);
     const results = {
       measuredAt: new Date().toISOString(),
       machine: `${process.platform} ${process.arch}, node ${process.version}`,
@@ -252,13 +341,15 @@ async function main() {
       transitionsPerNode: a.transitionsPerNode,
       historyEventsPerNode: a.historyEventsPerNode,
       costPerNodeUsd: a.costPerNodeUsd,
+      loadAverage: loadAverage(),
       overheadMsPerNodeStep: Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.medianMs])),
+      orchestrationCpuMsPerNodeStep: Object.fromEntries(Object.entries(c).map(([k, v]) => [k, round(v.orchestrationCpuMsPerStep.rehearsal + v.orchestrationCpuMsPerStep.dynamodbLocal, 1)])),
       windowRatio: d.windowRatio,
       windowLowerBoundRatio: d.windowLowerBoundRatio,
-      maxNodesPerExecution: cap.maxNodesPerExecution,
-      details: { perNode: a, prices: PRICES, overhead: c, window: d, synth: e, capacity: cap },
+      maxNodesPerExecution: l ? maxNodes : cap.maxNodesPerExecution,
+      ...(l ? { largeRun: largeRunOf(l) } : {}),
+      details: { perNode: a, prices: PRICES, overhead: c, window: d, synth: e, capacity: cap, ...(l ? { large: l } : {}) },
     };
-    const file = join(ROOT, 'bench', 'results.json');
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
     const rows: [string, string][] = [
       ['state transitions per node (demo, all incl. child executions)', String(a.transitionsPerNode)],
@@ -266,15 +357,16 @@ async function main() {
       ['child-execution history events per node (demo)', String(a.childExecutionEventsPerNode)],
       ['Lambda invocations per node (demo)', String(a.lambdaInvocationsPerNode)],
       ['estimated Step Functions + Lambda cost per node (USD)', String(a.costPerNodeUsd)],
-      ...Object.entries(c).map(([k, v]): [string, string] => [`orchestration overhead per node step, ${k} nodes (median / p95 ms)`, `${v.medianMs} / ${v.p95Ms} (${v.nodeSteps} steps, ${v.wallSeconds} s)`]),
+      ...Object.entries(c).map(([k, v]): [string, string] => [`orchestration overhead per node step, ${k} nodes (median / p95 ms)`, `${v.medianMs} / ${v.p95Ms} (${v.nodeSteps} steps, ${v.wallSeconds} s, load ${v.loadAverage.before[0]}→${v.loadAverage.after[0]})`]),
+      ...Object.entries(c).map(([k, v]): [string, string] => [`orchestration CPU per node step, ${k} nodes (ms: rehearsal + DynamoDB Local)`, `${v.orchestrationCpuMsPerStep.rehearsal} + ${v.orchestrationCpuMsPerStep.dynamodbLocal}`]),
       ['maintenance window, ours / serial seed (s)', `${d.windowSeconds} / ${d.serialWindowSeconds}`],
       ['window ratio (measured) vs lower bound', `${d.windowRatio} vs ${d.windowLowerBoundRatio}`],
       ['cdk synth (s)', String(e.synthSeconds)],
       ...Object.entries(e.bundleBytes).map(([k, v]): [string, string] => [`bundle ${k} (KiB, without source map)`, String(round(v / 1024, 1))]),
-      ['max nodes per execution', `${cap.maxNodesPerExecution} (limited by ${cap.limitedBy}; state payload alone: ${cap.maxNodesByStatePayload}, ${cap.maxNodesByStatePayloadWithNodesInInput} with nodes listed in the input)`],
+      ...(l ? largeRows(l) : []),
+      ...capacityRows(cap, l?.nodes),
     ];
-    const width = Math.max(...rows.map(([k]) => k.length));
-    process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n\nwritten to ${file}\n`);
+    printTable(rows, file);
   } finally {
     await dynamodb.stop();
     if (existsSync(WORK)) rmSync(join(WORK, 'cdk.out'), { recursive: true, force: true });
