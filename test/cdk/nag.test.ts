@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { App, Validations, type PolicyValidationPluginReport } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
 import { CLUSTER_TAG } from '../../core/node-tags.js';
@@ -85,9 +85,16 @@ describe('least privilege and data at rest', () => {
     }
   });
 
+  it('lets run-step reconcile and cancel the command of an earlier attempt (GetCommandInvocation, CancelCommand)', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: ['ssm:GetCommandInvocation', 'ssm:CancelCommand'], Resource: '*' }]) },
+      Roles: [{ Ref: Match.stringLikeRegexp('^RunStepRole') }],
+    });
+  });
+
   it('puts "*" only on actions that have no resource-level permissions', () => {
     const star = statements().filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat());
-    const allowed = [/^tag:GetResources$/, /^ssm:DescribeInstanceInformation$/, /^ssm:GetCommandInvocation$/, /^xray:/, /^logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)$/, /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/];
+    const allowed = [/^tag:GetResources$/, /^ssm:DescribeInstanceInformation$/, /^ssm:(GetCommandInvocation|CancelCommand)$/, /^xray:/, /^logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)$/, /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/];
     for (const action of star) expect(allowed.some((a) => a.test(action)), action).toBe(true);
   });
 
