@@ -2,12 +2,8 @@ import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-s
 import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { PlanError } from '../core/errors.js';
 import { NODE_ID_PATTERN, ROLE_PATTERN, type NodeSpec } from '../core/input-schema.js';
+import { CLUSTER_TAG, ROLES_TAG } from '../core/node-tags.js';
 import { taggingClient, ssmClient } from './aws-clients.js';
-
-/** Tag naming the cluster a managed instance belongs to. */
-export const CLUSTER_TAG = 'fleet-upgrade:cluster';
-/** Tag listing a node's roles, comma- or space-separated: `dea` or `primary,controller,router`. */
-export const ROLES_TAG = 'fleet-upgrade:roles';
 
 /** `arn:aws:ec2:…:instance/i-0abc` or `arn:aws:ssm:…:managed-instance/mi-0abc` → the instance id. */
 function instanceIdOf(arn: string): string | null {

@@ -1,9 +1,12 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -25,6 +28,8 @@ export interface ApprovalPageProps {
   readonly approverEmails?: string[];
   /** Builds a function the way the stack builds all of them (bundling, runtime, logs, handler metadata). */
   readonly newFunction: (name: string, description: string) => lambda.Function;
+  /** Customer-managed key for the link-key secret; also the table's key, which the page needs to read its items. @default the AWS-managed keys */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -43,6 +48,7 @@ export class ApprovalPage extends Construct {
   readonly approvalKeySecret: secretsmanager.Secret;
   readonly pageFunction: lambda.Function;
   readonly api: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
 
   constructor(scope: Construct, id: string, props: ApprovalPageProps) {
     super(scope, id);
@@ -55,6 +61,7 @@ export class ApprovalPage extends Construct {
     this.approvalKeySecret = new secretsmanager.Secret(this, 'LinkKey', {
       description: 'fleet-upgrade: HMAC key that signs approval links',
       generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      encryptionKey: props.encryptionKey,
     });
 
     this.pageFunction = props.newFunction('approval-page', 'the approval page: shows the evidence (GET), decides once (POST)');
@@ -68,6 +75,17 @@ export class ApprovalPage extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*', 'APPROVALS#PENDING'] } },
       }),
     );
+    // DynamoDB uses the table's customer-managed key on the caller's behalf: the key actions a table grant
+    // gives, spelled out (no wildcard), and only through DynamoDB.
+    if (props.table.encryptionKey) {
+      this.pageFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'],
+          resources: [props.table.encryptionKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
+    }
     // Step Functions checks task responses against the state machine; Distributed Map children run as `<machine>/<label>`.
     this.pageFunction.addToRolePolicy(
       new iam.PolicyStatement({
@@ -80,12 +98,26 @@ export class ApprovalPage extends Construct {
       description: 'fleet-upgrade approval page',
       createDefaultStage: false,
     });
-    new apigwv2.HttpStage(this, 'Stage', {
+    this.stage = new apigwv2.HttpStage(this, 'Stage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
       // People click links: a handful of requests a second is plenty, and caps what a flood costs.
       throttle: { rateLimit: 5, burstLimit: 20 },
+      // Who asked what, when, and what it answered; the route key, not the URL, so link signatures stay out of the log.
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH })),
+        format: AccessLogFormat.custom(JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          requestTime: '$context.requestTime',
+          httpMethod: '$context.httpMethod',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          responseLength: '$context.responseLength',
+          integrationError: '$context.integrationErrorMessage',
+        })),
+      },
     });
     // ANY, so a wrong method gets the page's own 405 rather than API Gateway's 404.
     this.api.addRoutes({

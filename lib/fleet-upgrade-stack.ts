@@ -5,6 +5,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -18,6 +19,8 @@ import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, type StepId } fro
 import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
 import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
 import { ApprovalPage } from './approval-page.js';
+import { CLUSTER_TAG } from '../core/node-tags.js';
+import { acknowledgeNagFindings } from './nag.js';
 
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -75,6 +78,12 @@ export class FleetUpgradeStack extends Stack {
   readonly approvalUrl: string;
   /** The secret holding the approval link key (APPROVAL_KEY_SECRET_ARN). */
   readonly approvalKeySecret: secretsmanager.Secret;
+  /** Customer-managed key (rotated yearly) encrypting the table, the topic and the link-key secret. */
+  readonly dataKey: kms.Key;
+  /** Every function of the stack by handler name (folder under lambdas/). */
+  readonly functions: Readonly<Record<string, nodejs.NodejsFunction>>;
+  /** The approval page: its function, HTTP API and stage. */
+  readonly approvalPage: ApprovalPage;
 
   constructor(scope: Construct, id: string, props: FleetUpgradeStackProps) {
     super(scope, id, props);
@@ -86,12 +95,20 @@ export class FleetUpgradeStack extends Stack {
       throw new Error(`runbook: expected the name of a folder under runbooks/ (release-dir, kato), got ${JSON.stringify(runbook)}`);
     }
 
+    // One key for the data at rest. Retained like the table: a deleted key would make the retained table unreadable.
+    this.dataKey = new kms.Key(this, 'DataKey', {
+      description: 'fleet-upgrade: encrypts the node table, the operator topic and the approval link key',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.dataKey,
       timeToLiveAttribute: 'ttl',
       // Node versions and run history outlive the stack.
       removalPolicy: RemovalPolicy.RETAIN,
@@ -106,7 +123,11 @@ export class FleetUpgradeStack extends Stack {
     });
 
     // Approval notifications arrive here (the approval flow builds on it).
-    this.topic = new sns.Topic(this, 'OperatorTopic', { displayName: 'fleet-upgrade operator notifications' });
+    this.topic = new sns.Topic(this, 'OperatorTopic', {
+      displayName: 'fleet-upgrade operator notifications',
+      masterKey: this.dataKey,
+      enforceSSL: true,
+    });
 
     const environment = {
       TABLE_NAME: this.table.tableName,
@@ -117,7 +138,16 @@ export class FleetUpgradeStack extends Stack {
       POWERTOOLS_SERVICE_NAME: 'fleet-upgrade',
       NODE_OPTIONS: '--enable-source-maps',
     };
+    const functions: Record<string, nodejs.NodejsFunction> = {};
+    this.functions = functions;
     const fn = (name: string, description: string): nodejs.NodejsFunction => {
+      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, { retention: logs.RetentionDays.ONE_MONTH });
+      // Its own role, writing to its own log group only (not AWSLambdaBasicExecutionRole's logs:* on every group).
+      const role = new iam.Role(this, `${pascal(name)}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `fleet-upgrade: the ${name} function`,
+      });
+      logGroup.grantWrite(role);
       const f = new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
         entry: join(PROJECT_ROOT, 'lambdas', name, 'index.ts'),
         handler: 'handler',
@@ -127,7 +157,8 @@ export class FleetUpgradeStack extends Stack {
         memorySize: 256,
         timeout: Duration.seconds(30),
         loggingFormat: lambda.LoggingFormat.JSON,
-        logGroup: new logs.LogGroup(this, `${pascal(name)}Logs`, { retention: logs.RetentionDays.ONE_MONTH }),
+        logGroup,
+        role,
         environment,
         projectRoot: PROJECT_ROOT,
         depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
@@ -143,6 +174,7 @@ export class FleetUpgradeStack extends Stack {
         },
       });
       (f.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, name);
+      functions[name] = f;
       return f;
     };
 
@@ -158,7 +190,10 @@ export class FleetUpgradeStack extends Stack {
     for (const f of [lock, plan, runStep, commandFinished, recordNode, summarize, requestApproval]) this.table.grantReadWriteData(f);
     this.topic.grantPublish(requestApproval);
     const documentArn = this.formatArn({ service: 'ssm', resource: 'document', resourceName: this.document.ref });
-    runStep.addToRolePolicy(sendCommandStatement(this, documentArn));
+    for (const statement of sendCommandStatements(this, documentArn)) runStep.addToRolePolicy(statement);
+    // A retried step reconciles the command its first attempt started, or cancels it on an unresponsive node:
+    // neither action supports resource-level permissions.
+    runStep.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation', 'ssm:CancelCommand'], resources: ['*'] }));
     // Discovery by tag (input without "nodes"): neither API supports resource-level permissions.
     plan.addToRolePolicy(new iam.PolicyStatement({ actions: ['tag:GetResources', 'ssm:DescribeInstanceInformation'], resources: ['*'] }));
     commandFinished.addToRolePolicy(
@@ -184,14 +219,26 @@ export class FleetUpgradeStack extends Stack {
         buildWorkflow(this, { validateInput, lock, plan, runStep, recordNode, summarize, requestApproval }),
       ),
       timeout: Duration.days(14),
+      // Every state transition to CloudWatch Logs, without state data (task tokens, output tails): the
+      // execution history holds that, behind states:GetExecutionHistory.
+      logs: {
+        destination: new logs.LogGroup(this, 'StateMachineLogs', {
+          logGroupName: `/aws/vendedlogs/states/${this.stackName}`,
+          retention: logs.RetentionDays.ONE_MONTH,
+        }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+      tracingEnabled: true,
     });
     this.stateMachine.grantTaskResponse(commandFinished);
     addStoppedRunCleanup(this, fn('run-stopped', 'turns maintenance mode off and releases the lock of a stopped or timed-out run'), documentArn);
 
     // The human side of an approval: signed links, the page that decides, who gets the email.
     const approvalPage = new ApprovalPage(this, 'ApprovalPage', {
-      table: this.table, stateMachine: this.stateMachine, topic: this.topic, approverEmails: props.approverEmails, newFunction: fn,
+      table: this.table, stateMachine: this.stateMachine, topic: this.topic, approverEmails: props.approverEmails, newFunction: fn, encryptionKey: this.dataKey,
     });
+    this.approvalPage = approvalPage;
     this.approvalUrl = approvalPage.approvalUrl;
     this.approvalKeySecret = approvalPage.approvalKeySecret;
     // The approval request's email carries a link to the page, signed with the page's key.
@@ -203,6 +250,8 @@ export class FleetUpgradeStack extends Stack {
     new CfnOutput(this, 'DocumentName', { value: this.document.ref });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'RunbookVersion', { value: runbookDocument.runbookVersion });
+
+    acknowledgeNagFindings(this);
   }
 }
 
@@ -214,7 +263,7 @@ export class FleetUpgradeStack extends Stack {
 function addStoppedRunCleanup(stack: FleetUpgradeStack, cleanup: nodejs.NodejsFunction, documentArn: string): void {
   (cleanup.node.defaultChild as lambda.CfnFunction).addPropertyOverride('Timeout', 420);
   stack.table.grantReadWriteData(cleanup);
-  cleanup.addToRolePolicy(sendCommandStatement(stack, documentArn));
+  for (const statement of sendCommandStatements(stack, documentArn)) cleanup.addToRolePolicy(statement);
   cleanup.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
   new events.Rule(stack, 'RunStoppedRule', {
     description: 'fleet-upgrade: an execution was stopped or timed out (its catch paths did not run)',
@@ -524,16 +573,31 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   );
 }
 
-/** ssm:SendCommand with the stack's own document only (on the account's instances and managed instances). */
-function sendCommandStatement(stack: Stack, documentArn: string): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    actions: ['ssm:SendCommand'],
-    resources: [
-      documentArn,
-      stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
-      stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
-    ],
-  });
+/**
+ * ssm:SendCommand with the stack's own document only, on the account's instances and hybrid managed
+ * instances that carry the cluster tag. SendCommand authorizes the document and every target node
+ * separately, so the tag condition sits in its own statement (a document has no such tag).
+ *
+ * Why tag-key existence and not `<tag> = <cluster>`: the cluster is a per-execution input, unknown at
+ * deploy time, and the function's role cannot see it. So the role may run the runbook on any node
+ * tagged `fleet-upgrade:cluster` (whatever the value) and on nothing else: untagged instances — other
+ * workloads of the account — are out of reach even with a forged input. Nodes listed in the input's
+ * `nodes` must carry the tag too. `ssm:resourceTag/…` rather than the global `aws:ResourceTag/…`: the
+ * Run Command guide shows the former for instances, and a global key on SendCommand additionally
+ * needs `aws:ViaAWSService`.
+ */
+function sendCommandStatements(stack: Stack, documentArn: string): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources: [documentArn] }),
+    new iam.PolicyStatement({
+      actions: ['ssm:SendCommand'],
+      resources: [
+        stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
+        stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
+      ],
+      conditions: { StringLike: { [`ssm:resourceTag/${CLUSTER_TAG}`]: '*' } },
+    }),
+  ];
 }
 
 function pascal(name: string): string {

@@ -20,8 +20,8 @@ function app(): App {
   return new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
 }
 
-function logicalIdOf(type: string): string {
-  const ids = Object.entries(resources).filter(([, r]) => r.Type === type).map(([id]) => id);
+function logicalIdOf(type: string, id: RegExp = /./): string {
+  const ids = Object.entries(resources).filter(([logicalId, r]) => r.Type === type && id.test(logicalId)).map(([logicalId]) => logicalId);
   expect(ids, type).toHaveLength(1);
   return ids[0] as string;
 }
@@ -64,14 +64,23 @@ describe('approval page in the stack', () => {
     const secretId = logicalIdOf('AWS::SecretsManager::Secret');
     const tableId = logicalIdOf('AWS::DynamoDB::Table');
     const machineId = logicalIdOf('AWS::StepFunctions::StateMachine');
+    const logsId = logicalIdOf('AWS::Logs::LogGroup', /^ApprovalPageLogs/);
+    const keyId = logicalIdOf('AWS::KMS::Key');
     const statements = pageStatements();
     expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logsId, 'Arn'] } },
       { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: { Ref: secretId } },
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*', 'APPROVALS#PENDING'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'],
+        Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
       },
       {
         Effect: 'Allow',
@@ -84,10 +93,8 @@ describe('approval page in the stack', () => {
       for (const action of ([] as string[]).concat(s.Action)) expect(action).not.toContain('*');
       expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
     }
-    // Beyond these policies the role has only the basic execution role (its own logs).
-    expect(resources[pageRoleId]?.Properties.ManagedPolicyArns).toEqual([
-      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']] },
-    ]);
+    // Nothing beyond these statements: no managed policy (its logs are the first statement), no inline policy.
+    expect(resources[pageRoleId]?.Properties.ManagedPolicyArns).toBeUndefined();
     expect(resources[pageRoleId]?.Properties.Policies).toBeUndefined();
   });
 

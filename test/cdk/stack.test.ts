@@ -110,7 +110,7 @@ describe('FleetUpgradeStack', () => {
         Statement: Match.arrayWith([
           Match.objectLike({
             Action: 'ssm:SendCommand',
-            Resource: Match.arrayWith([Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':document/'), { Ref: Match.stringLikeRegexp('^RunbookDocument') }])] })]),
+            Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':document/'), { Ref: Match.stringLikeRegexp('^RunbookDocument') }])] }),
           }),
         ]),
       },

@@ -1,0 +1,78 @@
+import { Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { IConstruct } from 'constructs';
+import { CLUSTER_TAG } from '../core/node-tags.js';
+import type { FleetUpgradeStack } from './fleet-upgrade-stack.js';
+
+/**
+ * The cdk-nag AwsSolutions findings this stack accepts, each on the narrowest construct that raises it
+ * and, for wildcard permissions, on the one wildcard (`AwsSolutions-IAM5[Resource::…]`) — never the
+ * rule as a whole. Recorded with CDK's own `Validations.acknowledge`, which cdk-nag (v3) reads, so the
+ * stack itself does not depend on cdk-nag; test/cdk/nag.test.ts runs the checks and fails on anything
+ * not acknowledged here. Everything else the checks asked for is fixed in the stack instead.
+ */
+export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
+  const ack = (scope: IConstruct, id: string, reason: string): void => Validations.of(scope).acknowledge({ id, reason });
+  const role = (name: string): IConstruct => {
+    const found = stack.functions[name]?.role;
+    if (found === undefined) throw new Error(`acknowledgeNagFindings: no function ${name} with a role in the stack`);
+    return found;
+  };
+
+  for (const [name, fn] of Object.entries(stack.functions)) {
+    ack(fn, 'AwsSolutions-L1',
+      `${name} stays on nodejs22.x on purpose: the local rehearsal and every test run the handlers on Node 22 (the project pins node ^22, esbuild targets node22), so the deployed runtime is the tested one; move the runtime, the esbuild target and the node pin together`);
+    // Only the functions with a CDK grant on DataKey have these two (not validate-input; approval-page spells its key actions out).
+    for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
+      ack(role(name), `AwsSolutions-IAM5[Action::${action}]`,
+        `${action} comes from CDK's grants on the stack's own customer-managed DataKey (table read/write, topic publish), the statement's only resource; it matches only that action's variants (GenerateDataKey, -WithoutPlaintext, -Pair…; ReEncryptFrom/-To), which DynamoDB and SNS call on the key for the function`);
+    }
+  }
+
+  ack(role('plan'), 'AwsSolutions-IAM5[Resource::*]',
+    `tag:GetResources and ssm:DescribeInstanceInformation find the cluster's nodes by the ${CLUSTER_TAG} tag; neither action supports resource-level permissions (no resource type in the Service Authorization Reference), so IAM only accepts "*"; both only read`);
+  for (const name of ['command-finished', 'run-stopped']) {
+    ack(role(name), 'AwsSolutions-IAM5[Resource::*]',
+      'ssm:GetCommandInvocation (reading a command\'s result when its status event was lost or the run was stopped) supports no resource-level permissions, so IAM only accepts "*"; it only reads');
+  }
+  ack(role('run-step'), 'AwsSolutions-IAM5[Resource::*]',
+    'a retried step reads the result of the command its first attempt started (ssm:GetCommandInvocation) or cancels it on an unresponsive node (ssm:CancelCommand); neither action supports resource-level permissions, so IAM only accepts "*"');
+  for (const name of ['run-step', 'run-stopped']) {
+    for (const resource of ['arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*', 'arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*']) {
+      ack(role(name), `AwsSolutions-IAM5[Resource::${resource}]`,
+        `the nodes are an execution input, known only at run time; SendCommand may reach them only if they carry the ${CLUSTER_TAG} tag (condition ssm:resourceTag/${CLUSTER_TAG}) and only with the stack's own document (the document is a separate statement)`);
+    }
+  }
+
+  // The state machine's own role and its Distributed Map policy.
+  const machine = stack.stateMachine;
+  ack(machine, 'AwsSolutions-IAM5[Resource::*]',
+    'CloudWatch Logs delivery (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) accept only "*"; CDK adds them for the logging and tracing that AwsSolutions-SF1/SF2 ask for');
+  for (const [name, fn] of Object.entries(stack.functions)) {
+    ack(machine, `AwsSolutions-IAM5[Resource::<${logicalId(fn)}.Arn>:*]`,
+      `LambdaInvoke grants the ${name} function and its qualified ARNs (":*" = versions and aliases of that one function); the tasks invoke the unqualified ARN`);
+  }
+  // How cdk-nag prints the state machine's name (the last field of its ARN).
+  const machineName = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(machine)}"}]}]}`;
+  const labels = stack.node.findAll().filter(sfn.DistributedMap.isDistributedMap).flatMap((map) => (map.toStateJson() as { Label?: string }).Label ?? []);
+  for (const suffix of ['', ...labels.map((label) => `/${label}`)]) {
+    ack(machine, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${machineName}${suffix}:*]`,
+      suffix === ''
+        ? 'a Distributed Map runs every item as a child execution named at run time; DescribeExecution and StopExecution reach only executions of this state machine'
+        : `RedriveExecution of the child executions of the map labelled ${suffix.slice(1)} (named at run time), of this state machine only; CDK grants it for every Distributed Map`);
+  }
+
+  // The approval page.
+  const page = stack.approvalPage;
+  ack(role('approval-page'), `AwsSolutions-IAM5[Resource::<${logicalId(machine)}>/*]`,
+    'SendTaskSuccess must accept the task tokens of the approval tasks inside Distributed Map children, which run as "<state machine ARN>/<map label>"; "/*" reaches only the children of this state machine');
+  ack(page.api, 'AwsSolutions-APIG4',
+    'The approval page authorizes every request itself: each emailed link carries an HMAC-SHA256 signature (adapters/approval-links.ts, key in the LinkKey secret) over the approval id and an expiry, and an approval can be decided once; operators open it from an email, where no IAM or JWT credential exists. The stage is throttled (5 requests/s, burst 20)');
+  ack(stack.approvalKeySecret, 'AwsSolutions-SMG4',
+    'No automatic rotation: the key verifies links already emailed, so rotating it during a run would void every pending approval link; it is generated by CloudFormation, encrypted with DataKey and readable by request-approval and approval-page only. Rotate it between runs (put-secret-value); functions read it at a cold start');
+}
+
+/** The logical id of a construct's CloudFormation resource, as cdk-nag names it in a finding (`<Id.Arn>`, `{"Ref":"Id"}`). */
+function logicalId(construct: IConstruct): string {
+  return String(Stack.of(construct).resolve((construct.node.defaultChild as CfnElement).logicalId));
+}
