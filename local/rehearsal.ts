@@ -268,9 +268,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const packageDir = join(workdir, 'packages');
     const repo = await startPackageRepo({ dir: packageDir, versions, onlyThroughProxy: proxy !== undefined, ...(opts.corruptPackage ? { corrupt: [input.targetVersion] } : {}) });
     cleanups.push(() => repo.close());
-    for (let i = 0; i < (opts.resumeFrom === undefined ? opts.cluster.nodes.length : 0); i += 50) {
+    // A resumed rehearsal keeps the sandboxes as the earlier run left them.
+    const newSandboxes = opts.resumeFrom === undefined ? opts.cluster.nodes : [];
+    for (let i = 0; i < newSandboxes.length; i += 50) {
       await Promise.all(
-        opts.cluster.nodes.slice(i, i + 50).map(async (n) => {
+        newSandboxes.slice(i, i + 50).map(async (n) => {
           const root = nodeRoots.get(n.id) as string;
           if (opts.bareSandboxes === true) {
             await mkdir(root, { recursive: true });

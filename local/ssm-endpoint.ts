@@ -53,7 +53,6 @@ interface CommandDocument {
  * - `stray-event`: an event for a command this stack never started arrives first.
  */
 export type FaultKind = 'fail' | 'hang' | 'offline' | 'lost-event' | 'duplicate-event' | 'stray-event';
-export const FAULT_KINDS: readonly FaultKind[] = ['fail', 'hang', 'offline', 'lost-event', 'duplicate-event', 'stray-event'];
 
 /** An injected fault: the named step on the named node goes wrong `times` times (Infinity: always); `kind` defaults to fail. */
 export interface InjectedFailure {

@@ -109,14 +109,10 @@ export async function interruptedNodes(store: FleetStore, cluster: string, previ
   if (previous === null) throw new InputValidationError(`resumeFrom: run ${previousRunId} of cluster ${cluster} was not found`, 'resumeFrom');
   if (previous.status === 'RUNNING') throw new InputValidationError(`resumeFrom: run ${previousRunId} is still running; resume a run that stopped`, 'resumeFrom');
   const { checkpoints, outcomes } = await store.runRecords(previousRunId);
-  const resume = new Map<string, StepId>();
-  for (const nodeId of previous.order) {
-    const outcome = outcomes.find((o) => o.nodeId === nodeId)?.status;
-    if (outcome === 'UPGRADED' || outcome === 'ROLLED_BACK' || outcome === 'SKIPPED') continue;
-    const switched = checkpoints.some((c) => c.nodeId === nodeId && c.step === 'upgrade' && c.status === 'SUCCEEDED');
-    if (switched) resume.set(nodeId, 'restart');
-  }
-  return resume;
+  // One pass over each list (a run may hold thousands of nodes and tens of thousands of checkpoints).
+  const settled = new Set(outcomes.filter((o) => o.status === 'UPGRADED' || o.status === 'ROLLED_BACK' || o.status === 'SKIPPED').map((o) => o.nodeId));
+  const switched = new Set(checkpoints.filter((c) => c.step === 'upgrade' && c.status === 'SUCCEEDED').map((c) => c.nodeId));
+  return new Map(previous.order.filter((id) => switched.has(id) && !settled.has(id)).map((id) => [id, 'restart' as StepId]));
 }
 
 export const handler = async (event: PlanEvent): Promise<PlanOutput> => {

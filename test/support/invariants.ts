@@ -23,8 +23,9 @@ export async function invariantViolations(r: RehearsalResult, cluster: ClusterFi
   const target = summary.targetVersion;
   const { outcomes, checkpoints } = await store.runRecords(summary.runId);
 
+  const inspected = new Map(await Promise.all(cluster.nodes.map(async (n) => [n.id, await inspectSandbox(r.nodeRoots.get(n.id) as string)] as const)));
   for (const node of cluster.nodes) {
-    const seen = await inspectSandbox(r.nodeRoots.get(node.id) as string);
+    const seen = inspected.get(node.id) as Awaited<ReturnType<typeof inspectSandbox>>;
     const status = summary.nodes[node.id]?.status;
     const record = await store.getNodeRecord(summary.cluster, node.id);
     const outcome = outcomes.find((o) => o.nodeId === node.id);
@@ -49,9 +50,7 @@ export async function invariantViolations(r: RehearsalResult, cluster: ClusterFi
     }
   }
 
-  for (const node of cluster.nodes) {
-    if ((await inspectSandbox(r.nodeRoots.get(node.id) as string)).maintenance) bad(`maintenance mode still on (${node.id})`);
-  }
+  for (const [id, seen] of inspected) if (seen.maintenance) bad(`maintenance mode still on (${id})`);
   if (summary.maintenanceMode.enabledAt !== null && summary.maintenanceMode.disabledAt === null) bad('the summary says maintenance mode was never switched off');
   if ((await store.getLock(summary.cluster)) !== null) bad(`the lock of ${summary.cluster} is still held`);
   if (!summary.lockReleased) bad('the summary says the lock was not released');
