@@ -1,3 +1,4 @@
+import type { StepId } from '../core/steps.js';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -68,6 +69,11 @@ export interface RehearsalOptions {
    * execution timeout (run-step's STEP_TIMEOUT_CAP_SECONDS) and the step tasks' own timeouts.
    */
   stepTimeoutSeconds?: number;
+  /**
+   * The steps `stepTimeoutSeconds` caps (default: every step). Capping only the faulted step keeps a
+   * loaded machine's slow but healthy steps from timing out.
+   */
+  cappedSteps?: StepId[];
   /** The package repository serves the target version's package with bytes that do not match SHA256SUMS. */
   corruptPackage?: boolean;
   /**
@@ -290,7 +296,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
 
     const template = synthesizeTemplate({ runbook, ...(opts.runbookPath ? { runbookPath: resolve(opts.runbookPath) } : {}) }, await ensureDir(join(workdir, 'cdk')));
     const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
-    if (opts.stepTimeoutSeconds !== undefined) parts.definition = capStepTimeouts(parts.definition, opts.stepTimeoutSeconds, (cap) => unresponsiveAfterSeconds(cap) + 1);
+    if (opts.stepTimeoutSeconds !== undefined) parts.definition = capStepTimeouts(parts.definition, opts.stepTimeoutSeconds, (cap) => unresponsiveAfterSeconds(cap) + 1, opts.cappedSteps);
     await createTable(dynamodb.endpoint, parts.table.properties);
 
     const invocations: Record<string, number> = {};
@@ -365,6 +371,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       // After the synthesized environment (whose APPROVAL_URL is the API Gateway endpoint's token).
       APPROVAL_URL: approvalServer.url,
       STEP_TIMEOUT_CAP_SECONDS: opts.stepTimeoutSeconds === undefined ? '' : String(opts.stepTimeoutSeconds),
+      STEP_TIMEOUT_CAP_STEPS: (opts.cappedSteps ?? []).join(','),
       POWERTOOLS_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
       AWS_LAMBDA_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
     });

@@ -200,15 +200,15 @@ export function adaptTimeoutPaths(definition: Record<string, unknown>): Record<s
 /**
  * For rehearsals that inject hangs and lost events: every runbook step task (a `.waitForTaskToken` task
  * whose payload names a `step`) times out just after a step capped at `capSeconds` counts as unresponsive,
- * as in AWS its timeout follows the step's own (STEP_TIMEOUT_SECONDS + 120 s). The handlers get the same
- * cap through STEP_TIMEOUT_CAP_SECONDS. Nothing else changes.
+ * as in AWS its timeout follows the step's own (STEP_TIMEOUT_SECONDS + 120 s); only the tasks of `steps`
+ * when given. The handlers get the same cap through STEP_TIMEOUT_CAP_SECONDS (and _STEPS). Nothing else changes.
  */
-export function capStepTimeouts(definition: Record<string, unknown>, capSeconds: number, timeoutAfterCap: (cap: number) => number): Record<string, unknown> {
+export function capStepTimeouts(definition: Record<string, unknown>, capSeconds: number, timeoutAfterCap: (cap: number) => number, steps?: readonly string[]): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown>;
   const walk = (states: Record<string, AslState & { TimeoutSeconds?: number }>) => {
     for (const state of Object.values(states)) {
       const payload = (state.Parameters as { Payload?: Record<string, unknown> } | undefined)?.Payload;
-      if (state.Type === 'Task' && (state.Resource ?? '').endsWith('.waitForTaskToken') && typeof payload?.step === 'string' && state.TimeoutSeconds !== undefined) {
+      if (state.Type === 'Task' && (state.Resource ?? '').endsWith('.waitForTaskToken') && typeof payload?.step === 'string' && state.TimeoutSeconds !== undefined && (steps === undefined || steps.includes(payload.step))) {
         state.TimeoutSeconds = Math.min(state.TimeoutSeconds, timeoutAfterCap(capSeconds));
       }
       const inner = state.ItemProcessor ?? state.Iterator;

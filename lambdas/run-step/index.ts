@@ -22,10 +22,15 @@ export interface RunStepResult {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A step's execution timeout on the node; STEP_TIMEOUT_CAP_SECONDS (rehearsals, tests) shortens every step. */
+/**
+ * A step's execution timeout on the node. STEP_TIMEOUT_CAP_SECONDS (rehearsals, tests) shortens the steps
+ * STEP_TIMEOUT_CAP_STEPS names (comma-separated), or every step when it names none.
+ */
 export function stepTimeoutSeconds(step: StepId): number {
   const cap = Number(process.env.STEP_TIMEOUT_CAP_SECONDS ?? '');
-  return Number.isFinite(cap) && cap >= 1 ? Math.min(STEP_TIMEOUT_SECONDS[step], Math.floor(cap)) : STEP_TIMEOUT_SECONDS[step];
+  const steps = (process.env.STEP_TIMEOUT_CAP_STEPS ?? '').split(',').filter(Boolean);
+  const capped = Number.isFinite(cap) && cap >= 1 && (steps.length === 0 || steps.includes(step));
+  return capped ? Math.min(STEP_TIMEOUT_SECONDS[step], Math.floor(cap)) : STEP_TIMEOUT_SECONDS[step];
 }
 
 /**

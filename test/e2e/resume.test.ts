@@ -1,7 +1,9 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rehearse } from '../../local/rehearsal.js';
+import { rehearse, TABLE_NAME } from '../../local/rehearsal.js';
+import { FleetStore } from '../../adapters/store.js';
+import { documentClient } from '../../adapters/aws-clients.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { inspectSandbox, stopService } from '../../local/sandbox.js';
@@ -53,14 +55,20 @@ describe('resume a run that stopped', () => {
     expect(dea2?.status).toBe('UPGRADED');
     const windowSteps = dea2?.steps.map((s) => s.step).filter((s) => !['self-update', 'version-check', 'download'].includes(s));
     expect(windowSteps).toEqual(['restart', 'post-upgrade-validation']);
-    expect(await invariantViolations(resumed, cluster)).toEqual([]);
+    // dea-1 and dea-2 already ran the target when the resumed run began.
+    expect(await invariantViolations(resumed, cluster, { versionsBefore: { 'dea-1': '3.1.0', 'dea-2': '3.1.0' } })).toEqual([]);
   });
 
   it('refuses to resume a run that does not exist, naming the field, and touches nothing', async () => {
-    const r = await rehearse({ cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, runId: 'resume-bad', resumeFrom: 'no-such-run' });
-    expect(r.summary.status).toBe('FAILED');
-    expect(r.summary.failure).toMatchObject({ error: 'InputValidationError', message: expect.stringContaining('resumeFrom: run no-such-run of cluster resume was not found') });
-    expect(r.summary.maintenanceMode.enabledAt).toBeNull();
-    expect(r.invocations['run-step'] ?? 0).toBe(0);
+    const before = await Promise.all(cluster.nodes.map((n) => inspectSandbox(join(workdir, 'nodes', n.id))));
+    // Refused while planning, before the run is recorded: the execution fails with the validation error.
+    await expect(rehearse({ cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, runId: 'resume-bad', resumeFrom: 'no-such-run' }))
+      .rejects.toThrow('InputValidationError: resumeFrom: run no-such-run of cluster resume was not found');
+    const store = new FleetStore(documentClient(), TABLE_NAME);
+    expect(await store.getLock('resume')).toBeNull();
+    expect(await store.getRun('resume', 'resume-bad')).toBeNull();
+    expect((await store.runRecords('resume-bad')).checkpoints).toEqual([]);
+    const after = await Promise.all(cluster.nodes.map((n) => inspectSandbox(join(workdir, 'nodes', n.id))));
+    expect(after.map((a) => [a.currentVersion, a.stateJson, a.maintenance])).toEqual(before.map((b) => [b.currentVersion, b.stateJson, b.maintenance]));
   });
 });

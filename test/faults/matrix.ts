@@ -94,6 +94,8 @@ export function caseOptions(c: FaultCase): Partial<RehearsalOptions> {
   const ssm = (kind: FaultKind, times: number, step: StepId = c.step) => ({ failures: [{ nodeId: c.node, step, times, kind }] });
   const base: Partial<RehearsalOptions> = {
     stepTimeoutSeconds: MATRIX_STEP_TIMEOUT_SECONDS,
+    // Only the faulted step: on a loaded machine a healthy step may take longer than the cap.
+    cappedSteps: [c.viaRollback ? 'rollback' : c.step],
     decisions: c.decision ? [c.decision, 'rollback', 'rollback'] : [],
     // No decision case asks twice; should one wait, it ends by the timeout (rollback), not by hanging the test.
     approvalTimeoutMinutes: 0.5,

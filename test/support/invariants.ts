@@ -13,9 +13,10 @@ const AT_OLD = new Set(['ROLLED_BACK', 'NOT_STARTED', 'FAILED', 'PREPARED', 'SKI
  * each node at its original or its target version with its state intact and its service up (or
  * explicitly NEEDS_ATTENTION), maintenance mode off, the lock released, no approval or task token left
  * waiting, no step left RUNNING, DynamoDB agreeing with the sandboxes, and a summary that says what
- * happened. Returns the violations (empty: every invariant held).
+ * happened. Returns the violations (empty: every invariant held). A node's "original" version is the
+ * cluster file's, unless `versionsBefore` says what it ran when this run began (a resumed run).
  */
-export async function invariantViolations(r: RehearsalResult, cluster: ClusterFile): Promise<string[]> {
+export async function invariantViolations(r: RehearsalResult, cluster: ClusterFile, opts: { versionsBefore?: Record<string, string> } = {}): Promise<string[]> {
   const violations: string[] = [];
   const bad = (text: string) => violations.push(text);
   const store = new FleetStore(documentClient(), r.tableName);
@@ -24,7 +25,8 @@ export async function invariantViolations(r: RehearsalResult, cluster: ClusterFi
   const { outcomes, checkpoints } = await store.runRecords(summary.runId);
 
   const inspected = new Map(await Promise.all(cluster.nodes.map(async (n) => [n.id, await inspectSandbox(r.nodeRoots.get(n.id) as string)] as const)));
-  for (const node of cluster.nodes) {
+  for (const clusterNode of cluster.nodes) {
+    const node = { ...clusterNode, version: opts.versionsBefore?.[clusterNode.id] ?? clusterNode.version };
     const seen = inspected.get(node.id) as Awaited<ReturnType<typeof inspectSandbox>>;
     const status = summary.nodes[node.id]?.status;
     const record = await store.getNodeRecord(summary.cluster, node.id);
