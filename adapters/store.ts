@@ -422,6 +422,12 @@ export class FleetStore {
     return { checkpoints, outcomes };
   }
 
+  /** One node's step checkpoints in a run (one query of that node's items, whatever the size of the run). */
+  async nodeCheckpoints(runId: string, nodeId: string): Promise<StepCheckpoint[]> {
+    const items = await this.queryAll(`RUN#${runId}`, `NODE#${nodeId}#STEP#`);
+    return items.map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as StepCheckpoint);
+  }
+
   private async queryAll(pk: string, skPrefix?: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;

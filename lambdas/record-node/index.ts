@@ -53,8 +53,8 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | { g
     if (stop !== null) throw new RunStoppedError(stop.reason);
     return { stopped: false };
   }
-  const { checkpoints } = await store.runRecords(runId);
-  const mine = checkpoints.filter((c) => c.nodeId === event.node.id);
+  // Only this node's checkpoints: reading the whole run for every node was quadratic in the run's size.
+  const mine = await store.nodeCheckpoints(runId, event.node.id);
   const checked = mine.find((c) => c.step === 'version-check')?.details?.version;
   const from = typeof event.versionCheck?.details.version === 'string'
     ? event.versionCheck.details.version
