@@ -9,6 +9,7 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     // Handler logs would drown the test output; tests assert on outcomes, not logs.
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    // Retries keep their errors and attempts but wait 100 ms, not AWS-sized backoffs (local/state-machine-runner.ts).
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', FLEET_UPGRADE_RETRY_INTERVAL_MS: '100' },
   },
 });

@@ -35,7 +35,8 @@ interface ExecutionRecord {
   histories: ExecutionHistories;
   execution: LocalExecution;
   done: Promise<void>;
-  state: { aborted: boolean };
+  /** `tasks`: every task the execution started (state name, input, when), for tests of StopExecution. */
+  state: { aborted: boolean; tasks: { stateName: string; input: string; at: number }[] };
 }
 
 export interface LocalRuntimeOptions {
@@ -113,6 +114,11 @@ export class LocalRuntime {
   }
 
   /** Resolves once every execution has ended and every stop cleanup has run. */
+  /** The tasks an execution started, with when (Step Functions starts none after StopExecution). */
+  startedTasks(executionArn: string): readonly { stateName: string; input: string; at: number }[] {
+    return this.find(executionArn).state.tasks;
+  }
+
   async idle(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.done));
@@ -204,12 +210,13 @@ export class LocalRuntime {
     history.started(input, startDate, ROLE_ARN);
     // aws-local-stepfunctions' abort() settles the result but lets running Map iterations go on to their
     // next tasks; Step Functions starts no state after StopExecution, so every task checks first.
-    const state = { aborted: false };
+    const state: ExecutionRecord['state'] = { aborted: false, tasks: [] };
     const overrides = Object.fromEntries(
       Object.entries(taskOverrides(parts.definition, handlers, tokens, fence)).map(([stateName, run]) => [
         stateName,
         async (taskInput: unknown) => {
           if (state.aborted) throw new Error(`"${stateName}" not started: the execution was stopped`);
+          state.tasks.push({ stateName, input: JSON.stringify(taskInput), at: Date.now() });
           return run(taskInput);
         },
       ]),

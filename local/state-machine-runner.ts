@@ -219,6 +219,26 @@ export function capStepTimeouts(definition: Record<string, unknown>, capSeconds:
   return copy;
 }
 
+/**
+ * FLEET_UPGRADE_RETRY_INTERVAL_MS (tests): every retrier of every state waits this many milliseconds
+ * instead of its IntervalSeconds/BackoffRate/jitter, so fault tests do not sleep through AWS-sized
+ * backoffs. The retries themselves (errors, attempts) are unchanged. Unset: the definition's own waits.
+ */
+export function retryIntervalOverrides(definition: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, number[]> | undefined {
+  const ms = Number(env.FLEET_UPGRADE_RETRY_INTERVAL_MS ?? '');
+  if (env.FLEET_UPGRADE_RETRY_INTERVAL_MS === undefined || env.FLEET_UPGRADE_RETRY_INTERVAL_MS === '' || !Number.isFinite(ms) || ms < 0) return undefined;
+  const overrides: Record<string, number[]> = {};
+  const walk = (states: Record<string, AslState & { Retry?: unknown[] }>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (Array.isArray(state.Retry)) overrides[name] = state.Retry.map(() => ms);
+      const inner = state.ItemProcessor ?? state.Iterator;
+      if (inner) walk(inner.States as Record<string, AslState & { Retry?: unknown[] }>);
+    }
+  };
+  walk(definition.States as Record<string, AslState & { Retry?: unknown[] }>);
+  return overrides;
+}
+
 /** Starts an execution of the definition with the given overrides and context. */
 export function startExecution(opts: {
   definition: Record<string, unknown>;
@@ -235,7 +255,7 @@ export function startExecution(opts: {
   const tokens = opts.tokens;
   const execution = machine.run(opts.input as never, {
     // Overrides are typed over the library's JSON type; ours take and return plain JSON values.
-    overrides: { taskResourceLocalHandlers: opts.overrides as never },
+    overrides: { taskResourceLocalHandlers: opts.overrides as never, retryIntervalOverrides: retryIntervalOverrides(opts.definition) },
     context: {
       Execution: {
         Id: `arn:aws:states:us-east-1:123456789012:execution:${opts.stateMachineName ?? 'FleetUpgrade'}:${opts.executionName}`,

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { startDynamoDbLocal } from '../../local/dynamodb-local.js';
 import { faultCases, resultTable, runCase, type CaseResult } from './matrix.js';
 
+// Retries keep their errors and attempts but wait 100 ms (as in npm test), unless the caller says otherwise.
+process.env.FLEET_UPGRADE_RETRY_INTERVAL_MS ??= '100';
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
   const i = args.indexOf(name);
