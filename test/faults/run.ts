@@ -1,14 +1,15 @@
 /**
  * `npm run test:faults`: the whole fault matrix of the local rehearsal — every step × one node of every role
  * × every fault × each decision — with every invariant checked after each case. Prints a table (cases
- * tried, passed, invariants held) and writes test-output/fault-matrix.json. Exit 1 if any case failed.
+ * tried, passed, invariants held) and writes test-output/fault-matrix.json (and, case by case as they end,
+ * test-output/fault-matrix.partN.json.jsonl). Exit 1 if any case failed.
  *
  *   npm run test:faults                      # everything, 2 workers
  *   npm run test:faults -- --jobs 4          # more workers (each runs its own DynamoDB Local)
  *   npm run test:faults -- --filter "dea-1 upgrade"
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDynamoDbLocal } from '../../local/dynamodb-local.js';
 import { faultCases, resultTable, runCase, type CaseResult } from './matrix.js';
@@ -35,6 +36,8 @@ async function runShard(index: number, count: number): Promise<CaseResult[]> {
     for (const [n, c] of mine.entries()) {
       const r = await runCase(c, dynamodb);
       results.push(r);
+      // One line per case as it ends: a run cut short (the matrix takes hours) keeps what it learned.
+      await appendFile(`${out}.jsonl`, `${JSON.stringify(r)}\n`);
       process.stdout.write(`[${index + 1}/${count}] ${n + 1}/${mine.length} ${r.passed ? 'ok  ' : 'FAIL'} ${c.id} → ${r.status}${r.passed ? '' : ` (expected ${r.expectedStatus}) ${[...r.violations, r.error ?? ''].join('; ')}`} ${Math.round(r.durationMs / 100) / 10} s\n`);
     }
   } finally {
