@@ -34,7 +34,7 @@ export interface PlanOutput {
   upgradeCount: number;
   skipCount: number;
   /** Groups of node items for the window; each item carries `retire: true` only when the node retires (payload size). */
-  groups: { role: string; concurrency: number; nodes: { id: string; retire?: true; resumeAt?: StepId }[] }[];
+  groups: { role: string; concurrency: number; nodes: { id: string; retire?: true; resumeAt?: StepId; resumedFrom?: string }[] }[];
   /** Nodes left out of the window, with why (decide phase). */
   skipped?: { id: string; reason: string }[];
   plan?: UpgradePlan;
@@ -69,7 +69,7 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
   const unchecked = nodes.filter((n) => !observed.has(n.id)).map((n) => n.id);
   if (unchecked.length > 0) throw new PlanError(`no version reported by ${unchecked.join(', ')}; every node is checked before the window opens`);
   const plan = planUpgrade({ ...event.input, nodes }, nodes, observed);
-  const resumeAt = event.input.resumeFrom === undefined ? new Map<string, StepId>() : await interruptedNodes(store, run.cluster, event.input.resumeFrom);
+  const resumeAt = event.input.resumeFrom === undefined ? new Map<string, Interrupted>() : await interruptedNodes(store, run.cluster, event.input.resumeFrom);
   for (const group of plan.groups) {
     for (const node of group.nodes) {
       // Switched to the new release by the earlier run but never validated: not "already at target".
@@ -91,7 +91,11 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
     skipCount: plan.skipCount,
     groups: stateMachineGroups(plan, (id) => !skippedIds.has(id)).map((g) => ({
       ...g,
-      nodes: g.nodes.map((n) => (resumeAt.has(n.id) ? { ...n, resumeAt: resumeAt.get(n.id) as StepId } : n)),
+      nodes: g.nodes.map((n) => {
+        const interrupted = resumeAt.get(n.id);
+        // The version it ran before the earlier run switched it: its record's "from", not today's version check.
+        return interrupted === undefined ? n : { ...n, resumeAt: interrupted.step, ...(interrupted.from === null ? {} : { resumedFrom: interrupted.from }) };
+      }),
     })),
     // A sample for the console; every skipped node and why is recorded in DynamoDB.
     skipped: skipped.slice(0, 20).map((n) => ({ id: n.id, reason: n.reason })),
@@ -104,7 +108,14 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
  * which would back up the new release as the old one. Nodes it upgraded, rolled back or never changed
  * need nothing special: the version check decides for them.
  */
-export async function interruptedNodes(store: FleetStore, cluster: string, previousRunId: string): Promise<Map<string, StepId>> {
+export interface Interrupted {
+  /** Where the node resumes. */
+  step: StepId;
+  /** The version it ran before the earlier run switched it (null if that run did not know). */
+  from: string | null;
+}
+
+export async function interruptedNodes(store: FleetStore, cluster: string, previousRunId: string): Promise<Map<string, Interrupted>> {
   const previous = await store.getRun(cluster, previousRunId);
   if (previous === null) throw new InputValidationError(`resumeFrom: run ${previousRunId} of cluster ${cluster} was not found`, 'resumeFrom');
   if (previous.status === 'RUNNING') throw new InputValidationError(`resumeFrom: run ${previousRunId} is still running; resume a run that stopped`, 'resumeFrom');
@@ -112,7 +123,9 @@ export async function interruptedNodes(store: FleetStore, cluster: string, previ
   // One pass over each list (a run may hold thousands of nodes and tens of thousands of checkpoints).
   const settled = new Set(outcomes.filter((o) => o.status === 'UPGRADED' || o.status === 'ROLLED_BACK' || o.status === 'SKIPPED').map((o) => o.nodeId));
   const switched = new Set(checkpoints.filter((c) => c.step === 'upgrade' && c.status === 'SUCCEEDED').map((c) => c.nodeId));
-  return new Map(previous.order.filter((id) => switched.has(id) && !settled.has(id)).map((id) => [id, 'restart' as StepId]));
+  const fromOf = new Map(outcomes.map((o) => [o.nodeId, o.from]));
+  return new Map(previous.order.filter((id) => switched.has(id) && !settled.has(id))
+    .map((id) => [id, { step: 'restart', from: fromOf.get(id) ?? previous.plannedFrom[id] ?? null }]));
 }
 
 export const handler = async (event: PlanEvent): Promise<PlanOutput> => {

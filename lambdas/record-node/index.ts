@@ -16,7 +16,8 @@ export interface RecordNodeEvent {
   approval?: ApprovalDecision;
   rollbackFailed?: boolean;
   /** Roles may be left out (the check before the window knows only ids): the run's plan has them. */
-  node: { id: string; roles?: string[] };
+  /** `resumedFrom`: a node resumed after an earlier run switched it records the version it ran before that. */
+  node: { id: string; roles?: string[]; resumedFrom?: string };
   run: RunContext;
   versionCheck?: StepResult;
   error?: CaughtError;
@@ -56,7 +57,7 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | { g
   // Only this node's checkpoints: reading the whole run for every node was quadratic in the run's size.
   const mine = await store.nodeCheckpoints(runId, event.node.id);
   const checked = mine.find((c) => c.step === 'version-check')?.details?.version;
-  const from = typeof event.versionCheck?.details.version === 'string'
+  const from = event.node.resumedFrom !== undefined ? event.node.resumedFrom : typeof event.versionCheck?.details.version === 'string'
     ? event.versionCheck.details.version
     : typeof checked === 'string' ? checked : null;
   const at = new Date().toISOString();

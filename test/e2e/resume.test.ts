@@ -55,6 +55,10 @@ describe('resume a run that stopped', () => {
     expect(dea2?.status).toBe('UPGRADED');
     const windowSteps = dea2?.steps.map((s) => s.step).filter((s) => !['self-update', 'version-check', 'download'].includes(s));
     expect(windowSteps).toEqual(['restart', 'post-upgrade-validation']);
+    // It came from 3.0.0 (switched by the first run), though its version check today says 3.1.0.
+    expect(dea2).toMatchObject({ from: '3.0.0', to: '3.1.0' });
+    const store = new FleetStore(documentClient(), TABLE_NAME);
+    expect(await store.getNodeRecord('resume', 'dea-2')).toMatchObject({ version: '3.1.0', previousVersion: '3.0.0', status: 'UPGRADED' });
     // dea-1 and dea-2 already ran the target when the resumed run began.
     expect(await invariantViolations(resumed, cluster, { versionsBefore: { 'dea-1': '3.1.0', 'dea-2': '3.1.0' } })).toEqual([]);
   });
