@@ -49,9 +49,17 @@ service_pid() {
   fi
 }
 
+# Alive and not a zombie: a detached service that exited waits, unreaped, for init to collect it — on some
+# machines for seconds — and `kill -0` still succeeds on it (that made every restart wait for the reaping).
 pid_alive() {
-  local pid="$1"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+  local pid="$1" stat=''
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  if [ -r "/proc/$pid/stat" ]; then
+    read -r stat <"/proc/$pid/stat" 2>/dev/null || return 1
+    stat="${stat##*) }"
+    [ "${stat%% *}" != Z ] || return 1
+  fi
+  return 0
 }
 
 heartbeat_field() {

@@ -88,7 +88,7 @@ export function caseCluster(c: FaultCase): ClusterFile {
 }
 
 /** Step timeouts in the matrix: hangs and lost events play out in seconds. */
-export const MATRIX_STEP_TIMEOUT_SECONDS = 2;
+export const MATRIX_STEP_TIMEOUT_SECONDS = 3;
 
 export function caseOptions(c: FaultCase): Partial<RehearsalOptions> {
   const ssm = (kind: FaultKind, times: number, step: StepId = c.step) => ({ failures: [{ nodeId: c.node, step, times, kind }] });
