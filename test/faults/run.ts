@@ -7,6 +7,7 @@
  *   npm run test:faults                      # everything, 2 workers
  *   npm run test:faults -- --jobs 4          # more workers (each runs its own DynamoDB Local)
  *   npm run test:faults -- --filter "dea-1 upgrade"
+ *   npm run test:faults -- --spread          # every role in turn: a run cut short has tried them all
  */
 import { spawn } from 'node:child_process';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -26,7 +27,20 @@ const shard = flag('--shard');
 const jobs = Math.max(1, Number(flag('--jobs') ?? 2));
 const out = flag('--out') ?? join('test-output', 'fault-matrix.json');
 
-const cases = faultCases().filter((c) => filter === undefined || c.id.includes(filter));
+const matching = faultCases().filter((c) => filter === undefined || c.id.includes(filter));
+/**
+ * `--spread`: round-robin over the nodes (one per role), so a run cut short has tried every role and
+ * fault kind alike instead of the first roles completely.
+ */
+function spread<T extends { node: string }>(list: T[]): T[] {
+  const byNode = new Map<string, T[]>();
+  for (const c of list) byNode.set(c.node, [...(byNode.get(c.node) ?? []), c]);
+  const queues = [...byNode.values()];
+  const out: T[] = [];
+  for (let i = 0; out.length < list.length; i++) for (const q of queues) if (i < q.length) out.push(q[i] as T);
+  return out;
+}
+const cases = args.includes('--spread') ? spread(matching) : matching;
 
 async function runShard(index: number, count: number): Promise<CaseResult[]> {
   const mine = cases.filter((_, i) => i % count === index);
@@ -57,7 +71,7 @@ if (shard !== undefined) {
   const parts = await Promise.all(
     Array.from({ length: jobs }, (_, k) => {
       const file = join('test-output', `fault-matrix.part${k + 1}.json`);
-      const cmd = [process.argv[1] as string, '--shard', `${k + 1}/${jobs}`, '--out', file, ...(filter ? ['--filter', filter] : [])];
+      const cmd = [process.argv[1] as string, '--shard', `${k + 1}/${jobs}`, '--out', file, ...(filter ? ['--filter', filter] : []), ...(args.includes('--spread') ? ['--spread'] : [])];
       return new Promise<CaseResult[]>((resolve, reject) => {
         const child = spawn(process.execPath, [...process.execArgv, ...cmd], { stdio: ['ignore', 'inherit', 'inherit'] });
         child.on('exit', (code) => {
