@@ -21,6 +21,13 @@ const ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/fleet-upgrade-local`;
 
 type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
+/** A task an execution started: its state, the node its payload names (runbook steps), when. */
+export interface StartedTask {
+  stateName: string;
+  nodeId: string | null;
+  at: number;
+}
+
 interface ExecutionRecord {
   executionArn: string;
   name: string;
@@ -35,8 +42,8 @@ interface ExecutionRecord {
   histories: ExecutionHistories;
   execution: LocalExecution;
   done: Promise<void>;
-  /** `tasks`: every task the execution started (state name, input, when), for tests of StopExecution. */
-  state: { aborted: boolean; tasks: { stateName: string; input: string; at: number }[] };
+  /** `tasks`: every task the execution started (state, the node its payload names, when), for tests of StopExecution. */
+  state: { aborted: boolean; tasks: StartedTask[] };
 }
 
 export interface LocalRuntimeOptions {
@@ -113,12 +120,12 @@ export class LocalRuntime {
     return { StateMachineArn: this.stateMachineArn, TableName: this.stack.tableName, DocumentName: 'fleet-upgrade-runbook' };
   }
 
-  /** Resolves once every execution has ended and every stop cleanup has run. */
   /** The tasks an execution started, with when (Step Functions starts none after StopExecution). */
-  startedTasks(executionArn: string): readonly { stateName: string; input: string; at: number }[] {
+  startedTasks(executionArn: string): readonly StartedTask[] {
     return this.find(executionArn).state.tasks;
   }
 
+  /** Resolves once every execution has ended and every stop cleanup has run. */
   async idle(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.done));
@@ -216,7 +223,8 @@ export class LocalRuntime {
         stateName,
         async (taskInput: unknown) => {
           if (state.aborted) throw new Error(`"${stateName}" not started: the execution was stopped`);
-          state.tasks.push({ stateName, input: JSON.stringify(taskInput), at: Date.now() });
+          const nodeId = (taskInput as { Payload?: { node?: { id?: unknown } } } | null)?.Payload?.node?.id;
+          state.tasks.push({ stateName, nodeId: typeof nodeId === 'string' ? nodeId : null, at: Date.now() });
           return run(taskInput);
         },
       ]),
