@@ -22,10 +22,26 @@ interface AslState {
   Type: string;
   Resource?: string;
   Parameters?: Record<string, unknown>;
+  TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+  Retry?: unknown[];
   ItemProcessor?: { States: Record<string, AslState> };
   Iterator?: { States: Record<string, AslState> };
   Branches?: { States: Record<string, AslState> }[];
 }
+
+/** Every state of a definition's `States`, inside Map and Parallel states too, with the Maps it runs in (outermost first). */
+function* allStates(states: Record<string, AslState>, maps: string[] = []): Generator<{ name: string; state: AslState; maps: string[] }> {
+  for (const [name, state] of Object.entries(states)) {
+    yield { name, state, maps };
+    const inner = state.ItemProcessor ?? state.Iterator;
+    if (inner) yield* allStates(inner.States, [...maps, name]);
+    for (const branch of state.Branches ?? []) yield* allStates(branch.States, maps);
+  }
+}
+
+/** The top-level `States` of a definition. */
+const statesOf = (definition: Record<string, unknown>) => definition.States as Record<string, AslState>;
 
 const LAMBDA_ARN = /^arn:aws:lambda:[^:]+:[^:]+:function:([^:]+)$/;
 
@@ -36,13 +52,9 @@ interface TaskInfo {
 }
 
 /** Every Task state of the definition, including those inside Map and Parallel states. */
-function taskStates(states: Record<string, AslState>, maps: string[] = [], out = new Map<string, TaskInfo>()): Map<string, TaskInfo> {
-  for (const [name, state] of Object.entries(states)) {
-    if (state.Type === 'Task') out.set(name, { state, maps });
-    const inner = state.ItemProcessor ?? state.Iterator;
-    if (inner) taskStates(inner.States, [...maps, name], out);
-    for (const branch of state.Branches ?? []) taskStates(branch.States, maps, out);
-  }
+function taskStates(states: Record<string, AslState>): Map<string, TaskInfo> {
+  const out = new Map<string, TaskInfo>();
+  for (const { name, state, maps } of allStates(states)) if (state.Type === 'Task') out.set(name, { state, maps });
   return out;
 }
 
@@ -59,14 +71,7 @@ export class MapFence {
   private readonly enclosing = new Map<string, string[]>();
 
   constructor(definition: Record<string, unknown>) {
-    const walk = (states: Record<string, AslState>, maps: string[]) => {
-      for (const [name, state] of Object.entries(states)) {
-        this.enclosing.set(name, maps);
-        const inner = state.ItemProcessor ?? state.Iterator;
-        if (inner) walk(inner.States, [...maps, name]);
-      }
-    };
-    walk(definition.States as Record<string, AslState>, []);
+    for (const { name, maps } of allStates(statesOf(definition))) this.enclosing.set(name, maps);
   }
 
   /** True for events of iterations AWS would not have run (inside a Map that already failed). */
@@ -120,7 +125,7 @@ export function taskOverrides(
   fence: MapFence = new MapFence(definition),
 ): Record<string, (input: unknown) => Promise<unknown>> {
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const [name, { state, maps }] of taskStates(definition.States as Record<string, AslState>)) {
+  for (const [name, { state, maps }] of taskStates(statesOf(definition))) {
     const resource = state.Resource ?? '';
     const direct = LAMBDA_ARN.exec(resource);
     const functionArn = direct ? resource : String(state.Parameters?.FunctionName ?? '');
@@ -174,26 +179,21 @@ export interface LocalExecution {
  */
 export function adaptTimeoutPaths(definition: Record<string, unknown>): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown>;
-  const walk = (states: Record<string, AslState & { TimeoutSecondsPath?: string }>) => {
-    for (const state of Object.values(states)) {
-      const path = state.TimeoutSecondsPath;
-      const params = state.Parameters as { Payload?: Record<string, unknown> } & Record<string, unknown> | undefined;
-      if (typeof path === 'string' && params) {
-        for (const [container, fields] of [['Payload', params.Payload], ['', params]] as const) {
-          if (fields === undefined || fields === null || typeof fields !== 'object') continue;
-          const hit = Object.entries(fields).find(([k, v]) => k.endsWith('.$') && typeof v === 'string' && (path === v || path.startsWith(`${v}.`)));
-          if (hit) {
-            const [key, source] = hit as [string, string];
-            state.TimeoutSecondsPath = `$${container ? `.${container}` : ''}.${key.slice(0, -2)}${path.slice(source.length)}`;
-            break;
-          }
+  for (const { state } of allStates(statesOf(copy))) {
+    const path = state.TimeoutSecondsPath;
+    const params = state.Parameters as { Payload?: Record<string, unknown> } & Record<string, unknown> | undefined;
+    if (typeof path === 'string' && params) {
+      for (const [container, fields] of [['Payload', params.Payload], ['', params]] as const) {
+        if (fields === undefined || fields === null || typeof fields !== 'object') continue;
+        const hit = Object.entries(fields).find(([k, v]) => k.endsWith('.$') && typeof v === 'string' && (path === v || path.startsWith(`${v}.`)));
+        if (hit) {
+          const [key, source] = hit as [string, string];
+          state.TimeoutSecondsPath = `$${container ? `.${container}` : ''}.${key.slice(0, -2)}${path.slice(source.length)}`;
+          break;
         }
       }
-      const inner = state.ItemProcessor ?? state.Iterator;
-      if (inner) walk(inner.States as Record<string, AslState & { TimeoutSecondsPath?: string }>);
     }
-  };
-  walk(copy.States as Record<string, AslState & { TimeoutSecondsPath?: string }>);
+  }
   return copy;
 }
 
@@ -205,17 +205,12 @@ export function adaptTimeoutPaths(definition: Record<string, unknown>): Record<s
  */
 export function capStepTimeouts(definition: Record<string, unknown>, capSeconds: number, timeoutAfterCap: (cap: number) => number, steps?: readonly string[]): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown>;
-  const walk = (states: Record<string, AslState & { TimeoutSeconds?: number }>) => {
-    for (const state of Object.values(states)) {
-      const payload = (state.Parameters as { Payload?: Record<string, unknown> } | undefined)?.Payload;
-      if (state.Type === 'Task' && (state.Resource ?? '').endsWith('.waitForTaskToken') && typeof payload?.step === 'string' && state.TimeoutSeconds !== undefined && (steps === undefined || steps.includes(payload.step))) {
-        state.TimeoutSeconds = Math.min(state.TimeoutSeconds, timeoutAfterCap(capSeconds));
-      }
-      const inner = state.ItemProcessor ?? state.Iterator;
-      if (inner) walk(inner.States as Record<string, AslState & { TimeoutSeconds?: number }>);
+  for (const { state } of allStates(statesOf(copy))) {
+    const payload = (state.Parameters as { Payload?: Record<string, unknown> } | undefined)?.Payload;
+    if (state.Type === 'Task' && (state.Resource ?? '').endsWith('.waitForTaskToken') && typeof payload?.step === 'string' && state.TimeoutSeconds !== undefined && (steps === undefined || steps.includes(payload.step))) {
+      state.TimeoutSeconds = Math.min(state.TimeoutSeconds, timeoutAfterCap(capSeconds));
     }
-  };
-  walk(copy.States as Record<string, AslState & { TimeoutSeconds?: number }>);
+  }
   return copy;
 }
 
@@ -228,14 +223,7 @@ export function retryIntervalOverrides(definition: Record<string, unknown>, env:
   const ms = Number(env.FLEET_UPGRADE_RETRY_INTERVAL_MS ?? '');
   if (env.FLEET_UPGRADE_RETRY_INTERVAL_MS === undefined || env.FLEET_UPGRADE_RETRY_INTERVAL_MS === '' || !Number.isFinite(ms) || ms < 0) return undefined;
   const overrides: Record<string, number[]> = {};
-  const walk = (states: Record<string, AslState & { Retry?: unknown[] }>) => {
-    for (const [name, state] of Object.entries(states)) {
-      if (Array.isArray(state.Retry)) overrides[name] = state.Retry.map(() => ms);
-      const inner = state.ItemProcessor ?? state.Iterator;
-      if (inner) walk(inner.States as Record<string, AslState & { Retry?: unknown[] }>);
-    }
-  };
-  walk(definition.States as Record<string, AslState & { Retry?: unknown[] }>);
+  for (const { name, state } of allStates(statesOf(definition))) if (Array.isArray(state.Retry)) overrides[name] = state.Retry.map(() => ms);
   return overrides;
 }
 

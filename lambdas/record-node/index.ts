@@ -57,9 +57,10 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | { g
   // Only this node's checkpoints: reading the whole run for every node was quadratic in the run's size.
   const mine = await store.nodeCheckpoints(runId, event.node.id);
   const checked = mine.find((c) => c.step === 'version-check')?.details?.version;
-  const from = event.node.resumedFrom !== undefined ? event.node.resumedFrom : typeof event.versionCheck?.details.version === 'string'
+  const reported = typeof event.versionCheck?.details.version === 'string'
     ? event.versionCheck.details.version
     : typeof checked === 'string' ? checked : null;
+  const from = event.node.resumedFrom ?? reported;
   const at = new Date().toISOString();
   let outcome: NodeOutcome;
   if (event.action === 'upgraded') {
