@@ -3,7 +3,8 @@
  * bench/results.json. Not part of `npm test`. `-- --quick` scales the timed runbook down 4× and
  * skips the 1,000- and 5,000-node runs (for a fast look; the README's numbers come from a full run);
  * `-- --large` runs only the 5,000-node no-op rehearsal and updates its part of bench/results.json;
- * `-- --capacity-only` prints only the nodes-per-execution computation.
+ * `-- --capacity-only` prints only the nodes-per-execution computation;
+ * `-- --overhead-only=10,100` runs only (c) for those node counts and prints it (writes nothing).
  */
 import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -319,6 +320,14 @@ async function main() {
     const cap = capacity();
     say(`capacity: ${JSON.stringify(cap)}`);
     if (process.argv.includes('--capacity-only')) return;
+    const only = process.argv.find((a) => a.startsWith('--overhead-only='));
+    if (only) {
+      for (const count of only.slice('--overhead-only='.length).split(',').map(Number)) {
+        const v = await noopRun(count, dynamodb);
+        say(JSON.stringify(v));
+      }
+      return;
+    }
     const file = join(ROOT, 'bench', 'results.json');
     if (largeOnly) {
       const l = await large(dynamodb);
