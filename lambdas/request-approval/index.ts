@@ -128,6 +128,12 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
   const request = await evidence(store, event, now);
   const expiresAt = Math.floor(Date.parse(request.expiresAt) / 1000);
   await store.putApproval(request, event.taskToken, expiresAt + 7 * 86_400);
+  // Waiting for a decision can outlast the lock's usual hold (12 h; approvals may wait up to a year):
+  // hold it until the approval expires plus that hold, so a waiting run never looks crashed to `unlock`.
+  const holdSeconds = Number(process.env.LOCK_TTL_SECONDS ?? 43_200);
+  if (!(await store.renewLock(event.run.cluster, event.run.runId, now, expiresAt - Math.floor(now.getTime() / 1000) + holdSeconds))) {
+    logger.warn('the cluster lock is no longer held by this run (broken with unlock); asking the operator all the same', { runId: event.run.runId, cluster: event.run.cluster });
+  }
   const base = process.env.APPROVAL_URL;
   const link = base ? approvalLink(base, request.approvalId, expiresAt, await approvalKey()) : null;
   await publish(

@@ -96,6 +96,20 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
     const arn = (JSON.parse(first.stdout) as { executionArn: string }).executionArn;
     expect((JSON.parse(second.stdout) as { executionArn: string }).executionArn).toBe(arn);
 
+    // unlock refuses while the run is running, whatever the lock's expiry: the lock stays with the run.
+    const lockDb = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials }));
+    const locks = new FleetStore(lockDb, runtime.stack.tableName);
+    const locked = Date.now() + 30_000;
+    while ((await locks.getLock('ops'))?.runId !== 'ops-up-2') {
+      expect(Date.now(), 'the run never took the lock').toBeLessThan(locked);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const refused = await cli('unlock', '--cluster', 'ops', '--run', 'ops-up-2', '--json');
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ cluster: 'ops', released: false, heldBy: 'ops-up-2', status: 'RUNNING' });
+    await expect(locks.getLock('ops')).resolves.toMatchObject({ runId: 'ops-up-2' });
+    lockDb.destroy();
+
     // Stop once maintenance mode is on and the second node's upgrade is under way (past the check of every
     // node before the window): in AWS as here, the nodes run in
     // child executions of the Distributed Map's Map Run, each with its own history.

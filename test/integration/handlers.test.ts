@@ -15,6 +15,8 @@ import { handler as runStep } from '../../lambdas/run-step/index.js';
 import { handler as commandFinished } from '../../lambdas/command-finished/index.js';
 import { handler as recordNode } from '../../lambdas/record-node/index.js';
 import { handler as summarize } from '../../lambdas/summarize/index.js';
+import { handler as requestApproval } from '../../lambdas/request-approval/index.js';
+import { startLocalSns } from '../../local/sns-endpoint.js';
 import { localTable } from '../support/dynamodb.js';
 
 let dynamodb: DynamoDbLocal;
@@ -219,6 +221,35 @@ describe('the cluster lock: held by one run, renewed, broken only explicitly', (
     // An operator broke the lock (fleet-upgrade unlock): the run stops before its next node.
     await store().releaseLock('renewed', held.runId);
     await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: held })).resolves.toMatchObject({ go: false, reason: expect.stringContaining('no longer held by this run') });
+  });
+
+  it('a run waiting for a decision holds the lock until the approval expires, plus the usual hold', async () => {
+    const sns = await startLocalSns(() => undefined);
+    const saved = { endpoint: process.env.AWS_ENDPOINT_URL_SNS, topic: process.env.TOPIC_ARN };
+    Object.assign(process.env, { AWS_ENDPOINT_URL_SNS: sns.endpoint, TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:fleet-upgrade-test' });
+    resetClients();
+    try {
+      // Approvals may wait far longer than the lock's 12 h hold: 3 days here.
+      const waiting = runContext(parseInput({ cluster: 'waiting', targetVersion: '3.1.0', nodes, approval: { timeoutMinutes: 3 * 24 * 60 } }), 'waiting-run', '2026-11-24T10:00:00.000Z');
+      await store().acquireLock('waiting', waiting.runId, new Date(), 43_200);
+      const asked = await requestApproval({ action: 'ask', taskToken: 'token-of-the-waiting-task', node: { id: 'dea-1' }, run: waiting, failedStep: 'upgrade', error: { Error: 'StepFailed', Cause: 'injected' } });
+      const approval = await store().getApproval((asked as { asked: string }).asked);
+      const lockedUntil = Date.parse((await store().getLock('waiting'))?.expiresAt ?? '');
+      expect(lockedUntil).toBeGreaterThanOrEqual(Date.parse(approval?.expiresAt ?? '') + 43_200_000 - 2_000);
+      expect(sns.published.map((m) => m.attributes.kind)).toEqual(['approval']);
+      // A lock broken meanwhile (unlock) is not taken back: the operator is asked all the same.
+      await store().releaseLock('waiting', waiting.runId);
+      await requestApproval({ action: 'ask', taskToken: 'token-of-the-waiting-task-2', node: { id: 'dea-1' }, run: waiting, failedStep: 'upgrade' });
+      await expect(store().getLock('waiting')).resolves.toBeNull();
+      expect(sns.published).toHaveLength(2);
+    } finally {
+      for (const [name, value] of [['AWS_ENDPOINT_URL_SNS', saved.endpoint], ['TOPIC_ARN', saved.topic]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      resetClients();
+      await sns.close();
+    }
   });
 });
 
