@@ -1,4 +1,5 @@
-import { CancelCommandCommand, GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { createHash } from 'node:crypto';
+import { CancelCommandCommand, GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 
 /** Port: runs one runbook step on one node and reads its result. The AWS and local SSM both satisfy it. */
 export interface StepCommandParameters {
@@ -32,13 +33,39 @@ export class SsmCommandRunner {
         InstanceIds: [instanceId],
         Parameters: Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, [v]])),
         TimeoutSeconds: timeoutSeconds,
-        // Comment lets an operator find the command in the SSM console (at most 100 characters).
-        Comment: `fleet-upgrade ${parameters.runId} ${parameters.step}`.slice(0, 100),
+        // Comment lets an operator find the command in the SSM console, and a retried step find the
+        // command its crashed attempt sent (at most 100 characters).
+        Comment: commandComment(parameters.runId, parameters.step),
       }),
     );
     const id = out.Command?.CommandId;
     if (id === undefined) throw new Error(`SSM accepted the ${parameters.step} command for ${instanceId} but returned no command id`);
     return id;
+  }
+
+  /**
+   * The commands of this document sent for this run's step to the instance at or after `since`, newest
+   * first: how a retried step learns that its crashed attempt's SendCommand went through before the
+   * attempt could record it.
+   */
+  async findSent(instanceId: string, runId: string, step: string, since: Date): Promise<string[]> {
+    const comment = commandComment(runId, step);
+    const found: string[] = [];
+    let NextToken: string | undefined;
+    do {
+      const out = await this.ssm.send(
+        new ListCommandsCommand({
+          InstanceId: instanceId,
+          // SSM stamps the command with its own clock: allow a few seconds of difference; the comment decides.
+          Filters: [{ key: 'InvokedAfter', value: new Date(since.getTime() - 5_000).toISOString() }, { key: 'DocumentName', value: this.documentName }],
+          NextToken,
+        }),
+      );
+      for (const c of out.Commands ?? []) if (c.Comment === comment && c.CommandId !== undefined) found.push(c.CommandId);
+      // The last page may carry an empty token.
+      NextToken = out.NextToken || undefined;
+    } while (NextToken !== undefined);
+    return found;
   }
 
   async invocation(commandId: string, instanceId: string): Promise<CommandInvocation> {
@@ -56,4 +83,15 @@ export class SsmCommandRunner {
   async cancel(commandId: string, instanceId: string): Promise<void> {
     await this.ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] }));
   }
+}
+
+/**
+ * The Comment of a step's command: names the step and the run. SSM allows 100 characters; a run id too long
+ * for that keeps its start and a hash of the whole, so two steps or two runs never share a comment.
+ */
+export function commandComment(runId: string, step: string): string {
+  const full = `fleet-upgrade ${step} ${runId}`;
+  if (full.length <= 100) return full;
+  const hash = createHash('sha256').update(runId).digest('hex').slice(0, 16);
+  return `fleet-upgrade ${step} ${runId.slice(0, 100 - `fleet-upgrade ${step} `.length - 18)}..${hash}`;
 }

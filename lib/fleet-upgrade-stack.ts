@@ -191,9 +191,9 @@ export class FleetUpgradeStack extends Stack {
     this.topic.grantPublish(requestApproval);
     const documentArn = this.formatArn({ service: 'ssm', resource: 'document', resourceName: this.document.ref });
     for (const statement of sendCommandStatements(this, documentArn)) runStep.addToRolePolicy(statement);
-    // A retried step reconciles the command its first attempt started, or cancels it on an unresponsive node:
-    // neither action supports resource-level permissions.
-    runStep.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation', 'ssm:CancelCommand'], resources: ['*'] }));
+    // A retried step finds the command its crashed attempt sent, reconciles the command its first attempt
+    // started, or cancels it on an unresponsive node: none of these actions supports resource-level permissions.
+    runStep.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation', 'ssm:CancelCommand', 'ssm:ListCommands'], resources: ['*'] }));
     // Discovery by tag (input without "nodes"): neither API supports resource-level permissions.
     plan.addToRolePolicy(new iam.PolicyStatement({ actions: ['tag:GetResources', 'ssm:DescribeInstanceInformation'], resources: ['*'] }));
     commandFinished.addToRolePolicy(

@@ -36,7 +36,7 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
       'ssm:GetCommandInvocation (reading a command\'s result when its status event was lost or the run was stopped) supports no resource-level permissions, so IAM only accepts "*"; it only reads');
   }
   ack(role('run-step'), 'AwsSolutions-IAM5[Resource::*]',
-    'a retried step reads the result of the command its first attempt started (ssm:GetCommandInvocation) or cancels it on an unresponsive node (ssm:CancelCommand); neither action supports resource-level permissions, so IAM only accepts "*"');
+    'a retried step finds the command its crashed attempt sent (ssm:ListCommands, read-only), reads the result of the command its first attempt started (ssm:GetCommandInvocation) or cancels it on an unresponsive node (ssm:CancelCommand); none of these actions supports resource-level permissions, so IAM only accepts "*"');
   for (const name of ['run-step', 'run-stopped']) {
     for (const resource of ['arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*', 'arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*']) {
       ack(role(name), `AwsSolutions-IAM5[Resource::${resource}]`,

@@ -26,6 +26,8 @@ interface Invocation {
   stdout: string;
   stderr: string;
   requestedAt: Date;
+  /** SendCommand's Comment, as ListCommands returns it. */
+  comment: string;
   /** How long the node's script ran (0 for an injected failure): the rest of a step's time is orchestration. */
   scriptMs: number;
 }
@@ -244,6 +246,7 @@ export async function startLocalSsm(opts: {
           stdout: '',
           stderr: '',
           requestedAt: new Date(),
+          comment: typeof request.Comment === 'string' ? request.Comment : '',
           scriptMs: 0,
         };
         invocations.push(inv);
@@ -272,6 +275,21 @@ export async function startLocalSsm(opts: {
           void announce(inv);
         }
         return {};
+      },
+      // The subset a retried run-step uses to find the command its crashed attempt sent: one instance,
+      // filtered by InvokedAfter and DocumentName, newest first, as SSM lists them.
+      ListCommands: (request) => {
+        const filters = Array.isArray(request.Filters) ? (request.Filters as { key?: unknown; value?: unknown }[]) : [];
+        const value = (key: string) => filters.find((f) => f.key === key)?.value;
+        const after = value('InvokedAfter');
+        const document = value('DocumentName');
+        const commands = invocations
+          .filter((inv) => request.InstanceId === undefined || inv.instanceId === request.InstanceId)
+          .filter((inv) => typeof after !== 'string' || inv.requestedAt.getTime() >= Date.parse(after))
+          .filter((inv) => typeof document !== 'string' || inv.documentName === document)
+          .reverse()
+          .map((inv) => ({ CommandId: inv.commandId, DocumentName: inv.documentName, Comment: inv.comment, InstanceIds: [inv.instanceId], RequestedDateTime: inv.requestedAt.getTime() / 1000, Status: inv.status === 'InProgress' ? 'InProgress' : inv.status }));
+        return { Commands: commands };
       },
       GetCommandInvocation: (request) => {
         const inv = byCommand.get(String(request.CommandId));

@@ -55,7 +55,22 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
     // ANSWERED: a task took that result, so this is a new attempt (the operator's retry): run the step again.
     if (earlier !== null && earlier.state !== 'ANSWERED') return takeOver(deps, runner, earlier, event);
   } else if (previous?.status === 'RUNNING') {
-    logger.warn('an earlier attempt of this step stopped before it recorded its command; sending the step again', { runId: event.run.runId, nodeId: event.node.id, step: event.step });
+    // An earlier attempt stopped (crashed, timed out) after its RUNNING checkpoint but before it recorded
+    // its command. If its SendCommand went through, the node is running (or ran) the step: take that
+    // command over instead of running the step a second time.
+    // A command a task already took (ANSWERED) belongs to an attempt before the operator's retry.
+    for (const sent of await runner.findSent(event.node.id, event.run.runId, event.step, new Date(previous.startedAt))) {
+      const recorded = await store.getCommand(sent);
+      if (recorded?.state === 'ANSWERED') continue;
+      logger.warn('an earlier attempt sent this step but stopped before it recorded the command; taking it over', { runId: event.run.runId, nodeId: event.node.id, step: event.step, commandId: sent });
+      if (recorded !== null) {
+        await store.setCheckpointCommand(event.run.runId, event.node.id, event.step, sent, recorded.timeoutSeconds ?? stepTimeoutSeconds(event.step));
+        return takeOver(deps, runner, recorded, event);
+      }
+      const command = await recordCommand(store, event, sent, new Date(previous.startedAt), stepTimeoutSeconds(event.step));
+      return takeOver(deps, runner, { ...command, state: 'PENDING' }, event);
+    }
+    logger.warn('an earlier attempt of this step stopped before it sent its command; sending the step', { runId: event.run.runId, nodeId: event.node.id, step: event.step });
   }
 
   const now = new Date();
@@ -80,7 +95,14 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
     },
     timeout,
   );
-  await store.putCommand({
+  await recordCommand(store, event, commandId, now, timeout);
+  logger.info('step started', { runId: event.run.runId, nodeId: event.node.id, step: event.step, commandId });
+  return { commandId, served: 'sent' };
+};
+
+/** Records the step's command (with the task token its completion answers) and points the checkpoint at it. */
+async function recordCommand(store: FleetStore, event: RunStepEvent, commandId: string, sentAt: Date, timeout: number): Promise<PendingCommand> {
+  const command: PendingCommand = {
     commandId,
     taskToken: event.taskToken,
     runId: event.run.runId,
@@ -89,15 +111,15 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
     step: event.step,
     targetVersion: event.run.targetVersion,
     ignoreFailure: event.step === 'pre-upgrade-validation' && event.run.ignoreInspectFailures,
-    sentAt: now.toISOString(),
+    sentAt: sentAt.toISOString(),
     timeoutSeconds: timeout,
     // Keep the token a day past the step's own timeout, then let TTL remove it.
-    ttl: Math.floor(now.getTime() / 1000) + timeout + 86_400,
-  });
+    ttl: Math.floor(sentAt.getTime() / 1000) + timeout + 86_400,
+  };
+  await store.putCommand(command);
   await store.setCheckpointCommand(event.run.runId, event.node.id, event.step, commandId, timeout);
-  logger.info('step started', { runId: event.run.runId, nodeId: event.node.id, step: event.step, commandId });
-  return { commandId, served: 'sent' };
-};
+  return command;
+}
 
 /** Serves a retried step from the command its earlier attempt started. */
 async function takeOver(deps: CompletionDeps, runner: SsmCommandRunner, earlier: PendingCommand & { state: string }, event: RunStepEvent): Promise<RunStepResult> {

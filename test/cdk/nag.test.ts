@@ -85,16 +85,16 @@ describe('least privilege and data at rest', () => {
     }
   });
 
-  it('lets run-step reconcile and cancel the command of an earlier attempt (GetCommandInvocation, CancelCommand)', () => {
+  it('lets run-step find, reconcile and cancel the command of an earlier attempt (ListCommands, GetCommandInvocation, CancelCommand)', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: ['ssm:GetCommandInvocation', 'ssm:CancelCommand'], Resource: '*' }]) },
+      PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: ['ssm:GetCommandInvocation', 'ssm:CancelCommand', 'ssm:ListCommands'], Resource: '*' }]) },
       Roles: [{ Ref: Match.stringLikeRegexp('^RunStepRole') }],
     });
   });
 
   it('puts "*" only on actions that have no resource-level permissions', () => {
     const star = statements().filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat());
-    const allowed = [/^tag:GetResources$/, /^ssm:DescribeInstanceInformation$/, /^ssm:(GetCommandInvocation|CancelCommand)$/, /^xray:/, /^logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)$/, /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/];
+    const allowed = [/^tag:GetResources$/, /^ssm:DescribeInstanceInformation$/, /^ssm:(GetCommandInvocation|CancelCommand|ListCommands)$/, /^xray:/, /^logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)$/, /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/];
     for (const action of star) expect(allowed.some((a) => a.test(action)), action).toBe(true);
   });
 

@@ -5,7 +5,8 @@ import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { startLocalSsm, type LocalSsm, type CommandStatusChange } from '../../local/ssm-endpoint.js';
 import { LocalTaskTokens } from '../../local/task-tokens.js';
 import { FleetStore } from '../../adapters/store.js';
-import { documentClient, resetClients } from '../../adapters/aws-clients.js';
+import { documentClient, resetClients, ssmClient } from '../../adapters/aws-clients.js';
+import { SsmCommandRunner, commandComment } from '../../adapters/ssm.js';
 import { parseInput } from '../../core/input-schema.js';
 import { runContext } from '../../core/run-context.js';
 import { handler as validateInput } from '../../lambdas/validate-input/index.js';
@@ -276,6 +277,29 @@ describe('lost, late and duplicate status events; retried steps never run a step
     expect(stepsRun('lost-run', 'self-update')).toBe(1);
     await expect(store().getCheckpoint('lost-run', 'core-1', 'self-update')).resolves.toMatchObject({ status: 'SUCCEEDED' });
     void first.answer.catch(() => undefined);
+  });
+
+  it('a crash after SendCommand, before the command was recorded: the retry finds that command and the node ran the step once', async () => {
+    // What the crashed attempt left behind: its RUNNING checkpoint, and a command SSM has but DynamoDB does not.
+    await store().putCheckpoint('crash-run', { nodeId: 'core-1', step: 'self-update', status: 'RUNNING', exitCode: null, warnings: [], startedAt: new Date().toISOString() });
+    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('core-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'crash-run', executionTimeout: '60' }, 60);
+    // Its status event came while nobody knew the command: command-finished ignored it (as in AWS).
+    await ssm.idle();
+    const retry = await attempt('crash-run', 'self-update', 'core-1');
+    expect(retry.served).toBe('reconciled');
+    await expect(retry.answer).resolves.toMatchObject({ outcome: 'SUCCEEDED', step: 'self-update' });
+    expect(ssm.invocations.filter((i) => i.comment === commandComment('crash-run', 'self-update')).map((i) => i.commandId)).toEqual([sent]);
+    await expect(store().getCheckpoint('crash-run', 'core-1', 'self-update')).resolves.toMatchObject({ status: 'SUCCEEDED', commandId: sent });
+  });
+
+  it('an operator\'s retry that crashed before sending sends the step again (the answered command was the earlier attempt\'s)', async () => {
+    const first = await attempt('again-run', 'self-update', 'core-1');
+    await expect(first.answer).resolves.toMatchObject({ outcome: 'SUCCEEDED' });
+    await store().putCheckpoint('again-run', { nodeId: 'core-1', step: 'self-update', status: 'RUNNING', exitCode: null, warnings: [], startedAt: new Date().toISOString() });
+    const retry = await attempt('again-run', 'self-update', 'core-1');
+    expect(retry.served).toBe('sent');
+    await expect(retry.answer).resolves.toMatchObject({ outcome: 'SUCCEEDED' });
+    expect(ssm.invocations.filter((i) => i.comment === commandComment('again-run', 'self-update'))).toHaveLength(2);
   });
 
   it('a retry while the command still runs takes it over: the completion answers the retry', async () => {
