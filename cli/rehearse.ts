@@ -95,7 +95,22 @@ export function rehearseCommand(): Command {
       }
       // Loaded on use: the rehearsal brings the CDK synth, which the other commands do not need at start-up.
       const { rehearse } = await import('../local/rehearsal.js');
+      // Ctrl-C (or SIGTERM) stops the run as `fleet-upgrade stop` would: the step under way finishes, a node
+      // caught mid-upgrade is rolled back, maintenance mode goes off, the lock is released, the sandbox
+      // services stop. A second Ctrl-C quits at once.
+      const controller = new AbortController();
+      const interrupted = (signal: NodeJS.Signals) => {
+        if (controller.signal.aborted) {
+          process.stderr.write(`${signal} again: quitting without cleaning up (the sandbox services keep running until the next rehearsal in ${flags.workdir} starts)\n`);
+          process.exit(130);
+        }
+        process.stderr.write(`${signal}: stopping the run safely (Ctrl-C again to quit at once)\n`);
+        controller.abort(`the rehearsal was interrupted (${signal})`);
+      };
+      process.on('SIGINT', interrupted);
+      process.on('SIGTERM', interrupted);
       const result = await rehearse({
+        signal: controller.signal,
         cluster,
         targetVersion: flags.targetVersion,
         workdir: flags.workdir,
@@ -113,6 +128,9 @@ export function rehearseCommand(): Command {
         ...(flags.fail ? { failures: flags.fail } : {}),
         ...(flags.runId ? { runId: flags.runId } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
+      }).finally(() => {
+        process.off('SIGINT', interrupted);
+        process.off('SIGTERM', interrupted);
       });
       if (flags.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
       else process.stdout.write(`${formatSummary(result.summary)}\n`);

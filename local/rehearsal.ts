@@ -22,7 +22,7 @@ import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoi
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, synthesizeTemplate } from './template.js';
 import type { StepId } from '../core/steps.js';
-import { MapFence, capStepTimeouts, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
+import { MapFence, capStepTimeouts, StopSwitch, executionAbortedEvent, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
 import { createSandbox, stopService } from './sandbox.js';
@@ -98,6 +98,13 @@ export interface RehearsalOptions {
   keepServices?: boolean;
   /** Progress lines (default: none). */
   progress?: (line: string) => void;
+  /**
+   * Stops the run as `fleet-upgrade stop` does (StopExecution: no further state, no catch path), then
+   * hands the status change to `run-stopped`, as the stack's EventBridge rule does: the step under way
+   * finishes on its node, a node caught mid-upgrade is rolled back, maintenance mode goes off and the
+   * lock is released. The abort reason (a string) is the stop's cause. The CLI aborts on Ctrl-C.
+   */
+  signal?: AbortSignal;
 }
 
 /** A handler that throws `times` times when its event matches (`step`/`nodeId` of run-step and record-node events). */
@@ -389,6 +396,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       APPROVAL_URL: approvalServer.url,
       STEP_TIMEOUT_CAP_SECONDS: opts.stepTimeoutSeconds === undefined ? '' : String(opts.stepTimeoutSeconds),
       STEP_TIMEOUT_CAP_STEPS: (opts.cappedSteps ?? []).join(','),
+      // run-stopped (a stopped rehearsal) polls the node's rollback and maintenance-off this often.
+      RUN_STOPPED_POLL_MS: '200',
       POWERTOOLS_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
       AWS_LAMBDA_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
     });
@@ -406,18 +415,30 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     say(`Run ${runId}: ${input.cluster} → ${input.targetVersion}`);
     const started = Date.now();
     const fence = new MapFence(parts.definition);
+    const stopped = new StopSwitch();
     const execution = startExecution({
       definition: parts.definition,
-      overrides: taskOverrides(parts.definition, handlers, tokens, fence),
+      overrides: stopped.tasks(taskOverrides(parts.definition, handlers, tokens, fence)),
       input,
       executionName: runId,
       tokens,
     });
+    let stopDate = 0;
+    const stop = () => {
+      if (stopped.aborted) return;
+      stopDate = Date.now();
+      say(`Stopping run ${runId}: no further step starts; the step under way finishes, then maintenance mode off and the lock released`);
+      stopped.stop(() => execution.abort());
+    };
+    if (opts.signal?.aborted) stop();
+    opts.signal?.addEventListener('abort', stop, { once: true });
+    cleanups.push(async () => opts.signal?.removeEventListener('abort', stop));
     const counter = new ExecutionCounter(parts.definition);
     const printer = new ProgressPrinter(say, started);
     const timer = new StepTimer();
     const consume = (async () => {
       for await (const event of execution.events) {
+        if (stopped.aborted) break;
         if (fence.suppresses(event)) continue;
         fence.observe(event);
         counter.add(event);
@@ -425,10 +446,25 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         printer.handle(event);
       }
     })();
-    const outcome = await execution.result;
+    const result = await execution.result;
     await consume;
+    const outcome = stopped.aborted ? { status: 'ABORTED' as const } : result;
     counter.finish(outcome.status);
     await ssm.idle();
+    if (stopped.aborted) {
+      const reason = opts.signal?.reason;
+      await (LOCAL_HANDLERS['run-stopped'] as LocalHandler)(executionAbortedEvent({
+        executionArn: `arn:aws:states:us-east-1:123456789012:execution:FleetUpgrade:${runId}`,
+        stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:FleetUpgrade',
+        name: runId,
+        startDate: started,
+        stopDate,
+        input: JSON.stringify(input),
+        error: 'StoppedByOperator',
+        cause: typeof reason === 'string' ? reason : 'the rehearsal was interrupted',
+      }));
+      await ssm.idle();
+    }
 
     const store = new FleetStore(documentClient(), TABLE_NAME);
     const run = await store.getRun(input.cluster, runId);

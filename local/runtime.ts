@@ -8,7 +8,7 @@ import { AwsJsonError, type JsonOperation } from './json-protocol.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { cleanWorkdir } from './rehearsal.js';
 import { prepareLocalStack, type LocalStack } from './local-stack.js';
-import { MapFence, startExecution, taskOverrides, type LocalExecution, type LocalHandler } from './state-machine-runner.js';
+import { MapFence, StopSwitch, executionAbortedEvent, startExecution, taskOverrides, type LocalExecution, type LocalHandler } from './state-machine-runner.js';
 import { ExecutionHistories, type ChildExecution, type HistoryRecorder } from './history-events.js';
 import { LOCAL_HANDLERS } from './handlers.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
@@ -43,7 +43,7 @@ interface ExecutionRecord {
   execution: LocalExecution;
   done: Promise<void>;
   /** `tasks`: every task the execution started (state, the node its payload names, when), for tests of StopExecution. */
-  state: { aborted: boolean; tasks: StartedTask[] };
+  state: { stop: StopSwitch; tasks: StartedTask[] };
 }
 
 export interface LocalRuntimeOptions {
@@ -215,20 +215,11 @@ export class LocalRuntime {
     const history = histories.root;
     const startDate = Date.now();
     history.started(input, startDate, ROLE_ARN);
-    // aws-local-stepfunctions' abort() settles the result but lets running Map iterations go on to their
-    // next tasks; Step Functions starts no state after StopExecution, so every task checks first.
-    const state: ExecutionRecord['state'] = { aborted: false, tasks: [] };
-    const overrides = Object.fromEntries(
-      Object.entries(taskOverrides(parts.definition, handlers, tokens, fence)).map(([stateName, run]) => [
-        stateName,
-        async (taskInput: unknown) => {
-          if (state.aborted) throw new Error(`"${stateName}" not started: the execution was stopped`);
-          const nodeId = (taskInput as { Payload?: { node?: { id?: unknown } } } | null)?.Payload?.node?.id;
-          state.tasks.push({ stateName, nodeId: typeof nodeId === 'string' ? nodeId : null, at: Date.now() });
-          return run(taskInput);
-        },
-      ]),
-    );
+    const state: ExecutionRecord['state'] = { stop: new StopSwitch(), tasks: [] };
+    const overrides = state.stop.tasks(taskOverrides(parts.definition, handlers, tokens, fence), (stateName, taskInput) => {
+      const nodeId = (taskInput as { Payload?: { node?: { id?: unknown } } } | null)?.Payload?.node?.id;
+      state.tasks.push({ stateName, nodeId: typeof nodeId === 'string' ? nodeId : null, at: Date.now() });
+    });
     const execution = startExecution({
       definition: parts.definition,
       overrides,
@@ -273,35 +264,13 @@ export class LocalRuntime {
     const record = this.find(executionArn);
     if (record.status !== 'RUNNING') return;
     record.status = 'ABORTED';
-    record.state.aborted = true;
     record.stopDate = Date.now();
     if (error !== undefined) record.error = error;
     if (cause !== undefined) record.cause = cause;
-    record.execution.abort();
+    record.state.stop.stop(() => record.execution.abort());
     record.histories.abortChildren(record.stopDate);
     record.history.aborted(error ?? '', cause ?? '', record.stopDate);
-    const event = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'Step Functions Execution Status Change',
-      source: 'aws.states',
-      account: LOCAL_ACCOUNT,
-      time: new Date(record.stopDate).toISOString(),
-      region: LOCAL_REGION,
-      resources: [executionArn],
-      detail: {
-        executionArn,
-        stateMachineArn: this.stateMachineArn,
-        name: record.name,
-        status: 'ABORTED',
-        startDate: record.startDate,
-        stopDate: record.stopDate,
-        input: record.input,
-        output: null,
-        error: error ?? null,
-        cause: cause ?? null,
-      },
-    };
+    const event = executionAbortedEvent({ executionArn, stateMachineArn: this.stateMachineArn, name: record.name, startDate: record.startDate, stopDate: record.stopDate, input: record.input, ...(error !== undefined ? { error } : {}), ...(cause !== undefined ? { cause } : {}) });
     const cleanup = (async () => {
       // Commands already on their way finish first (SSM does not cancel them either).
       await this.stack.ssm.idle();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LocalTaskTokens } from './task-tokens.js';
 
@@ -164,6 +165,80 @@ export function taskOverrides(
     }
   }
   return overrides;
+}
+
+/**
+ * StopExecution, locally. Step Functions starts no state after it; aws-local-stepfunctions' abort() settles
+ * the result but lets running Map iterations go on to their next tasks, and leaves tasks that wait (for a
+ * task token: an approval, a step) waiting, with their timeout timers alive.
+ */
+export class StopSwitch {
+  private stopped = false;
+  private readonly waiting = new Set<(error: Error) => void>();
+
+  get aborted(): boolean {
+    return this.stopped;
+  }
+
+  /** Stops: no task starts any more, `abort` ends the execution, then the tasks still running are let go. */
+  stop(abort: () => void): void {
+    this.stopped = true;
+    // The execution is aborted before the tasks fail, so that no failure of theirs is caught and handled.
+    abort();
+    for (const reject of this.waiting) reject(new Error('the execution was stopped'));
+    this.waiting.clear();
+  }
+
+  /**
+   * Every task checks the switch before it starts, and a task still running when the execution stops
+   * is let go at once (its work on the node goes on, as in AWS). `onStart` sees each task as it starts.
+   */
+  tasks(overrides: Record<string, (input: unknown) => Promise<unknown>>, onStart?: (stateName: string, input: unknown) => void): Record<string, (input: unknown) => Promise<unknown>> {
+    return Object.fromEntries(
+      Object.entries(overrides).map(([stateName, run]) => [
+        stateName,
+        async (taskInput: unknown) => {
+          if (this.stopped) throw new Error(`"${stateName}" not started: the execution was stopped`);
+          onStart?.(stateName, taskInput);
+          let reject: (error: Error) => void = () => undefined;
+          const stopped = new Promise<never>((_, r) => { reject = r; });
+          this.waiting.add(reject);
+          try {
+            return await Promise.race([run(taskInput), stopped]);
+          } finally {
+            this.waiting.delete(reject);
+          }
+        },
+      ]),
+    );
+  }
+}
+
+/** The EventBridge event "Step Functions Execution Status Change" of a stopped execution: what the stack's rule hands `run-stopped`. */
+export function executionAbortedEvent(e: { executionArn: string; stateMachineArn: string; name: string; startDate: number; stopDate: number; input: string; error?: string; cause?: string }) {
+  const [, , , region = 'us-east-1', account = '123456789012'] = e.executionArn.split(':');
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account,
+    time: new Date(e.stopDate).toISOString(),
+    region,
+    resources: [e.executionArn],
+    detail: {
+      executionArn: e.executionArn,
+      stateMachineArn: e.stateMachineArn,
+      name: e.name,
+      status: 'ABORTED',
+      startDate: e.startDate,
+      stopDate: e.stopDate,
+      input: e.input,
+      output: null,
+      error: e.error ?? null,
+      cause: e.cause ?? null,
+    },
+  };
 }
 
 export interface LocalExecution {

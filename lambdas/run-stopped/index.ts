@@ -140,6 +140,11 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
         at: new Date().toISOString(),
       });
     }
+    // A decision the run waited for can no longer reach it: close its approvals, so that neither the page
+    // nor `approvals` offers them; the nodes they were about were rolled back above.
+    for (const approval of (await store.pendingApprovals()).filter((a) => a.runId === runId)) {
+      await store.claimApproval(approval.approvalId, { decision: 'rollback', decidedBy: `the run was ${status === 'ABORTED' ? 'stopped' : 'timed out'}`, decidedAt: new Date().toISOString(), byTimeout: false });
+    }
     if (run.coreNode !== '' && (await store.getCheckpoint(runId, run.coreNode, 'maintenance-on')) !== null) {
       // Maintenance mode was (being) turned on: turn it off, and wait for the node to say so.
       await settled(store, runId, run.coreNode, 'maintenance-on');

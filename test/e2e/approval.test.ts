@@ -6,8 +6,11 @@ import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../loc
 import type { ClusterFile } from '../../local/cluster-file.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { inspectSandbox, stopService } from '../../local/sandbox.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
+import { TABLE_NAME } from '../../local/rehearsal.js';
 
 /**
  * After a failed step the operator decides. Each decision end to end, asserting on the sandboxes
@@ -152,6 +155,39 @@ describe('a rollback that fails', () => {
     const second = r.notifications.find((n) => n.attributes.kind === 'rollback-failed');
     expect(second?.subject).toBe('fleet-upgrade: ROLLBACK FAILED on dea-1 (approval-rollback-fails)');
     await expectClosed(r);
+  });
+});
+
+describe('a run stopped while it waits for a decision (Ctrl-C in the rehearsal, fleet-upgrade stop in AWS)', () => {
+  it('rolls the node back, closes the approval, turns maintenance mode off and releases the lock', async () => {
+    const controller = new AbortController();
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+    const watching = new FleetStore(db, TABLE_NAME);
+    // Nobody answers (no decisions): once the operator is asked, the run is stopped.
+    const asked = (async () => {
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline) {
+        const pending = await watching.pendingApprovals().catch(() => []);
+        if (pending.some((a) => a.cluster === 'approval-stopped')) return controller.abort('operator pressed Ctrl-C');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    try {
+      const r = await run('stopped', { failures: postFails(), signal: controller.signal });
+      await asked;
+      // The summary names the failure the operator was asked about; the execution says it was stopped.
+      expect(r.summary).toMatchObject({ status: 'FAILED', execution: { status: 'ABORTED' }, failure: { error: 'StepFailed', node: 'dea-1', step: 'post-upgrade-validation' } });
+      expect(r.summary.nodes['dea-1']?.status).toBe('FAILED');
+      expect(r.summary.nodes['dea-1']?.steps.at(-1)).toMatchObject({ step: 'rollback', status: 'SUCCEEDED' });
+      expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+      expect(await readFile(join(root(r, 'dea-1'), 'var/lib/app/state.json'), 'utf8')).toBe(originalState);
+      for (const id of ['dea-2', 'core-1']) expect(await inspectSandbox(root(r, id)), id).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+      const approval = await store(r).getApproval(r.notifications.find((n) => n.attributes.kind === 'approval')?.attributes.approvalId ?? '');
+      expect(approval).toMatchObject({ state: 'DECIDED', decidedBy: 'the run was stopped' });
+      await expectClosed(r);
+    } finally {
+      db.destroy();
+    }
   });
 });
 

@@ -1,8 +1,10 @@
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { inspectSandbox } from '../../local/sandbox.js';
 
 const exec = promisify(execFile);
 let dir: string;
@@ -49,6 +51,50 @@ describe('fleet-upgrade rehearse (CLI)', () => {
     expect((summary.maintenanceMode as { disabledAt: string | null }).disabledAt).not.toBeNull();
     expect(stderr).toContain('Post-upgrade validation: FAILED');
   });
+
+  it('Ctrl-C while the run waits for a decision stops it safely: node rolled back, maintenance off, lock released, services stopped', async () => {
+    const cluster = join(dir, 'interrupted.json');
+    await writeFile(cluster, JSON.stringify({
+      cluster: 'cli-interrupted',
+      nodes: [
+        { id: 'dea-1', roles: ['dea'], version: '3.0.0' },
+        { id: 'core-1', roles: ['primary'], version: '3.0.0' },
+      ],
+    }));
+    const work = join(dir, 'interrupted');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleet-upgrade.ts', 'rehearse', '--cluster', cluster, '--target-version', '3.1.0', '--workdir', work, '--fail', 'dea-1:post-upgrade-validation', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // No --decision: the run waits for the operator, who presses Ctrl-C instead.
+      if (stderr.includes('Waiting for a decision') && !stderr.includes('SIGINT')) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+      child.on('exit', (c) => { clearTimeout(timer); resolve(c); });
+    });
+    expect(stderr).toContain('SIGINT: stopping the run safely');
+    expect(code, stderr).toBe(1);
+    const summary = JSON.parse(stdout) as { status: string; lockReleased: boolean; maintenanceMode: { disabledAt: string | null }; execution: { status: string }; nodes: Record<string, { status: string }> };
+    expect(summary).toMatchObject({ status: 'FAILED', lockReleased: true, execution: { status: 'ABORTED' }, nodes: { 'dea-1': { status: 'FAILED' }, 'core-1': { status: 'NOT_STARTED' } } });
+    expect(summary.maintenanceMode.disabledAt).not.toBeNull();
+    for (const id of ['dea-1', 'core-1']) {
+      const root = join(work, 'nodes', id);
+      expect(await inspectSandbox(root), id).toMatchObject({ currentLink: 'releases/3.0.0', maintenance: false });
+      // The service was stopped on the way out (a zombie awaiting its reaper counts as stopped).
+      const pid = Number((await readFile(join(root, 'var/run/app/service.pid'), 'utf8')).trim());
+      const state = (() => {
+        try {
+          return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+        } catch {
+          return 'gone';
+        }
+      })();
+      expect(['gone', 'Z', 'X'], `${id} service (pid ${pid})`).toContain(state);
+    }
+  }, 180_000);
 
   it.each([
     [['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1;reboot'], 'targetVersion'],
