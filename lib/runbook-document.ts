@@ -6,9 +6,6 @@ import { RUN_ID_PATTERN } from '../core/run-context.js';
 import { STEP_IDS, type StepId } from '../core/steps.js';
 import { VERSION_PATTERN } from '../core/version.js';
 
-/** Heredoc delimiter that wraps each script inside the document; a script containing it is refused. */
-const DELIMITER = 'FLEET_UPGRADE_SCRIPT_END';
-
 export const ARTIFACT_URL_PATTERN = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~/-]*)?$/;
 
 export interface RunbookDocument {
@@ -41,12 +38,11 @@ export function buildRunbookDocument(runbookDir: string, sharedDir = join(dirnam
   const embedded: string[] = [];
   for (const file of files) {
     const text = readFileSync(sources.get(file) as string, 'utf8');
-    if (text.includes(DELIMITER)) throw new Error(`${file} contains the reserved line ${DELIMITER}`);
     if (/\{\{\s*[A-Za-z]+\s*\}\}/.test(text)) throw new Error(`${file} contains "{{ … }}", which SSM would substitute`);
     hash.update(`${file}\0${text}\0`);
-    const write = [`cat > "$fu_dir/${file}" <<'${DELIMITER}'`, ...text.replace(/\n$/, '').split('\n'), DELIMITER];
-    // A step needs the shared files and its own script; self-update installs them all. Every file
-    // written is a process started on the node, for every step.
+    // One printf (a shell builtin) writes the file: no process is started for it, on every node, every step.
+    const write = [`printf '%s\\n' \\`, ...text.replace(/\n$/, '').split('\n').map((line) => `${shellQuote(line)} \\`), `  >"$fu_dir/${file}"`];
+    // A step needs the shared files and its own script; self-update installs them all.
     const step = file.slice(0, -'.sh'.length);
     embedded.push(...(STEP_IDS.includes(step as StepId) ? [`case "$fu_step" in self-update|${step})`, ...write, ';; esac'] : write));
   }
@@ -88,4 +84,9 @@ export function buildRunbookDocument(runbookDir: string, sharedDir = join(dirnam
     ],
   };
   return { content, runbookVersion, files };
+}
+
+/** A single-quoted sh word holding `text` exactly (a quote inside becomes '\\''). */
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
 }

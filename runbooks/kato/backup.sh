@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Exports this node's data (`kato data export --only-this-node`) and remembers its version, for rollback.
 set -euo pipefail
+# The directory this script is in, without starting a process (every step runs this line).
+fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 # shellcheck source=lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$fu_here/lib.sh"
 require_run_id
 
 dir="$(backup_dir "$FU_RUN_ID")"

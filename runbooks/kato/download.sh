@@ -2,8 +2,10 @@
 # Downloads the target release onto the node without installing it (kato's --download-only),
 # through HTTPS_PROXY when one is set.
 set -euo pipefail
+# The directory this script is in, without starting a process (every step runs this line).
+fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 # shellcheck source=lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$fu_here/lib.sh"
 require_target_version
 
 if [ -n "${HTTPS_PROXY:-}" ]; then export HTTPS_PROXY https_proxy="$HTTPS_PROXY"; fi

@@ -5,7 +5,7 @@
 # shellcheck disable=SC2034 # the step scripts that source this file use its variables
 
 # In the SSM document every file sits in one directory; in the repository common.sh is in ../shared.
-fu_lib_dir="$(dirname "${BASH_SOURCE[0]}")"
+fu_lib_dir="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_lib_dir=.
 if [ -f "$fu_lib_dir/common.sh" ]; then
   # shellcheck source=../shared/common.sh
   . "$fu_lib_dir/common.sh"

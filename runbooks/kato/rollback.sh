@@ -2,8 +2,10 @@
 # Returns the node to the version it ran before this run and re-imports its data. Idempotent, and safe
 # at any point: before the backup nothing was changed, so there is nothing to undo.
 set -euo pipefail
+# The directory this script is in, without starting a process (every step runs this line).
+fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 # shellcheck source=lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$fu_here/lib.sh"
 require_run_id
 
 dir="$(backup_dir "$FU_RUN_ID")"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Backs up the application state before anything changes; one backup per run.
 set -euo pipefail
+# The directory this script is in, without starting a process (every step runs this line).
+fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 # shellcheck source=lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$fu_here/lib.sh"
 require_run_id
 
 dest="$(backup_dir "$FU_RUN_ID")"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Takes the cluster out of maintenance mode (run on the core node).
 set -euo pipefail
+# The directory this script is in, without starting a process (every step runs this line).
+fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 # shellcheck source=lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$fu_here/lib.sh"
 
 rm -f "$RUN_DIR/maintenance"
 emit '{"maintenanceMode":false}'

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Checks the node can be upgraded: service healthy, state present, enough disk. Changes nothing.
 set -euo pipefail
+# The directory this script is in, without starting a process (every step runs this line).
+fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 # shellcheck source=lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$fu_here/lib.sh"
 
 service_healthy || fail 1 "check service: the service is not healthy (pid $(service_pid), heartbeat '$(cat "$HEARTBEAT" 2>/dev/null || true)')"
 [ -d "$STATE_DIR" ] || fail 1 "check state: $STATE_DIR is missing"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Evacuates the node's work (DEA): asks the service to drain and waits until it reports drained.
 set -euo pipefail
+# The directory this script is in, without starting a process (every step runs this line).
+fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 # shellcheck source=lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$fu_here/lib.sh"
 
 timeout="${FU_RETIRE_TIMEOUT_SECONDS:-60}"
 [[ "$timeout" =~ ^[0-9]+$ ]] || fail 2 "FU_RETIRE_TIMEOUT_SECONDS is not a number: '$timeout'"

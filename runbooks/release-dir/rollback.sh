@@ -2,8 +2,10 @@
 # Returns the node to the version it ran before this run, with its state restored from the backup.
 # Safe after a failure at any step and safe to repeat.
 set -euo pipefail
+# The directory this script is in, without starting a process (every step runs this line).
+fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 # shellcheck source=lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$fu_here/lib.sh"
 require_run_id
 
 shopt -s nullglob

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Reports the installed version; exit 3 when the node already runs the target version.
 set -euo pipefail
+# The directory this script is in, without starting a process (every step runs this line).
+fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 # shellcheck source=lib.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$fu_here/lib.sh"
 require_target_version
 
 current="$(current_version)"

@@ -51,7 +51,9 @@ self_update_runbook() {
   local wanted="${FU_RUNBOOK_VERSION:-}"
   [[ "$wanted" =~ ^[0-9a-f]{8,64}$ ]] || fail 2 "FU_RUNBOOK_VERSION is not a runbook hash: '$wanted'"
   local dest="$ROOT/opt/fleet-upgrade/runbook"
-  if [ -f "$dest/VERSION" ] && [ "$(tr -d '[:space:]' <"$dest/VERSION")" = "$wanted" ]; then
+  local have=''
+  if [ -f "$dest/VERSION" ]; then read -r have <"$dest/VERSION" || true; fi
+  if [ "$have" = "$wanted" ]; then
     emit "{\"runbookVersion\":\"$wanted\"}"
     exit 3
   fi

@@ -88,7 +88,7 @@ describe('FleetUpgradeStack', () => {
     const doc = Object.values(Template.fromStack(stack).findResources('AWS::SSM::Document'))[0] as { Properties: { Content: { mainSteps: { inputs: { runCommand: string[] } }[] } } };
     const script = doc.Properties.Content.mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
     expect(script).toContain('kato_run config set cloud_controller_ng maintenance_mode true');
-    expect(script).toContain('cat > "$fu_dir/common.sh"');
+    expect(script).toContain('>"$fu_dir/common.sh"');
     expect(() => new FleetUpgradeStack(app, 'Bad', { artifactBaseUrl: 'https://a.example.com', runbook: '../etc' })).toThrow(/runbook/);
   });
 
