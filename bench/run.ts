@@ -12,7 +12,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, rmSync, 
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { rehearse, type RehearsalOptions, type RehearsalResult } from '../local/rehearsal.js';
+import { TABLE_NAME, createTable, rehearse, type RehearsalOptions, type RehearsalResult } from '../local/rehearsal.js';
 import { clusterFileSchema, type ClusterFile } from '../local/cluster-file.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { MAX_NODES, parseInput } from '../core/input-schema.js';
@@ -20,6 +20,8 @@ import { planUpgrade } from '../core/plan.js';
 import { stateMachineGroups } from '../lambdas/plan/index.js';
 import { runContext } from '../core/run-context.js';
 import { buildSummary, compactSummary } from '../core/summary.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
 const quick = process.argv.includes('--quick');
 const largeOnly = process.argv.includes('--large');
@@ -146,6 +148,43 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startD
     stateTransitions: e.stateTransitions,
     maxPayloadBytes: e.maxPayloadBytes,
     loadAverage: { before: load, after: loadAverage() },
+  };
+}
+
+/**
+ * The floor under (c): one DynamoDB request as the handlers make it (SDK client, SigV4, loopback HTTP to
+ * DynamoDB Local), one after another on an otherwise idle runtime. A node step makes about twelve
+ * requests in a row (DynamoDB, SSM, Step Functions), so twelve of these bound its overhead from below.
+ */
+async function requestLatency(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+  // The rehearsals' own table (created here if no rehearsal ran yet), under keys of its own.
+  const table = TABLE_NAME;
+  await createTable(dynamodb.endpoint, {
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
+  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  const times: number[] = [];
+  const cpu = process.cpuUsage();
+  const javaCpu = cpuSeconds(dynamodb.pid);
+  const n = 400;
+  try {
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      if (i % 2 === 0) await db.send(new PutCommand({ TableName: table, Item: { pk: `BENCH#latency/NODE#${i % 50}`, sk: 'STEP#upgrade', status: 'RUNNING', startedAt: new Date().toISOString() } }));
+      else await db.send(new GetCommand({ TableName: table, Key: { pk: `BENCH#latency/NODE#${(i - 1) % 50}`, sk: 'STEP#upgrade' } }));
+      if (i >= 50) times.push(performance.now() - t); // the first ones warm the JIT on both sides
+    }
+  } finally {
+    db.destroy();
+  }
+  const used = process.cpuUsage(cpu);
+  return {
+    requests: n,
+    medianMs: round(median(times), 2),
+    p95Ms: round(percentile(times, 95), 2),
+    cpuMsPerRequest: { client: round((used.user + used.system) / 1000 / n, 2), dynamodbLocal: round(((cpuSeconds(dynamodb.pid) - javaCpu) * 1000) / n, 2) },
   };
 }
 
@@ -329,7 +368,8 @@ async function main() {
     if (process.argv.includes('--capacity-only')) return;
     const only = process.argv.find((a) => a.startsWith('--overhead-only='));
     if (only) {
-      for (const count of only.slice('--overhead-only='.length).split(',').map(Number)) {
+      say(`one DynamoDB request: ${JSON.stringify(await requestLatency(dynamodb))}`);
+      for (const count of only.slice('--overhead-only='.length).split(',').filter(Boolean).map(Number)) {
         const v = await noopRun(count, dynamodb);
         say(JSON.stringify(v));
       }
@@ -344,6 +384,7 @@ async function main() {
       return;
     }
     const a = await perNode(dynamodb);
+    const floor = await requestLatency(dynamodb);
     const c = await overhead(dynamodb);
     const d = await window(dynamodb);
     const e = await synth();
@@ -364,7 +405,7 @@ async function main() {
       windowLowerBoundRatio: d.windowLowerBoundRatio,
       maxNodesPerExecution: l ? maxNodes : cap.maxNodesPerExecution,
       ...(l ? { largeRun: largeRunOf(l) } : {}),
-      details: { perNode: a, prices: PRICES, overhead: c, window: d, synth: e, capacity: cap, ...(l ? { large: l } : {}) },
+      details: { perNode: a, prices: PRICES, dynamodbRequest: floor, overhead: c, window: d, synth: e, capacity: cap, ...(l ? { large: l } : {}) },
     };
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
     const rows: [string, string][] = [
@@ -374,6 +415,7 @@ async function main() {
       ['Lambda invocations per node (demo)', String(a.lambdaInvocationsPerNode)],
       ['estimated Step Functions + Lambda cost per node (USD)', String(a.costPerNodeUsd)],
       ...Object.entries(c).map(([k, v]): [string, string] => [`orchestration overhead per node step, ${k} nodes (median / p95 ms)`, `${v.medianMs} / ${v.p95Ms} (${v.nodeSteps} steps, ${v.wallSeconds} s, load ${v.loadAverage.before[0]}→${v.loadAverage.after[0]})`]),
+      ['one DynamoDB request, handler client → DynamoDB Local (median / p95 ms; CPU ms client + DynamoDB Local)', `${floor.medianMs} / ${floor.p95Ms}; ${floor.cpuMsPerRequest.client} + ${floor.cpuMsPerRequest.dynamodbLocal}`],
       ...Object.entries(c).map(([k, v]): [string, string] => [`orchestration CPU per node step, ${k} nodes (ms: rehearsal + DynamoDB Local)`, `${v.orchestrationCpuMsPerStep.rehearsal} + ${v.orchestrationCpuMsPerStep.dynamodbLocal}`]),
       ['maintenance window, ours / serial seed (s)', `${d.windowSeconds} / ${d.serialWindowSeconds}`],
       ['window ratio (measured) vs lower bound', `${d.windowRatio} vs ${d.windowLowerBoundRatio}`],
