@@ -55,6 +55,7 @@ export async function completeCommand(
     finishedAt: deps.now().toISOString(),
     commandId: command.commandId,
     ...(command.timeoutSeconds !== undefined ? { timeoutSeconds: command.timeoutSeconds } : {}),
+    ...(previous?.earlierAttempts?.length ? { earlierAttempts: previous.earlierAttempts } : {}),
   });
   const answered = await answer(deps, command.commandId, taskToken, result);
   return { answered, result };

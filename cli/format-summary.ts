@@ -35,6 +35,17 @@ export function formatSummary(summary: RehearsalSummary): string {
       for (const l of summary.failure.outputTail.split('\n')) lines.push(`    ${l}`);
     }
   }
+  const retried = summary.order.flatMap((id) =>
+    (summary.nodes[id]?.steps ?? []).filter((s) => s.failedAttempts?.length).map((s) => {
+      const failures = (s.failedAttempts ?? []).map((a, i) => `attempt ${i + 1} failed (exit code ${a.exitCode ?? 'none'}${a.outputTail ? `: ${a.outputTail.trim().split('\n').at(-1) ?? ''}` : ''})`);
+      return `  ${id} ${s.step}: ${failures.join('; ')}; retried by the operator, then ${s.status}`;
+    }),
+  );
+  if (retried.length > 0) {
+    lines.push('');
+    lines.push('Retried steps:');
+    lines.push(...retried);
+  }
   if (summary.warnings.length > 0) {
     lines.push('');
     lines.push('Warnings:');

@@ -28,6 +28,15 @@ export interface StepCheckpoint {
   /** The SSM command that runs (ran) the step, and the execution timeout it was given. */
   commandId?: string;
   timeoutSeconds?: number;
+  /** Attempts of this step that failed before the operator decided to retry it, oldest first. */
+  earlierAttempts?: EarlierAttempt[];
+}
+
+/** A failed attempt of a step that was retried: what it said, kept when the retry overwrites the checkpoint. */
+export interface EarlierAttempt {
+  exitCode: number | null;
+  outputTail: string;
+  finishedAt?: string;
 }
 
 /** How a node's part of the run ended (DynamoDB `RUN#id` / `NODE#id`). */
@@ -67,6 +76,8 @@ export interface SummaryStep {
   status: CheckpointStatus;
   warnings: string[];
   exitCode?: number | null;
+  /** The step was retried: how each earlier attempt failed (its output trimmed to 200 characters). */
+  failedAttempts?: { exitCode: number | null; outputTail: string }[];
 }
 
 export interface NodeSummary {
@@ -178,7 +189,13 @@ export function buildSummary(args: {
       from,
       to,
       status,
-      steps: steps.map((s) => ({ step: s.step, status: s.status, warnings: s.warnings, exitCode: s.exitCode })),
+      steps: steps.map((s) => ({
+        step: s.step,
+        status: s.status,
+        warnings: s.warnings,
+        exitCode: s.exitCode,
+        ...(s.earlierAttempts?.length ? { failedAttempts: s.earlierAttempts.map((a) => ({ exitCode: a.exitCode, outputTail: a.outputTail.slice(-200) })) } : {}),
+      })),
     };
   }
   const cluster = (step: StepId) => checkpoints.find((c) => c.step === step && c.status === 'SUCCEEDED');

@@ -42,6 +42,7 @@ async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Dat
       nodeId: node.id, step: named, status: 'FAILED', exitCode: null, warnings: [], outputTail: caught,
       startedAt: failed?.startedAt ?? now.toISOString(), finishedAt: now.toISOString(),
       ...(failed?.commandId !== undefined ? { commandId: failed.commandId } : {}),
+      ...(failed?.earlierAttempts?.length ? { earlierAttempts: failed.earlierAttempts } : {}),
     };
     await store.putCheckpoint(run.runId, failed);
   }

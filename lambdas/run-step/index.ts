@@ -75,6 +75,11 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
 
   const now = new Date();
   const timeout = stepTimeoutSeconds(event.step);
+  // The operator's retry of a failed step: the failure stays on record beside the new attempt.
+  const earlierAttempts = [
+    ...(previous?.earlierAttempts ?? []),
+    ...(previous?.status === 'FAILED' ? [{ exitCode: previous.exitCode, outputTail: (previous.outputTail ?? '').slice(-500), ...(previous.finishedAt ? { finishedAt: previous.finishedAt } : {}) }] : []),
+  ];
   await store.putCheckpoint(event.run.runId, {
     nodeId: event.node.id,
     step: event.step,
@@ -82,6 +87,7 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
     exitCode: null,
     warnings: [],
     startedAt: now.toISOString(),
+    ...(earlierAttempts.length > 0 ? { earlierAttempts } : {}),
   });
   const commandId = await runner.send(
     event.node.id,

@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
 import { TABLE_NAME } from '../../local/rehearsal.js';
+import { formatSummary } from '../../cli/format-summary.js';
 
 /**
  * After a failed step the operator decides. Each decision end to end, asserting on the sandboxes
@@ -103,6 +104,12 @@ describe('each decision', () => {
     const r = await run('retry', { decisions: ['retry'], failures: postFails(1) });
     expect(r.summary.status).toBe('SUCCEEDED');
     expect(r.summary.counts.upgraded).toBe(3);
+    // The retry does not hide the failure: the summary keeps the failed attempt beside the step's success.
+    expect(r.summary.nodes['dea-1']?.steps.find((s) => s.step === 'post-upgrade-validation')).toMatchObject({
+      status: 'SUCCEEDED',
+      failedAttempts: [{ exitCode: 1, outputTail: expect.stringContaining('injected failure of post-upgrade-validation') }],
+    });
+    expect(formatSummary(r.summary)).toMatch(/Retried steps:\n {2}dea-1 post-upgrade-validation: attempt 1 failed \(exit code 1: .*injected failure.*\); retried by the operator, then SUCCEEDED/);
     expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.1.0', serviceHealthy: true });
     await expect(store(r).getNodeRecord(r.summary.cluster, 'dea-1')).resolves.toMatchObject({ status: 'UPGRADED', version: '3.1.0' });
     await expectClosed(r);
