@@ -4,7 +4,7 @@
  * skips the 1,000- and 5,000-node runs (for a fast look; the README's numbers come from a full run);
  * `-- --large` runs only the 5,000-node no-op rehearsal and updates its part of bench/results.json;
  * `-- --capacity-only` prints only the nodes-per-execution computation;
- * `-- --overhead-only=10,100` runs only (c) for those node counts and prints it (writes nothing).
+ * `-- --overhead-only=10,100` runs only (c) for those node counts and updates their numbers in bench/results.json.
  */
 import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -366,16 +366,29 @@ async function main() {
     const cap = capacity();
     say(`capacity: ${JSON.stringify(cap)}`);
     if (process.argv.includes('--capacity-only')) return;
+    const file = join(ROOT, 'bench', 'results.json');
     const only = process.argv.find((a) => a.startsWith('--overhead-only='));
     if (only) {
-      say(`one DynamoDB request: ${JSON.stringify(await requestLatency(dynamodb))}`);
+      // Updates only these numbers in bench/results.json (and says when they were measured).
+      const floor = await requestLatency(dynamodb);
+      say(`one DynamoDB request: ${JSON.stringify(floor)}`);
+      const measured: Record<string, Awaited<ReturnType<typeof noopRun>>> = {};
       for (const count of only.slice('--overhead-only='.length).split(',').filter(Boolean).map(Number)) {
-        const v = await noopRun(count, dynamodb);
-        say(JSON.stringify(v));
+        measured[String(count)] = await noopRun(count, dynamodb);
+        say(JSON.stringify(measured[String(count)]));
       }
+      const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { details: Record<string, unknown>; overheadMsPerNodeStep?: Record<string, number>; orchestrationCpuMsPerNodeStep?: Record<string, number> };
+      const overheadDetails = { ...(previous.details.overhead as Record<string, unknown> | undefined), ...measured };
+      writeFileSync(file, `${JSON.stringify({
+        ...previous,
+        overheadMeasuredAt: new Date().toISOString(),
+        overheadMsPerNodeStep: { ...previous.overheadMsPerNodeStep, ...Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, v.medianMs])) },
+        orchestrationCpuMsPerNodeStep: { ...previous.orchestrationCpuMsPerNodeStep, ...Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, round(v.orchestrationCpuMsPerStep.rehearsal + v.orchestrationCpuMsPerStep.dynamodbLocal, 1)])) },
+        details: { ...previous.details, dynamodbRequest: floor, overhead: overheadDetails },
+      }, null, 2)}\n`);
+      printTable(Object.entries(measured).map(([k, v]): [string, string] => [`orchestration overhead per node step, ${k} nodes (median / p95 ms; CPU rehearsal + DynamoDB Local)`, `${v.medianMs} / ${v.p95Ms}; ${v.orchestrationCpuMsPerStep.rehearsal} + ${v.orchestrationCpuMsPerStep.dynamodbLocal} (${v.nodeSteps} steps, ${v.wallSeconds} s, load ${v.loadAverage.before[0]}→${v.loadAverage.after[0]})`]), file);
       return;
     }
-    const file = join(ROOT, 'bench', 'results.json');
     if (largeOnly) {
       const l = await large(dynamodb);
       const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { details: Record<string, unknown> };
