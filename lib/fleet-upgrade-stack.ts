@@ -505,8 +505,15 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     action: 'release', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
   }, '$.lockRelease');
   releaseAfterFailure.next(summarizeAfterFailure).next(upgradeFailed);
+  // Maintenance mode could not be switched off (its step failed past its retries): nobody else will, so the
+  // operators are told to do it by hand (second notification, as for a failed rollback), then the run ends.
+  const notifyMaintenanceStillOn = invoke('Notify maintenance mode still on', f.requestApproval, {
+    action: 'maintenanceStillOn', node: { 'id.$': '$.plan.coreNode' }, 'run.$': '$.run',
+  }, '$.notified');
+  notifyMaintenanceStillOn.addCatch(releaseAfterFailure, { resultPath: '$.notifyError' });
+  notifyMaintenanceStillOn.next(releaseAfterFailure);
   const maintenanceOffAfterFailure = step('maintenance-off', 'Disable maintenance mode after failure', '$.plan.coreNode', '$.maintenanceOff', restoreRetry);
-  maintenanceOffAfterFailure.addCatch(releaseAfterFailure, { resultPath: '$.maintenanceOffError' });
+  maintenanceOffAfterFailure.addCatch(notifyMaintenanceStillOn, { resultPath: '$.maintenanceOffError' });
   maintenanceOffAfterFailure.next(releaseAfterFailure);
 
   // ── Main path ──
@@ -521,7 +528,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   maintenanceOn.addCatch(maintenanceOffAfterFailure, { resultPath: '$.error' });
   upgradeGroups.addCatch(maintenanceOffAfterFailure, { resultPath: '$.error' });
   const maintenanceOff = step('maintenance-off', 'Disable maintenance mode', '$.plan.coreNode', '$.maintenanceOff', restoreRetry);
-  maintenanceOff.addCatch(releaseAfterFailure, { resultPath: '$.error' });
+  maintenanceOff.addCatch(notifyMaintenanceStillOn, { resultPath: '$.error' });
   const releaseLock = invoke('Release cluster lock', f.lock, {
     action: 'release', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
   }, '$.lockRelease');

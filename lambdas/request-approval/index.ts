@@ -14,8 +14,10 @@ export interface RequestApprovalEvent {
    * ask: a node's step failed; store the evidence with the task token and notify the operators.
    * timeout: nobody decided in time; decide `onTimeout`, recorded as decided by timeout.
    * rollbackFailed: tell the operators a rollback failed and the node needs attention (second notification).
+   * maintenanceStillOn: maintenance-off failed past its retries on the core node (`node`): tell the operators
+   * to switch it off by hand.
    */
-  action: 'ask' | 'timeout' | 'rollbackFailed';
+  action: 'ask' | 'timeout' | 'rollbackFailed' | 'maintenanceStillOn';
   taskToken?: string;
   node: { id: string };
   run: RunContext;
@@ -123,6 +125,24 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
       ].join('\n'),
       { runId: event.run.runId, nodeId: event.node.id, kind: 'rollback-failed' },
     );
+    return { notified: true };
+  }
+  if (event.action === 'maintenanceStillOn') {
+    const failed = await store.getCheckpoint(event.run.runId, event.node.id, 'maintenance-off');
+    await publish(
+      `fleet-upgrade: MAINTENANCE MODE STILL ON in ${event.run.cluster} (${event.node.id})`,
+      [
+        `Maintenance mode could not be switched off on the core node ${event.node.id} of cluster ${event.run.cluster} (run ${event.run.runId}):`,
+        'the runbook\'s maintenance-off step failed on every attempt. The cluster stays in maintenance until someone switches it off by hand.',
+        'The cluster lock is released as the run ends; the nodes are where the run summary says.',
+        '',
+        `Exit code: ${failed?.exitCode ?? 'none'}`,
+        'Last output of the step:',
+        ...(failed?.outputTail ?? 'no output recorded').split('\n').map((l) => `  ${l}`),
+      ].join('\n'),
+      { runId: event.run.runId, nodeId: event.node.id, kind: 'maintenance-still-on' },
+    );
+    logger.error('maintenance mode still on; operators told', { runId: event.run.runId, cluster: event.run.cluster, nodeId: event.node.id });
     return { notified: true };
   }
   if (event.taskToken === undefined) throw new Error('ask needs the task token');

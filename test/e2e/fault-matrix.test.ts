@@ -13,7 +13,7 @@ const SUBSET = [
   'base-1 post-upgrade-validation fails abort',
   'core-1 rollback fails-once in-rollback rollback',
   'mysql-1 download stray-event',
-  'core-1 maintenance-off fails-once',
+  'core-1 maintenance-off fails',
   'core-1 download checksum',
 ];
 
