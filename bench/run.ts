@@ -110,11 +110,11 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startD
   const load = loadAverage();
   const cpu = process.cpuUsage();
   const javaCpu = cpuSeconds(dynamodb.pid);
-  // A long run (1,000 nodes and more) says how far it got: a line every 2,500 finished steps.
+  // A long run (1,000 nodes and more) says how far it got: a line every 2,500 finished task states.
   let done = 0;
   const progress = (line: string) => {
     if (!/: ok in |: FAILED after /.test(line) || ++done % 2500 !== 0) return;
-    say(`  noop-${count}: ${done} steps done in ${Math.round((performance.now() - started) / 1000)} s (load ${loadAverage()[0]})`);
+    say(`  noop-${count}: ${done} task states done in ${Math.round((performance.now() - started) / 1000)} s (load ${loadAverage()[0]})`);
   };
   const result = await run(`noop-${count}`, {
     ...(count >= 1000 ? { progress } : {}),
