@@ -57,7 +57,7 @@ export class SsmCommandRunner {
         new ListCommandsCommand({
           InstanceId: instanceId,
           // SSM stamps the command with its own clock: allow a few seconds of difference; the comment decides.
-          Filters: [{ key: 'InvokedAfter', value: new Date(since.getTime() - 5_000).toISOString() }, { key: 'DocumentName', value: this.documentName }],
+          Filters: [{ key: 'InvokedAfter', value: new Date(since.getTime() - 5_000).toISOString().replace(/\.\d{3}Z$/, 'Z') }, { key: 'DocumentName', value: this.documentName }],
           NextToken,
         }),
       );

@@ -64,7 +64,10 @@ export class FleetStore {
     }
   }
 
-  /** Extends the run's hold on the lock; false when the run no longer holds it (broken with unlock). */
+  /**
+   * Extends the run's hold on the lock, never shortening it (a node that starts while another waits for a
+   * decision keeps the longer hold); false when the run no longer holds it (broken with unlock).
+   */
   async renewLock(cluster: string, runId: string, now: Date, ttlSeconds: number): Promise<boolean> {
     try {
       await this.db.send(
@@ -72,13 +75,15 @@ export class FleetStore {
           TableName: this.table,
           Key: { pk: `CLUSTER#${cluster}`, sk: 'LOCK' },
           UpdateExpression: 'SET expiresAt = :until, renewedAt = :now',
-          ConditionExpression: 'runId = :run',
+          ConditionExpression: 'runId = :run AND (attribute_not_exists(expiresAt) OR expiresAt < :until)',
           ExpressionAttributeValues: { ':until': new Date(now.getTime() + ttlSeconds * 1000).toISOString(), ':now': now.toISOString(), ':run': runId },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      // Still ours, with a later expiry already: held.
+      if (error instanceof ConditionalCheckFailedException) return error.Item?.runId?.S === runId;
       throw error;
     }
   }

@@ -38,7 +38,7 @@ export function formatSummary(summary: RehearsalSummary): string {
   const retried = summary.order.flatMap((id) =>
     (summary.nodes[id]?.steps ?? []).filter((s) => s.failedAttempts?.length).map((s) => {
       const failures = (s.failedAttempts ?? []).map((a, i) => `attempt ${i + 1} failed (exit code ${a.exitCode ?? 'none'}${a.outputTail ? `: ${a.outputTail.trim().split('\n').at(-1) ?? ''}` : ''})`);
-      return `  ${id} ${s.step}: ${failures.join('; ')}; retried by the operator, then ${s.status}`;
+      return `  ${id} ${s.step}: ${failures.join('; ')}; retried, then ${s.status}`;
     }),
   );
   if (retried.length > 0) {

@@ -28,7 +28,7 @@ export interface StepCheckpoint {
   /** The SSM command that runs (ran) the step, and the execution timeout it was given. */
   commandId?: string;
   timeoutSeconds?: number;
-  /** Attempts of this step that failed before the operator decided to retry it, oldest first. */
+  /** Attempts of this step that failed before it was run again (the operator's retry, or rollback's and maintenance-off's own retries), oldest first. */
   earlierAttempts?: EarlierAttempt[];
 }
 

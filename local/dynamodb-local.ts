@@ -41,9 +41,14 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
   const child: ChildProcess = spawn(
     'java',
     [`-Djava.library.path=${libDir}`, '-Xmx512m', '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)],
-    // It writes a metadata file into its working directory: keep that out of the project.
-    { stdio: ['ignore', 'ignore', 'pipe'], cwd: mkdtempSync(join(tmpdir(), 'dynamodb-local-')) },
+    // It writes a metadata file into its working directory: keep that out of the project. Its own process
+    // group: a terminal's Ctrl-C goes to the foreground group only, and a safe stop still needs DynamoDB.
+    { stdio: ['ignore', 'ignore', 'pipe'], cwd: mkdtempSync(join(tmpdir(), 'dynamodb-local-')), detached: true },
   );
+  // Out of our process group it no longer dies with us by itself: whatever way we exit, it goes too.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();

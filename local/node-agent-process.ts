@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { AgentReply, AgentRequest } from './node-agent.js';
 
+// The terminal's Ctrl-C reaches this process too (same process group): the rehearsal stops its run safely
+// and still needs the agent to finish the step under way. The agent ends when the rehearsal ends it.
+process.on('SIGINT', () => undefined);
+
 interface Outcome {
   code: number;
   stdout: string;

@@ -447,6 +447,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       }
     })();
     const result = await execution.result;
+    // A stop that comes after the execution ended stops nothing.
+    opts.signal?.removeEventListener('abort', stop);
     await consume;
     const outcome = stopped.aborted ? { status: 'ABORTED' as const } : result;
     counter.finish(outcome.status);

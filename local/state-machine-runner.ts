@@ -146,6 +146,8 @@ export function taskOverrides(
         // When the task times out its token dies with it, as in AWS: a late answer finds no task.
         const timeout = (state as { TimeoutSeconds?: number }).TimeoutSeconds;
         const expiry = timeout === undefined ? undefined : setTimeout(() => tokens.expire(token), timeout * 1000);
+        // A stopped execution lets this task go without an answer: its timer must not hold the process.
+        expiry?.unref();
         try {
           await handler(viaJson(payload));
           return viaJson(await answer);

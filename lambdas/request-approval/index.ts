@@ -151,10 +151,14 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
   await store.putApproval(request, event.taskToken, expiresAt + 7 * 86_400);
   // Waiting for a decision can outlast the lock's usual hold (12 h; approvals may wait up to a year):
   // hold it until the approval expires plus that hold, so a waiting run never looks crashed to `unlock`.
+  // Best effort: asking the operator matters more than the longer hold (the gate renews it as nodes start).
   const holdSeconds = Number(process.env.LOCK_TTL_SECONDS ?? 43_200);
-  if (!(await store.renewLock(event.run.cluster, event.run.runId, now, expiresAt - Math.floor(now.getTime() / 1000) + holdSeconds))) {
-    logger.warn('the cluster lock is no longer held by this run (broken with unlock); asking the operator all the same', { runId: event.run.runId, cluster: event.run.cluster });
-  }
+  const held = await store.renewLock(event.run.cluster, event.run.runId, now, expiresAt - Math.floor(now.getTime() / 1000) + holdSeconds)
+    .catch((error: unknown) => {
+      logger.warn('could not extend the cluster lock while the operator decides', { runId: event.run.runId, error: String(error) });
+      return true;
+    });
+  if (!held) logger.warn('the cluster lock is no longer held by this run (broken with unlock); asking the operator all the same', { runId: event.run.runId, cluster: event.run.cluster });
   const base = process.env.APPROVAL_URL;
   const link = base ? approvalLink(base, request.approvalId, expiresAt, await approvalKey()) : null;
   await publish(

@@ -54,10 +54,11 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
     const earlier = await store.getCommand(previous.commandId);
     // ANSWERED: a task took that result, so this is a new attempt (the operator's retry): run the step again.
     if (earlier !== null && earlier.state !== 'ANSWERED') return takeOver(deps, runner, earlier, event);
-  } else if (previous?.status === 'RUNNING') {
+  } else if (previous !== null && (previous.status === 'RUNNING' || previous.status === 'FAILED')) {
     // An earlier attempt stopped (crashed, timed out) after its RUNNING checkpoint but before it recorded
-    // its command. If its SendCommand went through, the node is running (or ran) the step: take that
-    // command over instead of running the step a second time.
+    // its command (the approval evidence may since have marked it FAILED: the operator's retry comes here
+    // too). If its SendCommand went through, the node is running (or ran) the step: take that command
+    // over instead of running the step a second time.
     // A command a task already took (ANSWERED) belongs to an attempt before the operator's retry.
     for (const sent of await runner.findSent(event.node.id, event.run.runId, event.step, new Date(previous.startedAt))) {
       const recorded = await store.getCommand(sent);
@@ -75,11 +76,12 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
 
   const now = new Date();
   const timeout = stepTimeoutSeconds(event.step);
-  // The operator's retry of a failed step: the failure stays on record beside the new attempt.
+  // The operator's retry of a failed step: the failure stays on record beside the new attempt (the last
+  // ten failures, so that the checkpoint stays far below DynamoDB's item size however often it is retried).
   const earlierAttempts = [
     ...(previous?.earlierAttempts ?? []),
     ...(previous?.status === 'FAILED' ? [{ exitCode: previous.exitCode, outputTail: (previous.outputTail ?? '').slice(-500), ...(previous.finishedAt ? { finishedAt: previous.finishedAt } : {}) }] : []),
-  ];
+  ].slice(-10);
   await store.putCheckpoint(event.run.runId, {
     nodeId: event.node.id,
     step: event.step,

@@ -109,7 +109,7 @@ describe('each decision', () => {
       status: 'SUCCEEDED',
       failedAttempts: [{ exitCode: 1, outputTail: expect.stringContaining('injected failure of post-upgrade-validation') }],
     });
-    expect(formatSummary(r.summary)).toMatch(/Retried steps:\n {2}dea-1 post-upgrade-validation: attempt 1 failed \(exit code 1: .*injected failure.*\); retried by the operator, then SUCCEEDED/);
+    expect(formatSummary(r.summary)).toMatch(/Retried steps:\n {2}dea-1 post-upgrade-validation: attempt 1 failed \(exit code 1: .*injected failure.*\); retried, then SUCCEEDED/);
     expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.1.0', serviceHealthy: true });
     await expect(store(r).getNodeRecord(r.summary.cluster, 'dea-1')).resolves.toMatchObject({ status: 'UPGRADED', version: '3.1.0' });
     await expectClosed(r);

@@ -28,7 +28,7 @@ describe('finding the command a crashed attempt sent', () => {
     expect(calls).toHaveLength(2);
     expect(calls[0]?.args[0].input).toEqual({
       InstanceId: 'i-0abc',
-      Filters: [{ key: 'InvokedAfter', value: '2026-11-24T09:59:55.000Z' }, { key: 'DocumentName', value: 'fleet-upgrade-runbook' }],
+      Filters: [{ key: 'InvokedAfter', value: '2026-11-24T09:59:55Z' }, { key: 'DocumentName', value: 'fleet-upgrade-runbook' }],
       NextToken: undefined,
     });
     expect(calls[1]?.args[0].input.NextToken).toBe('page-2');
