@@ -62,17 +62,19 @@ describe('fleet-upgrade rehearse (CLI)', () => {
       ],
     }));
     const work = join(dir, 'interrupted');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleet-upgrade.ts', 'rehearse', '--cluster', cluster, '--target-version', '3.1.0', '--workdir', work, '--fail', 'dea-1:post-upgrade-validation', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, signalled as a whole, as a terminal's Ctrl-C signals the foreground group: the
+    // helpers it started there (the node agent) get the SIGINT too and must not die of it mid-stop.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleet-upgrade.ts', 'rehearse', '--cluster', cluster, '--target-version', '3.1.0', '--workdir', work, '--fail', 'dea-1:post-upgrade-validation', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
       // No --decision: the run waits for the operator, who presses Ctrl-C instead.
-      if (stderr.includes('Waiting for a decision') && !stderr.includes('SIGINT')) child.kill('SIGINT');
+      if (stderr.includes('Waiting for a decision') && !stderr.includes('SIGINT')) process.kill(-(child.pid as number), 'SIGINT');
     });
     const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
+      const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), 150_000);
       child.on('exit', (c) => { clearTimeout(timer); resolve(c); });
     });
     expect(stderr).toContain('SIGINT: stopping the run safely');
