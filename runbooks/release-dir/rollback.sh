@@ -13,7 +13,12 @@ for partial in "$RELEASES"/*.partial; do rm -rf "$partial"; done
 backup="$(backup_dir "$FU_RUN_ID")"
 previous=""
 if [ -f "$backup/version" ]; then previous="$(tr -d '[:space:]' <"$backup/version")"; fi
-if [ -z "$previous" ] && [ -f "$FU_DIR/previous-version" ]; then previous="$(tr -d '[:space:]' <"$FU_DIR/previous-version")"; fi
+# Without this run's backup the node was not switched by this run (backup comes before upgrade): only a
+# node at the target (switched by the run this one resumes) goes back to the version recorded at the switch.
+# A node still at its old version stays there: previous-version may be from an earlier run's upgrade.
+if [ -z "$previous" ] && [ -f "$FU_DIR/previous-version" ] && [ "$(current_version)" = "${FU_TARGET_VERSION:-}" ]; then
+  previous="$(tr -d '[:space:]' <"$FU_DIR/previous-version")"
+fi
 if [ -n "$previous" ] && [ "$(current_version)" != "$previous" ]; then
   switch_current "$previous"
 fi
