@@ -123,6 +123,18 @@ describe('release-dir runbook', () => {
     expect(await readFile(join(root, 'var/lib/app/state.json'))).toEqual(stateBefore);
   });
 
+  it('a later run stopped before its backup leaves the node at the version the earlier run gave it', async () => {
+    const root = await node('stale-previous');
+    // run-1 upgraded 3.0.0 → 3.1.0 (previous-version says 3.0.0).
+    for (const name of ['download', 'backup', 'upgrade', 'restart']) expect((await step(root, name)).code, name).toBe(0);
+    // run-2 (to 3.2.0) is stopped between retire and backup; its rollback must not go back to 3.0.0.
+    const later = { FU_RUN_ID: 'run-2', FU_TARGET_VERSION: '3.2.0' };
+    expect(await step(root, 'rollback', later)).toMatchObject({ code: 0, details: { version: '3.1.0', restoredBackup: false } });
+    expect(await inspectSandbox(root)).toMatchObject({ currentLink: 'releases/3.1.0', serviceHealthy: true });
+    // A run that resumes run-1 at restart (node at the target, no backup of its own) still goes back to 3.0.0.
+    expect(await step(root, 'rollback', { FU_RUN_ID: 'run-1-resumed' })).toMatchObject({ code: 0, details: { version: '3.0.0' } });
+  });
+
   it('rolls back safely before anything was downloaded', async () => {
     const root = await node('early-rollback');
     expect(await step(root, 'rollback')).toMatchObject({ code: 0, details: { version: '3.0.0', restoredBackup: false } });
