@@ -22,7 +22,7 @@ import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoi
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, synthesizeTemplate } from './template.js';
 import type { StepId } from '../core/steps.js';
-import { MapFence, capStepTimeouts, StopSwitch, executionAbortedEvent, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
+import { MapFence, capStepTimeouts, StopSwitch, executionAbortedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
 import { createSandbox, stopService } from './sandbox.js';
@@ -456,8 +456,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     if (stopped.aborted) {
       const reason = opts.signal?.reason;
       await (LOCAL_HANDLERS['run-stopped'] as LocalHandler)(executionAbortedEvent({
-        executionArn: `arn:aws:states:us-east-1:123456789012:execution:FleetUpgrade:${runId}`,
-        stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:FleetUpgrade',
+        executionArn: localArns().execution(runId),
+        stateMachineArn: localArns().stateMachine,
         name: runId,
         startDate: started,
         stopDate,

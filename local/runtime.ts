@@ -8,7 +8,7 @@ import { AwsJsonError, type JsonOperation } from './json-protocol.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { cleanWorkdir } from './rehearsal.js';
 import { prepareLocalStack, type LocalStack } from './local-stack.js';
-import { MapFence, StopSwitch, executionAbortedEvent, startExecution, taskOverrides, type LocalExecution, type LocalHandler } from './state-machine-runner.js';
+import { MapFence, StopSwitch, executionAbortedEvent, localArns, startExecution, taskOverrides, type LocalExecution, type LocalHandler } from './state-machine-runner.js';
 import { ExecutionHistories, type ChildExecution, type HistoryRecorder } from './history-events.js';
 import { LOCAL_HANDLERS } from './handlers.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
@@ -16,7 +16,7 @@ import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
 /** The stack name `local serve` answers DescribeStacks for (the CLI's default `--stack`). */
 export const LOCAL_STACK_NAME = 'FleetUpgradeStack';
 const STATE_MACHINE_NAME = 'FleetUpgrade';
-const STATE_MACHINE_ARN = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
+const STATE_MACHINE_ARN = localArns(STATE_MACHINE_NAME).stateMachine;
 const ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/fleet-upgrade-local`;
 
 type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
@@ -202,7 +202,7 @@ export class LocalRuntime {
     } catch {
       throw new AwsJsonError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
     }
-    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${name}`;
+    const executionArn = localArns(STATE_MACHINE_NAME).execution(name);
     const existing = this.executions.get(executionArn);
     if (existing !== undefined) {
       // As in AWS (Standard): the same name with the same input is the same execution; anything else is refused.

@@ -41,6 +41,16 @@ function* allStates(states: Record<string, AslState>, maps: string[] = []): Gene
   }
 }
 
+/** Account and region of everything local (the synthesized template's pseudo parameters too). */
+export const LOCAL_ACCOUNT = '123456789012';
+export const LOCAL_REGION = 'us-east-1';
+
+/** The ARNs of a local state machine and of its executions. */
+export function localArns(stateMachineName = 'FleetUpgrade'): { stateMachine: string; execution: (name: string) => string } {
+  const base = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}`;
+  return { stateMachine: `${base}:stateMachine:${stateMachineName}`, execution: (name) => `${base}:execution:${stateMachineName}:${name}` };
+}
+
 /** The top-level `States` of a definition. */
 const statesOf = (definition: Record<string, unknown>) => definition.States as Record<string, AslState>;
 
@@ -218,15 +228,14 @@ export class StopSwitch {
 
 /** The EventBridge event "Step Functions Execution Status Change" of a stopped execution: what the stack's rule hands `run-stopped`. */
 export function executionAbortedEvent(e: { executionArn: string; stateMachineArn: string; name: string; startDate: number; stopDate: number; input: string; error?: string; cause?: string }) {
-  const [, , , region = 'us-east-1', account = '123456789012'] = e.executionArn.split(':');
   return {
     version: '0',
     id: randomUUID(),
     'detail-type': 'Step Functions Execution Status Change',
     source: 'aws.states',
-    account,
+    account: LOCAL_ACCOUNT,
     time: new Date(e.stopDate).toISOString(),
-    region,
+    region: LOCAL_REGION,
     resources: [e.executionArn],
     detail: {
       executionArn: e.executionArn,
@@ -317,18 +326,19 @@ export function startExecution(opts: {
     validationOptions: { checkArn: false, checkPaths: true },
   });
   const startTime = new Date().toISOString();
+  const arns = localArns(opts.stateMachineName);
   const tokens = opts.tokens;
   const execution = machine.run(opts.input as never, {
     // Overrides are typed over the library's JSON type; ours take and return plain JSON values.
     overrides: { taskResourceLocalHandlers: opts.overrides as never, retryIntervalOverrides: retryIntervalOverrides(opts.definition) },
     context: {
       Execution: {
-        Id: `arn:aws:states:us-east-1:123456789012:execution:${opts.stateMachineName ?? 'FleetUpgrade'}:${opts.executionName}`,
+        Id: arns.execution(opts.executionName),
         Name: opts.executionName,
         StartTime: startTime,
         Input: opts.input as never,
       },
-      StateMachine: { Id: `arn:aws:states:us-east-1:123456789012:stateMachine:${opts.stateMachineName ?? 'FleetUpgrade'}`, Name: opts.stateMachineName ?? 'FleetUpgrade' },
+      StateMachine: { Id: arns.stateMachine, Name: opts.stateMachineName ?? 'FleetUpgrade' },
       // A new token every time a state reads $$.Task.Token, registered before the task starts.
       Task: {
         get Token() {

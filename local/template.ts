@@ -6,8 +6,9 @@ import { FleetUpgradeStack, HANDLER_METADATA_KEY, type FleetUpgradeStackProps } 
 export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }> };
 
 /** Account and region of the placeholder ARNs the synthesized definition is resolved with. */
-export const LOCAL_ACCOUNT = '123456789012';
-export const LOCAL_REGION = 'us-east-1';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './state-machine-runner.js';
+
+export { LOCAL_ACCOUNT, LOCAL_REGION };
 
 /** Synthesizes the real stack in-process (no bundling: the rehearsal runs the handlers from source). */
 export function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> = {}, outdirBase = '.tmp'): CfnTemplate {
