@@ -42,8 +42,8 @@ export async function completeCommand(
     targetVersion: command.targetVersion,
   });
   const result = command.ignoreFailure === true ? ignoreFailure(interpreted) : interpreted;
-  const previous = await deps.store.getCheckpoint(command.runId, command.nodeId, command.step);
-  await deps.store.putCheckpoint(command.runId, {
+  // One request: the RUNNING checkpoint's startedAt and earlierAttempts stay as they are.
+  await deps.store.finishCheckpoint(command.runId, {
     nodeId: command.nodeId,
     step: command.step,
     status: result.outcome,
@@ -51,11 +51,10 @@ export async function completeCommand(
     warnings: result.warnings,
     outputTail: result.outputTail,
     details: result.details,
-    startedAt: previous?.startedAt ?? command.sentAt,
+    startedAt: command.sentAt,
     finishedAt: deps.now().toISOString(),
     commandId: command.commandId,
     ...(command.timeoutSeconds !== undefined ? { timeoutSeconds: command.timeoutSeconds } : {}),
-    ...(previous?.earlierAttempts?.length ? { earlierAttempts: previous.earlierAttempts } : {}),
   });
   const answered = await answer(deps, command.commandId, taskToken, result);
   return { answered, result };

@@ -5,6 +5,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
   type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
@@ -267,16 +268,6 @@ export class FleetStore {
     return found.filter((a): a is StoredApproval => a !== null && a.state === 'PENDING').sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  /** Registers the task token that an SSM command's completion must answer. */
-  async putCommand(command: PendingCommand): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: `COMMAND#${command.commandId}`, sk: 'COMMAND', ...command, state: 'PENDING' },
-      }),
-    );
-  }
-
   async getCommand(commandId: string): Promise<(PendingCommand & { state: string }) | null> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `COMMAND#${commandId}`, sk: 'COMMAND' } }));
     return (out.Item as (PendingCommand & { state: string }) | undefined) ?? null;
@@ -293,6 +284,17 @@ export class FleetStore {
    * when someone else claimed it first (a duplicate event, or the reconcile after a timeout).
    */
   async claimCommand(commandId: string, now: Date): Promise<(PendingCommand & { state: string }) | null> {
+    const claim = await this.tryClaimCommand(commandId, now);
+    return claim.outcome === 'claimed' ? claim.command : null;
+  }
+
+  /**
+   * claimCommand in one request, saying why a claim failed: the command is not recorded (yet: run-step
+   * records it just after SendCommand, and a quick command can end first), or it is no longer PENDING.
+   */
+  async tryClaimCommand(commandId: string, now: Date): Promise<
+    { outcome: 'claimed'; command: PendingCommand & { state: string } } | { outcome: 'missing' } | { outcome: 'taken'; state: string }
+  > {
     try {
       const out = await this.db.send(
         new UpdateCommand({
@@ -303,11 +305,16 @@ export class FleetStore {
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':answering': 'ANSWERING', ':pending': 'PENDING', ':at': now.toISOString() },
           ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return out.Attributes as PendingCommand & { state: string };
+      return { outcome: 'claimed', command: out.Attributes as PendingCommand & { state: string } };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return null;
+      // The exception carries the old item unconverted (DynamoDB's attribute-value form): only its state is read.
+      if (error instanceof ConditionalCheckFailedException) {
+        const state = error.Item?.state?.S;
+        return state === undefined ? { outcome: 'missing' } : { outcome: 'taken', state };
+      }
       throw error;
     }
   }
@@ -346,6 +353,65 @@ export class FleetStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  /**
+   * Registers a step's command and points its RUNNING checkpoint at it, in one transaction: a retry finds
+   * both or neither (then it looks the command up in SSM).
+   */
+  async recordCommand(command: PendingCommand): Promise<void> {
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.table, Item: { pk: `COMMAND#${command.commandId}`, sk: 'COMMAND', ...command, state: 'PENDING' } } },
+          {
+            Update: {
+              TableName: this.table,
+              Key: { pk: `RUN#${command.runId}`, sk: checkpointKey(command.nodeId, command.step) },
+              UpdateExpression: command.timeoutSeconds === undefined ? 'SET commandId = :id' : 'SET commandId = :id, timeoutSeconds = :timeout',
+              ExpressionAttributeValues: { ':id': command.commandId, ...(command.timeoutSeconds === undefined ? {} : { ':timeout': command.timeoutSeconds }) },
+            },
+          },
+        ],
+      }),
+    );
+  }
+
+  /**
+   * Writes a step's first RUNNING checkpoint, in one request when the step has none (its first attempt).
+   * Returns null when written; otherwise the checkpoint an earlier attempt left, untouched, for the caller
+   * to decide (take over its command, or run the step again).
+   */
+  async startCheckpoint(runId: string, checkpoint: StepCheckpoint): Promise<StepCheckpoint | null> {
+    const Key = { pk: `RUN#${runId}`, sk: checkpointKey(checkpoint.nodeId, checkpoint.step) };
+    try {
+      await this.db.send(new PutCommand({ TableName: this.table, Item: { ...Key, ...checkpoint }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return null;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key, ConsistentRead: true }));
+    if (out.Item === undefined) throw new Error(`checkpoint ${Key.sk} of run ${runId} vanished while the step started`);
+    const { pk: _pk, sk: _sk, ...previous } = out.Item;
+    return previous as StepCheckpoint;
+  }
+
+  /**
+   * Writes a step's final checkpoint in one request: every field of `checkpoint` is set, startedAt only when
+   * the step has none yet (the RUNNING checkpoint's time is kept), and earlierAttempts stays as it is.
+   */
+  async finishCheckpoint(runId: string, checkpoint: Omit<StepCheckpoint, 'earlierAttempts'>): Promise<void> {
+    const { startedAt, ...fields } = checkpoint;
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `RUN#${runId}`, sk: checkpointKey(checkpoint.nodeId, checkpoint.step) },
+        UpdateExpression: `SET ${entries.map(([, ], i) => `#f${i} = :f${i}`).join(', ')}, startedAt = if_not_exists(startedAt, :startedAt)`,
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])),
+        ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, v], i) => [`:f${i}`, v])), ':startedAt': startedAt },
+      }),
+    );
   }
 
   /** Notes on a RUNNING checkpoint which command runs the step, so a retry or reconcile can find it. */

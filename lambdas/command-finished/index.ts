@@ -1,5 +1,5 @@
 import { FINAL_COMMAND_STATUSES, completeCommand } from '../../adapters/command-completion.js';
-import { FleetStore, type PendingCommand } from '../../adapters/store.js';
+import { FleetStore } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
 import { TaskCallback } from '../../adapters/task-callback.js';
 import { documentClient, requireEnv, sfnClient, ssmClient } from '../../adapters/aws-clients.js';
@@ -17,40 +17,49 @@ export interface CommandStatusEvent {
   };
 }
 
-/** The pending command may be written a moment after SSM already finished it: look again briefly. */
-async function findCommand(store: FleetStore, commandId: string): Promise<(PendingCommand & { state: string }) | null> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const command = await store.getCommand(commandId);
-    if (command !== null) return command;
+/**
+ * Claims the command in one request. The pending command may be recorded a moment after SSM already
+ * finished it (run-step records it just after SendCommand): when it is missing, look again briefly.
+ */
+async function claimWhenRecorded(store: FleetStore, commandId: string): ReturnType<FleetStore['tryClaimCommand']> {
+  for (let attempt = 0; ; attempt++) {
+    const claim = await store.tryClaimCommand(commandId, new Date());
+    if (claim.outcome !== 'missing' || attempt >= 4) return claim;
     await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
   }
-  return null;
 }
 
 /**
  * Invoked by the EventBridge rule when an SSM command of our document finishes: claims the command (a
  * duplicate event, or a step that reconciled after a lost event, finds it claimed and does nothing),
  * reads the output, interprets it under the runbook contract, checkpoints it and answers the waiting task.
+ * The claim and the output are requested together; a claim whose output cannot be read is handed back
+ * (PENDING), so that EventBridge's retry, or the step's own retry, can answer it.
  */
 export const handler = async (event: CommandStatusEvent): Promise<{ answered: boolean }> => {
   const { 'command-id': commandId, 'instance-id': instanceId, status } = event.detail;
   if (!FINAL_COMMAND_STATUSES.has(status)) return { answered: false };
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
-  const command = await findCommand(store, commandId);
-  if (command === null) {
+  const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'));
+  const reading = runner.invocation(commandId, instanceId);
+  // Read only when claimed (a stray event's command has no invocation); never an unhandled rejection.
+  reading.catch(() => undefined);
+  const claim = await claimWhenRecorded(store, commandId);
+  if (claim.outcome === 'missing') {
     logger.warn('status event for a command this stack did not start; ignored', { commandId, instanceId, status });
     return { answered: false };
   }
-  if (command.state !== 'PENDING') {
-    logger.info('duplicate status event; the task was already answered', { commandId, state: command.state });
+  if (claim.outcome === 'taken') {
+    logger.info('duplicate status event, or the command was claimed meanwhile (reconcile); nothing to do', { commandId, state: claim.state });
     return { answered: false };
   }
-  const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'));
-  const invocation = await runner.invocation(commandId, instanceId);
-  const claimed = await store.claimCommand(commandId, new Date());
-  if (claimed === null) {
-    logger.info('the command was claimed meanwhile (duplicate event or reconcile); nothing to do', { commandId });
-    return { answered: false };
+  const claimed = claim.command;
+  let invocation: Awaited<typeof reading>;
+  try {
+    invocation = await reading;
+  } catch (error) {
+    await store.settleCommand(commandId, 'PENDING', new Date());
+    throw error;
   }
   const deps = { store, callback: new TaskCallback(sfnClient()), now: () => new Date() };
   const { answered, result } = await completeCommand(deps, claimed, invocation, claimed.taskToken);

@@ -49,7 +49,10 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
   const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'));
   const deps: CompletionDeps = { store, callback: new TaskCallback(sfnClient()), now: () => new Date() };
 
-  const previous = await store.getCheckpoint(event.run.runId, event.node.id, event.step);
+  const now = new Date();
+  // The common case, a step's first attempt, costs one request here: the RUNNING checkpoint is written
+  // unless an earlier attempt left one (then nothing is written yet, and that checkpoint decides).
+  const previous = await store.startCheckpoint(event.run.runId, { nodeId: event.node.id, step: event.step, status: 'RUNNING', exitCode: null, warnings: [], startedAt: now.toISOString() });
   if (previous?.commandId !== undefined) {
     const earlier = await store.getCommand(previous.commandId);
     // ANSWERED: a task took that result, so this is a new attempt (the operator's retry): run the step again.
@@ -74,23 +77,24 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
     logger.warn('an earlier attempt of this step stopped before it sent its command; sending the step', { runId: event.run.runId, nodeId: event.node.id, step: event.step });
   }
 
-  const now = new Date();
   const timeout = stepTimeoutSeconds(event.step);
-  // The operator's retry of a failed step: the failure stays on record beside the new attempt (the last
-  // ten failures, so that the checkpoint stays far below DynamoDB's item size however often it is retried).
-  const earlierAttempts = [
-    ...(previous?.earlierAttempts ?? []),
-    ...(previous?.status === 'FAILED' ? [{ exitCode: previous.exitCode, outputTail: (previous.outputTail ?? '').slice(-500), ...(previous.finishedAt ? { finishedAt: previous.finishedAt } : {}) }] : []),
-  ].slice(-10);
-  await store.putCheckpoint(event.run.runId, {
-    nodeId: event.node.id,
-    step: event.step,
-    status: 'RUNNING',
-    exitCode: null,
-    warnings: [],
-    startedAt: now.toISOString(),
-    ...(earlierAttempts.length > 0 ? { earlierAttempts } : {}),
-  });
+  if (previous !== null) {
+    // The operator's retry of a failed step: the failure stays on record beside the new attempt (the last
+    // ten failures, so that the checkpoint stays far below DynamoDB's item size however often it is retried).
+    const earlierAttempts = [
+      ...(previous.earlierAttempts ?? []),
+      ...(previous.status === 'FAILED' ? [{ exitCode: previous.exitCode, outputTail: (previous.outputTail ?? '').slice(-500), ...(previous.finishedAt ? { finishedAt: previous.finishedAt } : {}) }] : []),
+    ].slice(-10);
+    await store.putCheckpoint(event.run.runId, {
+      nodeId: event.node.id,
+      step: event.step,
+      status: 'RUNNING',
+      exitCode: null,
+      warnings: [],
+      startedAt: now.toISOString(),
+      ...(earlierAttempts.length > 0 ? { earlierAttempts } : {}),
+    });
+  }
   const commandId = await runner.send(
     event.node.id,
     {
@@ -124,8 +128,7 @@ async function recordCommand(store: FleetStore, event: RunStepEvent, commandId: 
     // Keep the token a day past the step's own timeout, then let TTL remove it.
     ttl: Math.floor(sentAt.getTime() / 1000) + timeout + 86_400,
   };
-  await store.putCommand(command);
-  await store.setCheckpointCommand(event.run.runId, event.node.id, event.step, commandId, timeout);
+  await store.recordCommand(command);
   return command;
 }
 

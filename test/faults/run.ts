@@ -7,6 +7,7 @@
  *   npm run test:faults                      # everything, 2 workers
  *   npm run test:faults -- --jobs 4          # more workers (each runs its own DynamoDB Local)
  *   npm run test:faults -- --filter "dea-1 upgrade"
+ *   npm run test:faults -- --filter "lambda-throws|event"   # cases whose id contains either
  *   npm run test:faults -- --spread          # every role in turn: a run cut short has tried them all
  */
 import { spawn } from 'node:child_process';
@@ -27,7 +28,7 @@ const shard = flag('--shard');
 const jobs = Math.max(1, Number(flag('--jobs') ?? 2));
 const out = flag('--out') ?? join('test-output', 'fault-matrix.json');
 
-const matching = faultCases().filter((c) => filter === undefined || c.id.includes(filter));
+const matching = faultCases().filter((c) => filter === undefined || filter.split('|').some((part) => c.id.includes(part)));
 /**
  * `--spread`: round-robin over the nodes (one per role), so a run cut short has tried every role and
  * fault kind alike instead of the first roles completely.

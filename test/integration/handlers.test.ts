@@ -267,6 +267,13 @@ describe('lost, late and duplicate status events; retried steps never run a step
     return { answer, served: served.served };
   }
 
+  /** The status-change event SSM sends when a command succeeds (the one a lost event would have been). */
+  const statusEvent = (commandId: string, instanceId: string): CommandStatusChange => ({
+    version: '0', id: `event-${commandId}`, 'detail-type': 'EC2 Command Invocation Status-change Notification', source: 'aws.ssm', account: '123456789012',
+    time: new Date().toISOString(), region: 'us-east-1', resources: [],
+    detail: { 'command-id': commandId, 'document-name': 'test-doc', 'instance-id': instanceId, 'requested-date-time': new Date().toISOString(), status: 'Success' },
+  });
+
   it('a lost event: the timed-out task\'s retry reconciles with GetCommandInvocation, and the node ran the step once', async () => {
     ssm.inject({ nodeId: 'core-1', step: 'self-update', times: 1, kind: 'lost-event' });
     const first = await attempt('lost-run', 'self-update', 'core-1');
@@ -352,6 +359,52 @@ describe('lost, late and duplicate status events; retried steps never run a step
     // A duplicate of the event, later still: nothing is answered twice.
     await expect(commandFinished(event)).resolves.toEqual({ answered: false });
     expect(stepsRun('stale-run', 'self-update')).toBe(1);
+  });
+
+  it('a status event whose output SSM cannot give hands its claim back: the next delivery answers the task', async () => {
+    ssm.inject({ nodeId: 'dea-1', step: 'self-update', times: 1, kind: 'lost-event' });
+    const first = await attempt('unread-run', 'self-update', 'dea-1');
+    await ssm.idle();
+    const inv = ssm.invocations.find((i) => commandRuns.get(i.commandId) === 'unread-run') as { commandId: string; instanceId: string };
+    const event = statusEvent(inv.commandId, inv.instanceId);
+    // GetCommandInvocation fails (here: asked for the wrong instance): the handler throws for EventBridge to retry.
+    await expect(commandFinished({ ...event, detail: { ...event.detail, 'instance-id': 'core-1' } })).rejects.toThrow();
+    await expect(store().getCommand(inv.commandId)).resolves.toMatchObject({ state: 'PENDING' });
+    await expect(commandFinished(event)).resolves.toEqual({ answered: true });
+    await expect(first.answer).resolves.toMatchObject({ outcome: 'SUCCEEDED', step: 'self-update' });
+    await expect(store().getCommand(inv.commandId)).resolves.toMatchObject({ state: 'ANSWERED' });
+  });
+
+  it('a status event that arrives before run-step recorded the command waits for the record and answers it', async () => {
+    // SendCommand went through and the command ended at once; run-step records it only afterwards.
+    ssm.inject({ nodeId: 'dea-1', step: 'self-update', times: 1, kind: 'lost-event' });
+    const startedAt = new Date();
+    await expect(store().startCheckpoint('early-run', { nodeId: 'dea-1', step: 'self-update', status: 'RUNNING', exitCode: null, warnings: [], startedAt: startedAt.toISOString() })).resolves.toBeNull();
+    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('dea-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'early-run', executionTimeout: '60' }, 60);
+    await ssm.idle();
+    const event = statusEvent(sent, 'dea-1');
+    const token = tokens.mint();
+    const answer = tokens.wait(token);
+    const finished = commandFinished(event);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    await store().recordCommand({ commandId: sent, taskToken: token, runId: 'early-run', cluster: 'handlers', nodeId: 'dea-1', step: 'self-update', targetVersion: '3.1.0', sentAt: startedAt.toISOString(), timeoutSeconds: 60, ttl: 0 });
+    await expect(finished).resolves.toEqual({ answered: true });
+    await expect(answer).resolves.toMatchObject({ outcome: 'SUCCEEDED' });
+    // The final checkpoint kept the RUNNING checkpoint's start and points at the command.
+    await expect(store().getCheckpoint('early-run', 'dea-1', 'self-update')).resolves.toMatchObject({ status: 'SUCCEEDED', startedAt: startedAt.toISOString(), commandId: sent, timeoutSeconds: 60 });
+  });
+
+  it('a step\'s checkpoint: the first attempt writes RUNNING in one request, a later one reads what is there; the final write keeps start and earlier attempts', async () => {
+    const running = { nodeId: 'dea-1', step: 'backup' as const, status: 'RUNNING' as const, exitCode: null, warnings: [], startedAt: '2026-11-24T10:00:00.000Z' };
+    await expect(store().startCheckpoint('cp-run', running)).resolves.toBeNull();
+    await store().putCheckpoint('cp-run', { ...running, earlierAttempts: [{ exitCode: 3, outputTail: 'disk full' }] });
+    // A second start writes nothing and returns the checkpoint as it was.
+    await expect(store().startCheckpoint('cp-run', { ...running, startedAt: '2026-11-24T11:00:00.000Z' })).resolves.toEqual({ ...running, earlierAttempts: [{ exitCode: 3, outputTail: 'disk full' }] });
+    await store().finishCheckpoint('cp-run', { nodeId: 'dea-1', step: 'backup', status: 'SUCCEEDED', exitCode: 0, warnings: ['w'], outputTail: 'ok', details: {}, startedAt: '2026-11-24T12:00:00.000Z', finishedAt: '2026-11-24T12:00:01.000Z', commandId: 'c-1' });
+    await expect(store().getCheckpoint('cp-run', 'dea-1', 'backup')).resolves.toMatchObject({
+      nodeId: 'dea-1', step: 'backup', status: 'SUCCEEDED', exitCode: 0, warnings: ['w'], outputTail: 'ok', details: {},
+      startedAt: '2026-11-24T10:00:00.000Z', finishedAt: '2026-11-24T12:00:01.000Z', commandId: 'c-1', earlierAttempts: [{ exitCode: 3, outputTail: 'disk full' }],
+    });
   });
 
   it('a duplicate event delivered at once answers the task once', async () => {
