@@ -4,7 +4,8 @@
  * skips the 1,000- and 5,000-node runs (for a fast look; the README's numbers come from a full run);
  * `-- --large` runs only the 5,000-node no-op rehearsal and updates its part of bench/results.json;
  * `-- --capacity-only` prints only the nodes-per-execution computation;
- * `-- --overhead-only=10,100` runs only (c) for those node counts and updates their numbers in bench/results.json.
+ * `-- --overhead-only=10,100` runs only (c) for those node counts and updates their numbers in bench/results.json
+ * (`-- --in-flight=1` or `=10` runs only that half: one step at a time, or 10 DEAs in flight).
  */
 import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -101,11 +102,19 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** Steps of the check phase, which runs 10 nodes at a time whatever the concurrency (a Distributed Map). */
+const CHECK_STEPS = new Set(['self-update', 'version-check', 'download']);
+
 /**
- * One no-op rehearsal (timed runbook at scale 0): every node of `count` is upgraded, `dea` nodes 10 at a
- * time. Overhead per node step = its task state's time minus the time its script ran on the node.
+ * One no-op rehearsal (timed runbook at scale 0): every node of `count` is upgraded, `inFlight` DEA nodes at
+ * a time. Overhead per node step = its task state's time minus the time its script ran on the node.
+ *
+ * With 10 in flight on this 2-core machine a step's time is mostly its wait for CPU behind the nine others
+ * (Little's law: time in the system = steps in flight / steps finished per second), so the number measures
+ * throughput as much as overhead. With `inFlight` 1 the window's steps run one at a time (only they are
+ * counted; the check phase still runs 10 at a time): what the orchestration adds to one step, unqueued.
  */
-async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>, inFlight = 10) {
   const started = performance.now();
   const load = loadAverage();
   const cpu = process.cpuUsage();
@@ -114,32 +123,33 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startD
   let done = 0;
   const progress = (line: string) => {
     if (!/: ok in |: FAILED after /.test(line) || ++done % 2500 !== 0) return;
-    say(`  noop-${count}: ${done} task states done in ${Math.round((performance.now() - started) / 1000)} s (load ${loadAverage()[0]})`);
+    say(`  noop-${count}${inFlight === 1 ? '-serial' : ''}: ${done} task states done in ${Math.round((performance.now() - started) / 1000)} s (load ${loadAverage()[0]})`);
   };
-  const result = await run(`noop-${count}`, {
+  const result = await run(`noop-${count}${inFlight === 1 ? '-serial' : ''}`, {
     ...(count >= 1000 ? { progress } : {}),
-    cluster: { cluster: `bench-noop-${count}`, nodes: nodesOf(count, (i) => (i === 0 ? ['primary'] : ['dea'])) },
+    cluster: { cluster: `bench-noop-${count}${inFlight === 1 ? '-serial' : ''}`, nodes: nodesOf(count, (i) => (i === 0 ? ['primary'] : ['dea'])) },
     targetVersion: '3.1.0',
     runbookPath: TIMED,
     bareSandboxes: true,
     nodeEnv: { FU_BENCH_SCALE: '0' },
-    concurrency: { dea: 10 },
+    concurrency: { dea: inFlight },
   }, dynamodb);
   const used = process.cpuUsage(cpu);
-  const over = result.steps.map((s) => Math.max(0, s.taskMs - s.scriptMs));
-  const steps = Math.max(1, over.length);
+  const counted = inFlight === 1 ? result.steps.filter((s) => !CHECK_STEPS.has(s.step)) : result.steps;
+  const over = counted.map((s) => Math.max(0, s.taskMs - s.scriptMs));
   const e = result.summary.execution;
   return {
     nodes: count,
+    inFlight,
     upgraded: result.summary.counts.upgraded,
     nodeSteps: over.length,
     medianMs: round(median(over), 1),
     p95Ms: round(percentile(over, 95), 1),
-    medianScriptMs: round(median(result.steps.map((s) => s.scriptMs)), 1),
-    /** CPU the orchestration used per node step, whatever the machine's load: this process (handlers, state machine, local endpoints) and DynamoDB Local. */
+    medianScriptMs: round(median(counted.map((s) => s.scriptMs)), 1),
+    /** CPU the orchestration used per node step (all steps of the run), whatever the machine's load: this process (handlers, state machine, local endpoints) and DynamoDB Local. */
     orchestrationCpuMsPerStep: {
-      rehearsal: round((used.user + used.system) / 1000 / steps, 1),
-      dynamodbLocal: round(((cpuSeconds(dynamodb.pid) - javaCpu) * 1000) / steps, 1),
+      rehearsal: round((used.user + used.system) / 1000 / Math.max(1, result.steps.length), 1),
+      dynamodbLocal: round(((cpuSeconds(dynamodb.pid) - javaCpu) * 1000) / Math.max(1, result.steps.length), 1),
     },
     durationMs: e.durationMs,
     wallSeconds: round((performance.now() - started) / 1000, 1),
@@ -153,8 +163,8 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startD
 
 /**
  * The floor under (c): one DynamoDB request as the handlers make it (SDK client, SigV4, loopback HTTP to
- * DynamoDB Local), one after another on an otherwise idle runtime. A node step makes about twelve
- * requests in a row (DynamoDB, SSM, Step Functions), so twelve of these bound its overhead from below.
+ * DynamoDB Local), one after another on an otherwise idle runtime. A node step makes eight requests, five
+ * of them one after another (DynamoDB, SSM, Step Functions), so five of these bound its overhead from below.
  */
 async function requestLatency(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
   // The rehearsals' own table (created here if no rehearsal ran yet), under keys of its own.
@@ -188,12 +198,45 @@ async function requestLatency(dynamodb: Awaited<ReturnType<typeof startDynamoDbL
   };
 }
 
+type NoopRun = Awaited<ReturnType<typeof noopRun>>;
+/** (c) per node count: the window's steps one at a time (the overhead itself), and 10 DEAs in flight (under load). */
+type Overhead = { oneAtATime: Record<string, NoopRun>; tenInFlight: Record<string, NoopRun> };
+
 /** (c) orchestration overhead per node step: the no-op runbook (scale 0), task time minus script time. */
-async function overhead(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+async function overhead(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>, counts: number[], inFlight: number[] = [1, 10]): Promise<Overhead> {
   say('(c) local orchestration overhead per node step, no-op runbook');
-  const out: Record<string, Awaited<ReturnType<typeof noopRun>>> = {};
-  for (const count of quick ? [10, 100] : [10, 100, 1000]) out[String(count)] = await noopRun(count, dynamodb);
+  const out: Overhead = { oneAtATime: {}, tenInFlight: {} };
+  for (const count of counts) {
+    for (const n of inFlight) {
+      const r = await noopRun(count, dynamodb, n);
+      (n === 1 ? out.oneAtATime : out.tenInFlight)[String(count)] = r;
+      say(`  ${JSON.stringify(r)}`);
+    }
+  }
   return out;
+}
+
+/** The results.json fields of (c), merged over what an earlier run measured (`--overhead-only` keeps the rest). */
+function overheadFields(c: Overhead, previous: Partial<Record<'overheadMsPerNodeStep' | 'overheadMsPerNodeStepTenInFlight' | 'orchestrationCpuMsPerNodeStep', Record<string, number>>> & { details?: { overhead?: Partial<Overhead> } } = {}) {
+  const medians = (runs: Record<string, NoopRun>) => Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.medianMs]));
+  const cpu = (runs: Record<string, NoopRun>) => Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, round(v.orchestrationCpuMsPerStep.rehearsal + v.orchestrationCpuMsPerStep.dynamodbLocal, 1)]));
+  return {
+    overheadMsPerNodeStep: { ...previous.overheadMsPerNodeStep, ...medians(c.oneAtATime) },
+    overheadMsPerNodeStepTenInFlight: { ...previous.overheadMsPerNodeStepTenInFlight, ...medians(c.tenInFlight) },
+    orchestrationCpuMsPerNodeStep: { ...previous.orchestrationCpuMsPerNodeStep, ...cpu(c.tenInFlight) },
+    overhead: {
+      oneAtATime: { ...previous.details?.overhead?.oneAtATime, ...c.oneAtATime },
+      tenInFlight: { ...previous.details?.overhead?.tenInFlight, ...c.tenInFlight },
+    },
+  };
+}
+
+function overheadRows(c: Overhead): [string, string][] {
+  const row = (label: string) => ([k, v]: [string, NoopRun]): [string, string] => [
+    `orchestration overhead per node step, ${k} nodes, ${label} (median / p95 ms; CPU ms rehearsal + DynamoDB Local)`,
+    `${v.medianMs} / ${v.p95Ms}; ${v.orchestrationCpuMsPerStep.rehearsal} + ${v.orchestrationCpuMsPerStep.dynamodbLocal} (${v.nodeSteps} steps, ${v.wallSeconds} s, load ${v.loadAverage.before[0]}→${v.loadAverage.after[0]})`,
+  ];
+  return [...Object.entries(c.oneAtATime).map(row('one at a time')), ...Object.entries(c.tenInFlight).map(row('10 in flight'))];
 }
 
 /** Large clusters: one execution upgrades LARGE_NODES no-op nodes, within the history and payload limits. */
@@ -334,8 +377,6 @@ function capacity() {
   };
 }
 
-type NoopRun = Awaited<ReturnType<typeof noopRun>>;
-
 function largeRunOf(l: NoopRun) {
   return { nodes: l.nodes, durationMs: l.durationMs, parentEvents: l.parentEvents, childExecutions: l.childExecutions, maxPayloadBytes: l.maxPayloadBytes, overheadMedianMs: l.medianMs, loadAverage: l.loadAverage };
 }
@@ -372,21 +413,13 @@ async function main() {
       // Updates only these numbers in bench/results.json (and says when they were measured).
       const floor = await requestLatency(dynamodb);
       say(`one DynamoDB request: ${JSON.stringify(floor)}`);
-      const measured: Record<string, Awaited<ReturnType<typeof noopRun>>> = {};
-      for (const count of only.slice('--overhead-only='.length).split(',').filter(Boolean).map(Number)) {
-        measured[String(count)] = await noopRun(count, dynamodb);
-        say(JSON.stringify(measured[String(count)]));
-      }
-      const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { details: Record<string, unknown>; overheadMsPerNodeStep?: Record<string, number>; orchestrationCpuMsPerNodeStep?: Record<string, number> };
-      const overheadDetails = { ...(previous.details.overhead as Record<string, unknown> | undefined), ...measured };
-      writeFileSync(file, `${JSON.stringify({
-        ...previous,
-        overheadMeasuredAt: new Date().toISOString(),
-        overheadMsPerNodeStep: { ...previous.overheadMsPerNodeStep, ...Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, v.medianMs])) },
-        orchestrationCpuMsPerNodeStep: { ...previous.orchestrationCpuMsPerNodeStep, ...Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, round(v.orchestrationCpuMsPerStep.rehearsal + v.orchestrationCpuMsPerStep.dynamodbLocal, 1)])) },
-        details: { ...previous.details, dynamodbRequest: floor, overhead: overheadDetails },
-      }, null, 2)}\n`);
-      printTable(Object.entries(measured).map(([k, v]): [string, string] => [`orchestration overhead per node step, ${k} nodes (median / p95 ms; CPU rehearsal + DynamoDB Local)`, `${v.medianMs} / ${v.p95Ms}; ${v.orchestrationCpuMsPerStep.rehearsal} + ${v.orchestrationCpuMsPerStep.dynamodbLocal} (${v.nodeSteps} steps, ${v.wallSeconds} s, load ${v.loadAverage.before[0]}→${v.loadAverage.after[0]})`]), file);
+      const counts = only.slice('--overhead-only='.length).split(',').filter(Boolean).map(Number);
+      const inFlight = process.argv.find((a) => a.startsWith('--in-flight='))?.slice('--in-flight='.length).split(',').map(Number);
+      const c = await overhead(dynamodb, counts, inFlight);
+      const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & Parameters<typeof overheadFields>[1] & { details: Record<string, unknown> };
+      const { overhead: details, ...fields } = overheadFields(c, previous);
+      writeFileSync(file, `${JSON.stringify({ ...previous, overheadMeasuredAt: new Date().toISOString(), ...fields, details: { ...previous.details, dynamodbRequest: floor, overhead: details } }, null, 2)}\n`);
+      printTable(overheadRows(c), file);
       return;
     }
     if (largeOnly) {
@@ -398,7 +431,8 @@ async function main() {
     }
     const a = await perNode(dynamodb);
     const floor = await requestLatency(dynamodb);
-    const c = await overhead(dynamodb);
+    const c = await overhead(dynamodb, quick ? [10, 100] : [10, 100, 1000]);
+    const { overhead: overheadDetails, ...overheadResults } = overheadFields(c);
     const d = await window(dynamodb);
     const e = await synth();
     const l = quick ? undefined : await large(dynamodb);
@@ -412,13 +446,12 @@ async function main() {
       historyEventsPerNode: a.historyEventsPerNode,
       costPerNodeUsd: a.costPerNodeUsd,
       loadAverage: loadAverage(),
-      overheadMsPerNodeStep: Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.medianMs])),
-      orchestrationCpuMsPerNodeStep: Object.fromEntries(Object.entries(c).map(([k, v]) => [k, round(v.orchestrationCpuMsPerStep.rehearsal + v.orchestrationCpuMsPerStep.dynamodbLocal, 1)])),
+      ...overheadResults,
       windowRatio: d.windowRatio,
       windowLowerBoundRatio: d.windowLowerBoundRatio,
       maxNodesPerExecution: l ? maxNodes : cap.maxNodesPerExecution,
       ...(l ? { largeRun: largeRunOf(l) } : {}),
-      details: { perNode: a, prices: PRICES, dynamodbRequest: floor, overhead: c, window: d, synth: e, capacity: cap, ...(l ? { large: l } : {}) },
+      details: { perNode: a, prices: PRICES, dynamodbRequest: floor, overhead: overheadDetails, window: d, synth: e, capacity: cap, ...(l ? { large: l } : {}) },
     };
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
     const rows: [string, string][] = [
@@ -427,9 +460,8 @@ async function main() {
       ['child-execution history events per node (demo)', String(a.childExecutionEventsPerNode)],
       ['Lambda invocations per node (demo)', String(a.lambdaInvocationsPerNode)],
       ['estimated Step Functions + Lambda cost per node (USD)', String(a.costPerNodeUsd)],
-      ...Object.entries(c).map(([k, v]): [string, string] => [`orchestration overhead per node step, ${k} nodes (median / p95 ms)`, `${v.medianMs} / ${v.p95Ms} (${v.nodeSteps} steps, ${v.wallSeconds} s, load ${v.loadAverage.before[0]}→${v.loadAverage.after[0]})`]),
+      ...overheadRows(c),
       ['one DynamoDB request, handler client → DynamoDB Local (median / p95 ms; CPU ms client + DynamoDB Local)', `${floor.medianMs} / ${floor.p95Ms}; ${floor.cpuMsPerRequest.client} + ${floor.cpuMsPerRequest.dynamodbLocal}`],
-      ...Object.entries(c).map(([k, v]): [string, string] => [`orchestration CPU per node step, ${k} nodes (ms: rehearsal + DynamoDB Local)`, `${v.orchestrationCpuMsPerStep.rehearsal} + ${v.orchestrationCpuMsPerStep.dynamodbLocal}`]),
       ['maintenance window, ours / serial seed (s)', `${d.windowSeconds} / ${d.serialWindowSeconds}`],
       ['window ratio (measured) vs lower bound', `${d.windowRatio} vs ${d.windowLowerBoundRatio}`],
       ['cdk synth (s)', String(e.synthSeconds)],
