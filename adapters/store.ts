@@ -5,7 +5,6 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
   type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
@@ -356,25 +355,15 @@ export class FleetStore {
   }
 
   /**
-   * Registers a step's command and points its RUNNING checkpoint at it, in one transaction: a retry finds
-   * both or neither (then it looks the command up in SSM).
+   * Registers a step's command, then points its RUNNING checkpoint at it. In this order: a retry that finds
+   * the checkpoint pointing at a command must find the command too (else it would send the step again).
+   * Not one transaction: the status event's claim may write the command item at the same moment, and a
+   * transaction would make that a TransactionConflict for one of them; both writes are done before a
+   * script of any length ends, so they cost the step no time.
    */
   async recordCommand(command: PendingCommand): Promise<void> {
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: this.table, Item: { pk: `COMMAND#${command.commandId}`, sk: 'COMMAND', ...command, state: 'PENDING' } } },
-          {
-            Update: {
-              TableName: this.table,
-              Key: { pk: `RUN#${command.runId}`, sk: checkpointKey(command.nodeId, command.step) },
-              UpdateExpression: command.timeoutSeconds === undefined ? 'SET commandId = :id' : 'SET commandId = :id, timeoutSeconds = :timeout',
-              ExpressionAttributeValues: { ':id': command.commandId, ...(command.timeoutSeconds === undefined ? {} : { ':timeout': command.timeoutSeconds }) },
-            },
-          },
-        ],
-      }),
-    );
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: `COMMAND#${command.commandId}`, sk: 'COMMAND', ...command, state: 'PENDING' } }));
+    await this.setCheckpointCommand(command.runId, command.nodeId, command.step, command.commandId, command.timeoutSeconds);
   }
 
   /**
@@ -415,13 +404,13 @@ export class FleetStore {
   }
 
   /** Notes on a RUNNING checkpoint which command runs the step, so a retry or reconcile can find it. */
-  async setCheckpointCommand(runId: string, nodeId: string, step: StepId, commandId: string, timeoutSeconds: number): Promise<void> {
+  async setCheckpointCommand(runId: string, nodeId: string, step: StepId, commandId: string, timeoutSeconds: number | undefined): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: `RUN#${runId}`, sk: checkpointKey(nodeId, step) },
-        UpdateExpression: 'SET commandId = :id, timeoutSeconds = :timeout',
-        ExpressionAttributeValues: { ':id': commandId, ':timeout': timeoutSeconds },
+        UpdateExpression: timeoutSeconds === undefined ? 'SET commandId = :id' : 'SET commandId = :id, timeoutSeconds = :timeout',
+        ExpressionAttributeValues: { ':id': commandId, ...(timeoutSeconds === undefined ? {} : { ':timeout': timeoutSeconds }) },
       }),
     );
   }

@@ -17,15 +17,20 @@ export interface CommandStatusEvent {
   };
 }
 
+/** Waits between looks for a command not recorded yet: about 3 s in all, which only an event for a command this stack never started waits out. */
+const RECORD_WAITS_MS = [50, 100, 200, 400, 800, 1600];
+
 /**
  * Claims the command in one request. The pending command may be recorded a moment after SSM already
- * finished it (run-step records it just after SendCommand): when it is missing, look again briefly.
+ * finished it (run-step records it just after SendCommand; a loaded machine can make that moment long):
+ * when it is missing, look again.
  */
 async function claimWhenRecorded(store: FleetStore, commandId: string): ReturnType<FleetStore['tryClaimCommand']> {
-  for (let attempt = 0; ; attempt++) {
+  for (let look = 0; ; look++) {
     const claim = await store.tryClaimCommand(commandId, new Date());
-    if (claim.outcome !== 'missing' || attempt >= 4) return claim;
-    await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    const wait = RECORD_WAITS_MS[look];
+    if (claim.outcome !== 'missing' || wait === undefined) return claim;
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
 
