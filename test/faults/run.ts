@@ -8,6 +8,7 @@
  *   npm run test:faults -- --jobs 4          # more workers (each runs its own DynamoDB Local)
  *   npm run test:faults -- --filter "dea-1 upgrade"
  *   npm run test:faults -- --filter "lambda-throws|event"   # cases whose id contains either
+ *   npm run test:faults -- --match "^\S+ (backup|upgrade) "  # cases whose id matches the regular expression (and --filter)
  *   npm run test:faults -- --spread          # every role in turn: a run cut short has tried them all
  */
 import { spawn } from 'node:child_process';
@@ -24,11 +25,14 @@ const flag = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const filter = flag('--filter');
+const match = flag('--match');
 const shard = flag('--shard');
 const jobs = Math.max(1, Number(flag('--jobs') ?? 2));
 const out = flag('--out') ?? join('test-output', 'fault-matrix.json');
 
-const matching = faultCases().filter((c) => filter === undefined || filter.split('|').some((part) => c.id.includes(part)));
+const matching = faultCases()
+  .filter((c) => filter === undefined || filter.split('|').some((part) => c.id.includes(part)))
+  .filter((c) => match === undefined || new RegExp(match).test(c.id));
 /**
  * `--spread`: round-robin over the nodes (one per role), so a run cut short has tried every role and
  * fault kind alike instead of the first roles completely.
@@ -72,7 +76,7 @@ if (shard !== undefined) {
   const parts = await Promise.all(
     Array.from({ length: jobs }, (_, k) => {
       const file = join('test-output', `fault-matrix.part${k + 1}.json`);
-      const cmd = [process.argv[1] as string, '--shard', `${k + 1}/${jobs}`, '--out', file, ...(filter ? ['--filter', filter] : []), ...(args.includes('--spread') ? ['--spread'] : [])];
+      const cmd = [process.argv[1] as string, '--shard', `${k + 1}/${jobs}`, '--out', file, ...(filter ? ['--filter', filter] : []), ...(match ? ['--match', match] : []), ...(args.includes('--spread') ? ['--spread'] : [])];
       return new Promise<CaseResult[]>((resolve, reject) => {
         const child = spawn(process.execPath, [...process.execArgv, ...cmd], { stdio: ['ignore', 'inherit', 'inherit'] });
         child.on('exit', (code) => {
