@@ -26,10 +26,11 @@ HEARTBEAT="$RUN_DIR/heartbeat"
 HEALTH_TIMEOUT="${FU_HEALTH_TIMEOUT_SECONDS:-15}"
 
 # The version `current` points to, or nothing when the node has no release installed.
+# (In a hot path, `read_trimmed VAR "$CURRENT/VERSION"` saves the subshell.)
 current_version() {
-  if [ -f "$CURRENT/VERSION" ]; then
-    tr -d '[:space:]' <"$CURRENT/VERSION"
-  fi
+  local v
+  read_trimmed v "$CURRENT/VERSION"
+  printf '%s' "$v"
 }
 
 package_name() { printf 'app-%s.tar.gz' "$1"; }
@@ -44,9 +45,9 @@ switch_current() {
 }
 
 service_pid() {
-  if [ -f "$PID_FILE" ]; then
-    tr -d '[:space:]' <"$PID_FILE"
-  fi
+  local pid
+  read_trimmed pid "$PID_FILE"
+  printf '%s' "$pid"
 }
 
 # Alive and not a zombie: a detached service that exited waits, unreaped, for init to collect it — on some
@@ -62,23 +63,35 @@ pid_alive() {
   return 0
 }
 
-heartbeat_field() {
-  local field="$1"
+# The service's heartbeat ("version=V pid=P time=T state=S", one line, replaced atomically) into
+# hb_version, hb_time and hb_state ('' when missing); no process.
+read_heartbeat() {
+  hb_version='' hb_time='' hb_state=''
   [ -f "$HEARTBEAT" ] || return 0
-  tr ' ' '\n' <"$HEARTBEAT" | sed -n "s/^${field}=//p"
+  local -a words=()
+  local word
+  read -r -a words <"$HEARTBEAT" || true
+  for word in "${words[@]}"; do
+    case "$word" in
+      version=*) hb_version="${word#version=}" ;;
+      time=*) hb_time="${word#time=}" ;;
+      state=*) hb_state="${word#state=}" ;;
+    esac
+  done
 }
 
 # Healthy: the service process is alive and its heartbeat is fresh and reports the current version.
+# Builtins only: restart and the validations call this in a loop.
 service_healthy() {
-  local pid beat now version
-  pid="$(service_pid)"
+  local pid now version
+  read_trimmed pid "$PID_FILE"
   pid_alive "$pid" || return 1
-  beat="$(heartbeat_field time)"
-  [ -n "$beat" ] || return 1
-  now="$(date +%s)"
-  [ $((now - beat)) -le 5 ] || return 1
-  version="$(heartbeat_field version)"
-  [ "$version" = "$(current_version)" ] || return 1
+  read_heartbeat
+  [[ "$hb_time" =~ ^[0-9]+$ ]] || return 1
+  printf -v now '%(%s)T' -1
+  [ $((now - hb_time)) -le 5 ] || return 1
+  read_trimmed version "$CURRENT/VERSION"
+  [ "$hb_version" = "$version" ] || return 1
 }
 
 wait_healthy() {
@@ -91,7 +104,7 @@ wait_healthy() {
 
 stop_service() {
   local pid
-  pid="$(service_pid)"
+  read_trimmed pid "$PID_FILE"
   if pid_alive "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + 10))

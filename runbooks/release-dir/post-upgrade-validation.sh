@@ -7,7 +7,7 @@ fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 . "$fu_here/lib.sh"
 require_target_version
 
-current="$(current_version)"
+current=''; read_trimmed current "$CURRENT/VERSION"
 [ "$current" = "$FU_TARGET_VERSION" ] || fail 1 "current release is '$current', expected $FU_TARGET_VERSION"
 wait_healthy || fail 1 "service is not healthy at $FU_TARGET_VERSION (heartbeat '$(cat "$HEARTBEAT" 2>/dev/null || true)')"
 if [ -n "${FU_RUN_ID:-}" ] && [ -f "$(backup_dir "$FU_RUN_ID")/app/state.json" ]; then

@@ -8,7 +8,7 @@ fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 
 service_healthy || fail 1 "check service: the service is not healthy (pid $(service_pid), heartbeat '$(cat "$HEARTBEAT" 2>/dev/null || true)')"
 [ -d "$STATE_DIR" ] || fail 1 "check state: $STATE_DIR is missing"
-mkdir -p "$FU_DIR"
+[ -d "$FU_DIR" ] || mkdir -p "$FU_DIR"
 free_kb="$(df -Pk "$FU_DIR" | awk 'NR == 2 { print $4 }')"
 need_kb=$((50 * 1024))
 [ "$free_kb" -ge "$need_kb" ] || fail 1 "check disk: ${free_kb} KiB free under $FU_DIR, need ${need_kb} KiB"

@@ -7,4 +7,6 @@ fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 . "$fu_here/lib.sh"
 
 restart_and_check
-emit "{\"pid\":$(service_pid),\"version\":\"$(current_version)\"}"
+pid=''; read_trimmed pid "$PID_FILE"
+version=''; read_trimmed version "$CURRENT/VERSION"
+emit "{\"pid\":$pid,\"version\":\"$version\"}"

@@ -8,10 +8,10 @@ fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 
 timeout="${FU_RETIRE_TIMEOUT_SECONDS:-60}"
 [[ "$timeout" =~ ^[0-9]+$ ]] || fail 2 "FU_RETIRE_TIMEOUT_SECONDS is not a number: '$timeout'"
-mkdir -p "$RUN_DIR"
-date -u +%Y-%m-%dT%H:%M:%SZ >"$RUN_DIR/draining"
+[ -d "$RUN_DIR" ] || mkdir -p "$RUN_DIR"
+TZ=UTC0 printf '%(%Y-%m-%dT%H:%M:%SZ)T\n' -1 >"$RUN_DIR/draining"
 start=$SECONDS
-until [ "$(heartbeat_field state)" = "drained" ]; do
+until read_heartbeat && [ "$hb_state" = "drained" ]; do
   [ $((SECONDS - start)) -lt "$timeout" ] || fail 5 "the node did not report drained within ${timeout}s"
   sleep 0.2
 done

@@ -8,7 +8,7 @@ fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 require_target_version
 
 v="$FU_TARGET_VERSION"
-from="$(current_version)"
+from=''; read_trimmed from "$CURRENT/VERSION"
 if [ "$from" = "$v" ] && [ -d "$RELEASES/$v" ]; then
   emit "{\"from\":\"$(cat "$FU_DIR/previous-version" 2>/dev/null || printf '%s' "$v")\",\"to\":\"$v\"}"
   exit 0
@@ -20,7 +20,8 @@ if [ ! -d "$RELEASES/$v" ]; then
   rm -rf "$RELEASES/$v.partial"
   mkdir -p "$RELEASES/$v.partial"
   tar -xzf "$dir/$name" -C "$RELEASES/$v.partial"
-  [ "$(tr -d '[:space:]' <"$RELEASES/$v.partial/VERSION")" = "$v" ] || fail 1 "package $name does not contain version $v"
+  packaged=''; read_trimmed packaged "$RELEASES/$v.partial/VERSION"
+  [ "$packaged" = "$v" ] || fail 1 "package $name does not contain version $v"
   mv "$RELEASES/$v.partial" "$RELEASES/$v"
 fi
 mkdir -p "$FU_DIR"

@@ -7,7 +7,7 @@ fu_here="${BASH_SOURCE[0]%/*}"; [[ "${BASH_SOURCE[0]}" == */* ]] || fu_here=.
 . "$fu_here/lib.sh"
 require_target_version
 
-current="$(current_version)"
+current=''; read_trimmed current "$CURRENT/VERSION"
 [ -n "$current" ] || fail 1 "no release is installed: $CURRENT/VERSION is missing"
 [[ "$current" =~ $VERSION_RE ]] || fail 1 "installed version is not a version: '$current'"
 emit "{\"version\":\"$current\"}"

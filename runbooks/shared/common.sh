@@ -28,6 +28,18 @@ fail() {
 # Details for the orchestrator: a compact JSON object as the last stdout line.
 emit() { printf '%s\n' "$1"; }
 
+# read_trimmed NAME FILE: FILE's content with every whitespace character removed, into the variable NAME
+# ('' when FILE is missing). As `NAME="$(tr -d '[:space:]' <FILE)"`, without starting a process: a fork +
+# exec costs milliseconds of CPU, and every step reads versions and pids.
+read_trimmed() {
+  local -n fu_read_into="$1"
+  local fu_read_content=''
+  fu_read_into=''
+  [ -f "$2" ] || return 0
+  IFS= read -r -d '' fu_read_content <"$2" || true
+  fu_read_into="${fu_read_content//[[:space:]]/}"
+}
+
 json_string() {
   local s="$1"
   s="${s//\\/\\\\}"
