@@ -115,6 +115,7 @@ const CHECK_STEPS = new Set(['self-update', 'version-check', 'download']);
  * counted; the check phase still runs 10 at a time): what the orchestration adds to one step, unqueued.
  */
 async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>, inFlight = 10) {
+  const name = `noop-${count}${inFlight === 1 ? '-serial' : ''}`;
   const started = performance.now();
   const load = loadAverage();
   const cpu = process.cpuUsage();
@@ -123,11 +124,11 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startD
   let done = 0;
   const progress = (line: string) => {
     if (!/: ok in |: FAILED after /.test(line) || ++done % 2500 !== 0) return;
-    say(`  noop-${count}${inFlight === 1 ? '-serial' : ''}: ${done} task states done in ${Math.round((performance.now() - started) / 1000)} s (load ${loadAverage()[0]})`);
+    say(`  ${name}: ${done} task states done in ${Math.round((performance.now() - started) / 1000)} s (load ${loadAverage()[0]})`);
   };
-  const result = await run(`noop-${count}${inFlight === 1 ? '-serial' : ''}`, {
+  const result = await run(name, {
     ...(count >= 1000 ? { progress } : {}),
-    cluster: { cluster: `bench-noop-${count}${inFlight === 1 ? '-serial' : ''}`, nodes: nodesOf(count, (i) => (i === 0 ? ['primary'] : ['dea'])) },
+    cluster: { cluster: `bench-${name}`, nodes: nodesOf(count, (i) => (i === 0 ? ['primary'] : ['dea'])) },
     targetVersion: '3.1.0',
     runbookPath: TIMED,
     bareSandboxes: true,
@@ -138,6 +139,7 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startD
   const counted = inFlight === 1 ? result.steps.filter((s) => !CHECK_STEPS.has(s.step)) : result.steps;
   const over = counted.map((s) => Math.max(0, s.taskMs - s.scriptMs));
   const e = result.summary.execution;
+  const allSteps = Math.max(1, result.steps.length);
   return {
     nodes: count,
     inFlight,
@@ -148,8 +150,8 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startD
     medianScriptMs: round(median(counted.map((s) => s.scriptMs)), 1),
     /** CPU the orchestration used per node step (all steps of the run), whatever the machine's load: this process (handlers, state machine, local endpoints) and DynamoDB Local. */
     orchestrationCpuMsPerStep: {
-      rehearsal: round((used.user + used.system) / 1000 / Math.max(1, result.steps.length), 1),
-      dynamodbLocal: round(((cpuSeconds(dynamodb.pid) - javaCpu) * 1000) / Math.max(1, result.steps.length), 1),
+      rehearsal: round((used.user + used.system) / 1000 / allSteps, 1),
+      dynamodbLocal: round(((cpuSeconds(dynamodb.pid) - javaCpu) * 1000) / allSteps, 1),
     },
     durationMs: e.durationMs,
     wallSeconds: round((performance.now() - started) / 1000, 1),
@@ -163,7 +165,7 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startD
 
 /**
  * The floor under (c): one DynamoDB request as the handlers make it (SDK client, SigV4, loopback HTTP to
- * DynamoDB Local), one after another on an otherwise idle runtime. A node step makes eight requests, five
+ * DynamoDB Local), one after another on an otherwise idle runtime. A node step makes nine requests, five
  * of them one after another (DynamoDB, SSM, Step Functions), so five of these bound its overhead from below.
  */
 async function requestLatency(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
@@ -415,6 +417,7 @@ async function main() {
       say(`one DynamoDB request: ${JSON.stringify(floor)}`);
       const counts = only.slice('--overhead-only='.length).split(',').filter(Boolean).map(Number);
       const inFlight = process.argv.find((a) => a.startsWith('--in-flight='))?.slice('--in-flight='.length).split(',').map(Number);
+      if (inFlight?.some((n) => n !== 1 && n !== 10)) throw new Error('--in-flight takes 1, 10 or 1,10');
       const c = await overhead(dynamodb, counts, inFlight);
       const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & Parameters<typeof overheadFields>[1] & { details: Record<string, unknown> };
       const { overhead: details, ...fields } = overheadFields(c, previous);

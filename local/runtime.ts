@@ -8,10 +8,9 @@ import { AwsJsonError, type JsonOperation } from './json-protocol.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { cleanWorkdir } from './rehearsal.js';
 import { prepareLocalStack, type LocalStack } from './local-stack.js';
-import { MapFence, StopSwitch, executionAbortedEvent, localArns, startExecution, taskOverrides, type LocalExecution, type LocalHandler } from './state-machine-runner.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, MapFence, StopSwitch, executionAbortedEvent, localArns, startExecution, taskOverrides, type LocalExecution, type LocalHandler } from './state-machine-runner.js';
 import { ExecutionHistories, type ChildExecution, type HistoryRecorder } from './history-events.js';
 import { LOCAL_HANDLERS } from './handlers.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from './template.js';
 
 /** The stack name `local serve` answers DescribeStacks for (the CLI's default `--stack`). */
 export const LOCAL_STACK_NAME = 'FleetUpgradeStack';

@@ -2,13 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { FleetUpgradeStack, HANDLER_METADATA_KEY, type FleetUpgradeStackProps } from '../lib/fleet-upgrade-stack.js';
-
-export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }> };
-
-/** Account and region of the placeholder ARNs the synthesized definition is resolved with. */
+// Account and region of the placeholder ARNs the synthesized definition is resolved with.
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './state-machine-runner.js';
 
-export { LOCAL_ACCOUNT, LOCAL_REGION };
+export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }> };
 
 /** Synthesizes the real stack in-process (no bundling: the rehearsal runs the handlers from source). */
 export function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> = {}, outdirBase = '.tmp'): CfnTemplate {

@@ -11,15 +11,15 @@ require_run_id
 shopt -s nullglob
 for partial in "$RELEASES"/*.partial; do rm -rf "$partial"; done
 backup="$(backup_dir "$FU_RUN_ID")"
-previous=""
-if [ -f "$backup/version" ]; then previous="$(tr -d '[:space:]' <"$backup/version")"; fi
+previous=''; read_trimmed previous "$backup/version"
+current=''; read_trimmed current "$CURRENT/VERSION"
 # Without this run's backup the node was not switched by this run (backup comes before upgrade): only a
 # node at the target (switched by the run this one resumes) goes back to the version recorded at the switch.
 # A node still at its old version stays there: previous-version may be from an earlier run's upgrade.
-if [ -z "$previous" ] && [ -f "$FU_DIR/previous-version" ] && [ "$(current_version)" = "${FU_TARGET_VERSION:-}" ]; then
-  previous="$(tr -d '[:space:]' <"$FU_DIR/previous-version")"
+if [ -z "$previous" ] && [ "$current" = "${FU_TARGET_VERSION:-}" ]; then
+  read_trimmed previous "$FU_DIR/previous-version"
 fi
-if [ -n "$previous" ] && [ "$(current_version)" != "$previous" ]; then
+if [ -n "$previous" ] && [ "$current" != "$previous" ]; then
   switch_current "$previous"
 fi
 restored=false
@@ -30,4 +30,5 @@ if [ -f "$backup/.complete" ]; then
   restored=true
 fi
 restart_and_check
-emit "{\"version\":\"$(current_version)\",\"restoredBackup\":$restored}"
+read_trimmed current "$CURRENT/VERSION"
+emit "{\"version\":\"$current\",\"restoredBackup\":$restored}"

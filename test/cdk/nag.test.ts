@@ -6,7 +6,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
 import { CLUSTER_TAG } from '../../core/node-tags.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics } from '../../local/template.js';
+import { resolveIntrinsics } from '../../local/template.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../local/state-machine-runner.js';
 
 let stack: FleetUpgradeStack;
 let template: Template;
