@@ -5,7 +5,7 @@
  * the rehearsal's event loop, which orchestrates every other node meanwhile.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { AgentReply, AgentRequest } from './node-agent.js';
@@ -50,21 +50,33 @@ function runScript(file: string, cwd: string, timeoutSeconds: number, env: NodeJ
 }
 
 async function execute(request: AgentRequest): Promise<AgentReply> {
-  await mkdir(request.dir, { recursive: true });
+  // Synchronous: two small writes block this small process for microseconds, where each round trip through
+  // libuv's thread pool cost a millisecond or more on a loaded small machine, in every step's time.
+  mkdirSync(request.dir, { recursive: true });
   const file = join(request.dir, '_script.sh');
-  await writeFile(file, request.script, { mode: 0o700 });
+  writeFileSync(file, request.script, { mode: 0o700 });
   const began = performance.now();
   const outcome = await runScript(file, request.cwd, request.timeoutSeconds, request.env);
   const scriptMs = performance.now() - began;
-  await writeFile(join(request.dir, 'stdout'), outcome.stdout);
-  await writeFile(join(request.dir, 'stderr'), outcome.stderr);
   return { id: request.id, ...outcome, scriptMs };
 }
 
 const send = (message: unknown) => process.send?.(message);
 process.on('message', (request: AgentRequest) => {
-  execute(request).then(send, (error: unknown) =>
-    send({ id: request.id, failure: error instanceof Error ? error.message : String(error) } satisfies AgentReply),
+  execute(request).then(
+    (reply) => {
+      send(reply);
+      // The output also stays in the command's directory, for whoever looks into a rehearsal's workdir
+      // afterwards; the command's status comes from the reply, so it is written after the reply went.
+      if (!('code' in reply)) return;
+      try {
+        writeFileSync(join(request.dir, 'stdout'), reply.stdout);
+        writeFileSync(join(request.dir, 'stderr'), reply.stderr);
+      } catch {
+        // The rehearsal removed its workdir meanwhile: nobody is left to look.
+      }
+    },
+    (error: unknown) => send({ id: request.id, failure: error instanceof Error ? error.message : String(error) } satisfies AgentReply),
   );
 });
 // The rehearsal went away (closed the agent, or ended without closing it): so does the agent.
