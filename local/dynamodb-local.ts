@@ -42,6 +42,23 @@ async function portOpen(port: number): Promise<boolean> {
  */
 const JVM_OPTIONS = ['-XX:+UseSerialGC'];
 
+/**
+ * A shell that waits on a pipe from this process and kills `pid` when the pipe closes: at our exit, or at
+ * our death by a signal. In a process group of its own, so the terminal's Ctrl-C leaves it alone. Neither it
+ * nor its pipe keeps this process alive.
+ */
+function watchOver(pid: number | undefined): ChildProcess | undefined {
+  if (pid === undefined) return undefined;
+  const watchdog = spawn('sh', ['-c', 'read -r _; kill -KILL "$1" 2>/dev/null', 'fleet-upgrade-watchdog', String(pid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  watchdog.once('error', () => undefined);
+  watchdog.unref();
+  (watchdog.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null)?.unref?.();
+  return watchdog;
+}
+
 /** Starts DynamoDB Local in memory on a free loopback port and waits until it accepts connections. */
 export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
   const { jar, libDir } = dynamoDbLocalJar();
@@ -53,10 +70,16 @@ export async function startDynamoDbLocal(): Promise<DynamoDbLocal> {
     // group: a terminal's Ctrl-C goes to the foreground group only, and a safe stop still needs DynamoDB.
     { stdio: ['ignore', 'ignore', 'pipe'], cwd: mkdtempSync(join(tmpdir(), 'dynamodb-local-')), detached: true },
   );
-  // Out of our process group it no longer dies with us by itself: whatever way we exit, it goes too.
+  // Out of our process group it no longer dies with us by itself. When we exit, it goes too; and because a
+  // process killed by a signal (a test runner's timeout, `kill`, the OOM killer) runs no exit handler, a
+  // watchdog holds a pipe from us and kills it when that pipe closes, whatever way we ended.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
+  const watchdog = watchOver(child.pid);
+  child.once('exit', () => {
+    process.off('exit', killOnExit);
+    watchdog?.kill('SIGKILL');
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
