@@ -1,15 +1,21 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const moduleUrl = pathToFileURL(new URL('../../local/dynamodb-local.ts', import.meta.url).pathname).href;
+const moduleUrl = new URL('../../local/dynamodb-local.ts', import.meta.url).href;
 
+/** Running: exists and is not a zombie (an init that does not reap orphans at once must not fail the test). */
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
   } catch {
     return false;
   }
