@@ -21,6 +21,8 @@ import type { ApprovalDecision, ApprovalRequest } from '../core/approval.js';
  *   CLUSTER#c / LOCK           which run holds the cluster, until when
  *   CLUSTER#c / RUN#id         the run: plan facts, status, summary (compacted when large)
  *   RUN#id    / STOP           the run is stopping (a node failed, was rolled back or aborted): no new node starts
+ *   RUN#id    / HOLD#id        a question about node id is open (its step failed): no new node starts until it is answered
+ *   RUN#id    / HELD#id        node id was held by open questions: its task token while it waits, how long it waited
  *   RUN#id    / PLAN#id        a node of the run: its place in the order, roles, version known when planned
  *   RUN#id    / NODE#id        how the node's part of the run ended
  *   RUN#id    / NODE#id#STEP#nn  step checkpoints;  RUN#id / CLUSTER#STEP#nn  maintenance mode steps
@@ -469,17 +471,93 @@ export class FleetStore {
     return out.Item === undefined ? null : { reason: String(out.Item.reason), at: String(out.Item.at) };
   }
 
-  /** Everything a run recorded: step checkpoints (node and cluster steps) and node outcomes. */
-  async runRecords(runId: string): Promise<{ checkpoints: StepCheckpoint[]; outcomes: NodeOutcome[] }> {
+  /**
+   * Holds the run for a question about `nodeId` (its step failed and the operator is asked): from now on no
+   * node starts until the hold is closed. Re-opening an open hold (a retried ask) keeps its first time.
+   */
+  async openHold(runId: string, nodeId: string, step: string, at: string): Promise<void> {
+    try {
+      await this.db.send(new PutCommand({
+        TableName: this.table,
+        Item: { pk: `RUN#${runId}`, sk: `HOLD#${nodeId}`, nodeId, step, at },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** The question about `nodeId` is answered (its outcome is recorded); true when a hold was open. */
+  async closeHold(runId: string, nodeId: string): Promise<boolean> {
+    const out = await this.db.send(new DeleteCommand({ TableName: this.table, Key: { pk: `RUN#${runId}`, sk: `HOLD#${nodeId}` }, ReturnValues: 'ALL_OLD' }));
+    return out.Attributes !== undefined;
+  }
+
+  /**
+   * The open holds, read strongly consistent: a node that registers as held and a node that closes the last
+   * hold each read after their own write, so at least one of them sees the other (no held node is forgotten).
+   */
+  async openHolds(runId: string): Promise<RunHold[]> {
+    const items = await this.queryAll(`RUN#${runId}`, 'HOLD#', true);
+    return items.map((i) => ({ nodeId: String(i.nodeId), step: String(i.step), at: String(i.at) }));
+  }
+
+  /**
+   * A node waits for the open holds with the task token of its waiting state. A node held again (another
+   * failure later) starts a new wait; the time it waited before is kept.
+   */
+  async holdNode(runId: string, nodeId: string, taskToken: string, waitingFor: readonly string[], at: string): Promise<void> {
+    await this.db.send(new UpdateCommand({
+      TableName: this.table,
+      Key: { pk: `RUN#${runId}`, sk: `HELD#${nodeId}` },
+      UpdateExpression: 'SET nodeId = :id, taskToken = :token, since = if_not_exists(since, :at), heldMs = if_not_exists(heldMs, :zero)' +
+        (waitingFor.length > 0 ? ' ADD waitedFor :for' : ''),
+      ExpressionAttributeValues: { ':id': nodeId, ':token': taskToken, ':at': at, ':zero': 0, ...(waitingFor.length > 0 ? { ':for': new Set(waitingFor) } : {}) },
+    }));
+  }
+
+  /** The nodes held in this run, waiting or not (strongly consistent, as `openHolds`). */
+  async heldNodes(runId: string): Promise<HeldNode[]> {
+    const items = await this.queryAll(`RUN#${runId}`, 'HELD#', true);
+    return items.map(heldNodeOf);
+  }
+
+  /**
+   * Ends a node's wait: adds the time it waited and forgets its token. Conditional on the token, so a wait the
+   * node started again meanwhile (its waiting state timed out and asked anew) is not ended by an older release.
+   */
+  async releaseHeldNode(runId: string, held: HeldNode, at: string): Promise<boolean> {
+    if (held.taskToken === undefined || held.since === undefined) return false;
+    const waited = Math.max(0, Date.parse(at) - Date.parse(held.since));
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `RUN#${runId}`, sk: `HELD#${held.nodeId}` },
+        UpdateExpression: 'SET heldMs = heldMs + :waited, releasedAt = :at REMOVE taskToken, since',
+        ConditionExpression: 'taskToken = :token',
+        ExpressionAttributeValues: { ':waited': waited, ':at': at, ':token': held.taskToken },
+      }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Everything a run recorded: step checkpoints (node and cluster steps), node outcomes, and held nodes. */
+  async runRecords(runId: string): Promise<{ checkpoints: StepCheckpoint[]; outcomes: NodeOutcome[]; held: HeldNode[] }> {
     const items = await this.queryAll(`RUN#${runId}`);
     const checkpoints: StepCheckpoint[] = [];
     const outcomes: NodeOutcome[] = [];
+    const held: HeldNode[] = [];
     for (const item of items) {
       const { pk: _pk, sk: _sk, ...rest } = item;
-      if (typeof item.step === 'string') checkpoints.push(rest as unknown as StepCheckpoint);
-      else if (String(item.sk).startsWith('NODE#')) outcomes.push(rest as unknown as NodeOutcome);
+      const sk = String(item.sk);
+      if (typeof item.step === 'string' && !sk.startsWith('HOLD#')) checkpoints.push(rest as unknown as StepCheckpoint);
+      else if (sk.startsWith('NODE#')) outcomes.push(rest as unknown as NodeOutcome);
+      else if (sk.startsWith('HELD#')) held.push(heldNodeOf(item));
     }
-    return { checkpoints, outcomes };
+    return { checkpoints, outcomes, held };
   }
 
   /** One node's step checkpoints in a run (one query of that node's items, whatever the size of the run). */
@@ -488,7 +566,7 @@ export class FleetStore {
     return items.map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as StepCheckpoint);
   }
 
-  private async queryAll(pk: string, skPrefix?: string): Promise<Record<string, unknown>[]> {
+  private async queryAll(pk: string, skPrefix?: string, consistent = false): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -498,6 +576,7 @@ export class FleetStore {
           KeyConditionExpression: skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :sk)',
           ExpressionAttributeValues: skPrefix === undefined ? { ':pk': pk } : { ':pk': pk, ':sk': skPrefix },
           ExclusiveStartKey: startKey,
+          ...(consistent ? { ConsistentRead: true } : {}),
         }),
       );
       items.push(...(out.Items ?? []));
@@ -505,6 +584,37 @@ export class FleetStore {
     } while (startKey !== undefined);
     return items;
   }
+}
+
+/** An open question that holds the run (`RUN#id` / `HOLD#node`). */
+export interface RunHold {
+  nodeId: string;
+  step: string;
+  at: string;
+}
+
+/** A node held by open questions (`RUN#id` / `HELD#node`): `taskToken` and `since` while it waits. */
+export interface HeldNode {
+  nodeId: string;
+  taskToken?: string;
+  since?: string;
+  /** Milliseconds waited in waits that ended. */
+  heldMs: number;
+  /** The nodes whose questions it waited for. */
+  waitedFor: string[];
+  releasedAt?: string;
+}
+
+function heldNodeOf(item: Record<string, unknown>): HeldNode {
+  const waitedFor = item.waitedFor instanceof Set ? [...(item.waitedFor as Set<string>)].sort() : [];
+  return {
+    nodeId: String(item.nodeId),
+    heldMs: Number(item.heldMs ?? 0),
+    waitedFor,
+    ...(typeof item.taskToken === 'string' ? { taskToken: item.taskToken } : {}),
+    ...(typeof item.since === 'string' ? { since: item.since } : {}),
+    ...(typeof item.releasedAt === 'string' ? { releasedAt: item.releasedAt } : {}),
+  };
 }
 
 /** An approval request as stored: the evidence, its state, and (never shown) the task token. */

@@ -1,7 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { Argument, Command } from 'commander';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { APPROVAL_ID_PATTERN, DECISIONS, DECISION_HELP, type Decision } from '../core/approval.js';
+import { APPROVAL_ID_PATTERN, DECISIONS, DECISION_HELP, nodeNames, type Decision } from '../core/approval.js';
 import { ApprovalNotOpenError, decideApproval } from '../adapters/approvals.js';
 import type { StoredApproval } from '../adapters/store.js';
 import { globalFlags, StackClients, type GlobalFlags } from './aws.js';
@@ -29,7 +29,8 @@ function describe(a: StoredApproval): string {
     `${a.approvalId}`,
     `  cluster ${a.cluster}, run ${a.runId}`,
     `  node ${a.nodeId} (${a.roles.join(', ')}) failed at ${a.failedStep}, exit code ${a.exitCode ?? 'none'}; ${a.from ?? 'unknown'} → ${a.to}; backup ${a.backupId ?? 'none'}`,
-    `  already upgraded: ${a.upgraded.length === 0 ? 'none' : a.upgraded.length > 20 ? `${a.upgraded.slice(0, 20).join(', ')} and ${a.upgraded.length - 20} more` : a.upgraded.join(', ')}`,
+    `  already upgraded: ${nodeNames(a.upgraded)}`,
+    ...(a.held === undefined ? [] : [`  held until you decide (not started): ${nodeNames(a.held)}; finishing their current node: ${nodeNames(a.inFlight ?? [])}`]),
     `  waiting since ${a.createdAt}; at ${a.expiresAt} the run decides ${a.onTimeout}`,
     ...a.outputTail.split('\n').filter((l) => l !== '').slice(-5).map((l) => `  | ${l}`),
     `  decide: fleet-upgrade decide ${a.approvalId} ${DECISIONS.join('|')}`,

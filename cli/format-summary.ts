@@ -46,6 +46,13 @@ export function formatSummary(summary: RehearsalSummary): string {
     lines.push('Retried steps:');
     lines.push(...retried);
   }
+  if (summary.held?.length) {
+    lines.push('');
+    lines.push('Held while the operator decided (no node starts while a failed node\'s question is open):');
+    for (const h of summary.held) {
+      lines.push(`  ${h.nodeId} waited ${h.seconds.toFixed(1)} s for the decision on ${h.waitedFor.join(', ') || 'another node'}${h.started ? ', then started' : ', never started (the run stopped)'}`);
+    }
+  }
   if (summary.warnings.length > 0) {
     lines.push('');
     lines.push('Warnings:');

@@ -1,4 +1,5 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { HELD_STATE_NAME, heldLine } from '../core/hold.js';
 
 /** What the operator sees of one node while a run goes on. */
 export interface NodeView {
@@ -7,7 +8,7 @@ export interface NodeView {
   /** The state (step) the node is in, or its last one. */
   step: string;
   stepStartedAt: number;
-  state: 'waiting' | 'running' | 'upgraded' | 'skipped' | 'failed' | 'approval';
+  state: 'waiting' | 'held' | 'running' | 'upgraded' | 'skipped' | 'failed' | 'approval';
   note: string;
   warnings: string[];
   /** When the node's first step started. */
@@ -86,7 +87,7 @@ export class WatchView {
     const type = event.type ?? '';
     const entered = event.stateEnteredEventDetails as Detail | undefined;
     const exited = event.stateExitedEventDetails as Detail | undefined;
-    const input = entered ? (parse(entered.input) as { node?: { id?: string }; group?: { role?: string; nodes?: { id: string }[] } } | null) : null;
+    const input = entered ? (parse(entered.input) as { node?: { id?: string }; group?: { role?: string; nodes?: { id: string }[] }; gate?: { waitingFor?: string[] } } | null) : null;
     let node = typeof input?.node?.id === 'string' ? input.node.id : undefined;
     if (node === undefined && entered === undefined) node = this.nodeOfEvent.get(`${source}#${event.previousEventId ?? -1}`);
     if (node !== undefined) this.nodeOfEvent.set(`${source}#${id}`, node);
@@ -116,6 +117,12 @@ export class WatchView {
         this.nodes.set(node, view);
         return;
       }
+      if (type === 'TaskStateEntered' && entered.name === HELD_STATE_NAME) {
+        Object.assign(view, { state: 'held', step: '', stepStartedAt: t, note: heldLine(input?.gate?.waitingFor) });
+        this.say(t, `${node.padEnd(14)} ${view.note}`);
+        this.nodes.set(node, view);
+        return;
+      }
       if (type === 'TaskStateEntered' && !['Record version', 'Skip node', 'Record node failure', 'Record rollback', 'Record skipped node'].includes(entered.name ?? '')) {
         Object.assign(view, { step: entered.name ?? '', stepStartedAt: t, state: view.state === 'failed' ? 'failed' : 'running' });
         view.startedAt ??= t;
@@ -136,7 +143,10 @@ export class WatchView {
         view.warnings.push(w);
         this.say(t, `${node.padEnd(14)} warning in ${exited.name ?? ''}: ${w}`);
       }
-      if (exited.name === 'Ask operator') {
+      if (exited.name === HELD_STATE_NAME) {
+        this.say(t, `${node.padEnd(14)} released after ${secondsSince(view.stepStartedAt, t)}: asks again whether it may start`);
+        Object.assign(view, { state: 'waiting', note: '' });
+      } else if (exited.name === 'Ask operator') {
         const decided = (output as { approval?: { decision?: string; decidedBy?: string } } | null)?.approval;
         Object.assign(view, { state: 'failed' });
         this.say(t, `${node.padEnd(14)} operator decided: ${decided?.decision ?? '?'}${decided?.decidedBy ? ` (by ${decided.decidedBy})` : ''}`);
@@ -204,9 +214,10 @@ export class WatchView {
       for (const id of g.nodes) {
         const n = this.nodes.get(id);
         if (n === undefined) continue;
-        const icon = n.state === 'running' ? (SPINNER[tick % SPINNER.length] ?? '*') : n.state === 'upgraded' ? '✔' : n.state === 'skipped' ? '–' : n.state === 'failed' ? '✘' : n.state === 'approval' ? '?' : '·';
+        const icon = n.state === 'running' ? (SPINNER[tick % SPINNER.length] ?? '*') : n.state === 'upgraded' ? '✔' : n.state === 'skipped' ? '–' : n.state === 'failed' ? '✘' : n.state === 'approval' ? '?' : n.state === 'held' ? '‖' : '·';
         const what = n.state === 'running' ? `${n.step} ${secondsSince(n.stepStartedAt, now)}`
           : n.state === 'waiting' ? 'waiting'
+            : n.state === 'held' ? `${n.note} (${secondsSince(n.stepStartedAt, now)})`
             : n.state === 'approval' ? `failed ${n.step}, waiting for the operator's decision (approval link emailed)`
               : `${n.state}${n.note ? ` ${n.note}` : ''}`;
         out.push(`    ${icon} ${id.padEnd(14)} ${what}${n.warnings.length > 0 ? `  (${n.warnings.length} warning${n.warnings.length > 1 ? 's' : ''})` : ''}`);

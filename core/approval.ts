@@ -39,10 +39,20 @@ export interface ApprovalRequest {
   backupId: string | null;
   /** Nodes this run already upgraded. */
   upgraded: string[];
+  /** Nodes in the middle of their upgrade: they finish their current node while the operator decides. */
+  inFlight?: string[];
+  /** Nodes not started yet: held until the decision (none starts while the question is open). */
+  held?: string[];
   createdAt: string;
   /** When the link stops working and `onTimeout` decides (ISO time). */
   expiresAt: string;
   onTimeout: 'rollback' | 'abort';
+}
+
+/** Node names for evidence in text (email, CLI): up to `max`, then how many more; `none` when empty. */
+export function nodeNames(ids: readonly string[], max = 20): string {
+  if (ids.length === 0) return 'none';
+  return ids.length <= max ? ids.join(', ') : `${ids.slice(0, max).join(', ')} and ${ids.length - max} more`;
 }
 
 /** How it was decided: what the state machine receives as the approval task's output. */

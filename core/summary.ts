@@ -1,4 +1,5 @@
 import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
+import { heldReport, type HeldReport } from './hold.js';
 
 export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
 /**
@@ -110,6 +111,8 @@ export interface Summary {
   lockReleased: boolean;
   failure: RunFailure | null;
   warnings: string[];
+  /** Nodes that waited while the operator decided about a failed node (absent when none waited). */
+  held?: (HeldReport & { started: boolean })[];
   startedAt: string;
   finishedAt: string;
 }
@@ -155,6 +158,8 @@ export function buildSummary(args: {
   outcomes: readonly NodeOutcome[];
   lockReleased: boolean;
   caught?: CaughtError;
+  /** Nodes held by open questions (`RUN#id` / `HELD#node`). */
+  held?: readonly { nodeId: string; heldMs: number; since?: string; waitedFor: string[] }[];
   finishedAt: string;
 }): Summary {
   const { run, checkpoints, outcomes } = args;
@@ -232,6 +237,9 @@ export function buildSummary(args: {
       ? { node: null, step: null, error: 'Incomplete', message: `the run ended before every node was ${run.prepareOnly === true ? 'prepared' : 'upgraded'}`, exitCode: null, outputTail: '' }
       : failure,
     warnings,
+    ...(args.held?.length ? {
+      held: args.held.map((h) => ({ ...heldReport(h, args.finishedAt), started: !['NOT_STARTED', undefined].includes(nodes[h.nodeId]?.status) })),
+    } : {}),
     startedAt: run.startedAt,
     finishedAt: args.finishedAt,
   };
@@ -259,6 +267,7 @@ export function compactSummary(summary: Summary, maxBytes = 200_000): Summary & 
     order: notFine,
     nodes,
     warnings: summary.warnings.slice(0, 100),
+    ...(summary.held ? { held: summary.held.slice(0, 100) } : {}),
     truncated: {
       nodes: summary.order.length,
       nodesShown: notFine.length,

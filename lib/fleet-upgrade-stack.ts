@@ -18,6 +18,7 @@ import type { Construct } from 'constructs';
 import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, type StepId } from '../core/steps.js';
 import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
 import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
+import { HELD_STATE_NAME } from '../core/hold.js';
 import { ApprovalPage } from './approval-page.js';
 import { CLUSTER_TAG } from '../core/node-tags.js';
 import { acknowledgeNagFindings } from './nag.js';
@@ -232,6 +233,16 @@ export class FleetUpgradeStack extends Stack {
       tracingEnabled: true,
     });
     this.stateMachine.grantTaskResponse(commandFinished);
+    // record-node releases held nodes by answering their waiting states, which run in Distributed Map children
+    // (`<machine>/<label>`). A policy of its own: in the function's default policy it would make the function
+    // depend on the state machine, which depends on the function (a cycle CloudFormation refuses).
+    new iam.Policy(this, 'RecordNodeAnswersHeldNodes', {
+      roles: [recordNode.role as iam.IRole],
+      statements: [new iam.PolicyStatement({
+        actions: ['states:SendTaskSuccess'],
+        resources: [this.stateMachine.stateMachineArn, `${this.stateMachine.stateMachineArn}/*`],
+      })],
+    });
     addStoppedRunCleanup(this, fn('run-stopped', 'turns maintenance mode off and releases the lock of a stopped or timed-out run'), documentArn);
 
     // The human side of an approval: signed links, the page that decides, who gets the email.
@@ -405,8 +416,20 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   // stops the run marks it, in-flight nodes finish their current node, and no further node starts.
   const gate = invoke('May this node start?', f.recordNode, { action: 'gate', 'node.$': '$.node', 'run.$': '$.run' }, '$.gate');
   gate.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
+  // A failed node's open question holds every node that has not started: it waits (a task token, no polling)
+  // until the decision is applied, then asks the gate again. The timeout only guards against a lost release.
+  const held = new tasks.LambdaInvoke(scope, HELD_STATE_NAME, {
+    lambdaFunction: f.recordNode,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({ action: 'hold', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', 'waitingFor.$': '$.gate.waitingFor' }),
+    resultPath: sfn.JsonPath.DISCARD,
+    taskTimeout: sfn.Timeout.duration(Duration.hours(1)),
+  }).addRetry(transientRetry);
+  held.addCatch(gate, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
+  held.next(gate);
   const upgradeNode = gate.next(
     new sfn.Choice(scope, 'Is the run stopping, or is the node resumed?')
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.gate.held'), sfn.Condition.booleanEquals('$.gate.held', true)), held)
       .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping'))
       // A resumed run: a node the earlier run left upgraded but unvalidated restarts from its restart.
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.node.resumeAt'), sfn.Condition.stringEquals('$.node.resumeAt', 'restart')), at('restart'))

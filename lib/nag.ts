@@ -62,6 +62,9 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
         : `RedriveExecution of the child executions of the map labelled ${suffix.slice(1)} (named at run time), of this state machine only; CDK grants it for every Distributed Map`);
   }
 
+  ack(stack.node.findChild('RecordNodeAnswersHeldNodes'), `AwsSolutions-IAM5[Resource::<${logicalId(machine)}>/*]`,
+    'SendTaskSuccess must accept the task tokens of the held nodes\' waiting states inside Distributed Map children, which run as "<state machine ARN>/<map label>"; "/*" reaches only the children of this state machine');
+
   // The approval page.
   const page = stack.approvalPage;
   ack(role('approval-page'), `AwsSolutions-IAM5[Resource::<${logicalId(machine)}>/*]`,

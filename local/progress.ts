@@ -1,4 +1,5 @@
 import type { RunnerEvent } from './state-machine-runner.js';
+import { HELD_STATE_NAME, heldLine } from '../core/hold.js';
 
 /** The node a state acts on: the node of a pipeline step, or the core node for maintenance mode. */
 function nodeOf(input: unknown, stateName: string | undefined): string | undefined {
@@ -38,11 +39,18 @@ export class ProgressPrinter {
         const atOnce = (group?.concurrency ?? 1) > 1 ? ` (${group?.concurrency} at a time)` : '';
         this.say(`${at} group ${group?.role ?? '?'}${atOnce}: ${(group?.nodes ?? []).map((n) => n.id).join(', ')}`);
       }
+      if (event.stateName === HELD_STATE_NAME) {
+        this.say(`${at} ${(node ?? '').padEnd(14)} ${heldLine((event.input as { gate?: { waitingFor?: string[] } } | undefined)?.gate?.waitingFor)}`);
+      }
       return;
     }
     if (event.stateType !== 'Task' && event.stateType !== 'Fail') return;
     const took = seconds(event.timestamp - (this.entered.get(key) ?? event.timestamp));
     const who = node ?? '';
+    if (event.type === 'StateExited' && event.stateName === HELD_STATE_NAME) {
+      this.say(`${at} ${who.padEnd(14)} released after ${took}: asks again whether it may start`);
+      return;
+    }
     if (event.type === 'StateExited' && !this.failed.has(key)) {
       const output = event.output as {
         lastStep?: { step?: string; outcome?: string; warnings?: string[]; details?: { version?: unknown }; atTarget?: boolean };

@@ -115,6 +115,26 @@ export interface LambdaFault {
   nodeId?: string;
 }
 
+/**
+ * The scripted operator decides as a person would: after the nodes that were in flight when it was asked have
+ * finished their current node (or failed and asked too), and a moment to read; so a rehearsal shows the nodes
+ * held meanwhile (and a node started while the question was open would show in the invariants).
+ */
+async function inFlightSettled(store: FleetStore, approvalId: string, limitMs = 120_000): Promise<void> {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const deadline = Date.now() + limitMs;
+  const approval = await store.getApproval(approvalId);
+  const inFlight = approval?.inFlight ?? [];
+  if (approval === null || inFlight.length === 0) return;
+  while (Date.now() < deadline) {
+    const [{ outcomes }, holds] = await Promise.all([store.runRecords(approval.runId), store.openHolds(approval.runId)]);
+    const settled = new Set([...outcomes.map((o) => o.nodeId), ...holds.map((h) => h.nodeId)]);
+    if (inFlight.every((id) => settled.has(id))) break;
+    await sleep(100);
+  }
+  await sleep(1_000);
+}
+
 /** Counts invocations per handler name. */
 function counted(name: string, handler: LocalHandler, counts: Record<string, number>): LocalHandler {
   return (event) => {
@@ -348,9 +368,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         say(`approval ${approvalId}: ${message.subject}. Waiting for a decision: open ${link}`);
         return;
       }
-      say(`approval ${approvalId}: ${message.subject}. Answering "${decision}" through the approval page (--decision)`);
+      say(`approval ${approvalId}: ${message.subject}. Answering "${decision}" through the approval page (--decision) once the nodes in flight have settled`);
       answering.push(
-        answerThroughPage(link, decision).then(
+        inFlightSettled(new FleetStore(documentClient(), TABLE_NAME), approvalId).then(() => answerThroughPage(link, decision)).then(
           () => undefined,
           (error: unknown) => say(`approval ${approvalId}: the decision was not taken: ${String(error)}`),
         ),

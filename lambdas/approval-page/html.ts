@@ -65,8 +65,8 @@ function when(iso: string): string {
   return Number.isNaN(t) ? iso : new Date(t).toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC');
 }
 
-function upgradedList(nodes: string[]): string {
-  if (nodes.length === 0) return 'none yet';
+function upgradedList(nodes: string[], none = 'none yet'): string {
+  if (nodes.length === 0) return none;
   const shown = nodes.slice(0, UPGRADED_SHOWN).map(escapeHtml).join(', ');
   return nodes.length > UPGRADED_SHOWN ? `${shown} and ${nodes.length - UPGRADED_SHOWN} more (${nodes.length} in all)` : shown;
 }
@@ -84,6 +84,8 @@ ${row('Exit code', a.exitCode === null ? 'none (the command did not finish)' : S
 ${row('Versions', `${escapeHtml(a.from ?? 'unknown')} → ${escapeHtml(a.to)}`)}
 ${row('Backup', a.backupId === null ? 'none taken yet' : `<code>${escapeHtml(a.backupId)}</code>`)}
 ${row('Already upgraded', upgradedList(a.upgraded))}
+${a.held === undefined ? '' : row('Held until you decide', upgradedList(a.held, 'none (no node waits to start)'))}
+${a.inFlight === undefined ? '' : row('Finishing their current node', upgradedList(a.inFlight, 'none'))}
 ${row('Link expires', `${escapeHtml(when(a.expiresAt))}; then the run decides <strong>${escapeHtml(a.onTimeout)}</strong>`)}
 </dl>
 <h2>Output of the failed step (last lines)</h2>

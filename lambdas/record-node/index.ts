@@ -3,8 +3,10 @@ import type { StepResult } from '../../core/step-result.js';
 import type { CaughtError, NodeOutcome } from '../../core/summary.js';
 import type { ApprovalDecision } from '../../core/approval.js';
 import { NODE_PIPELINE } from '../../core/steps.js';
+import { gateAnswer, releasesHeldNodes, type GateAnswer } from '../../core/hold.js';
 import { FleetStore } from '../../adapters/store.js';
-import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
+import { TaskCallback } from '../../adapters/task-callback.js';
+import { documentClient, requireEnv, sfnClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
 export interface RecordNodeEvent {
@@ -12,7 +14,11 @@ export interface RecordNodeEvent {
    * upgraded / skipped / failed; after an operator's decision: rolledBack (rollback or skip: the node is
    * back at its old version) or needsAttention (abort, or a rollback that failed).
    */
-  action: 'upgraded' | 'skipped' | 'failed' | 'rolledBack' | 'needsAttention' | 'gate' | 'checkStop';
+  action: 'upgraded' | 'skipped' | 'failed' | 'rolledBack' | 'needsAttention' | 'gate' | 'hold' | 'checkStop';
+  /** hold: the token of the node's waiting state, answered when no question holds the run any more. */
+  taskToken?: string;
+  /** hold: the nodes whose questions the gate found open. */
+  waitingFor?: string[];
   approval?: ApprovalDecision;
   rollbackFailed?: boolean;
   /** Roles may be left out (the check before the window knows only ids): the run's plan has them. */
@@ -35,10 +41,29 @@ export class RunStoppedError extends Error {
 }
 
 /**
- * Records how a node's part of the run ended, in the run and in the node's own record.
- * `gate`: may a node start (is the run stopping)? `checkStop`: throws RunStopped when a node stopped the run.
+ * Lets the held nodes go back to "May this node start?" once no question holds the run (or the run stops).
+ * Each waiting state is answered first and its wait recorded after: a crash in between leaves a node that
+ * moved on, never one waiting for an answer nobody will send.
  */
-export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | { go: boolean; reason?: string } | { stopped: false }> => {
+async function releaseHeldNodes(store: FleetStore, runId: string): Promise<void> {
+  const [stop, holds] = await Promise.all([store.runStopping(runId), store.openHolds(runId)]);
+  if (!releasesHeldNodes(stop, holds)) return;
+  const waiting = (await store.heldNodes(runId)).filter((h) => h.taskToken !== undefined);
+  const callback = new TaskCallback(sfnClient());
+  await Promise.all(waiting.map(async (held) => {
+    const at = new Date().toISOString();
+    await callback.succeed(held.taskToken as string, { released: true });
+    await store.releaseHeldNode(runId, held, at);
+  }));
+  if (waiting.length > 0) logger.info('held nodes released', { runId, nodes: waiting.map((h) => h.nodeId), stopping: stop !== null });
+}
+
+/**
+ * Records how a node's part of the run ended, in the run and in the node's own record.
+ * `gate`: may a node start (is the run stopping, or held by an open question)? `hold`: the node waits for the
+ * open questions (a task token). `checkStop`: throws RunStopped when a node stopped the run.
+ */
+export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | GateAnswer | { held: boolean } | { stopped: false }> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   const { runId } = event.run;
   if (event.action === 'gate') {
@@ -47,10 +72,20 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | { g
     if (!renewed) {
       await store.markRunStopping(runId, `the cluster lock of ${event.run.cluster} is no longer held by this run (it was broken with unlock); no further node starts`, new Date().toISOString());
     }
+    const [stop, holds] = await Promise.all([store.runStopping(runId), store.openHolds(runId)]);
+    const answer = gateAnswer(stop, holds);
+    if ('held' in answer) logger.info('node held: waiting for a decision', { runId, nodeId: event.node.id, waitingFor: answer.waitingFor });
+    return answer;
   }
-  if (event.action === 'gate' || event.action === 'checkStop') {
+  if (event.action === 'hold') {
+    if (event.taskToken === undefined) throw new Error('hold needs the task token of the waiting state');
+    // Registered before looking again: a question answered in between either sees this node or is seen here.
+    await store.holdNode(runId, event.node.id, event.taskToken, event.waitingFor ?? [], new Date().toISOString());
+    await releaseHeldNodes(store, runId);
+    return { held: true };
+  }
+  if (event.action === 'checkStop') {
     const stop = await store.runStopping(runId);
-    if (event.action === 'gate') return stop === null ? { go: true } : { go: false, reason: stop.reason };
     if (stop !== null) throw new RunStoppedError(stop.reason);
     return { stopped: false };
   }
@@ -107,6 +142,9 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | { g
     const why = outcome.decision ? `${outcome.decision} decided${outcome.byTimeout ? ' by timeout' : ''} for ${outcome.nodeId}` : `${outcome.nodeId} ${outcome.status === 'NEEDS_ATTENTION' ? 'needs attention' : 'failed'}`;
     await store.markRunStopping(runId, `the run stopped: ${why}${outcome.failedStep ? ` after ${outcome.failedStep} failed` : ''}`, at);
   }
+  // The node's question (if it was asked) is answered: held nodes go on, or end unstarted if the run stops.
+  const wasHolding = await store.closeHold(runId, event.node.id);
+  if (wasHolding || !continues) await releaseHeldNodes(store, runId);
   logger.info('node recorded', { runId, ...outcome });
   return outcome;
 };

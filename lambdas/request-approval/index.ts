@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { DECISION_HELP, DECISIONS, type ApprovalDecision, type ApprovalRequest } from '../../core/approval.js';
+import { DECISION_HELP, DECISIONS, nodeNames, type ApprovalDecision, type ApprovalRequest } from '../../core/approval.js';
 import type { RunContext } from '../../core/run-context.js';
-import { STEP_STATE_NAMES, isStepId, type StepId } from '../../core/steps.js';
-import type { CaughtError } from '../../core/summary.js';
+import { STEP_STATE_NAMES, WINDOW_STEPS, isStepId, type StepId } from '../../core/steps.js';
+import type { CaughtError, NodeOutcome, StepCheckpoint } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { approvalKey, approvalLink } from '../../adapters/approval-links.js';
 import { documentClient, requireEnv, snsClient } from '../../adapters/aws-clients.js';
@@ -29,7 +29,7 @@ export interface RequestApprovalEvent {
 /** The evidence: the failed step and its output from the checkpoints, versions, backup, progress so far. */
 async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Date): Promise<ApprovalRequest> {
   const { run, node } = event;
-  const { checkpoints, outcomes } = await store.runRecords(run.runId);
+  const [{ checkpoints, outcomes }, recorded] = await Promise.all([store.runRecords(run.runId), store.getRun(run.cluster, run.runId)]);
   const mine = checkpoints.filter((c) => c.nodeId === node.id);
   const named = typeof event.failedStep === 'string' && isStepId(event.failedStep) ? event.failedStep : undefined;
   let failed = named !== undefined
@@ -63,10 +63,19 @@ async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Dat
     to: run.targetVersion,
     backupId: backedUp ? run.runId : null,
     upgraded: outcomes.filter((o) => o.status === 'UPGRADED').map((o) => o.nodeId),
+    ...whoWaits(recorded?.order ?? [], node.id, checkpoints, outcomes),
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + run.approvalTimeoutSeconds * 1000).toISOString(),
     onTimeout: run.onTimeout,
   };
+}
+
+/** Nodes still finishing their current node, and nodes that have not started and are held by this question. */
+function whoWaits(order: readonly string[], failed: string, checkpoints: readonly StepCheckpoint[], outcomes: readonly NodeOutcome[]): { inFlight: string[]; held: string[] } {
+  const ended = new Set(outcomes.map((o) => o.nodeId));
+  const started = new Set(checkpoints.filter((c) => WINDOW_STEPS.includes(c.step)).map((c) => c.nodeId));
+  const open = order.filter((id) => id !== failed && !ended.has(id));
+  return { inFlight: open.filter((id) => started.has(id)), held: open.filter((id) => !started.has(id)) };
 }
 
 function emailText(a: ApprovalRequest, link: string | null): string {
@@ -78,6 +87,8 @@ function emailText(a: ApprovalRequest, link: string | null): string {
     `Versions: ${a.from ?? 'unknown'} → ${a.to}`,
     `Backup: ${a.backupId ?? 'none taken yet (the node was not changed before the backup step)'}`,
     `Already upgraded in this run: ${a.upgraded.length ? a.upgraded.join(', ') : 'none'}`,
+    `Held until you decide (not started): ${nodeNames(a.held ?? [])}`,
+    `Finishing their current node meanwhile: ${nodeNames(a.inFlight ?? [])}`,
     '',
     'Last output of the step:',
     ...a.outputTail.split('\n').map((l) => `  ${l}`),
@@ -146,6 +157,8 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
     return { notified: true };
   }
   if (event.taskToken === undefined) throw new Error('ask needs the task token');
+  // First of all: no node may start while this question is open (in-flight nodes finish their current node).
+  await store.openHold(event.run.runId, event.node.id, event.failedStep ?? 'unknown', now.toISOString());
   const request = await evidence(store, event, now);
   const expiresAt = Math.floor(Date.parse(request.expiresAt) / 1000);
   await store.putApproval(request, event.taskToken, expiresAt + 7 * 86_400);

@@ -145,6 +145,10 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
     for (const approval of (await store.pendingApprovals()).filter((a) => a.runId === runId)) {
       await store.claimApproval(approval.approvalId, { decision: 'rollback', decidedBy: `the run was ${status === 'ABORTED' ? 'stopped' : 'timed out'}`, decidedAt: new Date().toISOString(), byTimeout: false });
     }
+    // Its questions and the nodes they held ended with the execution: closed, and each wait recorded as ended.
+    const ended = new Date().toISOString();
+    for (const hold of await store.openHolds(runId)) await store.closeHold(runId, hold.nodeId);
+    for (const held of await store.heldNodes(runId)) await store.releaseHeldNode(runId, held, ended);
     if (run.coreNode !== '' && (await store.getCheckpoint(runId, run.coreNode, 'maintenance-on')) !== null) {
       // Maintenance mode was (being) turned on: turn it off, and wait for the node to say so.
       await settled(store, runId, run.coreNode, 'maintenance-on');
@@ -154,11 +158,12 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
   const lockReleased = await store.releaseLock(cluster, runId);
   let summary: Summary | undefined;
   if (run !== null) {
-    const { checkpoints, outcomes } = await store.runRecords(runId);
+    const { checkpoints, outcomes, held } = await store.runRecords(runId);
     summary = buildSummary({
       run,
       checkpoints,
       outcomes,
+      held,
       lockReleased,
       caught: { Error: status === 'ABORTED' ? 'ExecutionAborted' : 'ExecutionTimedOut', Cause: `the execution was ${status === 'ABORTED' ? 'stopped' : 'timed out'}${event.detail.cause ? `: ${event.detail.cause}` : ''}` },
       finishedAt: new Date().toISOString(),

@@ -26,11 +26,12 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
     plannedFrom: {},
     startedAt: run.startedAt,
   };
-  const { checkpoints, outcomes } = await store.runRecords(run.runId);
+  const { checkpoints, outcomes, held } = await store.runRecords(run.runId);
   const summary = compactSummary(buildSummary({
     run: info,
     checkpoints,
     outcomes,
+    held,
     lockReleased: event.lock?.released === true,
     ...(event.error ? { caught: event.error } : {}),
     finishedAt: new Date().toISOString(),

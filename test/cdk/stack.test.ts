@@ -5,6 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
 import { STEP_IDS, STEP_STATE_NAMES } from '../../core/steps.js';
+import { HELD_STATE_NAME } from '../../core/hold.js';
 import { resolveIntrinsics } from '../../local/template.js';
 
 let template: Template;
@@ -137,5 +138,17 @@ describe('FleetUpgradeStack', () => {
 
   it('has an SNS topic for operator notifications', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
+  });
+
+  it('holds a node that may not start yet on a task token, and lets record-node answer it inside Map children', () => {
+    const held = states.get(HELD_STATE_NAME) as { Type: string; Resource?: string; Next?: string; Catch?: { ErrorEquals: string[]; Next: string }[] } | undefined;
+    expect(held?.Resource).toMatch(/lambda:invoke\.waitForTaskToken$/);
+    expect(held?.Next).toBe('May this node start?');
+    expect(held?.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.Timeout'], Next: 'May this node start?' })]);
+    const gate = states.get('Is the run stopping, or is the node resumed?') as unknown as { Choices: { Next: string }[] };
+    expect(gate.Choices[0]?.Next).toBe(HELD_STATE_NAME);
+    // Child executions run as `<machine>/<label>`: SendTaskSuccess must reach them. In a policy of its own (no cycle).
+    const policy = Object.values(template.findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p).includes('RecordNodeRole') && JSON.stringify(p).includes('states:SendTaskSuccess'));
+    expect(JSON.stringify(policy)).toContain('/*');
   });
 });

@@ -33,6 +33,8 @@ export interface FaultCase {
   decision?: Decision;
   /** Post-upgrade validation fails first, so the rollback meets the fault. */
   viaRollback?: boolean;
+  /** DEAs upgrade two at a time: the failure holds the nodes that have not started (issue 23). */
+  parallel?: boolean;
   expectedStatus: string;
 }
 
@@ -44,7 +46,7 @@ const ONE_ENTRY_OF_CRASHES = 3;
 /** Every case of the matrix: every step × one node of every role × every fault × each decision where one is asked. */
 export function faultCases(): FaultCase[] {
   const cases: FaultCase[] = [];
-  const add = (c: Omit<FaultCase, 'id'>) => cases.push({ ...c, id: [c.node, c.step, c.fault, c.viaRollback ? 'in-rollback' : '', c.decision ?? ''].filter(Boolean).join(' ') });
+  const add = (c: Omit<FaultCase, 'id'>) => cases.push({ ...c, id: [c.node, c.step, c.fault, c.viaRollback ? 'in-rollback' : '', c.parallel ? 'parallel' : '', c.decision ?? ''].filter(Boolean).join(' ') });
   for (const role of MATRIX_ROLES) {
     const node = nodeOf(role);
     for (const step of CHECKS) {
@@ -69,6 +71,13 @@ export function faultCases(): FaultCase[] {
       }
     }
   }
+  // A parallel group: while the operator decides about dea-1, dea-2 finishes and no further DEA starts.
+  for (const fault of ['fails', 'fails-once'] as const) {
+    for (const decision of DECISIONS) {
+      const expectedStatus = { retry: fault === 'fails-once' ? 'SUCCEEDED' : 'ROLLED_BACK', rollback: 'ROLLED_BACK', skip: 'PARTIAL', abort: 'ABORTED' }[decision];
+      add({ role: 'dea', node: 'dea-1', step: 'upgrade', fault, decision, parallel: true, expectedStatus });
+    }
+  }
   // Maintenance mode is switched on the core node (primary); its faults concern the cluster, not a role.
   for (const step of ['maintenance-on', 'maintenance-off'] as const) {
     for (const fault of [...FAILING, ...EVENT_FAULTS]) {
@@ -83,7 +92,8 @@ export function faultCases(): FaultCase[] {
 /** The cluster a case runs on: the faulted node and the core node (plus a node after it when the core is faulted). */
 export function caseCluster(c: FaultCase): ClusterFile {
   const node = (id: string, role: string) => ({ id, roles: [role], version: '3.0.0', state: { node: id, data: `state of ${id} – must survive` } });
-  const nodes = c.node === 'core-1' ? [node('core-1', 'primary'), node('mysql-1', 'mysql')] : [node(c.node, c.role), node('core-1', 'primary')];
+  const nodes = c.parallel ? [...['dea-1', 'dea-2', 'dea-3', 'dea-4'].map((id) => node(id, 'dea')), node('core-1', 'primary')]
+    : c.node === 'core-1' ? [node('core-1', 'primary'), node('mysql-1', 'mysql')] : [node(c.node, c.role), node('core-1', 'primary')];
   return { cluster: `faults-${c.id.replace(/[^a-z0-9]+/g, '-')}`.slice(0, 60), nodes };
 }
 
@@ -100,6 +110,7 @@ export function caseOptions(c: FaultCase): Partial<RehearsalOptions> {
     // No decision case asks twice; should one wait, it ends by the timeout (rollback), not by hanging the test.
     approvalTimeoutMinutes: 0.5,
     onTimeout: 'rollback',
+    ...(c.parallel ? { concurrency: { dea: 2 } } : {}),
   };
   const faultOf = (step: StepId): Partial<RehearsalOptions> => {
     switch (c.fault) {

@@ -235,6 +235,9 @@ describe('the cluster lock: held by one run, renewed, broken only explicitly', (
       await store().acquireLock('waiting', waiting.runId, new Date(), 43_200);
       const asked = await requestApproval({ action: 'ask', taskToken: 'token-of-the-waiting-task', node: { id: 'dea-1' }, run: waiting, failedStep: 'upgrade', error: { Error: 'StepFailed', Cause: 'injected' } });
       const approval = await store().getApproval((asked as { asked: string }).asked);
+      // Asking holds the run: no node starts until the question is answered.
+      await expect(store().openHolds(waiting.runId)).resolves.toMatchObject([{ nodeId: 'dea-1', step: 'upgrade' }]);
+      await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: waiting })).resolves.toEqual({ go: false, held: true, waitingFor: ['dea-1'] });
       const lockedUntil = Date.parse((await store().getLock('waiting'))?.expiresAt ?? '');
       expect(lockedUntil).toBeGreaterThanOrEqual(Date.parse(approval?.expiresAt ?? '') + 43_200_000 - 2_000);
       expect(sns.published.map((m) => m.attributes.kind)).toEqual(['approval']);
@@ -415,5 +418,69 @@ describe('lost, late and duplicate status events; retried steps never run a step
     await ssm.idle();
     expect(events.length - before).toBe(2);
     await expect(store().getCommand([...commandRuns].find(([, r]) => r === 'dup-run')?.[0] ?? '')).resolves.toMatchObject({ state: 'ANSWERED' });
+  });
+});
+
+describe('a failed node holds the run: no node starts while the operator decides', () => {
+  const heldRun = (name: string) => runContext(parseInput({ cluster: name, targetVersion: '3.1.0', nodes }), `${name}-run`, '2026-11-24T10:00:00.000Z');
+  /** Resolves with the waiting state's output, or 'waiting' if nobody answered within a moment. */
+  const within = (answer: Promise<unknown>, ms = 300) => Promise.race([answer, new Promise((resolve) => setTimeout(() => resolve('waiting'), ms))]);
+  /** The node's waiting state: its answer, once the hold action has run (wrapped: an async function would adopt it). */
+  async function hold(r: ReturnType<typeof heldRun>, nodeId: string, waitingFor: string[]): Promise<{ answer: Promise<unknown> }> {
+    const token = tokens.mint();
+    const answer = tokens.wait(token);
+    await recordNode({ action: 'hold', taskToken: token, node: { id: nodeId }, run: r, waitingFor });
+    return { answer };
+  }
+
+  it('a held node waits until the failed node\'s outcome is recorded (retry succeeded), then may start; the wait is recorded', async () => {
+    const r = heldRun('held-retry');
+    await store().acquireLock(r.cluster, r.runId, new Date(), 3_600);
+    await store().openHold(r.runId, 'dea-1', 'restart', new Date().toISOString());
+    await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: r })).resolves.toEqual({ go: false, held: true, waitingFor: ['dea-1'] });
+    const { answer } = await hold(r, 'core-1', ['dea-1']);
+    await expect(within(answer)).resolves.toBe('waiting');
+    await recordNode({ action: 'upgraded', node: { id: 'dea-1' }, run: r });
+    await expect(within(answer, 5_000)).resolves.toEqual({ released: true });
+    await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: r })).resolves.toEqual({ go: true });
+    const [held] = await store().heldNodes(r.runId);
+    expect(held).toMatchObject({ nodeId: 'core-1', waitedFor: ['dea-1'], releasedAt: expect.any(String) });
+    expect(held?.taskToken).toBeUndefined();
+    expect(held?.heldMs).toBeGreaterThanOrEqual(300);
+  });
+
+  it('two open questions: answering one keeps the node held; a rollback of the other releases it to end unstarted', async () => {
+    const r = heldRun('held-two');
+    await store().acquireLock(r.cluster, r.runId, new Date(), 3_600);
+    await store().openHold(r.runId, 'dea-1', 'upgrade', new Date().toISOString());
+    await store().openHold(r.runId, 'dea-2', 'upgrade', new Date().toISOString());
+    await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: r })).resolves.toMatchObject({ waitingFor: ['dea-1', 'dea-2'] });
+    const { answer } = await hold(r, 'core-1', ['dea-1', 'dea-2']);
+    // dea-1 skipped (rolled back, the run goes on): dea-2's question is still open.
+    await recordNode({ action: 'rolledBack', node: { id: 'dea-1' }, run: r, approval: { decision: 'skip', decidedBy: 'test', decidedAt: new Date().toISOString(), byTimeout: false } });
+    await expect(within(answer)).resolves.toBe('waiting');
+    await recordNode({ action: 'rolledBack', node: { id: 'dea-2' }, run: r, approval: { decision: 'rollback', decidedBy: 'test', decidedAt: new Date().toISOString(), byTimeout: false } });
+    await expect(within(answer, 5_000)).resolves.toEqual({ released: true });
+    await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: r })).resolves.toEqual({ go: false, reason: expect.stringContaining('rollback decided for dea-2') });
+  });
+
+  it('a node that registers its wait after the last question closed releases itself at once (no lost release)', async () => {
+    const r = heldRun('held-late');
+    await store().acquireLock(r.cluster, r.runId, new Date(), 3_600);
+    await store().openHold(r.runId, 'dea-1', 'upgrade', new Date().toISOString());
+    await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: r })).resolves.toMatchObject({ held: true });
+    // The question is answered between the gate and the wait: the releaser found nobody waiting.
+    await recordNode({ action: 'upgraded', node: { id: 'dea-1' }, run: r });
+    const { answer } = await hold(r, 'core-1', ['dea-1']);
+    await expect(within(answer, 5_000)).resolves.toEqual({ released: true });
+  });
+
+  it('an older release does not end a newer wait of the same node (its waiting state timed out and asked again)', async () => {
+    const r = heldRun('held-again');
+    await store().holdNode(r.runId, 'core-1', 'token-a', ['dea-1'], new Date().toISOString());
+    const [first] = await store().heldNodes(r.runId);
+    await store().holdNode(r.runId, 'core-1', 'token-b', ['dea-1'], new Date().toISOString());
+    await expect(store().releaseHeldNode(r.runId, first as NonNullable<typeof first>, new Date().toISOString())).resolves.toBe(false);
+    await expect(store().heldNodes(r.runId)).resolves.toMatchObject([{ nodeId: 'core-1', taskToken: 'token-b' }]);
   });
 });

@@ -4,6 +4,27 @@ import { inspectSandbox } from '../../local/sandbox.js';
 import type { RehearsalResult } from '../../local/rehearsal.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
+import { WINDOW_STEPS } from '../../core/steps.js';
+
+/** How long after a question was asked a node may still start (its gate passed just before the question was written). */
+const HOLD_SLACK_MS = 500;
+
+/** Every approval request of a run (all pages of the scan: tests share one table across many runs). */
+async function runApprovals(tableName: string, runId: string): Promise<{ nodeId: string; createdAt: string; decidedAt?: string }[]> {
+  const found: { nodeId: string; createdAt: string; decidedAt?: string }[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documentClient().send(new ScanCommand({
+      TableName: tableName,
+      FilterExpression: 'begins_with(pk, :approval) AND sk = :approval_sk AND runId = :run',
+      ExpressionAttributeValues: { ':approval': 'APPROVAL#', ':approval_sk': 'APPROVAL', ':run': runId },
+      ExclusiveStartKey: startKey,
+    }));
+    for (const item of page.Items ?? []) found.push({ nodeId: String(item.nodeId), createdAt: String(item.createdAt), ...(typeof item.decidedAt === 'string' ? { decidedAt: item.decidedAt } : {}) });
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return found;
+}
 
 /** Node statuses that say the node is at its old version. */
 const AT_OLD = new Set(['ROLLED_BACK', 'NOT_STARTED', 'FAILED', 'PREPARED', 'SKIPPED']);
@@ -71,6 +92,22 @@ export async function invariantViolations(r: RehearsalResult, cluster: ClusterFi
     }),
   );
   for (const item of waiting.Items ?? []) bad(`command ${String(item.commandId)} (${String(item.nodeId)} ${String(item.step)}) still ${String(item.state)}`);
+
+  // A failed node holds the run: no node started its upgrade while a question about another was open, and
+  // at the end no question is open and no node still waits. Slack: a node whose gate passed just before the
+  // question was written may start a moment after it.
+  const startedAt = new Map<string, number>();
+  for (const c of checkpoints) {
+    if (!WINDOW_STEPS.includes(c.step)) continue;
+    startedAt.set(c.nodeId, Math.min(startedAt.get(c.nodeId) ?? Number.POSITIVE_INFINITY, Date.parse(c.startedAt)));
+  }
+  for (const a of await runApprovals(r.tableName, summary.runId)) {
+    const opened = Date.parse(a.createdAt) + HOLD_SLACK_MS;
+    const decided = a.decidedAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(a.decidedAt);
+    for (const [id, t] of startedAt) if (id !== a.nodeId && t > opened && t < decided) bad(`${id} started its upgrade while the question about ${a.nodeId} was open`);
+  }
+  for (const h of await store.openHolds(summary.runId)) bad(`the question about ${h.nodeId} still holds the run`);
+  for (const h of await store.heldNodes(summary.runId)) if (h.taskToken !== undefined) bad(`${h.nodeId} is still held, waiting`);
 
   const run = await store.getRun(summary.cluster, summary.runId);
   if (run?.status !== summary.status) bad(`the run record says ${String(run?.status)}, the summary ${summary.status}`);

@@ -1,6 +1,7 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import { WatchView } from '../../cli/watch-view.js';
+import { HELD_STATE_NAME } from '../../core/hold.js';
 import { formatNodes, nodeRows } from '../../cli/fleet-records.js';
 import { formatPlan } from '../../cli/plan.js';
 import { parseConcurrency } from '../../cli/input-flags.js';
@@ -73,6 +74,24 @@ describe('watch view (from the execution history alone)', () => {
     const lines = view.take();
     expect(lines.some((l) => l.includes("dea-1          waiting for the operator's decision"))).toBe(true);
     expect(lines.at(-1)).toMatch(/dea-1 +operator decided: rollback \(by ops@example\.com\)/);
+  });
+
+  it('shows a node held while another node\'s question is open, and its release', () => {
+    id = 0;
+    const view = new WatchView();
+    const run = { runId: 'r', cluster: 'c' };
+    view.add(ev('ExecutionStarted', 0, { executionStartedEventDetails: { input: JSON.stringify({ cluster: 'c', targetVersion: '2.0.0' }) } }));
+    view.add(entered('MapStateEntered', 'Upgrade nodes of the group', { group: { role: 'dea', nodes: [{ id: 'dea-1' }, { id: 'dea-3' }] }, run }, 1));
+    const child = 'arn:aws:states:us-east-1:1:execution:FleetUpgrade/UpgradeNodes:y';
+    id = 0;
+    view.add(entered('TaskStateEntered', 'May this node start?', { node: { id: 'dea-3' }, run }, 2), child);
+    view.add(entered('TaskStateEntered', HELD_STATE_NAME, { node: { id: 'dea-3' }, run, gate: { go: false, held: true, waitingFor: ['dea-1'] } }, 3), child);
+    expect(view.frame(T0 + 5000).find((l) => l.includes('dea-3'))).toMatch(/‖ dea-3 +held: waiting for a decision on dea-1 \(2\.0s\)/);
+    view.add(exited('TaskStateExited', HELD_STATE_NAME, { node: { id: 'dea-3' }, run }, 7), child);
+    expect(view.take().slice(-2)).toEqual([
+      '[   3.0s] dea-3          held: waiting for a decision on dea-1',
+      '[   7.0s] dea-3          released after 4.0s: asks again whether it may start',
+    ]);
   });
 
   it('ignores events it has already seen (polls overlap)', () => {
