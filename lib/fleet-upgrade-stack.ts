@@ -19,6 +19,7 @@ import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, type StepId } fro
 import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
 import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
 import { ApprovalPage } from './approval-page.js';
+import { taskAnswerStatement } from './task-answers.js';
 import { CLUSTER_TAG } from '../core/node-tags.js';
 import { acknowledgeNagFindings } from './nag.js';
 
@@ -231,7 +232,15 @@ export class FleetUpgradeStack extends Stack {
       },
       tracingEnabled: true,
     });
-    this.stateMachine.grantTaskResponse(commandFinished);
+    // command-finished answers the step's token when its command ends; run-step when it takes over a command an
+    // earlier attempt started. Policies of their own, not the roles' default policies: a function depends on its
+    // default policy and the state machine on run-step, so a default-policy grant would close a cycle.
+    for (const [name, f] of [['RunStep', runStep], ['CommandFinished', commandFinished]] as const) {
+      new iam.Policy(this, `${name}TaskAnswers`, {
+        roles: [f.role as iam.IRole],
+        statements: [taskAnswerStatement(this.stateMachine, ['states:SendTaskSuccess', 'states:SendTaskFailure'])],
+      });
+    }
     addStoppedRunCleanup(this, fn('run-stopped', 'turns maintenance mode off and releases the lock of a stopped or timed-out run'), documentArn);
 
     // The human side of an approval: signed links, the page that decides, who gets the email.

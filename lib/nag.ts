@@ -62,6 +62,11 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
         : `RedriveExecution of the child executions of the map labelled ${suffix.slice(1)} (named at run time), of this state machine only; CDK grants it for every Distributed Map`);
   }
 
+  for (const id of ['RunStepTaskAnswers', 'CommandFinishedTaskAnswers']) {
+    ack(stack.node.findChild(id), `AwsSolutions-IAM5[Resource::<${logicalId(machine)}>/*]`,
+      'SendTaskSuccess/SendTaskFailure must accept the task tokens of node steps, which wait inside Distributed Map children running as "<state machine ARN>/<map label>"; "/*" reaches only the children of this state machine');
+  }
+
   // The approval page.
   const page = stack.approvalPage;
   ack(role('approval-page'), `AwsSolutions-IAM5[Resource::<${logicalId(machine)}>/*]`,

@@ -19,6 +19,15 @@ function collect(all: States): void {
   }
 }
 
+type Statement = { Action: string | string[]; Resource: unknown };
+
+/** Every statement of every policy attached to a role (its default policy and policies of their own). */
+function roleStatements(roleId: string): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes(JSON.stringify({ Ref: roleId })))
+    .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+}
+
 beforeAll(() => {
   mkdirSync('.tmp', { recursive: true });
   const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
@@ -104,7 +113,7 @@ describe('FleetUpgradeStack', () => {
     });
   });
 
-  it('lets run-step send only the stack document (and instances), and command-finished answer only this state machine', () => {
+  it('lets run-step send only the stack document (and instances)', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -116,14 +125,29 @@ describe('FleetUpgradeStack', () => {
       },
       Roles: [{ Ref: Match.stringLikeRegexp('^RunStep') }],
     });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Resource: { Ref: Match.stringLikeRegexp('^StateMachine') } }),
-        ]),
-      },
-      Roles: [{ Ref: Match.stringLikeRegexp('^CommandFinished') }],
-    });
+  });
+
+  // Step Functions checks a task answer against the state machine of the execution that waits: node steps and
+  // approvals wait in Distributed Map children, whose state machine ARN is `<machine>/<label>`
+  // (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html).
+  it('lets every function that answers task tokens answer them for the execution and for its Distributed Map children', () => {
+    // Who calls SendTaskSuccess/SendTaskFailure (adapters/task-callback.ts): command-finished and run-step
+    // (adapters/command-completion.ts), the approval page (adapters/approvals.ts, success only).
+    const answering: Record<string, string[]> = {
+      'command-finished': ['states:SendTaskFailure', 'states:SendTaskSuccess'],
+      'run-step': ['states:SendTaskFailure', 'states:SendTaskSuccess'],
+      'approval-page': ['states:SendTaskSuccess'],
+    };
+    const machineId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'))[0] as string;
+    const both = [{ Ref: machineId }, { 'Fn::Join': ['', [{ Ref: machineId }, '/*']] }];
+    for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+      const handler = (fn as { Metadata?: Record<string, string> }).Metadata?.['fleet-upgrade:handler'];
+      if (handler === undefined) continue;
+      const role = ((fn as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } }).Properties.Role)['Fn::GetAtt'][0];
+      const granted = roleStatements(role).filter((s) => [s.Action].flat().some((a) => a.startsWith('states:SendTask')));
+      expect(granted.flatMap((s) => [s.Action].flat()).sort(), `${handler} (${id})`).toEqual(answering[handler] ?? []);
+      for (const s of granted) expect(s.Resource, handler).toEqual(both);
+    }
   });
 
   it('grants table access scoped to the table and never to validate-input', () => {
