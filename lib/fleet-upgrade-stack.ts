@@ -50,6 +50,17 @@ export const TRANSIENT_ERRORS = [
   'TimeoutError',
 ];
 
+/**
+ * What every Distributed Map child hands back: an empty object its ItemSelector puts in, selected by the
+ * OutputPath of each state that ends a child. A Distributed Map gathers its children's outputs into its
+ * result even with ResultPath null (aws-cdk issue 24799), and past 256 KiB the execution fails with
+ * States.DataLimitExceeded, which no Catch takes; a child ending with its whole state reaches that at a
+ * few hundred nodes.
+ */
+const CHILD_OUTPUT = { key: 'childOutput', path: '$.childOutput' } as const;
+/** Props of a state that ends a Distributed Map child: it outputs the empty object, at no extra transition. */
+const ENDS_CHILD = { outputPath: CHILD_OUTPUT.path };
+
 /** SSM command statuses that end a command: the EventBridge rule forwards only these. */
 const FINAL_COMMAND_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 
@@ -303,8 +314,9 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   // Rollback and switching maintenance mode off restore a known state and are idempotent: one bad moment
   // (a failed attempt, a crash) must not leave a node half-upgraded or the cluster in maintenance.
   const restoreRetry: sfn.RetryProps = { ...transientRetry, errors: ['StepFailed', ...TRANSIENT_ERRORS], maxAttempts: 3 };
-  const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | undefined) =>
+  const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | undefined, more: { outputPath?: string } = {}) =>
     new tasks.LambdaInvoke(scope, name, {
+      ...more,
       lambdaFunction: fn,
       payload: sfn.TaskInput.fromObject(payload),
       payloadResponseOnly: true,
@@ -316,8 +328,9 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
    * status event times the task out: the retry reconciles with GetCommandInvocation (run-step takes over
    * the command its first attempt started; the node never runs the step twice). Transient errors retry.
    */
-  const step = (step: StepId, name: string, nodePath: string, resultPath: string, retry: sfn.RetryProps = transientRetry) => {
+  const step = (step: StepId, name: string, nodePath: string, resultPath: string, retry: sfn.RetryProps = transientRetry, more: { outputPath?: string } = {}) => {
     const task = new tasks.LambdaInvoke(scope, name, {
+      ...more,
       lambdaFunction: f.runStep,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: sfn.TaskInput.fromObject({
@@ -343,6 +356,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   }, '$.outcome');
   recordFailureTask.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
   const recordFailure = recordFailureTask.next(new sfn.Succeed(scope, 'Node upgrade failed', {
+    ...ENDS_CHILD,
     comment: 'a step failed on this node and the run stops; see Record node failure and the run summary for the step and its output',
   }));
 
@@ -373,8 +387,8 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
 
   // A rollback that fails leaves the node in an unknown state: recorded, a second notification, the run stops.
   // Recording is idempotent and must not fail the iteration (that would abort the nodes in flight): retried.
-  const recordNode = (name: string, payload: Record<string, unknown>) => {
-    const task = invoke(name, f.recordNode, payload, '$.outcome');
+  const recordNode = (name: string, payload: Record<string, unknown>, more: { outputPath?: string } = {}) => {
+    const task = invoke(name, f.recordNode, payload, '$.outcome', more);
     task.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
     return task;
   };
@@ -382,7 +396,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     action: 'needsAttention', rollbackFailed: true, 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
   })
     .next(invoke('Notify failed rollback', f.requestApproval, { action: 'rollbackFailed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.rollbackError' }, '$.notified'))
-    .next(new sfn.Succeed(scope, 'Rollback failed', { comment: 'the node could not be rolled back and needs attention; the run stops' }));
+    .next(new sfn.Succeed(scope, 'Rollback failed', { ...ENDS_CHILD, comment: 'the node could not be rolled back and needs attention; the run stops' }));
   const rollback = (name: string) => {
     const task = step('rollback', name, '$.node.id', '$.rollback', restoreRetry);
     task.addCatch(rollbackFailed, { resultPath: '$.rollbackError' });
@@ -390,18 +404,18 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   };
   const decidedRollback = rollback('Roll back node')
     .next(recordNode('Record rollback', { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }))
-    .next(new sfn.Succeed(scope, 'Node rolled back', { comment: 'the operator (or the timeout) rolled this node back; the run stops' }));
+    .next(new sfn.Succeed(scope, 'Node rolled back', { ...ENDS_CHILD, comment: 'the operator (or the timeout) rolled this node back; the run stops' }));
   const decidedSkip = rollback('Roll back node and skip it')
     .next(recordNode('Record skipped node', { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }))
-    .next(new sfn.Succeed(scope, 'Node skipped', { comment: 'restored to its old version; the run continues with the other nodes' }));
+    .next(new sfn.Succeed(scope, 'Node skipped', { ...ENDS_CHILD, comment: 'restored to its old version; the run continues with the other nodes' }));
   const decidedAbort = recordNode('Record node needing attention', {
     action: 'needsAttention', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
-  }).next(new sfn.Succeed(scope, 'Upgrade aborted', { comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
+  }).next(new sfn.Succeed(scope, 'Upgrade aborted', { ...ENDS_CHILD, comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
 
   // Inside the window: the node was found below the target, and its package is already on it.
   const windowStep = new Map<StepId, tasks.LambdaInvoke>(WINDOW_STEPS.map((id) => [id, guarded(id, nodeStep(id))]));
   const at = (id: StepId) => windowStep.get(id) as tasks.LambdaInvoke;
-  const recordVersion = recordNode('Record version', { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' });
+  const recordVersion = recordNode('Record version', { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' }, ENDS_CHILD);
   recordVersion.addCatch(recordFailure, { resultPath: '$.error' });
   const isDea = new sfn.Choice(scope, 'Is it a DEA node?')
     // Node items carry `retire` only when true (thousands of nodes share one 256 KiB payload).
@@ -416,7 +430,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   gate.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
   const upgradeNode = gate.next(
     new sfn.Choice(scope, 'Is the run stopping, or is the node resumed?')
-      .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping'))
+      .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping', ENDS_CHILD))
       // A resumed run: a node the earlier run left upgraded but unvalidated restarts from its restart.
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.node.resumeAt'), sfn.Condition.stringEquals('$.node.resumeAt', 'restart')), at('restart'))
       .otherwise(at('pre-upgrade-validation')),
@@ -447,6 +461,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   const recordCheckFailure = invoke('Record check failure', f.recordNode, {
     action: 'failed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error',
   }, '$.outcome').next(new sfn.Pass(scope, 'Node check failed', {
+    ...ENDS_CHILD,
     // The iteration ends normally: the other nodes' checks finish (none is cut off mid-command), and
     // "Decide which nodes to upgrade" stops the run, naming every node that failed, before the window.
     comment: 'nothing was changed on this node; see Record check failure and the run summary',
@@ -461,9 +476,9 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
       new sfn.Choice(scope, 'Does this node need the upgrade?')
         .when(
           sfn.Condition.and(sfn.Condition.booleanEquals('$.lastStep.atTarget', true), sfn.Condition.booleanEquals('$.run.force', false)),
-          new sfn.Succeed(scope, 'Already at target version'),
+          new sfn.Succeed(scope, 'Already at target version', ENDS_CHILD),
         )
-        .otherwise(checked(step('download', STEP_STATE_NAMES.download, '$.node.id', '$.lastStep'))),
+        .otherwise(checked(step('download', STEP_STATE_NAMES.download, '$.node.id', '$.lastStep', transientRetry, ENDS_CHILD))),
     );
   // Every Map runs as a Distributed Map: each iteration is a child execution with its own history, so
   // the parent's history grows by a handful of events per Map, not per node (25,000-event limit), and
@@ -473,7 +488,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     mapExecutionType: sfn.StateMachineType.STANDARD,
     itemsPath: '$.plan.order',
     maxConcurrency: CHECK_CONCURRENCY,
-    itemSelector: { node: { 'id.$': '$$.Map.Item.Value' }, 'run.$': '$.run' },
+    itemSelector: { node: { 'id.$': '$$.Map.Item.Value' }, 'run.$': '$.run', [CHILD_OUTPUT.key]: {} },
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(checkNode);
   const decideNodes = invoke('Decide which nodes to upgrade', f.plan, {
@@ -485,12 +500,12 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     mapExecutionType: sfn.StateMachineType.STANDARD,
     itemsPath: '$.group.nodes',
     maxConcurrencyPath: '$.group.concurrency',
-    itemSelector: { 'node.$': '$$.Map.Item.Value', 'run.$': '$.run' },
+    itemSelector: { 'node.$': '$$.Map.Item.Value', 'run.$': '$.run', [CHILD_OUTPUT.key]: {} },
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(upgradeNode);
   // A node that failed, was rolled back or aborted marked the run stopped: the group fails here, after its
   // in-flight nodes finished, and the run takes the failure path (maintenance mode off, lock released).
-  const groupDone = upgradeNodes.next(invoke('Stop if a node stopped the run', f.recordNode, { action: 'checkStop', node: { 'id.$': '$.group.role' }, 'run.$': '$.run' }, sfn.JsonPath.DISCARD));
+  const groupDone = upgradeNodes.next(invoke('Stop if a node stopped the run', f.recordNode, { action: 'checkStop', node: { 'id.$': '$.group.role' }, 'run.$': '$.run' }, sfn.JsonPath.DISCARD, ENDS_CHILD));
   // Distributed too: a Distributed Map may run inside another one's child workflow, not inside an Inline Map.
   const upgradeGroups = new sfn.DistributedMap(scope, 'Upgrade groups in role order', {
     label: 'UpgradeGroups',
@@ -498,7 +513,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     itemsPath: '$.plan.groups',
     // Groups run strictly one after another.
     maxConcurrency: 1,
-    itemSelector: { 'group.$': '$$.Map.Item.Value', 'run.$': '$.run' },
+    itemSelector: { 'group.$': '$$.Map.Item.Value', 'run.$': '$.run', [CHILD_OUTPUT.key]: {} },
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(groupDone);
 

@@ -218,7 +218,7 @@ export class LocalRuntime {
     const overrides = state.stop.tasks(taskOverrides(parts.definition, handlers, tokens, fence), (stateName, taskInput) => {
       const nodeId = (taskInput as { Payload?: { node?: { id?: unknown } } } | null)?.Payload?.node?.id;
       state.tasks.push({ stateName, nodeId: typeof nodeId === 'string' ? nodeId : null, at: Date.now() });
-    });
+    }, (stateName, taskInput, result) => histories.taskResult(stateName, taskInput, result));
     const execution = startExecution({
       definition: parts.definition,
       overrides,

@@ -205,7 +205,11 @@ export class StopSwitch {
    * Every task checks the switch before it starts, and a task still running when the execution stops
    * is let go at once (its work on the node goes on, as in AWS). `onStart` sees each task as it starts.
    */
-  tasks(overrides: Record<string, (input: unknown) => Promise<unknown>>, onStart?: (stateName: string, input: unknown) => void): Record<string, (input: unknown) => Promise<unknown>> {
+  tasks(
+    overrides: Record<string, (input: unknown) => Promise<unknown>>,
+    onStart?: (stateName: string, input: unknown) => void,
+    onResult?: (stateName: string, input: unknown, result: unknown) => void,
+  ): Record<string, (input: unknown) => Promise<unknown>> {
     return Object.fromEntries(
       Object.entries(overrides).map(([stateName, run]) => [
         stateName,
@@ -216,7 +220,9 @@ export class StopSwitch {
           const stopped = new Promise<never>((_, r) => { reject = r; });
           this.waiting.add(reject);
           try {
-            return await Promise.race([run(taskInput), stopped]);
+            const result = await Promise.race([run(taskInput), stopped]);
+            onResult?.(stateName, taskInput, result);
+            return result;
           } finally {
             this.waiting.delete(reject);
           }

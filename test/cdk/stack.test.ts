@@ -91,6 +91,52 @@ describe('FleetUpgradeStack', () => {
     expect(gate?.Default).toBe('Release cluster lock');
   });
 
+  // A Distributed Map gathers its children's outputs into its result even with ResultPath null (aws-cdk issue
+  // 24799); past 256 KiB the execution fails with States.DataLimitExceeded, which States.ALL does not catch
+  // (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html,
+  // https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html: 256 KiB per state payload).
+  it('ends every Distributed Map child with an empty output, whichever state ends it', () => {
+    type AslState = {
+      Type: string; End?: boolean; InputPath?: string | null; OutputPath?: string | null; ResultPath?: string | null;
+      Parameters?: unknown; Result?: unknown; Catch?: { ResultPath?: string | null }[];
+      ItemSelector?: Record<string, unknown>; ItemProcessor?: { ProcessorConfig?: { Mode?: string }; States: Record<string, AslState> };
+    };
+    const maps: [string, AslState][] = [];
+    const find = (all: Record<string, AslState>) => {
+      for (const [name, state] of Object.entries(all)) {
+        if (state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') maps.push([name, state]);
+        if (state.ItemProcessor) find(state.ItemProcessor.States);
+      }
+    };
+    find((JSON.parse(definition) as { States: Record<string, AslState> }).States);
+    expect(maps.map(([name]) => name).sort()).toEqual(['Check every node', 'Upgrade groups in role order', 'Upgrade nodes of the group']);
+    for (const [mapName, map] of maps) {
+      // The constants the ItemSelector puts in every child: an empty object is what a child may end with.
+      const empty = Object.entries(map.ItemSelector ?? {}).filter(([, v]) => JSON.stringify(v) === '{}').map(([k]) => `$.${k}`);
+      expect(empty, mapName).toHaveLength(1);
+      const keeps = (path: string | null | undefined) => path !== undefined && path !== '$';
+      let ends = 0;
+      for (const [name, state] of Object.entries(map.ItemProcessor?.States ?? {})) {
+        const where = `${mapName} / ${name}`;
+        // The empty object survives every state: nothing narrows the input or writes a result over the whole state.
+        expect(state.InputPath ?? '$', where).toBe('$');
+        if (['Task', 'Map'].includes(state.Type) || (state.Type === 'Pass' && (state.Result !== undefined || state.Parameters !== undefined))) {
+          expect(keeps(state.ResultPath), `${where}: ResultPath ${String(state.ResultPath)}`).toBe(true);
+        }
+        for (const c of state.Catch ?? []) expect(keeps(c.ResultPath), `${where}: Catch ResultPath`).toBe(true);
+        const terminal = state.End === true || state.Type === 'Succeed';
+        if (state.Type === 'Fail') continue;
+        if (terminal) {
+          ends++;
+          expect(state.OutputPath, where).toBe(empty[0]);
+        } else {
+          expect(state.OutputPath ?? '$', where).toBe('$');
+        }
+      }
+      expect(ends, mapName).toBeGreaterThan(0);
+    }
+  });
+
   it('builds the SSM document from the kato runbook when asked, with the shared library embedded', () => {
     const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new FleetUpgradeStack(app, 'KatoStack', { artifactBaseUrl: 'https://artifacts.example.com/app', runbook: 'kato' });
