@@ -252,7 +252,7 @@ export class FleetUpgradeStack extends Stack {
         statements: [taskAnswerStatement(this.stateMachine, ['states:SendTaskSuccess', 'states:SendTaskFailure'])],
       });
     }
-    addStoppedRunCleanup(this, fn('run-stopped', 'turns maintenance mode off and releases the lock of a stopped or timed-out run'), documentArn);
+    addStoppedRunCleanup(this, fn('run-stopped', 'turns maintenance mode off and releases the lock of a run stopped, timed out or failed past its catch paths'), documentArn);
 
     // The human side of an approval: signed links, the page that decides, who gets the email.
     const approvalPage = new ApprovalPage(this, 'ApprovalPage', {
@@ -276,7 +276,8 @@ export class FleetUpgradeStack extends Stack {
 }
 
 /**
- * StopExecution and the execution timeout end a run at once, without its catch paths: an EventBridge rule
+ * StopExecution, the execution timeout and a failure no Catch takes (States.DataLimitExceeded) end a run at
+ * once, without its catch paths: an EventBridge rule
  * on the execution's status change invokes `run-stopped`, which turns maintenance mode off and releases
  * the lock — so every way a run ends keeps that promise.
  */
@@ -286,7 +287,7 @@ function addStoppedRunCleanup(stack: FleetUpgradeStack, cleanup: nodejs.NodejsFu
   for (const statement of sendCommandStatements(stack, documentArn)) cleanup.addToRolePolicy(statement);
   cleanup.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
   new events.Rule(stack, 'RunStoppedRule', {
-    description: 'fleet-upgrade: an execution was stopped or timed out (its catch paths did not run)',
+    description: 'fleet-upgrade: an execution was stopped, timed out or failed (its catch paths may not have run)',
     eventPattern: {
       source: ['aws.states'],
       detailType: ['Step Functions Execution Status Change'],

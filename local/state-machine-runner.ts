@@ -232,8 +232,8 @@ export class StopSwitch {
   }
 }
 
-/** The EventBridge event "Step Functions Execution Status Change" of a stopped execution: what the stack's rule hands `run-stopped`. */
-export function executionAbortedEvent(e: { executionArn: string; stateMachineArn: string; name: string; startDate: number; stopDate: number; input: string; error?: string; cause?: string }) {
+/** The EventBridge event "Step Functions Execution Status Change" of an execution that ended (stopped, failed): what the stack's rule hands `run-stopped`. */
+export function executionEndedEvent(e: { status: 'ABORTED' | 'FAILED'; executionArn: string; stateMachineArn: string; name: string; startDate: number; stopDate: number; input: string; error?: string; cause?: string }) {
   return {
     version: '0',
     id: randomUUID(),
@@ -247,7 +247,7 @@ export function executionAbortedEvent(e: { executionArn: string; stateMachineArn
       executionArn: e.executionArn,
       stateMachineArn: e.stateMachineArn,
       name: e.name,
-      status: 'ABORTED',
+      status: e.status,
       startDate: e.startDate,
       stopDate: e.stopDate,
       input: e.input,
