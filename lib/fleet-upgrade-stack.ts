@@ -18,6 +18,7 @@ import type { Construct } from 'constructs';
 import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, type StepId } from '../core/steps.js';
 import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
 import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
+import { EXECUTION_TIMEOUT_DAYS } from '../core/execution-timeout.js';
 import { ApprovalPage } from './approval-page.js';
 import { taskAnswerStatement } from './task-answers.js';
 import { CLUSTER_TAG } from '../core/node-tags.js';
@@ -230,7 +231,7 @@ export class FleetUpgradeStack extends Stack {
       definitionBody: sfn.DefinitionBody.fromChainable(
         buildWorkflow(this, { validateInput, lock, plan, runStep, recordNode, summarize, requestApproval }),
       ),
-      timeout: Duration.days(14),
+      timeout: Duration.days(EXECUTION_TIMEOUT_DAYS),
       // Every state transition to CloudWatch Logs, without state data (task tokens, output tails): the
       // execution history holds that, behind states:GetExecutionHistory.
       logs: {

@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
 import { STEP_IDS, STEP_STATE_NAMES } from '../../core/steps.js';
 import { resolveIntrinsics } from '../../local/template.js';
+import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from '../../core/execution-timeout.js';
 
 let template: Template;
 let definition: string;
@@ -135,6 +136,11 @@ describe('FleetUpgradeStack', () => {
       }
       expect(ends, mapName).toBeGreaterThan(0);
     }
+  });
+
+  it('times an execution out after the days the input schema allows for (an approval wait fits inside with room to spare)', () => {
+    expect((JSON.parse(definition) as { TimeoutSeconds?: number }).TimeoutSeconds).toBe(EXECUTION_TIMEOUT_DAYS * 86_400);
+    expect(MAX_APPROVAL_TIMEOUT_MINUTES * 60).toBeLessThan(EXECUTION_TIMEOUT_DAYS * 86_400);
   });
 
   it('builds the SSM document from the kato runbook when asked, with the shared library embedded', () => {
