@@ -15,7 +15,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, type StepId } from '../core/steps.js';
+import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, deliveryTimeoutSeconds, type StepId } from '../core/steps.js';
 import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
 import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
 import { EXECUTION_TIMEOUT_DAYS } from '../core/execution-timeout.js';
@@ -87,6 +87,8 @@ export class FleetUpgradeStack extends Stack {
   readonly table: dynamodb.Table;
   readonly document: ssm.CfnDocument;
   readonly topic: sns.Topic;
+  /** Where SSM Run Command sends each step's whole output (CloudWatchOutputConfig of every SendCommand). */
+  readonly commandOutputLogs: logs.LogGroup;
   /** Base URL of the approval page, for approval links (APPROVAL_URL). */
   readonly approvalUrl: string;
   /** The secret holding the approval link key (APPROVAL_KEY_SECRET_ARN). */
@@ -142,9 +144,14 @@ export class FleetUpgradeStack extends Stack {
       enforceSSL: true,
     });
 
+    // Every step's whole output, written by the nodes' SSM agents: GetCommandInvocation returns only the first
+    // 24,000 characters of stdout and 8,000 of stderr. The nodes' instance profile needs to write here (docs/operator-guide.md).
+    this.commandOutputLogs = new logs.LogGroup(this, 'CommandOutputLogs', { retention: logs.RetentionDays.ONE_MONTH });
+
     const environment = {
       TABLE_NAME: this.table.tableName,
       DOCUMENT_NAME: this.document.ref,
+      COMMAND_OUTPUT_LOG_GROUP: this.commandOutputLogs.logGroupName,
       ARTIFACT_BASE_URL: props.artifactBaseUrl,
       LOCK_TTL_SECONDS: String(props.lockTtlSeconds ?? 43_200),
       TOPIC_ARN: this.topic.topicArn,
@@ -270,6 +277,7 @@ export class FleetUpgradeStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'DocumentName', { value: this.document.ref });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
+    new CfnOutput(this, 'CommandOutputLogGroup', { value: this.commandOutputLogs.logGroupName, description: 'each step\'s whole output; the nodes\' instance profile writes here' });
     new CfnOutput(this, 'RunbookVersion', { value: runbookDocument.runbookVersion });
 
     acknowledgeNagFindings(this);
@@ -342,8 +350,9 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
         'run.$': '$.run',
       }),
       resultPath,
-      // The node's own timeout plus time for the completion event to arrive.
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(STEP_TIMEOUT_SECONDS[step] + 120)),
+      // The command may start as late as its delivery timeout, then run its execution timeout; then its
+      // completion event needs time to arrive.
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(deliveryTimeoutSeconds(STEP_TIMEOUT_SECONDS[step]) + STEP_TIMEOUT_SECONDS[step] + 120)),
     });
     task.addRetry({ errors: [sfn.Errors.TIMEOUT], maxAttempts: 1, interval: Duration.seconds(1) });
     task.addRetry(retry);

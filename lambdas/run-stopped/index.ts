@@ -1,7 +1,7 @@
 import { ENDED_WITHOUT_CLEANUP, endedWithoutCleanup } from '../../core/execution-status.js';
 import { CLUSTER_PATTERN } from '../../core/input-schema.js';
 import { interpretStepResult, type StepOutcome, type StepResult } from '../../core/step-result.js';
-import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, type StepId } from '../../core/steps.js';
+import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, deliveryTimeoutSeconds, type StepId } from '../../core/steps.js';
 import { buildSummary, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
@@ -65,8 +65,8 @@ async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: Stor
     httpsProxy: '',
     runId: run.runId,
     executionTimeout: String(timeout),
-  }, timeout);
-  const deadline = Date.now() + (timeout + 30) * 1000;
+  });
+  const deadline = Date.now() + (deliveryTimeoutSeconds(timeout) + timeout + 30) * 1000;
   let invocation = await runner.invocation(commandId, nodeId).catch(() => null);
   while ((invocation === null || !FINAL_INVOCATION.has(invocation.status)) && Date.now() < deadline) {
     await sleep(Number(process.env.RUN_STOPPED_POLL_MS ?? 2000));
@@ -133,7 +133,7 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
   const rolledBack: RunStoppedResult['rolledBack'] = [];
   let maintenanceOff: RunStoppedResult['maintenanceOff'] = 'not-needed';
   if (run !== null) {
-    const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'));
+    const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'), requireEnv('COMMAND_OUTPUT_LOG_GROUP'));
     // Nodes the stop caught between retire and their outcome may be drained or half-switched: roll them
     // back to the version they ran before (the runbook's rollback is safe after a failure at any step).
     const { checkpoints, outcomes } = await store.runRecords(runId);

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
-import { STEP_IDS, STEP_STATE_NAMES } from '../../core/steps.js';
+import { STEP_IDS, STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, deliveryTimeoutSeconds } from '../../core/steps.js';
 import { resolveIntrinsics } from '../../local/template.js';
 import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from '../../core/execution-timeout.js';
 
@@ -141,6 +141,24 @@ describe('FleetUpgradeStack', () => {
   it('times an execution out after the days the input schema allows for (an approval wait fits inside with room to spare)', () => {
     expect((JSON.parse(definition) as { TimeoutSeconds?: number }).TimeoutSeconds).toBe(EXECUTION_TIMEOUT_DAYS * 86_400);
     expect(MAX_APPROVAL_TIMEOUT_MINUTES * 60).toBeLessThan(EXECUTION_TIMEOUT_DAYS * 86_400);
+  });
+
+  // A command may start as late as its delivery timeout and then run its whole execution timeout
+  // (https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html#monitor-about-status-timeouts).
+  it('waits on each step task past its command\'s delivery and execution timeouts, and gives the senders the command output log group', () => {
+    for (const step of STEP_IDS.filter((s) => s !== 'rollback')) {
+      const task = states.get(STEP_STATE_NAMES[step]) as { TimeoutSeconds?: number } | undefined;
+      expect(task?.TimeoutSeconds, step).toBeGreaterThan(deliveryTimeoutSeconds(STEP_TIMEOUT_SECONDS[step]) + STEP_TIMEOUT_SECONDS[step]);
+    }
+    const groupId = Object.entries(template.findResources('AWS::Logs::LogGroup')).find(([id]) => id.startsWith('CommandOutputLogs'))?.[0];
+    expect(groupId).toBeDefined();
+    for (const handler of ['run-step', 'run-stopped']) {
+      template.hasResource('AWS::Lambda::Function', {
+        Metadata: { 'fleet-upgrade:handler': handler },
+        Properties: Match.objectLike({ Environment: { Variables: Match.objectLike({ COMMAND_OUTPUT_LOG_GROUP: { Ref: groupId } }) } }),
+      });
+    }
+    template.hasOutput('CommandOutputLogGroup', { Value: { Ref: groupId } });
   });
 
   it('builds the SSM document from the kato runbook when asked, with the shared library embedded', () => {

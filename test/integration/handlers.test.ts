@@ -84,6 +84,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     AWS_ENDPOINT_URL_SFN: await tokens.start(),
     DOCUMENT_NAME: 'test-doc',
+    COMMAND_OUTPUT_LOG_GROUP: 'test-command-output',
     ARTIFACT_BASE_URL: 'http://127.0.0.1:1/artifacts',
   });
   resetClients();
@@ -292,7 +293,7 @@ describe('lost, late and duplicate status events; retried steps never run a step
   it('a crash after SendCommand, before the command was recorded: the retry finds that command and the node ran the step once', async () => {
     // What the crashed attempt left behind: its RUNNING checkpoint, and a command SSM has but DynamoDB does not.
     await store().putCheckpoint('crash-run', { nodeId: 'core-1', step: 'self-update', status: 'RUNNING', exitCode: null, warnings: [], startedAt: new Date().toISOString() });
-    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('core-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'crash-run', executionTimeout: '60' }, 60);
+    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('core-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'crash-run', executionTimeout: '60' });
     // Its status event came while nobody knew the command: command-finished ignored it (as in AWS).
     await ssm.idle();
     const retry = await attempt('crash-run', 'self-update', 'core-1');
@@ -331,7 +332,8 @@ describe('lost, late and duplicate status events; retried steps never run a step
     try {
       ssm.inject({ nodeId: 'core-1', step: 'self-update', times: 1, kind: 'offline' });
       await attempt('offline-run', 'self-update', 'core-1');
-      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      // Past its delivery (1 s) and execution (1 s) timeouts and the margin (1 s).
+      await new Promise((resolve) => setTimeout(resolve, 3_100));
       const retry = await attempt('offline-run', 'self-update', 'core-1');
       expect(retry.served).toBe('unresponsive');
       await expect(retry.answer).rejects.toMatchObject({ name: 'StepFailed', message: expect.stringContaining('went offline') });
@@ -383,7 +385,7 @@ describe('lost, late and duplicate status events; retried steps never run a step
     ssm.inject({ nodeId: 'dea-1', step: 'self-update', times: 1, kind: 'lost-event' });
     const startedAt = new Date();
     await expect(store().startCheckpoint('early-run', { nodeId: 'dea-1', step: 'self-update', status: 'RUNNING', exitCode: null, warnings: [], startedAt: startedAt.toISOString() })).resolves.toBeNull();
-    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('dea-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'early-run', executionTimeout: '60' }, 60);
+    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('dea-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'early-run', executionTimeout: '60' });
     await ssm.idle();
     const event = statusEvent(sent, 'dea-1');
     const token = tokens.mint();
