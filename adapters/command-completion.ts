@@ -1,4 +1,5 @@
 import { ignoreFailure, interpretStepResult, type StepResult } from '../core/step-result.js';
+import { deliveryTimeoutSeconds } from '../core/steps.js';
 import type { StepCheckpoint } from '../core/summary.js';
 import type { FleetStore, PendingCommand } from './store.js';
 import type { CommandInvocation } from './ssm.js';
@@ -8,12 +9,12 @@ import type { TaskCallback } from './task-callback.js';
 export const FINAL_COMMAND_STATUSES = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated']);
 
 /**
- * Seconds after it was sent when a command still "in progress" has lost its node: SSM stops a script at its
- * execution timeout and reports TimedOut, so past the timeout plus a margin (30 s, less for short timeouts)
- * nobody is left to report.
+ * Seconds after it was sent when a command still "in progress" has lost its node: a command starts within
+ * its delivery timeout or never, and SSM stops a script at its execution timeout and reports TimedOut, so
+ * past both plus a margin (30 s, less for short timeouts) nobody is left to report.
  */
 export function unresponsiveAfterSeconds(timeoutSeconds: number): number {
-  return timeoutSeconds + Math.min(30, Math.ceil(timeoutSeconds / 4));
+  return deliveryTimeoutSeconds(timeoutSeconds) + timeoutSeconds + Math.min(30, Math.ceil(timeoutSeconds / 4));
 }
 
 export interface CompletionDeps {

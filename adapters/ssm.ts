@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CancelCommandCommand, GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { deliveryTimeoutSeconds } from '../core/steps.js';
 
 /** Port: runs one runbook step on one node and reads its result. The AWS and local SSM both satisfy it. */
 export interface StepCommandParameters {
@@ -24,15 +25,22 @@ export class SsmCommandRunner {
   constructor(
     private readonly ssm: SSMClient,
     private readonly documentName: string,
+    /** Log group the nodes write each command's whole output to (GetCommandInvocation returns only its start). @default none */
+    private readonly outputLogGroup?: string,
   ) {}
 
-  async send(instanceId: string, parameters: StepCommandParameters, timeoutSeconds: number): Promise<string> {
+  /**
+   * Sends one step. The script may run `parameters.executionTimeout` seconds on the node (the document's
+   * timeoutSeconds); SendCommand's own TimeoutSeconds only bounds its delivery.
+   */
+  async send(instanceId: string, parameters: StepCommandParameters): Promise<string> {
     const out = await this.ssm.send(
       new SendCommandCommand({
         DocumentName: this.documentName,
         InstanceIds: [instanceId],
         Parameters: Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, [v]])),
-        TimeoutSeconds: timeoutSeconds,
+        TimeoutSeconds: deliveryTimeoutSeconds(Number(parameters.executionTimeout)),
+        ...(this.outputLogGroup !== undefined ? { CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: this.outputLogGroup } } : {}),
         // Comment lets an operator find the command in the SSM console, and a retried step find the
         // command its crashed attempt sent (at most 100 characters).
         Comment: commandComment(parameters.runId, parameters.step),

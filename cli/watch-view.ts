@@ -49,6 +49,8 @@ export class WatchView {
   /** Where the run is outside the nodes (lock, plan, maintenance mode, summary). */
   phase = '';
   private readonly nodeOfEvent = new Map<string, string>();
+  /** The last task result per history and node: what a state that ends a Map child no longer outputs. */
+  private readonly taskResults = new Map<string, unknown>();
   private readonly lines: string[] = [];
   /** Last event id seen per history (the execution's, and each child execution's of a Distributed Map). */
   private readonly lastIds = new Map<string, number>();
@@ -94,6 +96,8 @@ export class WatchView {
 
     // A child execution's own start and end say nothing the states inside it do not.
     if (!root && type.startsWith('Execution')) return;
+    const succeeded = (event.lambdaFunctionSucceededEventDetails ?? event.taskSucceededEventDetails) as { output?: string } | undefined;
+    if (succeeded !== undefined && node !== undefined) this.taskResults.set(`${source}#${node}`, parse(succeeded.output));
     if (type === 'ExecutionStarted') {
       this.startedAt = t;
       this.input = (parse(event.executionStartedEventDetails?.input) ?? {}) as typeof this.input;
@@ -137,7 +141,13 @@ export class WatchView {
     if (exited && node !== undefined && type === 'TaskStateExited') {
       const view = this.nodes.get(node);
       if (view === undefined) return;
-      const output = parse(exited.output) as { lastStep?: { warnings?: string[] }; outcome?: { status?: string; from?: string | null; to?: string | null; failedStep?: string }; versionCheck?: { details?: { version?: string } } } | null;
+      type Outcome = { status?: string; from?: string | null; to?: string | null; failedStep?: string };
+      const stateOutput = parse(exited.output) as { lastStep?: { warnings?: string[] }; outcome?: Outcome; versionCheck?: { details?: { version?: string } } } | null;
+      // A state that ends a Map child outputs an empty object (the Map gathers children's outputs): its task's
+      // own result (the step's, or record-node's outcome) tells what the state would have added.
+      const result = this.taskResults.get(`${source}#${node}`) as (Outcome & { warnings?: string[] }) | undefined;
+      const endsChild = stateOutput !== null && Object.keys(stateOutput).length === 0;
+      const output = endsChild ? { lastStep: { warnings: result?.warnings ?? [] }, ...(exited.name === 'Record version' && result ? { outcome: result } : {}) } : stateOutput;
       const warnings = output?.lastStep?.warnings ?? [];
       for (const w of warnings) if (!view.warnings.includes(w)) {
         view.warnings.push(w);

@@ -1,2 +1,23 @@
-/** Execution statuses that end a run at once, without its catch paths (StopExecution, the execution timeout). */
-export const ENDED_WITHOUT_CLEANUP: readonly string[] = ['ABORTED', 'TIMED_OUT'];
+/**
+ * Execution statuses after which the stop rule invokes run-stopped: StopExecution (ABORTED) and the execution
+ * timeout end a run at once, without its catch paths, and so does a failure no Catch takes (FAILED:
+ * States.DataLimitExceeded, States.Runtime, a catch path that failed itself). A FAILED run whose own failure
+ * path finished has its summary recorded, and run-stopped then changes nothing.
+ */
+export const ENDED_WITHOUT_CLEANUP: readonly string[] = ['ABORTED', 'TIMED_OUT', 'FAILED'];
+
+/** How a run that ended without its cleanup is told: the summary's error and cause, and who closed its approvals. */
+export interface EndedWithoutCleanup {
+  error: string;
+  cause: string;
+  decidedBy: string;
+}
+
+/** The story of an execution that ended `status` (one of ENDED_WITHOUT_CLEANUP), from its status-change event. */
+export function endedWithoutCleanup(status: string, error: string | null | undefined, cause: string | null | undefined): EndedWithoutCleanup {
+  const said = cause ? `: ${cause}` : '';
+  if (status === 'ABORTED') return { error: 'ExecutionAborted', cause: `the execution was stopped${said}`, decidedBy: 'the run was stopped' };
+  if (status === 'TIMED_OUT') return { error: 'ExecutionTimedOut', cause: `the execution was timed out${said}`, decidedBy: 'the run was timed out' };
+  // The execution's own error (States.DataLimitExceeded, ...) names what ended it.
+  return { error: error || 'ExecutionFailed', cause: `the execution failed${error ? ` with ${error}` : ''}${said}`, decidedBy: 'the run failed' };
+}

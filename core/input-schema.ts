@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InputValidationError } from './errors.js';
 import { VERSION_PATTERN } from './version.js';
 import { DEFAULT_ROLE_ORDER } from './role-order.js';
+import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from './execution-timeout.js';
 
 /**
  * The public contract: one JSON document accepted identically by StartExecution, the CLI and the rehearsal.
@@ -81,8 +82,11 @@ export const inputSchema = z
       .optional(),
     approval: z
       .strictObject({
-        // Fractions allowed (0.1 = 6 s) so a rehearsal can show the timeout; at most a year (task token limit).
-        timeoutMinutes: z.number({ message: 'expected a number of minutes' }).min(0.1, { message: 'expected at least 0.1 minutes' }).max(525_600, { message: 'expected at most 525600 minutes (a year)' }).default(1440),
+        // Fractions allowed (0.1 = 6 s) so a rehearsal can show the timeout; a wait the execution cannot
+        // outlive would end the run TIMED_OUT instead of applying onTimeout.
+        timeoutMinutes: z.number({ message: 'expected a number of minutes' }).min(0.1, { message: 'expected at least 0.1 minutes' }).max(MAX_APPROVAL_TIMEOUT_MINUTES, {
+          message: `expected at most ${MAX_APPROVAL_TIMEOUT_MINUTES} minutes (${MAX_APPROVAL_TIMEOUT_MINUTES / 1440} days: an execution times out after ${EXECUTION_TIMEOUT_DAYS} days, and the rest of the run needs time too)`,
+        }).default(1440),
         onTimeout: z.enum(['rollback', 'abort'], { message: 'expected "rollback" or "abort"' }).default('rollback'),
       })
       .default({ timeoutMinutes: 1440, onTimeout: 'rollback' }),

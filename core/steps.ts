@@ -63,5 +63,18 @@ export const STEP_TIMEOUT_SECONDS: Record<StepId, number> = {
   'maintenance-off': 300,
 };
 
+/**
+ * Seconds SSM may take to deliver a step's command to its node (SendCommand's TimeoutSeconds): a command
+ * that has not started by then never runs (DeliveryTimedOut). An online node's agent takes it within
+ * seconds; two minutes ride out an agent restart, and an offline node fails its step in two minutes
+ * rather than after the step's whole execution time. The script's own limit is the execution timeout.
+ */
+export const COMMAND_DELIVERY_TIMEOUT_SECONDS = 120;
+
+/** SendCommand's delivery timeout for a step that may run `executionSeconds`: never longer than the step (rehearsals cap steps to seconds). */
+export function deliveryTimeoutSeconds(executionSeconds: number): number {
+  return Math.min(COMMAND_DELIVERY_TIMEOUT_SECONDS, executionSeconds);
+}
+
 /** Steps inside the maintenance window, in order: what a failure there asks the operator about, and what `retry` re-runs. */
 export const WINDOW_STEPS: readonly StepId[] = NODE_PIPELINE.filter((s) => !['self-update', 'version-check', 'download'].includes(s));

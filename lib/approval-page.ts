@@ -13,6 +13,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { APPROVAL_PAGE_PATH } from '../core/approval.js';
+import { taskAnswerStatement } from './task-answers.js';
 
 /** An address SNS can deliver to (checked before deploying, so a typo fails the synth, not the subscription). */
 const EMAIL_PATTERN = /^[^\s@<>(),;:"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
@@ -67,10 +68,11 @@ export class ApprovalPage extends Construct {
     this.pageFunction = props.newFunction('approval-page', 'the approval page: shows the evidence (GET), decides once (POST)');
     this.pageFunction.addEnvironment('APPROVAL_KEY_SECRET_ARN', this.approvalKeySecret.secretArn);
     this.approvalKeySecret.grantRead(this.pageFunction);
-    // Only its own items: get, claim and un-list approvals; nothing else in the table.
+    // Only its own items: get, claim and un-list approvals, and list one again when its answer could not be
+    // delivered (unclaimApproval puts the pending pointer back); nothing else in the table.
     this.pageFunction.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem'],
         resources: [props.table.tableArn],
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*', 'APPROVALS#PENDING'] } },
       }),
@@ -86,13 +88,8 @@ export class ApprovalPage extends Construct {
         }),
       );
     }
-    // Step Functions checks task responses against the state machine; Distributed Map children run as `<machine>/<label>`.
-    this.pageFunction.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:SendTaskSuccess'],
-        resources: [props.stateMachine.stateMachineArn, `${props.stateMachine.stateMachineArn}/*`],
-      }),
-    );
+    // A decision answers the approval task; an answer that cannot be delivered is un-claimed (no SendTaskFailure).
+    this.pageFunction.addToRolePolicy(taskAnswerStatement(props.stateMachine, ['states:SendTaskSuccess']));
 
     this.api = new apigwv2.HttpApi(this, 'Api', {
       description: 'fleet-upgrade approval page',

@@ -15,11 +15,13 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, type StepId } from '../core/steps.js';
+import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, deliveryTimeoutSeconds, type StepId } from '../core/steps.js';
 import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
 import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
 import { HELD_STATE_NAME } from '../core/hold.js';
+import { EXECUTION_TIMEOUT_DAYS } from '../core/execution-timeout.js';
 import { ApprovalPage } from './approval-page.js';
+import { taskAnswerStatement } from './task-answers.js';
 import { CLUSTER_TAG } from '../core/node-tags.js';
 import { acknowledgeNagFindings } from './nag.js';
 
@@ -50,6 +52,17 @@ export const TRANSIENT_ERRORS = [
   'TimeoutError',
 ];
 
+/**
+ * What every Distributed Map child hands back: an empty object its ItemSelector puts in, selected by the
+ * OutputPath of each state that ends a child. A Distributed Map gathers its children's outputs into its
+ * result even with ResultPath null (aws-cdk issue 24799), and past 256 KiB the execution fails with
+ * States.DataLimitExceeded, which no Catch takes; a child ending with its whole state reaches that at a
+ * few hundred nodes.
+ */
+const CHILD_OUTPUT = { key: 'childOutput', path: '$.childOutput' } as const;
+/** Props of a state that ends a Distributed Map child: it outputs the empty object, at no extra transition. */
+const ENDS_CHILD = { outputPath: CHILD_OUTPUT.path };
+
 /** SSM command statuses that end a command: the EventBridge rule forwards only these. */
 const FINAL_COMMAND_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 
@@ -75,6 +88,8 @@ export class FleetUpgradeStack extends Stack {
   readonly table: dynamodb.Table;
   readonly document: ssm.CfnDocument;
   readonly topic: sns.Topic;
+  /** Where SSM Run Command sends each step's whole output (CloudWatchOutputConfig of every SendCommand). */
+  readonly commandOutputLogs: logs.LogGroup;
   /** Base URL of the approval page, for approval links (APPROVAL_URL). */
   readonly approvalUrl: string;
   /** The secret holding the approval link key (APPROVAL_KEY_SECRET_ARN). */
@@ -130,9 +145,14 @@ export class FleetUpgradeStack extends Stack {
       enforceSSL: true,
     });
 
+    // Every step's whole output, written by the nodes' SSM agents: GetCommandInvocation returns only the first
+    // 24,000 characters of stdout and 8,000 of stderr. The nodes' instance profile needs to write here (docs/operator-guide.md).
+    this.commandOutputLogs = new logs.LogGroup(this, 'CommandOutputLogs', { retention: logs.RetentionDays.ONE_MONTH });
+
     const environment = {
       TABLE_NAME: this.table.tableName,
       DOCUMENT_NAME: this.document.ref,
+      COMMAND_OUTPUT_LOG_GROUP: this.commandOutputLogs.logGroupName,
       ARTIFACT_BASE_URL: props.artifactBaseUrl,
       LOCK_TTL_SECONDS: String(props.lockTtlSeconds ?? 43_200),
       TOPIC_ARN: this.topic.topicArn,
@@ -219,7 +239,7 @@ export class FleetUpgradeStack extends Stack {
       definitionBody: sfn.DefinitionBody.fromChainable(
         buildWorkflow(this, { validateInput, lock, plan, runStep, recordNode, summarize, requestApproval }),
       ),
-      timeout: Duration.days(14),
+      timeout: Duration.days(EXECUTION_TIMEOUT_DAYS),
       // Every state transition to CloudWatch Logs, without state data (task tokens, output tails): the
       // execution history holds that, behind states:GetExecutionHistory.
       logs: {
@@ -232,18 +252,21 @@ export class FleetUpgradeStack extends Stack {
       },
       tracingEnabled: true,
     });
-    this.stateMachine.grantTaskResponse(commandFinished);
-    // record-node releases held nodes by answering their waiting states, which run in Distributed Map children
-    // (`<machine>/<label>`). A policy of its own: in the function's default policy it would make the function
-    // depend on the state machine, which depends on the function (a cycle CloudFormation refuses).
-    new iam.Policy(this, 'RecordNodeAnswersHeldNodes', {
-      roles: [recordNode.role as iam.IRole],
-      statements: [new iam.PolicyStatement({
-        actions: ['states:SendTaskSuccess'],
-        resources: [this.stateMachine.stateMachineArn, `${this.stateMachine.stateMachineArn}/*`],
-      })],
-    });
-    addStoppedRunCleanup(this, fn('run-stopped', 'turns maintenance mode off and releases the lock of a stopped or timed-out run'), documentArn);
+    // command-finished answers the step's token when its command ends; run-step when it takes over a command an
+    // earlier attempt started; record-node releases held nodes by answering their waiting states. Policies of their
+    // own, not the roles' default policies: a function depends on its default policy and the state machine on
+    // these functions, so a default-policy grant would close a cycle.
+    for (const [name, f, actions] of [
+      ['RunStep', runStep, ['states:SendTaskSuccess', 'states:SendTaskFailure']],
+      ['CommandFinished', commandFinished, ['states:SendTaskSuccess', 'states:SendTaskFailure']],
+      ['RecordNode', recordNode, ['states:SendTaskSuccess']],
+    ] as const) {
+      new iam.Policy(this, `${name}TaskAnswers`, {
+        roles: [f.role as iam.IRole],
+        statements: [taskAnswerStatement(this.stateMachine, [...actions])],
+      });
+    }
+    addStoppedRunCleanup(this, fn('run-stopped', 'turns maintenance mode off and releases the lock of a run stopped, timed out or failed past its catch paths'), documentArn);
 
     // The human side of an approval: signed links, the page that decides, who gets the email.
     const approvalPage = new ApprovalPage(this, 'ApprovalPage', {
@@ -260,6 +283,7 @@ export class FleetUpgradeStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'DocumentName', { value: this.document.ref });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
+    new CfnOutput(this, 'CommandOutputLogGroup', { value: this.commandOutputLogs.logGroupName, description: 'each step\'s whole output; the nodes\' instance profile writes here' });
     new CfnOutput(this, 'RunbookVersion', { value: runbookDocument.runbookVersion });
 
     acknowledgeNagFindings(this);
@@ -267,7 +291,8 @@ export class FleetUpgradeStack extends Stack {
 }
 
 /**
- * StopExecution and the execution timeout end a run at once, without its catch paths: an EventBridge rule
+ * StopExecution, the execution timeout and a failure no Catch takes (States.DataLimitExceeded) end a run at
+ * once, without its catch paths: an EventBridge rule
  * on the execution's status change invokes `run-stopped`, which turns maintenance mode off and releases
  * the lock — so every way a run ends keeps that promise.
  */
@@ -277,7 +302,7 @@ function addStoppedRunCleanup(stack: FleetUpgradeStack, cleanup: nodejs.NodejsFu
   for (const statement of sendCommandStatements(stack, documentArn)) cleanup.addToRolePolicy(statement);
   cleanup.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
   new events.Rule(stack, 'RunStoppedRule', {
-    description: 'fleet-upgrade: an execution was stopped or timed out (its catch paths did not run)',
+    description: 'fleet-upgrade: an execution was stopped, timed out or failed (its catch paths may not have run)',
     eventPattern: {
       source: ['aws.states'],
       detailType: ['Step Functions Execution Status Change'],
@@ -305,8 +330,9 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   // Rollback and switching maintenance mode off restore a known state and are idempotent: one bad moment
   // (a failed attempt, a crash) must not leave a node half-upgraded or the cluster in maintenance.
   const restoreRetry: sfn.RetryProps = { ...transientRetry, errors: ['StepFailed', ...TRANSIENT_ERRORS], maxAttempts: 3 };
-  const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | undefined) =>
+  const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | undefined, more: { outputPath?: string } = {}) =>
     new tasks.LambdaInvoke(scope, name, {
+      ...more,
       lambdaFunction: fn,
       payload: sfn.TaskInput.fromObject(payload),
       payloadResponseOnly: true,
@@ -318,8 +344,9 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
    * status event times the task out: the retry reconciles with GetCommandInvocation (run-step takes over
    * the command its first attempt started; the node never runs the step twice). Transient errors retry.
    */
-  const step = (step: StepId, name: string, nodePath: string, resultPath: string, retry: sfn.RetryProps = transientRetry) => {
+  const step = (step: StepId, name: string, nodePath: string, resultPath: string, retry: sfn.RetryProps = transientRetry, more: { outputPath?: string } = {}) => {
     const task = new tasks.LambdaInvoke(scope, name, {
+      ...more,
       lambdaFunction: f.runStep,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: sfn.TaskInput.fromObject({
@@ -329,8 +356,9 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
         'run.$': '$.run',
       }),
       resultPath,
-      // The node's own timeout plus time for the completion event to arrive.
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(STEP_TIMEOUT_SECONDS[step] + 120)),
+      // The command may start as late as its delivery timeout, then run its execution timeout; then its
+      // completion event needs time to arrive.
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(deliveryTimeoutSeconds(STEP_TIMEOUT_SECONDS[step]) + STEP_TIMEOUT_SECONDS[step] + 120)),
     });
     task.addRetry({ errors: [sfn.Errors.TIMEOUT], maxAttempts: 1, interval: Duration.seconds(1) });
     task.addRetry(retry);
@@ -345,6 +373,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   }, '$.outcome');
   recordFailureTask.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
   const recordFailure = recordFailureTask.next(new sfn.Succeed(scope, 'Node upgrade failed', {
+    ...ENDS_CHILD,
     comment: 'a step failed on this node and the run stops; see Record node failure and the run summary for the step and its output',
   }));
 
@@ -375,8 +404,8 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
 
   // A rollback that fails leaves the node in an unknown state: recorded, a second notification, the run stops.
   // Recording is idempotent and must not fail the iteration (that would abort the nodes in flight): retried.
-  const recordNode = (name: string, payload: Record<string, unknown>) => {
-    const task = invoke(name, f.recordNode, payload, '$.outcome');
+  const recordNode = (name: string, payload: Record<string, unknown>, more: { outputPath?: string } = {}) => {
+    const task = invoke(name, f.recordNode, payload, '$.outcome', more);
     task.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
     return task;
   };
@@ -384,7 +413,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     action: 'needsAttention', rollbackFailed: true, 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
   })
     .next(invoke('Notify failed rollback', f.requestApproval, { action: 'rollbackFailed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.rollbackError' }, '$.notified'))
-    .next(new sfn.Succeed(scope, 'Rollback failed', { comment: 'the node could not be rolled back and needs attention; the run stops' }));
+    .next(new sfn.Succeed(scope, 'Rollback failed', { ...ENDS_CHILD, comment: 'the node could not be rolled back and needs attention; the run stops' }));
   const rollback = (name: string) => {
     const task = step('rollback', name, '$.node.id', '$.rollback', restoreRetry);
     task.addCatch(rollbackFailed, { resultPath: '$.rollbackError' });
@@ -392,18 +421,18 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   };
   const decidedRollback = rollback('Roll back node')
     .next(recordNode('Record rollback', { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }))
-    .next(new sfn.Succeed(scope, 'Node rolled back', { comment: 'the operator (or the timeout) rolled this node back; the run stops' }));
+    .next(new sfn.Succeed(scope, 'Node rolled back', { ...ENDS_CHILD, comment: 'the operator (or the timeout) rolled this node back; the run stops' }));
   const decidedSkip = rollback('Roll back node and skip it')
     .next(recordNode('Record skipped node', { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }))
-    .next(new sfn.Succeed(scope, 'Node skipped', { comment: 'restored to its old version; the run continues with the other nodes' }));
+    .next(new sfn.Succeed(scope, 'Node skipped', { ...ENDS_CHILD, comment: 'restored to its old version; the run continues with the other nodes' }));
   const decidedAbort = recordNode('Record node needing attention', {
     action: 'needsAttention', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
-  }).next(new sfn.Succeed(scope, 'Upgrade aborted', { comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
+  }).next(new sfn.Succeed(scope, 'Upgrade aborted', { ...ENDS_CHILD, comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
 
   // Inside the window: the node was found below the target, and its package is already on it.
   const windowStep = new Map<StepId, tasks.LambdaInvoke>(WINDOW_STEPS.map((id) => [id, guarded(id, nodeStep(id))]));
   const at = (id: StepId) => windowStep.get(id) as tasks.LambdaInvoke;
-  const recordVersion = recordNode('Record version', { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' });
+  const recordVersion = recordNode('Record version', { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' }, ENDS_CHILD);
   recordVersion.addCatch(recordFailure, { resultPath: '$.error' });
   const isDea = new sfn.Choice(scope, 'Is it a DEA node?')
     // Node items carry `retire` only when true (thousands of nodes share one 256 KiB payload).
@@ -430,7 +459,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   const upgradeNode = gate.next(
     new sfn.Choice(scope, 'Is the run stopping, or is the node resumed?')
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.gate.held'), sfn.Condition.booleanEquals('$.gate.held', true)), held)
-      .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping'))
+      .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping', ENDS_CHILD))
       // A resumed run: a node the earlier run left upgraded but unvalidated restarts from its restart.
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.node.resumeAt'), sfn.Condition.stringEquals('$.node.resumeAt', 'restart')), at('restart'))
       .otherwise(at('pre-upgrade-validation')),
@@ -461,6 +490,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   const recordCheckFailure = invoke('Record check failure', f.recordNode, {
     action: 'failed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error',
   }, '$.outcome').next(new sfn.Pass(scope, 'Node check failed', {
+    ...ENDS_CHILD,
     // The iteration ends normally: the other nodes' checks finish (none is cut off mid-command), and
     // "Decide which nodes to upgrade" stops the run, naming every node that failed, before the window.
     comment: 'nothing was changed on this node; see Record check failure and the run summary',
@@ -475,9 +505,9 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
       new sfn.Choice(scope, 'Does this node need the upgrade?')
         .when(
           sfn.Condition.and(sfn.Condition.booleanEquals('$.lastStep.atTarget', true), sfn.Condition.booleanEquals('$.run.force', false)),
-          new sfn.Succeed(scope, 'Already at target version'),
+          new sfn.Succeed(scope, 'Already at target version', ENDS_CHILD),
         )
-        .otherwise(checked(step('download', STEP_STATE_NAMES.download, '$.node.id', '$.lastStep'))),
+        .otherwise(checked(step('download', STEP_STATE_NAMES.download, '$.node.id', '$.lastStep', transientRetry, ENDS_CHILD))),
     );
   // Every Map runs as a Distributed Map: each iteration is a child execution with its own history, so
   // the parent's history grows by a handful of events per Map, not per node (25,000-event limit), and
@@ -487,7 +517,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     mapExecutionType: sfn.StateMachineType.STANDARD,
     itemsPath: '$.plan.order',
     maxConcurrency: CHECK_CONCURRENCY,
-    itemSelector: { node: { 'id.$': '$$.Map.Item.Value' }, 'run.$': '$.run' },
+    itemSelector: { node: { 'id.$': '$$.Map.Item.Value' }, 'run.$': '$.run', [CHILD_OUTPUT.key]: {} },
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(checkNode);
   const decideNodes = invoke('Decide which nodes to upgrade', f.plan, {
@@ -499,12 +529,12 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     mapExecutionType: sfn.StateMachineType.STANDARD,
     itemsPath: '$.group.nodes',
     maxConcurrencyPath: '$.group.concurrency',
-    itemSelector: { 'node.$': '$$.Map.Item.Value', 'run.$': '$.run' },
+    itemSelector: { 'node.$': '$$.Map.Item.Value', 'run.$': '$.run', [CHILD_OUTPUT.key]: {} },
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(upgradeNode);
   // A node that failed, was rolled back or aborted marked the run stopped: the group fails here, after its
   // in-flight nodes finished, and the run takes the failure path (maintenance mode off, lock released).
-  const groupDone = upgradeNodes.next(invoke('Stop if a node stopped the run', f.recordNode, { action: 'checkStop', node: { 'id.$': '$.group.role' }, 'run.$': '$.run' }, sfn.JsonPath.DISCARD));
+  const groupDone = upgradeNodes.next(invoke('Stop if a node stopped the run', f.recordNode, { action: 'checkStop', node: { 'id.$': '$.group.role' }, 'run.$': '$.run' }, sfn.JsonPath.DISCARD, ENDS_CHILD));
   // Distributed too: a Distributed Map may run inside another one's child workflow, not inside an Inline Map.
   const upgradeGroups = new sfn.DistributedMap(scope, 'Upgrade groups in role order', {
     label: 'UpgradeGroups',
@@ -512,7 +542,7 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
     itemsPath: '$.plan.groups',
     // Groups run strictly one after another.
     maxConcurrency: 1,
-    itemSelector: { 'group.$': '$$.Map.Item.Value', 'run.$': '$.run' },
+    itemSelector: { 'group.$': '$$.Map.Item.Value', 'run.$': '$.run', [CHILD_OUTPUT.key]: {} },
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(groupDone);
 

@@ -62,8 +62,10 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
         : `RedriveExecution of the child executions of the map labelled ${suffix.slice(1)} (named at run time), of this state machine only; CDK grants it for every Distributed Map`);
   }
 
-  ack(stack.node.findChild('RecordNodeAnswersHeldNodes'), `AwsSolutions-IAM5[Resource::<${logicalId(machine)}>/*]`,
-    'SendTaskSuccess must accept the task tokens of the held nodes\' waiting states inside Distributed Map children, which run as "<state machine ARN>/<map label>"; "/*" reaches only the children of this state machine');
+  for (const id of ['RunStepTaskAnswers', 'CommandFinishedTaskAnswers', 'RecordNodeTaskAnswers']) {
+    ack(stack.node.findChild(id), `AwsSolutions-IAM5[Resource::<${logicalId(machine)}>/*]`,
+      'SendTaskSuccess/SendTaskFailure must accept the task tokens of node steps and of held nodes\' waiting states, which wait inside Distributed Map children running as "<state machine ARN>/<map label>"; "/*" reaches only the children of this state machine');
+  }
 
   // The approval page.
   const page = stack.approvalPage;

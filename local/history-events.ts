@@ -63,6 +63,11 @@ export class HistoryRecorder {
 
   /** For a Distributed Map's events: the ARN of its current Map Run (set by the tree that owns this history). */
   mapRunArn: ((mapState: string) => string) | undefined;
+  /**
+   * The task's own result (what AWS records in LambdaFunctionSucceeded / TaskSucceeded), by lane and state:
+   * the state's output differs from it (ResultPath, and OutputPath on the states that end a Map child).
+   */
+  taskResult: ((lane: string, stateName: string) => unknown) | undefined;
 
   constructor(definition: Record<string, unknown>) {
     const walk = (states: Record<string, AslState>) => {
@@ -130,8 +135,10 @@ export class HistoryRecorder {
       }
       case 'StateExited': {
         if (type === 'Task' && !this.failed.has(key)) {
-          if (direct) this.push(lane, at, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output: json(event.output) } });
-          else this.push(lane, at, 'TaskSucceeded', { taskSucceededEventDetails: { ...task, output: json(event.output) } });
+          const result = this.taskResult?.(lane, name);
+          const output = json(result === undefined ? event.output : result);
+          if (direct) this.push(lane, at, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output } });
+          else this.push(lane, at, 'TaskSucceeded', { taskSucceededEventDetails: { ...task, output } });
         }
         if (type === 'Map' && !this.failed.has(key)) {
           if (isDistributed(state)) this.push(lane, at, 'MapRunSucceeded');
@@ -204,6 +211,8 @@ export class ExecutionHistories {
   private readonly pendingEnds = new Map<ChildExecution, { end: () => void; timer: NodeJS.Timeout }>();
   /** Map state name → its current Map Run: ARN and children by item key. */
   private readonly runs = new Map<string, { arn: string; byKey: Map<string, ChildExecution> }>();
+  /** Task results by node and state, as the task overrides return them (the event log carries only state outputs). */
+  private readonly results = new Map<string, unknown>();
 
   constructor(
     private readonly definition: Record<string, unknown>,
@@ -224,7 +233,16 @@ export class ExecutionHistories {
   private recorder(): HistoryRecorder {
     const r = new HistoryRecorder(this.definition);
     r.mapRunArn = (mapState) => this.startRun(mapState);
+    r.taskResult = (lane, stateName) => this.results.get(`${lane}|${stateName}`);
     return r;
+  }
+
+  /** Records a task's result; `input` is the task's input (its Payload, or the payload itself), which names the node. */
+  taskResult(stateName: string, input: unknown, result: unknown): void {
+    const payload = (input as { Payload?: unknown } | null)?.Payload ?? input;
+    const node = (payload as { node?: { id?: unknown } } | null)?.node?.id;
+    // Lambda tasks (lambda:invoke) return { StatusCode, Payload }; AWS records the whole response, as here.
+    this.results.set(`${typeof node === 'string' ? node : ''}|${stateName}`, result);
   }
 
   private label(mapState: string): string {

@@ -22,7 +22,7 @@ import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoi
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, synthesizeTemplate } from './template.js';
 import type { StepId } from '../core/steps.js';
-import { MapFence, capStepTimeouts, StopSwitch, executionAbortedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
+import { MapFence, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
 import { createSandbox, stopService } from './sandbox.js';
@@ -475,7 +475,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     await ssm.idle();
     if (stopped.aborted) {
       const reason = opts.signal?.reason;
-      await (LOCAL_HANDLERS['run-stopped'] as LocalHandler)(executionAbortedEvent({
+      await (LOCAL_HANDLERS['run-stopped'] as LocalHandler)(executionEndedEvent({
+        status: 'ABORTED',
         executionArn: localArns().execution(runId),
         stateMachineArn: localArns().stateMachine,
         name: runId,
@@ -484,6 +485,20 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         input: JSON.stringify(input),
         error: 'StoppedByOperator',
         cause: typeof reason === 'string' ? reason : 'the rehearsal was interrupted',
+      }));
+      await ssm.idle();
+    } else if (outcome.status === 'FAILED') {
+      // The stack's stop rule reacts to FAILED too: after the run's own failure path this changes nothing.
+      await (LOCAL_HANDLERS['run-stopped'] as LocalHandler)(executionEndedEvent({
+        status: 'FAILED',
+        executionArn: localArns().execution(runId),
+        stateMachineArn: localArns().stateMachine,
+        name: runId,
+        startDate: started,
+        stopDate: Date.now(),
+        input: JSON.stringify(input),
+        error: outcome.error,
+        cause: outcome.cause,
       }));
       await ssm.idle();
     }

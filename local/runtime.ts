@@ -8,7 +8,7 @@ import { AwsJsonError, type JsonOperation } from './json-protocol.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { cleanWorkdir } from './rehearsal.js';
 import { prepareLocalStack, type LocalStack } from './local-stack.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, MapFence, StopSwitch, executionAbortedEvent, localArns, startExecution, taskOverrides, type LocalExecution, type LocalHandler } from './state-machine-runner.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalExecution, type LocalHandler } from './state-machine-runner.js';
 import { ExecutionHistories, type ChildExecution, type HistoryRecorder } from './history-events.js';
 import { LOCAL_HANDLERS } from './handlers.js';
 
@@ -218,7 +218,7 @@ export class LocalRuntime {
     const overrides = state.stop.tasks(taskOverrides(parts.definition, handlers, tokens, fence), (stateName, taskInput) => {
       const nodeId = (taskInput as { Payload?: { node?: { id?: unknown } } } | null)?.Payload?.node?.id;
       state.tasks.push({ stateName, nodeId: typeof nodeId === 'string' ? nodeId : null, at: Date.now() });
-    });
+    }, (stateName, taskInput, result) => histories.taskResult(stateName, taskInput, result));
     const execution = startExecution({
       definition: parts.definition,
       overrides,
@@ -249,6 +249,8 @@ export class LocalRuntime {
       } else {
         Object.assign(record, { status: 'FAILED', error: outcome.error, cause: outcome.cause });
         history.failedExecution(outcome.error, outcome.cause, record.stopDate);
+        // The stack's stop rule reacts to FAILED too (a failure no Catch takes skips the failure path).
+        this.cleanUp(executionEndedEvent({ status: 'FAILED', executionArn, stateMachineArn: this.stateMachineArn, name, startDate, stopDate: record.stopDate, input: inputText, error: outcome.error, cause: outcome.cause }));
       }
     })();
     this.executions.set(executionArn, record);
@@ -269,7 +271,11 @@ export class LocalRuntime {
     record.state.stop.stop(() => record.execution.abort());
     record.histories.abortChildren(record.stopDate);
     record.history.aborted(error ?? '', cause ?? '', record.stopDate);
-    const event = executionAbortedEvent({ executionArn, stateMachineArn: this.stateMachineArn, name: record.name, startDate: record.startDate, stopDate: record.stopDate, input: record.input, ...(error !== undefined ? { error } : {}), ...(cause !== undefined ? { cause } : {}) });
+    this.cleanUp(executionEndedEvent({ status: 'ABORTED', executionArn, stateMachineArn: this.stateMachineArn, name: record.name, startDate: record.startDate, stopDate: record.stopDate, input: record.input, ...(error !== undefined ? { error } : {}), ...(cause !== undefined ? { cause } : {}) }));
+  }
+
+  /** Hands an ended execution's status change to `run-stopped`, as the stack's stop rule does, in the background. */
+  private cleanUp(event: ReturnType<typeof executionEndedEvent>): void {
     const cleanup = (async () => {
       // Commands already on their way finish first (SSM does not cancel them either).
       await this.stack.ssm.idle();

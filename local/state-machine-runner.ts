@@ -205,7 +205,11 @@ export class StopSwitch {
    * Every task checks the switch before it starts, and a task still running when the execution stops
    * is let go at once (its work on the node goes on, as in AWS). `onStart` sees each task as it starts.
    */
-  tasks(overrides: Record<string, (input: unknown) => Promise<unknown>>, onStart?: (stateName: string, input: unknown) => void): Record<string, (input: unknown) => Promise<unknown>> {
+  tasks(
+    overrides: Record<string, (input: unknown) => Promise<unknown>>,
+    onStart?: (stateName: string, input: unknown) => void,
+    onResult?: (stateName: string, input: unknown, result: unknown) => void,
+  ): Record<string, (input: unknown) => Promise<unknown>> {
     return Object.fromEntries(
       Object.entries(overrides).map(([stateName, run]) => [
         stateName,
@@ -216,7 +220,9 @@ export class StopSwitch {
           const stopped = new Promise<never>((_, r) => { reject = r; });
           this.waiting.add(reject);
           try {
-            return await Promise.race([run(taskInput), stopped]);
+            const result = await Promise.race([run(taskInput), stopped]);
+            onResult?.(stateName, taskInput, result);
+            return result;
           } finally {
             this.waiting.delete(reject);
           }
@@ -226,8 +232,8 @@ export class StopSwitch {
   }
 }
 
-/** The EventBridge event "Step Functions Execution Status Change" of a stopped execution: what the stack's rule hands `run-stopped`. */
-export function executionAbortedEvent(e: { executionArn: string; stateMachineArn: string; name: string; startDate: number; stopDate: number; input: string; error?: string; cause?: string }) {
+/** The EventBridge event "Step Functions Execution Status Change" of an execution that ended (stopped, failed): what the stack's rule hands `run-stopped`. */
+export function executionEndedEvent(e: { status: 'ABORTED' | 'FAILED'; executionArn: string; stateMachineArn: string; name: string; startDate: number; stopDate: number; input: string; error?: string; cause?: string }) {
   return {
     version: '0',
     id: randomUUID(),
@@ -241,7 +247,7 @@ export function executionAbortedEvent(e: { executionArn: string; stateMachineArn
       executionArn: e.executionArn,
       stateMachineArn: e.stateMachineArn,
       name: e.name,
-      status: 'ABORTED',
+      status: e.status,
       startDate: e.startDate,
       stopDate: e.stopDate,
       input: e.input,

@@ -162,7 +162,7 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
   const request = await evidence(store, event, now);
   const expiresAt = Math.floor(Date.parse(request.expiresAt) / 1000);
   await store.putApproval(request, event.taskToken, expiresAt + 7 * 86_400);
-  // Waiting for a decision can outlast the lock's usual hold (12 h; approvals may wait up to a year):
+  // Waiting for a decision can outlast the lock's usual hold (12 h; approvals may wait up to 7 days):
   // hold it until the approval expires plus that hold, so a waiting run never looks crashed to `unlock`.
   // Best effort: asking the operator matters more than the longer hold (the gate renews it as nodes start).
   const holdSeconds = Number(process.env.LOCK_TTL_SECONDS ?? 43_200);

@@ -46,7 +46,7 @@ export function stepTimeoutSeconds(step: StepId): number {
 export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
   if (!isStepId(event.step)) throw new Error(`unknown step ${String(event.step)}`);
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
-  const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'));
+  const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'), requireEnv('COMMAND_OUTPUT_LOG_GROUP'));
   const deps: CompletionDeps = { store, callback: new TaskCallback(sfnClient()), now: () => new Date() };
 
   const now = new Date();
@@ -105,7 +105,6 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
       runId: event.run.runId,
       executionTimeout: String(timeout),
     },
-    timeout,
   );
   await recordCommand(store, event, commandId, now, timeout);
   logger.info('step started', { runId: event.run.runId, nodeId: event.node.id, step: event.step, commandId });

@@ -1,7 +1,7 @@
-import { ENDED_WITHOUT_CLEANUP } from '../../core/execution-status.js';
+import { ENDED_WITHOUT_CLEANUP, endedWithoutCleanup } from '../../core/execution-status.js';
 import { CLUSTER_PATTERN } from '../../core/input-schema.js';
 import { interpretStepResult, type StepOutcome, type StepResult } from '../../core/step-result.js';
-import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, type StepId } from '../../core/steps.js';
+import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, deliveryTimeoutSeconds, type StepId } from '../../core/steps.js';
 import { buildSummary, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
@@ -18,6 +18,8 @@ export interface ExecutionStatusChangeEvent {
     status: string;
     /** The execution input, as a JSON string. */
     input?: string | null;
+    /** The error and cause the execution ended with (FAILED: `States.DataLimitExceeded`, …; a stop's own). */
+    error?: string | null;
     cause?: string | null;
   };
 }
@@ -63,8 +65,8 @@ async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: Stor
     httpsProxy: '',
     runId: run.runId,
     executionTimeout: String(timeout),
-  }, timeout);
-  const deadline = Date.now() + (timeout + 30) * 1000;
+  });
+  const deadline = Date.now() + (deliveryTimeoutSeconds(timeout) + timeout + 30) * 1000;
   let invocation = await runner.invocation(commandId, nodeId).catch(() => null);
   while ((invocation === null || !FINAL_INVOCATION.has(invocation.status)) && Date.now() < deadline) {
     await sleep(Number(process.env.RUN_STOPPED_POLL_MS ?? 2000));
@@ -101,11 +103,17 @@ export interface RunStoppedResult {
   summary?: Summary;
 }
 
+/** Maintenance-off outcomes after which the cluster is out of maintenance mode. */
+const MAINTENANCE_OFF = new Set(['SUCCEEDED', 'NOTHING_TO_DO']);
+
 /**
- * Keeps the promise of every failure path when an execution is stopped (StopExecution) or times out:
- * Step Functions ends such an execution at once, without its catch paths, so this function — invoked
- * by an EventBridge rule on the execution's status change — turns maintenance mode off on the core
- * node when the run had turned it on, releases the cluster lock, and records the run's summary.
+ * Keeps the promise of every failure path when an execution is stopped (StopExecution), times out, or fails
+ * with an error no Catch takes: Step Functions ends such an execution at once, without its catch paths, so
+ * this function — invoked by an EventBridge rule on the execution's status change — turns maintenance mode
+ * off on the core node when the run had turned it on, releases the cluster lock, and records the run's summary.
+ * Idempotent: a run whose summary is recorded (its own failure path finished, or an earlier delivery of this
+ * event did) only has its lock released, which is a no-op when it is; maintenance mode already switched
+ * off is not switched off again.
  */
 export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunStoppedResult> => {
   const { name: runId, status } = event.detail;
@@ -116,10 +124,16 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
   }
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   const run = await store.getRun(cluster, runId);
+  const ended = endedWithoutCleanup(status, event.detail.error, event.detail.cause);
+  if (run?.summary !== undefined) {
+    const lockReleased = await store.releaseLock(cluster, runId);
+    logger.info('the run was already summarized: its own path cleaned up', { runId, cluster, status, lockReleased });
+    return { cluster, rolledBack: [], maintenanceOff: 'not-needed', lockReleased };
+  }
   const rolledBack: RunStoppedResult['rolledBack'] = [];
   let maintenanceOff: RunStoppedResult['maintenanceOff'] = 'not-needed';
   if (run !== null) {
-    const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'));
+    const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'), requireEnv('COMMAND_OUTPUT_LOG_GROUP'));
     // Nodes the stop caught between retire and their outcome may be drained or half-switched: roll them
     // back to the version they ran before (the runbook's rollback is safe after a failure at any step).
     const { checkpoints, outcomes } = await store.runRecords(runId);
@@ -143,16 +157,18 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
     // A decision the run waited for can no longer reach it: close its approvals, so that neither the page
     // nor `approvals` offers them; the nodes they were about were rolled back above.
     for (const approval of (await store.pendingApprovals()).filter((a) => a.runId === runId)) {
-      await store.claimApproval(approval.approvalId, { decision: 'rollback', decidedBy: `the run was ${status === 'ABORTED' ? 'stopped' : 'timed out'}`, decidedAt: new Date().toISOString(), byTimeout: false });
+      await store.claimApproval(approval.approvalId, { decision: 'rollback', decidedBy: ended.decidedBy, decidedAt: new Date().toISOString(), byTimeout: false });
     }
     // Its questions and the nodes they held ended with the execution: closed, and each wait recorded as ended.
-    const ended = new Date().toISOString();
+    const waitsEnded = new Date().toISOString();
     for (const hold of await store.openHolds(runId)) await store.closeHold(runId, hold.nodeId);
-    for (const held of await store.heldNodes(runId)) await store.releaseHeldNode(runId, held, ended);
+    for (const held of await store.heldNodes(runId)) await store.releaseHeldNode(runId, held, waitsEnded);
     if (run.coreNode !== '' && (await store.getCheckpoint(runId, run.coreNode, 'maintenance-on')) !== null) {
-      // Maintenance mode was (being) turned on: turn it off, and wait for the node to say so.
+      // Maintenance mode was (being) turned on: turn it off, and wait for the node to say so — unless the run's
+      // failure path already did (a FAILED run whose summary could not be written).
       await settled(store, runId, run.coreNode, 'maintenance-on');
-      maintenanceOff = (await runAndWait(store, runner, run, run.coreNode, 'maintenance-off')).outcome;
+      const off = await store.getCheckpoint(runId, run.coreNode, 'maintenance-off');
+      if (off === null || !MAINTENANCE_OFF.has(off.status)) maintenanceOff = (await runAndWait(store, runner, run, run.coreNode, 'maintenance-off')).outcome;
     }
   }
   const lockReleased = await store.releaseLock(cluster, runId);
@@ -165,7 +181,7 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
       outcomes,
       held,
       lockReleased,
-      caught: { Error: status === 'ABORTED' ? 'ExecutionAborted' : 'ExecutionTimedOut', Cause: `the execution was ${status === 'ABORTED' ? 'stopped' : 'timed out'}${event.detail.cause ? `: ${event.detail.cause}` : ''}` },
+      caught: { Error: ended.error, Cause: ended.cause },
       finishedAt: new Date().toISOString(),
     });
     await store.completeRun(summary);

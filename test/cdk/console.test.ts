@@ -45,12 +45,14 @@ describe('the console experience', () => {
     expect(identifierLike('Not started: the run is stopping')).toBeNull();
   });
 
-  it('cleans up after StopExecution and timeouts: an EventBridge rule on ABORTED/TIMED_OUT invokes run-stopped', () => {
+  // FAILED too: a failure no Catch takes (States.DataLimitExceeded; States.ALL does not match it,
+  // https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html) skips the failure path.
+  it('cleans up after StopExecution, timeouts and uncaught failures: an EventBridge rule on ABORTED/TIMED_OUT/FAILED invokes run-stopped', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.states'],
         'detail-type': ['Step Functions Execution Status Change'],
-        detail: { status: ['ABORTED', 'TIMED_OUT'], stateMachineArn: [Match.anyValue()] },
+        detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [Match.anyValue()] },
       },
     });
     template.hasResource('AWS::Lambda::Function', {

@@ -108,6 +108,7 @@ describe('fleet-upgrade rehearse (CLI)', () => {
     [['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '2.9.0'], 'targetVersion: 2.9.0 is older than base-1\'s 3.0.0 and 6 more nodes: that is a downgrade, which needs force'],
     [['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1.0', '--runbook', '../../etc'], 'runbook: expected one of kato, release-dir'],
     [['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1.0', '--https-proxy', 'http://10.0.0.1:3128'], 'httpsProxy'],
+    [['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1.0', '--approval-timeout-minutes', '30000'], 'approval.timeoutMinutes: expected at most 10080 minutes'],
     [['frobnicate'], 'unknown command'],
   ])('exits 2 on bad input %j, naming %s, touching nothing', async (args, named) => {
     const { code, stdout, stderr } = await cli(...args, '--workdir', join(dir, 'untouched'));

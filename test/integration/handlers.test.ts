@@ -17,6 +17,9 @@ import { handler as commandFinished } from '../../lambdas/command-finished/index
 import { handler as recordNode } from '../../lambdas/record-node/index.js';
 import { handler as summarize } from '../../lambdas/summarize/index.js';
 import { handler as requestApproval } from '../../lambdas/request-approval/index.js';
+import { handler as runStopped, type ExecutionStatusChangeEvent } from '../../lambdas/run-stopped/index.js';
+import { buildSummary, type RunInfo } from '../../core/summary.js';
+import type { StepId } from '../../core/steps.js';
 import { startLocalSns } from '../../local/sns-endpoint.js';
 import { localTable } from '../support/dynamodb.js';
 
@@ -81,6 +84,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     AWS_ENDPOINT_URL_SFN: await tokens.start(),
     DOCUMENT_NAME: 'test-doc',
+    COMMAND_OUTPUT_LOG_GROUP: 'test-command-output',
     ARTIFACT_BASE_URL: 'http://127.0.0.1:1/artifacts',
   });
   resetClients();
@@ -292,7 +296,7 @@ describe('lost, late and duplicate status events; retried steps never run a step
   it('a crash after SendCommand, before the command was recorded: the retry finds that command and the node ran the step once', async () => {
     // What the crashed attempt left behind: its RUNNING checkpoint, and a command SSM has but DynamoDB does not.
     await store().putCheckpoint('crash-run', { nodeId: 'core-1', step: 'self-update', status: 'RUNNING', exitCode: null, warnings: [], startedAt: new Date().toISOString() });
-    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('core-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'crash-run', executionTimeout: '60' }, 60);
+    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('core-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'crash-run', executionTimeout: '60' });
     // Its status event came while nobody knew the command: command-finished ignored it (as in AWS).
     await ssm.idle();
     const retry = await attempt('crash-run', 'self-update', 'core-1');
@@ -331,7 +335,8 @@ describe('lost, late and duplicate status events; retried steps never run a step
     try {
       ssm.inject({ nodeId: 'core-1', step: 'self-update', times: 1, kind: 'offline' });
       await attempt('offline-run', 'self-update', 'core-1');
-      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      // Past its delivery (1 s) and execution (1 s) timeouts and the margin (1 s).
+      await new Promise((resolve) => setTimeout(resolve, 3_100));
       const retry = await attempt('offline-run', 'self-update', 'core-1');
       expect(retry.served).toBe('unresponsive');
       await expect(retry.answer).rejects.toMatchObject({ name: 'StepFailed', message: expect.stringContaining('went offline') });
@@ -383,7 +388,7 @@ describe('lost, late and duplicate status events; retried steps never run a step
     ssm.inject({ nodeId: 'dea-1', step: 'self-update', times: 1, kind: 'lost-event' });
     const startedAt = new Date();
     await expect(store().startCheckpoint('early-run', { nodeId: 'dea-1', step: 'self-update', status: 'RUNNING', exitCode: null, warnings: [], startedAt: startedAt.toISOString() })).resolves.toBeNull();
-    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('dea-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'early-run', executionTimeout: '60' }, 60);
+    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('dea-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'early-run', executionTimeout: '60' });
     await ssm.idle();
     const event = statusEvent(sent, 'dea-1');
     const token = tokens.mint();
@@ -484,3 +489,86 @@ describe('a failed node holds the run: no node starts while the operator decides
     await expect(store().heldNodes(r.runId)).resolves.toMatchObject([{ nodeId: 'core-1', taskToken: 'token-b' }]);
   });
 });
+
+// The stop rule invokes run-stopped on FAILED too: a failure no Catch takes (States.DataLimitExceeded,
+// https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html) skips the failure path.
+describe('run-stopped after a FAILED execution', () => {
+  const failedRun = (runId: string): RunInfo => ({
+    runId, cluster: 'handlers', targetVersion: '3.1.0', coreNode: 'core-1', order: ['core-1', 'dea-1'],
+    roles: { 'core-1': ['primary'], 'dea-1': ['dea'] }, plannedFrom: { 'core-1': '3.0.0', 'dea-1': '3.0.0' }, startedAt: '2026-11-24T10:00:00.000Z',
+  });
+  const checkpoint = (step: StepId, status: 'SUCCEEDED' | 'RUNNING' = 'SUCCEEDED') => ({
+    nodeId: 'core-1', step, status, exitCode: status === 'SUCCEEDED' ? 0 : null, warnings: [], startedAt: new Date().toISOString(),
+    ...(status === 'SUCCEEDED' ? { finishedAt: new Date().toISOString() } : {}),
+  });
+  const failedEvent = (runId: string): ExecutionStatusChangeEvent => ({
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    detail: {
+      executionArn: `arn:aws:states:us-east-1:123456789012:execution:machine:${runId}`, name: runId, status: 'FAILED',
+      input: JSON.stringify({ cluster: 'handlers', targetVersion: '3.1.0' }), error: 'States.DataLimitExceeded', cause: 'The state/task returned a result with a size exceeding the maximum number of bytes service limit.',
+    },
+  });
+  const sent = (runId: string, step: StepId) => ssm.invocations.filter((i) => i.comment === commandComment(runId, step)).length;
+  /** Both nodes upgraded and recorded; maintenance mode on: where a too-large Map result fails the run. */
+  async function upgradedThenFailed(runId: string): Promise<void> {
+    const s = store();
+    await s.putRun(failedRun(runId));
+    await s.acquireLock('handlers', runId, new Date(), 3600);
+    await s.putCheckpoint(runId, checkpoint('maintenance-on'));
+    for (const nodeId of ['core-1', 'dea-1']) {
+      await s.putCheckpoint(runId, { ...checkpoint('upgrade'), nodeId });
+      await s.recordOutcome('handlers', runId, [], { nodeId, status: 'UPGRADED', from: '3.0.0', to: '3.1.0', at: new Date().toISOString() });
+    }
+  }
+
+  beforeAll(() => {
+    process.env.RUN_STOPPED_POLL_MS = '20';
+  });
+
+  it('the failure path was skipped: maintenance mode off, lock released, the summary names the error; a second delivery changes nothing', async () => {
+    await upgradedThenFailed('failed-run-1');
+    const first = await runStopped(failedEvent('failed-run-1'));
+    expect(first).toMatchObject({ cluster: 'handlers', rolledBack: [], maintenanceOff: 'SUCCEEDED', lockReleased: true });
+    expect(sent('failed-run-1', 'maintenance-off')).toBe(1);
+    await expect(store().getLock('handlers')).resolves.toBeNull();
+    const recorded = await store().getRun('handlers', 'failed-run-1');
+    expect(recorded?.summary).toMatchObject({ status: 'FAILED', lockReleased: true, failure: { error: 'States.DataLimitExceeded', message: expect.stringContaining('the execution failed with States.DataLimitExceeded') } });
+    // EventBridge delivers at least once: the retry finds the summary and sends nothing.
+    await expect(runStopped(failedEvent('failed-run-1'))).resolves.toMatchObject({ rolledBack: [], maintenanceOff: 'not-needed', lockReleased: true });
+    expect(sent('failed-run-1', 'maintenance-off')).toBe(1);
+    expect((await store().getRun('handlers', 'failed-run-1'))?.summary).toEqual(recorded?.summary);
+  });
+
+  it('the run\'s own failure path finished: nothing is sent, the summary stays, and a lock another run took since stays with it', async () => {
+    await upgradedThenFailed('failed-run-2');
+    // What the failure path did: maintenance mode off, lock released, summary recorded; then another run locked the cluster.
+    await store().putCheckpoint('failed-run-2', checkpoint('maintenance-off'));
+    await store().releaseLock('handlers', 'failed-run-2');
+    const { checkpoints, outcomes } = await store().runRecords('failed-run-2');
+    const summary = buildSummary({ run: failedRun('failed-run-2'), checkpoints, outcomes, lockReleased: true, caught: { Error: 'StepFailed', Cause: 'maintenance-off' }, finishedAt: new Date().toISOString() });
+    await store().completeRun(summary);
+    await store().acquireLock('handlers', 'next-run', new Date(), 3600);
+    try {
+      await expect(runStopped(failedEvent('failed-run-2'))).resolves.toEqual({ cluster: 'handlers', rolledBack: [], maintenanceOff: 'not-needed', lockReleased: false });
+      expect(ssm.invocations.filter((i) => commandRuns(i.comment) === 'failed-run-2')).toEqual([]);
+      expect((await store().getRun('handlers', 'failed-run-2'))?.summary).toEqual(summary);
+      await expect(store().getLock('handlers')).resolves.toMatchObject({ runId: 'next-run' });
+    } finally {
+      await store().releaseLock('handlers', 'next-run');
+    }
+  });
+
+  it('maintenance mode already off but no summary (the summary could not be written): it is not switched off again', async () => {
+    await upgradedThenFailed('failed-run-3');
+    await store().putCheckpoint('failed-run-3', checkpoint('maintenance-off'));
+    await expect(runStopped(failedEvent('failed-run-3'))).resolves.toMatchObject({ rolledBack: [], maintenanceOff: 'not-needed', lockReleased: true });
+    expect(sent('failed-run-3', 'maintenance-off')).toBe(0);
+    await expect(store().getRun('handlers', 'failed-run-3')).resolves.toMatchObject({ status: 'FAILED', summary: { maintenanceMode: { disabledAt: expect.any(String) } } });
+  });
+});
+
+/** The run id a command's comment names (`fleet-upgrade <step> <runId>`). */
+function commandRuns(comment: string | undefined): string | undefined {
+  return comment?.split(' ')[2];
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseInput } from '../../core/input-schema.js';
 import { InputValidationError } from '../../core/errors.js';
+import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from '../../core/execution-timeout.js';
 
 const valid = { cluster: 'prod-als', targetVersion: '3.2.0', nodes: [{ id: 'dea-1', roles: ['dea'] }] };
 
@@ -34,12 +35,19 @@ describe('execution input', () => {
     [{ ...valid, nodes: [{ id: 'x', roles: [] }, { id: 'x', roles: [] }] }, 'nodes', 'unique node ids'],
     [{ ...valid, clutser: 'typo' }, 'clutser', 'not a known field'],
     [{ ...valid, coreNode: 'nope' }, 'coreNode', 'one of the nodes'],
+    // The execution times out after 14 days: a longer wait would end TIMED_OUT instead of applying onTimeout.
+    [{ ...valid, approval: { timeoutMinutes: 30_000 } }, 'approval.timeoutMinutes', 'expected at most 10080 minutes (7 days'],
   ])('rejects %j naming the field %s', (input, field, expected) => {
     const error = failure(input);
     expect(error.name).toBe('InputValidationError');
     expect(error.field).toBe(field);
     expect(error.message).toContain(field);
     expect(error.message).toContain(expected);
+  });
+
+  it('accepts an approval wait of up to half the execution timeout, which the state machine uses as its own', () => {
+    expect(parseInput({ ...valid, approval: { timeoutMinutes: MAX_APPROVAL_TIMEOUT_MINUTES } }).approval.timeoutMinutes).toBe(10_080);
+    expect(MAX_APPROVAL_TIMEOUT_MINUTES * 60).toBeLessThan(EXECUTION_TIMEOUT_DAYS * 86_400);
   });
 
   it('rejects a non-object input', () => {

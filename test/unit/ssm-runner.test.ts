@@ -1,7 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ListCommandsCommand, SSMClient, type Command } from '@aws-sdk/client-ssm';
+import { ListCommandsCommand, SSMClient, SendCommandCommand, type Command } from '@aws-sdk/client-ssm';
 import { SsmCommandRunner, commandComment } from '../../adapters/ssm.js';
+import { unresponsiveAfterSeconds } from '../../adapters/command-completion.js';
+import { COMMAND_DELIVERY_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS } from '../../core/steps.js';
 
 const ssm = mockClient(SSMClient);
 const runner = new SsmCommandRunner(new SSMClient({ region: 'eu-west-1' }), 'fleet-upgrade-runbook');
@@ -14,6 +16,40 @@ const command = (id: string, comment: string): Command => ({
   InstanceIds: ['i-0abc'],
   RequestedDateTime: new Date('2026-11-24T10:00:00Z'),
   Status: 'Success',
+});
+
+// SendCommand's TimeoutSeconds is how long the command may wait for delivery: "If this time is reached and the
+// command hasn't already started running, it won't run"
+// (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html); the script's own limit
+// is the document's execution timeout, and a command may end as late as both added together
+// (https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html#monitor-about-status-timeouts).
+// Whole output goes to CloudWatch Logs: GetCommandInvocation returns only the first 24,000 characters of stdout
+// (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html).
+describe('sending a step', () => {
+  beforeEach(() => ssm.reset());
+
+  it('waits a short delivery timeout apart from the step\'s execution timeout, and sends the whole output to the stack\'s log group', async () => {
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
+    const withLogs = new SsmCommandRunner(new SSMClient({ region: 'eu-west-1' }), 'fleet-upgrade-runbook', 'fleet-upgrade-command-output');
+    const upgrade = String(STEP_TIMEOUT_SECONDS.upgrade);
+    await expect(withLogs.send('i-0abc', { step: 'upgrade', targetVersion: '3.1.0', artifactBaseUrl: 'https://a.example.com', httpsProxy: '', runId: 'run-1', executionTimeout: upgrade })).resolves.toBe('c-1');
+    const input = ssm.commandCalls(SendCommandCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      InstanceIds: ['i-0abc'],
+      TimeoutSeconds: COMMAND_DELIVERY_TIMEOUT_SECONDS,
+      Parameters: { executionTimeout: [upgrade] },
+      CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: 'fleet-upgrade-command-output' },
+    });
+    expect(COMMAND_DELIVERY_TIMEOUT_SECONDS).toBeLessThan(STEP_TIMEOUT_SECONDS.upgrade);
+    // SSM accepts 30 s to 30 days.
+    expect(input?.TimeoutSeconds).toBeGreaterThanOrEqual(30);
+  });
+
+  it('calls a node unresponsive only once a command delivered at the last moment would have used its whole execution time', () => {
+    for (const seconds of Object.values(STEP_TIMEOUT_SECONDS)) {
+      expect(unresponsiveAfterSeconds(seconds)).toBeGreaterThan(Math.min(COMMAND_DELIVERY_TIMEOUT_SECONDS, seconds) + seconds);
+    }
+  });
 });
 
 describe('finding the command a crashed attempt sent', () => {
