@@ -175,21 +175,24 @@ describe('what each principal of the synthesized stack may do', () => {
   });
 });
 
-// What the handlers call and their roles do not grant (issue 17). Each is written as the behaviour the stack
-// needs and marked `it.fails` while the stack lacks it: when a fix lands the test passes, vitest reports the
-// unexpected pass, and the marker comes off.
-describe('calls the handlers make that their roles do not allow yet (issue 17)', () => {
-  it.fails('run-step may answer task tokens when it takes over a command (TaskCallback: SendTaskSuccess/Failure)', () => {
+// What the handlers call and their roles did not grant before issue 17's fixes: each fails without its grant.
+describe('calls the handlers make that their roles must allow (issue 17)', () => {
+  it('run-step may answer task tokens when it takes over a command (TaskCallback: SendTaskSuccess/Failure)', () => {
     for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure']) {
       expect(as('run-step', { action, resource: machineArn }).decision, action).toBe('Allow');
     }
   });
 
-  it.fails('command-finished may answer the tokens of Distributed Map children (`<machine>/<label>`)', () => {
+  it('command-finished may answer the tokens of Distributed Map children (`<machine>/<label>`)', () => {
     expect(as('command-finished', { action: 'states:SendTaskSuccess', resource: `${machineArn}/UpgradeNodes` }).decision).toBe('Allow');
   });
 
-  it.fails('approval-page may put the pending pointer back (unclaimApproval: PutItem on APPROVALS#PENDING)', () => {
+  it('record-node may release held nodes waiting inside Distributed Map children (issue 23)', () => {
+    expect(as('record-node', { action: 'states:SendTaskSuccess', resource: `${machineArn}/UpgradeNodes` }).decision).toBe('Allow');
+    expect(as('record-node', { action: 'states:SendTaskFailure', resource: `${machineArn}/UpgradeNodes` }).decision).toBe('ImplicitDeny');
+  });
+
+  it('approval-page may put the pending pointer back (unclaimApproval: PutItem on APPROVALS#PENDING)', () => {
     expect(as('approval-page', { action: 'dynamodb:PutItem', resource: tableArn, context: { 'dynamodb:LeadingKeys': ['APPROVALS#PENDING'] } }).decision).toBe('Allow');
   });
 });
