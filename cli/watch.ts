@@ -48,6 +48,18 @@ export class RunHistories {
       }
     };
     await take(this.executionArn, '');
+    // A child's history may name a Map Run of its own (a group's nodes): list that one in the same poll, or a
+    // run that ends meanwhile is drawn without its last group's nodes.
+    let listed: number;
+    do {
+      listed = this.mapRuns.size;
+      await this.pollMapRuns(take);
+    } while (this.mapRuns.size !== listed);
+    // Histories interleave in time: show them in the order things happened.
+    return fresh.sort((a, b) => (a.event.timestamp?.getTime() ?? 0) - (b.event.timestamp?.getTime() ?? 0));
+  }
+
+  private async pollMapRuns(take: (arn: string, source: string) => Promise<void>): Promise<void> {
     for (const [runArn, open] of this.mapRuns) {
       if (!open) continue;
       let nextToken: string | undefined;
@@ -68,8 +80,6 @@ export class RunHistories {
       if (finished) continue;
       await take(arn, arn);
     }
-    // Histories interleave in time: show them in the order things happened.
-    return fresh.sort((a, b) => (a.event.timestamp?.getTime() ?? 0) - (b.event.timestamp?.getTime() ?? 0));
   }
 }
 
