@@ -17,31 +17,47 @@ let sns: SNSClient | undefined;
 
 const retryOptions = { maxAttempts: 5, retryMode: 'adaptive' } as const;
 
+/** Every client built here, with its SDK name; the local rehearsal adds its IAM check this way. None in Lambda. */
+type ClientHook = (client: DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient, name: string) => void;
+let clientHook: ClientHook | undefined;
+
+function built<T extends DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient>(client: T, name: string): T {
+  clientHook?.(client, name);
+  return client;
+}
+
 export function documentClient(): DynamoDBDocumentClient {
-  ddb ??= DynamoDBDocumentClient.from(new DynamoDBClient(retryOptions), {
+  // The document client shares the wrapped client's middleware stack: the hook sees every call.
+  ddb ??= DynamoDBDocumentClient.from(built(new DynamoDBClient(retryOptions), 'DynamoDBClient'), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return ddb;
 }
 
 export function ssmClient(): SSMClient {
-  ssm ??= new SSMClient(retryOptions);
+  ssm ??= built(new SSMClient(retryOptions), 'SSMClient');
   return ssm;
 }
 
 export function sfnClient(): SFNClient {
-  sfn ??= new SFNClient(retryOptions);
+  sfn ??= built(new SFNClient(retryOptions), 'SFNClient');
   return sfn;
 }
 
 export function snsClient(): SNSClient {
-  sns ??= new SNSClient(retryOptions);
+  sns ??= built(new SNSClient(retryOptions), 'SNSClient');
   return sns;
 }
 
 export function taggingClient(): ResourceGroupsTaggingAPIClient {
-  tagging ??= new ResourceGroupsTaggingAPIClient(retryOptions);
+  tagging ??= built(new ResourceGroupsTaggingAPIClient(retryOptions), 'ResourceGroupsTaggingAPIClient');
   return tagging;
+}
+
+/** Local runtime only: called with each client built from now on (clients built before are forgotten). */
+export function setClientHook(hook: ClientHook | undefined): void {
+  clientHook = hook;
+  resetClients();
 }
 
 /** Reads a required environment variable of a handler, failing with a clear message when it is missing. */

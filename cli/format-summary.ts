@@ -1,6 +1,8 @@
 import type { Summary } from '../core/summary.js';
 
-type RehearsalSummary = Summary & { execution?: { name: string; events: number; childEvents?: number; childExecutions?: number; stateTransitions: number; durationMs: number } };
+type RehearsalSummary = Summary & {
+  execution?: { name: string; events: number; childEvents?: number; childExecutions?: number; stateTransitions: number; durationMs: number; iam?: { checked: number; denied: number } };
+};
 
 function time(iso: string | null): string {
   return iso === null ? '—' : iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
@@ -70,6 +72,8 @@ export function formatSummary(summary: RehearsalSummary): string {
     const perNode = summary.order.length > 0 ? ` (${(summary.execution.stateTransitions / summary.order.length).toFixed(1)} transitions, ${(summary.execution.events / summary.order.length).toFixed(1)} events per node)` : '';
     const children = summary.execution.childExecutions ? `; ${summary.execution.childExecutions} child executions with ${summary.execution.childEvents} events of their own` : '';
     lines.push(`Execution: ${summary.execution.stateTransitions} state transitions, ${summary.execution.events} history events${perNode}${children}`);
+    const iam = summary.execution.iam;
+    if (iam !== undefined) lines.push(`IAM: ${iam.checked} AWS calls checked against the template's policies, ${iam.denied} denied${iam.denied > 0 ? ' (see the IAM lines above)' : ''}`);
   }
   return lines.join('\n');
 }

@@ -48,6 +48,7 @@ interface RehearseFlags {
   minHealthy?: Record<string, number | string>;
   httpsProxy?: string | true;
   runbook?: string;
+  template?: string;
   decision?: Decision[];
   approvalTimeoutMinutes?: number;
   onTimeout?: 'rollback' | 'abort';
@@ -70,6 +71,7 @@ export function rehearseCommand(): Command {
     .option('--prepare-only', 'check every node and stage the package where needed, then stop: no maintenance window (kato --prepare)')
     .option('--https-proxy [url]', 'serve packages only through a loopback proxy given to the nodes as HTTPS_PROXY (optionally http://127.0.0.1:PORT)')
     .option('--runbook <name>', 'runbook the SSM document is built from: release-dir or kato', 'release-dir')
+    .option('--template <file>', 'rehearse this synthesized template (what `cdk synth` wrote, e.g. cdk.out/FleetUpgradeStack.template.json) instead of synthesizing one: its state machine, SSM document and IAM policies')
     .addOption(
       new Option('--decision <decision>', 'answer approval requests in order: rollback, retry, skip or abort; repeatable (default: wait for a decision)')
         .argParser((value: string, previous: Decision[] = []) => {
@@ -122,6 +124,7 @@ export function rehearseCommand(): Command {
         ...(flags.minHealthy ? { minHealthy: flags.minHealthy } : {}),
         ...(flags.httpsProxy !== undefined ? { httpsProxy: flags.httpsProxy } : {}),
         ...(flags.runbook ? { runbook: flags.runbook } : {}),
+        ...(flags.template ? { template: flags.template } : {}),
         ...(flags.decision ? { decisions: flags.decision } : {}),
         ...(flags.approvalTimeoutMinutes !== undefined ? { approvalTimeoutMinutes: flags.approvalTimeoutMinutes } : {}),
         ...(flags.onTimeout ? { onTimeout: flags.onTimeout } : {}),

@@ -9,8 +9,11 @@ import { refuseDowngrade } from '../core/plan.js';
 import { startLocalProxy } from './https-proxy.js';
 import type { Summary } from '../core/summary.js';
 import { FleetStore } from '../adapters/store.js';
-import { documentClient, resetClients } from '../adapters/aws-clients.js';
+import { documentClient, setClientHook } from '../adapters/aws-clients.js';
+import { IamEnforcer, type IamDenial, type SdkClientLike } from './iam/enforce.js';
+import { templatePolicies } from './iam/template-policies.js';
 import { answerThroughPage, startApprovalServer } from './approval-server.js';
+import { handler as approvalPageHandler } from '../lambdas/approval-page/index.js';
 import { resetApprovalKey } from '../adapters/approval-links.js';
 import type { Decision } from '../core/approval.js';
 import { startLocalSns, type PublishedMessage } from './sns-endpoint.js';
@@ -20,9 +23,9 @@ import type { ClusterFile } from './cluster-file.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
 import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
-import { localStackParts, synthesizeTemplate } from './template.js';
+import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
 import type { StepId } from '../core/steps.js';
-import { MapFence, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, MapFence, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
 import { createSandbox, stopService } from './sandbox.js';
@@ -54,6 +57,8 @@ export interface RehearsalOptions {
   runbook?: string;
   /** Absolute path of a runbook folder outside runbooks/ (benchmarks); wins over `runbook`. */
   runbookPath?: string;
+  /** A template `cdk synth` wrote: rehearsed as it is (its policies, document and definition) instead of synthesizing one. */
+  template?: string;
   /**
    * Bare sandboxes hold only `<root>/VERSION` (the node's version) and no service: for runbooks that
    * touch nothing else, such as the benchmarks' timed runbook. @default false
@@ -160,7 +165,11 @@ function withFaults(name: string, handler: LocalHandler, faults: LambdaFault[]):
 
 export interface RehearsalResult {
   summary: Summary & {
-    execution: { name: string; status: string; events: number; childEvents: number; childExecutions: number; stateTransitions: number; maxPayloadBytes: number; durationMs: number };
+    execution: {
+      name: string; status: string; events: number; childEvents: number; childExecutions: number; stateTransitions: number; maxPayloadBytes: number; durationMs: number;
+      /** AWS calls judged against the caller's IAM policies from the template, and how many were denied. */
+      iam: { checked: number; denied: number };
+    };
   };
   nodeRoots: Map<string, string>;
   tableName: string;
@@ -177,6 +186,21 @@ export interface RehearsalResult {
 export const TABLE_NAME = 'fleet-upgrade-rehearsal';
 const RUNBOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'runbooks');
 export const DOCUMENT_NAME = 'fleet-upgrade-runbook';
+/** The state machine's name locally (its ARN is what policies name and task tokens are issued under). */
+const STATE_MACHINE_NAME = 'FleetUpgrade';
+
+/** Names of the Distributed Map states of a definition (each child is an execution the role must be allowed to start). */
+function distributedMaps(definition: Record<string, unknown>): Set<string> {
+  const found = new Set<string>();
+  const walk = (states: Record<string, { Type?: string; ItemProcessor?: { ProcessorConfig?: { Mode?: string }; States?: Record<string, never> } }>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Map' && state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') found.add(name);
+      if (state.ItemProcessor?.States) walk(state.ItemProcessor.States);
+    }
+  };
+  walk((definition.States ?? {}) as Parameters<typeof walk>[0]);
+  return found;
+}
 
 /** A readable, unique run id: `demo-3.1.0-20261124T103000`. */
 export function defaultRunId(cluster: string, version: string, now = new Date()): string {
@@ -295,6 +319,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   // The cluster file says where each sandbox starts: a downgrade target is refused before anything exists.
   // (A resumed rehearsal continues on the sandboxes as the earlier run left them.)
   if (opts.resumeFrom === undefined) refuseDowngrade(checkedInput.targetVersion, new Map(opts.cluster.nodes.map((n) => [n.id, n.version])), checkedInput.force);
+  const givenTemplate = opts.template === undefined ? undefined : await readTemplateFile(opts.template);
   const runId = opts.runId ?? defaultRunId(checkedInput.cluster, checkedInput.targetVersion);
   const workdir = resolve(opts.workdir);
   if (opts.resumeFrom === undefined) await cleanWorkdir(workdir);
@@ -336,20 +361,44 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const dynamodb = opts.dynamodb ?? (await startDynamoDbLocal());
     if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
 
-    const template = opts.runbookPath !== undefined
+    const template = givenTemplate ?? (opts.runbookPath !== undefined
       ? synthesizeTemplate({ runbook, runbookPath: resolve(opts.runbookPath) }, await ensureDir(join(workdir, 'cdk')))
-      : await builtInTemplate(runbook, workdir);
+      : await builtInTemplate(runbook, workdir));
     const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
+    // IAM as AWS enforces it: each call a function (or the state machine) makes is judged against its role
+    // in this template before it is served; the first denial stops the run, naming function and action.
+    const [machineId] = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine') ?? [''];
+    const [topicId] = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic') ?? [''];
+    const policies = templatePolicies(template, {
+      account: LOCAL_ACCOUNT, region: LOCAL_REGION, names: { [parts.table.logicalId]: TABLE_NAME, [parts.documentLogicalId]: DOCUMENT_NAME, [machineId]: STATE_MACHINE_NAME },
+    });
+    let stopForDenial: (cause: string) => void = () => undefined;
+    const saidDenials = new Set<string>();
+    const tokens = new LocalTaskTokens();
+    const iam = new IamEnforcer({
+      policies, account: LOCAL_ACCOUNT, region: LOCAL_REGION, clusterTag: input.cluster,
+      tokenIssuer: (token) => tokens.issuerOf(token),
+      onDenied: (d: IamDenial) => {
+        // Retries repeat a denial: say each once.
+        const key = `${d.logicalId} ${d.action} ${d.resource}`;
+        if (!saidDenials.has(key)) say(`IAM: AccessDeniedException — ${d.principal} (${d.logicalId}) may not ${d.action} on ${d.resource}: ${d.reason}`);
+        saidDenials.add(key);
+        stopForDenial(`AccessDeniedException: ${d.principal} may not ${d.action} on ${d.resource}`);
+      },
+    });
+    const functionIds = new Map(Object.entries(parts.handlers).map(([id, name]) => [name, id]));
+    /** A handler run as its function: its AWS calls are judged against that function's role. */
+    const asFunction = <E, R>(name: string, handler: (event: E) => Promise<R>) => (event: E): Promise<R> =>
+      iam.as(functionIds.get(name) ?? name, name, () => handler(event));
     if (opts.stepTimeoutSeconds !== undefined) parts.definition = capStepTimeouts(parts.definition, opts.stepTimeoutSeconds, (cap) => unresponsiveAfterSeconds(cap) + 1, opts.cappedSteps);
     await createTable(dynamodb.endpoint, parts.table.properties);
 
     const invocations: Record<string, number> = {};
-    const tokens = new LocalTaskTokens();
     const sfnEndpoint = await tokens.start();
     cleanups.push(() => tokens.close());
 
     // The approval page, served locally by the same handler as in AWS.
-    const approvalServer = await startApprovalServer();
+    const approvalServer = await startApprovalServer({ handler: asFunction('approval-page', approvalPageHandler) });
     cleanups.push(() => approvalServer.close());
 
     // Operator notifications: a local SNS topic; approval requests are answered as `decisions` say,
@@ -389,7 +438,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       failures: opts.failures ?? [],
       onStatusChange: async (event) => {
         invocations['command-finished'] = (invocations['command-finished'] ?? 0) + 1;
-        const commandFinished = LOCAL_HANDLERS['command-finished'] as LocalHandler;
+        const commandFinished = asFunction('command-finished', LOCAL_HANDLERS['command-finished'] as LocalHandler);
         await commandFinished(JSON.parse(JSON.stringify(event)));
       },
       env: { ...opts.nodeEnv, PATH: [...(opts.nodePath ?? []), process.env.PATH ?? '/usr/bin:/bin'].join(':'), LANG: 'C.UTF-8' },
@@ -421,7 +470,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       POWERTOOLS_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
       AWS_LAMBDA_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
     });
-    resetClients();
+    // Every SDK client the handlers build from now on carries the IAM check (and forgets it at the end).
+    // The cast: the check needs only the middleware stack's add(), which every v3 client has.
+    setClientHook((client, name) => iam.instrument(client as unknown as SdkClientLike, name));
+    cleanups.push(async () => setClientHook(undefined));
+    if (topicId !== '' && policies.resources[topicId] !== undefined) process.env.TOPIC_ARN = policies.resources[topicId].ref;
     resetApprovalKey();
     // The logger may have been built before this environment was set: apply the level explicitly.
     logger.setLogLevel((process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT') as Parameters<typeof logger.setLogLevel>[0]);
@@ -429,7 +482,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     for (const [logicalId, name] of Object.entries(parts.handlers)) {
       const handler = LOCAL_HANDLERS[name];
       if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the rehearsal does not know`);
-      handlers.set(logicalId, counted(name, withFaults(name, handler, opts.lambdaFaults ?? []), invocations));
+      handlers.set(logicalId, counted(name, asFunction(name, withFaults(name, handler, opts.lambdaFaults ?? [])), invocations));
     }
 
     say(`Run ${runId}: ${input.cluster} → ${input.targetVersion}`);
@@ -438,21 +491,30 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const stopped = new StopSwitch();
     const execution = startExecution({
       definition: parts.definition,
-      overrides: stopped.tasks(taskOverrides(parts.definition, handlers, tokens, fence)),
+      overrides: stopped.tasks(taskOverrides(parts.definition, handlers, tokens, fence, {
+        stateMachineArn: localArns(STATE_MACHINE_NAME).stateMachine,
+        authorizeInvoke: (functionArn) => iam.check(machineId, 'state machine', [{ action: 'lambda:InvokeFunction', resource: functionArn }]),
+      })),
       input,
       executionName: runId,
       tokens,
     });
     let stopDate = 0;
+    let stopCause: string | undefined;
     const stop = () => {
       if (stopped.aborted) return;
       stopDate = Date.now();
       say(`Stopping run ${runId}: no further step starts; the step under way finishes, then maintenance mode off and the lock released`);
       stopped.stop(() => execution.abort());
     };
+    stopForDenial = (cause) => {
+      stopCause ??= cause;
+      stop();
+    };
     if (opts.signal?.aborted) stop();
     opts.signal?.addEventListener('abort', stop, { once: true });
     cleanups.push(async () => opts.signal?.removeEventListener('abort', stop));
+    const distributed = distributedMaps(parts.definition);
     const counter = new ExecutionCounter(parts.definition);
     const printer = new ProgressPrinter(say, started);
     const timer = new StepTimer();
@@ -464,6 +526,14 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         counter.add(event);
         timer.add(event);
         printer.handle(event);
+        // A Distributed Map starts its children as executions of this state machine: its role must allow it.
+        if (event.type === 'MapStateEntered' && event.stateName !== undefined && distributed.has(event.stateName)) {
+          try {
+            iam.check(machineId, 'state machine', [{ action: 'states:StartExecution', resource: localArns(STATE_MACHINE_NAME).stateMachine }]);
+          } catch {
+            // Recorded and the run stopped by onDenied.
+          }
+        }
       }
     })();
     const result = await execution.result;
@@ -474,8 +544,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     counter.finish(outcome.status);
     await ssm.idle();
     if (stopped.aborted) {
-      const reason = opts.signal?.reason;
-      await (LOCAL_HANDLERS['run-stopped'] as LocalHandler)(executionEndedEvent({
+      const reason = stopCause ?? opts.signal?.reason;
+      await asFunction('run-stopped', LOCAL_HANDLERS['run-stopped'] as LocalHandler)(executionEndedEvent({
         status: 'ABORTED',
         executionArn: localArns().execution(runId),
         stateMachineArn: localArns().stateMachine,
@@ -483,13 +553,13 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         startDate: started,
         stopDate,
         input: JSON.stringify(input),
-        error: 'StoppedByOperator',
+        error: stopCause === undefined ? 'StoppedByOperator' : 'AccessDeniedException',
         cause: typeof reason === 'string' ? reason : 'the rehearsal was interrupted',
       }));
       await ssm.idle();
     } else if (outcome.status === 'FAILED') {
       // The stack's stop rule reacts to FAILED too: after the run's own failure path this changes nothing.
-      await (LOCAL_HANDLERS['run-stopped'] as LocalHandler)(executionEndedEvent({
+      await asFunction('run-stopped', LOCAL_HANDLERS['run-stopped'] as LocalHandler)(executionEndedEvent({
         status: 'FAILED',
         executionArn: localArns().execution(runId),
         stateMachineArn: localArns().stateMachine,
@@ -522,6 +592,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
           stateTransitions: counter.stateTransitions,
           maxPayloadBytes: counter.maxPayloadBytes,
           durationMs: Date.now() - started,
+          iam: { checked: iam.checked, denied: iam.denials.length },
         },
       },
       nodeRoots,

@@ -27,6 +27,8 @@ interface AslState {
   TimeoutSecondsPath?: string;
   Retry?: unknown[];
   ItemProcessor?: { States: Record<string, AslState> };
+  /** A Distributed Map's label: its child executions run as `<state machine ARN>/<label>`. */
+  Label?: string;
   Iterator?: { States: Record<string, AslState> };
   Branches?: { States: Record<string, AslState> }[];
 }
@@ -134,8 +136,17 @@ export function taskOverrides(
   functionHandlers: ReadonlyMap<string, LocalHandler>,
   tokens: LocalTaskTokens,
   fence: MapFence = new MapFence(definition),
+  opts: {
+    /** The state machine's ARN: tokens of tasks inside a Distributed Map are issued under `<arn>/<label>`. */
+    stateMachineArn?: string;
+    /** Called before the state machine invokes a function (its role must allow lambda:InvokeFunction); throws to deny. */
+    authorizeInvoke?: (functionArn: string) => void;
+  } = {},
 ): Record<string, (input: unknown) => Promise<unknown>> {
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
+  const machineArn = opts.stateMachineArn ?? localArns().stateMachine;
+  const labels = new Map<string, string>();
+  for (const { name, state } of allStates(statesOf(definition))) if (state.Type === 'Map' && typeof state.Label === 'string') labels.set(name, state.Label);
   for (const [name, { state, maps }] of taskStates(statesOf(definition))) {
     const resource = state.Resource ?? '';
     const direct = LAMBDA_ARN.exec(resource);
@@ -143,15 +154,22 @@ export function taskOverrides(
     const logicalId = LAMBDA_ARN.exec(functionArn)?.[1];
     const handler = logicalId === undefined ? undefined : functionHandlers.get(logicalId);
     if (handler === undefined) throw new Error(`state "${name}" calls ${resource} ${functionArn}, which has no local handler`);
+    const innermost = [...maps].reverse().find((m) => labels.has(m));
+    const issuer = innermost === undefined ? machineArn : `${machineArn}/${labels.get(innermost) as string}`;
+    const invoke: LocalHandler = async (event) => {
+      opts.authorizeInvoke?.(functionArn);
+      return handler(event);
+    };
     if (direct) {
-      overrides[name] = async (input) => viaJson(await handler(viaJson(input)));
+      overrides[name] = async (input) => viaJson(await invoke(viaJson(input)));
     } else if (resource.endsWith(':lambda:invoke')) {
-      overrides[name] = async (input) => ({ StatusCode: 200, Payload: viaJson(await handler(viaJson((input as { Payload?: unknown }).Payload))) });
+      overrides[name] = async (input) => ({ StatusCode: 200, Payload: viaJson(await invoke(viaJson((input as { Payload?: unknown }).Payload))) });
     } else if (resource.endsWith(':lambda:invoke.waitForTaskToken')) {
       overrides[name] = async (input) => {
         const payload = (input as { Payload?: unknown }).Payload;
         const token = findToken(payload, tokens);
         if (token === undefined) throw new Error(`state "${name}" passed no task token to its function`);
+        tokens.issuedBy(token, issuer);
         const answer = tokens.wait(token);
         // When the task times out its token dies with it, as in AWS: a late answer finds no task.
         const timeout = (state as { TimeoutSeconds?: number }).TimeoutSeconds;
@@ -159,7 +177,7 @@ export function taskOverrides(
         // A stopped execution lets this task go without an answer: its timer must not hold the process.
         expiry?.unref();
         try {
-          await handler(viaJson(payload));
+          await invoke(viaJson(payload));
           return viaJson(await answer);
         } finally {
           clearTimeout(expiry);

@@ -22,6 +22,7 @@ interface Waiting {
  */
 export class LocalTaskTokens {
   private readonly waiting = new Map<string, Waiting>();
+  private readonly issuers = new Map<string, string>();
   private server: JsonProtocolServer | undefined;
 
   /** A new token, already waiting for its answer (so an answer that comes early is not lost). */
@@ -37,6 +38,15 @@ export class LocalTaskTokens {
     promise.catch(() => undefined);
     this.waiting.set(token, { promise, resolve, reject, answered: false });
     return token;
+  }
+
+  /** The state machine ARN a token was issued under (the execution's, or `<machine>/<label>` in a Map child). */
+  issuedBy(token: string, stateMachineArn: string): void {
+    this.issuers.set(token, stateMachineArn);
+  }
+
+  issuerOf(token: string): string | undefined {
+    return this.issuers.get(token);
   }
 
   has(token: string): boolean {

@@ -1,4 +1,6 @@
 import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { InputValidationError } from '../core/errors.js';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { FleetUpgradeStack, HANDLER_METADATA_KEY, type FleetUpgradeStackProps } from '../lib/fleet-upgrade-stack.js';
@@ -15,6 +17,31 @@ export function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> = {}, 
   });
   const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'http://127.0.0.1/artifacts', ...props });
   return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
+}
+
+/**
+ * A template `cdk synth` wrote (the operator's own context and runbook), checked before anything runs: it
+ * must hold what the rehearsal executes — one state machine, one SSM document, one table, and the functions
+ * with their handler names.
+ */
+export async function readTemplateFile(path: string): Promise<CfnTemplate> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new InputValidationError(`template: expected a synthesized CloudFormation template (JSON) at ${path}: ${(error as Error).message}`, 'template');
+  }
+  const resources = (parsed as { Resources?: unknown } | null)?.Resources;
+  if (resources === null || typeof resources !== 'object') throw new InputValidationError(`template: ${path} has no Resources; expected what \`cdk synth\` writes (cdk.out/FleetUpgradeStack.template.json)`, 'template');
+  const template = parsed as CfnTemplate;
+  const count = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type).length;
+  for (const [type, what] of [['AWS::StepFunctions::StateMachine', 'the state machine'], ['AWS::SSM::Document', 'the SSM document'], ['AWS::DynamoDB::Table', 'the table']] as const) {
+    if (count(type) !== 1) throw new InputValidationError(`template: ${path} must hold exactly one ${type} (${what}); it holds ${count(type)}`, 'template');
+  }
+  if (!Object.values(template.Resources).some((r) => r.Type === 'AWS::Lambda::Function' && typeof r.Metadata?.[HANDLER_METADATA_KEY] === 'string')) {
+    throw new InputValidationError(`template: ${path} has no function with ${HANDLER_METADATA_KEY} metadata; synthesize it from this project's stack`, 'template');
+  }
+  return template;
 }
 
 /** Resolves the intrinsic functions CDK leaves in strings: Fn::Join, Fn::GetAtt (ARNs), Ref. */
