@@ -4,6 +4,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 
 /**
  * SDK clients built lazily from the usual credential/region chain. Endpoints come from the standard
@@ -14,14 +15,15 @@ let ssm: SSMClient | undefined;
 let sfn: SFNClient | undefined;
 let tagging: ResourceGroupsTaggingAPIClient | undefined;
 let sns: SNSClient | undefined;
+let logs: CloudWatchLogsClient | undefined;
 
 const retryOptions = { maxAttempts: 5, retryMode: 'adaptive' } as const;
 
 /** Every client built here, with its SDK name; the local rehearsal adds its IAM check this way. None in Lambda. */
-type ClientHook = (client: DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient, name: string) => void;
+type ClientHook = (client: DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient | CloudWatchLogsClient, name: string) => void;
 let clientHook: ClientHook | undefined;
 
-function built<T extends DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient>(client: T, name: string): T {
+function built<T extends DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient | CloudWatchLogsClient>(client: T, name: string): T {
   clientHook?.(client, name);
   return client;
 }
@@ -54,6 +56,11 @@ export function taggingClient(): ResourceGroupsTaggingAPIClient {
   return tagging;
 }
 
+export function logsClient(): CloudWatchLogsClient {
+  logs ??= built(new CloudWatchLogsClient(retryOptions), 'CloudWatchLogsClient');
+  return logs;
+}
+
 /** Local runtime only: called with each client built from now on (clients built before are forgotten). */
 export function setClientHook(hook: ClientHook | undefined): void {
   clientHook = hook;
@@ -74,4 +81,5 @@ export function resetClients(): void {
   sfn = undefined;
   tagging = undefined;
   sns = undefined;
+  logs = undefined;
 }

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { CancelCommandCommand, GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeLogStreamsCommand, GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { deliveryTimeoutSeconds } from '../core/steps.js';
+
+/** GetCommandInvocation returns at most the first 24,000 characters of stdout and 8,000 of stderr (API reference). */
+export const STDOUT_CONTENT_LIMIT = 24_000;
+export const STDERR_CONTENT_LIMIT = 8_000;
 
 /** Port: runs one runbook step on one node and reads its result. The AWS and local SSM both satisfy it. */
 export interface StepCommandParameters {
@@ -27,6 +32,8 @@ export class SsmCommandRunner {
     private readonly documentName: string,
     /** Log group the nodes write each command's whole output to (GetCommandInvocation returns only its start). @default none */
     private readonly outputLogGroup?: string,
+    /** Reads the end of an output GetCommandInvocation cut off, from `outputLogGroup`. @default none (the start only) */
+    private readonly logs?: CloudWatchLogsClient,
   ) {}
 
   /**
@@ -82,9 +89,30 @@ export class SsmCommandRunner {
       status: out.Status ?? 'Unknown',
       // SSM reports -1 when the script never produced an exit code (timed out, cancelled, agent lost).
       exitCode: out.ResponseCode === undefined || out.ResponseCode < 0 ? null : out.ResponseCode,
-      stdout: out.StandardOutputContent ?? '',
-      stderr: out.StandardErrorContent ?? '',
+      stdout: await this.whole(commandId, instanceId, 'stdout', out.StandardOutputContent ?? '', STDOUT_CONTENT_LIMIT),
+      stderr: await this.whole(commandId, instanceId, 'stderr', out.StandardErrorContent ?? '', STDERR_CONTENT_LIMIT),
     };
+  }
+
+  /**
+   * The end of an output GetCommandInvocation cut at its limit, from the command's log stream: the step's
+   * result line and the reason for a failure are at the end. Best effort: without it, the start is kept.
+   */
+  private async whole(commandId: string, instanceId: string, stream: 'stdout' | 'stderr', content: string, limit: number): Promise<string> {
+    if (content.length < limit || this.logs === undefined || this.outputLogGroup === undefined) return content;
+    try {
+      // Streams are named <command>/<instance>/<step>/stdout|stderr; the step's name is the document's.
+      const prefix = `${commandId}/${instanceId}/`;
+      const streams = await this.logs.send(new DescribeLogStreamsCommand({ logGroupName: this.outputLogGroup, logStreamNamePrefix: prefix }));
+      const name = streams.logStreams?.map((s) => s.logStreamName).find((n): n is string => n !== undefined && n.endsWith(`/${stream}`));
+      if (name === undefined) return content;
+      const events = await this.logs.send(new GetLogEventsCommand({ logGroupName: this.outputLogGroup, logStreamName: name, startFromHead: false }));
+      const text = (events.events ?? []).map((e) => (e.message ?? '').replace(/\n$/, '')).join('\n');
+      if (text === '') return content;
+      return `[the first part of this output is in CloudWatch Logs ${this.outputLogGroup}, stream ${name}]\n${text.slice(-limit)}`;
+    } catch {
+      return content;
+    }
   }
 
   /** Asks SSM to stop a command on the instance (best effort: a node that is offline stops it when it returns). */

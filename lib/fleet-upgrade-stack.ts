@@ -266,7 +266,10 @@ export class FleetUpgradeStack extends Stack {
         statements: [taskAnswerStatement(this.stateMachine, [...actions])],
       });
     }
-    addStoppedRunCleanup(this, fn('run-stopped', 'turns maintenance mode off and releases the lock of a run stopped, timed out or failed past its catch paths'), documentArn);
+    const runStopped = fn('run-stopped', 'turns maintenance mode off and releases the lock of a run stopped, timed out or failed past its catch paths');
+    addStoppedRunCleanup(this, runStopped, documentArn);
+    // Who reads a command's result reads the end of an output GetCommandInvocation cut off from its log stream.
+    for (const reader of [runStep, commandFinished, runStopped]) this.commandOutputLogs.grant(reader, 'logs:DescribeLogStreams', 'logs:GetLogEvents');
 
     // The human side of an approval: signed links, the page that decides, who gets the email.
     const approvalPage = new ApprovalPage(this, 'ApprovalPage', {

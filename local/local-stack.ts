@@ -89,6 +89,7 @@ export async function prepareLocalStack(opts: {
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: ssm.logsEndpoint,
     AWS_ENDPOINT_URL_SFN: opts.sfnEndpoint,
     // run-stopped polls SSM for its own commands; a local command takes milliseconds, not seconds.
     RUN_STOPPED_POLL_MS: '200',

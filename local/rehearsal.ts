@@ -458,6 +458,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
       AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: ssm.logsEndpoint,
       AWS_ENDPOINT_URL_SFN: sfnEndpoint,
       AWS_ENDPOINT_URL_SNS: topic.endpoint,
       APPROVAL_KEY: randomBytes(32).toString('hex'),

@@ -30,6 +30,10 @@ interface Invocation {
   comment: string;
   /** How long the node's script ran (0 for an injected failure): the rest of a step's time is orchestration. */
   scriptMs: number;
+  /** SendCommand's CloudWatchOutputConfig: the log group the agent writes the whole output to. */
+  outputLogGroup?: string;
+  /** The document step's name (streams are `<command>/<instance>/<step>/stdout|stderr`). */
+  pluginName: string;
 }
 
 interface DocumentParameter {
@@ -41,7 +45,7 @@ interface DocumentParameter {
 
 interface CommandDocument {
   parameters: Record<string, DocumentParameter>;
-  mainSteps: { action: string; inputs: { runCommand: string[]; timeoutSeconds?: string } }[];
+  mainSteps: { action: string; name?: string; inputs: { runCommand: string[]; timeoutSeconds?: string } }[];
 }
 
 /**
@@ -66,6 +70,8 @@ export interface InjectedFailure {
 
 export interface LocalSsm {
   readonly endpoint: string;
+  /** CloudWatch Logs (GetLogEvents, DescribeLogStreams) serving the output of commands sent with CloudWatchOutputConfig. */
+  readonly logsEndpoint: string;
   /** Commands started, in order (for tests and progress). */
   readonly invocations: readonly Invocation[];
   /** Resolves when every command started so far has finished. */
@@ -73,6 +79,12 @@ export interface LocalSsm {
   /** Adds a fault for commands sent from now on. */
   inject(failure: InjectedFailure): void;
   close(): Promise<void>;
+}
+
+/** The log group of an enabled CloudWatchOutputConfig, as the invocation keeps it. */
+function cloudWatchGroup(config: unknown): { outputLogGroup?: string } {
+  const c = config as { CloudWatchOutputEnabled?: unknown; CloudWatchLogGroupName?: unknown } | undefined;
+  return c?.CloudWatchOutputEnabled === true && typeof c.CloudWatchLogGroupName === 'string' ? { outputLogGroup: c.CloudWatchLogGroupName } : {};
 }
 
 /** SSM's own `{{ name }}` substitution (it is textual: hence every parameter's allowedPattern). */
@@ -248,6 +260,8 @@ export async function startLocalSsm(opts: {
           requestedAt: new Date(),
           comment: typeof request.Comment === 'string' ? request.Comment : '',
           scriptMs: 0,
+          pluginName: main.name ?? 'aws-runShellScript',
+          ...cloudWatchGroup(request.CloudWatchOutputConfig),
         };
         invocations.push(inv);
         byCommand.set(inv.commandId, inv);
@@ -308,8 +322,32 @@ export async function startLocalSsm(opts: {
     },
   });
 
+  // The agent's CloudWatch output: one stream per command, instance, step and output, in the group SendCommand named.
+  const streamsOf = (group: unknown) => invocations
+    .filter((inv) => inv.outputLogGroup !== undefined && inv.outputLogGroup === group && inv.status !== 'InProgress')
+    .flatMap((inv) => (['stdout', 'stderr'] as const).filter((o) => inv[o] !== '').map((o) => ({ name: `${inv.commandId}/${inv.instanceId}/${inv.pluginName}/${o}`, text: inv[o], at: inv.requestedAt.getTime() })));
+  const logs = await startJsonProtocolServer({
+    targetPrefix: 'Logs_20140328',
+    contentType: 'application/x-amz-json-1.1',
+    operations: {
+      DescribeLogStreams: (request) => {
+        const prefix = typeof request.logStreamNamePrefix === 'string' ? request.logStreamNamePrefix : '';
+        return { logStreams: streamsOf(request.logGroupName).filter((st) => st.name.startsWith(prefix)).map((st) => ({ logStreamName: st.name, creationTime: st.at })) };
+      },
+      GetLogEvents: (request) => {
+        const stream = streamsOf(request.logGroupName).find((st) => st.name === request.logStreamName);
+        if (stream === undefined) throw new AwsJsonError('ResourceNotFoundException', 'The specified log stream does not exist.');
+        // One event per line; without startFromHead the newest events come (at most 10,000 by default).
+        const lines = stream.text.replace(/\n$/, '').split('\n').map((message) => ({ timestamp: stream.at, message, ingestionTime: stream.at }));
+        const events = request.startFromHead === true ? lines.slice(0, 10_000) : lines.slice(-10_000);
+        return { events, nextForwardToken: 'f/end', nextBackwardToken: 'b/end' };
+      },
+    },
+  });
+
   return {
     endpoint: server.endpoint,
+    logsEndpoint: logs.endpoint,
     invocations,
     async idle() {
       while (running.size > 0) await Promise.allSettled([...running]);
@@ -319,6 +357,7 @@ export async function startLocalSsm(opts: {
     },
     async close() {
       await server.close();
+      await logs.close();
       await agent.close();
     },
   };

@@ -2,7 +2,7 @@ import { FINAL_COMMAND_STATUSES, completeCommand } from '../../adapters/command-
 import { FleetStore } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
 import { TaskCallback } from '../../adapters/task-callback.js';
-import { documentClient, requireEnv, sfnClient, ssmClient } from '../../adapters/aws-clients.js';
+import { documentClient, logsClient, requireEnv, sfnClient, ssmClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
 /** The EventBridge event "EC2 Command Invocation Status-change Notification" (fields we use). */
@@ -45,7 +45,7 @@ export const handler = async (event: CommandStatusEvent): Promise<{ answered: bo
   const { 'command-id': commandId, 'instance-id': instanceId, status } = event.detail;
   if (!FINAL_COMMAND_STATUSES.has(status)) return { answered: false };
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
-  const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'));
+  const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'), requireEnv('COMMAND_OUTPUT_LOG_GROUP'), logsClient());
   const reading = runner.invocation(commandId, instanceId);
   // Read only when claimed (a stray event's command has no invocation); never an unhandled rejection.
   reading.catch(() => undefined);

@@ -4,7 +4,7 @@ import { FleetStore, type PendingCommand } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
 import { TaskCallback } from '../../adapters/task-callback.js';
 import { FINAL_COMMAND_STATUSES, answer, completeCommand, resultFromCheckpoint, unresponsiveAfterSeconds, type CompletionDeps } from '../../adapters/command-completion.js';
-import { documentClient, requireEnv, sfnClient, ssmClient } from '../../adapters/aws-clients.js';
+import { documentClient, logsClient, requireEnv, sfnClient, ssmClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
 export interface RunStepEvent {
@@ -46,7 +46,7 @@ export function stepTimeoutSeconds(step: StepId): number {
 export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
   if (!isStepId(event.step)) throw new Error(`unknown step ${String(event.step)}`);
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
-  const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'), requireEnv('COMMAND_OUTPUT_LOG_GROUP'));
+  const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'), requireEnv('COMMAND_OUTPUT_LOG_GROUP'), logsClient());
   const deps: CompletionDeps = { store, callback: new TaskCallback(sfnClient()), now: () => new Date() };
 
   const now = new Date();

@@ -5,7 +5,7 @@ import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, deliveryTimeoutSeconds, type StepI
 import { buildSummary, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
-import { documentClient, requireEnv, ssmClient } from '../../adapters/aws-clients.js';
+import { documentClient, logsClient, requireEnv, ssmClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
 /** The EventBridge event "Step Functions Execution Status Change" (fields we use). */
@@ -133,7 +133,7 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
   const rolledBack: RunStoppedResult['rolledBack'] = [];
   let maintenanceOff: RunStoppedResult['maintenanceOff'] = 'not-needed';
   if (run !== null) {
-    const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'), requireEnv('COMMAND_OUTPUT_LOG_GROUP'));
+    const runner = new SsmCommandRunner(ssmClient(), requireEnv('DOCUMENT_NAME'), requireEnv('COMMAND_OUTPUT_LOG_GROUP'), logsClient());
     // Nodes the stop caught between retire and their outcome may be drained or half-switched: roll them
     // back to the version they ran before (the runbook's rollback is safe after a failure at any step).
     const { checkpoints, outcomes } = await store.runRecords(runId);

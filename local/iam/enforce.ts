@@ -44,7 +44,7 @@ const DOCUMENT_COMMANDS: Record<string, string> = {
 /** The service prefix IAM uses for each client (by the SDK's client name). */
 const SERVICE_PREFIX: Record<string, string> = {
   DynamoDBClient: 'dynamodb', SSMClient: 'ssm', SFNClient: 'states', SNSClient: 'sns',
-  ResourceGroupsTaggingAPIClient: 'tag', SecretsManagerClient: 'secretsmanager', STSClient: 'sts',
+  ResourceGroupsTaggingAPIClient: 'tag', SecretsManagerClient: 'secretsmanager', STSClient: 'sts', CloudWatchLogsClient: 'logs',
 };
 
 export interface IamEnforcerOptions {
@@ -129,6 +129,11 @@ export class IamEnforcer {
       }
       case 'sns':
         return [{ action, resource: String(input.TopicArn ?? '*') }];
+      case 'logs': {
+        // Log-group actions are authorized on `log-group:NAME:*`, stream actions on the stream.
+        const group = arn('logs', `log-group:${String(input.logGroupName)}`);
+        return [{ action, resource: typeof input.logStreamName === 'string' ? `${group}:log-stream:${input.logStreamName}` : `${group}:*` }];
+      }
       case 'secretsmanager':
         return [{ action, resource: String(input.SecretId ?? '*') }];
       default:

@@ -82,6 +82,7 @@ beforeAll(async () => {
   });
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+    AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: ssm.logsEndpoint,
     AWS_ENDPOINT_URL_SFN: await tokens.start(),
     DOCUMENT_NAME: 'test-doc',
     COMMAND_OUTPUT_LOG_GROUP: 'test-command-output',

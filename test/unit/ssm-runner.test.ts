@@ -1,7 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ListCommandsCommand, SSMClient, SendCommandCommand, type Command } from '@aws-sdk/client-ssm';
-import { SsmCommandRunner, commandComment } from '../../adapters/ssm.js';
+import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient, SendCommandCommand, type Command } from '@aws-sdk/client-ssm';
+import { CloudWatchLogsClient, DescribeLogStreamsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { STDOUT_CONTENT_LIMIT, SsmCommandRunner, commandComment } from '../../adapters/ssm.js';
+import { parseDetails } from '../../core/step-result.js';
 import { unresponsiveAfterSeconds } from '../../adapters/command-completion.js';
 import { COMMAND_DELIVERY_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS } from '../../core/steps.js';
 
@@ -77,5 +79,42 @@ describe('finding the command a crashed attempt sent', () => {
     expect(new Set(comments).size).toBe(comments.length);
     for (const c of comments) expect(c.length).toBeLessThanOrEqual(100);
     expect(commandComment('run-1', 'upgrade')).toBe('fleet-upgrade upgrade run-1');
+  });
+});
+
+// GetCommandInvocation returns only the first 24,000 characters of stdout and 8,000 of stderr
+// (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html): the step's
+// result line and a failure's reason are at the end, so a cut output is completed from its log stream.
+describe('reading a step\'s result', () => {
+  const logs = mockClient(CloudWatchLogsClient);
+  const reader = new SsmCommandRunner(new SSMClient({ region: 'eu-west-1' }), 'fleet-upgrade-runbook', 'command-output', new CloudWatchLogsClient({ region: 'eu-west-1' }));
+  const chatty = `${'progress line\n'.repeat(3_000)}{"version":"3.1.0"}\n`;
+  beforeEach(() => {
+    ssm.reset();
+    logs.reset();
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: chatty.slice(0, STDOUT_CONTENT_LIMIT), StandardErrorContent: '' });
+  });
+
+  it('completes a stdout cut at 24,000 characters from CloudWatch Logs, so the result line is read', async () => {
+    logs.on(DescribeLogStreamsCommand, { logGroupName: 'command-output', logStreamNamePrefix: 'cmd-1/i-0abc/' }).resolves({ logStreams: [{ logStreamName: 'cmd-1/i-0abc/runUpgradeStep/stdout' }] });
+    logs.on(GetLogEventsCommand, { logGroupName: 'command-output', logStreamName: 'cmd-1/i-0abc/runUpgradeStep/stdout', startFromHead: false })
+      .resolves({ events: chatty.trimEnd().split('\n').slice(-500).map((message) => ({ message, timestamp: 1 })) });
+    const out = await reader.invocation('cmd-1', 'i-0abc');
+    expect(parseDetails(out.stdout)).toEqual({ version: '3.1.0' });
+    expect(out.stdout).toMatch(/^\[the first part of this output is in CloudWatch Logs command-output, stream cmd-1\/i-0abc\/runUpgradeStep\/stdout\]\n/);
+    expect(out.stdout.length).toBeLessThanOrEqual(STDOUT_CONTENT_LIMIT + 200);
+  });
+
+  it('keeps the start when the log stream cannot be read (the result line is then missing, as before)', async () => {
+    logs.on(DescribeLogStreamsCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const out = await reader.invocation('cmd-1', 'i-0abc');
+    expect(out.stdout).toBe(chatty.slice(0, STDOUT_CONTENT_LIMIT));
+    expect(parseDetails(out.stdout)).toEqual({});
+  });
+
+  it('reads no log for an output under the limit', async () => {
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: '{"version":"3.1.0"}\n' });
+    await reader.invocation('cmd-1', 'i-0abc');
+    expect(logs.calls()).toHaveLength(0);
   });
 });
