@@ -8,6 +8,7 @@ import { AwsJsonError, type JsonOperation } from './json-protocol.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { cleanWorkdir } from './rehearsal.js';
 import { prepareLocalStack, type LocalStack } from './local-stack.js';
+import { PAYLOAD_LIMIT_BYTES } from './service-limits.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalExecution } from './state-machine-runner.js';
 import { ExecutionHistories, type ChildExecution, type HistoryRecorder } from './history-events.js';
 
@@ -194,6 +195,10 @@ export class LocalRuntime {
     const name = typeof r.name === 'string' && r.name !== '' ? r.name : randomUUID();
     if (!/^[A-Za-z0-9_.-]{1,80}$/.test(name)) throw new AwsJsonError('InvalidName', `Invalid Name: '${name}'`);
     const inputText = typeof r.input === 'string' ? r.input : '{}';
+    // StartExecution's input is at most 262,144 bytes (UTF-8): a longer one is refused, no execution starts.
+    if (Buffer.byteLength(inputText, 'utf8') > PAYLOAD_LIMIT_BYTES) {
+      throw new AwsJsonError('ValidationException', `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${PAYLOAD_LIMIT_BYTES}`);
+    }
     let input: unknown;
     try {
       input = JSON.parse(inputText);
