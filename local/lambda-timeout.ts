@@ -30,8 +30,8 @@ export function functionTimeouts(template: CfnTemplate): Record<string, number> 
 
 /**
  * The handler held to its function's Timeout: past it the invocation fails with Sandbox.Timedout. Lambda
- * would freeze the sandbox; in-process the handler's work goes on unseen (its outcome is dropped), which
- * is what a timed-out invocation's side effects look like from outside too: maybe done, maybe not.
+ * stops the function there; in-process the handler cannot be stopped, so the rest of its work still
+ * happens unseen (its outcome is dropped): a divergence the rehearsal cannot avoid.
  */
 export function withLambdaTimeout(handler: LocalHandler, seconds: number): LocalHandler {
   return (event) => {
