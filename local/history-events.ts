@@ -99,6 +99,11 @@ export class HistoryRecorder {
     this.push('', at, 'ExecutionFailed', { executionFailedEventDetails: { error, cause } });
   }
 
+  /** The execution's own TimeoutSeconds passed (cli/watch-view.ts reads executionTimedOutEventDetails). */
+  timedOut(error: string, cause: string, at: number): void {
+    this.push('', at, 'ExecutionTimedOut', { executionTimedOutEventDetails: { error, cause } });
+  }
+
   aborted(error: string, cause: string, at: number): void {
     this.push('', at, 'ExecutionAborted', { executionAbortedEventDetails: { error, cause } });
   }

@@ -11,6 +11,8 @@ import { createSandbox, stopService } from './sandbox.js';
 import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoint.js';
 import type { LocalHandler } from './state-machine-runner.js';
 import { LocalTaskTokens } from './task-tokens.js';
+import { DEFAULT_LAMBDA_TIMEOUT_SECONDS, withLambdaTimeout } from './lambda-timeout.js';
+import { LocalEventBus } from './eventbridge.js';
 import { localStackParts, synthesizeTemplate, type LocalStackParts } from './template.js';
 
 /** What the local runtime runs executions on: sandbox nodes, DynamoDB Local, the local SSM endpoint, the handlers. */
@@ -20,6 +22,8 @@ export interface LocalStack {
   tokens: LocalTaskTokens;
   ssm: LocalSsm;
   handlers: Map<string, LocalHandler>;
+  /** The default event bus with the template's rules. */
+  bus: LocalEventBus;
   dynamodb: DynamoDbLocal;
   tableName: string;
 }
@@ -62,15 +66,23 @@ export async function prepareLocalStack(opts: {
   const parts = localStackParts(synthesizeTemplate({ runbook: opts.runbook ?? 'release-dir' }, cdkDir), ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
   await createTable(dynamodb.endpoint, parts.table.properties);
 
+  // The real handlers, each held to its function's Timeout from the template, as Lambda holds it.
+  const handlers = new Map<string, LocalHandler>();
+  for (const [logicalId, name] of Object.entries(parts.handlers)) {
+    const handler = LOCAL_HANDLERS[name];
+    if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the local runtime does not know`);
+    handlers.set(logicalId, withLambdaTimeout(handler, parts.timeouts[logicalId] ?? DEFAULT_LAMBDA_TIMEOUT_SECONDS));
+  }
+  // Status changes reach a function only through a rule of the template.
+  const bus = new LocalEventBus(parts.rules, handlers);
+
   const ssm = await startLocalSsm({
     documentName: DOCUMENT_NAME,
     document: parts.document as never,
     nodeRoots,
     workdir,
     failures: opts.failures ?? [],
-    onStatusChange: async (event) => {
-      await (LOCAL_HANDLERS['command-finished'] as LocalHandler)(JSON.parse(JSON.stringify(event)));
-    },
+    onStatusChange: (event) => bus.put(event),
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
   });
   cleanups.push(async () => {
@@ -98,11 +110,5 @@ export async function prepareLocalStack(opts: {
   });
   resetClients();
   logger.setLogLevel(level as Parameters<typeof logger.setLogLevel>[0]);
-  const handlers = new Map<string, LocalHandler>();
-  for (const [logicalId, name] of Object.entries(parts.handlers)) {
-    const handler = LOCAL_HANDLERS[name];
-    if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the local runtime does not know`);
-    handlers.set(logicalId, handler);
-  }
-  return { nodeRoots, parts, tokens, ssm, handlers, dynamodb, tableName: TABLE_NAME };
+  return { nodeRoots, parts, tokens, ssm, handlers, bus, dynamodb, tableName: TABLE_NAME };
 }

@@ -33,6 +33,8 @@ import { ExecutionCounter } from './execution-counter.js';
 import { ProgressPrinter } from './progress.js';
 import { LOCAL_HANDLERS } from './handlers.js';
 import { StepTimer, type StepTiming } from './step-timings.js';
+import { DEFAULT_LAMBDA_TIMEOUT_SECONDS, withLambdaTimeout } from './lambda-timeout.js';
+import { LocalEventBus } from './eventbridge.js';
 
 export interface RehearsalOptions {
   cluster: ClusterFile;
@@ -430,17 +432,24 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       await topic.close();
     });
 
+    // The real handlers, each held to its function's Timeout from the template, as Lambda holds it.
+    const handlers = new Map<string, LocalHandler>();
+    for (const [logicalId, name] of Object.entries(parts.handlers)) {
+      const handler = LOCAL_HANDLERS[name];
+      if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the rehearsal does not know`);
+      const limited = withLambdaTimeout(handler, parts.timeouts[logicalId] ?? DEFAULT_LAMBDA_TIMEOUT_SECONDS);
+      handlers.set(logicalId, counted(name, asFunction(name, withFaults(name, limited, opts.lambdaFaults ?? [])), invocations));
+    }
+    // Status changes (SSM commands, this execution) reach a function only through a rule of the template.
+    const bus = new LocalEventBus(parts.rules, handlers);
+
     const ssm = await startLocalSsm({
       documentName: DOCUMENT_NAME,
       document: parts.document as never,
       nodeRoots,
       workdir,
       failures: opts.failures ?? [],
-      onStatusChange: async (event) => {
-        invocations['command-finished'] = (invocations['command-finished'] ?? 0) + 1;
-        const commandFinished = asFunction('command-finished', LOCAL_HANDLERS['command-finished'] as LocalHandler);
-        await commandFinished(JSON.parse(JSON.stringify(event)));
-      },
+      onStatusChange: (event) => bus.put(event),
       env: { ...opts.nodeEnv, PATH: [...(opts.nodePath ?? []), process.env.PATH ?? '/usr/bin:/bin'].join(':'), LANG: 'C.UTF-8' },
     });
     cleanups.push(async () => {
@@ -479,13 +488,6 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     resetApprovalKey();
     // The logger may have been built before this environment was set: apply the level explicitly.
     logger.setLogLevel((process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT') as Parameters<typeof logger.setLogLevel>[0]);
-    const handlers = new Map<string, LocalHandler>();
-    for (const [logicalId, name] of Object.entries(parts.handlers)) {
-      const handler = LOCAL_HANDLERS[name];
-      if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the rehearsal does not know`);
-      handlers.set(logicalId, counted(name, asFunction(name, withFaults(name, handler, opts.lambdaFaults ?? [])), invocations));
-    }
-
     say(`Run ${runId}: ${input.cluster} → ${input.targetVersion}`);
     const started = Date.now();
     const fence = new MapFence(parts.definition);
@@ -499,6 +501,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       input,
       executionName: runId,
       tokens,
+      fence,
     });
     let stopDate = 0;
     let stopCause: string | undefined;
@@ -522,8 +525,6 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const consume = (async () => {
       for await (const event of execution.events) {
         if (stopped.aborted) break;
-        if (fence.suppresses(event)) continue;
-        fence.observe(event);
         counter.add(event);
         timer.add(event);
         printer.handle(event);
@@ -542,37 +543,27 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     opts.signal?.removeEventListener('abort', stop);
     await consume;
     const outcome = stopped.aborted ? { status: 'ABORTED' as const } : result;
+    // A timeout or a limit ends the execution at once: tasks still waiting (for a token) are let go.
+    if (!stopped.aborted && outcome.status !== 'SUCCEEDED') stopped.stop(() => undefined);
     counter.finish(outcome.status);
     await ssm.idle();
-    if (stopped.aborted) {
-      const reason = stopCause ?? opts.signal?.reason;
-      await asFunction('run-stopped', LOCAL_HANDLERS['run-stopped'] as LocalHandler)(executionEndedEvent({
-        status: 'ABORTED',
-        executionArn: localArns().execution(runId),
-        stateMachineArn: localArns().stateMachine,
-        name: runId,
-        startDate: started,
-        stopDate,
-        input: JSON.stringify(input),
-        error: stopCause === undefined ? 'StoppedByOperator' : 'AccessDeniedException',
-        cause: typeof reason === 'string' ? reason : 'the rehearsal was interrupted',
-      }));
-      await ssm.idle();
-    } else if (outcome.status === 'FAILED') {
-      // The stack's stop rule reacts to FAILED too: after the run's own failure path this changes nothing.
-      await asFunction('run-stopped', LOCAL_HANDLERS['run-stopped'] as LocalHandler)(executionEndedEvent({
-        status: 'FAILED',
-        executionArn: localArns().execution(runId),
-        stateMachineArn: localArns().stateMachine,
-        name: runId,
-        startDate: started,
-        stopDate: Date.now(),
-        input: JSON.stringify(input),
-        error: outcome.error,
-        cause: outcome.cause,
-      }));
-      await ssm.idle();
-    }
+    // The execution's status change goes on the bus: the stack's stop rule hands ABORTED, TIMED_OUT and
+    // FAILED to run-stopped (after a run's own failure path that changes nothing), and nothing else.
+    const reason = stopCause ?? opts.signal?.reason;
+    await bus.put(executionEndedEvent({
+      status: outcome.status,
+      executionArn: localArns().execution(runId),
+      stateMachineArn: localArns().stateMachine,
+      name: runId,
+      startDate: started,
+      stopDate: stopped.aborted ? stopDate : Date.now(),
+      input: JSON.stringify(input),
+      ...(outcome.status === 'ABORTED'
+        ? { error: stopCause === undefined ? 'StoppedByOperator' : 'AccessDeniedException', cause: typeof reason === 'string' ? reason : 'the rehearsal was interrupted' }
+        : outcome.status === 'SUCCEEDED' ? { output: JSON.stringify(outcome.output ?? null) } : { error: outcome.error, cause: outcome.cause }),
+    }));
+    await bus.idle();
+    await ssm.idle();
 
     const store = new FleetStore(documentClient(), TABLE_NAME);
     const run = await store.getRun(input.cluster, runId);

@@ -8,9 +8,9 @@ import { AwsJsonError, type JsonOperation } from './json-protocol.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { cleanWorkdir } from './rehearsal.js';
 import { prepareLocalStack, type LocalStack } from './local-stack.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalExecution, type LocalHandler } from './state-machine-runner.js';
+import { PAYLOAD_LIMIT_BYTES } from './service-limits.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalExecution } from './state-machine-runner.js';
 import { ExecutionHistories, type ChildExecution, type HistoryRecorder } from './history-events.js';
-import { LOCAL_HANDLERS } from './handlers.js';
 
 /** The stack name `local serve` answers DescribeStacks for (the CLI's default `--stack`). */
 export const LOCAL_STACK_NAME = 'FleetUpgradeStack';
@@ -18,7 +18,7 @@ const STATE_MACHINE_NAME = 'FleetUpgrade';
 const STATE_MACHINE_ARN = localArns(STATE_MACHINE_NAME).stateMachine;
 const ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/fleet-upgrade-local`;
 
-type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 /** A task an execution started: its state, the node its payload names (runbook steps), when. */
 export interface StartedTask {
@@ -195,6 +195,10 @@ export class LocalRuntime {
     const name = typeof r.name === 'string' && r.name !== '' ? r.name : randomUUID();
     if (!/^[A-Za-z0-9_.-]{1,80}$/.test(name)) throw new AwsJsonError('InvalidName', `Invalid Name: '${name}'`);
     const inputText = typeof r.input === 'string' ? r.input : '{}';
+    // StartExecution's input is at most 262,144 bytes (UTF-8): a longer one is refused, no execution starts.
+    if (Buffer.byteLength(inputText, 'utf8') > PAYLOAD_LIMIT_BYTES) {
+      throw new AwsJsonError('ValidationException', `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${PAYLOAD_LIMIT_BYTES}`);
+    }
     let input: unknown;
     try {
       input = JSON.parse(inputText);
@@ -226,13 +230,12 @@ export class LocalRuntime {
       executionName: name,
       tokens,
       stateMachineName: STATE_MACHINE_NAME,
+      fence,
     });
     const record: ExecutionRecord = { executionArn, name, input: inputText, startDate, status: 'RUNNING', history, histories, execution, done: Promise.resolve(), state };
     const consume = (async () => {
       for await (const event of execution.events) {
         if (record.status === 'ABORTED') break;
-        if (fence.suppresses(event)) continue;
-        fence.observe(event);
         histories.add(event);
       }
     })();
@@ -247,11 +250,18 @@ export class LocalRuntime {
         record.output = JSON.stringify(outcome.output ?? null);
         history.succeeded(outcome.output, record.stopDate);
       } else {
-        Object.assign(record, { status: 'FAILED', error: outcome.error, cause: outcome.cause });
-        history.failedExecution(outcome.error, outcome.cause, record.stopDate);
-        // The stack's stop rule reacts to FAILED too (a failure no Catch takes skips the failure path).
-        this.cleanUp(executionEndedEvent({ status: 'FAILED', executionArn, stateMachineArn: this.stateMachineArn, name, startDate, stopDate: record.stopDate, input: inputText, error: outcome.error, cause: outcome.cause }));
+        Object.assign(record, { status: outcome.status, error: outcome.error, cause: outcome.cause });
+        if (outcome.status === 'TIMED_OUT') history.timedOut(outcome.error, outcome.cause, record.stopDate);
+        else history.failedExecution(outcome.error, outcome.cause, record.stopDate);
+        // A timeout or a limit ends the execution at once: tasks still waiting (for a token) are let go.
+        state.stop.stop(() => undefined);
       }
+      // Every status change goes on the bus; the stack's stop rule takes FAILED and TIMED_OUT (a failure no
+      // Catch takes skips the failure path), not SUCCEEDED.
+      this.cleanUp(executionEndedEvent({
+        status: outcome.status, executionArn, stateMachineArn: this.stateMachineArn, name, startDate, stopDate: record.stopDate, input: inputText,
+        ...(outcome.status === 'SUCCEEDED' ? { output: record.output } : { error: outcome.error, cause: outcome.cause }),
+      }));
     })();
     this.executions.set(executionArn, record);
     return { executionArn, startDate: startDate / 1000 };
@@ -274,12 +284,12 @@ export class LocalRuntime {
     this.cleanUp(executionEndedEvent({ status: 'ABORTED', executionArn, stateMachineArn: this.stateMachineArn, name: record.name, startDate: record.startDate, stopDate: record.stopDate, input: record.input, ...(error !== undefined ? { error } : {}), ...(cause !== undefined ? { cause } : {}) }));
   }
 
-  /** Hands an ended execution's status change to `run-stopped`, as the stack's stop rule does, in the background. */
+  /** Puts an ended execution's status change on the bus (the stop rule hands it to `run-stopped`), in the background. */
   private cleanUp(event: ReturnType<typeof executionEndedEvent>): void {
     const cleanup = (async () => {
       // Commands already on their way finish first (SSM does not cancel them either).
       await this.stack.ssm.idle();
-      await (LOCAL_HANDLERS['run-stopped'] as LocalHandler)(event);
+      await this.stack.bus.put(event);
     })().catch((e: unknown) => process.stderr.write(`run-stopped: ${e instanceof Error ? e.message : String(e)}\n`));
     this.background.add(cleanup);
     void cleanup.finally(() => this.background.delete(cleanup));

@@ -3,6 +3,14 @@ import { resolve } from 'node:path';
 import { AwsJsonError, startJsonProtocolServer } from './json-protocol.js';
 import { startNodeAgent } from './node-agent.js';
 
+/**
+ * GetCommandInvocation's StandardOutputContent is "the first 24,000 characters written by the plugin to
+ * stdout", StandardErrorContent the first 8,000 written to stderr.
+ * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html
+ */
+export const STDOUT_CONTENT_CHARS = 24_000;
+export const STDERR_CONTENT_CHARS = 8_000;
+
 /** The EventBridge event SSM emits when a command invocation changes status. */
 export interface CommandStatusChange {
   version: '0';
@@ -216,18 +224,11 @@ export async function startLocalSsm(opts: {
         status: inv.status,
       },
     };
-    // EventBridge retries a failed delivery; so do we, a few times.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await opts.onStatusChange(event);
-        return;
-      } catch (error) {
-        if (attempt >= 3) {
-          process.stderr.write(`local SSM: delivering the status event of ${inv.commandId} failed: ${String(error)}\n`);
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-      }
+    // Delivery and its retries are EventBridge's and Lambda's (local/eventbridge.ts), not SSM's.
+    try {
+      await opts.onStatusChange(event);
+    } catch (error) {
+      process.stderr.write(`local SSM: delivering the status event of ${inv.commandId} failed: ${String(error)}\n`);
     }
   };
 
@@ -315,8 +316,9 @@ export async function startLocalSsm(opts: {
           Status: inv.status,
           StatusDetails: inv.status,
           ResponseCode: inv.responseCode,
-          StandardOutputContent: inv.stdout.slice(-24_000),
-          StandardErrorContent: inv.stderr.slice(-8_000),
+          // Only the first characters, as SSM returns them; the rest is in CloudWatch Logs (or S3) only.
+          StandardOutputContent: inv.stdout.slice(0, STDOUT_CONTENT_CHARS),
+          StandardErrorContent: inv.stderr.slice(0, STDERR_CONTENT_CHARS),
         };
       },
     },

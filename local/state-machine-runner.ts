@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LocalTaskTokens } from './task-tokens.js';
+import { ExecutionLimits, checkTaskPayload, type LimitViolation } from './service-limits.js';
 
 /** A handler as Lambda calls it: event in, result out (a thrown error's `name` is what Catch matches). */
 export type LocalHandler = (event: unknown) => Promise<unknown>;
@@ -250,8 +251,11 @@ export class StopSwitch {
   }
 }
 
-/** The EventBridge event "Step Functions Execution Status Change" of an execution that ended (stopped, failed): what the stack's rule hands `run-stopped`. */
-export function executionEndedEvent(e: { status: 'ABORTED' | 'FAILED'; executionArn: string; stateMachineArn: string; name: string; startDate: number; stopDate: number; input: string; error?: string; cause?: string }) {
+/**
+ * The EventBridge event "Step Functions Execution Status Change" of an execution that ended, as Step Functions
+ * puts it on the default bus; the stack's stop rule decides which of them reach `run-stopped`.
+ */
+export function executionEndedEvent(e: { status: 'SUCCEEDED' | 'ABORTED' | 'FAILED' | 'TIMED_OUT'; executionArn: string; stateMachineArn: string; name: string; startDate: number; stopDate: number; input: string; output?: string; error?: string; cause?: string }) {
   return {
     version: '0',
     id: randomUUID(),
@@ -269,7 +273,7 @@ export function executionEndedEvent(e: { status: 'ABORTED' | 'FAILED'; execution
       startDate: e.startDate,
       stopDate: e.stopDate,
       input: e.input,
-      output: null,
+      output: e.output ?? null,
       error: e.error ?? null,
       cause: e.cause ?? null,
     },
@@ -277,7 +281,7 @@ export function executionEndedEvent(e: { status: 'ABORTED' | 'FAILED'; execution
 }
 
 export interface LocalExecution {
-  result: Promise<{ status: 'SUCCEEDED'; output: unknown } | { status: 'FAILED'; error: string; cause: string }>;
+  result: Promise<ExecutionOutcome>;
   events: AsyncGenerator<RunnerEvent>;
   abort(): void;
 }
@@ -337,7 +341,21 @@ export function retryIntervalOverrides(definition: Record<string, unknown>, env:
   return overrides;
 }
 
-/** Starts an execution of the definition with the given overrides and context. */
+/**
+ * How an execution ended. TIMED_OUT: the definition's own TimeoutSeconds passed (error States.Timeout).
+ * FAILED also covers what the service enforces and the emulator does not (local/service-limits.ts).
+ */
+export type ExecutionOutcome =
+  | { status: 'SUCCEEDED'; output: unknown }
+  | { status: 'FAILED'; error: string; cause: string }
+  | { status: 'TIMED_OUT'; error: string; cause: string };
+
+/**
+ * Starts an execution of the definition with the given overrides and context, holding it to the limits the
+ * service enforces (local/service-limits.ts) and to its own TimeoutSeconds. Events are read off the
+ * emulator as they come, whoever consumes them: a limit is judged before the next task starts. The fence,
+ * when given, drops the events of iterations AWS would not have run (and is kept up to date here).
+ */
 export function startExecution(opts: {
   definition: Record<string, unknown>;
   overrides: Record<string, (input: unknown) => Promise<unknown>>;
@@ -345,6 +363,7 @@ export function startExecution(opts: {
   executionName: string;
   tokens: LocalTaskTokens;
   stateMachineName?: string;
+  fence?: MapFence;
 }): LocalExecution {
   const machine = new StateMachine(adaptTimeoutPaths(opts.definition) as unknown as StateMachineDefinition, {
     validationOptions: { checkArn: false, checkPaths: true },
@@ -352,9 +371,28 @@ export function startExecution(opts: {
   const startTime = new Date().toISOString();
   const arns = localArns(opts.stateMachineName);
   const tokens = opts.tokens;
+  const limits = new ExecutionLimits(opts.definition);
+  let failLimit: (v: LimitViolation) => void = () => undefined;
+  const limitFailure = new Promise<LimitViolation>((resolve) => { failLimit = resolve; });
+  // Each task waits a turn of the event loop, so the events before it are judged first, then checks its
+  // effective input (after Parameters) and its result as the service does.
+  const overrides = Object.fromEntries(
+    Object.entries(opts.overrides).map(([stateName, run]) => [
+      stateName,
+      async (taskInput: unknown) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        const failed = limits.failure;
+        if (failed !== undefined) throw new Error(`"${stateName}" not started: the execution failed with ${failed.error}`);
+        checkTaskPayload(stateName, taskInput);
+        const result = await run(taskInput);
+        checkTaskPayload(stateName, result);
+        return result;
+      },
+    ]),
+  );
   const execution = machine.run(opts.input as never, {
     // Overrides are typed over the library's JSON type; ours take and return plain JSON values.
-    overrides: { taskResourceLocalHandlers: opts.overrides as never, retryIntervalOverrides: retryIntervalOverrides(opts.definition) },
+    overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: retryIntervalOverrides(opts.definition) },
     context: {
       Execution: {
         Id: arns.execution(opts.executionName),
@@ -371,21 +409,54 @@ export function startExecution(opts: {
       },
     },
   });
-  const result = execution.result.then(
-    (output) => ({ status: 'SUCCEEDED' as const, output: output as unknown }),
-    (error: unknown) => {
+  const emulated = execution.result.then(
+    (output): ExecutionOutcome => ({ status: 'SUCCEEDED', output: output as unknown }),
+    (error: unknown): ExecutionOutcome => {
+      // The abort under a passed limit is not the execution's own failure.
+      const passed = limits.failure;
+      if (passed !== undefined) return { status: 'FAILED', ...passed };
       const e = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
-      return { status: 'FAILED' as const, error: e.cause?.name ?? e.name ?? 'Error', cause: e.cause?.message ?? e.message ?? String(error) };
+      if (e.name === 'ExecutionTimeoutError') return { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution timed out (the state machine\'s TimeoutSeconds).' };
+      return { status: 'FAILED', error: e.cause?.name ?? e.name ?? 'Error', cause: e.cause?.message ?? e.message ?? String(error) };
     },
   );
-  async function* events(): AsyncGenerator<RunnerEvent> {
+  // A passed limit ends the execution at once, no Catch taken: the emulator's run is aborted under it.
+  const result = Promise.race([emulated, limitFailure.then((v): ExecutionOutcome => ({ status: 'FAILED', ...v }))]);
+
+  const queue: RunnerEvent[] = [];
+  let closed = false;
+  let wake: (() => void) | undefined;
+  void (async () => {
     for await (const e of execution.eventLogs) {
-      const base: RunnerEvent = { type: e.type, timestamp: e.timestamp };
-      if ('state' in e) Object.assign(base, { stateName: e.state.name, stateType: e.state.type, input: e.state.input, output: e.state.output });
-      if ('Error' in e) Object.assign(base, { error: e.Error, cause: e.Cause });
-      if ('parentState' in e) Object.assign(base, { stateName: e.parentState.name, stateType: 'Map', input: e.parentState.input });
-      if ('index' in e && typeof e.index === 'number') base.index = e.index;
-      yield base;
+      const event: RunnerEvent = { type: e.type, timestamp: e.timestamp };
+      if (e.type === 'ExecutionStarted' && 'input' in e) event.input = e.input;
+      if ('state' in e) Object.assign(event, { stateName: e.state.name, stateType: e.state.type, input: e.state.input, output: e.state.output });
+      if ('Error' in e) Object.assign(event, { error: e.Error, cause: e.Cause });
+      if ('parentState' in e) Object.assign(event, { stateName: e.parentState.name, stateType: 'Map', input: e.parentState.input, ...('output' in e ? { output: e.output } : {}) });
+      if ('index' in e && typeof e.index === 'number') event.index = e.index;
+      if (opts.fence?.suppresses(event)) continue;
+      opts.fence?.observe(event);
+      const violation = limits.observe(event);
+      if (violation !== undefined) {
+        failLimit(violation);
+        execution.abort();
+      }
+      queue.push(event);
+      wake?.();
+    }
+    closed = true;
+    wake?.();
+  })();
+  async function* events(): AsyncGenerator<RunnerEvent> {
+    for (;;) {
+      const next = queue.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (closed) return;
+      await new Promise<void>((resolve) => { wake = resolve; });
+      wake = undefined;
     }
   }
   return { result, events: events(), abort: execution.abort };

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { FleetUpgradeStack, HANDLER_METADATA_KEY, type FleetUpgradeStackProps } from '../lib/fleet-upgrade-stack.js';
 // Account and region of the placeholder ARNs the synthesized definition is resolved with.
-import { LOCAL_ACCOUNT, LOCAL_REGION } from './state-machine-runner.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, localArns } from './state-machine-runner.js';
+import { functionTimeouts } from './lambda-timeout.js';
+import { eventRules, type EventRule } from './eventbridge.js';
 
 export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }> };
 
@@ -78,6 +80,10 @@ export interface LocalStackParts {
   document: Record<string, unknown>;
   documentLogicalId: string;
   table: { logicalId: string; properties: Record<string, unknown> };
+  /** Function logical id → its Timeout (seconds): past it an invocation ends as Sandbox.Timedout. */
+  timeouts: Record<string, number>;
+  /** The EventBridge rules: which events reach which functions. */
+  rules: EventRule[];
 }
 
 function only(template: CfnTemplate, type: string): [string, Record<string, unknown>] {
@@ -91,7 +97,8 @@ export function localStackParts(template: CfnTemplate, refs: (logicalIds: { tabl
   const [smId, sm] = only(template, 'AWS::StepFunctions::StateMachine');
   const [tableId, table] = only(template, 'AWS::DynamoDB::Table');
   const [docId, doc] = only(template, 'AWS::SSM::Document');
-  const resolvedRefs = refs({ table: tableId, document: docId });
+  // The state machine's Ref is its ARN (the stop rule's pattern names it).
+  const resolvedRefs = { [smId]: localArns().stateMachine, ...refs({ table: tableId, document: docId }) };
   const handlers: Record<string, string> = {};
   let environment: Record<string, string> = {};
   for (const [id, resource] of Object.entries(template.Resources)) {
@@ -111,5 +118,7 @@ export function localStackParts(template: CfnTemplate, refs: (logicalIds: { tabl
     document: doc.Content as Record<string, unknown>,
     documentLogicalId: docId,
     table: { logicalId: tableId, properties: table },
+    timeouts: functionTimeouts(template),
+    rules: eventRules(resolveIntrinsics(template.Resources, resolvedRefs) as CfnTemplate['Resources']),
   };
 }

@@ -56,6 +56,8 @@ const document = {
           'case "$step" in',
           '  version-check) echo "checking"; echo \'{"version":"3.0.0"}\' ;;',
           '  download) echo "curl: (22) 404 Not Found" >&2; exit 4 ;;',
+          // More than GetCommandInvocation returns (24,000 characters), the result line last.
+          '  pre-upgrade-validation) i=0; while [ $i -lt 2000 ]; do echo "checking item $i of 2000"; i=$((i+1)); done; echo \'{"checked":2000}\' ;;',
           '  *) echo \'{"ok":true}\' ;;',
           'esac',
         ],
@@ -98,7 +100,7 @@ afterAll(async () => {
 });
 
 /** Runs a step the way the state machine does: mint a token, invoke run-step, wait for command-finished's answer. */
-async function step(stepId: 'version-check' | 'download' | 'self-update', nodeId: string): Promise<unknown> {
+async function step(stepId: 'version-check' | 'download' | 'self-update' | 'pre-upgrade-validation', nodeId: string): Promise<unknown> {
   const token = tokens.mint();
   await runStep({ taskToken: token, step: stepId, node: { id: nodeId }, run });
   return tokens.wait(token);
@@ -164,6 +166,12 @@ describe('handlers against DynamoDB Local', () => {
     const result = await step('version-check', 'dea-1');
     expect(result).toMatchObject({ step: 'version-check', nodeId: 'dea-1', outcome: 'SUCCEEDED', exitCode: 0, details: { version: '3.0.0' }, atTarget: false });
     await expect(store().getCheckpoint(run.runId, 'dea-1', 'version-check')).resolves.toMatchObject({ status: 'SUCCEEDED', details: { version: '3.0.0' } });
+  });
+
+  it('a step whose output GetCommandInvocation cuts off is read to its end from the command\'s CloudWatch log stream', async () => {
+    const result = await step('pre-upgrade-validation', 'dea-1');
+    expect(result).toMatchObject({ outcome: 'SUCCEEDED', details: { checked: 2000 } });
+    expect((result as { outputTail: string }).outputTail).toMatch(/checking item 1999 of 2000\n\{"checked":2000\}$/);
   });
 
   it('a failing step fails the task with StepFailed, its exit code and output tail', async () => {
