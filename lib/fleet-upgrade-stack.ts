@@ -40,6 +40,10 @@ const CHECK_CONCURRENCY = 10;
  */
 export const TRANSIENT_ERRORS = [
   'Error',
+  // A function that ran past its timeout (Lambda's errorType; Step Functions' docs also name Lambda.Unknown):
+  // every handler is idempotent, and run-step's retry takes over a command its first attempt sent.
+  'Sandbox.Timedout',
+  'Lambda.Unknown',
   'Lambda.TooManyRequestsException',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',

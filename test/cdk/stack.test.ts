@@ -236,6 +236,16 @@ describe('FleetUpgradeStack', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
   });
 
+  it('retries a function that ran past its Lambda timeout wherever it retries transient errors (every handler is idempotent)', () => {
+    // Lambda ends such an invocation with errorType Sandbox.Timedout
+    // (https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html#troubleshooting-timeouts).
+    const retriers = [...states.values()]
+      .flatMap((st) => ((st as { Retry?: { ErrorEquals: string[] }[] }).Retry ?? []))
+      .filter((r) => r.ErrorEquals.includes('ThrottlingException'));
+    expect(retriers.length).toBeGreaterThan(10);
+    for (const r of retriers) expect(r.ErrorEquals).toEqual(expect.arrayContaining(['Sandbox.Timedout', 'Lambda.Unknown']));
+  });
+
   it('holds a node that may not start yet on a task token (record-node answers it: see the task-token grants above)', () => {
     const held = states.get(HELD_STATE_NAME) as { Type: string; Resource?: string; Next?: string; Catch?: { ErrorEquals: string[]; Next: string }[] } | undefined;
     expect(held?.Resource).toMatch(/lambda:invoke\.waitForTaskToken$/);
