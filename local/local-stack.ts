@@ -9,11 +9,12 @@ import { startPackageRepo } from './package-repo.js';
 import { createTable, DOCUMENT_NAME, TABLE_NAME } from './rehearsal.js';
 import { createSandbox, stopService } from './sandbox.js';
 import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoint.js';
-import type { LocalHandler } from './state-machine-runner.js';
+import { LOCAL_STATE_MACHINE_NAME, type LocalHandler } from './state-machine-runner.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { DEFAULT_LAMBDA_TIMEOUT_SECONDS, withLambdaTimeout } from './lambda-timeout.js';
 import { LocalEventBus } from './eventbridge.js';
 import { localStackParts, synthesizeTemplate, type LocalStackParts } from './template.js';
+import { localIam, type LocalIam } from './iam/local-iam.js';
 
 /** What the local runtime runs executions on: sandbox nodes, DynamoDB Local, the local SSM endpoint, the handlers. */
 export interface LocalStack {
@@ -24,6 +25,8 @@ export interface LocalStack {
   handlers: Map<string, LocalHandler>;
   /** The default event bus with the template's rules. */
   bus: LocalEventBus;
+  /** IAM from the template: the handlers run as their functions; the state machine's own calls are judged here. */
+  iam: LocalIam;
   dynamodb: DynamoDbLocal;
   tableName: string;
 }
@@ -63,15 +66,28 @@ export async function prepareLocalStack(opts: {
 
   const cdkDir = join(workdir, 'cdk');
   await mkdir(cdkDir, { recursive: true });
-  const parts = localStackParts(synthesizeTemplate({ runbook: opts.runbook ?? 'release-dir' }, cdkDir), ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
+  const template = synthesizeTemplate({ runbook: opts.runbook ?? 'release-dir' }, cdkDir);
+  const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
   await createTable(dynamodb.endpoint, parts.table.properties);
 
-  // The real handlers, each held to its function's Timeout from the template, as Lambda holds it.
+  // IAM as in AWS: each call a function makes is judged against its role in the template; a denied call fails
+  // with AccessDeniedException (said once on stderr) and the run takes the path AWS would take.
+  const said = new Set<string>();
+  const iam = localIam(template, parts, {
+    tableName: TABLE_NAME, documentName: DOCUMENT_NAME, stateMachineName: LOCAL_STATE_MACHINE_NAME, clusterTag: opts.cluster.cluster, tokens,
+    onDenied: (d) => {
+      if (!said.has(d.message)) process.stderr.write(`IAM: AccessDeniedException — ${d.message}\n`);
+      said.add(d.message);
+    },
+  });
+  cleanups.push(async () => iam.uninstall());
+
+  // The real handlers, run as their functions and each held to its function's Timeout from the template, as Lambda holds it.
   const handlers = new Map<string, LocalHandler>();
   for (const [logicalId, name] of Object.entries(parts.handlers)) {
     const handler = LOCAL_HANDLERS[name];
     if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the local runtime does not know`);
-    handlers.set(logicalId, withLambdaTimeout(handler, parts.timeouts[logicalId] ?? DEFAULT_LAMBDA_TIMEOUT_SECONDS));
+    handlers.set(logicalId, iam.asFunction(name, withLambdaTimeout(handler, parts.timeouts[logicalId] ?? DEFAULT_LAMBDA_TIMEOUT_SECONDS)));
   }
   // Status changes reach a function only through a rule of the template.
   const bus = new LocalEventBus(parts.rules, handlers);
@@ -108,7 +124,8 @@ export async function prepareLocalStack(opts: {
     POWERTOOLS_LOG_LEVEL: level,
     AWS_LAMBDA_LOG_LEVEL: level,
   });
+  if (iam.topicArn !== undefined) process.env.TOPIC_ARN = iam.topicArn;
   resetClients();
   logger.setLogLevel(level as Parameters<typeof logger.setLogLevel>[0]);
-  return { nodeRoots, parts, tokens, ssm, handlers, bus, dynamodb, tableName: TABLE_NAME };
+  return { nodeRoots, parts, tokens, ssm, handlers, bus, dynamodb, tableName: TABLE_NAME, iam };
 }

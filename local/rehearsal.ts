@@ -9,9 +9,9 @@ import { refuseDowngrade } from '../core/plan.js';
 import { startLocalProxy } from './https-proxy.js';
 import type { Summary } from '../core/summary.js';
 import { FleetStore } from '../adapters/store.js';
-import { documentClient, setClientHook } from '../adapters/aws-clients.js';
-import { IamEnforcer, type IamDenial, type SdkClientLike } from './iam/enforce.js';
-import { templatePolicies } from './iam/template-policies.js';
+import { documentClient, resetClients } from '../adapters/aws-clients.js';
+import type { IamDenial } from './iam/enforce.js';
+import { localIam } from './iam/local-iam.js';
 import { answerThroughPage, startApprovalServer } from './approval-server.js';
 import { handler as approvalPageHandler } from '../lambdas/approval-page/index.js';
 import { resetApprovalKey } from '../adapters/approval-links.js';
@@ -25,7 +25,7 @@ import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoi
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
 import type { StepId } from '../core/steps.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, MapFence, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
+import { LOCAL_STATE_MACHINE_NAME, MapFence, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
 import { createSandbox, stopService } from './sandbox.js';
@@ -188,8 +188,7 @@ export interface RehearsalResult {
 export const TABLE_NAME = 'fleet-upgrade-rehearsal';
 const RUNBOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'runbooks');
 export const DOCUMENT_NAME = 'fleet-upgrade-runbook';
-/** The state machine's name locally (its ARN is what policies name and task tokens are issued under). */
-const STATE_MACHINE_NAME = 'FleetUpgrade';
+const STATE_MACHINE_NAME = LOCAL_STATE_MACHINE_NAME;
 
 /** Names of the Distributed Map states of a definition (each child is an execution the role must be allowed to start). */
 function distributedMaps(definition: Record<string, unknown>): Set<string> {
@@ -369,17 +368,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
     // IAM as AWS enforces it: each call a function (or the state machine) makes is judged against its role
     // in this template before it is served; the first denial stops the run, naming function and action.
-    const [machineId] = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine') ?? [''];
-    const [topicId] = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic') ?? [''];
-    const policies = templatePolicies(template, {
-      account: LOCAL_ACCOUNT, region: LOCAL_REGION, names: { [parts.table.logicalId]: TABLE_NAME, [parts.documentLogicalId]: DOCUMENT_NAME, [machineId]: STATE_MACHINE_NAME },
-    });
     let stopForDenial: (cause: string) => void = () => undefined;
     const saidDenials = new Set<string>();
     const tokens = new LocalTaskTokens();
-    const iam = new IamEnforcer({
-      policies, account: LOCAL_ACCOUNT, region: LOCAL_REGION, clusterTag: input.cluster,
-      tokenIssuer: (token) => tokens.issuerOf(token),
+    const local = localIam(template, parts, {
+      tableName: TABLE_NAME, documentName: DOCUMENT_NAME, stateMachineName: STATE_MACHINE_NAME, clusterTag: input.cluster, tokens,
       onDenied: (d: IamDenial) => {
         // Retries repeat a denial: say each once.
         const key = `${d.logicalId} ${d.action} ${d.resource}`;
@@ -388,10 +381,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         stopForDenial(`AccessDeniedException: ${d.principal} may not ${d.action} on ${d.resource}`);
       },
     });
-    const functionIds = new Map(Object.entries(parts.handlers).map(([id, name]) => [name, id]));
-    /** A handler run as its function: its AWS calls are judged against that function's role. */
-    const asFunction = <E, R>(name: string, handler: (event: E) => Promise<R>) => (event: E): Promise<R> =>
-      iam.as(functionIds.get(name) ?? name, name, () => handler(event));
+    cleanups.push(async () => local.uninstall());
+    const iam = local.enforcer;
+    const asFunction = local.asFunction;
     if (opts.stepTimeoutSeconds !== undefined) parts.definition = capStepTimeouts(parts.definition, opts.stepTimeoutSeconds, (cap) => unresponsiveAfterSeconds(cap) + 1, opts.cappedSteps);
     await createTable(dynamodb.endpoint, parts.table.properties);
 
@@ -480,11 +472,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       POWERTOOLS_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
       AWS_LAMBDA_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
     });
-    // Every SDK client the handlers build from now on carries the IAM check (and forgets it at the end).
-    // The cast: the check needs only the middleware stack's add(), which every v3 client has.
-    setClientHook((client, name) => iam.instrument(client as unknown as SdkClientLike, name));
-    cleanups.push(async () => setClientHook(undefined));
-    if (topicId !== '' && policies.resources[topicId] !== undefined) process.env.TOPIC_ARN = policies.resources[topicId].ref;
+    if (local.topicArn !== undefined) process.env.TOPIC_ARN = local.topicArn;
+    // Clients built from now on see this environment, and carry the IAM check.
+    resetClients();
     resetApprovalKey();
     // The logger may have been built before this environment was set: apply the level explicitly.
     logger.setLogLevel((process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT') as Parameters<typeof logger.setLogLevel>[0]);
@@ -495,8 +485,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const execution = startExecution({
       definition: parts.definition,
       overrides: stopped.tasks(taskOverrides(parts.definition, handlers, tokens, fence, {
-        stateMachineArn: localArns(STATE_MACHINE_NAME).stateMachine,
-        authorizeInvoke: (functionArn) => iam.check(machineId, 'state machine', [{ action: 'lambda:InvokeFunction', resource: functionArn }]),
+        stateMachineArn: local.stateMachineArn,
+        authorizeInvoke: (functionArn) => local.asStateMachine('lambda:InvokeFunction', functionArn),
       })),
       input,
       executionName: runId,
@@ -531,7 +521,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         // A Distributed Map starts its children as executions of this state machine: its role must allow it.
         if (event.type === 'MapStateEntered' && event.stateName !== undefined && distributed.has(event.stateName)) {
           try {
-            iam.check(machineId, 'state machine', [{ action: 'states:StartExecution', resource: localArns(STATE_MACHINE_NAME).stateMachine }]);
+            local.asStateMachine('states:StartExecution', local.stateMachineArn);
           } catch {
             // Recorded and the run stopped by onDenied.
           }

@@ -9,12 +9,12 @@ import { LocalTaskTokens } from './task-tokens.js';
 import { cleanWorkdir } from './rehearsal.js';
 import { prepareLocalStack, type LocalStack } from './local-stack.js';
 import { PAYLOAD_LIMIT_BYTES } from './service-limits.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalExecution } from './state-machine-runner.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_STATE_MACHINE_NAME, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalExecution } from './state-machine-runner.js';
 import { ExecutionHistories, type ChildExecution, type HistoryRecorder } from './history-events.js';
 
 /** The stack name `local serve` answers DescribeStacks for (the CLI's default `--stack`). */
 export const LOCAL_STACK_NAME = 'FleetUpgradeStack';
-const STATE_MACHINE_NAME = 'FleetUpgrade';
+const STATE_MACHINE_NAME = LOCAL_STATE_MACHINE_NAME;
 const STATE_MACHINE_ARN = localArns(STATE_MACHINE_NAME).stateMachine;
 const ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/fleet-upgrade-local`;
 
@@ -212,14 +212,17 @@ export class LocalRuntime {
       if (existing.input === inputText && existing.status === 'RUNNING') return { executionArn, startDate: existing.startDate / 1000 };
       throw new AwsJsonError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    const { parts, handlers, tokens } = this.stack;
+    const { parts, handlers, tokens, iam } = this.stack;
     const fence = new MapFence(parts.definition);
     const histories = new ExecutionHistories(parts.definition, { region: LOCAL_REGION, account: LOCAL_ACCOUNT, stateMachine: STATE_MACHINE_NAME });
     const history = histories.root;
     const startDate = Date.now();
     history.started(input, startDate, ROLE_ARN);
     const state: ExecutionRecord['state'] = { stop: new StopSwitch(), tasks: [] };
-    const overrides = state.stop.tasks(taskOverrides(parts.definition, handlers, tokens, fence), (stateName, taskInput) => {
+    const overrides = state.stop.tasks(taskOverrides(parts.definition, handlers, tokens, fence, {
+      stateMachineArn: iam.stateMachineArn,
+      authorizeInvoke: (functionArn) => iam.asStateMachine('lambda:InvokeFunction', functionArn),
+    }), (stateName, taskInput) => {
       const nodeId = (taskInput as { Payload?: { node?: { id?: unknown } } } | null)?.Payload?.node?.id;
       state.tasks.push({ stateName, nodeId: typeof nodeId === 'string' ? nodeId : null, at: Date.now() });
     }, (stateName, taskInput, result) => histories.taskResult(stateName, taskInput, result));

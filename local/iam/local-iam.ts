@@ -1,0 +1,60 @@
+import { setClientHook } from '../../adapters/aws-clients.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, localArns } from '../state-machine-runner.js';
+import type { LocalTaskTokens } from '../task-tokens.js';
+import type { CfnTemplate, LocalStackParts } from '../template.js';
+import { IamEnforcer, type IamDenial, type SdkClientLike } from './enforce.js';
+import { templatePolicies } from './template-policies.js';
+
+/** IAM for a local stack (the rehearsal, `local serve`): who may call what, from the template that runs. */
+export interface LocalIam {
+  readonly enforcer: IamEnforcer;
+  /** The state machine's ARN locally: policies name it, task tokens are issued under it (or `<arn>/<label>`). */
+  readonly stateMachineArn: string;
+  /** The operator topic's ARN as the policies name it (TOPIC_ARN for the handlers), when the template has one. */
+  readonly topicArn: string | undefined;
+  /** A handler run as its function (by handler name): its AWS calls are judged against that function's role. */
+  asFunction<E, R>(name: string, handler: (event: E) => Promise<R>): (event: E) => Promise<R>;
+  /** Judges a call the state machine itself makes (invoking a function, starting Map children); throws when denied. */
+  asStateMachine(action: string, resource: string): void;
+  /** Takes the check off the SDK clients built from now on. */
+  uninstall(): void;
+}
+
+/**
+ * Reads the template's policies, and adds the check to every SDK client the handlers build from now on (the
+ * client hook of adapters/aws-clients; none in Lambda). Names: the local table, document and state machine.
+ */
+export function localIam(template: CfnTemplate, parts: LocalStackParts, opts: {
+  tableName: string;
+  documentName: string;
+  stateMachineName: string;
+  /** The `fleet-upgrade:cluster` tag of every local node. */
+  clusterTag: string;
+  tokens: LocalTaskTokens;
+  onDenied: (denial: IamDenial) => void;
+}): LocalIam {
+  const idOf = (type: string) => Object.entries(template.Resources).find(([, r]) => r.Type === type)?.[0];
+  const machineId = idOf('AWS::StepFunctions::StateMachine') ?? 'StateMachine';
+  const topicId = idOf('AWS::SNS::Topic');
+  const policies = templatePolicies(template, {
+    account: LOCAL_ACCOUNT,
+    region: LOCAL_REGION,
+    names: { [parts.table.logicalId]: opts.tableName, [parts.documentLogicalId]: opts.documentName, [machineId]: opts.stateMachineName },
+  });
+  const enforcer = new IamEnforcer({
+    policies, account: LOCAL_ACCOUNT, region: LOCAL_REGION, clusterTag: opts.clusterTag,
+    tokenIssuer: (token) => opts.tokens.issuerOf(token),
+    onDenied: opts.onDenied,
+  });
+  const functionIds = new Map(Object.entries(parts.handlers).map(([id, name]) => [name, id]));
+  // The cast: the check needs only the middleware stack's add(), which every v3 client has.
+  setClientHook((client, name) => enforcer.instrument(client as unknown as SdkClientLike, name));
+  return {
+    enforcer,
+    stateMachineArn: localArns(opts.stateMachineName).stateMachine,
+    topicArn: topicId === undefined ? undefined : policies.resources[topicId]?.ref,
+    asFunction: (name, handler) => (event) => enforcer.as(functionIds.get(name) ?? name, name, () => handler(event)),
+    asStateMachine: (action, resource) => enforcer.check(machineId, 'state machine', [{ action, resource }]),
+    uninstall: () => setClientHook(undefined),
+  };
+}
