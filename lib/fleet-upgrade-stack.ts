@@ -304,7 +304,9 @@ export class FleetUpgradeStack extends Stack {
  * the lock — so every way a run ends keeps that promise.
  */
 function addStoppedRunCleanup(stack: FleetUpgradeStack, cleanup: nodejs.NodejsFunction, documentArn: string): void {
-  (cleanup.node.defaultChild as lambda.CfnFunction).addPropertyOverride('Timeout', 420);
+  // Lambda's longest: a cleanup that needs more fails with CleanupContinues, and Lambda's asynchronous retries
+  // (two) go on where it stopped, so three invocations' time in all (a cleanup state machine would have none).
+  (cleanup.node.defaultChild as lambda.CfnFunction).addPropertyOverride('Timeout', 900);
   stack.table.grantReadWriteData(cleanup);
   for (const statement of sendCommandStatements(stack, documentArn)) cleanup.addToRolePolicy(statement);
   cleanup.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));

@@ -43,22 +43,54 @@ const CHANGES_NODE = new Set<StepId>(NODE_PIPELINE.slice(NODE_PIPELINE.indexOf('
 
 type StoredRun = NonNullable<Awaited<ReturnType<FleetStore['getRun']>>>;
 
-/** Waits until no step of the node is still running (a step the stop caught finishes on the node first). */
-async function settled(store: FleetStore, runId: string, nodeId: string, only?: StepId): Promise<void> {
+/** The part of Lambda's context the cleanup reads: how long this invocation may still run. */
+export interface InvocationTime {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * The cleanup ran out of this invocation's time: it fails, Lambda retries the event asynchronously, and the
+ * retry goes on where this one stopped (a command already sent is waited for, never sent again).
+ */
+export class CleanupContinuesError extends Error {
+  constructor(what: string) {
+    super(`the cleanup continues in the next invocation: ${what}`);
+    this.name = 'CleanupContinues';
+  }
+}
+
+/** Leaves this much of the invocation for recording what is done before Lambda ends it. */
+const TIME_MARGIN_MS = 30_000;
+
+function checkTime(context: InvocationTime | undefined, what: string): void {
+  if (context !== undefined && context.getRemainingTimeInMillis() < TIME_MARGIN_MS) throw new CleanupContinuesError(what);
+}
+
+/** Waits until no step of the node is still running (a step the stop caught finishes on the node first); reads the node's items only. */
+async function settled(store: FleetStore, runId: string, nodeId: string, context: InvocationTime | undefined, only?: StepId): Promise<void> {
   const deadline = Date.now() + 30 * 60 * 1000;
   for (;;) {
-    const { checkpoints } = await store.runRecords(runId);
-    const running = checkpoints.some((c) => c.nodeId === nodeId && c.status === 'RUNNING' && (only === undefined || c.step === only));
+    const mine = only === undefined ? await store.nodeCheckpoints(runId, nodeId) : [await store.getCheckpoint(runId, nodeId, only)];
+    // A rollback under way (this cleanup's, from an invocation that ran out of time, or the run's own) is
+    // waited for by runAndWait, which takes it over rather than sending another.
+    const running = mine.some((c) => c?.status === 'RUNNING' && c.step !== 'rollback');
     if (!running || Date.now() > deadline) return;
+    checkTime(context, `waiting for ${nodeId}'s step to finish`);
     await sleep(Number(process.env.RUN_STOPPED_POLL_MS ?? 2000));
   }
 }
 
-/** Runs one runbook step on a node through SSM, waits for it, and checkpoints the result. */
-async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: StoredRun, nodeId: string, step: StepId): Promise<StepResult> {
+/**
+ * Runs one runbook step on a node through SSM, waits for it, and checkpoints the result. The command is
+ * recorded (a RUNNING checkpoint) as soon as it is sent: an invocation that runs out of time, and its retry,
+ * wait for that command instead of sending a second one to the node.
+ */
+async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: StoredRun, nodeId: string, step: StepId, context: InvocationTime | undefined): Promise<StepResult> {
   const timeout = STEP_TIMEOUT_SECONDS[step];
-  const startedAt = new Date().toISOString();
-  const commandId = await runner.send(nodeId, {
+  const earlier = await store.getCheckpoint(run.runId, nodeId, step);
+  const resumed = earlier?.status === 'RUNNING' && earlier.commandId !== undefined;
+  const startedAt = resumed ? earlier.startedAt : new Date().toISOString();
+  const commandId = resumed ? (earlier.commandId as string) : await runner.send(nodeId, {
     step,
     targetVersion: run.targetVersion,
     artifactBaseUrl: requireEnv('ARTIFACT_BASE_URL'),
@@ -66,9 +98,11 @@ async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: Stor
     runId: run.runId,
     executionTimeout: String(timeout),
   });
-  const deadline = Date.now() + (deliveryTimeoutSeconds(timeout) + timeout + 30) * 1000;
+  if (!resumed) await store.putCheckpoint(run.runId, { nodeId, step, status: 'RUNNING', exitCode: null, warnings: [], startedAt, commandId, timeoutSeconds: timeout });
+  const deadline = Date.parse(startedAt) + (deliveryTimeoutSeconds(timeout) + timeout + 30) * 1000;
   let invocation = await runner.invocation(commandId, nodeId).catch(() => null);
   while ((invocation === null || !FINAL_INVOCATION.has(invocation.status)) && Date.now() < deadline) {
+    checkTime(context, `waiting for ${step} on ${nodeId} (command ${commandId})`);
     await sleep(Number(process.env.RUN_STOPPED_POLL_MS ?? 2000));
     invocation = await runner.invocation(commandId, nodeId).catch(() => null);
   }
@@ -90,6 +124,7 @@ async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: Stor
     details: result.details,
     startedAt,
     finishedAt: new Date().toISOString(),
+    commandId,
   });
   return result;
 }
@@ -115,7 +150,7 @@ const MAINTENANCE_OFF = new Set(['SUCCEEDED', 'NOTHING_TO_DO']);
  * event did) only has its lock released, which is a no-op when it is; maintenance mode already switched
  * off is not switched off again.
  */
-export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunStoppedResult> => {
+export const handler = async (event: ExecutionStatusChangeEvent, context?: InvocationTime): Promise<RunStoppedResult> => {
   const { name: runId, status } = event.detail;
   const cluster = clusterOf(event.detail.input);
   if (!ENDED_WITHOUT_CLEANUP.includes(status) || cluster === null) {
@@ -140,8 +175,8 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
     const interrupted = [...new Set(checkpoints.filter((c) => CHANGES_NODE.has(c.step)).map((c) => c.nodeId))]
       .filter((id) => !outcomes.some((o) => o.nodeId === id));
     for (const nodeId of interrupted) {
-      await settled(store, runId, nodeId);
-      const result = await runAndWait(store, runner, run, nodeId, 'rollback');
+      await settled(store, runId, nodeId, context);
+      const result = await runAndWait(store, runner, run, nodeId, 'rollback', context);
       const version = typeof result.details.version === 'string' ? result.details.version : null;
       rolledBack.push({ nodeId, outcome: result.outcome, version });
       await store.recordOutcome(cluster, runId, run.roles[nodeId] ?? [], {
@@ -166,9 +201,9 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
     if (run.coreNode !== '' && (await store.getCheckpoint(runId, run.coreNode, 'maintenance-on')) !== null) {
       // Maintenance mode was (being) turned on: turn it off, and wait for the node to say so — unless the run's
       // failure path already did (a FAILED run whose summary could not be written).
-      await settled(store, runId, run.coreNode, 'maintenance-on');
+      await settled(store, runId, run.coreNode, context, 'maintenance-on');
       const off = await store.getCheckpoint(runId, run.coreNode, 'maintenance-off');
-      if (off === null || !MAINTENANCE_OFF.has(off.status)) maintenanceOff = (await runAndWait(store, runner, run, run.coreNode, 'maintenance-off')).outcome;
+      if (off === null || !MAINTENANCE_OFF.has(off.status)) maintenanceOff = (await runAndWait(store, runner, run, run.coreNode, 'maintenance-off', context)).outcome;
     }
   }
   const lockReleased = await store.releaseLock(cluster, runId);

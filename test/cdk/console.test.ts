@@ -57,7 +57,7 @@ describe('the console experience', () => {
     });
     template.hasResource('AWS::Lambda::Function', {
       Metadata: { 'fleet-upgrade:handler': 'run-stopped' },
-      Properties: Match.objectLike({ Timeout: 420 }),
+      Properties: Match.objectLike({ Timeout: 900 }),
     });
   });
 

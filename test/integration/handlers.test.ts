@@ -53,6 +53,8 @@ const document = {
         timeoutSeconds: '{{ executionTimeout }}',
         runCommand: [
           "step='{{ step }}'",
+          // A rollback that takes a moment, for the cleanup that runs out of time.
+          "case '{{ runId }}' in stopped-run-slow) [ \"$step\" = rollback ] && sleep 1 ;; esac",
           'case "$step" in',
           '  version-check) echo "checking"; echo \'{"version":"3.0.0"}\' ;;',
           '  download) echo "curl: (22) 404 Not Found" >&2; exit 4 ;;',
@@ -574,6 +576,22 @@ describe('run-stopped after a FAILED execution', () => {
     await expect(runStopped(failedEvent('failed-run-3'))).resolves.toMatchObject({ rolledBack: [], maintenanceOff: 'not-needed', lockReleased: true });
     expect(sent('failed-run-3', 'maintenance-off')).toBe(0);
     await expect(store().getRun('handlers', 'failed-run-3')).resolves.toMatchObject({ status: 'FAILED', summary: { maintenanceMode: { disabledAt: expect.any(String) } } });
+  });
+
+  it('a cleanup that runs out of its invocation\'s time fails to be retried, and the retry waits for the rollback already sent instead of sending another', async () => {
+    const runId = 'stopped-run-slow';
+    await store().putRun(failedRun(runId));
+    await store().acquireLock('handlers', runId, new Date(), 3600);
+    // dea-1 was caught between its upgrade and its outcome: it is rolled back.
+    await store().putCheckpoint(runId, { ...checkpoint('upgrade'), nodeId: 'dea-1' });
+    const stopped = { ...failedEvent(runId), detail: { ...failedEvent(runId).detail, status: 'ABORTED', error: 'StoppedByOperator' } };
+    // Lambda's context: 20 s left, under the margin the cleanup keeps to record its progress.
+    await expect(runStopped(stopped, { getRemainingTimeInMillis: () => 20_000 })).rejects.toMatchObject({ name: 'CleanupContinues', message: expect.stringContaining('waiting for rollback on dea-1') });
+    expect(sent(runId, 'rollback')).toBe(1);
+    await expect(store().getCheckpoint(runId, 'dea-1', 'rollback')).resolves.toMatchObject({ status: 'RUNNING', commandId: expect.any(String) });
+    // Lambda retries the event: the retry takes the command over and finishes the cleanup.
+    await expect(runStopped(stopped, { getRemainingTimeInMillis: () => 400_000 })).resolves.toMatchObject({ rolledBack: [{ nodeId: 'dea-1', outcome: 'SUCCEEDED' }], lockReleased: true });
+    expect(sent(runId, 'rollback')).toBe(1);
   });
 });
 
