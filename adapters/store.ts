@@ -466,8 +466,12 @@ export class FleetStore {
     }
   }
 
+  /**
+   * Read strongly consistent: a held node is released right after the stop mark is written, and an eventually
+   * consistent read could miss it and let the node start after a rollback or abort was decided.
+   */
   async runStopping(runId: string): Promise<{ reason: string; at: string } | null> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `RUN#${runId}`, sk: 'STOP' } }));
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `RUN#${runId}`, sk: 'STOP' }, ConsistentRead: true }));
     return out.Item === undefined ? null : { reason: String(out.Item.reason), at: String(out.Item.at) };
   }
 
