@@ -20,7 +20,13 @@ export function formatSummary(summary: RehearsalSummary): string {
   lines.push('');
   lines.push(`Upgrade of ${summary.cluster} to ${summary.targetVersion}: ${summary.status}${took} (run ${summary.runId})`);
   const c = summary.counts;
-  lines.push(`  ${c.upgraded} upgraded, ${c.skipped} skipped, ${c.prepared > 0 ? `${c.prepared} prepared, ` : ''}${c.failed} failed, ${c.notStarted} not started`);
+  // Every status that occurred, so the counts add up to the nodes.
+  const counted = [
+    `${c.upgraded} upgraded`, `${c.skipped} skipped`, ...(c.prepared > 0 ? [`${c.prepared} prepared`] : []),
+    ...(c.rolledBack > 0 ? [`${c.rolledBack} rolled back`] : []), ...(c.needsAttention > 0 ? [`${c.needsAttention} needing attention`] : []),
+    `${c.failed} failed`, `${c.notStarted} not started`,
+  ];
+  lines.push(`  ${counted.join(', ')}`);
   lines.push('');
   const rows = [['  NODE', 'ROLES', 'FROM', 'TO', 'STATUS']];
   for (const id of summary.order) {

@@ -58,6 +58,8 @@ describe('a failed node holds the run: no node starts while the operator decides
     // dea-3 took dea-2's slot while the question was open: it waited, then never started.
     expect(r.summary.held).toEqual([{ nodeId: 'dea-3', seconds: expect.any(Number), waitedFor: ['dea-1'], started: false }]);
     expect(formatSummary(r.summary)).toMatch(/dea-3 waited \d+\.\d s for the decision on dea-1, never started/);
+    // The counts add up to the seven nodes.
+    expect(formatSummary(r.summary)).toContain('1 upgraded, 0 skipped, 1 rolled back, 0 failed, 5 not started');
     // The approval email listed who waits and who finishes meanwhile.
     const email = r.notifications.find((n) => n.attributes.kind === 'approval')?.message ?? '';
     expect(email).toContain('Held until you decide (not started): dea-3, dea-4, dea-5, controller-1, core-1');
