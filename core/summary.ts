@@ -238,7 +238,7 @@ export function buildSummary(args: {
       : failure,
     warnings,
     ...(args.held?.length ? {
-      held: args.held.map((h) => ({ ...heldReport(h, args.finishedAt), started: !['NOT_STARTED', undefined].includes(nodes[h.nodeId]?.status) })),
+      held: args.held.map((h) => ({ ...heldReport(h, args.finishedAt), started: nodes[h.nodeId] !== undefined && nodes[h.nodeId]?.status !== 'NOT_STARTED' })),
     } : {}),
     startedAt: run.startedAt,
     finishedAt: args.finishedAt,

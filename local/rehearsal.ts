@@ -25,7 +25,7 @@ import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoi
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
 import type { StepId } from '../core/steps.js';
-import { LOCAL_STATE_MACHINE_NAME, MapFence, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
+import { LOCAL_STATE_MACHINE_NAME, MapFence, distributedMaps, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
 import { createSandbox, stopService } from './sandbox.js';
@@ -188,20 +188,6 @@ export interface RehearsalResult {
 export const TABLE_NAME = 'fleet-upgrade-rehearsal';
 const RUNBOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'runbooks');
 export const DOCUMENT_NAME = 'fleet-upgrade-runbook';
-const STATE_MACHINE_NAME = LOCAL_STATE_MACHINE_NAME;
-
-/** Names of the Distributed Map states of a definition (each child is an execution the role must be allowed to start). */
-function distributedMaps(definition: Record<string, unknown>): Set<string> {
-  const found = new Set<string>();
-  const walk = (states: Record<string, { Type?: string; ItemProcessor?: { ProcessorConfig?: { Mode?: string }; States?: Record<string, never> } }>) => {
-    for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Map' && state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') found.add(name);
-      if (state.ItemProcessor?.States) walk(state.ItemProcessor.States);
-    }
-  };
-  walk((definition.States ?? {}) as Parameters<typeof walk>[0]);
-  return found;
-}
 
 /** A readable, unique run id: `demo-3.1.0-20261124T103000`. */
 export function defaultRunId(cluster: string, version: string, now = new Date()): string {
@@ -372,7 +358,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const saidDenials = new Set<string>();
     const tokens = new LocalTaskTokens();
     const local = localIam(template, parts, {
-      tableName: TABLE_NAME, documentName: DOCUMENT_NAME, stateMachineName: STATE_MACHINE_NAME, clusterTag: input.cluster, tokens,
+      tableName: TABLE_NAME, documentName: DOCUMENT_NAME, stateMachineName: LOCAL_STATE_MACHINE_NAME, clusterTag: input.cluster, tokens,
       onDenied: (d: IamDenial) => {
         // Retries repeat a denial: say each once.
         const key = `${d.logicalId} ${d.action} ${d.resource}`;

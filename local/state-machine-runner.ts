@@ -27,11 +27,23 @@ interface AslState {
   TimeoutSeconds?: number;
   TimeoutSecondsPath?: string;
   Retry?: unknown[];
-  ItemProcessor?: { States: Record<string, AslState> };
+  ItemProcessor?: { States: Record<string, AslState>; ProcessorConfig?: { Mode?: string } };
   /** A Distributed Map's label: its child executions run as `<state machine ARN>/<label>`. */
   Label?: string;
   Iterator?: { States: Record<string, AslState> };
   Branches?: { States: Record<string, AslState> }[];
+}
+
+/**
+ * The Distributed Map states of a definition, each with its label: every child is an execution of the state
+ * machine, run as `<state machine ARN>/<label>` (the Map's name when it has no label).
+ */
+export function distributedMaps(definition: Record<string, unknown>): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const { name, state } of allStates(statesOf(definition))) {
+    if (state.Type === 'Map' && state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') found.set(name, state.Label ?? name);
+  }
+  return found;
 }
 
 /** Every state of a definition's `States`, inside Map and Parallel states too, with the Maps it runs in (outermost first). */
@@ -149,8 +161,7 @@ export function taskOverrides(
 ): Record<string, (input: unknown) => Promise<unknown>> {
   const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
   const machineArn = opts.stateMachineArn ?? localArns().stateMachine;
-  const labels = new Map<string, string>();
-  for (const { name, state } of allStates(statesOf(definition))) if (state.Type === 'Map' && typeof state.Label === 'string') labels.set(name, state.Label);
+  const labels = distributedMaps(definition);
   for (const [name, { state, maps }] of taskStates(statesOf(definition))) {
     const resource = state.Resource ?? '';
     const direct = LAMBDA_ARN.exec(resource);
