@@ -32,6 +32,10 @@ export class ExecutionCounter {
   stateTransitions = 0;
   /** The largest state input or output seen, in bytes of JSON (Step Functions allows 256 KiB). */
   maxPayloadBytes = 0;
+  /** The largest result a Map gathered (the array of its iterations' outputs, whatever its ResultPath). */
+  maxMapResultBytes = 0;
+  /** Map state name → bytes of its gathered result so far (`[`, `]` and commas included). */
+  private readonly gathered = new Map<string, number>();
   private readonly states = new Map<string, AslState>();
   /** States that run inside a Distributed Map's child workflow. */
   private readonly inChild = new Set<string>();
@@ -52,6 +56,7 @@ export class ExecutionCounter {
     if (event.type === 'StateEntered' || event.type === 'StateExited') {
       this.maxPayloadBytes = Math.max(this.maxPayloadBytes, jsonBytes(event.type === 'StateEntered' ? event.input : event.output));
     }
+    this.gather(event);
     const state = event.stateName === undefined ? undefined : this.states.get(event.stateName);
     const child = event.stateName !== undefined && this.inChild.has(event.stateName);
     const count = (n: number) => {
@@ -94,6 +99,21 @@ export class ExecutionCounter {
       default:
         break;
     }
+  }
+
+  /** Bytes the named Map has gathered in its current activation. */
+  gatheredBytes(mapName: string): number {
+    return this.gathered.get(mapName) ?? 2;
+  }
+
+  private gather(event: RunnerEvent): void {
+    const name = event.stateName ?? '';
+    if (event.type === 'StateEntered' && event.stateType === 'Map') this.gathered.set(name, 2);
+    if (event.type !== 'MapIterationSucceeded') return;
+    const sofar = this.gatheredBytes(name);
+    const next = sofar + jsonBytes(event.output ?? null) + (sofar > 2 ? 1 : 0);
+    this.gathered.set(name, next);
+    this.maxMapResultBytes = Math.max(this.maxMapResultBytes, next);
   }
 
   /** The execution's closing event (the library's event log does not always deliver it before the result). */

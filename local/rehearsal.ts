@@ -169,6 +169,8 @@ export interface RehearsalResult {
   summary: Summary & {
     execution: {
       name: string; status: string; events: number; childEvents: number; childExecutions: number; stateTransitions: number; maxPayloadBytes: number; durationMs: number;
+      /** The largest result a Map gathered from its iterations (held to 256 KiB like any payload). */
+      maxMapResultBytes: number;
       /** AWS calls judged against the caller's IAM policies from the template, and how many were denied. */
       iam: { checked: number; denied: number };
     };
@@ -559,6 +561,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
           childExecutions: counter.childExecutions,
           stateTransitions: counter.stateTransitions,
           maxPayloadBytes: counter.maxPayloadBytes,
+          maxMapResultBytes: counter.maxMapResultBytes,
           durationMs: Date.now() - started,
           iam: { checked: iam.checked, denied: iam.denials.length },
         },

@@ -49,8 +49,6 @@ export function checkTaskPayload(stateName: string, value: unknown): void {
  */
 export class ExecutionLimits {
   private readonly counter: ExecutionCounter;
-  /** Map state name → bytes of its gathered result so far (`[`, `]` and commas included). */
-  private readonly gathered = new Map<string, number>();
   private violation: LimitViolation | undefined;
 
   constructor(definition: Record<string, unknown>) {
@@ -65,7 +63,9 @@ export class ExecutionLimits {
   /** Feeds one event; returns the violation it causes, once. */
   observe(event: RunnerEvent): LimitViolation | undefined {
     if (this.violation !== undefined) return undefined;
-    const found = this.payloadViolation(event) ?? this.historyViolation(event);
+    // The counter sees the event first: a Map's gathered bytes include this iteration.
+    this.counter.add(event);
+    const found = this.payloadViolation(event) ?? this.historyViolation();
     if (found !== undefined) this.violation = found;
     return found;
   }
@@ -78,23 +78,17 @@ export class ExecutionLimits {
       case 'ExecutionStarted':
         return tooBig(event.input) ? dataLimit() : undefined;
       case 'StateEntered':
-        if (event.stateType === 'Map') this.gathered.set(name, 2);
         return tooBig(event.input) ? dataLimit() : undefined;
       case 'StateExited':
         return tooBig(event.output) ? dataLimit() : undefined;
-      case 'MapIterationSucceeded': {
-        const sofar = this.gathered.get(name) ?? 2;
-        const next = sofar + jsonBytes(event.output ?? null) + (sofar > 2 ? 1 : 0);
-        this.gathered.set(name, next);
-        return next > PAYLOAD_LIMIT_BYTES ? dataLimit() : undefined;
-      }
+      case 'MapIterationSucceeded':
+        return this.counter.gatheredBytes(name) > PAYLOAD_LIMIT_BYTES ? dataLimit() : undefined;
       default:
         return undefined;
     }
   }
 
-  private historyViolation(event: RunnerEvent): LimitViolation | undefined {
-    this.counter.add(event);
+  private historyViolation(): LimitViolation | undefined {
     // The failure is itself event 25,000: the execution fails once the events before it reach 24,999.
     if (this.counter.events < HISTORY_EVENT_LIMIT - 1) return undefined;
     return { error: 'States.Runtime', cause: `The execution reached the maximum number of history events (${HISTORY_EVENT_LIMIT}).` };
