@@ -183,6 +183,14 @@ export class FleetStore {
     };
   }
 
+  /** The run's own item only (not its plan): whether it is recorded, and summarized. */
+  async runFacts(cluster: string, runId: string): Promise<{ status: string; summarized: boolean } | null> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `CLUSTER#${cluster}`, sk: `RUN#${runId}` }, ProjectionExpression: '#s, finishedAt', ExpressionAttributeNames: { '#s': 'status' } }));
+    if (out.Item === undefined) return null;
+    // completeRun writes finishedAt with the summary (projected instead of the summary, which may be large).
+    return { status: String(out.Item.status), summarized: out.Item.finishedAt !== undefined };
+  }
+
   /** A node's roles as the run planned them (one read, whatever the size of the run). */
   async plannedRoles(runId: string, nodeId: string): Promise<string[] | null> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `RUN#${runId}`, sk: `PLAN#${nodeId}` } }));

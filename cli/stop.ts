@@ -47,7 +47,7 @@ export function stopCommand(): Command {
             return;
           }
           if (Date.now() >= deadline) {
-            process.stderr.write(`fleet-upgrade: the clean-up of ${described.name ?? run} did not finish in ${flags.timeout} s: check the run-stopped function's logs; \`fleet-upgrade status ${described.name ?? run}\`\n`);
+            process.stderr.write(`fleet-upgrade: the clean-up of ${described.name ?? run} did not finish in ${flags.timeout} s: check the cleanup state machine's execution named ${described.name ?? run} and the clean-up-run function's logs; \`fleet-upgrade status ${described.name ?? run}\`\n`);
             process.exitCode = EXIT_RUN_FAILED;
             return;
           }

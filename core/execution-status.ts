@@ -1,3 +1,31 @@
+import { CLUSTER_PATTERN } from './input-schema.js';
+
+/** The EventBridge event "Step Functions Execution Status Change" (fields we use). */
+export interface ExecutionStatusChangeEvent {
+  'detail-type'?: string;
+  source?: string;
+  detail: {
+    executionArn: string;
+    name: string;
+    status: string;
+    /** The execution input, as a JSON string. */
+    input?: string | null;
+    /** The error and cause the execution ended with (FAILED: `States.DataLimitExceeded`, …; a stop's own). */
+    error?: string | null;
+    cause?: string | null;
+  };
+}
+
+/** The cluster an execution's input names, if it names a valid one. */
+export function clusterOf(input: string | null | undefined): string | null {
+  try {
+    const cluster = (JSON.parse(input ?? 'null') as { cluster?: unknown } | null)?.cluster;
+    return typeof cluster === 'string' && CLUSTER_PATTERN.test(cluster) ? cluster : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Execution statuses after which the stop rule invokes run-stopped: StopExecution (ABORTED) and the execution
  * timeout end a run at once, without its catch paths, and so does a failure no Catch takes (FAILED:

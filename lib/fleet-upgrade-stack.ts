@@ -17,13 +17,13 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, deliveryTimeoutSeconds, type StepId } from '../core/steps.js';
 import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
-import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
 import { HELD_STATE_NAME } from '../core/hold.js';
 import { EXECUTION_TIMEOUT_DAYS } from '../core/execution-timeout.js';
 import { ApprovalPage } from './approval-page.js';
 import { taskAnswerStatement } from './task-answers.js';
-import { CLUSTER_TAG } from '../core/node-tags.js';
 import { acknowledgeNagFindings } from './nag.js';
+import { sendCommandStatements } from './send-command.js';
+import { STATE_MACHINE_METADATA_KEY, StoppedRunCleanup } from './stopped-run-cleanup.js';
 
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -89,6 +89,8 @@ export interface FleetUpgradeStackProps extends StackProps {
  */
 export class FleetUpgradeStack extends Stack {
   readonly stateMachine: sfn.StateMachine;
+  /** Cleans up after an execution that ended without its catch paths. */
+  readonly cleanup: StoppedRunCleanup;
   readonly table: dynamodb.Table;
   readonly document: ssm.CfnDocument;
   readonly topic: sns.Topic;
@@ -270,10 +272,17 @@ export class FleetUpgradeStack extends Stack {
         statements: [taskAnswerStatement(this.stateMachine, [...actions])],
       });
     }
-    const runStopped = fn('run-stopped', 'turns maintenance mode off and releases the lock of a run stopped, timed out or failed past its catch paths');
-    addStoppedRunCleanup(this, runStopped, documentArn);
+    (this.stateMachine.node.defaultChild as sfn.CfnStateMachine).addMetadata(STATE_MACHINE_METADATA_KEY, 'upgrade');
+    this.cleanup = new StoppedRunCleanup(this, 'StoppedRunCleanup', {
+      table: this.table,
+      upgradeMachine: this.stateMachine,
+      documentArn,
+      commandOutputLogs: this.commandOutputLogs,
+      runStopped: fn('run-stopped', 'starts the cleanup of a run stopped, timed out or failed past its catch paths'),
+      cleanUpRun: fn('clean-up-run', 'rolls back interrupted nodes, turns maintenance mode off and releases the lock of a stopped run'),
+    });
     // Who reads a command's result reads the end of an output GetCommandInvocation cut off from its log stream.
-    for (const reader of [runStep, commandFinished, runStopped]) this.commandOutputLogs.grant(reader, 'logs:DescribeLogStreams', 'logs:GetLogEvents');
+    for (const reader of [runStep, commandFinished]) this.commandOutputLogs.grant(reader, 'logs:DescribeLogStreams', 'logs:GetLogEvents');
 
     // The human side of an approval: signed links, the page that decides, who gets the email.
     const approvalPage = new ApprovalPage(this, 'ApprovalPage', {
@@ -287,6 +296,7 @@ export class FleetUpgradeStack extends Stack {
     this.approvalKeySecret.grantRead(requestApproval);
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'CleanupStateMachineArn', { value: this.cleanup.stateMachine.stateMachineArn, description: 'cleans up after a stopped, timed-out or failed run; one execution per run, named after it' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'DocumentName', { value: this.document.ref });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
@@ -295,30 +305,6 @@ export class FleetUpgradeStack extends Stack {
 
     acknowledgeNagFindings(this);
   }
-}
-
-/**
- * StopExecution, the execution timeout and a failure no Catch takes (States.DataLimitExceeded) end a run at
- * once, without its catch paths: an EventBridge rule
- * on the execution's status change invokes `run-stopped`, which turns maintenance mode off and releases
- * the lock — so every way a run ends keeps that promise.
- */
-function addStoppedRunCleanup(stack: FleetUpgradeStack, cleanup: nodejs.NodejsFunction, documentArn: string): void {
-  // Lambda's longest: a cleanup that needs more fails with CleanupContinues, and Lambda's asynchronous retries
-  // (two) go on where it stopped, so three invocations' time in all (a cleanup state machine would have none).
-  (cleanup.node.defaultChild as lambda.CfnFunction).addPropertyOverride('Timeout', 900);
-  stack.table.grantReadWriteData(cleanup);
-  for (const statement of sendCommandStatements(stack, documentArn)) cleanup.addToRolePolicy(statement);
-  cleanup.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
-  new events.Rule(stack, 'RunStoppedRule', {
-    description: 'fleet-upgrade: an execution was stopped, timed out or failed (its catch paths may not have run)',
-    eventPattern: {
-      source: ['aws.states'],
-      detailType: ['Step Functions Execution Status Change'],
-      detail: { stateMachineArn: [stack.stateMachine.stateMachineArn], status: [...ENDED_WITHOUT_CLEANUP] },
-    },
-    targets: [new targets.LambdaFunction(cleanup, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
-  });
 }
 
 interface WorkflowFunctions {
@@ -655,20 +641,6 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
  * Run Command guide shows the former for instances, and a global key on SendCommand additionally
  * needs `aws:ViaAWSService`.
  */
-function sendCommandStatements(stack: Stack, documentArn: string): iam.PolicyStatement[] {
-  return [
-    new iam.PolicyStatement({ actions: ['ssm:SendCommand'], resources: [documentArn] }),
-    new iam.PolicyStatement({
-      actions: ['ssm:SendCommand'],
-      resources: [
-        stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
-        stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
-      ],
-      conditions: { StringLike: { [`ssm:resourceTag/${CLUSTER_TAG}`]: '*' } },
-    }),
-  ];
-}
-
 function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase());
 }

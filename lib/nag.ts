@@ -31,13 +31,13 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
 
   ack(role('plan'), 'AwsSolutions-IAM5[Resource::*]',
     `tag:GetResources and ssm:DescribeInstanceInformation find the cluster's nodes by the ${CLUSTER_TAG} tag; neither action supports resource-level permissions (no resource type in the Service Authorization Reference), so IAM only accepts "*"; both only read`);
-  for (const name of ['command-finished', 'run-stopped']) {
+  for (const name of ['command-finished', 'clean-up-run']) {
     ack(role(name), 'AwsSolutions-IAM5[Resource::*]',
       'ssm:GetCommandInvocation (reading a command\'s result when its status event was lost or the run was stopped) supports no resource-level permissions, so IAM only accepts "*"; it only reads');
   }
   ack(role('run-step'), 'AwsSolutions-IAM5[Resource::*]',
     'a retried step finds the command its crashed attempt sent (ssm:ListCommands, read-only), reads the result of the command its first attempt started (ssm:GetCommandInvocation) or cancels it on an unresponsive node (ssm:CancelCommand); none of these actions supports resource-level permissions, so IAM only accepts "*"');
-  for (const name of ['run-step', 'run-stopped']) {
+  for (const name of ['run-step', 'clean-up-run']) {
     for (const resource of ['arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*', 'arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*']) {
       ack(role(name), `AwsSolutions-IAM5[Resource::${resource}]`,
         `the nodes are an execution input, known only at run time; SendCommand may reach them only if they carry the ${CLUSTER_TAG} tag (condition ssm:resourceTag/${CLUSTER_TAG}) and only with the stack's own document (the document is a separate statement)`);
@@ -61,6 +61,15 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
         ? 'a Distributed Map runs every item as a child execution named at run time; DescribeExecution and StopExecution reach only executions of this state machine'
         : `RedriveExecution of the child executions of the map labelled ${suffix.slice(1)} (named at run time), of this state machine only; CDK grants it for every Distributed Map`);
   }
+
+  // The cleanup state machine's role: the same logging and tracing wildcards, and the one function it invokes.
+  const cleanup = stack.cleanup.stateMachine;
+  ack(cleanup, 'AwsSolutions-IAM5[Resource::*]',
+    'CloudWatch Logs delivery and X-Ray accept only "*"; CDK adds them for the logging and tracing that AwsSolutions-SF1/SF2 ask for');
+  const cleanUpRun = stack.functions['clean-up-run'];
+  if (cleanUpRun === undefined) throw new Error('acknowledgeNagFindings: no clean-up-run function in the stack');
+  ack(cleanup, `AwsSolutions-IAM5[Resource::<${logicalId(cleanUpRun)}.Arn>:*]`,
+    'LambdaInvoke grants the clean-up-run function and its qualified ARNs (":*" = versions and aliases of that one function); the task invokes the unqualified ARN');
 
   for (const id of ['RunStepTaskAnswers', 'CommandFinishedTaskAnswers', 'RecordNodeTaskAnswers']) {
     ack(stack.node.findChild(id), `AwsSolutions-IAM5[Resource::<${logicalId(machine)}>/*]`,

@@ -7,6 +7,7 @@ import { handler as recordNode } from '../lambdas/record-node/index.js';
 import { handler as summarize } from '../lambdas/summarize/index.js';
 import { handler as requestApproval } from '../lambdas/request-approval/index.js';
 import { handler as runStopped } from '../lambdas/run-stopped/index.js';
+import { handler as cleanUpRun } from '../lambdas/clean-up-run/index.js';
 import { handler as approvalPage } from '../lambdas/approval-page/index.js';
 import type { LocalHandler } from './state-machine-runner.js';
 
@@ -21,5 +22,6 @@ export const LOCAL_HANDLERS: Record<string, LocalHandler> = {
   summarize: summarize as LocalHandler,
   'request-approval': requestApproval as LocalHandler,
   'run-stopped': runStopped as LocalHandler,
+  'clean-up-run': cleanUpRun as LocalHandler,
   'approval-page': approvalPage as LocalHandler,
 };

@@ -35,7 +35,9 @@ export function functionTimeouts(template: CfnTemplate): Record<string, number> 
  */
 export function withLambdaTimeout(handler: LocalHandler, seconds: number): LocalHandler {
   return (event) => {
-    const invocation = handler(event);
+    // The handler sees its remaining time as in Lambda (clean-up-run stops in time to hand over to the next invocation).
+    const deadline = Date.now() + seconds * 1000;
+    const invocation = handler(event, { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new SandboxTimedoutError(seconds)), seconds * 1000);

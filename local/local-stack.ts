@@ -15,6 +15,7 @@ import { DEFAULT_LAMBDA_TIMEOUT_SECONDS, withLambdaTimeout } from './lambda-time
 import { LocalEventBus } from './eventbridge.js';
 import { localStackParts, synthesizeTemplate, type LocalStackParts } from './template.js';
 import { localIam, type LocalIam } from './iam/local-iam.js';
+import { LocalCleanupMachine } from './cleanup-machine.js';
 
 /** What the local runtime runs executions on: sandbox nodes, DynamoDB Local, the local SSM endpoint, the handlers. */
 export interface LocalStack {
@@ -27,6 +28,8 @@ export interface LocalStack {
   bus: LocalEventBus;
   /** IAM from the template: the handlers run as their functions; the state machine's own calls are judged here. */
   iam: LocalIam;
+  /** The cleanup state machine run-stopped starts (StartExecution on the caller's SFN endpoint). */
+  cleanup: LocalCleanupMachine;
   dynamodb: DynamoDbLocal;
   tableName: string;
 }
@@ -91,6 +94,10 @@ export async function prepareLocalStack(opts: {
   }
   // Status changes reach a function only through a rule of the template.
   const bus = new LocalEventBus(parts.rules, handlers);
+  const cleanup = new LocalCleanupMachine((name, outcome) => {
+    if (outcome.status !== 'SUCCEEDED') process.stderr.write(`local cleanup of ${name} ended ${outcome.status}: ${outcome.error}: ${outcome.cause}\n`);
+  });
+  cleanup.attach({ parts, handlers, tokens, iam });
 
   const ssm = await startLocalSsm({
     documentName: DOCUMENT_NAME,
@@ -127,5 +134,5 @@ export async function prepareLocalStack(opts: {
   if (iam.topicArn !== undefined) process.env.TOPIC_ARN = iam.topicArn;
   resetClients();
   logger.setLogLevel(level as Parameters<typeof logger.setLogLevel>[0]);
-  return { nodeRoots, parts, tokens, ssm, handlers, bus, dynamodb, tableName: TABLE_NAME, iam };
+  return { nodeRoots, parts, tokens, ssm, handlers, bus, dynamodb, tableName: TABLE_NAME, iam, cleanup };
 }

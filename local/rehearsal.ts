@@ -30,6 +30,7 @@ import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
 import { createSandbox, stopService } from './sandbox.js';
 import { ExecutionCounter } from './execution-counter.js';
+import { LocalCleanupMachine } from './cleanup-machine.js';
 import { ProgressPrinter } from './progress.js';
 import { LOCAL_HANDLERS } from './handlers.js';
 import { StepTimer, type StepTiming } from './step-timings.js';
@@ -376,7 +377,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     await createTable(dynamodb.endpoint, parts.table.properties);
 
     const invocations: Record<string, number> = {};
-    const sfnEndpoint = await tokens.start();
+    // run-stopped starts the cleanup state machine through this endpoint, as it would in AWS.
+    const cleanupMachine = new LocalCleanupMachine((name, outcome) => {
+      if (outcome.status !== 'SUCCEEDED') say(`cleanup of ${name} ended ${outcome.status}: ${outcome.error}: ${outcome.cause}`);
+    });
+    const sfnEndpoint = await tokens.start({ StartExecution: (r) => cleanupMachine.start(r) });
     cleanups.push(() => tokens.close());
 
     // The approval page, served locally by the same handler as in AWS.
@@ -422,6 +427,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     }
     // Status changes (SSM commands, this execution) reach a function only through a rule of the template.
     const bus = new LocalEventBus(parts.rules, handlers);
+    cleanupMachine.attach({ parts, handlers, tokens, iam: local });
 
     const ssm = await startLocalSsm({
       documentName: DOCUMENT_NAME,
@@ -541,6 +547,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         : outcome.status === 'SUCCEEDED' ? { output: JSON.stringify(outcome.output ?? null) } : { error: outcome.error, cause: outcome.cause }),
     }));
     await bus.idle();
+    await cleanupMachine.idle();
     await ssm.idle();
 
     const store = new FleetStore(documentClient(), TABLE_NAME);

@@ -116,7 +116,7 @@ export class LocalRuntime {
 
   /** The stack outputs, as `cdk deploy` would have written them. */
   outputs(): Record<string, string> {
-    return { StateMachineArn: this.stateMachineArn, TableName: this.stack.tableName, DocumentName: 'fleet-upgrade-runbook' };
+    return { StateMachineArn: this.stateMachineArn, CleanupStateMachineArn: this.stack.cleanup.arn, TableName: this.stack.tableName, DocumentName: 'fleet-upgrade-runbook' };
   }
 
   /** The tasks an execution started, with when (Step Functions starts none after StopExecution). */
@@ -128,6 +128,7 @@ export class LocalRuntime {
   async idle(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.done));
+    await this.stack.cleanup.idle();
   }
 
   async close(): Promise<void> {
@@ -147,7 +148,7 @@ export class LocalRuntime {
   operations(): Record<string, JsonOperation> {
     return {
       ...this.stack.tokens.operations(),
-      StartExecution: (r) => this.startExecution(r),
+      StartExecution: (r) => (r.stateMachineArn === this.stack.cleanup.arn ? this.stack.cleanup.start(r) : this.startExecution(r)),
       DescribeExecution: (r) => {
         const child = this.findChild(r.executionArn);
         return child ? this.describeChild(child) : this.describe(this.find(r.executionArn));

@@ -4,7 +4,12 @@ import type { LocalTaskTokens } from './task-tokens.js';
 import { ExecutionLimits, checkTaskPayload, type LimitViolation } from './service-limits.js';
 
 /** A handler as Lambda calls it: event in, result out (a thrown error's `name` is what Catch matches). */
-export type LocalHandler = (event: unknown) => Promise<unknown>;
+/** The part of Lambda's context our handlers read. */
+export interface LocalLambdaContext {
+  getRemainingTimeInMillis(): number;
+}
+
+export type LocalHandler = (event: unknown, context?: LocalLambdaContext) => Promise<unknown>;
 
 /** What the runner reports while it runs (a subset of aws-local-stepfunctions' event log). */
 export interface RunnerEvent {
@@ -63,6 +68,8 @@ export const LOCAL_REGION = 'us-east-1';
 /** The ARNs of a local state machine and of its executions. */
 /** The state machine's name locally (rehearsal and local serve): policies name its ARN, tokens are issued under it. */
 export const LOCAL_STATE_MACHINE_NAME = 'FleetUpgrade';
+/** The cleanup state machine's name locally (run-stopped starts its executions). */
+export const LOCAL_CLEANUP_STATE_MACHINE_NAME = 'FleetUpgradeCleanup';
 
 export function localArns(stateMachineName = LOCAL_STATE_MACHINE_NAME): { stateMachine: string; execution: (name: string) => string } {
   const base = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}`;
@@ -378,6 +385,8 @@ export function startExecution(opts: {
   tokens: LocalTaskTokens;
   stateMachineName?: string;
   fence?: MapFence;
+  /** Wait state name → milliseconds it waits instead (tests). */
+  waitOverrides?: Record<string, number>;
 }): LocalExecution {
   const machine = new StateMachine(adaptTimeoutPaths(opts.definition) as unknown as StateMachineDefinition, {
     validationOptions: { checkArn: false, checkPaths: true },
@@ -406,7 +415,7 @@ export function startExecution(opts: {
   );
   const execution = machine.run(opts.input as never, {
     // Overrides are typed over the library's JSON type; ours take and return plain JSON values.
-    overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: retryIntervalOverrides(opts.definition) },
+    overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: retryIntervalOverrides(opts.definition), ...(opts.waitOverrides ? { waitTimeOverrides: opts.waitOverrides } : {}) },
     context: {
       Execution: {
         Id: arns.execution(opts.executionName),

@@ -75,11 +75,12 @@ export class LocalTaskTokens {
     return w;
   }
 
-  async start(): Promise<string> {
+  /** Serves SendTask* and any `more` operations (the rehearsal's StartExecution of the cleanup machine). */
+  async start(more: Record<string, JsonOperation> = {}): Promise<string> {
     this.server = await startJsonProtocolServer({
       targetPrefix: 'AWSStepFunctions',
       contentType: 'application/x-amz-json-1.0',
-      operations: this.operations(),
+      operations: { ...this.operations(), ...more },
     });
     return this.server.endpoint;
   }

@@ -4,8 +4,9 @@ import { InputValidationError } from '../core/errors.js';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { FleetUpgradeStack, HANDLER_METADATA_KEY, type FleetUpgradeStackProps } from '../lib/fleet-upgrade-stack.js';
+import { STATE_MACHINE_METADATA_KEY } from '../lib/stopped-run-cleanup.js';
 // Account and region of the placeholder ARNs the synthesized definition is resolved with.
-import { LOCAL_ACCOUNT, LOCAL_REGION, localArns } from './state-machine-runner.js';
+import { LOCAL_ACCOUNT, LOCAL_CLEANUP_STATE_MACHINE_NAME, LOCAL_REGION, localArns } from './state-machine-runner.js';
 import { functionTimeouts } from './lambda-timeout.js';
 import { eventRules, type EventRule } from './eventbridge.js';
 
@@ -23,8 +24,8 @@ export function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> = {}, 
 
 /**
  * A template `cdk synth` wrote (the operator's own context and runbook), checked before anything runs: it
- * must hold what the rehearsal executes — one state machine, one SSM document, one table, and the functions
- * with their handler names.
+ * must hold what the rehearsal executes — the upgrade and cleanup state machines, one SSM document, one
+ * table, and the functions with their handler names.
  */
 export async function readTemplateFile(path: string): Promise<CfnTemplate> {
   let parsed: unknown;
@@ -37,8 +38,12 @@ export async function readTemplateFile(path: string): Promise<CfnTemplate> {
   if (resources === null || typeof resources !== 'object') throw new InputValidationError(`template: ${path} has no Resources; expected what \`cdk synth\` writes (cdk.out/FleetUpgradeStack.template.json)`, 'template');
   const template = parsed as CfnTemplate;
   const count = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type).length;
-  for (const [type, what] of [['AWS::StepFunctions::StateMachine', 'the state machine'], ['AWS::SSM::Document', 'the SSM document'], ['AWS::DynamoDB::Table', 'the table']] as const) {
+  for (const [type, what] of [['AWS::SSM::Document', 'the SSM document'], ['AWS::DynamoDB::Table', 'the table']] as const) {
     if (count(type) !== 1) throw new InputValidationError(`template: ${path} must hold exactly one ${type} (${what}); it holds ${count(type)}`, 'template');
+  }
+  for (const role of ['upgrade', 'cleanup']) {
+    const found = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.[STATE_MACHINE_METADATA_KEY] === role).length;
+    if (found !== 1) throw new InputValidationError(`template: ${path} must hold exactly one AWS::StepFunctions::StateMachine with ${STATE_MACHINE_METADATA_KEY} "${role}"; it holds ${found}. Synthesize it from this project's stack`, 'template');
   }
   if (!Object.values(template.Resources).some((r) => r.Type === 'AWS::Lambda::Function' && typeof r.Metadata?.[HANDLER_METADATA_KEY] === 'string')) {
     throw new InputValidationError(`template: ${path} has no function with ${HANDLER_METADATA_KEY} metadata; synthesize it from this project's stack`, 'template');
@@ -70,8 +75,12 @@ export function resolveIntrinsics(value: unknown, refs: Record<string, string> =
 
 /** The parts of the synthesized stack that the local runtime executes. */
 export interface LocalStackParts {
-  /** Plain ASL of the state machine, with placeholder function ARNs. */
+  /** Plain ASL of the upgrade state machine, with placeholder function ARNs. */
   definition: Record<string, unknown>;
+  /** The cleanup state machine (started by run-stopped): its logical id and plain ASL. */
+  cleanup: { logicalId: string; definition: Record<string, unknown> };
+  /** The upgrade state machine's logical id. */
+  stateMachineLogicalId: string;
   /** Function logical id → handler module name (folder under lambdas/). */
   handlers: Record<string, string>;
   /** The functions' environment, with Refs resolved through `refs`. */
@@ -86,6 +95,13 @@ export interface LocalStackParts {
   rules: EventRule[];
 }
 
+/** The state machine whose `fleet-upgrade:state-machine` metadata says `role`. */
+function machine(template: CfnTemplate, role: 'upgrade' | 'cleanup'): [string, Record<string, unknown>] {
+  const found = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.[STATE_MACHINE_METADATA_KEY] === role);
+  if (found.length !== 1 || found[0] === undefined) throw new Error(`expected exactly one ${role} state machine (${STATE_MACHINE_METADATA_KEY}) in the template, found ${found.length}`);
+  return [found[0][0], found[0][1].Properties ?? {}];
+}
+
 function only(template: CfnTemplate, type: string): [string, Record<string, unknown>] {
   const found = Object.entries(template.Resources).filter(([, r]) => r.Type === type);
   if (found.length !== 1 || found[0] === undefined) throw new Error(`expected exactly one ${type} in the template, found ${found.length}`);
@@ -94,11 +110,12 @@ function only(template: CfnTemplate, type: string): [string, Record<string, unkn
 
 /** Takes what the rehearsal needs out of the synthesized template (never a hand copy). */
 export function localStackParts(template: CfnTemplate, refs: (logicalIds: { table: string; document: string }) => Record<string, string>): LocalStackParts {
-  const [smId, sm] = only(template, 'AWS::StepFunctions::StateMachine');
+  const [smId, sm] = machine(template, 'upgrade');
+  const [cleanupId, cleanupMachine] = machine(template, 'cleanup');
   const [tableId, table] = only(template, 'AWS::DynamoDB::Table');
   const [docId, doc] = only(template, 'AWS::SSM::Document');
   // The state machine's Ref is its ARN (the stop rule's pattern names it).
-  const resolvedRefs = { [smId]: localArns().stateMachine, ...refs({ table: tableId, document: docId }) };
+  const resolvedRefs = { [smId]: localArns().stateMachine, [cleanupId]: localArns(LOCAL_CLEANUP_STATE_MACHINE_NAME).stateMachine, ...refs({ table: tableId, document: docId }) };
   const handlers: Record<string, string> = {};
   let environment: Record<string, string> = {};
   for (const [id, resource] of Object.entries(template.Resources)) {
@@ -109,10 +126,15 @@ export function localStackParts(template: CfnTemplate, refs: (logicalIds: { tabl
     const vars = (resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
     environment = { ...environment, ...(resolveIntrinsics(vars, resolvedRefs) as Record<string, string>) };
   }
-  const definitionString = resolveIntrinsics(sm.DefinitionString, resolvedRefs);
-  if (typeof definitionString !== 'string') throw new Error(`state machine ${smId} has no definition string`);
+  const definitionOf = (id: string, properties: Record<string, unknown>) => {
+    const definitionString = resolveIntrinsics(properties.DefinitionString, resolvedRefs);
+    if (typeof definitionString !== 'string') throw new Error(`state machine ${id} has no definition string`);
+    return JSON.parse(definitionString) as Record<string, unknown>;
+  };
   return {
-    definition: JSON.parse(definitionString) as Record<string, unknown>,
+    definition: definitionOf(smId, sm),
+    cleanup: { logicalId: cleanupId, definition: definitionOf(cleanupId, cleanupMachine) },
+    stateMachineLogicalId: smId,
     handlers,
     environment,
     document: doc.Content as Record<string, unknown>,

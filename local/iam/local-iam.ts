@@ -1,5 +1,5 @@
 import { setClientHook } from '../../adapters/aws-clients.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, localArns } from '../state-machine-runner.js';
+import { LOCAL_ACCOUNT, LOCAL_CLEANUP_STATE_MACHINE_NAME, LOCAL_REGION, localArns } from '../state-machine-runner.js';
 import type { LocalTaskTokens } from '../task-tokens.js';
 import type { CfnTemplate, LocalStackParts } from '../template.js';
 import { IamEnforcer, type IamDenial, type SdkClientLike } from './enforce.js';
@@ -14,8 +14,10 @@ export interface LocalIam {
   readonly topicArn: string | undefined;
   /** A handler run as its function (by handler name): its AWS calls are judged against that function's role. */
   asFunction<E, R>(name: string, handler: (event: E) => Promise<R>): (event: E) => Promise<R>;
-  /** Judges a call the state machine itself makes (invoking a function, starting Map children); throws when denied. */
-  asStateMachine(action: string, resource: string): void;
+  /** The cleanup state machine's ARN locally (run-stopped starts it). */
+  readonly cleanupStateMachineArn: string;
+  /** Judges a call a state machine itself makes (invoking a function, starting Map children); throws when denied. */
+  asStateMachine(action: string, resource: string, machine?: 'upgrade' | 'cleanup'): void;
   /** Takes the check off the SDK clients built from now on. */
   uninstall(): void;
 }
@@ -34,12 +36,13 @@ export function localIam(template: CfnTemplate, parts: LocalStackParts, opts: {
   onDenied: (denial: IamDenial) => void;
 }): LocalIam {
   const idOf = (type: string) => Object.entries(template.Resources).find(([, r]) => r.Type === type)?.[0];
-  const machineId = idOf('AWS::StepFunctions::StateMachine') ?? 'StateMachine';
+  const machineId = parts.stateMachineLogicalId;
+  const cleanupId = parts.cleanup.logicalId;
   const topicId = idOf('AWS::SNS::Topic');
   const policies = templatePolicies(template, {
     account: LOCAL_ACCOUNT,
     region: LOCAL_REGION,
-    names: { [parts.table.logicalId]: opts.tableName, [parts.documentLogicalId]: opts.documentName, [machineId]: opts.stateMachineName },
+    names: { [parts.table.logicalId]: opts.tableName, [parts.documentLogicalId]: opts.documentName, [machineId]: opts.stateMachineName, [cleanupId]: LOCAL_CLEANUP_STATE_MACHINE_NAME },
   });
   const enforcer = new IamEnforcer({
     policies, account: LOCAL_ACCOUNT, region: LOCAL_REGION, clusterTag: opts.clusterTag,
@@ -52,9 +55,11 @@ export function localIam(template: CfnTemplate, parts: LocalStackParts, opts: {
   return {
     enforcer,
     stateMachineArn: localArns(opts.stateMachineName).stateMachine,
+    cleanupStateMachineArn: localArns(LOCAL_CLEANUP_STATE_MACHINE_NAME).stateMachine,
     topicArn: topicId === undefined ? undefined : policies.resources[topicId]?.ref,
     asFunction: (name, handler) => (event) => enforcer.as(functionIds.get(name) ?? name, name, () => handler(event)),
-    asStateMachine: (action, resource) => enforcer.check(machineId, 'state machine', [{ action, resource }]),
+    asStateMachine: (action, resource, machine = 'upgrade') =>
+      enforcer.check(machine === 'upgrade' ? machineId : cleanupId, machine === 'upgrade' ? 'state machine' : 'cleanup state machine', [{ action, resource }]),
     uninstall: () => setClientHook(undefined),
   };
 }

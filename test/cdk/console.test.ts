@@ -47,7 +47,7 @@ describe('the console experience', () => {
 
   // FAILED too: a failure no Catch takes (States.DataLimitExceeded; States.ALL does not match it,
   // https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html) skips the failure path.
-  it('cleans up after StopExecution, timeouts and uncaught failures: an EventBridge rule on ABORTED/TIMED_OUT/FAILED invokes run-stopped', () => {
+  it('cleans up after StopExecution, timeouts and uncaught failures: a rule on ABORTED/TIMED_OUT/FAILED invokes run-stopped, which starts the cleanup state machine', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.states'],
@@ -57,8 +57,10 @@ describe('the console experience', () => {
     });
     template.hasResource('AWS::Lambda::Function', {
       Metadata: { 'fleet-upgrade:handler': 'run-stopped' },
-      Properties: Match.objectLike({ Timeout: 900 }),
+      Properties: Match.objectLike({ Environment: { Variables: Match.objectLike({ CLEANUP_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp('^StoppedRunCleanupStateMachine') } }) } }),
     });
+    template.hasResource('AWS::Lambda::Function', { Metadata: { 'fleet-upgrade:handler': 'clean-up-run' }, Properties: Match.objectLike({ Timeout: 900 }) });
+    template.hasResource('AWS::StepFunctions::StateMachine', { Metadata: { 'fleet-upgrade:state-machine': 'cleanup' } });
   });
 
   it('keeps the committed docs (input reference, JSON Schema, diagrams) generated from the code (`npm run docs`)', async () => {

@@ -113,8 +113,8 @@ describe('least privilege and data at rest', () => {
 
   it('keeps every log group for a set time, the state machine\'s and the approval API\'s access log included', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as { Properties: { RetentionInDays?: number } }[];
-    // Beside the functions': the state machine's, the approval API's access log, the steps' command output.
-    expect(groups.length).toBe(Object.keys(stack.functions).length + 3);
+    // Beside the functions': the two state machines', the approval API's access log, the steps' command output.
+    expect(groups.length).toBe(Object.keys(stack.functions).length + 4);
     for (const g of groups) expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },

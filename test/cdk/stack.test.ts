@@ -63,7 +63,7 @@ describe('FleetUpgradeStack', () => {
   it('runs every function on Node.js 22, arm64, with JSON logs and a log retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((f) => (f as { Metadata?: Record<string, unknown> }).Metadata?.['fleet-upgrade:handler']);
-    expect(ours.length).toBe(10);
+    expect(ours.length).toBe(11);
     for (const f of ours) {
       expect(f).toMatchObject({ Properties: { Runtime: 'nodejs22.x', Architectures: ['arm64'], LoggingConfig: { LogFormat: 'JSON' } } });
     }

@@ -16,7 +16,7 @@ describe('cdk synth', () => {
     });
     const template = JSON.parse(readFileSync(join(out, 'FleetUpgradeStack.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['fleet-upgrade:handler']);
-    expect(functions).toHaveLength(10);
+    expect(functions).toHaveLength(11);
     for (const f of functions) {
       const asset = join(out, String(f.Metadata?.['aws:asset:path']), 'index.mjs');
       expect(existsSync(asset), asset).toBe(true);

@@ -17,7 +17,8 @@ import { handler as commandFinished } from '../../lambdas/command-finished/index
 import { handler as recordNode } from '../../lambdas/record-node/index.js';
 import { handler as summarize } from '../../lambdas/summarize/index.js';
 import { handler as requestApproval } from '../../lambdas/request-approval/index.js';
-import { handler as runStopped, type ExecutionStatusChangeEvent } from '../../lambdas/run-stopped/index.js';
+import { handler as cleanUpRun } from '../../lambdas/clean-up-run/index.js';
+import type { ExecutionStatusChangeEvent } from '../../core/execution-status.js';
 import { buildSummary, type RunInfo } from '../../core/summary.js';
 import type { StepId } from '../../core/steps.js';
 import { startLocalSns } from '../../local/sns-endpoint.js';
@@ -501,9 +502,9 @@ describe('a failed node holds the run: no node starts while the operator decides
   });
 });
 
-// The stop rule invokes run-stopped on FAILED too: a failure no Catch takes (States.DataLimitExceeded,
+// The stop rule hands FAILED on too: a failure no Catch takes (States.DataLimitExceeded,
 // https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html) skips the failure path.
-describe('run-stopped after a FAILED execution', () => {
+describe('clean-up-run after a FAILED execution', () => {
   const failedRun = (runId: string): RunInfo => ({
     runId, cluster: 'handlers', targetVersion: '3.1.0', coreNode: 'core-1', order: ['core-1', 'dea-1'],
     roles: { 'core-1': ['primary'], 'dea-1': ['dea'] }, plannedFrom: { 'core-1': '3.0.0', 'dea-1': '3.0.0' }, startedAt: '2026-11-24T10:00:00.000Z',
@@ -539,14 +540,14 @@ describe('run-stopped after a FAILED execution', () => {
 
   it('the failure path was skipped: maintenance mode off, lock released, the summary names the error; a second delivery changes nothing', async () => {
     await upgradedThenFailed('failed-run-1');
-    const first = await runStopped(failedEvent('failed-run-1'));
-    expect(first).toMatchObject({ cluster: 'handlers', rolledBack: [], maintenanceOff: 'SUCCEEDED', lockReleased: true });
+    const first = await cleanUpRun(failedEvent('failed-run-1'));
+    expect(first).toMatchObject({ done: true, cluster: 'handlers', rolledBack: [], maintenanceOff: 'SUCCEEDED', lockReleased: true });
     expect(sent('failed-run-1', 'maintenance-off')).toBe(1);
     await expect(store().getLock('handlers')).resolves.toBeNull();
     const recorded = await store().getRun('handlers', 'failed-run-1');
     expect(recorded?.summary).toMatchObject({ status: 'FAILED', lockReleased: true, failure: { error: 'States.DataLimitExceeded', message: expect.stringContaining('the execution failed with States.DataLimitExceeded') } });
-    // EventBridge delivers at least once: the retry finds the summary and sends nothing.
-    await expect(runStopped(failedEvent('failed-run-1'))).resolves.toMatchObject({ rolledBack: [], maintenanceOff: 'not-needed', lockReleased: true });
+    // Invoked again (a retried invocation): it finds the summary and sends nothing.
+    await expect(cleanUpRun(failedEvent('failed-run-1'))).resolves.toMatchObject({ done: true, rolledBack: [], maintenanceOff: 'not-needed', lockReleased: true });
     expect(sent('failed-run-1', 'maintenance-off')).toBe(1);
     expect((await store().getRun('handlers', 'failed-run-1'))?.summary).toEqual(recorded?.summary);
   });
@@ -561,7 +562,7 @@ describe('run-stopped after a FAILED execution', () => {
     await store().completeRun(summary);
     await store().acquireLock('handlers', 'next-run', new Date(), 3600);
     try {
-      await expect(runStopped(failedEvent('failed-run-2'))).resolves.toEqual({ cluster: 'handlers', rolledBack: [], maintenanceOff: 'not-needed', lockReleased: false });
+      await expect(cleanUpRun(failedEvent('failed-run-2'))).resolves.toEqual({ done: true, cluster: 'handlers', rolledBack: [], maintenanceOff: 'not-needed', lockReleased: false });
       expect(ssm.invocations.filter((i) => commandRuns(i.comment) === 'failed-run-2')).toEqual([]);
       expect((await store().getRun('handlers', 'failed-run-2'))?.summary).toEqual(summary);
       await expect(store().getLock('handlers')).resolves.toMatchObject({ runId: 'next-run' });
@@ -573,12 +574,23 @@ describe('run-stopped after a FAILED execution', () => {
   it('maintenance mode already off but no summary (the summary could not be written): it is not switched off again', async () => {
     await upgradedThenFailed('failed-run-3');
     await store().putCheckpoint('failed-run-3', checkpoint('maintenance-off'));
-    await expect(runStopped(failedEvent('failed-run-3'))).resolves.toMatchObject({ rolledBack: [], maintenanceOff: 'not-needed', lockReleased: true });
+    await expect(cleanUpRun(failedEvent('failed-run-3'))).resolves.toMatchObject({ done: true, rolledBack: [], maintenanceOff: 'not-needed', lockReleased: true });
     expect(sent('failed-run-3', 'maintenance-off')).toBe(0);
     await expect(store().getRun('handlers', 'failed-run-3')).resolves.toMatchObject({ status: 'FAILED', summary: { maintenanceMode: { disabledAt: expect.any(String) } } });
   });
 
-  it('a cleanup that runs out of its invocation\'s time fails to be retried, and the retry waits for the rollback already sent instead of sending another', async () => {
+  it('a step whose command must have ended long ago (its own time bound passed) is not waited for: invocation after invocation would wait forever', async () => {
+    const runId = 'stopped-run-stale';
+    await store().putRun(failedRun(runId));
+    await store().acquireLock('handlers', runId, new Date(), 3600);
+    // The run-step that started dea-1's upgrade died before recording anything more, three hours ago.
+    await store().putCheckpoint(runId, { ...checkpoint('upgrade', 'RUNNING'), nodeId: 'dea-1', startedAt: new Date(Date.now() - 3 * 3600_000).toISOString(), timeoutSeconds: 600 });
+    const stopped = { ...failedEvent(runId), detail: { ...failedEvent(runId).detail, status: 'ABORTED', error: 'StoppedByOperator' } };
+    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 400_000 })).resolves.toMatchObject({ done: true, rolledBack: [{ nodeId: 'dea-1', outcome: 'SUCCEEDED' }], lockReleased: true });
+    expect(sent(runId, 'rollback')).toBe(1);
+  }, 20_000);
+
+  it('a cleanup that runs out of its invocation\'s time says it is not done, and the next invocation waits for the rollback already sent instead of sending another', async () => {
     const runId = 'stopped-run-slow';
     await store().putRun(failedRun(runId));
     await store().acquireLock('handlers', runId, new Date(), 3600);
@@ -586,11 +598,11 @@ describe('run-stopped after a FAILED execution', () => {
     await store().putCheckpoint(runId, { ...checkpoint('upgrade'), nodeId: 'dea-1' });
     const stopped = { ...failedEvent(runId), detail: { ...failedEvent(runId).detail, status: 'ABORTED', error: 'StoppedByOperator' } };
     // Lambda's context: 20 s left, under the margin the cleanup keeps to record its progress.
-    await expect(runStopped(stopped, { getRemainingTimeInMillis: () => 20_000 })).rejects.toMatchObject({ name: 'CleanupContinues', message: expect.stringContaining('waiting for rollback on dea-1') });
+    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 20_000 })).resolves.toMatchObject({ done: false, waitingFor: expect.stringContaining('rollback on dea-1') });
     expect(sent(runId, 'rollback')).toBe(1);
     await expect(store().getCheckpoint(runId, 'dea-1', 'rollback')).resolves.toMatchObject({ status: 'RUNNING', commandId: expect.any(String) });
-    // Lambda retries the event: the retry takes the command over and finishes the cleanup.
-    await expect(runStopped(stopped, { getRemainingTimeInMillis: () => 400_000 })).resolves.toMatchObject({ rolledBack: [{ nodeId: 'dea-1', outcome: 'SUCCEEDED' }], lockReleased: true });
+    // The cleanup state machine invokes it again: it takes the command over and finishes the cleanup.
+    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 400_000 })).resolves.toMatchObject({ done: true, rolledBack: [{ nodeId: 'dea-1', outcome: 'SUCCEEDED' }], lockReleased: true });
     expect(sent(runId, 'rollback')).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HANDLER_METADATA_KEY } from '../../lib/fleet-upgrade-stack.js';
+import { STATE_MACHINE_METADATA_KEY } from '../../lib/stopped-run-cleanup.js';
 import { evaluate, type IamRequest } from '../../local/iam/evaluate.js';
 import { UnresolvableTemplateValueError } from '../../local/iam/errors.js';
 import { assumedRoleArn, policiesOf, templatePolicies, type TemplatePolicies } from '../../local/iam/template-policies.js';
@@ -20,8 +21,15 @@ const INSTANCE = `arn:aws:ec2:${LOCAL_REGION}:${LOCAL_ACCOUNT}:instance/i-012345
 const CLUSTER_TAG = 'ssm:resourceTag/fleet-upgrade:cluster';
 
 function logicalIdOfType(type: string): string {
-  const found = Object.entries(template.Resources).find(([, r]) => r.Type === type);
+  // The upgrade state machine, not the cleanup one.
+  const found = Object.entries(template.Resources).find(([, r]) => r.Type === type && r.Metadata?.[STATE_MACHINE_METADATA_KEY] !== 'cleanup');
   if (!found) throw new Error(`no ${type} in the template`);
+  return found[0];
+}
+
+function cleanupMachineId(): string {
+  const found = Object.entries(template.Resources).find(([, r]) => r.Metadata?.[STATE_MACHINE_METADATA_KEY] === 'cleanup');
+  if (!found) throw new Error('no cleanup state machine in the template');
   return found[0];
 }
 
@@ -41,6 +49,7 @@ beforeAll(() => {
     [logicalIdOfType('AWS::DynamoDB::Table')]: 'fleet-upgrade-rehearsal',
     [logicalIdOfType('AWS::SSM::Document')]: 'fleet-upgrade-runbook',
     [logicalIdOfType('AWS::StepFunctions::StateMachine')]: 'FleetUpgrade',
+    [cleanupMachineId()]: 'FleetUpgradeCleanup',
   };
   policies = templatePolicies(template, { account: LOCAL_ACCOUNT, region: LOCAL_REGION, names });
   tableArn = `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/fleet-upgrade-rehearsal`;
@@ -50,9 +59,9 @@ beforeAll(() => {
 
 describe('the template\'s policies, read for the rehearsal', () => {
   it('finds a role with policies for every handler and for the state machine', () => {
-    expect([...functions.keys()].sort()).toEqual(['approval-page', 'command-finished', 'lock', 'plan', 'record-node', 'request-approval', 'run-step', 'run-stopped', 'summarize', 'validate-input']);
+    expect([...functions.keys()].sort()).toEqual(['approval-page', 'clean-up-run', 'command-finished', 'lock', 'plan', 'record-node', 'request-approval', 'run-step', 'run-stopped', 'summarize', 'validate-input']);
     for (const id of functions.values()) expect(policiesOf(policies, id).length, id).toBeGreaterThan(0);
-    expect(Object.keys(policies.stateMachineRoles)).toEqual([logicalIdOfType('AWS::StepFunctions::StateMachine')]);
+    expect(Object.keys(policies.stateMachineRoles).sort()).toEqual([logicalIdOfType('AWS::StepFunctions::StateMachine'), cleanupMachineId()].sort());
   });
 
   it('resolves every policy to plain ARNs of the local account and region (table, state machine, `${arn}/*`, Fn::Join, Fn::Select/Split)', () => {
@@ -96,12 +105,22 @@ describe('what each principal of the synthesized stack may do', () => {
     for (const action of ['ssm:GetCommandInvocation', 'ssm:ListCommands', 'ssm:CancelCommand']) expect(as('run-step', { action, resource: '*' }).decision, action).toBe('Allow');
   });
 
+  it('run-stopped may start cleanup executions and nothing else of Step Functions; the cleanup machine may invoke clean-up-run only', () => {
+    const cleanupArn = localArns('FleetUpgradeCleanup').stateMachine;
+    expect(as('run-stopped', { action: 'states:StartExecution', resource: cleanupArn }).decision).toBe('Allow');
+    expect(as('run-stopped', { action: 'states:StartExecution', resource: machineArn }).decision).toBe('ImplicitDeny');
+    expect(as('run-stopped', { action: 'ssm:SendCommand', resource: documentArn }).decision).toBe('ImplicitDeny');
+    const fnArn = (name: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${functions.get(name) ?? ''}`;
+    expect(as(cleanupMachineId(), { action: 'lambda:InvokeFunction', resource: fnArn('clean-up-run') }).decision).toBe('Allow');
+    expect(as(cleanupMachineId(), { action: 'lambda:InvokeFunction', resource: fnArn('run-step') }).decision).toBe('ImplicitDeny');
+  });
+
   it('validate-input has no DynamoDB access', () => {
     for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']) expect(as('validate-input', { action, resource: tableArn }).decision, action).toBe('ImplicitDeny');
   });
 
   it('the handlers that keep records may read and write the table, and no other table', () => {
-    for (const handler of ['lock', 'plan', 'run-step', 'command-finished', 'record-node', 'summarize', 'request-approval', 'run-stopped']) {
+    for (const handler of ['lock', 'plan', 'run-step', 'command-finished', 'record-node', 'summarize', 'request-approval', 'run-stopped', 'clean-up-run']) {
       for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem']) {
         expect(as(handler, { action, resource: tableArn }).decision, `${handler} ${action}`).toBe('Allow');
       }
