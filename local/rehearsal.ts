@@ -25,7 +25,7 @@ import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoi
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
 import type { StepId } from '../core/steps.js';
-import { LOCAL_STATE_MACHINE_NAME, MapFence, distributedMaps, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
+import { LOCAL_STATE_MACHINE_NAME, MapFence, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
 import { createSandbox, stopService } from './sandbox.js';
@@ -502,7 +502,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     if (opts.signal?.aborted) stop();
     opts.signal?.addEventListener('abort', stop, { once: true });
     cleanups.push(async () => opts.signal?.removeEventListener('abort', stop));
-    const distributed = distributedMaps(parts.definition);
+    const mapChildren = local.mapChildrenCheck(parts.definition);
     const counter = new ExecutionCounter(parts.definition);
     const printer = new ProgressPrinter(say, started);
     const timer = new StepTimer();
@@ -512,14 +512,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         counter.add(event);
         timer.add(event);
         printer.handle(event);
-        // A Distributed Map starts its children as executions of this state machine: its role must allow it.
-        if (event.type === 'MapStateEntered' && event.stateName !== undefined && distributed.has(event.stateName)) {
-          try {
-            local.asStateMachine('states:StartExecution', local.stateMachineArn);
-          } catch {
-            // Recorded and the run stopped by onDenied.
-          }
-        }
+        // Its children's StartExecution is judged against the role; a denial stops the run through onDenied.
+        mapChildren(event);
       }
     })();
     const result = await execution.result;

@@ -237,9 +237,11 @@ export class LocalRuntime {
       fence,
     });
     const record: ExecutionRecord = { executionArn, name, input: inputText, startDate, status: 'RUNNING', history, histories, execution, done: Promise.resolve(), state };
+    const mapChildren = iam.mapChildrenCheck(parts.definition);
     const consume = (async () => {
       for await (const event of execution.events) {
         if (record.status === 'ABORTED') break;
+        mapChildren(event);
         histories.add(event);
       }
     })();

@@ -1,5 +1,5 @@
 import { setClientHook } from '../../adapters/aws-clients.js';
-import { LOCAL_ACCOUNT, LOCAL_CLEANUP_STATE_MACHINE_NAME, LOCAL_REGION, localArns } from '../state-machine-runner.js';
+import { LOCAL_ACCOUNT, LOCAL_CLEANUP_STATE_MACHINE_NAME, LOCAL_REGION, distributedMaps, localArns, type RunnerEvent } from '../state-machine-runner.js';
 import type { LocalTaskTokens } from '../task-tokens.js';
 import type { CfnTemplate, LocalStackParts } from '../template.js';
 import { IamEnforcer, type IamDenial, type SdkClientLike } from './enforce.js';
@@ -18,6 +18,11 @@ export interface LocalIam {
   readonly cleanupStateMachineArn: string;
   /** Judges a call a state machine itself makes (invoking a function, starting Map children); throws when denied. */
   asStateMachine(action: string, resource: string, machine?: 'upgrade' | 'cleanup'): void;
+  /**
+   * A watcher of the upgrade execution's events: a Distributed Map starts its children as executions of the
+   * state machine, which its role must allow (states:StartExecution). A denial is reported through onDenied.
+   */
+  mapChildrenCheck(definition: Record<string, unknown>): (event: RunnerEvent) => void;
   /** Takes the check off the SDK clients built from now on. */
   uninstall(): void;
 }
@@ -60,6 +65,18 @@ export function localIam(template: CfnTemplate, parts: LocalStackParts, opts: {
     asFunction: (name, handler) => (event) => enforcer.as(functionIds.get(name) ?? name, name, () => handler(event)),
     asStateMachine: (action, resource, machine = 'upgrade') =>
       enforcer.check(machine === 'upgrade' ? machineId : cleanupId, machine === 'upgrade' ? 'state machine' : 'cleanup state machine', [{ action, resource }]),
+    mapChildrenCheck: (definition) => {
+      const distributed = distributedMaps(definition);
+      const machineArn = localArns(opts.stateMachineName).stateMachine;
+      return (event) => {
+        if (event.type !== 'MapStateEntered' || event.stateName === undefined || !distributed.has(event.stateName)) return;
+        try {
+          enforcer.check(machineId, 'state machine', [{ action: 'states:StartExecution', resource: machineArn }]);
+        } catch {
+          // Recorded, and reported through onDenied.
+        }
+      };
+    },
     uninstall: () => setClientHook(undefined),
   };
 }
