@@ -18,7 +18,7 @@ import { clusterFileSchema, type ClusterFile } from '../local/cluster-file.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { MAX_NODES, parseInput } from '../core/input-schema.js';
 import { planUpgrade } from '../core/plan.js';
-import { stateMachineGroups } from '../lambdas/plan/index.js';
+import { stateMachineGroups } from '../core/state-plan.js';
 import { runContext } from '../core/run-context.js';
 import { buildSummary, compactSummary } from '../core/summary.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
