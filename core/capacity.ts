@@ -8,7 +8,7 @@ import { checkPhasePlan, resumedItem, stateMachineGroups, type Interrupted, type
 /**
  * Will one run's state data fit? Step Functions limits every state's input and output to 256 KiB, and
  * the run carries every node id before the window and every node item in it. Past that limit a run fails
- * mid-way with States.DataLimitExceeded, which no Catch takes (the lock stays held): refuse it up front.
+ * mid-way with States.DataLimitExceeded, which no Catch takes, maybe inside the window: refuse it up front.
  * https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
  */
 

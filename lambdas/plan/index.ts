@@ -5,6 +5,7 @@ import { NodeCheckError, PlanError } from '../../core/errors.js';
 import { isValidVersion } from '../../core/version.js';
 import { checkPhasePlan, resumedItem, stateMachineGroups, type Interrupted, type PlanOutput } from '../../core/state-plan.js';
 import { InputValidationError } from '../../core/errors.js';
+import { refuseOversizedRun } from '../../core/capacity.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
@@ -100,9 +101,15 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
   const listed = event.input.nodes ?? (event.executionInput === undefined ? undefined : parseInput(event.executionInput).nodes);
   const nodes = listed ?? (await discoverNodes(event.run.cluster));
   const plan = planUpgrade(event.input, nodes, await store.knownVersions(event.run.cluster));
-  if (event.dryRun === true) return { ...checkPhasePlan(plan), groups: stateMachineGroups(plan), plan };
+  // Past Step Functions' 256 KiB per state the run would fail mid-way, past any Catch: refused before anything is recorded.
+  const listedIn = { listed: listed !== undefined };
+  if (event.dryRun === true) {
+    refuseOversizedRun(event.input, event.run, plan, listedIn);
+    return { ...checkPhasePlan(plan), groups: stateMachineGroups(plan), plan };
+  }
   // A run to resume must exist and have stopped: refused before anything is recorded or checked.
-  if (event.input.resumeFrom !== undefined) await interruptedNodes(store, event.run.cluster, event.input.resumeFrom);
+  const resumed = event.input.resumeFrom === undefined ? undefined : await interruptedNodes(store, event.run.cluster, event.input.resumeFrom);
+  refuseOversizedRun(event.input, event.run, plan, { ...listedIn, ...(resumed === undefined ? {} : { resumed }) });
   await store.putRun({
     runId: event.run.runId,
     cluster: event.run.cluster,
