@@ -1,5 +1,5 @@
 import { InputValidationError } from './errors.js';
-import { MAX_NODES, type UpgradeInput } from './input-schema.js';
+import { MAX_CONCURRENCY, MAX_NODES, type UpgradeInput } from './input-schema.js';
 import { CLUSTER_TAG } from './node-tags.js';
 import type { UpgradePlan } from './plan.js';
 import type { RunContext } from './run-context.js';
@@ -45,7 +45,7 @@ export interface StateEstimate {
 export interface EstimateOptions {
   /** The nodes are listed in the execution input (`nodes`), which the plan's task input carries whole. */
   listed: boolean;
-  /** Nodes a resumed run restarts; when resuming without it, every node is taken to resume. */
+  /** Nodes a resumed run restarts (read from the earlier run); without it, as many as can have been in flight. */
   resumed?: ReadonlyMap<string, Interrupted>;
 }
 
@@ -55,9 +55,14 @@ const BUDGET = STATE_LIMIT_BYTES - STATE_MARGIN_BYTES;
 
 /** The window's `$.plan` at its largest: every node upgrading, retire flags as planned, resume fields if resuming. */
 function windowPlan(input: UpgradeInput, plan: UpgradePlan, resumed: ReadonlyMap<string, Interrupted> | undefined): PlanOutput {
-  // Before the earlier run is read, any node may resume: the target's version stands in for the one it ran.
-  const resumeOf = (id: string): Interrupted | undefined =>
-    input.resumeFrom === undefined ? undefined : resumed === undefined ? { step: 'restart', from: input.targetVersion } : resumed.get(id);
+  // Before the earlier run is read: it stopped with at most MAX_CONCURRENCY nodes between upgrade and
+  // validation (groups run one at a time), taken as the longest ids; the target stands in for their version.
+  const guessed = new Set([...plan.order].sort((a, b) => b.length - a.length).slice(0, MAX_CONCURRENCY));
+  const resumeOf = (id: string): Interrupted | undefined => {
+    if (input.resumeFrom === undefined) return undefined;
+    if (resumed !== undefined) return resumed.get(id);
+    return guessed.has(id) ? { step: 'restart', from: input.targetVersion } : undefined;
+  };
   const groups = stateMachineGroups(plan).map((g) => ({ ...g, nodes: g.nodes.map((n) => resumedItem(n, resumeOf(n.id))) }));
   return { coreNode: plan.coreNode, upgradeCount: plan.order.length, skipCount: 0, groups, skipped: [] };
 }
