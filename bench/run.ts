@@ -7,20 +7,18 @@
  * `-- --overhead-only=10,100` runs only (c) for those node counts and updates their numbers in bench/results.json
  * (`-- --in-flight=1` or `=10` runs only that half: one step at a time, or 10 DEAs in flight).
  */
-import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import { TABLE_NAME, createTable, rehearse, type RehearsalOptions, type RehearsalResult } from '../local/rehearsal.js';
 import { clusterFileSchema, type ClusterFile } from '../local/cluster-file.js';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
-import { MAX_NODES, parseInput } from '../core/input-schema.js';
+import { parseInput } from '../core/input-schema.js';
 import { planUpgrade } from '../core/plan.js';
-import { stateMachineGroups } from '../lambdas/plan/index.js';
-import { runContext } from '../core/run-context.js';
-import { buildSummary, compactSummary } from '../core/summary.js';
+import { capacity, capacityRows } from './capacity.js';
+import { synth } from './synth.js';
+import { printTable } from './table.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
@@ -304,89 +302,6 @@ async function window(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) 
   };
 }
 
-/** (e) bundle sizes and `cdk synth` time, with the offline environment. */
-async function synth() {
-  say('(e) cdk synth time and Lambda bundle sizes');
-  const out = join(WORK, 'cdk.out');
-  rmSync(out, { recursive: true, force: true });
-  const started = performance.now();
-  await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '-o', out], {
-    cwd: ROOT,
-    env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DISABLE_VERSION_CHECK: '1', AWS_EC2_METADATA_DISABLED: 'true' },
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const seconds = round((performance.now() - started) / 1000, 1);
-  const template = JSON.parse(readFileSync(join(out, 'FleetUpgradeStack.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
-  const bundles: Record<string, number> = {};
-  for (const resource of Object.values(template.Resources)) {
-    const handler = resource.Metadata?.['fleet-upgrade:handler'];
-    const asset = resource.Metadata?.['aws:asset:path'];
-    if (resource.Type !== 'AWS::Lambda::Function' || !handler || !asset) continue;
-    const dir = join(out, asset);
-    bundles[handler] = readdirSync(dir).filter((f) => !f.endsWith('.map')).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
-  }
-  return { synthSeconds: seconds, bundleBytes: bundles };
-}
-
-/** How many nodes fit one execution: history is not the limit (Distributed Maps); the largest state payload is. */
-function capacity() {
-  const LIMIT = 256 * 1024;
-  const stateBytes = (count: number, explicitNodes: boolean) => {
-    const nodes = Array.from({ length: count }, (_, i) => ({ id: `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`, roles: [i % 10 === 0 ? 'router' : 'dea'] }));
-    nodes[0] = { id: nodes[0]?.id ?? 'i-0', roles: ['primary'] };
-    const raw = { cluster: 'prod', targetVersion: '3.2.0', ...(explicitNodes ? { nodes } : {}) };
-    // The execution input itself is limited to 256 KiB (parseInput refuses more, as StartExecution would).
-    if (Buffer.byteLength(JSON.stringify(raw)) > LIMIT) return LIMIT + 1;
-    // The state data never holds the node list (validate-input drops it; the plan reads the execution input).
-    const { nodes: _listed, ...input } = parseInput(raw);
-    const plan = planUpgrade({ ...input, nodes }, nodes, new Map());
-    const run = runContext(input, 'prod-3.2.0-20261124T103000', '2026-11-24T10:30:00Z');
-    const base = { input, run, lock: { expiresAt: run.startedAt } };
-    // Before the window: ids to check. In the window: groups of node items (and a sample of skipped nodes).
-    const checkPhase = { ...base, plan: { coreNode: plan.coreNode, order: plan.order, upgradeCount: plan.upgradeCount, skipCount: 0, groups: [] } };
-    const windowPhase = { ...base, plan: { coreNode: plan.coreNode, upgradeCount: plan.upgradeCount, skipCount: 0, groups: stateMachineGroups(plan), skipped: [] } };
-    const bytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v));
-    return Math.max(bytes(raw), bytes(checkPhase), bytes(windowPhase));
-  };
-  const maxNodes = (explicit: boolean) => {
-    let lo = 1;
-    let hi = MAX_NODES;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (stateBytes(mid, explicit) <= LIMIT) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  };
-  // The execution's output is the summary, one entry per node with its steps: it must fit 256 KiB too.
-  const summaryBytes = (count: number) => {
-    const ids = Array.from({ length: count }, (_, i) => `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`);
-    const steps = ['self-update', 'version-check', 'download', 'pre-upgrade-validation', 'backup', 'upgrade', 'restart', 'post-upgrade-validation'] as const;
-    const summary = compactSummary(buildSummary({
-      run: { runId: 'prod-3.2.0-20261124T103000', cluster: 'prod', targetVersion: '3.2.0', coreNode: ids[0] ?? '', order: ids, roles: Object.fromEntries(ids.map((id) => [id, ['dea']])), plannedFrom: {}, startedAt: '2026-11-24T10:30:00Z' },
-      checkpoints: ids.flatMap((nodeId) => steps.map((step) => ({ nodeId, step, status: 'SUCCEEDED' as const, exitCode: 0, warnings: [], startedAt: '2026-11-24T10:30:00Z', finishedAt: '2026-11-24T10:30:01Z' }))),
-      outcomes: ids.map((nodeId) => ({ nodeId, status: 'UPGRADED' as const, from: '3.1.0', to: '3.2.0', at: '2026-11-24T10:31:00Z' })),
-      lockReleased: true,
-      finishedAt: '2026-11-24T11:00:00Z',
-    }));
-    return Buffer.byteLength(JSON.stringify(summary));
-  };
-  let summaryMax = 1;
-  while (summaryMax < MAX_NODES && summaryBytes(summaryMax * 2) <= LIMIT) summaryMax *= 2;
-  summaryMax = Math.min(summaryMax, MAX_NODES);
-  for (let step = summaryMax / 2; step >= 1; step /= 2) if (summaryMax + step <= MAX_NODES && summaryBytes(summaryMax + step) <= LIMIT) summaryMax += step;
-  const payload = maxNodes(false);
-  return {
-    maxNodesPerExecution: Math.min(payload, summaryMax),
-    limitedBy: summaryMax < payload ? 'the summary (execution output, 256 KiB)' : 'the state payload (256 KiB)',
-    maxNodesByStatePayload: payload,
-    maxNodesByStatePayloadWithNodesInInput: maxNodes(true),
-    maxNodesBySummary: summaryMax,
-    stateBytesAt1000: stateBytes(1000, false),
-    summaryBytesAt1000: summaryBytes(1000),
-  };
-}
-
 function largeRunOf(l: NoopRun) {
   return { nodes: l.nodes, durationMs: l.durationMs, parentEvents: l.parentEvents, childExecutions: l.childExecutions, maxPayloadBytes: l.maxPayloadBytes, maxMapResultBytes: l.maxMapResultBytes, limitsEnforced: l.limitsEnforced, iam: l.iam, overheadMedianMs: l.medianMs, loadAverage: l.loadAverage };
 }
@@ -399,16 +314,6 @@ function largeRows(l: NoopRun): [string, string][] {
     ['large run: held to AWS limits and IAM', `${l.limitsEnforced ? 'yes' : 'no'} (${l.iam.checked} calls checked, ${l.iam.denied} denied)`],
     ['large run: overhead per node step (median / p95 ms)', `${l.medianMs} / ${l.p95Ms}`],
   ];
-}
-
-function capacityRows(cap: ReturnType<typeof capacity>, ranNodes: number | undefined): [string, string][] {
-  const ran = ranNodes === undefined ? 'not run here' : `${ranNodes} run in one execution`;
-  return [['max nodes per execution', `${ranNodes === undefined ? cap.maxNodesPerExecution : Math.min(cap.maxNodesPerExecution, ranNodes)} (${ran}; payload bound ${cap.maxNodesPerExecution}, limited by ${cap.limitedBy}; ${cap.maxNodesByStatePayloadWithNodesInInput} with nodes listed in the input)`]];
-}
-
-function printTable(rows: [string, string][], file: string): void {
-  const width = Math.max(...rows.map(([k]) => k.length));
-  process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n\nwritten to ${file}\n`);
 }
 
 async function main() {
@@ -446,7 +351,7 @@ async function main() {
     const c = await overhead(dynamodb, quick ? [10, 100] : [10, 100, 1000]);
     const { overhead: overheadDetails, ...overheadResults } = overheadFields(c);
     const d = await window(dynamodb);
-    const e = await synth();
+    const e = await synth(ROOT, WORK);
     const l = quick ? undefined : await large(dynamodb);
     // Nodes per execution: what a run actually did, bounded by what the payload limits allow.
     const maxNodes = Math.min(cap.maxNodesPerExecution, l?.nodes ?? cap.maxNodesPerExecution);

@@ -4,6 +4,8 @@ import { UsageError } from './errors.js';
 import { globalFlags, StackClients } from './aws.js';
 import { addInputOptions, buildInput, type InputFlags } from './input-flags.js';
 import { table } from './table.js';
+import { refuseOversizedInput } from './run-fits.js';
+import { readableRunId } from './start.js';
 
 /** The plan as an operator reads it before starting. */
 export function formatPlan(plan: UpgradePlan): string {
@@ -35,6 +37,7 @@ export function planCommand(): Command {
         }
       }
       const plan = planUpgrade(input, input.nodes, known);
+      refuseOversizedInput(input, readableRunId(input.cluster, input.targetVersion), plan);
       process.stdout.write(`${flags.json ? JSON.stringify(plan, null, 2) : formatPlan(plan)}\n`);
     });
 }

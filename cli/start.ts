@@ -5,6 +5,7 @@ import { globalFlags, StackClients } from './aws.js';
 import { EXIT_OK, UsageError } from './errors.js';
 import { addInputOptions, buildInput, type InputFlags } from './input-flags.js';
 import { watchRun } from './watch.js';
+import { refuseOversizedInput } from './run-fits.js';
 
 /** A readable run id, one per cluster, version and minute: `prod-als-3.2.0-20261124T1030`. */
 export function readableRunId(cluster: string, version: string, now = new Date()): string {
@@ -30,6 +31,7 @@ Exit codes: 0 started (with --watch: the run succeeded), 1 the run failed, 2 bad
       const { raw, input } = await buildInput(flags);
       const runId = flags.runId ?? readableRunId(input.cluster, input.targetVersion);
       if (!RUN_ID_PATTERN.test(runId)) throw new UsageError(`--run-id: expected letters, digits, ".", "-" or "_" (at most 80 characters), got ${JSON.stringify(runId)}`);
+      refuseOversizedInput(input, runId);
       const clients = new StackClients(globalFlags(command));
       try {
         const stateMachineArn = await clients.stateMachineArn();

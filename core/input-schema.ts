@@ -16,6 +16,8 @@ export const PROXY_PATTERN = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/?$/;
 /** Name of the final group: nodes that match no role in the order. Also its key in `concurrency`. */
 export const UNMATCHED = 'unmatched';
 export const MAX_NODES = 10_000;
+/** Nodes of a group upgraded at once, at most. */
+export const MAX_CONCURRENCY = 40;
 
 const cluster = z.string().regex(CLUSTER_PATTERN, {
   message: 'expected a cluster name: letters, digits, "-" or "_", starting with a letter or digit, at most 63 characters',
@@ -53,7 +55,7 @@ export const inputSchema = z
     concurrency: z
       .record(
         role,
-        z.int({ message: 'expected a whole number' }).min(1, { message: 'expected at least 1' }).max(40, { message: 'expected at most 40' }),
+        z.int({ message: 'expected a whole number' }).min(1, { message: 'expected at least 1' }).max(MAX_CONCURRENCY, { message: `expected at most ${MAX_CONCURRENCY}` }),
       )
       .default({}),
     /**

@@ -1,10 +1,11 @@
 import { parseInput, type NodeSpec, type UpgradeInput } from '../../core/input-schema.js';
 import type { RunContext } from '../../core/run-context.js';
-import { planUpgrade, type UpgradePlan } from '../../core/plan.js';
+import { planUpgrade } from '../../core/plan.js';
 import { NodeCheckError, PlanError } from '../../core/errors.js';
 import { isValidVersion } from '../../core/version.js';
-import type { StepId } from '../../core/steps.js';
+import { checkPhasePlan, resumedItem, stateMachineGroups, type Interrupted, type PlanOutput } from '../../core/state-plan.js';
 import { InputValidationError } from '../../core/errors.js';
+import { refuseOversizedRun } from '../../core/capacity.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
@@ -24,30 +25,6 @@ export interface PlanEvent {
    * the maintenance window upgrades; record the others as skipped.
    */
   phase?: 'plan' | 'decide';
-}
-
-/** What the state machine iterates over: groups of small node items (the full plan is in DynamoDB). */
-export interface PlanOutput {
-  coreNode: string;
-  /** Node ids in processing order (plan phase: what 'Check every node' iterates over). */
-  order?: string[];
-  upgradeCount: number;
-  skipCount: number;
-  /** Groups of node items for the window; each item carries `retire: true` only when the node retires (payload size). */
-  groups: { role: string; concurrency: number; nodes: { id: string; retire?: true; resumeAt?: StepId; resumedFrom?: string }[] }[];
-  /** Nodes left out of the window, with why (decide phase). */
-  skipped?: { id: string; reason: string }[];
-  plan?: UpgradePlan;
-}
-
-export function stateMachineGroups(plan: UpgradePlan, only?: (id: string) => boolean): PlanOutput['groups'] {
-  return plan.groups
-    .map((g) => ({
-      role: g.role,
-      concurrency: g.concurrency,
-      nodes: g.nodes.filter((n) => only === undefined || only(n.id)).map((n) => (n.retire ? { id: n.id, retire: true as const } : { id: n.id })),
-    }))
-    .filter((g) => g.nodes.length > 0);
 }
 
 async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> {
@@ -91,11 +68,8 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
     skipCount: plan.skipCount,
     groups: stateMachineGroups(plan, (id) => !skippedIds.has(id)).map((g) => ({
       ...g,
-      nodes: g.nodes.map((n) => {
-        const interrupted = resumeAt.get(n.id);
-        // The version it ran before the earlier run switched it: its record's "from", not today's version check.
-        return interrupted === undefined ? n : { ...n, resumeAt: interrupted.step, ...(interrupted.from === null ? {} : { resumedFrom: interrupted.from }) };
-      }),
+      // The version it ran before the earlier run switched it: its record's "from", not today's version check.
+      nodes: g.nodes.map((n) => resumedItem(n, resumeAt.get(n.id))),
     })),
     // A sample for the console; every skipped node and why is recorded in DynamoDB.
     skipped: skipped.slice(0, 20).map((n) => ({ id: n.id, reason: n.reason })),
@@ -108,13 +82,6 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
  * which would back up the new release as the old one. Nodes it upgraded, rolled back or never changed
  * need nothing special: the version check decides for them.
  */
-export interface Interrupted {
-  /** Where the node resumes. */
-  step: StepId;
-  /** The version it ran before the earlier run switched it (null if that run did not know). */
-  from: string | null;
-}
-
 export async function interruptedNodes(store: FleetStore, cluster: string, previousRunId: string): Promise<Map<string, Interrupted>> {
   const previous = await store.getRun(cluster, previousRunId);
   if (previous === null) throw new InputValidationError(`resumeFrom: run ${previousRunId} of cluster ${cluster} was not found`, 'resumeFrom');
@@ -134,11 +101,15 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
   const listed = event.input.nodes ?? (event.executionInput === undefined ? undefined : parseInput(event.executionInput).nodes);
   const nodes = listed ?? (await discoverNodes(event.run.cluster));
   const plan = planUpgrade(event.input, nodes, await store.knownVersions(event.run.cluster));
-  // Groups are decided after every node reported its version; until then the ids are all the state needs.
-  const result: PlanOutput = { coreNode: plan.coreNode, order: plan.order, upgradeCount: plan.upgradeCount, skipCount: plan.skipCount, groups: [] };
-  if (event.dryRun === true) return { ...result, groups: stateMachineGroups(plan), plan };
+  // Past Step Functions' 256 KiB per state the run would fail mid-way, past any Catch: refused before anything is recorded.
+  const listedIn = { listed: listed !== undefined };
+  if (event.dryRun === true) {
+    refuseOversizedRun(event.input, event.run, plan, listedIn);
+    return { ...checkPhasePlan(plan), groups: stateMachineGroups(plan), plan };
+  }
   // A run to resume must exist and have stopped: refused before anything is recorded or checked.
-  if (event.input.resumeFrom !== undefined) await interruptedNodes(store, event.run.cluster, event.input.resumeFrom);
+  const resumed = event.input.resumeFrom === undefined ? undefined : await interruptedNodes(store, event.run.cluster, event.input.resumeFrom);
+  refuseOversizedRun(event.input, event.run, plan, { ...listedIn, ...(resumed === undefined ? {} : { resumed }) });
   await store.putRun({
     runId: event.run.runId,
     cluster: event.run.cluster,
@@ -151,5 +122,6 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
     ...(event.input.prepareOnly ? { prepareOnly: true } : {}),
   });
   logger.info('upgrade planned', { runId: event.run.runId, order: plan.order, coreNode: plan.coreNode });
-  return result;
+  // Groups are decided after every node reported its version; until then the ids are all the state needs.
+  return checkPhasePlan(plan);
 };

@@ -118,3 +118,28 @@ describe('fleet-upgrade rehearse (CLI)', () => {
     await expect(import('node:fs').then((fs) => fs.existsSync(join(dir, 'untouched')))).resolves.toBe(false);
   });
 });
+
+describe('a cluster too large for one run (CLI)', () => {
+  // 2,600 ids of 63 characters: within the execution input's 256 KiB, past what one run's state holds.
+  const tooLarge = async () => {
+    const file = join(dir, 'too-large.json');
+    const nodes = Array.from({ length: 2600 }, (_, i) => ({ id: `node-${String(i).padStart(58, '0')}`, roles: [i === 0 ? 'primary' : 'dea'], version: '3.0.0' }));
+    await writeFile(file, JSON.stringify({ cluster: 'too-large', nodes }));
+    return file;
+  };
+  const refusal = /^fleet-upgrade: nodes: 2,600 nodes would make the run's state [0-9,]+ bytes in the window .* at most 2,[0-9]{3} nodes with ids of 63 characters fit one run\. Nothing was changed: split the cluster/;
+
+  it('plan says so with exit 2', async () => {
+    const { code, stdout, stderr } = await cli('plan', '--cluster', await tooLarge(), '--target-version', '3.2.0');
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(refusal);
+  });
+
+  it.each([[[]], [['--dry-run']]])('start %j says so with exit 2 before it reaches the state machine', async (more) => {
+    // Nothing listens on the endpoint: a start that got as far as StartExecution would fail otherwise.
+    const { code, stderr } = await cli('--endpoint', 'http://127.0.0.1:1', 'start', '--cluster', await tooLarge(), '--target-version', '3.2.0', ...more);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(refusal);
+  });
+});

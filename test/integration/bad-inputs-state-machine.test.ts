@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localStackParts, synthesizeTemplate, type LocalStackParts } from '../../local/template.js';
 import { startExecution, taskOverrides, type LocalHandler } from '../../local/state-machine-runner.js';
 import { LocalTaskTokens } from '../../local/task-tokens.js';
@@ -8,6 +8,10 @@ import { LOCAL_HANDLERS } from '../../local/handlers.js';
 import { logger } from '../../adapters/logger.js';
 import { BAD_INPUTS } from '../support/bad-inputs.js';
 import { PAYLOAD_LIMIT_BYTES, jsonBytes } from '../../local/service-limits.js';
+import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { FleetStore } from '../../adapters/store.js';
+import { documentClient } from '../../adapters/aws-clients.js';
+import { localTable } from '../support/dynamodb.js';
 
 /**
  * The whole bad-input corpus through the synthesized state machine: each execution fails in its first
@@ -60,5 +64,45 @@ describe('bad input through the state machine', () => {
     expect(outcome.error).toBe('InputValidationError');
     expect(outcome.cause).toContain(`${c.field}: `);
     expect(touched).toEqual([]);
+  });
+});
+
+describe('a cluster too large for one run through the state machine', () => {
+  let dynamodb: DynamoDbLocal;
+  beforeAll(async () => {
+    dynamodb = await localTable();
+  });
+  afterAll(async () => {
+    await dynamodb?.stop();
+  });
+
+  // Ids of 63 characters (the longest allowed): 2,600 nodes fit the 256 KiB execution input, but not the
+  // window's state with room for the run's other fields.
+  const nodes = Array.from({ length: 2600 }, (_, i) => ({ id: `node-${String(i).padStart(58, '0')}`, roles: [i === 0 ? 'primary' : 'dea'] }));
+  const input = { cluster: 'too-large', targetVersion: '3.2.0', nodes };
+
+  it('is refused by "Plan upgrade" as bad input: nothing recorded, no node touched, the lock released', async () => {
+    expect(jsonBytes(input)).toBeLessThan(PAYLOAD_LIMIT_BYTES);
+    const touched: string[] = [];
+    const real = new Set(['validate-input', 'lock', 'plan', 'summarize']);
+    const handlers = new Map<string, LocalHandler>();
+    for (const [logicalId, handler] of Object.entries(parts.handlers)) {
+      handlers.set(logicalId, real.has(handler) ? (LOCAL_HANDLERS[handler] as LocalHandler) : async () => {
+        touched.push(handler);
+        throw new Error(`${handler} must not run for a cluster too large for one run`);
+      });
+    }
+    const tokens = new LocalTaskTokens();
+    const execution = startExecution({ definition: parts.definition, overrides: taskOverrides(parts.definition, handlers, tokens), input, executionName: 'too-large-run', tokens });
+    const outcome = await execution.result;
+    expect(outcome).toMatchObject({ status: 'FAILED', error: 'InputValidationError' });
+    if (outcome.status !== 'FAILED') return;
+    expect(outcome.cause).toMatch(/^nodes: 2,600 nodes would make the run's state [0-9,]+ bytes in the window/);
+    expect(outcome.cause).toContain('262,144-byte (256 KiB)');
+    expect(outcome.cause).toMatch(/at most [0-9,]+ nodes with ids of 63 characters fit one run/);
+    expect(touched).toEqual([]);
+    const store = new FleetStore(documentClient(), 'fleet-upgrade-test');
+    await expect(store.getLock('too-large')).resolves.toBeNull();
+    await expect(store.getRun('too-large', 'too-large-run')).resolves.toBeNull();
   });
 });
