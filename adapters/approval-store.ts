@@ -1,0 +1,90 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ApprovalDecision, ApprovalRequest } from '../core/approval.js';
+import { PENDING_APPROVALS_PK, SK_PREFIX, approvalRecordKey, pendingApprovalKey } from './keys.js';
+import { withoutKey, type Table } from './table.js';
+
+/** An approval request as stored: the evidence, its state, and (never shown) the task token. */
+export interface StoredApproval extends ApprovalRequest {
+  taskToken: string;
+  state: 'PENDING' | 'DECIDED';
+  decision?: ApprovalDecision['decision'];
+  decidedBy?: string;
+  decidedAt?: string;
+  byTimeout?: boolean;
+  ttl: number;
+}
+
+/** Approval requests (`APPROVAL#id`) and the pointers to those still waiting for a human (`APPROVALS#PENDING`). */
+export class ApprovalStore {
+  constructor(private readonly table: Table) {}
+
+  /**
+   * Records an approval request with the task token that its decision answers. The token stays here;
+   * links carry only the approval id. A pointer under `APPROVALS#PENDING` lists what waits for a human.
+   *
+   *   PENDING ──(POST / CLI / timeout: conditional on PENDING)──► DECIDED   (a second decision is refused)
+   */
+  async putApproval(request: ApprovalRequest, taskToken: string, ttl: number): Promise<void> {
+    const { db, name } = this.table;
+    await db.send(new PutCommand({ TableName: name, Item: { ...approvalRecordKey(request.approvalId), ...request, taskToken, state: 'PENDING', ttl } }));
+    await db.send(new PutCommand({ TableName: name, Item: { ...pendingApprovalKey(request.approvalId), approvalId: request.approvalId, cluster: request.cluster, runId: request.runId, nodeId: request.nodeId, createdAt: request.createdAt, ttl } }));
+  }
+
+  async getApproval(approvalId: string): Promise<StoredApproval | null> {
+    const out = await this.table.db.send(new GetCommand({ TableName: this.table.name, Key: approvalRecordKey(approvalId) }));
+    return out.Item === undefined ? null : (withoutKey(out.Item) as unknown as StoredApproval);
+  }
+
+  /** Marks an approval decided, once: false when it was already decided (or does not exist). */
+  async claimApproval(approvalId: string, decision: ApprovalDecision): Promise<boolean> {
+    const { db, name } = this.table;
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: name,
+          Key: approvalRecordKey(approvalId),
+          ConditionExpression: '#state = :pending',
+          UpdateExpression: 'SET #state = :decided, decision = :decision, decidedBy = :by, decidedAt = :at, byTimeout = :timeout',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':pending': 'PENDING', ':decided': 'DECIDED', ':decision': decision.decision, ':by': decision.decidedBy, ':at': decision.decidedAt, ':timeout': decision.byTimeout,
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+    await db.send(new DeleteCommand({ TableName: name, Key: pendingApprovalKey(approvalId) }));
+    return true;
+  }
+
+  /** Undoes a claim whose answer could not be delivered, so the decision can be made again. */
+  async unclaimApproval(approval: StoredApproval, decidedAt: string): Promise<void> {
+    const { db, name } = this.table;
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: name,
+          Key: approvalRecordKey(approval.approvalId),
+          ConditionExpression: '#state = :decided AND decidedAt = :at',
+          UpdateExpression: 'SET #state = :pending REMOVE decision, decidedBy, decidedAt, byTimeout',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':decided': 'DECIDED', ':pending': 'PENDING', ':at': decidedAt },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
+    await db.send(new PutCommand({ TableName: name, Item: { ...pendingApprovalKey(approval.approvalId), approvalId: approval.approvalId, cluster: approval.cluster, runId: approval.runId, nodeId: approval.nodeId, createdAt: approval.createdAt, ttl: approval.ttl } }));
+  }
+
+  /** Approvals waiting for a human, oldest first. */
+  async pendingApprovals(): Promise<StoredApproval[]> {
+    const pointers = await this.table.query(PENDING_APPROVALS_PK, SK_PREFIX.pendingApproval);
+    const found = await Promise.all(pointers.map((p) => this.getApproval(String(p.approvalId))));
+    return found.filter((a): a is StoredApproval => a !== null && a.state === 'PENDING').sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+}

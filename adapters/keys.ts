@@ -1,0 +1,60 @@
+import { CLUSTER_STEPS, stepNumber, type StepId } from '../core/steps.js';
+
+/**
+ * The single table (`pk`/`sk`):
+ *   CLUSTER#c / NODE#id        the node's recorded version, previousVersion, status, lastRun
+ *   CLUSTER#c / LOCK           which run holds the cluster, until when
+ *   CLUSTER#c / RUN#id         the run: plan facts, status, summary (compacted when large)
+ *   RUN#id    / STOP           the run is stopping (a node failed, was rolled back or aborted): no new node starts
+ *   RUN#id    / HOLD#id        a question about node id is open (its step failed): no new node starts until it is answered
+ *   RUN#id    / HELD#id        node id was held by open questions: its task token while it waits, how long it waited
+ *   RUN#id    / PLAN#id        a node of the run: its place in the order, roles, version known when planned
+ *   RUN#id    / NODE#id        how the node's part of the run ended
+ *   RUN#id    / NODE#id#STEP#nn  step checkpoints;  RUN#id / CLUSTER#STEP#nn  maintenance mode steps
+ *   COMMAND#id / COMMAND       the task token waiting for an SSM command (never in a URL; TTL-expired)
+ *   APPROVAL#id / APPROVAL     an approval request: evidence, state, decision, its task token (TTL-expired)
+ *   APPROVALS#PENDING / APPROVAL#id  pointer to an approval still waiting for a human
+ */
+export interface Key {
+  pk: string;
+  sk: string;
+}
+
+export const clusterPk = (cluster: string): string => `CLUSTER#${cluster}`;
+export const runPk = (runId: string): string => `RUN#${runId}`;
+export const PENDING_APPROVALS_PK = 'APPROVALS#PENDING';
+
+/** Sort-key prefixes that select one kind of record in its partition. */
+export const SK_PREFIX = {
+  /** Under CLUSTER#c. */
+  nodeRecord: 'NODE#',
+  run: 'RUN#',
+  /** Under RUN#id. */
+  plan: 'PLAN#',
+  hold: 'HOLD#',
+  held: 'HELD#',
+  /** Under APPROVALS#PENDING. */
+  pendingApproval: 'APPROVAL#',
+} as const;
+
+export const lockKey = (cluster: string): Key => ({ pk: clusterPk(cluster), sk: 'LOCK' });
+export const nodeRecordKey = (cluster: string, nodeId: string): Key => ({ pk: clusterPk(cluster), sk: `${SK_PREFIX.nodeRecord}${nodeId}` });
+export const runKey = (cluster: string, runId: string): Key => ({ pk: clusterPk(cluster), sk: `${SK_PREFIX.run}${runId}` });
+
+export const planKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.plan}${nodeId}` });
+export const outcomeKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `NODE#${nodeId}` });
+export const stopKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'STOP' });
+export const holdKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.hold}${nodeId}` });
+export const heldKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.held}${nodeId}` });
+
+/** Prefix of one node's step checkpoints in its run. */
+export const nodeCheckpointsPrefix = (nodeId: string): string => `NODE#${nodeId}#STEP#`;
+
+/** A step checkpoint: node steps under the node, maintenance mode under the cluster. */
+export function checkpointKey(runId: string, nodeId: string, step: StepId): Key {
+  return { pk: runPk(runId), sk: CLUSTER_STEPS.includes(step) ? `CLUSTER#STEP#${stepNumber(step)}` : `${nodeCheckpointsPrefix(nodeId)}${stepNumber(step)}` };
+}
+
+export const commandKey = (commandId: string): Key => ({ pk: `COMMAND#${commandId}`, sk: 'COMMAND' });
+export const approvalRecordKey = (approvalId: string): Key => ({ pk: `APPROVAL#${approvalId}`, sk: 'APPROVAL' });
+export const pendingApprovalKey = (approvalId: string): Key => ({ pk: PENDING_APPROVALS_PK, sk: `${SK_PREFIX.pendingApproval}${approvalId}` });
