@@ -9,8 +9,8 @@ import { CLUSTER_STEPS, stepNumber, type StepId } from '../core/steps.js';
  *   RUN#id    / HOLD#id        a question about node id is open (its step failed): no new node starts until it is answered
  *   RUN#id    / HELD#id        node id was held by open questions: its task token while it waits, how long it waited
  *   RUN#id    / PLAN#id        a node of the run: its place in the order, roles, version known when planned
- *   RUN#id    / NODE#id        how the node's part of the run ended
- *   RUN#id    / NODE#id#STEP#nn  step checkpoints;  RUN#id / CLUSTER#STEP#nn  maintenance mode steps
+ *   RUN#id    / OUTCOME#id     how the node's part of the run ended
+ *   RUN#id    / STEP#NODE#id#nn  step checkpoints;  RUN#id / STEP#CLUSTER#nn  maintenance mode steps
  *   COMMAND#id / COMMAND       the task token waiting for an SSM command (never in a URL; TTL-expired)
  *   APPROVAL#id / APPROVAL     an approval request: evidence, state, decision, its task token (TTL-expired)
  *   APPROVALS#PENDING / APPROVAL#id  pointer to an approval still waiting for a human
@@ -24,13 +24,18 @@ export const clusterPk = (cluster: string): string => `CLUSTER#${cluster}`;
 export const runPk = (runId: string): string => `RUN#${runId}`;
 export const PENDING_APPROVALS_PK = 'APPROVALS#PENDING';
 
-/** Sort-key prefixes that select one kind of record in its partition. */
+/**
+ * Sort-key prefixes that select one kind of record in its partition: no key of one kind begins with another
+ * kind's prefix, and a node's checkpoint prefix ends in `#`, so that `i-1`'s never selects `i-10`'s.
+ */
 export const SK_PREFIX = {
   /** Under CLUSTER#c. */
   nodeRecord: 'NODE#',
   run: 'RUN#',
   /** Under RUN#id. */
   plan: 'PLAN#',
+  outcome: 'OUTCOME#',
+  checkpoint: 'STEP#',
   hold: 'HOLD#',
   held: 'HELD#',
   /** Under APPROVALS#PENDING. */
@@ -42,17 +47,17 @@ export const nodeRecordKey = (cluster: string, nodeId: string): Key => ({ pk: cl
 export const runKey = (cluster: string, runId: string): Key => ({ pk: clusterPk(cluster), sk: `${SK_PREFIX.run}${runId}` });
 
 export const planKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.plan}${nodeId}` });
-export const outcomeKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `NODE#${nodeId}` });
+export const outcomeKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.outcome}${nodeId}` });
 export const stopKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'STOP' });
 export const holdKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.hold}${nodeId}` });
 export const heldKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.held}${nodeId}` });
 
 /** Prefix of one node's step checkpoints in its run. */
-export const nodeCheckpointsPrefix = (nodeId: string): string => `NODE#${nodeId}#STEP#`;
+export const nodeCheckpointsPrefix = (nodeId: string): string => `${SK_PREFIX.checkpoint}NODE#${nodeId}#`;
 
 /** A step checkpoint: node steps under the node, maintenance mode under the cluster. */
 export function checkpointKey(runId: string, nodeId: string, step: StepId): Key {
-  return { pk: runPk(runId), sk: CLUSTER_STEPS.includes(step) ? `CLUSTER#STEP#${stepNumber(step)}` : `${nodeCheckpointsPrefix(nodeId)}${stepNumber(step)}` };
+  return { pk: runPk(runId), sk: CLUSTER_STEPS.includes(step) ? `${SK_PREFIX.checkpoint}CLUSTER#${stepNumber(step)}` : `${nodeCheckpointsPrefix(nodeId)}${stepNumber(step)}` };
 }
 
 export const commandKey = (commandId: string): Key => ({ pk: `COMMAND#${commandId}`, sk: 'COMMAND' });

@@ -297,26 +297,32 @@ export class FleetStore {
     );
   }
 
-  /** Everything a run recorded: step checkpoints (node and cluster steps), node outcomes, and held nodes. */
+  /**
+   * What a run recorded, for the summary at its end (which needs every node): its step checkpoints (node and
+   * cluster steps), node outcomes and held nodes, each kind read by its own prefix (not the plan, holds or stop mark).
+   */
   async runRecords(runId: string): Promise<{ checkpoints: StepCheckpoint[]; outcomes: NodeOutcome[]; held: HeldNode[] }> {
-    const items = await this.records.query(runPk(runId));
-    const checkpoints: StepCheckpoint[] = [];
-    const outcomes: NodeOutcome[] = [];
-    const held: HeldNode[] = [];
-    for (const item of items) {
-      const { pk: _pk, sk: _sk, ...rest } = item;
-      const sk = String(item.sk);
-      if (typeof item.step === 'string' && !sk.startsWith('HOLD#')) checkpoints.push(rest as unknown as StepCheckpoint);
-      else if (sk.startsWith('NODE#')) outcomes.push(rest as unknown as NodeOutcome);
-      else if (sk.startsWith('HELD#')) held.push(heldNodeOf(item));
-    }
-    return { checkpoints, outcomes, held };
+    const [checkpoints, outcomes, held] = await Promise.all([
+      this.runCheckpoints(runId),
+      this.runOutcomes(runId),
+      this.records.query(runPk(runId), SK_PREFIX.held),
+    ]);
+    return { checkpoints, outcomes, held: held.map(heldNodeOf) };
+  }
+
+  /** Every step checkpoint of a run: maintenance mode's first, then each node's in node and step order. */
+  async runCheckpoints(runId: string): Promise<StepCheckpoint[]> {
+    return (await this.records.query(runPk(runId), SK_PREFIX.checkpoint)).map((item) => withoutKey(item) as unknown as StepCheckpoint);
+  }
+
+  /** How each node's part of the run ended, for the nodes whose part ended. */
+  async runOutcomes(runId: string): Promise<NodeOutcome[]> {
+    return (await this.records.query(runPk(runId), SK_PREFIX.outcome)).map((item) => withoutKey(item) as unknown as NodeOutcome);
   }
 
   /** One node's step checkpoints in a run (one query of that node's items, whatever the size of the run). */
   async nodeCheckpoints(runId: string, nodeId: string): Promise<StepCheckpoint[]> {
-    const items = await this.records.query(runPk(runId), nodeCheckpointsPrefix(nodeId));
-    return items.map(({ pk: _pk, sk: _sk, ...rest }) => rest as unknown as StepCheckpoint);
+    return (await this.records.query(runPk(runId), nodeCheckpointsPrefix(nodeId))).map((item) => withoutKey(item) as unknown as StepCheckpoint);
   }
 
   putApproval(...a: Parameters<ApprovalStore['putApproval']>): ReturnType<ApprovalStore['putApproval']> { return this.approvals.putApproval(...a); }

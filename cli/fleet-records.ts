@@ -36,8 +36,7 @@ export function historyCommand(): Command {
         const store = await clients.store();
         const changes: VersionChange[] = [];
         for (const run of await store.listRuns(cluster)) {
-          const { outcomes } = await store.runRecords(run.runId);
-          for (const o of outcomes) {
+          for (const o of await store.runOutcomes(run.runId)) {
             if (flags.node !== undefined && o.nodeId !== flags.node) continue;
             changes.push({ at: o.at, node: o.nodeId, from: o.from, to: o.to, status: o.status, runId: run.runId, startedAt: run.startedAt });
           }

@@ -15,7 +15,7 @@ export type NodeStatus = 'UPGRADED' | 'SKIPPED' | 'PREPARED' | 'ROLLED_BACK' | '
  */
 export type RunStatus = 'SUCCEEDED' | 'PREPARED' | 'PARTIAL' | 'ROLLED_BACK' | 'ABORTED' | 'FAILED';
 
-/** One step on one node in one run (DynamoDB `RUN#id` / `NODE#id#STEP#nn`). */
+/** One step on one node in one run (DynamoDB `RUN#id` / `STEP#NODE#id#nn`). */
 export interface StepCheckpoint {
   nodeId: string;
   step: StepId;
@@ -40,7 +40,7 @@ export interface EarlierAttempt {
   finishedAt?: string;
 }
 
-/** How a node's part of the run ended (DynamoDB `RUN#id` / `NODE#id`). */
+/** How a node's part of the run ended (DynamoDB `RUN#id` / `OUTCOME#id`). */
 export interface NodeOutcome {
   nodeId: string;
   status: 'UPGRADED' | 'SKIPPED' | 'FAILED' | 'ROLLED_BACK' | 'NEEDS_ATTENTION';

@@ -33,13 +33,14 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
   if (recorded === null) throw new PlanError(`run ${run.runId} has no plan recorded; it cannot decide which nodes to upgrade`);
   const nodes: NodeSpec[] = recorded.order.map((id) => ({ id, roles: recorded.roles[id] ?? [] }));
   const observed = new Map<string, string>();
-  const records = await store.runRecords(run.runId);
-  const failed = records.outcomes.filter((o) => o.status === 'FAILED');
+  // Once per run, before the window: every node's outcome (failed checks) and checkpoints (versions reported).
+  const [outcomes, checkpoints] = await Promise.all([store.runOutcomes(run.runId), store.runCheckpoints(run.runId)]);
+  const failed = outcomes.filter((o) => o.status === 'FAILED');
   if (failed.length > 0) {
     const list = failed.map((o) => `${o.nodeId} (${o.failedStep ?? 'a step'} failed)`).join(', ');
     throw new NodeCheckError(`${failed.length} node${failed.length > 1 ? 's' : ''} failed before the maintenance window, nothing was changed: ${list}`);
   }
-  for (const c of records.checkpoints) {
+  for (const c of checkpoints) {
     const version = c.details?.version;
     if (c.step === 'version-check' && typeof version === 'string' && isValidVersion(version)) observed.set(c.nodeId, version);
   }
@@ -86,7 +87,7 @@ export async function interruptedNodes(store: FleetStore, cluster: string, previ
   const previous = await store.getRun(cluster, previousRunId);
   if (previous === null) throw new InputValidationError(`resumeFrom: run ${previousRunId} of cluster ${cluster} was not found`, 'resumeFrom');
   if (previous.status === 'RUNNING') throw new InputValidationError(`resumeFrom: run ${previousRunId} is still running; resume a run that stopped`, 'resumeFrom');
-  const { checkpoints, outcomes } = await store.runRecords(previousRunId);
+  const [checkpoints, outcomes] = await Promise.all([store.runCheckpoints(previousRunId), store.runOutcomes(previousRunId)]);
   // One pass over each list (a run may hold thousands of nodes and tens of thousands of checkpoints).
   const settled = new Set(outcomes.filter((o) => o.status === 'UPGRADED' || o.status === 'ROLLED_BACK' || o.status === 'SKIPPED').map((o) => o.nodeId));
   const switched = new Set(checkpoints.filter((c) => c.step === 'upgrade' && c.status === 'SUCCEEDED').map((c) => c.nodeId));
