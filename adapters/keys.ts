@@ -8,7 +8,7 @@ import { CLUSTER_STEPS, stepNumber, type StepId } from '../core/steps.js';
  *   RUN#id    / STOP           the run is stopping (a node failed, was rolled back or aborted): no new node starts
  *   RUN#id    / HOLD#id        a question about node id is open (its step failed): no new node starts until it is answered
  *   RUN#id    / HELD#id        node id was held by open questions: its task token while it waits, how long it waited
- *   RUN#id    / PLAN#id        a node of the run: its place in the order, roles, version known when planned
+ *   RUN#id    / PLAN#id        a node of the run: its place in the order, roles, version known when planned, when it started
  *   RUN#id    / OUTCOME#id     how the node's part of the run ended
  *   RUN#id    / STEP#NODE#id#nn  step checkpoints;  RUN#id / STEP#CLUSTER#nn  maintenance mode steps
  *   COMMAND#id / COMMAND       the task token waiting for an SSM command (never in a URL; TTL-expired)

@@ -13,6 +13,15 @@ export type { StoredApproval } from './approval-store.js';
 export type { PendingCommand } from './command-store.js';
 export type { HeldNode, RunHold } from './hold-store.js';
 
+/** A node of a run as planned (`RUN#id` / `PLAN#node`); `startedAt` once the gate let it start. */
+export interface PlannedNode {
+  nodeId: string;
+  seq: number;
+  roles: string[];
+  plannedFrom?: string;
+  startedAt?: string;
+}
+
 /**
  * The fleet's records in the single table (its layout: keys.ts). Approvals, commands and what holds a run
  * have stores of their own; their methods pass through here, so one object serves every handler.
@@ -161,8 +170,7 @@ export class FleetStore {
   async getRun(cluster: string, runId: string): Promise<(RunInfo & { status: string; summary?: Summary }) | null> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: runKey(cluster, runId) }));
     if (out.Item === undefined) return null;
-    const planned = (await this.records.query(runPk(runId), SK_PREFIX.plan)) as unknown as { nodeId: string; seq: number; roles: string[]; plannedFrom?: string }[];
-    planned.sort((a, b) => a.seq - b.seq);
+    const planned = await this.plannedNodes(runId);
     const { pk: _pk, sk: _sk, nodeCount: _count, ...facts } = out.Item;
     return {
       ...(facts as Omit<RunInfo, 'order' | 'roles' | 'plannedFrom'> & { status: string; summary?: Summary }),
@@ -178,6 +186,32 @@ export class FleetStore {
     if (out.Item === undefined) return null;
     // completeRun writes finishedAt with the summary (projected instead of the summary, which may be large).
     return { status: String(out.Item.status), summarized: out.Item.finishedAt !== undefined };
+  }
+
+  /** The run's nodes in their planned order (`PLAN#` items only: a few small attributes per node). */
+  async plannedNodes(runId: string): Promise<PlannedNode[]> {
+    const planned = (await this.records.query(runPk(runId), SK_PREFIX.plan)).map((item) => withoutKey(item) as unknown as PlannedNode);
+    return planned.sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * Notes on the node's plan item that the gate let it start, so "who waits" tells nodes in flight from nodes
+   * held by reading the plan. False when the run has no plan for the node (nothing is written then).
+   */
+  async markStarted(runId: string, nodeId: string, at: string): Promise<boolean> {
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: planKey(runId, nodeId),
+        UpdateExpression: 'SET startedAt = if_not_exists(startedAt, :at)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at },
+      }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /** A node's roles as the run planned them (one read, whatever the size of the run). */

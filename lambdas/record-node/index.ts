@@ -74,6 +74,7 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | Gat
     }
     const [stop, holds] = await Promise.all([store.runStopping(runId), store.openHolds(runId)]);
     const answer = gateAnswer(stop, holds);
+    if (answer.go) await store.markStarted(runId, event.node.id, new Date().toISOString());
     if ('held' in answer) logger.info('node held: waiting for a decision', { runId, nodeId: event.node.id, waitingFor: answer.waitingFor });
     return answer;
   }

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { DECISION_HELP, DECISIONS, nodeNames, type ApprovalDecision, type ApprovalRequest } from '../../core/approval.js';
 import type { RunContext } from '../../core/run-context.js';
-import { STEP_STATE_NAMES, WINDOW_STEPS, isStepId, type StepId } from '../../core/steps.js';
-import type { CaughtError, NodeOutcome, StepCheckpoint } from '../../core/summary.js';
-import { FleetStore } from '../../adapters/store.js';
+import { STEP_STATE_NAMES, isStepId, type StepId } from '../../core/steps.js';
+import type { CaughtError, NodeOutcome } from '../../core/summary.js';
+import { FleetStore, type PlannedNode } from '../../adapters/store.js';
 import { approvalKey, approvalLink } from '../../adapters/approval-links.js';
 import { documentClient, requireEnv, snsClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
@@ -26,11 +26,13 @@ export interface RequestApprovalEvent {
   failedStep?: string;
 }
 
-/** The evidence: the failed step and its output from the checkpoints, versions, backup, progress so far. */
+/**
+ * The evidence: the failed step and its output from the node's own checkpoints, versions, backup, and progress
+ * so far from the plan and the outcomes (small items, one or two per node; no other node's checkpoints).
+ */
 async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Date): Promise<ApprovalRequest> {
   const { run, node } = event;
-  const [{ checkpoints, outcomes }, recorded] = await Promise.all([store.runRecords(run.runId), store.getRun(run.cluster, run.runId)]);
-  const mine = checkpoints.filter((c) => c.nodeId === node.id);
+  const [mine, planned, outcomes] = await Promise.all([store.nodeCheckpoints(run.runId, node.id), store.plannedNodes(run.runId), store.runOutcomes(run.runId)]);
   const named = typeof event.failedStep === 'string' && isStepId(event.failedStep) ? event.failedStep : undefined;
   let failed = named !== undefined
     ? mine.find((c) => c.step === named)
@@ -55,7 +57,7 @@ async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Dat
     runId: run.runId,
     cluster: run.cluster,
     nodeId: node.id,
-    roles: (await store.plannedRoles(run.runId, node.id)) ?? [],
+    roles: planned.find((p) => p.nodeId === node.id)?.roles ?? [],
     failedStep: (failed?.step ?? 'upgrade') satisfies StepId,
     exitCode: failed?.exitCode ?? null,
     outputTail: failed?.outputTail ?? (failed?.status === 'RUNNING' ? `${event.error?.Error ?? 'no result'}: ${event.error?.Cause ?? 'the step did not finish in time'}` : event.error?.Cause ?? ''),
@@ -63,19 +65,18 @@ async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Dat
     to: run.targetVersion,
     backupId: backedUp ? run.runId : null,
     upgraded: outcomes.filter((o) => o.status === 'UPGRADED').map((o) => o.nodeId),
-    ...whoWaits(recorded?.order ?? [], node.id, checkpoints, outcomes),
+    ...whoWaits(planned, node.id, outcomes),
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + run.approvalTimeoutSeconds * 1000).toISOString(),
     onTimeout: run.onTimeout,
   };
 }
 
-/** Nodes still finishing their current node, and nodes that have not started and are held by this question. */
-function whoWaits(order: readonly string[], failed: string, checkpoints: readonly StepCheckpoint[], outcomes: readonly NodeOutcome[]): { inFlight: string[]; held: string[] } {
+/** Nodes still finishing their current node (the gate let them start), and nodes that have not started and are held by this question. */
+function whoWaits(planned: readonly PlannedNode[], failed: string, outcomes: readonly NodeOutcome[]): { inFlight: string[]; held: string[] } {
   const ended = new Set(outcomes.map((o) => o.nodeId));
-  const started = new Set(checkpoints.filter((c) => WINDOW_STEPS.includes(c.step)).map((c) => c.nodeId));
-  const open = order.filter((id) => id !== failed && !ended.has(id));
-  return { inFlight: open.filter((id) => started.has(id)), held: open.filter((id) => !started.has(id)) };
+  const open = planned.filter((p) => p.nodeId !== failed && !ended.has(p.nodeId));
+  return { inFlight: open.filter((p) => p.startedAt !== undefined).map((p) => p.nodeId), held: open.filter((p) => p.startedAt === undefined).map((p) => p.nodeId) };
 }
 
 function emailText(a: ApprovalRequest, link: string | null): string {
