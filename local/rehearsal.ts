@@ -1,13 +1,10 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { parseInput, type UpgradeInput } from '../core/input-schema.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { InputValidationError } from '../core/errors.js';
 import { refuseDowngrade } from '../core/plan.js';
-import { startLocalProxy } from './https-proxy.js';
 import type { Summary } from '../core/summary.js';
+import { startLocalProxy } from './https-proxy.js';
 import { FleetStore } from '../adapters/store.js';
 import { documentClient, resetClients } from '../adapters/aws-clients.js';
 import type { IamDenial } from './iam/enforce.js';
@@ -15,16 +12,13 @@ import { localIam } from './iam/local-iam.js';
 import { answerThroughPage, startApprovalServer } from './approval-server.js';
 import { handler as approvalPageHandler } from '../lambdas/approval-page/index.js';
 import { resetApprovalKey } from '../adapters/approval-links.js';
-import type { Decision } from '../core/approval.js';
-import { startLocalSns, type PublishedMessage } from './sns-endpoint.js';
+import { startLocalSns } from './sns-endpoint.js';
 import { randomBytes } from 'node:crypto';
 import { logger } from '../adapters/logger.js';
-import type { ClusterFile } from './cluster-file.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
-import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoint.js';
+import { startDynamoDbLocal } from './dynamodb-local.js';
+import { startLocalSsm, type LocalSsm } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
-import type { StepId } from '../core/steps.js';
 import { LOCAL_STATE_MACHINE_NAME, MapFence, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
@@ -34,114 +28,14 @@ import { LocalCleanupMachine } from './cleanup-machine.js';
 import { ProgressPrinter } from './progress.js';
 import { LOCAL_HANDLERS } from './handlers.js';
 import { StepTimer, type StepTiming } from './step-timings.js';
+import type { LambdaFault, RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
+import { DOCUMENT_NAME, TABLE_NAME, checkRunbookName, cleanWorkdir, createTable, defaultRunId, rehearsalInput, rehearsalProxyPort } from './rehearsal-setup.js';
+import { inFlightSettled } from './scripted-operator.js';
 import { DEFAULT_LAMBDA_TIMEOUT_SECONDS, withLambdaTimeout } from './lambda-timeout.js';
 import { LocalEventBus } from './eventbridge.js';
 
-export interface RehearsalOptions {
-  cluster: ClusterFile;
-  targetVersion: string;
-  /** Where sandboxes, packages and command output go; emptied first. */
-  workdir: string;
-  roleOrder?: string[];
-  force?: boolean;
-  ignoreInspectFailures?: boolean;
-  /** Nodes of a role upgraded at once (`unmatched` for the final group); default 1. */
-  concurrency?: Record<string, number>;
-  /** Nodes of a role that stay in service while its group upgrades: a count or "NN%". */
-  minHealthy?: Record<string, number | string>;
-  /** Only check every node and stage the package where needed; no maintenance window. */
-  prepareOnly?: boolean;
-  /**
-   * Serve packages only through a forward proxy on loopback and hand the nodes its URL as HTTPS_PROXY:
-   * `true` picks a free port, `http://127.0.0.1:PORT` listens there.
-   */
-  httpsProxy?: string | true;
-  /** The runbook under `runbooks/` the SSM document is built from. @default 'release-dir' */
-  runbook?: string;
-  /** Absolute path of a runbook folder outside runbooks/ (benchmarks); wins over `runbook`. */
-  runbookPath?: string;
-  /** A template `cdk synth` wrote: rehearsed as it is (its policies, document and definition) instead of synthesizing one. */
-  template?: string;
-  /**
-   * Bare sandboxes hold only `<root>/VERSION` (the node's version) and no service: for runbooks that
-   * touch nothing else, such as the benchmarks' timed runbook. @default false
-   */
-  bareSandboxes?: boolean;
-  /** Extra environment of the nodes' agent (e.g. the benchmarks' FU_BENCH_SCALE). */
-  nodeEnv?: Record<string, string>;
-  /** Directories put first on the nodes' PATH (e.g. a test's fake `kato`). */
-  nodePath?: string[];
-  failures?: InjectedFailure[];
-  /**
-   * Caps every step's timeout (seconds) so injected hangs and lost events play out in seconds: the SSM
-   * execution timeout (run-step's STEP_TIMEOUT_CAP_SECONDS) and the step tasks' own timeouts.
-   */
-  stepTimeoutSeconds?: number;
-  /**
-   * The steps `stepTimeoutSeconds` caps (default: every step). Capping only the faulted step keeps a
-   * loaded machine's slow but healthy steps from timing out.
-   */
-  cappedSteps?: StepId[];
-  /** The package repository serves the target version's package with bytes that do not match SHA256SUMS. */
-  corruptPackage?: boolean;
-  /**
-   * Answers to the operator's approval requests, in order (`--decision`); when they run out the
-   * rehearsal prints how to decide and waits (until approval.timeoutMinutes, then onTimeout).
-   */
-  decisions?: Decision[];
-  /** Minutes an approval waits before onTimeout decides (the input's approval.timeoutMinutes). */
-  approvalTimeoutMinutes?: number;
-  onTimeout?: 'rollback' | 'abort';
-  /**
-   * Resume the run with this id (same workdir, same DynamoDB Local): the sandboxes stay as it left them;
-   * upgraded nodes are skipped by their version check, an interrupted node restarts from a safe step.
-   */
-  resumeFrom?: string;
-  /** Lambda handlers made to throw, as a crashing function would (fault injection). */
-  lambdaFaults?: LambdaFault[];
-  runId?: string;
-  /** A DynamoDB Local the caller owns (kept running afterwards, e.g. for a test to inspect). */
-  dynamodb?: DynamoDbLocal;
-  /** Leave the sandbox services running at the end (a test inspects them, then stops them). */
-  keepServices?: boolean;
-  /** Progress lines (default: none). */
-  progress?: (line: string) => void;
-  /**
-   * Stops the run as `fleet-upgrade stop` does (StopExecution: no further state, no catch path), then
-   * hands the status change to `run-stopped`, as the stack's EventBridge rule does: the step under way
-   * finishes on its node, a node caught mid-upgrade is rolled back, maintenance mode goes off and the
-   * lock is released. The abort reason (a string) is the stop's cause. The CLI aborts on Ctrl-C.
-   */
-  signal?: AbortSignal;
-}
-
-/** A handler that throws `times` times when its event matches (`step`/`nodeId` of run-step and record-node events). */
-export interface LambdaFault {
-  handler: string;
-  times: number;
-  step?: string;
-  nodeId?: string;
-}
-
-/**
- * The scripted operator decides as a person would: after the nodes that were in flight when it was asked have
- * finished their current node (or failed and asked too), and a moment to read; so a rehearsal shows the nodes
- * held meanwhile (and a node started while the question was open would show in the invariants).
- */
-async function inFlightSettled(store: FleetStore, approvalId: string, limitMs = 120_000): Promise<void> {
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const deadline = Date.now() + limitMs;
-  const approval = await store.getApproval(approvalId);
-  const inFlight = approval?.inFlight ?? [];
-  if (approval === null || inFlight.length === 0) return;
-  while (Date.now() < deadline) {
-    const [{ outcomes }, holds] = await Promise.all([store.runRecords(approval.runId), store.openHolds(approval.runId)]);
-    const settled = new Set([...outcomes.map((o) => o.nodeId), ...holds.map((h) => h.nodeId)]);
-    if (inFlight.every((id) => settled.has(id))) break;
-    await sleep(100);
-  }
-  await sleep(1_000);
-}
+export type { LambdaFault, RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
+export { DOCUMENT_NAME, TABLE_NAME, cleanWorkdir, createTable } from './rehearsal-setup.js';
 
 /** Counts invocations per handler name. */
 function counted(name: string, handler: LocalHandler, counts: Record<string, number>): LocalHandler {
@@ -166,109 +60,6 @@ function withFaults(name: string, handler: LocalHandler, faults: LambdaFault[]):
   };
 }
 
-export interface RehearsalResult {
-  summary: Summary & {
-    execution: {
-      name: string; status: string; events: number; childEvents: number; childExecutions: number; stateTransitions: number; maxPayloadBytes: number; durationMs: number;
-      /** The largest result a Map gathered from its iterations (held to 256 KiB like any payload). */
-      maxMapResultBytes: number;
-      /** AWS calls judged against the caller's IAM policies from the template, and how many were denied. */
-      iam: { checked: number; denied: number };
-    };
-  };
-  nodeRoots: Map<string, string>;
-  tableName: string;
-  /** Requests the loopback proxy forwarded (empty without `httpsProxy`). */
-  proxied: string[];
-  /** Messages published to the operators' topic (approval requests, failed rollbacks). */
-  notifications: PublishedMessage[];
-  /** Lambda invocations per handler, as AWS would bill them. */
-  invocations: Record<string, number>;
-  /** Every node step: its task state's time, and how long its script ran on the node. */
-  steps: (StepTiming & { scriptMs: number })[];
-}
-
-export const TABLE_NAME = 'fleet-upgrade-rehearsal';
-const RUNBOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'runbooks');
-export const DOCUMENT_NAME = 'fleet-upgrade-runbook';
-
-/** A readable, unique run id: `demo-3.1.0-20261124T103000`. */
-export function defaultRunId(cluster: string, version: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-  return `${cluster}-${version}-${stamp}`.slice(0, 80);
-}
-
-/** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
-export function rehearsalInput(
-  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom'> & {
-    httpsProxy?: string;
-  },
-): UpgradeInput {
-  return parseInput({
-    cluster: opts.cluster.cluster,
-    targetVersion: opts.targetVersion,
-    nodes: opts.cluster.nodes.map((n) => ({ id: n.id, roles: n.roles })),
-    ...(opts.roleOrder ? { roleOrder: opts.roleOrder } : {}),
-    ...(opts.force ? { force: true } : {}),
-    ...(opts.ignoreInspectFailures ? { ignoreInspectFailures: true } : {}),
-    ...(opts.prepareOnly ? { prepareOnly: true } : {}),
-    ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-    ...(opts.approvalTimeoutMinutes !== undefined || opts.onTimeout !== undefined
-      ? { approval: { ...(opts.approvalTimeoutMinutes !== undefined ? { timeoutMinutes: opts.approvalTimeoutMinutes } : {}), ...(opts.onTimeout ? { onTimeout: opts.onTimeout } : {}) } }
-      : {}),
-    ...(opts.minHealthy ? { minHealthy: opts.minHealthy } : {}),
-    ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom } : {}),
-    ...(opts.httpsProxy ? { httpsProxy: opts.httpsProxy } : {}),
-  });
-}
-
-/** The port the rehearsal's own proxy listens on: 0 (any) for `true`, else the port of a loopback URL. */
-export function rehearsalProxyPort(value: string | true): number {
-  if (value === true) return 0;
-  const match = /^http:\/\/(?:127\.0\.0\.1|localhost):([0-9]{1,5})\/?$/.exec(value);
-  const port = Number(match?.[1]);
-  if (match === null || port < 1 || port > 65_535) {
-    throw new InputValidationError(
-      `httpsProxy: the rehearsal runs its own proxy on loopback; give --https-proxy alone or as http://127.0.0.1:PORT, got ${JSON.stringify(value)}`,
-      'httpsProxy',
-    );
-  }
-  return port;
-}
-
-/** Runbooks are folders under runbooks/; the name reaches a path, so it is held to a pattern first. */
-export function checkRunbookName(name: string): string {
-  if (!/^[a-z][a-z0-9-]{0,40}$/.test(name) || name === 'shared' || !existsSync(join(RUNBOOKS_DIR, name))) {
-    // runbooks/shared holds what every runbook embeds; it is not a runbook of its own.
-    const known = existsSync(RUNBOOKS_DIR) ? readdirSync(RUNBOOKS_DIR).filter((d) => d !== 'shared').join(', ') : 'none';
-    throw new InputValidationError(`runbook: expected one of ${known}, got ${JSON.stringify(name)}`, 'runbook');
-  }
-  return name;
-}
-
-/** Creates the stack's table in DynamoDB Local, as the synthesized template defines it. */
-export async function createTable(endpoint: string, properties: Record<string, unknown>): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: TABLE_NAME,
-        KeySchema: properties.KeySchema as CreateTableCommandInput['KeySchema'],
-        AttributeDefinitions: properties.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    const ttl = properties.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
-    if (ttl?.AttributeName !== undefined) {
-      await client.send(new UpdateTimeToLiveCommand({ TableName: TABLE_NAME, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: ttl.Enabled ?? true } }));
-    }
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-  } finally {
-    client.destroy();
-  }
-}
-
 /**
  * The stack synthesized with a built-in runbook, once per process (≈ 0.7 s each time otherwise): a process
  * that rehearses many times (the fault matrix, the tests) reuses it. A runbookPath is synthesized every
@@ -282,17 +73,6 @@ async function builtInTemplate(runbook: string, workdir: string): Promise<Return
     builtInTemplates.set(runbook, template);
   }
   return structuredClone(template);
-}
-
-/** Stops services a previous rehearsal left in the workdir, then empties it. */
-export async function cleanWorkdir(workdir: string): Promise<void> {
-  const nodes = join(workdir, 'nodes');
-  if (existsSync(nodes)) {
-    const { readdir } = await import('node:fs/promises');
-    for (const id of await readdir(nodes)) await stopService(join(nodes, id));
-  }
-  await rm(workdir, { recursive: true, force: true });
-  await mkdir(workdir, { recursive: true });
 }
 
 /**
