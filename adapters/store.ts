@@ -354,6 +354,11 @@ export class FleetStore {
     return (await this.records.query(runPk(runId), SK_PREFIX.outcome)).map((item) => withoutKey(item) as unknown as NodeOutcome);
   }
 
+  /** The outcomes of the given nodes whose part of the run ended, read by key (nothing of any other node). */
+  async nodeOutcomes(runId: string, nodeIds: readonly string[]): Promise<NodeOutcome[]> {
+    return (await this.records.batchGet(nodeIds.map((id) => outcomeKey(runId, id)))).map((item) => withoutKey(item) as unknown as NodeOutcome);
+  }
+
   /** One node's step checkpoints in a run (one query of that node's items, whatever the size of the run). */
   async nodeCheckpoints(runId: string, nodeId: string): Promise<StepCheckpoint[]> {
     return (await this.records.query(runPk(runId), nodeCheckpointsPrefix(nodeId))).map((item) => withoutKey(item) as unknown as StepCheckpoint);

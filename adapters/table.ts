@@ -1,10 +1,17 @@
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   QueryCommand,
+  type BatchGetCommandInput,
+  type BatchGetCommandOutput,
   type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import type { Key } from './keys.js';
+
+/** Waits before asking again for what a batch request left unprocessed (throttling): growing, at most a second. */
+const backOff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
 
 /** One DynamoDB table through the document client, with the paging and retry loops every store shares. */
 export class Table {
@@ -33,12 +40,27 @@ export class Table {
     return items;
   }
 
+  /** Items by key, 100 to a request (BatchGetItem's limit), in no particular order; keys not found are left out. */
+  async batchGet(keys: readonly Key[]): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      let requests: BatchGetCommandInput['RequestItems'] = { [this.name]: { Keys: keys.slice(i, i + 100) } };
+      for (let attempt = 0; requests !== undefined && Object.keys(requests).length > 0; attempt++) {
+        if (attempt > 0) await backOff(attempt);
+        const out: BatchGetCommandOutput = await this.db.send(new BatchGetCommand({ RequestItems: requests }));
+        items.push(...(out.Responses?.[this.name] ?? []));
+        requests = out.UnprocessedKeys;
+      }
+    }
+    return items;
+  }
+
   /** Writes items 25 to a request (BatchWriteItem's limit), asking again for those DynamoDB left unprocessed. */
   async batchPut(items: readonly Record<string, unknown>[]): Promise<void> {
     for (let i = 0; i < items.length; i += 25) {
       let requests: BatchWriteCommandInput['RequestItems'] = { [this.name]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) };
       for (let attempt = 0; requests !== undefined && Object.keys(requests).length > 0; attempt++) {
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+        if (attempt > 0) await backOff(attempt);
         const out: BatchWriteCommandOutput = await this.db.send(new BatchWriteCommand({ RequestItems: requests }));
         requests = out.UnprocessedItems;
       }

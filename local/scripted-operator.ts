@@ -12,7 +12,8 @@ export async function inFlightSettled(store: FleetStore, approvalId: string, lim
   const inFlight = approval?.inFlight ?? [];
   if (approval === null || inFlight.length === 0) return;
   while (Date.now() < deadline) {
-    const [{ outcomes }, holds] = await Promise.all([store.runRecords(approval.runId), store.openHolds(approval.runId)]);
+    // Polled: only the in-flight nodes' outcomes (by key) and the open questions, whatever the size of the run.
+    const [outcomes, holds] = await Promise.all([store.nodeOutcomes(approval.runId, inFlight), store.openHolds(approval.runId)]);
     const settled = new Set([...outcomes.map((o) => o.nodeId), ...holds.map((h) => h.nodeId)]);
     if (inFlight.every((id) => settled.has(id))) break;
     await sleep(100);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { FleetStore } from '../../adapters/store.js';
 import type { StepId } from '../../core/steps.js';
+import { inFlightSettled } from '../../local/scripted-operator.js';
 import { localTable } from '../support/dynamodb.js';
 import { partitionReads, recordingClient, type RecordedRequest } from '../support/recorded-requests.js';
 
@@ -68,5 +69,35 @@ describe('a run\'s records are read by kind and by node, never the whole partiti
     const reads = partitionReads(requests, 'RUN#summary-1');
     expect(reads.map((r) => r.prefix).sort()).toEqual(['HELD#', 'OUTCOME#', 'STEP#']);
     expect(reads.reduce((n, r) => n + r.itemsReturned, 0)).toBe(8);
+  });
+});
+
+describe('the rehearsal\'s scripted operator polls only what it waits for', () => {
+  const ask = (runId: string, inFlight: string[]) => store.putApproval({
+    approvalId: `approval-${runId}`, runId, cluster: 'reads', nodeId: 'i-2', roles: [], failedStep: 'upgrade', exitCode: 1, outputTail: '',
+    from: '3.0.0', to: '3.1.0', backupId: null, upgraded: [], inFlight, held: [], createdAt: 'now', expiresAt: 'later', onTimeout: 'rollback',
+  }, 'token', 0);
+
+  it('the in-flight nodes\' outcomes by key and the open questions: once i-1 and i-10 ended (or asked), it decides', async () => {
+    await recordedRun('operator-1');
+    await ask('operator-1', ['i-1', 'i-10']);
+    requests.length = 0;
+    await inFlightSettled(store, 'approval-operator-1', 5_000);
+    const reads = partitionReads(requests, 'RUN#operator-1');
+    expect(reads.filter((r) => r.command === 'Query').map((r) => r.prefix)).toEqual(['HOLD#']);
+    expect(reads.filter((r) => r.command === 'BatchGetItem')).toEqual([{ command: 'BatchGetItem', sks: ['OUTCOME#i-1', 'OUTCOME#i-10'], itemsReturned: 2 }]);
+  });
+
+  it('a node in flight that asked too has settled; one still running is waited for', async () => {
+    await recordedRun('operator-2');
+    await store.openHold('operator-2', 'i-10', 'restart', 'now');
+    await ask('operator-2', ['i-10']);
+    const started = Date.now();
+    await inFlightSettled(store, 'approval-operator-2', 5_000);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await ask('operator-2b', ['i-10']);
+    const waiting = Date.now();
+    await inFlightSettled(store, 'approval-operator-2b', 1_500);
+    expect(Date.now() - waiting).toBeGreaterThanOrEqual(1_500);
   });
 });

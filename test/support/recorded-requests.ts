@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setClientHook } from '../../adapters/aws-clients.js';
 
-/** One DynamoDB request as sent, and how many items it returned. */
+/** One DynamoDB request as sent (`command`: the operation, e.g. Query, GetItem, BatchGetItem), and how many items it returned. */
 export interface RecordedRequest {
   command: string;
   input: Record<string, unknown>;
@@ -70,8 +70,8 @@ export function partitionReads(requests: readonly RecordedRequest[], pk: string)
       reads.push({ command, prefix: prefix === undefined ? undefined : plain(values[prefix]), itemsReturned });
     }
     const key = input.Key as { pk?: unknown; sk?: unknown } | undefined;
-    if (command === 'Get' && plain(key?.pk) === pk) reads.push({ command, sks: [String(plain(key?.sk))], itemsReturned });
-    if (command === 'BatchGet') {
+    if (command === 'GetItem' && plain(key?.pk) === pk) reads.push({ command, sks: [String(plain(key?.sk))], itemsReturned });
+    if (command === 'BatchGetItem') {
       const keys = Object.values((input.RequestItems ?? {}) as Record<string, { Keys?: { pk?: unknown; sk?: unknown }[] }>).flatMap((r) => r.Keys ?? []);
       const mine = keys.filter((k) => plain(k.pk) === pk);
       if (mine.length > 0) reads.push({ command, sks: mine.map((k) => String(plain(k.sk))), itemsReturned });
