@@ -188,6 +188,12 @@ export class FleetStore {
     return { status: String(out.Item.status), summarized: out.Item.finishedAt !== undefined };
   }
 
+  /** The run's own record: its facts, status and (once written) summary; one read, without the plan. */
+  async getRunRecord(cluster: string, runId: string): Promise<{ status: string; summary?: Summary } | null> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: runKey(cluster, runId) }));
+    return out.Item === undefined ? null : (withoutKey(out.Item) as { status: string; summary?: Summary });
+  }
+
   /** The run's nodes in their planned order (`PLAN#` items only: a few small attributes per node). */
   async plannedNodes(runId: string): Promise<PlannedNode[]> {
     const planned = (await this.records.query(runPk(runId), SK_PREFIX.plan)).map((item) => withoutKey(item) as unknown as PlannedNode);

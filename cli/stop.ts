@@ -31,7 +31,7 @@ export function stopCommand(): Command {
         const store = await clients.store();
         const deadline = Date.now() + flags.timeout * 1000;
         for (;;) {
-          const record = await store.getRun(cluster, described.name ?? run);
+          const record = await store.getRunRecord(cluster, described.name ?? run);
           const lock = await store.getLock(cluster);
           const lockedByRun = lock !== null && lock.runId === described.name;
           if (record?.summary !== undefined && !lockedByRun) {

@@ -90,7 +90,7 @@ export async function runSummary(clients: StackClients, view: WatchView, runId: 
   const store = await clients.store();
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const run = await store.getRun(view.cluster, runId);
+    const run = await store.getRunRecord(view.cluster, runId);
     if (run?.summary !== undefined) return run.summary;
     if (Date.now() >= deadline) return null;
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -325,9 +325,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     await ssm.idle();
 
     const store = new FleetStore(documentClient(), TABLE_NAME);
-    const run = await store.getRun(input.cluster, runId);
     const fromOutput = outcome.status === 'SUCCEEDED' ? (outcome.output as Summary) : undefined;
-    const summary = run?.summary ?? fromOutput;
+    const summary = (await store.getRunRecord(input.cluster, runId))?.summary ?? fromOutput;
     if (summary === undefined) {
       throw new Error(`the run ended ${outcome.status} without a summary${outcome.status === 'FAILED' ? `: ${outcome.error}: ${outcome.cause}` : ''}`);
     }

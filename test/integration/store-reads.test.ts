@@ -3,6 +3,9 @@ import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { FleetStore } from '../../adapters/store.js';
 import type { StepId } from '../../core/steps.js';
 import { inFlightSettled } from '../../local/scripted-operator.js';
+import { runSummary } from '../../cli/watch.js';
+import { WatchView } from '../../cli/watch-view.js';
+import type { StackClients } from '../../cli/aws.js';
 import { localTable } from '../support/dynamodb.js';
 import { partitionReads, recordingClient, type RecordedRequest } from '../support/recorded-requests.js';
 
@@ -99,5 +102,20 @@ describe('the rehearsal\'s scripted operator polls only what it waits for', () =
     const waiting = Date.now();
     await inFlightSettled(store, 'approval-operator-2b', 1_500);
     expect(Date.now() - waiting).toBeGreaterThanOrEqual(1_500);
+  });
+});
+
+describe('waiting for a run\'s summary (watch, stop --wait) polls the run\'s own record', () => {
+  it('one read of CLUSTER#c / RUN#id a look, never the run\'s plan', async () => {
+    await recordedRun('summary-wait');
+    const view = new WatchView();
+    Object.assign(view, { cluster: 'reads', status: 'ABORTED' });
+    const clients = { store: async () => store } as unknown as StackClients;
+    requests.length = 0;
+    await expect(runSummary(clients, view, 'summary-wait', 600)).resolves.toBeNull();
+    expect(partitionReads(requests, 'RUN#summary-wait')).toEqual([]);
+    const looks = partitionReads(requests, 'CLUSTER#reads');
+    expect(looks.length).toBeGreaterThan(0);
+    for (const look of looks) expect(look).toMatchObject({ command: 'GetItem', sks: ['RUN#summary-wait'] });
   });
 });
