@@ -174,8 +174,13 @@ export function toInputValidationError(error: z.ZodError, raw: unknown): InputVa
   return new InputValidationError(`${field}: ${message}${got}${more}`, field);
 }
 
-/** Step Functions refuses larger execution inputs; we say so before anything else happens. */
-export const MAX_INPUT_BYTES = 256 * 1024;
+/** Step Functions' limit on an execution input and on every state's data (bytes of UTF-8 JSON). */
+export const STEP_FUNCTIONS_PAYLOAD_BYTES = 256 * 1024;
+/**
+ * The plan's task carries the whole execution input (the node list) with the validated input and the run
+ * context beside it: 8 KiB is left for those, so an input that starts also gets through the plan.
+ */
+export const MAX_INPUT_BYTES = STEP_FUNCTIONS_PAYLOAD_BYTES - 8 * 1024;
 
 /** Validates the execution input; throws InputValidationError naming the field. */
 export function parseInput(raw: unknown): UpgradeInput {
@@ -188,10 +193,11 @@ export function parseInput(raw: unknown): UpgradeInput {
   } catch {
     throw new InputValidationError('(input): expected plain JSON (it could not be serialized: too deeply nested or cyclic)', '(input)');
   }
-  if (bytes > MAX_INPUT_BYTES) {
-    throw new InputValidationError(`(input): ${bytes} bytes, over the ${MAX_INPUT_BYTES}-byte execution input limit of Step Functions; omit "nodes" to discover them by tag`, '(input)');
-  }
+  const tooLarge = (limit: number, why: string) => new InputValidationError(`(input): ${bytes} bytes, over the ${limit}-byte limit (${why}); omit "nodes" to discover them by tag, or split the cluster into several runs`, '(input)');
+  // Larger than Step Functions takes: refused before the schema looks at it.
+  if (bytes > STEP_FUNCTIONS_PAYLOAD_BYTES) throw tooLarge(STEP_FUNCTIONS_PAYLOAD_BYTES, 'the execution input limit of Step Functions');
   const result = inputSchema.safeParse(raw);
   if (!result.success) throw toInputValidationError(result.error, raw);
+  if (bytes > MAX_INPUT_BYTES) throw tooLarge(MAX_INPUT_BYTES, `Step Functions allows ${STEP_FUNCTIONS_PAYLOAD_BYTES} bytes of state data, and the plan's task carries the input with 8 KiB more`);
   return result.data;
 }
