@@ -1,13 +1,15 @@
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { serveLocalDynamoDb } from '../../local/dynamodb/compat-server.js';
 
 /**
  * The local DynamoDB engines a contract test can run against:
+ *   dynalite        dynalite with the compatibility layer in local/dynamodb/ (the open-source engine)
  *   dynamodb-local  AWS's DynamoDB Local (Java), the engine the rehearsal used first
  *   dynalite-bare   dynalite as it comes, without our compatibility layer (to see each gap fail)
  */
-export const ENGINES = ['dynamodb-local', 'dynalite-bare'] as const;
+export const ENGINES = ['dynalite', 'dynamodb-local', 'dynalite-bare'] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 /** The engine named by FLEET_UPGRADE_DYNAMODB_ENGINE, else the default. */
@@ -21,6 +23,10 @@ export function engineUnderTest(): EngineName {
 /** Starts the engine on loopback; the caller stops it. */
 export async function startEngine(name: EngineName = engineUnderTest()): Promise<DynamoDbLocal> {
   if (name === 'dynamodb-local') return startDynamoDbLocal();
+  if (name === 'dynalite') {
+    const server = await serveLocalDynamoDb();
+    return { endpoint: `http://127.0.0.1:${server.port}`, stop: () => server.close() };
+  }
   const dynalite = createRequire(import.meta.url)('dynalite') as (options: object) => Server;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
