@@ -2,7 +2,10 @@
  * Probes a local DynamoDB engine on the features our store uses, then times it (docs/local-dynamodb-engine.md
  * records the results). Each engine runs as its own process on loopback, so the CPU it spends is read apart.
  *
- *   tsx bench/engine-probe.ts dynamodb-local | dynalite | dynalite-disk | dynalite-inprocess | http://127.0.0.1:PORT
+ *   tsx bench/engine-probe.ts local-dynamodb | local-dynamodb-disk | dynamodb-local | dynalite | dynalite-disk | dynalite-inprocess | http://127.0.0.1:PORT
+ *
+ * local-dynamodb is ours (local/dynamodb/start.ts: dynalite with the compatibility layer, in its own process);
+ * the dynalite ones are dynalite alone.
  *
  * Prints one JSON object: per feature, what the engine did; per operation, ms per request.
  */
@@ -33,11 +36,17 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { freePort } from '../local/free-port.js';
+import { startLocalDynamoDb } from '../local/dynamodb/start.js';
 
 type Engine = { endpoint: string; pid: number | undefined; stop(): Promise<void> };
 
 async function startEngine(name: string): Promise<Engine> {
   if (name.startsWith('http')) return { endpoint: name, pid: undefined, stop: async () => undefined };
+  if (name === 'local-dynamodb' || name === 'local-dynamodb-disk') {
+    const dir = name === 'local-dynamodb-disk' ? mkdtempSync(join(tmpdir(), 'probe-local-')) : undefined;
+    const d = await startLocalDynamoDb(dir === undefined ? {} : { dir });
+    return { endpoint: d.endpoint, pid: d.pid, stop: async () => { await d.stop(); if (dir) rmSync(dir, { recursive: true, force: true }); } };
+  }
   if (name === 'dynamodb-local') {
     const d = await startDynamoDbLocal();
     return { endpoint: d.endpoint, pid: d.pid, stop: () => d.stop() };
