@@ -2,10 +2,11 @@
  * Probes a local DynamoDB engine on the features our store uses, then times it (docs/local-dynamodb-engine.md
  * records the results). Each engine runs as its own process on loopback, so the CPU it spends is read apart.
  *
- *   tsx bench/engine-probe.ts local-dynamodb | local-dynamodb-disk | dynamodb-local | dynalite | dynalite-disk | dynalite-inprocess | http://127.0.0.1:PORT
+ *   tsx bench/engine-probe.ts local-dynamodb | local-dynamodb-disk | dynalite | dynalite-disk | dynalite-inprocess | http://127.0.0.1:PORT
  *
  * local-dynamodb is ours (local/dynamodb/start.ts: dynalite with the compatibility layer, in its own process);
- * the dynalite ones are dynalite alone.
+ * the dynalite ones are dynalite alone; an endpoint is an engine started by hand (DynamoDB Local was probed as
+ * `java -Djava.library.path=DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -sharedDb -port PORT`).
  *
  * Prints one JSON object: per feature, what the engine did; per operation, ms per request.
  */
@@ -34,7 +35,6 @@ import {
   UpdateTimeToLiveCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { freePort } from '../local/free-port.js';
 import { startLocalDynamoDb } from '../local/dynamodb/start.js';
 
@@ -46,10 +46,6 @@ async function startEngine(name: string): Promise<Engine> {
     const dir = name === 'local-dynamodb-disk' ? mkdtempSync(join(tmpdir(), 'probe-local-')) : undefined;
     const d = await startLocalDynamoDb(dir === undefined ? {} : { dir });
     return { endpoint: d.endpoint, pid: d.pid, stop: async () => { await d.stop(); if (dir) rmSync(dir, { recursive: true, force: true }); } };
-  }
-  if (name === 'dynamodb-local') {
-    const d = await startDynamoDbLocal();
-    return { endpoint: d.endpoint, pid: d.pid, stop: () => d.stop() };
   }
   const require = createRequire(import.meta.url);
   if (name === 'dynalite-inprocess') {

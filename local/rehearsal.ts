@@ -20,7 +20,7 @@ import { startLocalSns, type PublishedMessage } from './sns-endpoint.js';
 import { randomBytes } from 'node:crypto';
 import { logger } from '../adapters/logger.js';
 import type { ClusterFile } from './cluster-file.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from './dynamodb/start.js';
 import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
@@ -93,15 +93,15 @@ export interface RehearsalOptions {
   approvalTimeoutMinutes?: number;
   onTimeout?: 'rollback' | 'abort';
   /**
-   * Resume the run with this id (same workdir, same DynamoDB Local): the sandboxes stay as it left them;
+   * Resume the run with this id (same workdir: its table is kept there): the sandboxes stay as it left them;
    * upgraded nodes are skipped by their version check, an interrupted node restarts from a safe step.
    */
   resumeFrom?: string;
   /** Lambda handlers made to throw, as a crashing function would (fault injection). */
   lambdaFaults?: LambdaFault[];
   runId?: string;
-  /** A DynamoDB Local the caller owns (kept running afterwards, e.g. for a test to inspect). */
-  dynamodb?: DynamoDbLocal;
+  /** A local DynamoDB the caller owns (kept running afterwards, e.g. for a test to inspect). */
+  dynamodb?: LocalDynamoDb;
   /** Leave the sandbox services running at the end (a test inspects them, then stops them). */
   keepServices?: boolean;
   /** Progress lines (default: none). */
@@ -246,7 +246,7 @@ export function checkRunbookName(name: string): string {
   return name;
 }
 
-/** Creates the stack's table in DynamoDB Local, as the synthesized template defines it. */
+/** Creates the stack's table in the local DynamoDB, as the synthesized template defines it. */
 export async function createTable(endpoint: string, properties: Record<string, unknown>): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
@@ -297,7 +297,7 @@ export async function cleanWorkdir(workdir: string): Promise<void> {
 
 /**
  * The local rehearsal: runs the synthesized state machine and SSM document against sandbox nodes,
- * with the real handlers in-process, DynamoDB Local, a local SSM endpoint and a local package repository.
+ * with the real handlers in-process, the local DynamoDB, a local SSM endpoint and a local package repository.
  */
 export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult> {
   const say = opts.progress ?? (() => undefined);
@@ -326,7 +326,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       say(`Packages are served only through the proxy at ${proxy.url} (HTTPS_PROXY on the nodes)`);
     }
     const input = proxy ? { ...checkedInput, httpsProxy: proxy.url } : checkedInput;
-    say(`Preparing ${nodeRoots.size} sandbox nodes, the package repository and DynamoDB Local in ${workdir}`);
+    say(`Preparing ${nodeRoots.size} sandbox nodes, the package repository and the local DynamoDB in ${workdir}`);
     const versions = [...new Set([...opts.cluster.nodes.map((n) => n.version), input.targetVersion])];
     const packageDir = join(workdir, 'packages');
     const repo = await startPackageRepo({ dir: packageDir, versions, onlyThroughProxy: proxy !== undefined, ...(opts.corruptPackage ? { corrupt: [input.targetVersion] } : {}) });
@@ -348,7 +348,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     }
     if (!opts.keepServices) cleanups.push(async () => { await Promise.all([...nodeRoots.values()].map((root) => stopService(root))); });
 
-    const dynamodb = opts.dynamodb ?? (await startDynamoDbLocal());
+    // In the workdir: a stopped rehearsal resumes on the table it left (--resume-from with the same --workdir).
+    const dynamodb = opts.dynamodb ?? (await startLocalDynamoDb({ dir: join(workdir, 'dynamodb') }));
     if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
 
     const template = givenTemplate ?? (opts.runbookPath !== undefined

@@ -1,28 +1,26 @@
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { startLocalDynamoDb } from '../../local/dynamodb/start.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 
 /**
- * The local DynamoDB engines a contract test can run against:
- *   dynalite        dynalite with the compatibility layer in local/dynamodb/ (the open-source engine)
- *   dynamodb-local  AWS's DynamoDB Local (Java), the engine the rehearsal used first
- *   dynalite-bare   dynalite as it comes, without our compatibility layer (to see each gap fail)
+ * The DynamoDB engine a contract test runs against, named by FLEET_UPGRADE_DYNAMODB_ENGINE:
+ *   dynalite        (the default) dynalite with the compatibility layer, as the rehearsal runs it
+ *   dynalite-bare   dynalite as it comes, without the layer (to see each gap fail)
+ *   http://HOST:PORT  an engine someone started, e.g. AWS's DynamoDB Local (java -jar DynamoDBLocal.jar
+ *                   -inMemory -port PORT) to compare with the engine the rehearsal used before
  */
-export const ENGINES = ['dynalite', 'dynamodb-local', 'dynalite-bare'] as const;
-export type EngineName = (typeof ENGINES)[number];
+export type EngineName = 'dynalite' | 'dynalite-bare' | `http://${string}`;
 
-/** The engine named by FLEET_UPGRADE_DYNAMODB_ENGINE, else the open-source one the rehearsal runs on. */
 export function engineUnderTest(): EngineName {
   const named = process.env.FLEET_UPGRADE_DYNAMODB_ENGINE;
   if (named === undefined || named === '') return 'dynalite';
-  if (!(ENGINES as readonly string[]).includes(named)) throw new Error(`FLEET_UPGRADE_DYNAMODB_ENGINE: expected one of ${ENGINES.join(', ')}, got ${named}`);
-  return named as EngineName;
+  if (named === 'dynalite' || named === 'dynalite-bare' || named.startsWith('http://')) return named as EngineName;
+  throw new Error(`FLEET_UPGRADE_DYNAMODB_ENGINE: expected dynalite, dynalite-bare or http://HOST:PORT, got ${named}`);
 }
 
-/** Starts the engine on loopback; the caller stops it. */
-export async function startEngine(name: EngineName = engineUnderTest()): Promise<DynamoDbLocal> {
-  if (name === 'dynamodb-local') return startDynamoDbLocal();
+/** Starts the engine on loopback (an endpoint given is only used); the caller stops it. */
+export async function startEngine(name: EngineName = engineUnderTest()): Promise<LocalDynamoDb> {
+  if (name.startsWith('http://')) return { endpoint: name, stop: async () => undefined };
   if (name === 'dynalite') return startLocalDynamoDb();
   const dynalite = createRequire(import.meta.url)('dynalite') as (options: object) => Server;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
