@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { TABLE_NAME, createTable, rehearse, type RehearsalOptions, type RehearsalResult } from '../local/rehearsal.js';
 import { clusterFileSchema, type ClusterFile } from '../local/cluster-file.js';
-import { startDynamoDbLocal } from '../local/dynamodb-local.js';
+import { startLocalDynamoDb } from '../local/dynamodb/start.js';
 import { parseInput } from '../core/input-schema.js';
 import { planUpgrade } from '../core/plan.js';
 import { capacity, capacityRows } from './capacity.js';
@@ -53,7 +53,7 @@ const percentile = (xs: number[], p: number) => {
 };
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
-async function run(name: string, opts: Omit<RehearsalOptions, 'workdir' | 'dynamodb'>, dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>): Promise<RehearsalResult> {
+async function run(name: string, opts: Omit<RehearsalOptions, 'workdir' | 'dynamodb'>, dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>): Promise<RehearsalResult> {
   const started = performance.now();
   const result = await rehearse({ workdir: join(WORK, name), dynamodb, ...opts });
   say(`  ${name}: ${result.summary.status} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -66,7 +66,7 @@ function nodesOf(count: number, roleOf: (i: number) => string[]): ClusterFile['n
 }
 
 /** (a) + (b): the demo cluster through the real release-dir runbook. */
-async function perNode(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+async function perNode(dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>) {
   say('(a, b) transitions, history events and cost per node: demo cluster, release-dir runbook');
   const demo = clusterFileSchema.parse(JSON.parse(readFileSync(join(ROOT, 'examples/demo-cluster.json'), 'utf8')));
   const result = await run('demo', { cluster: { ...demo, cluster: 'bench-demo' }, targetVersion: '3.1.0' }, dynamodb);
@@ -114,12 +114,12 @@ const CHECK_STEPS = new Set(['self-update', 'version-check', 'download']);
  * throughput as much as overhead. With `inFlight` 1 the window's steps run one at a time (only they are
  * counted; the check phase still runs 10 at a time): what the orchestration adds to one step, unqueued.
  */
-async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>, inFlight = 10) {
+async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>, inFlight = 10) {
   const name = `noop-${count}${inFlight === 1 ? '-serial' : ''}`;
   const started = performance.now();
   const load = loadAverage();
   const cpu = process.cpuUsage();
-  const javaCpu = cpuSeconds(dynamodb.pid);
+  const engineCpu = cpuSeconds(dynamodb.pid);
   // A long run (1,000 nodes and more) says how far it got: a line every 2,500 finished task states.
   let done = 0;
   const progress = (line: string) => {
@@ -148,10 +148,10 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startD
     medianMs: round(median(over), 1),
     p95Ms: round(percentile(over, 95), 1),
     medianScriptMs: round(median(counted.map((s) => s.scriptMs)), 1),
-    /** CPU the orchestration used per node step (all steps of the run), whatever the machine's load: this process (handlers, state machine, local endpoints) and DynamoDB Local. */
+    /** CPU the orchestration used per node step (all steps of the run), whatever the machine's load: this process (handlers, state machine, local endpoints) and the local DynamoDB. */
     orchestrationCpuMsPerStep: {
       rehearsal: round((used.user + used.system) / 1000 / allSteps, 1),
-      dynamodbLocal: round(((cpuSeconds(dynamodb.pid) - javaCpu) * 1000) / allSteps, 1),
+      dynamodb: round(((cpuSeconds(dynamodb.pid) - engineCpu) * 1000) / allSteps, 1),
     },
     durationMs: e.durationMs,
     wallSeconds: round((performance.now() - started) / 1000, 1),
@@ -168,12 +168,12 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startD
 }
 
 /**
- * One DynamoDB request as the handlers make it (SDK client, SigV4, loopback HTTP to DynamoDB Local), one
- * after another on an otherwise idle runtime, on a fresh DynamoDB Local (the first 50 of 400 discarded).
+ * One DynamoDB request as the handlers make it (SDK client, SigV4, loopback HTTP to the local DynamoDB), one
+ * after another on an otherwise idle runtime, on a fresh local DynamoDB (the first 50 of 400 discarded).
  * That is what a short run's requests cost; it is not a floor under (c): warm, in a long run, a request
  * costs 1.0–2.2 ms on the wire plus 0.7–1.0 ms of SDK CPU, and a step has three on its critical path.
  */
-async function requestLatency(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+async function requestLatency(dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>) {
   // The rehearsals' own table (created here if no rehearsal ran yet), under keys of its own.
   const table = TABLE_NAME;
   await createTable(dynamodb.endpoint, {
@@ -184,7 +184,7 @@ async function requestLatency(dynamodb: Awaited<ReturnType<typeof startDynamoDbL
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
   const times: number[] = [];
   const cpu = process.cpuUsage();
-  const javaCpu = cpuSeconds(dynamodb.pid);
+  const engineCpu = cpuSeconds(dynamodb.pid);
   const n = 400;
   try {
     for (let i = 0; i < n; i++) {
@@ -201,7 +201,7 @@ async function requestLatency(dynamodb: Awaited<ReturnType<typeof startDynamoDbL
     requests: n,
     medianMs: round(median(times), 2),
     p95Ms: round(percentile(times, 95), 2),
-    cpuMsPerRequest: { client: round((used.user + used.system) / 1000 / n, 2), dynamodbLocal: round(((cpuSeconds(dynamodb.pid) - javaCpu) * 1000) / n, 2) },
+    cpuMsPerRequest: { client: round((used.user + used.system) / 1000 / n, 2), dynamodb: round(((cpuSeconds(dynamodb.pid) - engineCpu) * 1000) / n, 2) },
   };
 }
 
@@ -210,7 +210,7 @@ type NoopRun = Awaited<ReturnType<typeof noopRun>>;
 type Overhead = { oneAtATime: Record<string, NoopRun>; tenInFlight: Record<string, NoopRun> };
 
 /** (c) orchestration overhead per node step: the no-op runbook (scale 0), task time minus script time. */
-async function overhead(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>, counts: number[], inFlight: number[] = [1, 10]): Promise<Overhead> {
+async function overhead(dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>, counts: number[], inFlight: number[] = [1, 10]): Promise<Overhead> {
   say('(c) local orchestration overhead per node step, no-op runbook');
   const out: Overhead = { oneAtATime: {}, tenInFlight: {} };
   for (const count of counts) {
@@ -226,7 +226,7 @@ async function overhead(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>
 /** The results.json fields of (c), merged over what an earlier run measured (`--overhead-only` keeps the rest). */
 function overheadFields(c: Overhead, previous: Partial<Record<'overheadMsPerNodeStep' | 'overheadMsPerNodeStepTenInFlight' | 'orchestrationCpuMsPerNodeStep', Record<string, number>>> & { details?: { overhead?: Partial<Overhead> } } = {}) {
   const medians = (runs: Record<string, NoopRun>) => Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.medianMs]));
-  const cpu = (runs: Record<string, NoopRun>) => Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, round(v.orchestrationCpuMsPerStep.rehearsal + v.orchestrationCpuMsPerStep.dynamodbLocal, 1)]));
+  const cpu = (runs: Record<string, NoopRun>) => Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, round(v.orchestrationCpuMsPerStep.rehearsal + v.orchestrationCpuMsPerStep.dynamodb, 1)]));
   return {
     overheadMsPerNodeStep: { ...previous.overheadMsPerNodeStep, ...medians(c.oneAtATime) },
     overheadMsPerNodeStepTenInFlight: { ...previous.overheadMsPerNodeStepTenInFlight, ...medians(c.tenInFlight) },
@@ -240,14 +240,14 @@ function overheadFields(c: Overhead, previous: Partial<Record<'overheadMsPerNode
 
 function overheadRows(c: Overhead): [string, string][] {
   const row = (label: string) => ([k, v]: [string, NoopRun]): [string, string] => [
-    `orchestration overhead per node step, ${k} nodes, ${label} (median / p95 ms; CPU ms rehearsal + DynamoDB Local)`,
-    `${v.medianMs} / ${v.p95Ms}; ${v.orchestrationCpuMsPerStep.rehearsal} + ${v.orchestrationCpuMsPerStep.dynamodbLocal} (${v.nodeSteps} steps, ${v.wallSeconds} s, load ${v.loadAverage.before[0]}→${v.loadAverage.after[0]})`,
+    `orchestration overhead per node step, ${k} nodes, ${label} (median / p95 ms; CPU ms rehearsal + local DynamoDB)`,
+    `${v.medianMs} / ${v.p95Ms}; ${v.orchestrationCpuMsPerStep.rehearsal} + ${v.orchestrationCpuMsPerStep.dynamodb} (${v.nodeSteps} steps, ${v.wallSeconds} s, load ${v.loadAverage.before[0]}→${v.loadAverage.after[0]})`,
   ];
   return [...Object.entries(c.oneAtATime).map(row('one at a time')), ...Object.entries(c.tenInFlight).map(row('10 in flight'))];
 }
 
 /** Large clusters: one execution upgrades LARGE_NODES no-op nodes, within the history and payload limits. */
-async function large(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+async function large(dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>) {
   say(`large cluster: ${LARGE_NODES} nodes in one execution, no-op runbook`);
   const r = await noopRun(LARGE_NODES, dynamodb);
   if (r.upgraded !== LARGE_NODES) throw new Error(`the large run upgraded ${r.upgraded} of ${LARGE_NODES} nodes`);
@@ -258,7 +258,7 @@ async function large(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
 }
 
 /** (d) maintenance window: 30 nodes, timed runbook, tuned as an operator would; the seed's serial window from the same run. */
-async function window(dynamodb: Awaited<ReturnType<typeof startDynamoDbLocal>>) {
+async function window(dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>) {
   const scale = quick ? 0.25 : 1;
   say(`(d) maintenance window, 30-node cluster, timed runbook (scale ${scale})`);
   const roles = [
@@ -318,7 +318,7 @@ function largeRows(l: NoopRun): [string, string][] {
 
 async function main() {
   mkdirSync(WORK, { recursive: true });
-  const dynamodb = await startDynamoDbLocal();
+  const dynamodb = await startLocalDynamoDb();
   try {
     const cap = capacity();
     say(`capacity: ${JSON.stringify(cap)}`);
@@ -378,7 +378,7 @@ async function main() {
       ['Lambda invocations per node (demo)', String(a.lambdaInvocationsPerNode)],
       ['estimated Step Functions + Lambda cost per node (USD)', String(a.costPerNodeUsd)],
       ...overheadRows(c),
-      ['one DynamoDB request, handler client → DynamoDB Local (median / p95 ms; CPU ms client + DynamoDB Local)', `${request.medianMs} / ${request.p95Ms}; ${request.cpuMsPerRequest.client} + ${request.cpuMsPerRequest.dynamodbLocal}`],
+      ['one DynamoDB request, handler client → local DynamoDB (median / p95 ms; CPU ms client + local DynamoDB)', `${request.medianMs} / ${request.p95Ms}; ${request.cpuMsPerRequest.client} + ${request.cpuMsPerRequest.dynamodb}`],
       ['maintenance window, ours / serial seed (s)', `${d.windowSeconds} / ${d.serialWindowSeconds}`],
       ['window ratio (measured) vs lower bound', `${d.windowRatio} vs ${d.windowLowerBoundRatio}`],
       ['cdk synth (s)', String(e.synthSeconds)],

@@ -21,7 +21,7 @@ export function localCommand(): Command {
   const local = new Command('local').description('The local runtime: the synthesized stack on this machine, no AWS account.');
   local.addCommand(
     new Command('serve')
-      .description('Serve the local runtime on loopback: Step Functions (JSON 1.0 subset), DynamoDB (DynamoDB Local) and the stack outputs, so every command runs against it with --endpoint.')
+      .description('Serve the local runtime on loopback: Step Functions (JSON 1.0 subset), DynamoDB (dynalite, open source) and the stack outputs, so every command runs against it with --endpoint.')
       .requiredOption('--cluster <file>', 'cluster file of sandbox nodes: {"cluster":"demo","nodes":[{"id":"dea-1","roles":["dea"],"version":"3.0.0"}]}')
       .requiredOption('--versions <list>', 'versions the local package repository offers, e.g. 3.1.0,3.2.0', parseVersions)
       .option('--port <port>', 'port on 127.0.0.1 (0 = any free port)', parsePort, 4599)
@@ -34,7 +34,7 @@ Examples:
   export FLEET_UPGRADE_ENDPOINT=http://127.0.0.1:4599
   fleet-upgrade start --cluster examples/demo-cluster.json --target-version 3.1.0 --watch
 
-Stops on Ctrl-C (SIGINT) or SIGTERM, cleaning up the sandbox services and DynamoDB Local.`)
+Stops on Ctrl-C (SIGINT) or SIGTERM, cleaning up the sandbox services and the local DynamoDB.`)
       .action(async (flags: { cluster: string; versions: string[]; port: number; workdir: string; fail?: InjectedFailure[] }) => {
         const cluster = await readClusterFile(flags.cluster);
         // Loaded here: the runtime brings the CDK synth and the handlers, which other commands do not need.
@@ -47,7 +47,7 @@ Stops on Ctrl-C (SIGINT) or SIGTERM, cleaning up the sandbox services and Dynamo
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
         });
-        process.stdout.write('shutting down: stopping running executions, sandbox services and DynamoDB Local\n');
+        process.stdout.write('shutting down: stopping running executions, sandbox services and the local DynamoDB\n');
         await runtime.close();
       }),
   );

@@ -54,6 +54,7 @@ interface RehearseFlags {
   onTimeout?: 'rollback' | 'abort';
   fail?: InjectedFailure[];
   runId?: string;
+  resumeFrom?: string;
   json?: boolean;
 }
 
@@ -62,7 +63,7 @@ export function rehearseCommand(): Command {
     .description('Upgrade a sandbox copy of a cluster on this machine through the synthesized state machine and SSM document (no AWS account).')
     .requiredOption('--cluster <file>', 'cluster file: {"cluster":"demo","nodes":[{"id":"dea-1","roles":["dea"],"version":"3.0.0"}]}')
     .requiredOption('--target-version <version>', 'version to upgrade to, e.g. 3.1.0')
-    .option('--workdir <dir>', 'where the sandbox nodes live (emptied first)', '.tmp/rehearsal')
+    .option('--workdir <dir>', 'where the sandbox nodes and the table live (emptied first, unless --resume-from)', '.tmp/rehearsal')
     .option('--role-order <roles>', 'comma-separated role order (default dea,controller,router,base,primary)', parseRoleOrder)
     .option('--force', 'upgrade nodes even when already at the target version')
     .option('--ignore-inspect-failures', 'record failed pre-upgrade validations as warnings and go on (kato --ignore-inspect-failures)')
@@ -86,8 +87,9 @@ export function rehearseCommand(): Command {
     .addOption(new Option('--on-timeout <decision>', 'what a timed-out approval decides').choices(['rollback', 'abort']))
     .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always); repeatable').argParser(parseFailure))
     .option('--run-id <id>', 'the run id (execution name); default <cluster>-<version>-<timestamp>')
+    .option('--resume-from <run>', 'resume this stopped run, as `start --resume-from` does in AWS: same --workdir, whose sandboxes and table it left')
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {
@@ -130,6 +132,7 @@ export function rehearseCommand(): Command {
         ...(flags.onTimeout ? { onTimeout: flags.onTimeout } : {}),
         ...(flags.fail ? { failures: flags.fail } : {}),
         ...(flags.runId ? { runId: flags.runId } : {}),
+        ...(flags.resumeFrom ? { resumeFrom: flags.resumeFrom } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       }).finally(() => {
         process.off('SIGINT', interrupted);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { resetClients } from '../adapters/aws-clients.js';
 import { logger } from '../adapters/logger.js';
 import type { ClusterFile } from './cluster-file.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from './dynamodb/start.js';
 import { LOCAL_HANDLERS } from './handlers.js';
 import { startPackageRepo } from './package-repo.js';
 import { createTable, DOCUMENT_NAME, TABLE_NAME } from './rehearsal.js';
@@ -17,7 +17,7 @@ import { localStackParts, synthesizeTemplate, type LocalStackParts } from './tem
 import { localIam, type LocalIam } from './iam/local-iam.js';
 import { LocalCleanupMachine } from './cleanup-machine.js';
 
-/** What the local runtime runs executions on: sandbox nodes, DynamoDB Local, the local SSM endpoint, the handlers. */
+/** What the local runtime runs executions on: sandbox nodes, the local DynamoDB, the local SSM endpoint, the handlers. */
 export interface LocalStack {
   nodeRoots: Map<string, string>;
   parts: LocalStackParts;
@@ -30,13 +30,13 @@ export interface LocalStack {
   iam: LocalIam;
   /** The cleanup state machine run-stopped starts (StartExecution on the caller's SFN endpoint). */
   cleanup: LocalCleanupMachine;
-  dynamodb: DynamoDbLocal;
+  dynamodb: LocalDynamoDb;
   tableName: string;
 }
 
 /**
  * Brings up the stack `local serve` runs on, from the same pieces as the rehearsal (sandboxes, package
- * repository, DynamoDB Local with the synthesized table, local SSM running the synthesized document, the
+ * repository, the local DynamoDB with the synthesized table, local SSM running the synthesized document, the
  * real handlers configured through the environment as in Lambda). Task tokens are answered by the
  * caller's own SFN endpoint. Pushes what must be undone onto `cleanups`.
  */
@@ -51,7 +51,7 @@ export async function prepareLocalStack(opts: {
   sfnEndpoint: string;
   runbook?: string;
   failures?: InjectedFailure[];
-  dynamodb?: DynamoDbLocal;
+  dynamodb?: LocalDynamoDb;
 }): Promise<LocalStack> {
   const { workdir, cleanups, tokens } = opts;
   const nodeRoots = new Map(opts.cluster.nodes.map((n) => [n.id, join(workdir, 'nodes', n.id)]));
@@ -64,7 +64,7 @@ export async function prepareLocalStack(opts: {
     ),
   );
   cleanups.push(async () => { await Promise.all([...nodeRoots.values()].map((root) => stopService(root))); });
-  const dynamodb = opts.dynamodb ?? (await startDynamoDbLocal());
+  const dynamodb = opts.dynamodb ?? (await startLocalDynamoDb());
   if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
 
   const cdkDir = join(workdir, 'cdk');

@@ -2,7 +2,7 @@ import type { Decision } from '../core/approval.js';
 import type { StepId } from '../core/steps.js';
 import type { Summary } from '../core/summary.js';
 import type { ClusterFile } from './cluster-file.js';
-import type { DynamoDbLocal } from './dynamodb-local.js';
+import type { LocalDynamoDb } from './dynamodb/start.js';
 import type { PublishedMessage } from './sns-endpoint.js';
 import type { InjectedFailure } from './ssm-endpoint.js';
 import type { StepTiming } from './step-timings.js';
@@ -63,15 +63,15 @@ export interface RehearsalOptions {
   approvalTimeoutMinutes?: number;
   onTimeout?: 'rollback' | 'abort';
   /**
-   * Resume the run with this id (same workdir, same DynamoDB Local): the sandboxes stay as it left them;
+   * Resume the run with this id (same workdir: its table is kept there): the sandboxes stay as it left them;
    * upgraded nodes are skipped by their version check, an interrupted node restarts from a safe step.
    */
   resumeFrom?: string;
   /** Lambda handlers made to throw, as a crashing function would (fault injection). */
   lambdaFaults?: LambdaFault[];
   runId?: string;
-  /** A DynamoDB Local the caller owns (kept running afterwards, e.g. for a test to inspect). */
-  dynamodb?: DynamoDbLocal;
+  /** A local DynamoDB the caller owns (kept running afterwards, e.g. for a test to inspect). */
+  dynamodb?: LocalDynamoDb;
   /** Leave the sandbox services running at the end (a test inspects them, then stops them). */
   keepServices?: boolean;
   /** Progress lines (default: none). */

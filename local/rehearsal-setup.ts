@@ -66,7 +66,7 @@ export function checkRunbookName(name: string): string {
   return name;
 }
 
-/** Creates the stack's table in DynamoDB Local, as the synthesized template defines it. */
+/** Creates the stack's table in the local DynamoDB, as the synthesized template defines it. */
 export async function createTable(endpoint: string, properties: Record<string, unknown>): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {

@@ -15,7 +15,7 @@ import { resetApprovalKey } from '../adapters/approval-links.js';
 import { startLocalSns } from './sns-endpoint.js';
 import { randomBytes } from 'node:crypto';
 import { logger } from '../adapters/logger.js';
-import { startDynamoDbLocal } from './dynamodb-local.js';
+import { startLocalDynamoDb } from './dynamodb/start.js';
 import { startLocalSsm, type LocalSsm } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
@@ -77,7 +77,7 @@ async function builtInTemplate(runbook: string, workdir: string): Promise<Return
 
 /**
  * The local rehearsal: runs the synthesized state machine and SSM document against sandbox nodes,
- * with the real handlers in-process, DynamoDB Local, a local SSM endpoint and a local package repository.
+ * with the real handlers in-process, the local DynamoDB, a local SSM endpoint and a local package repository.
  */
 export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult> {
   const say = opts.progress ?? (() => undefined);
@@ -106,7 +106,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       say(`Packages are served only through the proxy at ${proxy.url} (HTTPS_PROXY on the nodes)`);
     }
     const input = proxy ? { ...checkedInput, httpsProxy: proxy.url } : checkedInput;
-    say(`Preparing ${nodeRoots.size} sandbox nodes, the package repository and DynamoDB Local in ${workdir}`);
+    say(`Preparing ${nodeRoots.size} sandbox nodes, the package repository and the local DynamoDB in ${workdir}`);
     const versions = [...new Set([...opts.cluster.nodes.map((n) => n.version), input.targetVersion])];
     const packageDir = join(workdir, 'packages');
     const repo = await startPackageRepo({ dir: packageDir, versions, onlyThroughProxy: proxy !== undefined, ...(opts.corruptPackage ? { corrupt: [input.targetVersion] } : {}) });
@@ -128,7 +128,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     }
     if (!opts.keepServices) cleanups.push(async () => { await Promise.all([...nodeRoots.values()].map((root) => stopService(root))); });
 
-    const dynamodb = opts.dynamodb ?? (await startDynamoDbLocal());
+    // In the workdir: a stopped rehearsal resumes on the table it left (--resume-from with the same --workdir).
+    const dynamodb = opts.dynamodb ?? (await startLocalDynamoDb({ dir: join(workdir, 'dynamodb') }));
     if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
 
     const template = givenTemplate ?? (opts.runbookPath !== undefined

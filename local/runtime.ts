@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ClusterFile } from './cluster-file.js';
-import type { DynamoDbLocal } from './dynamodb-local.js';
+import type { LocalDynamoDb } from './dynamodb/start.js';
 import type { InjectedFailure } from './ssm-endpoint.js';
 import { AwsJsonError, type JsonOperation } from './json-protocol.js';
 import { LocalTaskTokens } from './task-tokens.js';
@@ -52,7 +52,7 @@ export interface LocalRuntimeOptions {
   /** Sandboxes, packages and command output (emptied first). */
   workdir: string;
   failures?: InjectedFailure[];
-  dynamodb?: DynamoDbLocal;
+  dynamodb?: LocalDynamoDb;
   /** Port to listen on (127.0.0.1); 0 = any free port. */
   port?: number;
 }
@@ -62,7 +62,7 @@ const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms /
 /**
  * The local runtime as a server (`fleet-upgrade local serve`): on one loopback port it speaks the Step
  * Functions JSON 1.0 subset the CLI uses (StartExecution, DescribeExecution, GetExecutionHistory,
- * ListExecutions, StopExecution, SendTask*), passes DynamoDB calls through to DynamoDB Local, and answers
+ * ListExecutions, StopExecution, SendTask*), passes DynamoDB calls through to the local DynamoDB, and answers
  * CloudFormation DescribeStacks with the stack's outputs — so the CLI, given `--endpoint`, runs exactly
  * the code that talks to AWS. Executions run the synthesized definition with the real handlers.
  */
@@ -377,7 +377,7 @@ function send(res: ServerResponse, status: number, body: string, contentType: st
   res.end(body);
 }
 
-/** DynamoDB calls go to DynamoDB Local unchanged (it ignores signatures). */
+/** DynamoDB calls go to the local DynamoDB unchanged (it ignores signatures). */
 function proxy(target: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
   return new Promise((done, fail) => {
     const url = new URL(target);

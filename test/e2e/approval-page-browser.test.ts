@@ -23,7 +23,7 @@ const requested: string[] = [];
 beforeAll(async () => {
   mkdirSync(OUTPUT, { recursive: true });
   profile = mkdtempSync(join(tmpdir(), 'approval-chromium-'));
-  // One browser for the file, with a fresh profile, started while DynamoDB Local starts.
+  // One browser for the file, with a fresh profile, started while the local DynamoDB starts.
   [world, browser] = await Promise.all([
     startApprovalPageWorld(),
     chromium.launchPersistentContext(profile, {

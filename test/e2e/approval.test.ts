@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../local/rehearsal.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { inspectSandbox, stopService } from '../../local/sandbox.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -27,7 +27,7 @@ const cluster = (name: string): ClusterFile => ({
   ],
 });
 
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 const roots: string[] = [];
 
 async function run(name: string, opts: Partial<RehearsalOptions>): Promise<RehearsalResult> {
@@ -60,7 +60,7 @@ async function expectClosed(r: RehearsalResult): Promise<void> {
 }
 
 beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal();
+  dynamodb = await startLocalDynamoDb();
 });
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
+import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { LocalTaskTokens } from '../../local/task-tokens.js';
 import { freePort } from '../../local/free-port.js';
 import { FleetStore } from '../../adapters/store.js';
@@ -11,13 +11,13 @@ import { localTable } from '../support/dynamodb.js';
 import { openApproval } from '../support/approvals.js';
 
 const exec = promisify(execFile);
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 let env: NodeJS.ProcessEnv;
 const tokens = new LocalTaskTokens();
 const store = () => new FleetStore(documentClient(), 'fleet-upgrade-test');
 const BASE = 'https://approvals.invalid/approval';
 
-/** Runs the CLI as an operator does, against DynamoDB Local and the local Step Functions token endpoint. */
+/** Runs the CLI as an operator does, against the local DynamoDB and the local Step Functions token endpoint. */
 async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'bin/fleet-upgrade.ts', ...args], { timeout: 60_000, env: { ...env, ...extraEnv } });
@@ -52,7 +52,7 @@ afterAll(async () => {
   await dynamodb?.stop();
 });
 
-describe('fleet-upgrade approvals / decide (CLI, DynamoDB Local, local Step Functions tokens)', () => {
+describe('fleet-upgrade approvals / decide (CLI, the local DynamoDB, local Step Functions tokens)', () => {
   it('refuses bad usage with exit 2 and touches nothing', async () => {
     const [noTable, badTable, badDecision, badId, empty] = await Promise.all([
       cli(['approvals'], { TABLE_NAME: '' }),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { faultCases, runCase } from '../faults/matrix.js';
 
 /**
@@ -17,9 +17,9 @@ const SUBSET = [
   'core-1 download checksum',
 ];
 
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal();
+  dynamodb = await startLocalDynamoDb();
 });
 afterAll(async () => {
   await dynamodb?.stop();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '../../core/approval.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../local/rehearsal.js';
 import { stopService } from '../../local/sandbox.js';
 import { formatSummary } from '../../cli/format-summary.js';
@@ -23,10 +23,10 @@ const cluster = (name: string): ClusterFile => ({
   ],
 });
 
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 const roots: string[] = [];
 beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal();
+  dynamodb = await startLocalDynamoDb();
 });
 afterAll(async () => {
   await Promise.all(roots.map((r) => stopService(r)));

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterFile } from '../../local/cluster-file.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { rehearse, type RehearsalResult } from '../../local/rehearsal.js';
 import { stopService } from '../../local/sandbox.js';
 import { readTemplateFile, synthesizeTemplate, type CfnTemplate } from '../../local/template.js';
@@ -22,11 +22,11 @@ const cluster = (name: string): ClusterFile => ({
   ],
 });
 
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 let dir: string;
 const roots: string[] = [];
 beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal();
+  dynamodb = await startLocalDynamoDb();
   await mkdir('.tmp', { recursive: true });
   dir = await mkdtemp(join('.tmp', 'e2e-iam-'));
 });

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../local/rehearsal.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { inspectSandbox, stopService } from '../../local/sandbox.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
@@ -21,7 +21,7 @@ const small = (name: string, versions: Record<string, string> = {}): ClusterFile
   ],
 });
 
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 const roots: string[] = [];
 
 async function run(name: string, opts: Partial<RehearsalOptions> = {}): Promise<RehearsalResult> {
@@ -51,7 +51,7 @@ async function expectCleanStop(result: RehearsalResult, status: string = 'FAILED
 }
 
 beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal();
+  dynamodb = await startLocalDynamoDb();
 });
 
 afterAll(async () => {

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rehearse, type RehearsalResult } from '../../local/rehearsal.js';
 import { clusterFileSchema, type ClusterFile } from '../../local/cluster-file.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { inspectSandbox, stopService } from '../../local/sandbox.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
 
 const demo: ClusterFile = clusterFileSchema.parse(JSON.parse(readFileSync('examples/demo-cluster.json', 'utf8')));
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 const roots: string[] = [];
 
 async function workdir(name: string): Promise<string> {
@@ -34,7 +34,7 @@ async function run(name: string, extra: Partial<Parameters<typeof rehearse>[0]> 
 const store = (result: RehearsalResult) => new FleetStore(documentClient(), result.tableName);
 
 beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal();
+  dynamodb = await startLocalDynamoDb();
 });
 
 afterAll(async () => {

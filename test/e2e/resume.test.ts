@@ -5,7 +5,7 @@ import { rehearse, TABLE_NAME } from '../../local/rehearsal.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { inspectSandbox, stopService } from '../../local/sandbox.js';
 import { invariantViolations } from '../support/invariants.js';
 
@@ -23,11 +23,11 @@ const cluster: ClusterFile = {
   ],
 };
 
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 let workdir: string;
 
 beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal();
+  dynamodb = await startLocalDynamoDb();
   await mkdir('.tmp', { recursive: true });
   workdir = await mkdtemp(join('.tmp', 'e2e-resume-'));
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Decision } from '../../core/approval.js';
 import type { StepId } from '../../core/steps.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
-import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
+import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { rehearse, type RehearsalOptions } from '../../local/rehearsal.js';
 import { stopService } from '../../local/sandbox.js';
 import type { FaultKind } from '../../local/ssm-endpoint.js';
@@ -144,7 +144,7 @@ export interface CaseResult {
 }
 
 /** Runs one case in the local rehearsal and checks every invariant afterwards. */
-export async function runCase(c: FaultCase, dynamodb: DynamoDbLocal, tmp = '.tmp'): Promise<CaseResult> {
+export async function runCase(c: FaultCase, dynamodb: LocalDynamoDb, tmp = '.tmp'): Promise<CaseResult> {
   const started = Date.now();
   await mkdir(tmp, { recursive: true });
   const workdir = await mkdtemp(join(tmp, 'fault-'));

@@ -5,7 +5,7 @@
  * test-output/fault-matrix.partN.json.jsonl). Exit 1 if any case failed.
  *
  *   npm run test:faults                      # everything, 2 workers
- *   npm run test:faults -- --jobs 4          # more workers (each runs its own DynamoDB Local)
+ *   npm run test:faults -- --jobs 4          # more workers (each runs its own local DynamoDB)
  *   npm run test:faults -- --filter "dea-1 upgrade"
  *   npm run test:faults -- --filter "lambda-throws|event"   # cases whose id contains either
  *   npm run test:faults -- --match "^\S+ (backup|upgrade) "  # cases whose id matches the regular expression (and --filter)
@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startDynamoDbLocal } from '../../local/dynamodb-local.js';
+import { startLocalDynamoDb } from '../../local/dynamodb/start.js';
 import { faultCases, resultTable, runCase, type CaseResult } from './matrix.js';
 
 // Retries keep their errors and attempts but wait 100 ms (as in npm test), unless the caller says otherwise.
@@ -49,7 +49,7 @@ const cases = args.includes('--spread') ? spread(matching) : matching;
 
 async function runShard(index: number, count: number): Promise<CaseResult[]> {
   const mine = cases.filter((_, i) => i % count === index);
-  const dynamodb = await startDynamoDbLocal();
+  const dynamodb = await startLocalDynamoDb();
   const results: CaseResult[] = [];
   try {
     for (const [n, c] of mine.entries()) {

@@ -46,7 +46,7 @@ function withParam(link: string, name: string, value: string): string {
   return url.toString();
 }
 
-describe('approval page (local approval server, DynamoDB Local, local Step Functions tokens)', () => {
+describe('approval page (local approval server, the local DynamoDB, local Step Functions tokens)', () => {
   it('shows the evidence and the four choices on GET, with security headers, and decides nothing', async () => {
     const { request, token, link } = await openApproval(store(), tokens, server.url);
     const task = watch(token);

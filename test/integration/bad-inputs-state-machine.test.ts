@@ -8,7 +8,7 @@ import { LOCAL_HANDLERS } from '../../local/handlers.js';
 import { logger } from '../../adapters/logger.js';
 import { BAD_INPUTS } from '../support/bad-inputs.js';
 import { PAYLOAD_LIMIT_BYTES, jsonBytes } from '../../local/service-limits.js';
-import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
+import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
 import { localTable } from '../support/dynamodb.js';
@@ -68,7 +68,7 @@ describe('bad input through the state machine', () => {
 });
 
 describe('a cluster too large for one run through the state machine', () => {
-  let dynamodb: DynamoDbLocal;
+  let dynamodb: LocalDynamoDb;
   beforeAll(async () => {
     dynamodb = await localTable();
   });

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
+import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { LocalTaskTokens } from '../../local/task-tokens.js';
 import { LocalCleanupMachine } from '../../local/cleanup-machine.js';
 import type { LocalIam } from '../../local/iam/local-iam.js';
@@ -13,7 +13,7 @@ import type { ExecutionStatusChangeEvent } from '../../core/execution-status.js'
 import { CLEAN_UP_STATE_NAME } from '../../lib/stopped-run-cleanup.js';
 import { localTable } from '../support/dynamodb.js';
 
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 let parts: LocalStackParts;
 const tokens = new LocalTaskTokens();
 const store = () => new FleetStore(documentClient(), 'fleet-upgrade-test');

@@ -4,12 +4,12 @@ import { SFNClient, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { decideApproval, ApprovalNotOpenError } from '../../adapters/approvals.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
-import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
+import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { localTable } from '../support/dynamodb.js';
 import { approvalRequest } from '../support/approvals.js';
 
-/** decideApproval against DynamoDB Local, with Step Functions mocked to fail or answer (its edge only). */
-let dynamodb: DynamoDbLocal;
+/** decideApproval against the local DynamoDB, with Step Functions mocked to fail or answer (its edge only). */
+let dynamodb: LocalDynamoDb;
 const sfnMock = mockClient(SFNClient);
 const store = () => new FleetStore(documentClient(), 'fleet-upgrade-decide');
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
+import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { startLocalSns, type LocalSns } from '../../local/sns-endpoint.js';
 import { LocalTaskTokens } from '../../local/task-tokens.js';
 import { FleetStore } from '../../adapters/store.js';
@@ -19,7 +19,7 @@ import { partitionReads, recordHandlerRequests, type PartitionRead } from '../su
  * A run's partition holds about eight items per node; the handlers on a node's path read that node's own items,
  * or one kind of record by its prefix, never the whole partition (thousands of nodes: tens of thousands of items).
  */
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 let sns: LocalSns;
 const tokens = new LocalTaskTokens();
 const store = () => new FleetStore(documentClient(), 'fleet-upgrade-handler-reads');

@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
+import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { startLocalSsm, type LocalSsm, type CommandStatusChange } from '../../local/ssm-endpoint.js';
 import { LocalTaskTokens } from '../../local/task-tokens.js';
 import { FleetStore } from '../../adapters/store.js';
@@ -24,7 +24,7 @@ import type { StepId } from '../../core/steps.js';
 import { startLocalSns } from '../../local/sns-endpoint.js';
 import { localTable } from '../support/dynamodb.js';
 
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 let ssm: LocalSsm;
 const tokens = new LocalTaskTokens();
 const events: CommandStatusChange[] = [];
@@ -109,7 +109,7 @@ async function step(stepId: 'version-check' | 'download' | 'self-update' | 'pre-
   return tokens.wait(token);
 }
 
-describe('handlers against DynamoDB Local', () => {
+describe('handlers against the local DynamoDB', () => {
   it('validate-input returns the normalized input and run context, or names the bad field', async () => {
     const out = await validateInput({ input: { cluster: 'handlers', targetVersion: '3.1.0', nodes }, runId: 'r-1', startedAt: 'now' });
     expect(out.run).toMatchObject({ runId: 'r-1', cluster: 'handlers', force: false, httpsProxy: '' });

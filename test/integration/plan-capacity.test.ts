@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
+import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { jsonBytes } from '../../local/service-limits.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
@@ -15,10 +15,10 @@ import { handler as plan } from '../../lambdas/plan/index.js';
 import { localTable } from '../support/dynamodb.js';
 
 /**
- * The plan Lambda against DynamoDB Local: what core/capacity.ts estimates is the JSON the run really holds,
+ * The plan Lambda against the local DynamoDB: what core/capacity.ts estimates is the JSON the run really holds,
  * and a cluster whose state would not fit is refused before anything is recorded.
  */
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 const store = () => new FleetStore(documentClient(), 'fleet-upgrade-test');
 const ec2Id = (i: number) => `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`;
 const nodesOf = (count: number, idOf = ec2Id): NodeSpec[] => Array.from({ length: count }, (_, i) => ({ id: idOf(i), roles: [i === 0 ? 'primary' : i % 10 === 0 ? 'router' : 'dea'] }));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DynamoDbLocal } from '../../local/dynamodb-local.js';
+import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { FleetStore } from '../../adapters/store.js';
 import type { StepId } from '../../core/steps.js';
 import { inFlightSettled } from '../../local/scripted-operator.js';
@@ -9,7 +9,7 @@ import type { StackClients } from '../../cli/aws.js';
 import { localTable } from '../support/dynamodb.js';
 import { partitionReads, recordingClient, type RecordedRequest } from '../support/recorded-requests.js';
 
-let dynamodb: DynamoDbLocal;
+let dynamodb: LocalDynamoDb;
 let store: FleetStore;
 let requests: RecordedRequest[];
 

@@ -50,7 +50,7 @@ export async function openApproval(
   return { request, token, link: approvalLink(baseUrl, request.approvalId, exp, Buffer.from(TEST_KEY_HEX, 'hex')), exp };
 }
 
-/** What the page tests run against: DynamoDB Local, the local task-token endpoint, the approval server. */
+/** What the page tests run against: the local DynamoDB, the local task-token endpoint, the approval server. */
 export interface ApprovalPageWorld {
   tokens: LocalTaskTokens;
   server: LocalApprovalServer;

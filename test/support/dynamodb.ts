@@ -1,10 +1,10 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { resetClients } from '../../adapters/aws-clients.js';
 
-/** Starts DynamoDB Local, creates the table as the stack defines it, and points the handlers at it. */
-export async function localTable(tableName = 'fleet-upgrade-test'): Promise<DynamoDbLocal> {
-  const dynamodb = await startDynamoDbLocal();
+/** Starts the local DynamoDB, creates the table as the stack defines it, and points the handlers at it. */
+export async function localTable(tableName = 'fleet-upgrade-test'): Promise<LocalDynamoDb> {
+  const dynamodb = await startLocalDynamoDb();
   const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   await client.send(
     new CreateTableCommand({

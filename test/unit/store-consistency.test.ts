@@ -7,7 +7,7 @@ import { FleetStore } from '../../adapters/store.js';
 // DynamoDB reads are eventually consistent unless ConsistentRead is set: "the response might not reflect the
 // results of a recently completed write operation"
 // (https://docs.amazonaws.cn/en_us/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html).
-// DynamoDB Local is always consistent, so only the requests themselves can show that the hold's reads ask for it.
+// The local engines (dynalite, DynamoDB Local) are always consistent, so only the requests themselves can show that the hold's reads ask for it.
 describe('the reads that decide whether a node may start are strongly consistent', () => {
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
   const ddb = mockClient(DynamoDBDocumentClient);
