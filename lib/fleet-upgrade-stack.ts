@@ -451,12 +451,15 @@ function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   }).addRetry(transientRetry);
   held.addCatch(gate, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
   held.next(gate);
+  const resumedAt = (step: StepId) => sfn.Condition.and(sfn.Condition.isPresent('$.node.resumeAt'), sfn.Condition.stringEquals('$.node.resumeAt', step));
   const upgradeNode = gate.next(
     new sfn.Choice(scope, 'Is the run stopping, or is the node resumed?')
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.gate.held'), sfn.Condition.booleanEquals('$.gate.held', true)), held)
       .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping', ENDS_CHILD))
-      // A resumed run: a node the earlier run left upgraded but unvalidated restarts from its restart.
-      .when(sfn.Condition.and(sfn.Condition.isPresent('$.node.resumeAt'), sfn.Condition.stringEquals('$.node.resumeAt', 'restart')), at('restart'))
+      // A resumed run: a node the earlier run left mid-window goes on from the step its checkpoints say (plan's interruptedNodes).
+      .when(resumedAt('restart'), at('restart'))
+      .when(resumedAt('upgrade'), at('upgrade'))
+      .when(resumedAt('backup'), at('backup'))
       .otherwise(at('pre-upgrade-validation')),
   );
 

@@ -22,7 +22,7 @@ import { localStackParts, readTemplateFile, synthesizeTemplate } from './templat
 import { LOCAL_STATE_MACHINE_NAME, MapFence, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
-import { createSandbox, stopService } from './sandbox.js';
+import { createSandbox, startService, stopService } from './sandbox.js';
 import { ExecutionCounter } from './execution-counter.js';
 import { LocalCleanupMachine } from './cleanup-machine.js';
 import { ProgressPrinter } from './progress.js';
@@ -126,6 +126,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
         }),
       );
     }
+    // A resumed rehearsal's nodes kept running in the world it rehearses: their services come back as they were left.
+    if (opts.resumeFrom !== undefined && opts.bareSandboxes !== true) await Promise.all([...nodeRoots.values()].map((root) => startService(root)));
     if (!opts.keepServices) cleanups.push(async () => { await Promise.all([...nodeRoots.values()].map((root) => stopService(root))); });
 
     // In the workdir: a stopped rehearsal resumes on the table it left (--resume-from with the same --workdir).

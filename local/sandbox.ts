@@ -52,6 +52,16 @@ export async function createSandbox(opts: { root: string; version: string; packa
   await writeFile(join(root, 'var/lib/app/state.json'), `${JSON.stringify(opts.state, null, 2)}\n`);
   await mkdir(join(root, 'var/run/app'), { recursive: true });
   await mkdir(join(root, 'var/log/app'), { recursive: true });
+  await startService(root);
+}
+
+/**
+ * Starts the sandbox's service detached, as restart.sh does, unless it runs already, and waits until it is
+ * healthy (a drained node's service starts drained: its draining mark is in var/run/app).
+ */
+export async function startService(root: string): Promise<void> {
+  const running = Number((await readText(join(root, 'var/run/app/service.pid')))?.trim());
+  if (Number.isInteger(running) && running > 0 && alive(running)) return;
   const log = openSync(join(root, 'var/log/app/service.log'), 'a');
   const child = spawn(join(root, 'opt/app/current/bin/service'), [], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ROOT: root },

@@ -1,4 +1,5 @@
 import { parseInput, type NodeSpec, type UpgradeInput } from '../../core/input-schema.js';
+import type { StepId } from '../../core/steps.js';
 import type { RunContext } from '../../core/run-context.js';
 import { planUpgrade } from '../../core/plan.js';
 import { NodeCheckError, PlanError } from '../../core/errors.js';
@@ -51,7 +52,7 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
   for (const group of plan.groups) {
     for (const node of group.nodes) {
       // Switched to the new release by the earlier run but never validated: not "already at target".
-      if (resumeAt.has(node.id) && node.action === 'skip') Object.assign(node, { action: 'upgrade', reason: `resumed from run ${String(event.input.resumeFrom)} at its restart (upgraded, never validated)` });
+      if (resumeAt.get(node.id)?.step === 'restart' && node.action === 'skip') Object.assign(node, { action: 'upgrade', reason: `resumed from run ${String(event.input.resumeFrom)} at its restart (upgraded, never validated)` });
     }
   }
   plan.upgradeCount = plan.groups.reduce((sum, g) => sum + g.nodes.filter((n) => n.action === 'upgrade').length, 0);
@@ -78,10 +79,12 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
 }
 
 /**
- * Nodes an earlier run left between its upgrade step and the end of its validation (interrupted, aborted,
- * stopped): they run the new release unvalidated, so they restart from `restart` — never from backup,
- * which would back up the new release as the old one. Nodes it upgraded, rolled back or never changed
- * need nothing special: the version check decides for them.
+ * Nodes an earlier run left mid-window (interrupted, aborted, stopped) resume from the step their checkpoints
+ * say is safe. Upgraded but never validated: they run the new release, so they restart from `restart` — never
+ * from backup, which would back up the new release as the old one. Retired (drained) but not switched and not
+ * rolled back: they still run the old release, drained, so pre-upgrade validation and retire would fail or
+ * repeat; they go on from `backup`, or from `upgrade` once their backup succeeded. Nodes the earlier run
+ * upgraded, rolled back or never changed need nothing special: the version check decides for them.
  */
 export async function interruptedNodes(store: FleetStore, cluster: string, previousRunId: string): Promise<Map<string, Interrupted>> {
   const previous = await store.getRun(cluster, previousRunId);
@@ -90,10 +93,21 @@ export async function interruptedNodes(store: FleetStore, cluster: string, previ
   const [checkpoints, outcomes] = await Promise.all([store.runCheckpoints(previousRunId), store.runOutcomes(previousRunId)]);
   // One pass over each list (a run may hold thousands of nodes and tens of thousands of checkpoints).
   const settled = new Set(outcomes.filter((o) => o.status === 'UPGRADED' || o.status === 'ROLLED_BACK' || o.status === 'SKIPPED').map((o) => o.nodeId));
-  const switched = new Set(checkpoints.filter((c) => c.step === 'upgrade' && c.status === 'SUCCEEDED').map((c) => c.nodeId));
+  const succeeded = (step: StepId) => new Set(checkpoints.filter((c) => c.step === step && c.status === 'SUCCEEDED').map((c) => c.nodeId));
+  const [switched, retired, backedUp, rolledBack] = [succeeded('upgrade'), succeeded('retire'), succeeded('backup'), succeeded('rollback')];
   const fromOf = new Map(outcomes.map((o) => [o.nodeId, o.from]));
-  return new Map(previous.order.filter((id) => switched.has(id) && !settled.has(id))
-    .map((id) => [id, { step: 'restart', from: fromOf.get(id) ?? previous.plannedFrom[id] ?? null }]));
+  const resumeStep = (id: string): StepId | undefined => {
+    if (settled.has(id)) return undefined;
+    if (switched.has(id)) return 'restart';
+    if (retired.has(id) && !rolledBack.has(id)) return backedUp.has(id) ? 'upgrade' : 'backup';
+    return undefined;
+  };
+  const resumed = new Map<string, Interrupted>();
+  for (const id of previous.order) {
+    const step = resumeStep(id);
+    if (step !== undefined) resumed.set(id, { step, from: fromOf.get(id) ?? previous.plannedFrom[id] ?? null });
+  }
+  return resumed;
 }
 
 export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
