@@ -81,6 +81,8 @@ export class StoppedRunCleanup extends Construct {
 
     props.table.grantReadWriteData(runStopped);
     this.stateMachine.grantStartExecution(runStopped);
+    // The status-change event leaves a large input out: run-stopped then reads it (the cluster) from the execution.
+    props.upgradeMachine.grantExecution(runStopped, 'states:DescribeExecution');
     runStopped.addEnvironment('CLEANUP_STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     new events.Rule(this, 'StopRule', {
       description: 'fleet-upgrade: an execution was stopped, timed out or failed (its catch paths may not have run)',

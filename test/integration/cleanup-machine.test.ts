@@ -82,6 +82,7 @@ describe('the cleanup state machine (synthesized definition)', () => {
 
 describe('run-stopped starts one cleanup per run', () => {
   const started: string[] = [];
+  const described: string[] = [];
   const machine = new LocalCleanupMachine();
 
   beforeAll(async () => {
@@ -90,7 +91,13 @@ describe('run-stopped starts one cleanup per run', () => {
       return { done: true };
     }]]);
     machine.attach({ parts, handlers, tokens, iam: noIam });
-    process.env.AWS_ENDPOINT_URL_SFN = await tokens.start({ StartExecution: (r) => machine.start(r) });
+    process.env.AWS_ENDPOINT_URL_SFN = await tokens.start({
+      StartExecution: (r) => machine.start(r),
+      DescribeExecution: (r) => {
+        described.push(String(r.executionArn));
+        return { executionArn: r.executionArn, input: JSON.stringify({ cluster: 'handlers', targetVersion: '3.1.0' }) };
+      },
+    });
     process.env.CLEANUP_STATE_MACHINE_ARN = machine.arn;
     resetClients();
   });
@@ -109,10 +116,21 @@ describe('run-stopped starts one cleanup per run', () => {
     expect(machine.statuses()).toEqual({ 'stopped-1': 'SUCCEEDED' });
   });
 
+  // The status-change event leaves the input out past 248 KiB (escaped input and output):
+  // https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html
+  it('an event without the input (a large node list): the cluster is read from the execution, and the cleanup starts', async () => {
+    await store().putRun({ runId: 'stopped-big', cluster: 'handlers', targetVersion: '3.1.0', coreNode: 'dea-1', order: ['dea-1'], roles: { 'dea-1': ['dea'] }, plannedFrom: {}, startedAt: new Date().toISOString() });
+    const withoutInput = { detail: { ...event('stopped-big').detail, input: null } };
+    await expect(runStopped(withoutInput)).resolves.toMatchObject({ cluster: 'handlers', action: 'cleanup-started' });
+    await machine.idle();
+    expect(described).toEqual([withoutInput.detail.executionArn]);
+    expect(started).toContain('stopped-big');
+  });
+
   it('a run its own failure path summarized, or one never planned: the lock is released, no cleanup starts', async () => {
     await store().acquireLock('handlers', 'never-planned', new Date(), 3600);
     await expect(runStopped(event('never-planned', 'TIMED_OUT'))).resolves.toEqual({ cluster: 'handlers', action: 'lock-released', lockReleased: true });
     await expect(runStopped(event('other', 'SUCCEEDED'))).resolves.toMatchObject({ action: 'nothing' });
-    expect(started).toEqual(['stopped-1']);
+    expect(started.filter((id) => id === 'never-planned' || id === 'other')).toEqual([]);
   });
 });
