@@ -1,7 +1,7 @@
 import { ENDED_WITHOUT_CLEANUP, clusterOf, endedWithoutCleanup, type ExecutionStatusChangeEvent } from '../../core/execution-status.js';
 import { interpretStepResult, type StepOutcome, type StepResult } from '../../core/step-result.js';
 import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, deliveryTimeoutSeconds, type StepId } from '../../core/steps.js';
-import { buildSummary, type Summary } from '../../core/summary.js';
+import { buildSummary, compactSummary, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
 import { documentClient, logsClient, requireEnv, ssmClient } from '../../adapters/aws-clients.js';
@@ -121,7 +121,8 @@ export interface CleanupResult {
   rolledBack: { nodeId: string; outcome: StepOutcome; version: string | null }[];
   maintenanceOff: 'not-needed' | StepOutcome;
   lockReleased: boolean;
-  summary?: Summary;
+  /** The run's status as its recorded summary says (the summary itself is in DynamoDB: it may be large). */
+  status?: Summary['status'];
 }
 
 /** Maintenance-off outcomes after which the cluster is out of maintenance mode. */
@@ -205,7 +206,8 @@ async function cleanUp(event: ExecutionStatusChangeEvent, context: InvocationTim
   let summary: Summary | undefined;
   if (run !== null) {
     const { checkpoints, outcomes, held } = await store.runRecords(runId);
-    summary = buildSummary({
+    // Compacted as the run's own summary is: the run record is one DynamoDB item (400 KB).
+    summary = compactSummary(buildSummary({
       run,
       checkpoints,
       outcomes,
@@ -213,9 +215,9 @@ async function cleanUp(event: ExecutionStatusChangeEvent, context: InvocationTim
       lockReleased,
       caught: { Error: ended.error, Cause: ended.cause },
       finishedAt: new Date().toISOString(),
-    });
+    }));
     await store.completeRun(summary);
   }
   logger.info('stopped run cleaned up', { runId, cluster, status, rolledBack, maintenanceOff, lockReleased });
-  return { done: true, cluster, rolledBack, maintenanceOff, lockReleased, ...(summary ? { summary } : {}) };
+  return { done: true, cluster, rolledBack, maintenanceOff, lockReleased, ...(summary ? { status: summary.status } : {}) };
 }

@@ -9,6 +9,7 @@ import { startExecution, type LocalHandler } from '../../local/state-machine-run
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, resetClients } from '../../adapters/aws-clients.js';
 import { handler as runStopped } from '../../lambdas/run-stopped/index.js';
+import { handler as cleanUpRun } from '../../lambdas/clean-up-run/index.js';
 import type { ExecutionStatusChangeEvent } from '../../core/execution-status.js';
 import { CLEAN_UP_STATE_NAME } from '../../lib/stopped-run-cleanup.js';
 import { localTable } from '../support/dynamodb.js';
@@ -132,5 +133,24 @@ describe('run-stopped starts one cleanup per run', () => {
     await expect(runStopped(event('never-planned', 'TIMED_OUT'))).resolves.toEqual({ cluster: 'handlers', action: 'lock-released', lockReleased: true });
     await expect(runStopped(event('other', 'SUCCEEDED'))).resolves.toMatchObject({ action: 'nothing' });
     expect(started.filter((id) => id === 'never-planned' || id === 'other')).toEqual([]);
+  });
+});
+
+describe('clean-up-run on a large run', () => {
+  it('records a compacted summary (one DynamoDB item, 400 KB) and returns only its status (a state, 256 KiB)', { timeout: 120_000 }, async () => {
+    Object.assign(process.env, { DOCUMENT_NAME: 'fleet-upgrade-runbook', COMMAND_OUTPUT_LOG_GROUP: 'command-output', ARTIFACT_BASE_URL: 'https://artifacts.example.com' });
+    const ids = Array.from({ length: 1100 }, (_, i) => `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`);
+    const s = store();
+    await s.putRun({ runId: 'stopped-large', cluster: 'large', targetVersion: '3.1.0', coreNode: ids[0] ?? '', order: ids, roles: Object.fromEntries(ids.map((id) => [id, ['dea']])), plannedFrom: Object.fromEntries(ids.map((id) => [id, '3.0.0'])), startedAt: new Date().toISOString() });
+    for (let i = 0; i < ids.length; i += 50) {
+      await Promise.all(ids.slice(i, i + 50).map((nodeId) => s.recordOutcome('large', 'stopped-large', ['dea'], { nodeId, status: 'UPGRADED', from: '3.0.0', to: '3.1.0', at: new Date().toISOString() })));
+    }
+    const result = await cleanUpRun({ detail: { executionArn: 'arn:aws:states:us-east-1:000000000000:execution:FleetUpgrade:stopped-large', name: 'stopped-large', status: 'ABORTED', input: JSON.stringify({ cluster: 'large' }) } });
+    expect(result).toMatchObject({ done: true, status: 'FAILED' });
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(2000);
+    const recorded = await s.getRun('large', 'stopped-large');
+    expect(recorded?.summary).toMatchObject({ status: 'FAILED', failure: { error: 'ExecutionAborted' } });
+    // compactSummary's budget, well inside the item.
+    expect(Buffer.byteLength(JSON.stringify(recorded?.summary))).toBeLessThanOrEqual(200_000);
   });
 });
