@@ -4,6 +4,7 @@ import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, deliveryTimeoutSeconds, type StepI
 import { buildSummary, compactSummary, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
+import { resultFromCheckpoint } from '../../adapters/command-completion.js';
 import { documentClient, logsClient, requireEnv, ssmClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
@@ -70,6 +71,9 @@ async function settled(store: FleetStore, runId: string, nodeId: string, context
 async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: StoredRun, nodeId: string, step: StepId, context: InvocationTime | undefined): Promise<StepResult> {
   const timeout = STEP_TIMEOUT_SECONDS[step];
   const earlier = await store.getCheckpoint(run.runId, nodeId, step);
+  // Done already (the run's own rollback finished just before the stop, or an earlier invocation's whose
+  // record of the outcome failed): never a second rollback on the node.
+  if (earlier !== null && earlier.status !== 'RUNNING' && earlier.status !== 'FAILED') return resultFromCheckpoint(earlier);
   const resumed = earlier?.status === 'RUNNING' && earlier.commandId !== undefined;
   const startedAt = resumed ? earlier.startedAt : new Date().toISOString();
   const commandId = resumed ? (earlier.commandId as string) : await runner.send(nodeId, {
