@@ -1,14 +1,13 @@
 import { ENDED_WITHOUT_CLEANUP, clusterOf, endedWithoutCleanup, type ExecutionStatusChangeEvent } from '../../core/execution-status.js';
 import { interpretStepResult, type StepOutcome, type StepResult } from '../../core/step-result.js';
-import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, deliveryTimeoutSeconds, type StepId } from '../../core/steps.js';
+import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, type StepId } from '../../core/steps.js';
 import { buildSummary, compactSummary, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
-import { resultFromCheckpoint } from '../../adapters/command-completion.js';
+import { FINAL_COMMAND_STATUSES, resultFromCheckpoint, unresponsiveAfterSeconds } from '../../adapters/command-completion.js';
 import { documentClient, logsClient, requireEnv, ssmClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
-const FINAL_INVOCATION = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated']);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -43,7 +42,7 @@ function checkTime(context: InvocationTime | undefined, what: string): void {
 
 /** When a step's command must have ended, delivered late or not: past it, the cleanup stops waiting for it. */
 function stepDeadline(startedAt: string, timeoutSeconds: number): number {
-  return Date.parse(startedAt) + (deliveryTimeoutSeconds(timeoutSeconds) + timeoutSeconds + 30) * 1000;
+  return Date.parse(startedAt) + unresponsiveAfterSeconds(timeoutSeconds) * 1000;
 }
 
 /**
@@ -87,7 +86,7 @@ async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: Stor
   if (!resumed) await store.putCheckpoint(run.runId, { nodeId, step, status: 'RUNNING', exitCode: null, warnings: [], startedAt, commandId, timeoutSeconds: timeout });
   const deadline = stepDeadline(startedAt, timeout);
   let invocation = await runner.invocation(commandId, nodeId).catch(() => null);
-  while ((invocation === null || !FINAL_INVOCATION.has(invocation.status)) && Date.now() < deadline) {
+  while ((invocation === null || !FINAL_COMMAND_STATUSES.has(invocation.status)) && Date.now() < deadline) {
     checkTime(context, `waiting for ${step} on ${nodeId} (command ${commandId})`);
     await sleep(Number(process.env.RUN_STOPPED_POLL_MS ?? 2000));
     invocation = await runner.invocation(commandId, nodeId).catch(() => null);
