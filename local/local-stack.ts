@@ -69,7 +69,7 @@ export async function prepareLocalStack(opts: {
 
   const cdkDir = join(workdir, 'cdk');
   await mkdir(cdkDir, { recursive: true });
-  const template = synthesizeTemplate({ runbook: opts.runbook ?? 'release-dir' }, cdkDir);
+  const template = synthesizeTemplate({ runbook: opts.runbook ?? 'release-dir', packageSigningPublicKey: repo.publicKey }, cdkDir);
   const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
   await createTable(dynamodb.endpoint, parts.table.properties);
 
