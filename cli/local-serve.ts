@@ -26,7 +26,7 @@ export function localCommand(): Command {
       .requiredOption('--versions <list>', 'versions the local package repository offers, e.g. 3.1.0,3.2.0', parseVersions)
       .option('--port <port>', 'port on 127.0.0.1 (0 = any free port)', parsePort, 4599)
       .option('--workdir <dir>', 'where the sandbox nodes live (emptied first)', '.tmp/local-serve')
-      .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always); repeatable').argParser(parseFailure))
+      .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always), or NODE:signature to serve NODE packages signed by another key; repeatable').argParser(parseFailure))
       .addHelpText('after', `
 Examples:
   fleet-upgrade local serve --cluster examples/demo-cluster.json --versions 3.1.0

@@ -7,13 +7,21 @@ import { readClusterFile } from '../local/cluster-file.js';
 import { EXIT_OK, EXIT_RUN_FAILED, UsageError } from './errors.js';
 import { formatSummary } from './format-summary.js';
 
-/** `--fail NODE:STEP[:TIMES]` → an injected failure (TIMES defaults to always). */
+/** The fault that is not a step: the node's download meets packages signed by another key. */
+const SIGNATURE_FAULT = 'signature';
+
+/**
+ * `--fail NODE:STEP[:TIMES]` → an injected failure (TIMES defaults to always); `--fail NODE:signature[:TIMES]`
+ * serves that node's download an impostor's packages, signed by another key.
+ */
 export function parseFailure(value: string, previous: InjectedFailure[] = []): InjectedFailure[] {
-  const [nodeId = '', step = '', times, ...rest] = value.split(':');
-  if (nodeId === '' || !isStepId(step) || rest.length > 0 || (times !== undefined && !/^[1-9][0-9]{0,3}$/.test(times))) {
-    throw new UsageError(`--fail: expected NODE:STEP[:TIMES] with STEP one of ${STEP_IDS.join(', ')}, got ${JSON.stringify(value)}`);
+  const [nodeId = '', what = '', times, ...rest] = value.split(':');
+  if (nodeId === '' || !(isStepId(what) || what === SIGNATURE_FAULT) || rest.length > 0 || (times !== undefined && !/^[1-9][0-9]{0,3}$/.test(times))) {
+    throw new UsageError(`--fail: expected NODE:STEP[:TIMES] with STEP one of ${STEP_IDS.join(', ')}, or NODE:${SIGNATURE_FAULT}[:TIMES], got ${JSON.stringify(value)}`);
   }
-  return [...previous, { nodeId, step, times: times === undefined ? Number.POSITIVE_INFINITY : Number(times) }];
+  const count = times === undefined ? Number.POSITIVE_INFINITY : Number(times);
+  if (what === SIGNATURE_FAULT) return [...previous, { nodeId, step: 'download', times: count, kind: 'signature' }];
+  return [...previous, { nodeId, step: what, times: count }];
 }
 
 /** `dea=4,unmatched=2` (numbers) or, for minHealthy, `dea=75%,router=2`; the schema checks roles and values. */
@@ -85,11 +93,11 @@ export function rehearseCommand(): Command {
       return Number(v);
     })
     .addOption(new Option('--on-timeout <decision>', 'what a timed-out approval decides').choices(['rollback', 'abort']))
-    .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always); repeatable').argParser(parseFailure))
+    .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always), or NODE:signature to serve NODE packages signed by another key; repeatable').argParser(parseFailure))
     .option('--run-id <id>', 'the run id (execution name); default <cluster>-<version>-<timestamp>')
     .option('--resume-from <run>', 'resume this stopped run, as `start --resume-from` does in AWS: same --workdir, whose sandboxes and table it left')
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {

@@ -16,7 +16,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, deliveryTimeoutSeconds, type StepId } from '../core/steps.js';
-import { ARTIFACT_URL_PATTERN, buildRunbookDocument } from './runbook-document.js';
+import { buildRunbookDocument, checkArtifactBaseUrl } from './runbook-document.js';
+import { PACKAGE_KEY_SETTING, packageKeyDer } from './package-key.js';
 import { HELD_STATE_NAME } from '../core/hold.js';
 import { EXECUTION_TIMEOUT_DAYS } from '../core/execution-timeout.js';
 import { ApprovalPage } from './approval-page.js';
@@ -71,8 +72,10 @@ const ENDS_CHILD = { outputPath: CHILD_OUTPUT.path };
 const FINAL_COMMAND_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 
 export interface FleetUpgradeStackProps extends StackProps {
-  /** Base URL of the package repository: `<url>/<version>/app-<version>.tar.gz` and `<url>/<version>/SHA256SUMS`. */
+  /** Base URL (https) of the package repository: `<url>/<version>/app-<version>.tar.gz`, its `.sig` and `<url>/<version>/SHA256SUMS`. */
   readonly artifactBaseUrl: string;
+  /** PEM of the Ed25519 public key every package's detached signature is checked against on the node (docs/packages.md). */
+  readonly packageSigningPublicKey: string;
   /** Runbook folder under `runbooks/` turned into the SSM document: `release-dir` or `kato`. @default 'release-dir' */
   readonly runbook?: string;
   /** Absolute path of a runbook folder outside `runbooks/` (benchmarks and tests); wins over `runbook`. */
@@ -109,9 +112,8 @@ export class FleetUpgradeStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FleetUpgradeStackProps) {
     super(scope, id, props);
-    if (!ARTIFACT_URL_PATTERN.test(props.artifactBaseUrl)) {
-      throw new Error(`artifactBaseUrl: expected an http(s) URL without query or credentials, got ${JSON.stringify(props.artifactBaseUrl)}`);
-    }
+    checkArtifactBaseUrl(props.artifactBaseUrl);
+    const packageKey = packageKeyDer(props[PACKAGE_KEY_SETTING]);
     const runbook = props.runbook ?? 'release-dir';
     if (!/^[a-z][a-z0-9-]{0,40}$/.test(runbook) || runbook === 'shared') {
       throw new Error(`runbook: expected the name of a folder under runbooks/ (release-dir, kato), got ${JSON.stringify(runbook)}`);
@@ -136,7 +138,7 @@ export class FleetUpgradeStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const runbookDocument = buildRunbookDocument(props.runbookPath ?? join(PROJECT_ROOT, 'runbooks', runbook), join(PROJECT_ROOT, 'runbooks', 'shared'));
+    const runbookDocument = buildRunbookDocument(props.runbookPath ?? join(PROJECT_ROOT, 'runbooks', runbook), packageKey, join(PROJECT_ROOT, 'runbooks', 'shared'));
     this.document = new ssm.CfnDocument(this, 'RunbookDocument', {
       documentType: 'Command',
       documentFormat: 'JSON',

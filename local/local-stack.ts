@@ -56,7 +56,8 @@ export async function prepareLocalStack(opts: {
   const { workdir, cleanups, tokens } = opts;
   const nodeRoots = new Map(opts.cluster.nodes.map((n) => [n.id, join(workdir, 'nodes', n.id)]));
   const packageDir = join(workdir, 'packages');
-  const repo = await startPackageRepo({ dir: packageDir, versions: [...new Set([...opts.cluster.nodes.map((n) => n.version), ...opts.versions])] });
+  const impostor = (opts.failures ?? []).some((f) => f.kind === 'signature');
+  const repo = await startPackageRepo({ dir: packageDir, versions: [...new Set([...opts.cluster.nodes.map((n) => n.version), ...opts.versions])], impostor });
   cleanups.push(() => repo.close());
   await Promise.all(
     opts.cluster.nodes.map((n) =>
@@ -69,7 +70,7 @@ export async function prepareLocalStack(opts: {
 
   const cdkDir = join(workdir, 'cdk');
   await mkdir(cdkDir, { recursive: true });
-  const template = synthesizeTemplate({ runbook: opts.runbook ?? 'release-dir' }, cdkDir);
+  const template = synthesizeTemplate({ runbook: opts.runbook ?? 'release-dir', packageSigningPublicKey: repo.publicKey }, cdkDir);
   const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
   await createTable(dynamodb.endpoint, parts.table.properties);
 
@@ -105,6 +106,7 @@ export async function prepareLocalStack(opts: {
     nodeRoots,
     workdir,
     failures: opts.failures ?? [],
+    ...(repo.impostorUrl !== undefined ? { impostorArtifactBaseUrl: repo.impostorUrl } : {}),
     onStatusChange: (event) => bus.put(event),
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
   });

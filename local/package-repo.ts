@@ -1,13 +1,24 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { buildPackage } from './packages.js';
 import { PROXY_VIA } from './https-proxy.js';
+
+/** Where an impostor's packages are served (`<url>/impostor/<version>/…`). */
+const IMPOSTOR_PATH = 'impostor';
 
 /** A read-only package repository on loopback HTTP. */
 export interface PackageRepo {
   readonly url: string;
+  /** PEM of the Ed25519 key, generated for this repository, whose private half signed every package. */
+  readonly publicKey: string;
+  /**
+   * With `impostor`: a base URL serving the same versions signed by another key, with SHA256SUMS to match
+   * (a compromised mirror, or whoever controls a node's network).
+   */
+  readonly impostorUrl?: string;
   /** Paths requested so far (tests prove where downloads came from). */
   readonly requests: string[];
   close(): Promise<void>;
@@ -18,9 +29,14 @@ export interface PackageRepo {
  * With `onlyThroughProxy`, a request that did not come through the rehearsal's proxy is refused (403):
  * a download that succeeds proves the node used HTTPS_PROXY.
  */
-export async function startPackageRepo(opts: { dir: string; versions: string[]; onlyThroughProxy?: boolean; corrupt?: string[] }): Promise<PackageRepo> {
+export async function startPackageRepo(opts: { dir: string; versions: string[]; onlyThroughProxy?: boolean; corrupt?: string[]; impostor?: boolean }): Promise<PackageRepo> {
   const root = resolve(opts.dir);
-  for (const version of opts.versions) await buildPackage(root, version);
+  const keys = generateKeyPairSync('ed25519');
+  for (const version of opts.versions) await buildPackage(root, version, keys.privateKey);
+  if (opts.impostor === true) {
+    const impostorKey = generateKeyPairSync('ed25519').privateKey;
+    for (const version of opts.versions) await buildPackage(join(root, IMPOSTOR_PATH), version, impostorKey);
+  }
   const requests: string[] = [];
   const server = createServer((req, res) => {
     void (async () => {
@@ -58,8 +74,11 @@ export async function startPackageRepo(opts: { dir: string; versions: string[]; 
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    publicKey: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    ...(opts.impostor === true ? { impostorUrl: `${url}/${IMPOSTOR_PATH}` } : {}),
     requests,
     close: () =>
       new Promise<void>((done) => {

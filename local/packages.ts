@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, sign, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -17,9 +17,10 @@ export interface BuiltPackage {
 
 /**
  * Builds the demo application's package for a version, as an artifact repository would serve it:
- * `<outDir>/<version>/app-<version>.tar.gz` (VERSION + bin/service) and `<outDir>/<version>/SHA256SUMS`.
+ * `<outDir>/<version>/app-<version>.tar.gz` (VERSION + bin/service), `<outDir>/<version>/SHA256SUMS` and,
+ * with a `signingKey` (Ed25519), the detached signature `app-<version>.tar.gz.sig` (what `openssl pkeyutl -sign -rawin` writes).
  */
-export async function buildPackage(outDir: string, version: string): Promise<BuiltPackage> {
+export async function buildPackage(outDir: string, version: string, signingKey?: KeyObject): Promise<BuiltPackage> {
   const dir = join(outDir, version);
   const name = `app-${version}.tar.gz`;
   const file = join(dir, name);
@@ -40,5 +41,6 @@ export async function buildPackage(outDir: string, version: string): Promise<Bui
   const bytes = await readFile(file);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   await writeFile(join(dir, 'SHA256SUMS'), `${sha256}  ${name}\n`);
+  if (signingKey !== undefined) await writeFile(`${file}.sig`, sign(null, bytes, signingKey));
   return { file, sha256, bytes: (await stat(file)).size };
 }

@@ -23,6 +23,8 @@ import { localStackParts, readTemplateFile, synthesizeTemplate } from './templat
 import { LOCAL_STATE_MACHINE_NAME, MapFence, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { startPackageRepo } from './package-repo.js';
+import { withPackageKey } from '../lib/runbook-document.js';
+import { packageKeyDer } from '../lib/package-key.js';
 import { createSandbox, startService, stopService } from './sandbox.js';
 import { ExecutionCounter } from './execution-counter.js';
 import { LocalCleanupMachine } from './cleanup-machine.js';
@@ -110,7 +112,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     say(`Preparing ${nodeRoots.size} sandbox nodes, the package repository and the local DynamoDB in ${workdir}`);
     const versions = [...new Set([...opts.cluster.nodes.map((n) => n.version), input.targetVersion])];
     const packageDir = join(workdir, 'packages');
-    const repo = await startPackageRepo({ dir: packageDir, versions, onlyThroughProxy: proxy !== undefined, ...(opts.corruptPackage ? { corrupt: [input.targetVersion] } : {}) });
+    const impostor = (opts.failures ?? []).some((f) => f.kind === 'signature');
+    const repo = await startPackageRepo({ dir: packageDir, versions, onlyThroughProxy: proxy !== undefined, impostor, ...(opts.corruptPackage ? { corrupt: [input.targetVersion] } : {}) });
     cleanups.push(() => repo.close());
     // A resumed rehearsal keeps the sandboxes as the earlier run left them.
     const newSandboxes = opts.resumeFrom === undefined ? opts.cluster.nodes : [];
@@ -139,6 +142,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       ? synthesizeTemplate({ runbook, runbookPath: resolve(opts.runbookPath) }, await ensureDir(join(workdir, 'cdk')))
       : await builtInTemplate(runbook, workdir));
     const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
+    // The nodes check packages against the key this rehearsal's repository signs with (a given template pins the real one).
+    parts.document = withPackageKey(parts.document, packageKeyDer(repo.publicKey));
     // IAM as AWS enforces it: each call a function (or the state machine) makes is judged against its role
     // in this template before it is served; the first denial stops the run, naming function and action.
     let stopForDenial: (cause: string) => void = () => undefined;
@@ -226,6 +231,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       nodeRoots,
       workdir,
       failures: opts.failures ?? [],
+      ...(repo.impostorUrl !== undefined ? { impostorArtifactBaseUrl: repo.impostorUrl } : {}),
       onStatusChange: (event) => bus.put(event),
       env: { ...opts.nodeEnv, PATH: [...(opts.nodePath ?? []), process.env.PATH ?? '/usr/bin:/bin'].join(':'), LANG: 'C.UTF-8' },
     });

@@ -64,9 +64,11 @@ interface CommandDocument {
  *   InProgress and no event comes (the node is back for the next command);
  * - `lost-event`: the command ends normally but its status event never reaches EventBridge;
  * - `duplicate-event`: the status event arrives twice, at once;
- * - `stray-event`: an event for a command this stack never started arrives first.
+ * - `stray-event`: an event for a command this stack never started arrives first;
+ * - `signature`: the node's downloads reach an impostor repository (same paths, packages signed by another
+ *   key, SHA256SUMS to match), as from a compromised mirror or network: the script runs as sent otherwise.
  */
-export type FaultKind = 'fail' | 'hang' | 'offline' | 'lost-event' | 'duplicate-event' | 'stray-event';
+export type FaultKind = 'fail' | 'hang' | 'offline' | 'lost-event' | 'duplicate-event' | 'stray-event' | 'signature';
 
 /** An injected fault: the named step on the named node goes wrong `times` times (Infinity: always); `kind` defaults to fail. */
 export interface InjectedFailure {
@@ -135,6 +137,8 @@ export async function startLocalSsm(opts: {
   onStatusChange: (event: CommandStatusChange) => Promise<void>;
   /** Environment for the scripts besides FLEET_UPGRADE_ROOT (PATH, locale). */
   env?: NodeJS.ProcessEnv;
+  /** The impostor repository a `signature` fault sends the node's downloads to. */
+  impostorArtifactBaseUrl?: string;
 }): Promise<LocalSsm> {
   const invocations: Invocation[] = [];
   const byCommand = new Map<string, Invocation>();
@@ -159,7 +163,8 @@ export async function startLocalSsm(opts: {
     });
   };
 
-  const execute = async (inv: Invocation, script: string, timeoutSeconds: number): Promise<void> => {
+  const execute = async (inv: Invocation, render: (values: Record<string, string>) => string, values: Record<string, string>, timeoutSeconds: number): Promise<void> => {
+    const script = render(values);
     const root = opts.nodeRoots.get(inv.instanceId) as string;
     const injected = failures.find((f) => f.nodeId === inv.instanceId && f.step === inv.step && f.times > 0);
     if (injected !== undefined) injected.times--;
@@ -196,6 +201,11 @@ export async function startLocalSsm(opts: {
         await runOnNode(inv, script, timeoutSeconds, root);
         await Promise.all([announce(inv), announce(inv)]);
         return;
+      case 'signature': {
+        if (opts.impostorArtifactBaseUrl === undefined) throw new Error('a signature fault needs impostorArtifactBaseUrl');
+        await runOnNode(inv, render({ ...values, artifactBaseUrl: opts.impostorArtifactBaseUrl }), timeoutSeconds, root);
+        return announce(inv);
+      }
       case 'stray-event':
         await runOnNode(inv, script, timeoutSeconds, root);
         await announce({ ...inv, commandId: randomUUID() });
@@ -247,7 +257,7 @@ export async function startLocalSsm(opts: {
         const values = resolveParameters(opts.document, (request.Parameters ?? {}) as Record<string, unknown>);
         const main = opts.document.mainSteps[0];
         if (main === undefined || main.action !== 'aws:runShellScript') throw new AwsJsonError('InvalidDocument', 'document has no aws:runShellScript step');
-        const script = main.inputs.runCommand.map((line) => substitute(line, values)).join('\n') + '\n';
+        const render = (given: Record<string, string>) => main.inputs.runCommand.map((line) => substitute(line, given)).join('\n') + '\n';
         const timeoutSeconds = Number(substitute(main.inputs.timeoutSeconds ?? '3600', values));
         const inv: Invocation = {
           commandId: randomUUID(),
@@ -267,7 +277,7 @@ export async function startLocalSsm(opts: {
         invocations.push(inv);
         byCommand.set(inv.commandId, inv);
         // Like SSM, answer at once and run the command afterwards.
-        const job = new Promise<void>((resolve) => setImmediate(resolve)).then(() => execute(inv, script, timeoutSeconds));
+        const job = new Promise<void>((resolve) => setImmediate(resolve)).then(() => execute(inv, render, values, timeoutSeconds));
         running.add(job);
         void job.finally(() => running.delete(job));
         return {

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { InputValidationError } from '../core/errors.js';
@@ -12,13 +13,19 @@ import { eventRules, type EventRule } from './eventbridge.js';
 
 export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }> };
 
+/**
+ * A key of this process for templates synthesized here: a rehearsal pins the key it signs its packages with
+ * in the document anyway (`withPackageKey`), so this one only has to be well-formed.
+ */
+const LOCAL_PACKAGE_KEY = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
 /** Synthesizes the real stack in-process (no bundling: the rehearsal runs the handlers from source). */
 export function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> = {}, outdirBase = '.tmp'): CfnTemplate {
   const app = new App({
     outdir: mkdtempSync(join(outdirBase, 'cdk-')),
     context: { 'aws:cdk:bundling-stacks': [] },
   });
-  const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'http://127.0.0.1/artifacts', ...props });
+  const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'http://127.0.0.1/artifacts', packageSigningPublicKey: LOCAL_PACKAGE_KEY, ...props });
   return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
 }
 

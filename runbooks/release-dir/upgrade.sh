@@ -15,7 +15,12 @@ if [ "$from" = "$v" ] && [ -d "$RELEASES/$v" ]; then
 fi
 name="$(package_name "$v")"
 dir="$(download_dir "$v")"
-[ -f "$dir/$name.verified" ] || fail 1 "no verified download of $v: run the download step first"
+verified_key=''
+if [ -f "$dir/$name.verified" ]; then read -r _ verified_key <"$dir/$name.verified" || true; fi
+# Only a package whose signature the download step checked against the key pinned now is installed.
+if [ -z "$verified_key" ] || [ "$verified_key" != "${FU_PACKAGE_KEY:-}" ]; then
+  fail 1 "no download of $v verified with the pinned package key: run the download step first"
+fi
 if [ ! -d "$RELEASES/$v" ]; then
   rm -rf "$RELEASES/$v.partial"
   mkdir -p "$RELEASES/$v.partial"

@@ -5,6 +5,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
+import { TEST_PACKAGE_KEY } from '../support/package-key.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -36,6 +37,7 @@ function pageStatements(): Statement[] {
 beforeAll(() => {
   stack = new FleetUpgradeStack(app(), 'FleetUpgradeStack', {
     artifactBaseUrl: 'https://artifacts.example.com/app',
+    packageSigningPublicKey: TEST_PACKAGE_KEY,
     approverEmails: ['ops@example.com', 'oncall@example.org'],
   });
   template = Template.fromStack(stack);
@@ -125,7 +127,7 @@ describe('approval page in the stack', () => {
 
   it('lets request-approval carry the page URL and read the key without a dependency cycle', () => {
     // What the stack does to sign links in request-approval: its env and grant must not loop back through the state machine.
-    const wired = new FleetUpgradeStack(app(), 'Wired', { artifactBaseUrl: 'https://artifacts.example.com/app' });
+    const wired = new FleetUpgradeStack(app(), 'Wired', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY });
     const requestApproval = wired.node.findChild('RequestApprovalFunction') as lambda.Function;
     requestApproval.addEnvironment('APPROVAL_URL', wired.approvalUrl).addEnvironment('APPROVAL_KEY_SECRET_ARN', wired.approvalKeySecret.secretArn);
     wired.approvalKeySecret.grantRead(requestApproval);
@@ -145,9 +147,9 @@ describe('approval page in the stack', () => {
   });
 
   it('refuses a malformed approver email naming the field', () => {
-    expect(() => new FleetUpgradeStack(app(), 'Bad', { artifactBaseUrl: 'https://artifacts.example.com/app', approverEmails: ['ops@example.com', 'not an email'] }))
+    expect(() => new FleetUpgradeStack(app(), 'Bad', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY, approverEmails: ['ops@example.com', 'not an email'] }))
       .toThrow('approverEmails[1]: expected an email address like ops@example.com, got "not an email"');
-    const none = Template.fromStack(new FleetUpgradeStack(app(), 'NoEmails', { artifactBaseUrl: 'https://artifacts.example.com/app' }) as Stack);
+    const none = Template.fromStack(new FleetUpgradeStack(app(), 'NoEmails', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY }) as Stack);
     none.resourceCountIs('AWS::SNS::Subscription', 0);
     none.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /approval', Target: Match.anyValue() });
   });

@@ -8,6 +8,7 @@ import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
 import { CLUSTER_TAG } from '../../core/node-tags.js';
 import { resolveIntrinsics } from '../../local/template.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../local/state-machine-runner.js';
+import { TEST_PACKAGE_KEY } from '../support/package-key.js';
 
 let stack: FleetUpgradeStack;
 let template: Template;
@@ -18,7 +19,7 @@ type Statement = { Action: string | string[]; Resource: unknown; Condition?: Rec
 beforeAll(() => {
   mkdirSync('.tmp', { recursive: true });
   const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-nag-')), context: { 'aws:cdk:bundling-stacks': [] } });
-  stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'https://artifacts.example.com/app', approverEmails: ['ops@example.com'] });
+  stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY, approverEmails: ['ops@example.com'] });
   // Synthesize first: CDK adds some policies (grants, Distributed Map) while it prepares the tree.
   template = Template.fromStack(stack);
   report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);

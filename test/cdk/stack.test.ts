@@ -8,6 +8,7 @@ import { STEP_IDS, STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, deliveryTimeoutSecond
 import { HELD_STATE_NAME } from '../../core/hold.js';
 import { resolveIntrinsics } from '../../local/template.js';
 import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from '../../core/execution-timeout.js';
+import { TEST_PACKAGE_KEY } from '../support/package-key.js';
 
 let template: Template;
 let definition: string;
@@ -33,7 +34,7 @@ function roleStatements(roleId: string): Statement[] {
 beforeAll(() => {
   mkdirSync('.tmp', { recursive: true });
   const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'https://artifacts.example.com/app' });
+  const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY });
   template = Template.fromStack(stack);
   const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: { DefinitionString: unknown } };
   definition = String(resolveIntrinsics(machine.Properties.DefinitionString));
@@ -164,12 +165,12 @@ describe('FleetUpgradeStack', () => {
 
   it('builds the SSM document from the kato runbook when asked, with the shared library embedded', () => {
     const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new FleetUpgradeStack(app, 'KatoStack', { artifactBaseUrl: 'https://artifacts.example.com/app', runbook: 'kato' });
+    const stack = new FleetUpgradeStack(app, 'KatoStack', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY, runbook: 'kato' });
     const doc = Object.values(Template.fromStack(stack).findResources('AWS::SSM::Document'))[0] as { Properties: { Content: { mainSteps: { inputs: { runCommand: string[] } }[] } } };
     const script = doc.Properties.Content.mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
     expect(script).toContain('kato_run config set cloud_controller_ng maintenance_mode true');
     expect(script).toContain('>"$fu_dir/common.sh"');
-    expect(() => new FleetUpgradeStack(app, 'Bad', { artifactBaseUrl: 'https://a.example.com', runbook: '../etc' })).toThrow(/runbook/);
+    expect(() => new FleetUpgradeStack(app, 'Bad', { artifactBaseUrl: 'https://a.example.com', packageSigningPublicKey: TEST_PACKAGE_KEY, runbook: '../etc' })).toThrow(/runbook/);
   });
 
   it('waits for SSM steps on a task token, answered by command-finished from an EventBridge rule (no polling)', () => {

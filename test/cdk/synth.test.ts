@@ -3,17 +3,19 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { TEST_PACKAGE_KEY } from '../support/package-key.js';
 
 const exec = promisify(execFile);
+const ENV = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DISABLE_VERSION_CHECK: '1', AWS_EC2_METADATA_DISABLED: 'true' };
+const CDK = 'node_modules/aws-cdk/bin/cdk';
+// The PEM's base64 line: `cdk -c` keeps only the first line of a multi-line value.
+const KEY_LINE = TEST_PACKAGE_KEY.split('\n')[1] ?? '';
 
 describe('cdk synth', () => {
   it('synthesizes offline with every Lambda bundled by esbuild', async () => {
     mkdirSync('.tmp', { recursive: true });
     const out = mkdtempSync(join('.tmp', 'synth-'));
-    await exec(process.execPath, ['node_modules/aws-cdk/bin/cdk', 'synth', '--quiet', '--output', out], {
-      env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DISABLE_VERSION_CHECK: '1', AWS_EC2_METADATA_DISABLED: 'true' },
-      timeout: 170_000,
-    });
+    await exec(process.execPath, [CDK, 'synth', '--quiet', '--output', out, '-c', `packageSigningPublicKey=${KEY_LINE}`], { env: ENV, timeout: 170_000 });
     const template = JSON.parse(readFileSync(join(out, 'FleetUpgradeStack.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['fleet-upgrade:handler']);
     expect(functions).toHaveLength(11);
@@ -22,5 +24,14 @@ describe('cdk synth', () => {
       expect(existsSync(asset), asset).toBe(true);
       expect(statSync(asset).size).toBeLessThan(3_000_000);
     }
+  });
+
+  it.each([
+    ['an http artifactBaseUrl', ['-c', 'artifactBaseUrl=http://artifacts.example.com/app', '-c', `packageSigningPublicKey=${KEY_LINE}`], /artifactBaseUrl: expected an https:\/\/ URL/],
+    ['no packageSigningPublicKey', ['-c', 'artifactBaseUrl=https://artifacts.example.com/app'], /packageSigningPublicKey: expected the Ed25519 public key/],
+  ])('refuses %s, naming the setting', async (_what, context, message) => {
+    const out = mkdtempSync(join('.tmp', 'synth-refused-'));
+    const refused = exec(process.execPath, [CDK, 'synth', '--quiet', '--output', out, ...context], { env: ENV, timeout: 170_000 });
+    await expect(refused).rejects.toMatchObject({ stderr: expect.stringMatching(message) });
   });
 });

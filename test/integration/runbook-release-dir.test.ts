@@ -1,14 +1,18 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile, readdir } from 'node:fs/promises';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPackageRepo, type PackageRepo } from '../../local/package-repo.js';
 import { createSandbox, inspectSandbox, stopService } from '../../local/sandbox.js';
+import { packageKeyDer } from '../../lib/package-key.js';
 
 const RUNBOOK = resolve('runbooks/release-dir');
 let repo: PackageRepo;
 let base: string;
+/** The key the SSM document pins (base64 DER), as the nodes receive it. */
+let packageKey: string;
 const roots: string[] = [];
 
 interface StepRun {
@@ -33,6 +37,7 @@ function step(root: string, name: string, env: Record<string, string> = {}): Pro
           FU_ARTIFACT_BASE_URL: repo.url,
           FU_RUN_ID: 'run-1',
           FU_RUNBOOK_VERSION: 'abcdef0123456789',
+          FU_PACKAGE_KEY: packageKey,
           HTTPS_PROXY: '',
           ...env,
         },
@@ -62,9 +67,15 @@ async function node(name: string, version = '3.0.0'): Promise<string> {
 beforeAll(async () => {
   await mkdir('.tmp', { recursive: true });
   base = resolve(await mkdtemp(join('.tmp', 'runbook-')));
-  repo = await startPackageRepo({ dir: join(base, 'packages'), versions: ['3.0.0', '3.1.0', '3.2.0'] });
+  repo = await startPackageRepo({ dir: join(base, 'packages'), versions: ['3.0.0', '3.1.0', '3.2.0', '3.3.0', '3.4.0'] });
+  packageKey = packageKeyDer(repo.publicKey);
   // A version whose manifest lies about the package: the download must refuse it.
   await writeFile(join(base, 'packages', '3.2.0', 'SHA256SUMS'), `${'0'.repeat(64)}  app-3.2.0.tar.gz\n`);
+  // A version signed by another key (its manifest matches): only the signature can tell.
+  const forged = join(base, 'packages', '3.3.0', 'app-3.3.0.tar.gz');
+  await writeFile(`${forged}.sig`, sign(null, await readFile(forged), generateKeyPairSync('ed25519').privateKey));
+  // A version served without its signature.
+  await rm(join(base, 'packages', '3.4.0', 'app-3.4.0.tar.gz.sig'));
 });
 
 afterAll(async () => {
@@ -103,6 +114,49 @@ describe('release-dir runbook', () => {
     expect((await readdir(dir)).filter((f) => !f.startsWith('.'))).toEqual([]);
     expect((await step(root, 'upgrade', { FU_TARGET_VERSION: '3.2.0' })).code).toBe(1);
     expect(await inspectSandbox(root)).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+  });
+
+  it('refuses a package signed by another key, though its manifest matches, and changes nothing', async () => {
+    const root = await node('forged');
+    const run = await step(root, 'download', { FU_TARGET_VERSION: '3.3.0' });
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain('error: signature check failed for app-3.3.0.tar.gz');
+    expect(run.stderr).toContain('not a signature by the pinned package key (packageSigningPublicKey)');
+    const dir = join(root, 'var/lib/fleet-upgrade/downloads/3.3.0');
+    expect((await readdir(dir)).filter((f) => !f.startsWith('.'))).toEqual([]);
+    expect((await step(root, 'upgrade', { FU_TARGET_VERSION: '3.3.0' })).code).toBe(1);
+    expect(await inspectSandbox(root)).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+  });
+
+  it('refuses a package served without its signature', async () => {
+    const root = await node('unsigned');
+    const run = await step(root, 'download', { FU_TARGET_VERSION: '3.4.0' });
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain('cannot download the signature');
+    expect(existsSync(join(root, 'var/lib/fleet-upgrade/downloads/3.4.0/app-3.4.0.tar.gz'))).toBe(false);
+  });
+
+  it('verifies a package kept from an earlier download anew when the pinned key changed', async () => {
+    const root = await node('new-key');
+    expect(await step(root, 'download')).toMatchObject({ code: 0 });
+    const otherKey = packageKeyDer(generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    const run = await step(root, 'download', { FU_PACKAGE_KEY: otherKey });
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain('signature check failed');
+    expect((await step(root, 'upgrade', { FU_PACKAGE_KEY: otherKey })).code).toBe(1);
+  });
+
+  it.each([
+    ['an http repository', 'refused-http', { FU_ARTIFACT_BASE_URL: 'http://artifacts.example.com/app' }, 'is not an https URL'],
+    ['no pinned key', 'refused-no-key', { FU_PACKAGE_KEY: '' }, 'FU_PACKAGE_KEY is not an Ed25519 public key'],
+    ['a key with shell syntax', 'refused-shell-key', { FU_PACKAGE_KEY: "MCowBQYDK2VwAyEA'$(id)'" }, 'FU_PACKAGE_KEY is not an Ed25519 public key'],
+  ])('refuses %s before downloading anything', async (_what, name, env, message) => {
+    const root = await node(name);
+    const before = repo.requests.length;
+    const run = await step(root, 'download', env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(repo.requests.length).toBe(before);
   });
 
   it('downloads through HTTPS_PROXY when one is set', async () => {

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { buildRunbookDocument } from '../../lib/runbook-document.js';
+import { packageKeyDer } from '../../lib/package-key.js';
+import { TEST_PACKAGE_KEY } from '../support/package-key.js';
 
 const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -14,7 +16,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
  * the files it wrote: instead of running the step, the script copies its directory out.
  */
 async function writtenFiles(runbookDir: string, sharedDir: string, step: string): Promise<Map<string, string>> {
-  const doc = buildRunbookDocument(runbookDir, sharedDir);
+  const doc = buildRunbookDocument(runbookDir, packageKeyDer(TEST_PACKAGE_KEY), sharedDir);
   const runCommand = (doc.content.mainSteps as { inputs: { runCommand: string[] } }[])[0]?.inputs.runCommand ?? [];
   const out = mkdtempSync(join(tmpdir(), 'fu-doc-'));
   const params: Record<string, string> = { step, targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/a', httpsProxy: '', runId: 'r-1', executionTimeout: '60' };
