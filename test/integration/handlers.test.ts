@@ -22,10 +22,13 @@ import type { ExecutionStatusChangeEvent } from '../../core/execution-status.js'
 import { buildSummary, type RunInfo } from '../../core/summary.js';
 import type { StepId } from '../../core/steps.js';
 import { startLocalSns } from '../../local/sns-endpoint.js';
+import { clusterInstances, startLocalTagging } from '../../local/tagging-endpoint.js';
+import type { JsonProtocolServer } from '../../local/json-protocol.js';
 import { localTable } from '../support/dynamodb.js';
 
 let dynamodb: LocalDynamoDb;
 let ssm: LocalSsm;
+let tagging: JsonProtocolServer;
 const tokens = new LocalTaskTokens();
 const events: CommandStatusChange[] = [];
 const store = () => new FleetStore(documentClient(), 'fleet-upgrade-test');
@@ -85,7 +88,10 @@ beforeAll(async () => {
       await commandFinished(event);
     },
   });
+  // The listed nodes carry the cluster's tag, as the plan checks.
+  tagging = await startLocalTagging(clusterInstances('handlers', nodes));
   Object.assign(process.env, {
+    AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: tagging.endpoint,
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: ssm.logsEndpoint,
     AWS_ENDPOINT_URL_SFN: await tokens.start(),
@@ -97,6 +103,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await tagging?.close();
   await ssm?.close();
   await tokens.close();
   await dynamodb?.stop();
