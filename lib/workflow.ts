@@ -113,7 +113,10 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   const askOperator = new tasks.LambdaInvoke(scope, 'Ask operator', {
     lambdaFunction: f.requestApproval,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-    payload: sfn.TaskInput.fromObject({ action: 'ask', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error', 'failedStep.$': '$.failedStep' }),
+    // enteredAt: the approval's link expires with this task, counted from when its timer could start, not from the function's clock.
+    payload: sfn.TaskInput.fromObject({
+      action: 'ask', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error', 'failedStep.$': '$.failedStep', 'enteredAt.$': '$$.State.EnteredTime',
+    }),
     resultPath: '$.approval',
     taskTimeout: sfn.Timeout.at('$.run.approvalTimeoutSeconds'),
   });

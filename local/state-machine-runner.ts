@@ -319,6 +319,12 @@ export function startExecution(opts: {
         Input: opts.input as never,
       },
       StateMachine: { Id: arns.stateMachine, Name: opts.stateMachineName ?? 'FleetUpgrade' },
+      // The local engine fills no State: read while a state builds its payload, just after entering it.
+      State: {
+        get EnteredTime() {
+          return new Date().toISOString();
+        },
+      },
       // A new token every time a state reads $$.Task.Token, registered before the task starts.
       Task: {
         get Token() {
