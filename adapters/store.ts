@@ -340,24 +340,26 @@ export class FleetStore {
   /**
    * What a run recorded, for the summary at its end (which needs every node): its step checkpoints (node and
    * cluster steps), node outcomes and held nodes, each kind read by its own prefix (not the plan, holds or stop mark).
+   * Strongly consistent, as are the per-kind reads below: the summary and a stopped run's cleanup judge what a
+   * step wrote just before.
    */
   async runRecords(runId: string): Promise<{ checkpoints: StepCheckpoint[]; outcomes: NodeOutcome[]; held: HeldNode[] }> {
     const [checkpoints, outcomes, held] = await Promise.all([
       this.runCheckpoints(runId),
       this.runOutcomes(runId),
-      this.records.query(runPk(runId), SK_PREFIX.held),
+      this.records.query(runPk(runId), SK_PREFIX.held, true),
     ]);
     return { checkpoints, outcomes, held: held.map(heldNodeOf) };
   }
 
   /** Every step checkpoint of a run: maintenance mode's first, then each node's in node and step order. */
   async runCheckpoints(runId: string): Promise<StepCheckpoint[]> {
-    return (await this.records.query(runPk(runId), SK_PREFIX.checkpoint)).map((item) => withoutKey(item) as unknown as StepCheckpoint);
+    return (await this.records.query(runPk(runId), SK_PREFIX.checkpoint, true)).map((item) => withoutKey(item) as unknown as StepCheckpoint);
   }
 
   /** How each node's part of the run ended, for the nodes whose part ended. */
   async runOutcomes(runId: string): Promise<NodeOutcome[]> {
-    return (await this.records.query(runPk(runId), SK_PREFIX.outcome)).map((item) => withoutKey(item) as unknown as NodeOutcome);
+    return (await this.records.query(runPk(runId), SK_PREFIX.outcome, true)).map((item) => withoutKey(item) as unknown as NodeOutcome);
   }
 
   /** The outcomes of the given nodes whose part of the run ended, read by key (nothing of any other node). */
@@ -367,7 +369,7 @@ export class FleetStore {
 
   /** One node's step checkpoints in a run (one query of that node's items, whatever the size of the run). */
   async nodeCheckpoints(runId: string, nodeId: string): Promise<StepCheckpoint[]> {
-    return (await this.records.query(runPk(runId), nodeCheckpointsPrefix(nodeId))).map((item) => withoutKey(item) as unknown as StepCheckpoint);
+    return (await this.records.query(runPk(runId), nodeCheckpointsPrefix(nodeId), true)).map((item) => withoutKey(item) as unknown as StepCheckpoint);
   }
 
   putApproval(...a: Parameters<ApprovalStore['putApproval']>): ReturnType<ApprovalStore['putApproval']> { return this.approvals.putApproval(...a); }

@@ -16,7 +16,7 @@ export function refuseOversizedInput(input: UpgradeInput, runId: string, plan?: 
     try {
       planned = planUpgrade(input, input.nodes, new Map());
     } catch (error) {
-      // Whether the nodes can be planned at all is the run's to say, as it always was.
+      // Whether the nodes can be planned at all is the run's own plan step to say, with its own error.
       if (error instanceof PlanError) return;
       throw error;
     }

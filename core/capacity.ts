@@ -1,5 +1,5 @@
 import { InputValidationError } from './errors.js';
-import { MAX_CONCURRENCY, MAX_NODES, type UpgradeInput } from './input-schema.js';
+import { MAX_CONCURRENCY, MAX_NODES, STEP_FUNCTIONS_PAYLOAD_BYTES, type UpgradeInput } from './input-schema.js';
 import { CLUSTER_TAG } from './node-tags.js';
 import type { UpgradePlan } from './plan.js';
 import type { RunContext } from './run-context.js';
@@ -13,10 +13,10 @@ import { checkPhasePlan, resumedItem, stateMachineGroups, type Interrupted, type
  */
 
 /** A state's (and a task's) input or output, at most: UTF-8 bytes of its JSON. */
-export const STATE_LIMIT_BYTES = 262_144;
+export const STATE_LIMIT_BYTES = STEP_FUNCTIONS_PAYLOAD_BYTES;
 /**
  * Kept free for what rides along with the plan in the run's last states and is not estimated: the compacted
- * summary of a failed run (about 36 KB with 100 nodes shown), two maintenance-mode step results, an error.
+ * summary of a failed run (with up to 100 nodes shown), two maintenance-mode step results, an error.
  */
 export const STATE_MARGIN_BYTES = 49_152;
 

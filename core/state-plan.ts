@@ -24,8 +24,8 @@ export interface PlanOutput {
 }
 
 /**
- * A node an earlier run left between its upgrade step and the end of its validation: it resumes at
- * `step` (restart), and `from` is the version it ran before that run switched it (null if unknown).
+ * A node an earlier run left mid-window: it resumes at `step` (`restart` once switched, `backup` when only
+ * retired), and `from` is the version it ran before that run (null if unknown).
  */
 export interface Interrupted {
   step: StepId;

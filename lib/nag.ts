@@ -62,6 +62,8 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
         : `RedriveExecution of the child executions of the map labelled ${suffix.slice(1)} (named at run time), of this state machine only; CDK grants it for every Distributed Map`);
   }
 
+  ack(role('run-stopped'), `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${machineName}:*]`,
+    'states:DescribeExecution on executions of the upgrade state machine only (named at run time): the status-change event leaves a large input out, and run-stopped reads the run\'s cluster from the execution');
   // The cleanup state machine's role: the same logging and tracing wildcards, and the one function it invokes.
   const cleanup = stack.cleanup.stateMachine;
   ack(cleanup, 'AwsSolutions-IAM5[Resource::*]',

@@ -59,8 +59,9 @@ export class StoppedRunCleanup extends Construct {
       retryOnServiceExceptions: false,
       taskTimeout: sfn.Timeout.duration(Duration.minutes(16)),
     });
-    // Every piece of the cleanup is idempotent and goes on from DynamoDB: any failure is worth trying again, for a while.
-    cleanUp.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 12, backoffRate: 2, maxDelay: Duration.minutes(5), jitterStrategy: sfn.JitterType.FULL });
+    // Every piece of the cleanup is idempotent and goes on from DynamoDB: any failure is worth trying again, for
+    // about 40 minutes (10 s doubling to 5 min; no jitter: one cleanup per run, and the budget must be what it says).
+    cleanUp.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 12, backoffRate: 2, maxDelay: Duration.minutes(5), jitterStrategy: sfn.JitterType.NONE });
     const definition = cleanUp.next(
       new sfn.Choice(this, 'Cleaned up?')
         .when(sfn.Condition.booleanEquals('$.cleanup.done', true), new sfn.Succeed(this, 'Cleaned up'))
@@ -81,6 +82,8 @@ export class StoppedRunCleanup extends Construct {
 
     props.table.grantReadWriteData(runStopped);
     this.stateMachine.grantStartExecution(runStopped);
+    // The status-change event leaves a large input out: run-stopped then reads it (the cluster) from the execution.
+    props.upgradeMachine.grantExecution(runStopped, 'states:DescribeExecution');
     runStopped.addEnvironment('CLEANUP_STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     new events.Rule(this, 'StopRule', {
       description: 'fleet-upgrade: an execution was stopped, timed out or failed (its catch paths may not have run)',

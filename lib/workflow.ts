@@ -198,7 +198,6 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
       .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping', ENDS_CHILD))
       // A resumed run: a node the earlier run left mid-window goes on from the step its checkpoints say (plan's interruptedNodes).
       .when(resumedAt('restart'), at('restart'))
-      .when(resumedAt('upgrade'), at('upgrade'))
       .when(resumedAt('backup'), at('backup'))
       .otherwise(at('pre-upgrade-validation')),
   );

@@ -19,6 +19,7 @@ import { logger } from '../adapters/logger.js';
 import { startLocalDynamoDb } from './dynamodb/start.js';
 import { startLocalSsm, type LocalSsm } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
+import { AwsJsonError } from './json-protocol.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
 import { LOCAL_STATE_MACHINE_NAME, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
@@ -166,7 +167,14 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const cleanupMachine = new LocalCleanupMachine((name, outcome) => {
       if (outcome.status !== 'SUCCEEDED') say(`cleanup of ${name} ended ${outcome.status}: ${outcome.error}: ${outcome.cause}`);
     });
-    const sfnEndpoint = await tokens.start({ StartExecution: (r) => cleanupMachine.start(r) });
+    const sfnEndpoint = await tokens.start({
+      StartExecution: (r) => cleanupMachine.start(r),
+      // run-stopped reads a large input the status-change event left out.
+      DescribeExecution: (r) => {
+        if (r.executionArn !== localArns().execution(runId)) throw new AwsJsonError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(r.executionArn)}'`);
+        return { executionArn: r.executionArn, stateMachineArn: localArns().stateMachine, name: runId, input: JSON.stringify(input), inputDetails: { included: true } };
+      },
+    });
     cleanups.push(() => tokens.close());
 
     // The approval page, served locally by the same handler as in AWS.

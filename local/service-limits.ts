@@ -1,5 +1,6 @@
 import type { RunnerEvent } from './state-machine-runner.js';
 import { ExecutionCounter } from './execution-counter.js';
+import { STEP_FUNCTIONS_PAYLOAD_BYTES } from '../core/input-schema.js';
 
 /**
  * What Step Functions enforces on a running execution and aws-local-stepfunctions does not: every state's
@@ -7,7 +8,7 @@ import { ExecutionCounter } from './execution-counter.js';
  * result counted too; at most 25,000 events in the execution's history.
  * https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
  */
-export const PAYLOAD_LIMIT_BYTES = 262_144;
+export const PAYLOAD_LIMIT_BYTES = STEP_FUNCTIONS_PAYLOAD_BYTES;
 export const HISTORY_EVENT_LIMIT = 25_000;
 
 /** How the execution ends when a limit is passed: the error and cause AWS writes in ExecutionFailed. */

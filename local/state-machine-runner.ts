@@ -222,11 +222,19 @@ export class StopSwitch {
   }
 }
 
+/** What a status-change event carries of an execution's input and output, escaped (248 KiB). */
+export const EVENT_DATA_LIMIT_BYTES = 248 * 1024;
+
 /**
  * The EventBridge event "Step Functions Execution Status Change" of an execution that ended, as Step Functions
  * puts it on the default bus; the stack's stop rule decides which of them reach `run-stopped`.
  */
 export function executionEndedEvent(e: { status: 'SUCCEEDED' | 'ABORTED' | 'FAILED' | 'TIMED_OUT'; executionArn: string; stateMachineArn: string; name: string; startDate: number; stopDate: number; input: string; output?: string; error?: string; cause?: string }) {
+  // Step Functions leaves the input out when the escaped input and output together pass 248 KiB, and the
+  // output when it alone does. https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html
+  const escaped = (text: string | undefined) => (text === undefined ? 0 : Buffer.byteLength(JSON.stringify(text)));
+  const outputIncluded = escaped(e.output) <= EVENT_DATA_LIMIT_BYTES;
+  const inputIncluded = escaped(e.input) + (outputIncluded ? escaped(e.output) : 0) <= EVENT_DATA_LIMIT_BYTES;
   return {
     version: '0',
     id: randomUUID(),
@@ -243,8 +251,10 @@ export function executionEndedEvent(e: { status: 'SUCCEEDED' | 'ABORTED' | 'FAIL
       status: e.status,
       startDate: e.startDate,
       stopDate: e.stopDate,
-      input: e.input,
-      output: e.output ?? null,
+      input: inputIncluded ? e.input : null,
+      inputDetails: { included: inputIncluded },
+      output: outputIncluded ? (e.output ?? null) : null,
+      outputDetails: { included: outputIncluded },
       error: e.error ?? null,
       cause: e.cause ?? null,
     },

@@ -1,13 +1,13 @@
 import { ENDED_WITHOUT_CLEANUP, clusterOf, endedWithoutCleanup, type ExecutionStatusChangeEvent } from '../../core/execution-status.js';
 import { interpretStepResult, type StepOutcome, type StepResult } from '../../core/step-result.js';
-import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, deliveryTimeoutSeconds, type StepId } from '../../core/steps.js';
-import { buildSummary, type Summary } from '../../core/summary.js';
+import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, type StepId } from '../../core/steps.js';
+import { buildSummary, compactSummary, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
+import { FINAL_COMMAND_STATUSES, resultFromCheckpoint, unresponsiveAfterSeconds } from '../../adapters/command-completion.js';
 import { documentClient, logsClient, requireEnv, ssmClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
-const FINAL_INVOCATION = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated']);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -42,7 +42,7 @@ function checkTime(context: InvocationTime | undefined, what: string): void {
 
 /** When a step's command must have ended, delivered late or not: past it, the cleanup stops waiting for it. */
 function stepDeadline(startedAt: string, timeoutSeconds: number): number {
-  return Date.parse(startedAt) + (deliveryTimeoutSeconds(timeoutSeconds) + timeoutSeconds + 30) * 1000;
+  return Date.parse(startedAt) + unresponsiveAfterSeconds(timeoutSeconds) * 1000;
 }
 
 /**
@@ -70,6 +70,9 @@ async function settled(store: FleetStore, runId: string, nodeId: string, context
 async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: StoredRun, nodeId: string, step: StepId, context: InvocationTime | undefined): Promise<StepResult> {
   const timeout = STEP_TIMEOUT_SECONDS[step];
   const earlier = await store.getCheckpoint(run.runId, nodeId, step);
+  // Done already (the run's own rollback finished just before the stop, or an earlier invocation's whose
+  // record of the outcome failed): never a second rollback on the node.
+  if (earlier !== null && earlier.status !== 'RUNNING' && earlier.status !== 'FAILED') return resultFromCheckpoint(earlier);
   const resumed = earlier?.status === 'RUNNING' && earlier.commandId !== undefined;
   const startedAt = resumed ? earlier.startedAt : new Date().toISOString();
   const commandId = resumed ? (earlier.commandId as string) : await runner.send(nodeId, {
@@ -83,7 +86,7 @@ async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: Stor
   if (!resumed) await store.putCheckpoint(run.runId, { nodeId, step, status: 'RUNNING', exitCode: null, warnings: [], startedAt, commandId, timeoutSeconds: timeout });
   const deadline = stepDeadline(startedAt, timeout);
   let invocation = await runner.invocation(commandId, nodeId).catch(() => null);
-  while ((invocation === null || !FINAL_INVOCATION.has(invocation.status)) && Date.now() < deadline) {
+  while ((invocation === null || !FINAL_COMMAND_STATUSES.has(invocation.status)) && Date.now() < deadline) {
     checkTime(context, `waiting for ${step} on ${nodeId} (command ${commandId})`);
     await sleep(Number(process.env.RUN_STOPPED_POLL_MS ?? 2000));
     invocation = await runner.invocation(commandId, nodeId).catch(() => null);
@@ -121,7 +124,8 @@ export interface CleanupResult {
   rolledBack: { nodeId: string; outcome: StepOutcome; version: string | null }[];
   maintenanceOff: 'not-needed' | StepOutcome;
   lockReleased: boolean;
-  summary?: Summary;
+  /** The run's status as its recorded summary says (the summary itself is in DynamoDB: it may be large). */
+  status?: Summary['status'];
 }
 
 /** Maintenance-off outcomes after which the cluster is out of maintenance mode. */
@@ -205,7 +209,8 @@ async function cleanUp(event: ExecutionStatusChangeEvent, context: InvocationTim
   let summary: Summary | undefined;
   if (run !== null) {
     const { checkpoints, outcomes, held } = await store.runRecords(runId);
-    summary = buildSummary({
+    // Compacted as the run's own summary is: the run record is one DynamoDB item (400 KB).
+    summary = compactSummary(buildSummary({
       run,
       checkpoints,
       outcomes,
@@ -213,9 +218,9 @@ async function cleanUp(event: ExecutionStatusChangeEvent, context: InvocationTim
       lockReleased,
       caught: { Error: ended.error, Cause: ended.cause },
       finishedAt: new Date().toISOString(),
-    });
+    }));
     await store.completeRun(summary);
   }
   logger.info('stopped run cleaned up', { runId, cluster, status, rolledBack, maintenanceOff, lockReleased });
-  return { done: true, cluster, rolledBack, maintenanceOff, lockReleased, ...(summary ? { summary } : {}) };
+  return { done: true, cluster, rolledBack, maintenanceOff, lockReleased, ...(summary ? { status: summary.status } : {}) };
 }

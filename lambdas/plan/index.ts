@@ -52,8 +52,12 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
   const resumeAt = event.input.resumeFrom === undefined ? new Map<string, Interrupted>() : await interruptedNodes(store, run.cluster, event.input.resumeFrom);
   for (const group of plan.groups) {
     for (const node of group.nodes) {
-      // Switched to the new release by the earlier run but never validated: not "already at target".
-      if (resumeAt.get(node.id)?.step === 'restart' && node.action === 'skip') Object.assign(node, { action: 'upgrade', reason: `resumed from run ${String(event.input.resumeFrom)} at its restart (upgraded, never validated)` });
+      // Switched to the new release by the earlier run but never validated (or left drained): not "already at
+      // target": restarted and validated, never skipped.
+      const resumed = resumeAt.get(node.id);
+      if (resumed === undefined || node.action !== 'skip') continue;
+      Object.assign(node, { action: 'upgrade', reason: `resumed from run ${String(event.input.resumeFrom)} at its restart (upgraded, never validated)` });
+      resumeAt.set(node.id, { ...resumed, step: 'restart' });
     }
   }
   plan.upgradeCount = plan.groups.reduce((sum, g) => sum + g.nodes.filter((n) => n.action === 'upgrade').length, 0);
@@ -82,9 +86,9 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
 /**
  * Nodes an earlier run left mid-window (interrupted, aborted, stopped) resume from the step their checkpoints
  * say is safe. Upgraded but never validated: they run the new release, so they restart from `restart` — never
- * from backup, which would back up the new release as the old one. Retired (drained) but not switched and not
- * rolled back: they still run the old release, drained, so pre-upgrade validation and retire would fail or
- * repeat; they go on from `backup`, or from `upgrade` once their backup succeeded. Nodes the earlier run
+ * from backup, which would back up the new release as the old one. Retired (drained) but not switched: they
+ * still run the old release, drained, so pre-upgrade validation would fail and retire repeat; they go on from
+ * `backup` (backups are kept per run: this run's upgrade and rollback need their own). Nodes the earlier run
  * upgraded, rolled back or never changed need nothing special: the version check decides for them.
  */
 export async function interruptedNodes(store: FleetStore, cluster: string, previousRunId: string): Promise<Map<string, Interrupted>> {
@@ -95,13 +99,13 @@ export async function interruptedNodes(store: FleetStore, cluster: string, previ
   // One pass over each list (a run may hold thousands of nodes and tens of thousands of checkpoints).
   const settled = new Set(outcomes.filter((o) => o.status === 'UPGRADED' || o.status === 'ROLLED_BACK' || o.status === 'SKIPPED').map((o) => o.nodeId));
   const succeeded = (step: StepId) => new Set(checkpoints.filter((c) => c.step === step && c.status === 'SUCCEEDED').map((c) => c.nodeId));
-  const [switched, retired, backedUp, rolledBack] = [succeeded('upgrade'), succeeded('retire'), succeeded('backup'), succeeded('rollback')];
+  const [switched, retired, rolledBack] = [succeeded('upgrade'), succeeded('retire'), succeeded('rollback')];
   const fromOf = new Map(outcomes.map((o) => [o.nodeId, o.from]));
   const resumeStep = (id: string): StepId | undefined => {
-    if (settled.has(id)) return undefined;
+    // Rolled back (by the run or by its cleanup): back at its old release and in service; the version check decides.
+    if (settled.has(id) || rolledBack.has(id)) return undefined;
     if (switched.has(id)) return 'restart';
-    if (retired.has(id) && !rolledBack.has(id)) return backedUp.has(id) ? 'upgrade' : 'backup';
-    return undefined;
+    return retired.has(id) ? 'backup' : undefined;
   };
   const resumed = new Map<string, Interrupted>();
   for (const id of previous.order) {

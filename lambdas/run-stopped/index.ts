@@ -1,4 +1,4 @@
-import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ENDED_WITHOUT_CLEANUP, clusterOf, type ExecutionStatusChangeEvent } from '../../core/execution-status.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, requireEnv, sfnClient } from '../../adapters/aws-clients.js';
@@ -15,6 +15,16 @@ export interface RunStoppedResult {
 }
 
 /**
+ * The execution's input, asked of Step Functions: the status-change event leaves it out when the escaped
+ * input and output together pass 248 KiB (a long `nodes` list), and the cleanup needs its cluster.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html
+ */
+async function executionInput(executionArn: string): Promise<string | null> {
+  const described = await sfnClient().send(new DescribeExecutionCommand({ executionArn }));
+  return described.input ?? null;
+}
+
+/**
  * Invoked by the stop rule when an execution is stopped, times out, or fails with an error no Catch takes:
  * Step Functions ended it at once, without its catch paths. Rolling back the nodes it caught mid-upgrade may
  * take longer than any one Lambda invocation, so the cleanup runs as an execution of the cleanup state
@@ -22,8 +32,12 @@ export interface RunStoppedResult {
  */
 export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunStoppedResult> => {
   const { name: runId, status } = event.detail;
-  const cluster = clusterOf(event.detail.input);
-  if (!ENDED_WITHOUT_CLEANUP.includes(status) || cluster === null) {
+  if (!ENDED_WITHOUT_CLEANUP.includes(status)) {
+    logger.info('nothing to clean up', { runId, status });
+    return { cluster: null, action: 'nothing', lockReleased: false };
+  }
+  const cluster = clusterOf(event.detail.input ?? (await executionInput(event.detail.executionArn)));
+  if (cluster === null) {
     logger.info('nothing to clean up', { runId, status, cluster });
     return { cluster, action: 'nothing', lockReleased: false };
   }

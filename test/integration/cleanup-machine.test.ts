@@ -9,6 +9,7 @@ import { startExecution, type LocalHandler } from '../../local/state-machine-run
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, resetClients } from '../../adapters/aws-clients.js';
 import { handler as runStopped } from '../../lambdas/run-stopped/index.js';
+import { handler as cleanUpRun } from '../../lambdas/clean-up-run/index.js';
 import type { ExecutionStatusChangeEvent } from '../../core/execution-status.js';
 import { CLEAN_UP_STATE_NAME } from '../../lib/stopped-run-cleanup.js';
 import { localTable } from '../support/dynamodb.js';
@@ -82,6 +83,7 @@ describe('the cleanup state machine (synthesized definition)', () => {
 
 describe('run-stopped starts one cleanup per run', () => {
   const started: string[] = [];
+  const described: string[] = [];
   const machine = new LocalCleanupMachine();
 
   beforeAll(async () => {
@@ -90,7 +92,13 @@ describe('run-stopped starts one cleanup per run', () => {
       return { done: true };
     }]]);
     machine.attach({ parts, handlers, tokens, iam: noIam });
-    process.env.AWS_ENDPOINT_URL_SFN = await tokens.start({ StartExecution: (r) => machine.start(r) });
+    process.env.AWS_ENDPOINT_URL_SFN = await tokens.start({
+      StartExecution: (r) => machine.start(r),
+      DescribeExecution: (r) => {
+        described.push(String(r.executionArn));
+        return { executionArn: r.executionArn, input: JSON.stringify({ cluster: 'handlers', targetVersion: '3.1.0' }) };
+      },
+    });
     process.env.CLEANUP_STATE_MACHINE_ARN = machine.arn;
     resetClients();
   });
@@ -109,10 +117,40 @@ describe('run-stopped starts one cleanup per run', () => {
     expect(machine.statuses()).toEqual({ 'stopped-1': 'SUCCEEDED' });
   });
 
+  // The status-change event leaves the input out past 248 KiB (escaped input and output):
+  // https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html
+  it('an event without the input (a large node list): the cluster is read from the execution, and the cleanup starts', async () => {
+    await store().putRun({ runId: 'stopped-big', cluster: 'handlers', targetVersion: '3.1.0', coreNode: 'dea-1', order: ['dea-1'], roles: { 'dea-1': ['dea'] }, plannedFrom: {}, startedAt: new Date().toISOString() });
+    const withoutInput = { detail: { ...event('stopped-big').detail, input: null } };
+    await expect(runStopped(withoutInput)).resolves.toMatchObject({ cluster: 'handlers', action: 'cleanup-started' });
+    await machine.idle();
+    expect(described).toEqual([withoutInput.detail.executionArn]);
+    expect(started).toContain('stopped-big');
+  });
+
   it('a run its own failure path summarized, or one never planned: the lock is released, no cleanup starts', async () => {
     await store().acquireLock('handlers', 'never-planned', new Date(), 3600);
     await expect(runStopped(event('never-planned', 'TIMED_OUT'))).resolves.toEqual({ cluster: 'handlers', action: 'lock-released', lockReleased: true });
     await expect(runStopped(event('other', 'SUCCEEDED'))).resolves.toMatchObject({ action: 'nothing' });
-    expect(started).toEqual(['stopped-1']);
+    expect(started.filter((id) => id === 'never-planned' || id === 'other')).toEqual([]);
+  });
+});
+
+describe('clean-up-run on a large run', () => {
+  it('records a compacted summary (one DynamoDB item, 400 KB) and returns only its status (a state, 256 KiB)', { timeout: 120_000 }, async () => {
+    Object.assign(process.env, { DOCUMENT_NAME: 'fleet-upgrade-runbook', COMMAND_OUTPUT_LOG_GROUP: 'command-output', ARTIFACT_BASE_URL: 'https://artifacts.example.com' });
+    const ids = Array.from({ length: 1100 }, (_, i) => `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`);
+    const s = store();
+    await s.putRun({ runId: 'stopped-large', cluster: 'large', targetVersion: '3.1.0', coreNode: ids[0] ?? '', order: ids, roles: Object.fromEntries(ids.map((id) => [id, ['dea']])), plannedFrom: Object.fromEntries(ids.map((id) => [id, '3.0.0'])), startedAt: new Date().toISOString() });
+    for (let i = 0; i < ids.length; i += 50) {
+      await Promise.all(ids.slice(i, i + 50).map((nodeId) => s.recordOutcome('large', 'stopped-large', ['dea'], { nodeId, status: 'UPGRADED', from: '3.0.0', to: '3.1.0', at: new Date().toISOString() })));
+    }
+    const result = await cleanUpRun({ detail: { executionArn: 'arn:aws:states:us-east-1:000000000000:execution:FleetUpgrade:stopped-large', name: 'stopped-large', status: 'ABORTED', input: JSON.stringify({ cluster: 'large' }) } });
+    expect(result).toMatchObject({ done: true, status: 'FAILED' });
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(2000);
+    const recorded = await s.getRun('large', 'stopped-large');
+    expect(recorded?.summary).toMatchObject({ status: 'FAILED', failure: { error: 'ExecutionAborted' } });
+    // compactSummary's budget, well inside the item.
+    expect(Buffer.byteLength(JSON.stringify(recorded?.summary))).toBeLessThanOrEqual(200_000);
   });
 });

@@ -63,6 +63,17 @@ describe("the stack's rules route status changes", () => {
     status, executionArn: localArns().execution('run-1'), stateMachineArn, name: 'run-1', startDate: 1, stopDate: 2, input: '{}',
   });
 
+  // https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html: past 248 KiB of escaped
+  // input and output the input is left out (and the output, when it alone passes 248 KiB).
+  it('leaves a large execution input out of the status-change event, as Step Functions does', () => {
+    const base = { status: 'ABORTED' as const, executionArn: localArns().execution('run-1'), stateMachineArn: localArns().stateMachine, name: 'run-1', startDate: 1, stopDate: 2 };
+    const small = executionEndedEvent({ ...base, input: '{"cluster":"c"}' });
+    expect(small.detail).toMatchObject({ input: '{"cluster":"c"}', inputDetails: { included: true } });
+    // Quotes inside the input are escaped: 200 KiB of them count twice.
+    const large = executionEndedEvent({ ...base, input: JSON.stringify({ cluster: 'c', nodes: '"'.repeat(200 * 1024) }) });
+    expect(large.detail).toMatchObject({ input: null, inputDetails: { included: false } });
+  });
+
   it('hands command-finished only the final statuses of the runbook document\'s commands', async () => {
     const { bus, received } = recordingBus();
     for (const status of ['Pending', 'InProgress', 'Delayed', 'Success', 'Failed', 'TimedOut', 'Cancelled']) await bus.put(commandEvent(status));

@@ -238,6 +238,17 @@ describe('clean-up-run after a FAILED execution', () => {
     await expect(store().getRun('handlers', 'failed-run-3')).resolves.toMatchObject({ status: 'FAILED', summary: { maintenanceMode: { disabledAt: expect.any(String) } } });
   });
 
+  it('a node whose rollback already succeeded (the run\'s own, just before the stop) gets no second rollback', async () => {
+    const runId = 'stopped-run-rolled';
+    await store().putRun(failedRun(runId));
+    await store().acquireLock('handlers', runId, new Date(), 3600);
+    await store().putCheckpoint(runId, { ...checkpoint('upgrade'), nodeId: 'dea-1' });
+    await store().putCheckpoint(runId, { ...checkpoint('rollback'), nodeId: 'dea-1', details: { version: '3.0.0' } });
+    const stopped = { ...failedEvent(runId), detail: { ...failedEvent(runId).detail, status: 'ABORTED', error: 'StoppedByOperator' } };
+    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 400_000 })).resolves.toMatchObject({ done: true, rolledBack: [{ nodeId: 'dea-1', outcome: 'SUCCEEDED', version: '3.0.0' }], lockReleased: true });
+    expect(sent(runId, 'rollback')).toBe(0);
+  });
+
   it('a step whose command must have ended long ago (its own time bound passed) is not waited for: invocation after invocation would wait forever', async () => {
     const runId = 'stopped-run-stale';
     await store().putRun(failedRun(runId));

@@ -72,6 +72,9 @@ describe('a run\'s records are read by kind and by node, never the whole partiti
     const reads = partitionReads(requests, 'RUN#summary-1');
     expect(reads.map((r) => r.prefix).sort()).toEqual(['HELD#', 'OUTCOME#', 'STEP#']);
     expect(reads.reduce((n, r) => n + r.itemsReturned, 0)).toBe(8);
+    // What a step wrote just before counts (a stopped run's cleanup must not miss a RUNNING step): every read is
+    // strongly consistent. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html
+    expect(requests.filter((r) => r.command === 'Query').map((r) => r.input.ConsistentRead)).toEqual([true, true, true]);
   });
 });
 
