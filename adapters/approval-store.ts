@@ -12,6 +12,8 @@ export interface StoredApproval extends ApprovalRequest {
   decidedBy?: string;
   decidedAt?: string;
   byTimeout?: boolean;
+  /** A decision that reached Step Functions after the task stopped waiting: recorded, never applied. */
+  lateAttempt?: { decision: ApprovalDecision['decision']; by: string; at: string };
   ttl: number;
 }
 
@@ -79,6 +81,35 @@ export class ApprovalStore {
       throw error;
     }
     await db.send(new PutCommand({ TableName: name, Item: { ...pendingApprovalKey(approval.approvalId), approvalId: approval.approvalId, cluster: approval.cluster, runId: approval.runId, nodeId: approval.nodeId, createdAt: approval.createdAt, ttl: approval.ttl } }));
+  }
+
+  /**
+   * Step Functions refused the answer of a claimed decision (the task timed out, or its run ended): the run
+   * applied its onTimeout decision, so that is what the approval records, with the late attempt beside it.
+   * Only over this attempt's own claim; returns the approval as it then is.
+   *
+   *   PENDING ──(claimed by the late attempt)──► DECIDED (its decision) ──(task no longer waits)──► DECIDED (onTimeout, byTimeout, lateAttempt)
+   */
+  async recordLateAttempt(approval: StoredApproval, late: ApprovalDecision, at: string): Promise<StoredApproval | null> {
+    const { db, name } = this.table;
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: name,
+          Key: approvalRecordKey(approval.approvalId),
+          ConditionExpression: '#state = :decided AND decidedAt = :claimedAt AND decidedBy = :claimedBy',
+          UpdateExpression: 'SET decision = :applied, decidedBy = :timeout, decidedAt = :at, byTimeout = :true, lateAttempt = :late',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':decided': 'DECIDED', ':claimedAt': late.decidedAt, ':claimedBy': late.decidedBy, ':applied': approval.onTimeout, ':timeout': 'timeout', ':at': at, ':true': true,
+            ':late': { decision: late.decision, by: late.decidedBy, at: late.decidedAt },
+          },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    return this.getApproval(approval.approvalId);
   }
 
   /** Approvals waiting for a human, oldest first. */

@@ -7,7 +7,7 @@ import { TaskCallback } from './task-callback.js';
 export class ApprovalNotOpenError extends Error {
   constructor(
     public readonly approvalId: string,
-    public readonly reason: 'unknown' | 'decided' | 'expired',
+    public readonly reason: 'unknown' | 'decided' | 'expired' | 'late',
     public readonly approval: StoredApproval | null,
   ) {
     super(
@@ -15,7 +15,9 @@ export class ApprovalNotOpenError extends Error {
         ? `approval ${approvalId} does not exist`
         : reason === 'decided'
           ? `approval ${approvalId} was already decided: ${approval?.decision ?? '?'} by ${approval?.decidedBy ?? '?'} at ${approval?.decidedAt ?? '?'}`
-          : `approval ${approvalId} expired at ${approval?.expiresAt ?? '?'}; the run applied its onTimeout decision`,
+          : reason === 'late'
+            ? `approval ${approvalId}: too late: the run already applied ${approval?.onTimeout ?? 'its onTimeout decision'} (it had stopped waiting when this decision reached Step Functions); the attempt is recorded and decided nothing`
+            : `approval ${approvalId} expired at ${approval?.expiresAt ?? '?'}; the run applied its onTimeout decision`,
     );
     this.name = 'ApprovalNotOpenError';
   }
@@ -42,13 +44,17 @@ export async function decideApproval(
   if (!(await deps.store.claimApproval(approvalId, decided))) {
     throw new ApprovalNotOpenError(approvalId, 'decided', await deps.store.getApproval(approvalId));
   }
-  // A task that already timed out has applied onTimeout; the answer is then harmless (and recorded).
+  let taken: boolean;
   try {
-    await new TaskCallback(deps.sfn).succeed(approval.taskToken, { ...decided, approvalId, failedStep: approval.failedStep });
+    taken = await new TaskCallback(deps.sfn).succeed(approval.taskToken, { ...decided, approvalId, failedStep: approval.failedStep });
   } catch (error) {
     // Not delivered (throttled, Step Functions unavailable): the approval is open again, not silently lost.
     await deps.store.unclaimApproval(approval, decided.decidedAt);
     throw error;
+  }
+  if (!taken) {
+    // TaskTimedOut / TaskDoesNotExist: the task no longer waits and the run applied onTimeout, not this decision.
+    throw new ApprovalNotOpenError(approvalId, 'late', await deps.store.recordLateAttempt(approval, decided, now.toISOString()));
   }
   return { ...approval, ...decided, state: 'DECIDED' };
 }

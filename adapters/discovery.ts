@@ -21,18 +21,17 @@ function parseRoles(id: string, value: string | undefined): string[] {
 }
 
 /**
- * The cluster's nodes, found by tag: every EC2 instance or hybrid managed instance tagged
- * `fleet-upgrade:cluster=<cluster>`, its roles from `fleet-upgrade:roles`. Every node must be online in
- * SSM, or planning fails naming the nodes that are not — before anything is touched.
+ * Every EC2 instance or hybrid managed instance tagged `fleet-upgrade:cluster=<cluster>` in the function's
+ * region, with the value of its `fleet-upgrade:roles` tag (GetResources returns all tags of each match).
  */
-export async function discoverNodes(
+export async function clusterMembers(
   cluster: string,
-  clients: { tagging: ResourceGroupsTaggingAPIClient; ssm: SSMClient } = { tagging: taggingClient(), ssm: ssmClient() },
-): Promise<NodeSpec[]> {
-  const tagged = new Map<string, string[]>();
+  tagging: ResourceGroupsTaggingAPIClient = taggingClient(),
+): Promise<Map<string, string | undefined>> {
+  const tagged = new Map<string, string | undefined>();
   let token: string | undefined;
   do {
-    const page = await clients.tagging.send(
+    const page = await tagging.send(
       new GetResourcesCommand({
         TagFilters: [{ Key: CLUSTER_TAG, Values: [cluster] }],
         ResourceTypeFilters: ['ec2:instance', 'ssm:managed-instance'],
@@ -43,10 +42,23 @@ export async function discoverNodes(
     for (const resource of page.ResourceTagMappingList ?? []) {
       const id = instanceIdOf(resource.ResourceARN ?? '');
       if (id === null || !NODE_ID_PATTERN.test(id)) continue;
-      tagged.set(id, parseRoles(id, resource.Tags?.find((t) => t.Key === ROLES_TAG)?.Value));
+      tagged.set(id, resource.Tags?.find((t) => t.Key === ROLES_TAG)?.Value);
     }
     token = page.PaginationToken === '' ? undefined : page.PaginationToken;
   } while (token !== undefined);
+  return tagged;
+}
+
+/**
+ * The cluster's nodes, found by tag: every EC2 instance or hybrid managed instance tagged
+ * `fleet-upgrade:cluster=<cluster>`, its roles from `fleet-upgrade:roles`. Every node must be online in
+ * SSM, or planning fails naming the nodes that are not — before anything is touched.
+ */
+export async function discoverNodes(
+  cluster: string,
+  clients: { tagging: ResourceGroupsTaggingAPIClient; ssm: SSMClient } = { tagging: taggingClient(), ssm: ssmClient() },
+): Promise<NodeSpec[]> {
+  const tagged = new Map([...(await clusterMembers(cluster, clients.tagging))].map(([id, roles]) => [id, parseRoles(id, roles)]));
   if (tagged.size === 0) throw new PlanError(`no instance is tagged ${CLUSTER_TAG}=${cluster}; tag the cluster's nodes or list them in "nodes"`);
 
   const ping = new Map<string, string>();

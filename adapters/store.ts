@@ -376,6 +376,7 @@ export class FleetStore {
   getApproval(...a: Parameters<ApprovalStore['getApproval']>): ReturnType<ApprovalStore['getApproval']> { return this.approvals.getApproval(...a); }
   claimApproval(...a: Parameters<ApprovalStore['claimApproval']>): ReturnType<ApprovalStore['claimApproval']> { return this.approvals.claimApproval(...a); }
   unclaimApproval(...a: Parameters<ApprovalStore['unclaimApproval']>): ReturnType<ApprovalStore['unclaimApproval']> { return this.approvals.unclaimApproval(...a); }
+  recordLateAttempt(...a: Parameters<ApprovalStore['recordLateAttempt']>): ReturnType<ApprovalStore['recordLateAttempt']> { return this.approvals.recordLateAttempt(...a); }
   pendingApprovals(): ReturnType<ApprovalStore['pendingApprovals']> { return this.approvals.pendingApprovals(); }
 
   getCommand(...a: Parameters<CommandStore['getCommand']>): ReturnType<CommandStore['getCommand']> { return this.commands.getCommand(...a); }

@@ -83,7 +83,7 @@ export function decideCommand(): Command {
     .description('Decide a waiting approval with your AWS credentials, recording who decided.')
     .addArgument(new Argument('<approval-id>', 'the approval id (from the email or `fleet-upgrade approvals`)'))
     .addArgument(new Argument('<decision>', DECISIONS.map((d) => `${d}: ${DECISION_HELP[d]}`).join('\n')).choices(DECISIONS))
-    .addHelpText('after', `${AWS_HELP}\nExit codes: 0 decided, 1 not open (unknown, already decided or expired — the message says which), 2 bad usage.`)
+    .addHelpText('after', `${AWS_HELP}\nExit codes: 0 decided, 1 not open (unknown, already decided, expired, or too late: the run stopped waiting first — the message says which), 2 bad usage.`)
     .action(async (approvalId: string, decision: Decision, _flags: unknown, command: Command) => {
       if (!APPROVAL_ID_PATTERN.test(approvalId)) {
         throw new UsageError(`<approval-id>: expected lowercase letters, digits and dashes (8 to 64), got ${JSON.stringify(approvalId)}`);

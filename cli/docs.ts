@@ -12,7 +12,7 @@ const MEANING: Record<string, string> = {
   concurrency: 'Nodes upgraded at once per role group; `unmatched` is the final group (nodes matching no role). Default 1.',
   minHealthy: 'Per role (or `unmatched`): how many of its nodes must stay in service while its group upgrades — a count or a percentage like `"75%"`.',
   prepareOnly: 'Check every node and stage the target package where needed, then stop: no maintenance window.',
-  nodes: 'The cluster\'s nodes (id and roles). Omitted: discovery by tags. One run takes as many as its state data holds (5,102 EC2 instance ids); the plan refuses a larger cluster, touching nothing: split it into runs.',
+  nodes: 'The cluster\'s nodes (id and roles), each tagged `fleet-upgrade:cluster=<cluster>`: the plan refuses others, naming them, touching nothing. Omitted: discovery by tags. One run takes as many as its state data holds (5,102 EC2 instance ids); the plan refuses a larger cluster, touching nothing: split it into runs.',
   'nodes[].id': 'Node id: the EC2 instance / SSM managed-instance id.',
   'nodes[].roles': 'Roles enabled on the node.',
   coreNode: 'Node that switches maintenance mode on and off. Default: the node with role `primary`.',

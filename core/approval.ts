@@ -49,6 +49,18 @@ export interface ApprovalRequest {
   onTimeout: 'rollback' | 'abort';
 }
 
+/**
+ * When an approval stops taking decisions: the waiting task's own deadline, counted from when Step Functions
+ * entered "Ask operator" (the task's timer starts no earlier), because the function's clock starts later and
+ * a link that outlives the task would take a decision the run never applies. Without an entry time (a direct
+ * invocation) the function's clock is all there is; of the two clocks, the earlier start wins.
+ */
+export function approvalDeadline(timeoutSeconds: number, now: Date, enteredAt?: string): Date {
+  const entered = enteredAt === undefined ? Number.NaN : Date.parse(enteredAt);
+  const start = Number.isNaN(entered) ? now.getTime() : Math.min(entered, now.getTime());
+  return new Date(start + timeoutSeconds * 1000);
+}
+
 /** Node names for evidence in text (email, CLI): up to `max`, then how many more; `none` when empty. */
 export function nodeNames(ids: readonly string[], max = 20): string {
   if (ids.length === 0) return 'none';

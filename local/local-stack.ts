@@ -16,6 +16,7 @@ import { LocalEventBus } from './eventbridge.js';
 import { localStackParts, synthesizeTemplate, type LocalStackParts } from './template.js';
 import { localIam, type LocalIam } from './iam/local-iam.js';
 import { LocalCleanupMachine } from './cleanup-machine.js';
+import { clusterInstances, startLocalTagging } from './tagging-endpoint.js';
 
 /** What the local runtime runs executions on: sandbox nodes, the local DynamoDB, the local SSM endpoint, the handlers. */
 export interface LocalStack {
@@ -115,6 +116,10 @@ export async function prepareLocalStack(opts: {
     await ssm.close();
   });
 
+  // tag:GetResources answers from the sandbox cluster (discovery, and the plan's check of listed nodes).
+  const tagging = await startLocalTagging(clusterInstances(opts.cluster.cluster, opts.cluster.nodes));
+  cleanups.push(() => tagging.close());
+
   // The handlers read their configuration from the environment, exactly as in Lambda.
   const level = process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT';
   Object.assign(process.env, parts.environment, {
@@ -128,6 +133,7 @@ export async function prepareLocalStack(opts: {
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: ssm.logsEndpoint,
     AWS_ENDPOINT_URL_SFN: opts.sfnEndpoint,
+    AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: tagging.endpoint,
     // run-stopped polls SSM for its own commands; a local command takes milliseconds, not seconds.
     RUN_STOPPED_POLL_MS: '200',
     POWERTOOLS_LOG_LEVEL: level,

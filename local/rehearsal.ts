@@ -13,6 +13,7 @@ import { answerThroughPage, startApprovalServer } from './approval-server.js';
 import { handler as approvalPageHandler } from '../lambdas/approval-page/index.js';
 import { resetApprovalKey } from '../adapters/approval-links.js';
 import { startLocalSns } from './sns-endpoint.js';
+import { clusterInstances, startLocalTagging } from './tagging-endpoint.js';
 import { randomBytes } from 'node:crypto';
 import { logger } from '../adapters/logger.js';
 import { startLocalDynamoDb } from './dynamodb/start.js';
@@ -20,8 +21,9 @@ import { startLocalSsm, type LocalSsm } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { AwsJsonError } from './json-protocol.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
-import { LOCAL_STATE_MACHINE_NAME, MapFence, capStepTimeouts, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
+import { LOCAL_STATE_MACHINE_NAME, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
+import { capStepTimeouts } from './definition-adjustments.js';
 import { startPackageRepo } from './package-repo.js';
 import { withPackageKey } from '../lib/runbook-document.js';
 import { packageKeyDer } from '../lib/package-key.js';
@@ -240,6 +242,10 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       await ssm.close();
     });
 
+    // tag:GetResources answers from the sandbox cluster (discovery, and the plan's check of listed nodes).
+    const tagging = await startLocalTagging(clusterInstances(input.cluster, opts.cluster.nodes));
+    cleanups.push(() => tagging.close());
+
     // The handlers read their configuration from the environment, exactly as in Lambda.
     Object.assign(process.env, parts.environment, {
       TABLE_NAME,
@@ -253,6 +259,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: ssm.logsEndpoint,
       AWS_ENDPOINT_URL_SFN: sfnEndpoint,
       AWS_ENDPOINT_URL_SNS: topic.endpoint,
+      AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: tagging.endpoint,
       APPROVAL_KEY: randomBytes(32).toString('hex'),
       // After the synthesized environment (whose APPROVAL_URL is the API Gateway endpoint's token).
       APPROVAL_URL: approvalServer.url,

@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { LocalTaskTokens } from './task-tokens.js';
 import { ExecutionLimits, checkTaskPayload, type LimitViolation } from './service-limits.js';
+import { allStates, distributedMaps, statesOf, taskStates } from './asl-states.js';
+import { adaptTimeoutPaths, retryIntervalOverrides } from './definition-adjustments.js';
 
-/** A handler as Lambda calls it: event in, result out (a thrown error's `name` is what Catch matches). */
 /** The part of Lambda's context our handlers read. */
 export interface LocalLambdaContext {
   getRemainingTimeInMillis(): number;
 }
 
+/** A handler as Lambda calls it: event in, result out (a thrown error's `name` is what Catch matches). */
 export type LocalHandler = (event: unknown, context?: LocalLambdaContext) => Promise<unknown>;
 
 /** What the runner reports while it runs (a subset of aws-local-stepfunctions' event log). */
@@ -23,42 +25,6 @@ export interface RunnerEvent {
   cause?: unknown;
   /** Map iteration index (MapIteration* events). */
   index?: number;
-}
-
-interface AslState {
-  Type: string;
-  Resource?: string;
-  Parameters?: Record<string, unknown>;
-  TimeoutSeconds?: number;
-  TimeoutSecondsPath?: string;
-  Retry?: unknown[];
-  ItemProcessor?: { States: Record<string, AslState>; ProcessorConfig?: { Mode?: string } };
-  /** A Distributed Map's label: its child executions run as `<state machine ARN>/<label>`. */
-  Label?: string;
-  Iterator?: { States: Record<string, AslState> };
-  Branches?: { States: Record<string, AslState> }[];
-}
-
-/**
- * The Distributed Map states of a definition, each with its label: every child is an execution of the state
- * machine, run as `<state machine ARN>/<label>` (the Map's name when it has no label).
- */
-export function distributedMaps(definition: Record<string, unknown>): Map<string, string> {
-  const found = new Map<string, string>();
-  for (const { name, state } of allStates(statesOf(definition))) {
-    if (state.Type === 'Map' && state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') found.set(name, state.Label ?? name);
-  }
-  return found;
-}
-
-/** Every state of a definition's `States`, inside Map and Parallel states too, with the Maps it runs in (outermost first). */
-function* allStates(states: Record<string, AslState>, maps: string[] = []): Generator<{ name: string; state: AslState; maps: string[] }> {
-  for (const [name, state] of Object.entries(states)) {
-    yield { name, state, maps };
-    const inner = state.ItemProcessor ?? state.Iterator;
-    if (inner) yield* allStates(inner.States, [...maps, name]);
-    for (const branch of state.Branches ?? []) yield* allStates(branch.States, maps);
-  }
 }
 
 /** Account and region of everything local (the synthesized template's pseudo parameters too). */
@@ -76,23 +42,7 @@ export function localArns(stateMachineName = LOCAL_STATE_MACHINE_NAME): { stateM
   return { stateMachine: `${base}:stateMachine:${stateMachineName}`, execution: (name) => `${base}:execution:${stateMachineName}:${name}` };
 }
 
-/** The top-level `States` of a definition. */
-const statesOf = (definition: Record<string, unknown>) => definition.States as Record<string, AslState>;
-
 const LAMBDA_ARN = /^arn:aws:lambda:[^:]+:[^:]+:function:([^:]+)$/;
-
-interface TaskInfo {
-  state: AslState;
-  /** Names of the Map states this task runs inside, outermost first. */
-  maps: string[];
-}
-
-/** Every Task state of the definition, including those inside Map and Parallel states. */
-function taskStates(states: Record<string, AslState>): Map<string, TaskInfo> {
-  const out = new Map<string, TaskInfo>();
-  for (const { name, state, maps } of allStates(states)) if (state.Type === 'Task') out.set(name, { state, maps });
-  return out;
-}
 
 /**
  * Step Functions starts no new iteration of a Map state once the Map has failed; aws-local-stepfunctions
@@ -318,61 +268,6 @@ export interface LocalExecution {
 }
 
 /**
- * AWS evaluates a Task's TimeoutSecondsPath against the state's input; aws-local-stepfunctions against
- * the effective input after Parameters. For a path the Parameters pass through (`"run.$": "$.run"` inside
- * a Lambda Payload), the path is translated so both read the same value. Nothing else changes.
- */
-export function adaptTimeoutPaths(definition: Record<string, unknown>): Record<string, unknown> {
-  const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown>;
-  for (const { state } of allStates(statesOf(copy))) {
-    const path = state.TimeoutSecondsPath;
-    const params = state.Parameters as { Payload?: Record<string, unknown> } & Record<string, unknown> | undefined;
-    if (typeof path === 'string' && params) {
-      for (const [container, fields] of [['Payload', params.Payload], ['', params]] as const) {
-        if (fields === undefined || fields === null || typeof fields !== 'object') continue;
-        const hit = Object.entries(fields).find(([k, v]) => k.endsWith('.$') && typeof v === 'string' && (path === v || path.startsWith(`${v}.`)));
-        if (hit) {
-          const [key, source] = hit as [string, string];
-          state.TimeoutSecondsPath = `$${container ? `.${container}` : ''}.${key.slice(0, -2)}${path.slice(source.length)}`;
-          break;
-        }
-      }
-    }
-  }
-  return copy;
-}
-
-/**
- * For rehearsals that inject hangs and lost events: every runbook step task (a `.waitForTaskToken` task
- * whose payload names a `step`) times out just after a step capped at `capSeconds` counts as unresponsive,
- * as in AWS its timeout follows the step's own (STEP_TIMEOUT_SECONDS + 120 s); only the tasks of `steps`
- * when given. The handlers get the same cap through STEP_TIMEOUT_CAP_SECONDS (and _STEPS). Nothing else changes.
- */
-export function capStepTimeouts(definition: Record<string, unknown>, capSeconds: number, timeoutAfterCap: (cap: number) => number, steps?: readonly string[]): Record<string, unknown> {
-  const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown>;
-  for (const { state } of allStates(statesOf(copy))) {
-    const payload = (state.Parameters as { Payload?: Record<string, unknown> } | undefined)?.Payload;
-    if (state.Type === 'Task' && (state.Resource ?? '').endsWith('.waitForTaskToken') && typeof payload?.step === 'string' && state.TimeoutSeconds !== undefined && (steps === undefined || steps.includes(payload.step))) {
-      state.TimeoutSeconds = Math.min(state.TimeoutSeconds, timeoutAfterCap(capSeconds));
-    }
-  }
-  return copy;
-}
-
-/**
- * FLEET_UPGRADE_RETRY_INTERVAL_MS (tests): every retrier of every state waits this many milliseconds
- * instead of its IntervalSeconds/BackoffRate/jitter, so fault tests do not sleep through AWS-sized
- * backoffs. The retries themselves (errors, attempts) are unchanged. Unset: the definition's own waits.
- */
-export function retryIntervalOverrides(definition: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, number[]> | undefined {
-  const ms = Number(env.FLEET_UPGRADE_RETRY_INTERVAL_MS ?? '');
-  if (env.FLEET_UPGRADE_RETRY_INTERVAL_MS === undefined || env.FLEET_UPGRADE_RETRY_INTERVAL_MS === '' || !Number.isFinite(ms) || ms < 0) return undefined;
-  const overrides: Record<string, number[]> = {};
-  for (const { name, state } of allStates(statesOf(definition))) if (Array.isArray(state.Retry)) overrides[name] = state.Retry.map(() => ms);
-  return overrides;
-}
-
-/**
  * How an execution ended. TIMED_OUT: the definition's own TimeoutSeconds passed (error States.Timeout).
  * FAILED also covers what the service enforces and the emulator does not (local/service-limits.ts).
  */
@@ -434,6 +329,12 @@ export function startExecution(opts: {
         Input: opts.input as never,
       },
       StateMachine: { Id: arns.stateMachine, Name: opts.stateMachineName ?? 'FleetUpgrade' },
+      // The local engine fills no State: read while a state builds its payload, just after entering it.
+      State: {
+        get EnteredTime() {
+          return new Date().toISOString();
+        },
+      },
       // A new token every time a state reads $$.Task.Token, registered before the task starts.
       Task: {
         get Token() {

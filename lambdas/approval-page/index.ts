@@ -52,8 +52,19 @@ function notOpen(error: ApprovalNotOpenError): Result {
         409,
         problemPage(
           'This approval was already decided',
-          `Decision: ${a?.decision ?? 'unknown'}, by ${a?.decidedBy ?? 'unknown'} at ${a?.decidedAt ?? 'unknown'}${a?.byTimeout === true ? ' (by timeout)' : ''}.`,
+          // Who decided is not shown to whoever holds the link: the run summary and the CLI say it.
+          `Decision: ${a?.decision ?? 'unknown'} at ${a?.decidedAt ?? 'unknown'}${a?.byTimeout === true ? ' (by timeout)' : ''}.`,
           'A decision is taken once; this link no longer decides anything.',
+        ),
+      );
+    case 'late':
+      return page(
+        410,
+        problemPage(
+          `Too late: the run already applied ${a?.onTimeout ?? 'its timeout decision'}`,
+          `Your decision${a?.lateAttempt ? ` (${a.lateAttempt.decision})` : ''} reached the run after it had stopped waiting for one, so the run applied its timeout decision.`,
+          'Your attempt is recorded on the approval; it decided nothing.',
+          false,
         ),
       );
     case 'expired':

@@ -10,7 +10,8 @@ import { refuseOversizedRun } from '../../core/capacity.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
-import { discoverNodes } from '../../adapters/discovery.js';
+import { clusterMembers, discoverNodes } from '../../adapters/discovery.js';
+import { refuseForeignNodes } from '../../core/cluster-membership.js';
 
 export interface PlanEvent {
   /** The validated input, without `nodes` (kept out of the state data). */
@@ -114,6 +115,12 @@ export async function interruptedNodes(store: FleetStore, cluster: string, previ
   return resumed;
 }
 
+/** Listed nodes must carry the cluster's tag (discovered ones do by construction). */
+async function refuseListedForeignNodes(cluster: string, listed: readonly NodeSpec[] | undefined): Promise<void> {
+  if (listed === undefined) return;
+  refuseForeignNodes(cluster, listed.map((n) => n.id), new Set((await clusterMembers(cluster)).keys()));
+}
+
 export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   if (event.phase === 'decide') return decide(event, store);
@@ -124,11 +131,14 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
   const listedIn = { listed: listed !== undefined };
   if (event.dryRun === true) {
     refuseOversizedRun(event.input, event.run, plan, listedIn);
+    await refuseListedForeignNodes(event.run.cluster, listed);
     return { ...checkPhasePlan(plan), groups: stateMachineGroups(plan), plan };
   }
   // A run to resume must exist and have stopped: refused before anything is recorded or checked.
   const resumed = event.input.resumeFrom === undefined ? undefined : await interruptedNodes(store, event.run.cluster, event.input.resumeFrom);
   refuseOversizedRun(event.input, event.run, plan, { ...listedIn, ...(resumed === undefined ? {} : { resumed }) });
+  // Only the cluster's own nodes, under its lock: a foreign listed node is bad input, refused before anything is recorded or checked.
+  await refuseListedForeignNodes(event.run.cluster, listed);
   await store.putRun({
     runId: event.run.runId,
     cluster: event.run.cluster,

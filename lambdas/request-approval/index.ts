@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { DECISION_HELP, DECISIONS, nodeNames, type ApprovalDecision, type ApprovalRequest } from '../../core/approval.js';
+import { DECISION_HELP, DECISIONS, approvalDeadline, nodeNames, type ApprovalDecision, type ApprovalRequest } from '../../core/approval.js';
 import type { RunContext } from '../../core/run-context.js';
 import { STEP_STATE_NAMES, isStepId, type StepId } from '../../core/steps.js';
 import type { CaughtError, NodeOutcome } from '../../core/summary.js';
@@ -24,6 +24,8 @@ export interface RequestApprovalEvent {
   error?: CaughtError;
   /** ask: the window step whose failure is asked about (the state machine notes it when it catches the error). */
   failedStep?: string;
+  /** ask: when Step Functions entered the waiting state ($$.State.EnteredTime): the approval's deadline counts from it. */
+  enteredAt?: string;
 }
 
 /**
@@ -67,7 +69,7 @@ async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Dat
     upgraded: outcomes.filter((o) => o.status === 'UPGRADED').map((o) => o.nodeId),
     ...whoWaits(planned, node.id, outcomes),
     createdAt: now.toISOString(),
-    expiresAt: new Date(now.getTime() + run.approvalTimeoutSeconds * 1000).toISOString(),
+    expiresAt: approvalDeadline(run.approvalTimeoutSeconds, now, event.enteredAt).toISOString(),
     onTimeout: run.onTimeout,
   };
 }

@@ -1,5 +1,6 @@
 import { setClientHook } from '../../adapters/aws-clients.js';
-import { LOCAL_ACCOUNT, LOCAL_CLEANUP_STATE_MACHINE_NAME, LOCAL_REGION, distributedMaps, localArns, type RunnerEvent } from '../state-machine-runner.js';
+import { LOCAL_ACCOUNT, LOCAL_CLEANUP_STATE_MACHINE_NAME, LOCAL_REGION, localArns, type RunnerEvent } from '../state-machine-runner.js';
+import { distributedMaps } from '../asl-states.js';
 import type { LocalTaskTokens } from '../task-tokens.js';
 import type { CfnTemplate, LocalStackParts } from '../template.js';
 import { IamEnforcer, type IamDenial, type SdkClientLike } from './enforce.js';

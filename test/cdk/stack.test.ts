@@ -145,6 +145,14 @@ describe('FleetUpgradeStack', () => {
     expect(MAX_APPROVAL_TIMEOUT_MINUTES * 60).toBeLessThan(EXECUTION_TIMEOUT_DAYS * 86_400);
   });
 
+  // The context object's State.EnteredTime is when the state was entered
+  // (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html): a task's timer starts no earlier.
+  it('hands "Ask operator" the time it was entered, from which the approval link and the task time out alike', () => {
+    const ask = states.get('Ask operator') as { Parameters?: { Payload?: Record<string, unknown> }; TimeoutSecondsPath?: string } | undefined;
+    expect(ask?.Parameters?.Payload).toMatchObject({ action: 'ask', 'enteredAt.$': '$$.State.EnteredTime' });
+    expect(ask?.TimeoutSecondsPath).toBe('$.run.approvalTimeoutSeconds');
+  });
+
   // A command may start as late as its delivery timeout and then run its whole execution timeout
   // (https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html#monitor-about-status-timeouts).
   it('waits on each step task past its command\'s delivery and execution timeouts, and gives the senders the command output log group', () => {

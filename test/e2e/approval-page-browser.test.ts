@@ -78,16 +78,37 @@ describe('approval page in headless Chromium', () => {
         await page.goBack();
         const again = await page.goto(link);
         expect(again?.status()).toBe(409);
-        expect(await page.getByRole('alert').textContent()).toContain(`Decision: ${decision}`);
+        const refusal = await page.getByRole('alert').textContent();
+        expect(refusal).toContain(`Decision: ${decision} at `);
+        // Who decided is not told to whoever holds the link.
+        expect(refusal).not.toContain('127.0.0.1');
       } finally {
         await page.close();
       }
     });
   }
 
+  it('says "too late" when a person decides after the task stopped waiting, and does not confirm the decision', async () => {
+    const { request, token, link } = await openApproval(store(), tokens, server.url, { nodeId: 'dea-late', onTimeout: 'abort' });
+    const page = await browser.newPage();
+    try {
+      await page.goto(link);
+      await page.getByLabel('retry', { exact: true }).check();
+      // The page was open while the task timed out: Step Functions no longer takes an answer.
+      tokens.expire(token);
+      await Promise.all([page.waitForURL(server.url), page.getByRole('button', { name: 'Decide' }).click()]);
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Too late: the run already applied abort');
+      expect(await page.getByRole('alert').textContent()).toContain('Your attempt is recorded on the approval; it decided nothing.');
+      await page.screenshot({ path: join(OUTPUT, 'too-late.png'), fullPage: true });
+      expect(await store().getApproval(request.approvalId)).toMatchObject({ decision: 'abort', byTimeout: true, lateAttempt: { decision: 'retry', by: 'approval page (127.0.0.1)' } });
+    } finally {
+      await page.close();
+    }
+  });
+
   it('loaded nothing but the local approval server and saved its screenshots', () => {
     expect(requested.length).toBeGreaterThanOrEqual(DECISIONS.length * 3);
     for (const url of requested) expect(new URL(url).origin, url).toBe(new URL(server.url).origin);
-    for (const name of ['evidence', ...DECISIONS.map((d) => `decided-${d}`)]) expect(statSync(join(OUTPUT, `${name}.png`)).size).toBeGreaterThan(5_000);
+    for (const name of ['evidence', 'too-late', ...DECISIONS.map((d) => `decided-${d}`)]) expect(statSync(join(OUTPUT, `${name}.png`)).size).toBeGreaterThan(5_000);
   });
 });

@@ -115,4 +115,13 @@ describe('fleet-upgrade approvals / decide (CLI, the local DynamoDB, local Step 
     expect((await store().getApproval(expired.request.approvalId))?.state).toBe('PENDING');
     expect((JSON.parse(after.stdout) as { nodeId: string }[]).map((a) => a.nodeId)).toEqual(['router-1', 'dea-9']);
   });
+
+  it('says "too late" with exit 1 when the task stopped waiting before the decision reached it, and records the attempt', async () => {
+    const { request, token } = await openApproval(store(), tokens, BASE, { nodeId: 'dea-7', onTimeout: 'abort' });
+    tokens.expire(token);
+    const late = await cli(['decide', request.approvalId, 'skip']);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain(`approval ${request.approvalId}: too late: the run already applied abort`);
+    expect(await store().getApproval(request.approvalId)).toMatchObject({ decision: 'abort', byTimeout: true, lateAttempt: { decision: 'skip', by: expect.stringContaining(`${userInfo().username}@`) } });
+  });
 });

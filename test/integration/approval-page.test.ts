@@ -97,10 +97,35 @@ describe('approval page (local approval server, the local DynamoDB, local Step F
     const replayHtml = await replay.text();
     expect(replay.status).toBe(409);
     expect(replayHtml).toContain('This approval was already decided');
-    expect(replayHtml).toContain('Decision: retry, by approval page (127.0.0.1)');
+    // The decision and its time, not who decided: whoever holds the link is not told.
+    expect(replayHtml).toContain(`Decision: retry at ${String(decided?.decidedAt)}.`);
+    expect(replayHtml).not.toContain('127.0.0.1');
     expect(await store().getApproval(request.approvalId)).toEqual(decided);
     // The link itself now shows the same refusal.
     expect((await fetch(link)).status).toBe(409);
+  });
+
+  // SendTaskSuccess answers TaskTimedOut ("the task token has either expired or the task associated with the token has
+  // already been closed") or TaskDoesNotExist: https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html
+  it('says "too late" when the task stopped waiting before the decision reached it, and records the attempt without its decision', async () => {
+    const { request, token, link } = await openApproval(store(), tokens, server.url, { onTimeout: 'rollback' });
+    // The task timed out (the timeout path has not recorded anything yet): Step Functions no longer takes an answer.
+    tokens.expire(token);
+    const res = await post({ ...linkFields(link), decision: 'retry' });
+    const html = await res.text();
+    expect(res.status).toBe(410);
+    expect(html).toContain('Too late: the run already applied rollback');
+    expect(html).toContain('Your decision (retry) reached the run after it had stopped waiting for one');
+    expect(html).not.toContain('Decision recorded');
+    const recorded = await store().getApproval(request.approvalId);
+    expect(recorded).toMatchObject({ state: 'DECIDED', decision: 'rollback', decidedBy: 'timeout', byTimeout: true, lateAttempt: { decision: 'retry', by: 'approval page (127.0.0.1)' } });
+    expect(Date.parse(recorded?.lateAttempt?.at ?? '')).not.toBeNaN();
+    expect((await store().pendingApprovals()).map((a) => a.approvalId)).not.toContain(request.approvalId);
+    // The link now shows what the run applied, and when, never the late attempt as the decision.
+    const again = await (await fetch(link)).text();
+    expect(again).toContain('This approval was already decided');
+    expect(again).toContain('Decision: rollback at');
+    expect(again).toContain('(by timeout)');
   });
 
   it('refuses a tampered signature, id or expiry with 403 and changes nothing', async () => {

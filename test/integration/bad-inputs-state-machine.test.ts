@@ -12,6 +12,9 @@ import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
 import { localTable } from '../support/dynamodb.js';
+import { resetClients } from '../../adapters/aws-clients.js';
+import { startLocalTagging } from '../../local/tagging-endpoint.js';
+import type { JsonProtocolServer } from '../../local/json-protocol.js';
 
 /**
  * The whole bad-input corpus through the synthesized state machine: each execution fails in its first
@@ -104,5 +107,65 @@ describe('a cluster too large for one run through the state machine', () => {
     const store = new FleetStore(documentClient(), 'fleet-upgrade-test');
     await expect(store.getLock('too-large')).resolves.toBeNull();
     await expect(store.getRun('too-large', 'too-large-run')).resolves.toBeNull();
+  });
+});
+
+/**
+ * A run touches only its cluster: listed nodes must carry `fleet-upgrade:cluster=<cluster>`. The plan reads the
+ * cluster's members with GetResources filtered by that tag, which returns every tagged resource matching the
+ * filters with all its tags (https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html).
+ */
+describe('listed nodes of another cluster through the state machine', () => {
+  let dynamodb: LocalDynamoDb;
+  let tagging: JsonProtocolServer;
+  beforeAll(async () => {
+    dynamodb = await localTable();
+    tagging = await startLocalTagging([
+      { id: 'core-1', tags: { 'fleet-upgrade:cluster': 'blue', 'fleet-upgrade:roles': 'primary' } },
+      { id: 'dea-1', tags: { 'fleet-upgrade:cluster': 'blue', 'fleet-upgrade:roles': 'dea' } },
+      { id: 'dea-9', tags: { 'fleet-upgrade:cluster': 'green', 'fleet-upgrade:roles': 'dea' } },
+      { id: 'stray-1', tags: { team: 'blue' } },
+    ]);
+    process.env.AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API = tagging.endpoint;
+    resetClients();
+  });
+  afterAll(async () => {
+    delete process.env.AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API;
+    await tagging?.close();
+    await dynamodb?.stop();
+  });
+
+  const run = (input: unknown, executionName: string, touched: string[]) => {
+    const real = new Set(['validate-input', 'lock', 'plan', 'summarize']);
+    const handlers = new Map<string, LocalHandler>();
+    for (const [logicalId, handler] of Object.entries(parts.handlers)) {
+      handlers.set(logicalId, real.has(handler) ? (LOCAL_HANDLERS[handler] as LocalHandler) : async () => {
+        touched.push(handler);
+        throw new Error(`${handler} must not run for nodes of another cluster`);
+      });
+    }
+    const tokens = new LocalTaskTokens();
+    return startExecution({ definition: parts.definition, overrides: taskOverrides(parts.definition, handlers, tokens), input, executionName, tokens }).result;
+  };
+  const nodes = [{ id: 'core-1', roles: ['primary'] }, { id: 'dea-1', roles: ['dea'] }];
+
+  it('refuses a node of another cluster and an untagged node in "Plan upgrade", naming each: nothing recorded, no node touched, the lock released', async () => {
+    const touched: string[] = [];
+    const input = { cluster: 'blue', targetVersion: '3.2.0', nodes: [...nodes, { id: 'dea-9', roles: ['dea'] }, { id: 'stray-1', roles: ['dea'] }] };
+    const outcome = await run(input, 'blue-with-foreign-nodes', touched);
+    expect(outcome).toMatchObject({ status: 'FAILED', error: 'InputValidationError' });
+    if (outcome.status !== 'FAILED') return;
+    expect(outcome.cause).toMatch(/^nodes: 2 listed nodes do not carry the tag fleet-upgrade:cluster=blue: dea-9, stray-1\./);
+    expect(touched).toEqual([]);
+    const store = new FleetStore(documentClient(), 'fleet-upgrade-test');
+    await expect(store.getLock('blue')).resolves.toBeNull();
+    await expect(store.getRun('blue', 'blue-with-foreign-nodes')).resolves.toBeNull();
+  });
+
+  it('plans a list of the cluster\'s own nodes (dry run)', async () => {
+    const touched: string[] = [];
+    const outcome = await run({ cluster: 'blue', targetVersion: '3.2.0', nodes, dryRun: true }, 'blue-own-nodes', touched);
+    expect(outcome).toMatchObject({ status: 'SUCCEEDED' });
+    expect(touched).toEqual([]);
   });
 });

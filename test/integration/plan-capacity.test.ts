@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -13,6 +13,8 @@ import { runContext } from '../../core/run-context.js';
 import { handler as lock } from '../../lambdas/lock/index.js';
 import { handler as plan } from '../../lambdas/plan/index.js';
 import { localTable } from '../support/dynamodb.js';
+import { resetClients } from '../../adapters/aws-clients.js';
+import { clusterInstances, startLocalTagging } from '../../local/tagging-endpoint.js';
 
 /**
  * The plan Lambda against the local DynamoDB: what core/capacity.ts estimates is the JSON the run really holds,
@@ -37,6 +39,11 @@ describe('the plan Lambda and the size of the run\'s state', () => {
     const raw = { cluster: 'measured', targetVersion: '3.2.0', nodes };
     const { nodes: _listed, ...input } = parseInput(raw);
     const run = runContext(input, 'measured-run', '2026-11-24T10:30:00.000Z');
+    // The listed nodes carry the cluster's tag, as the plan checks.
+    const tagging = await startLocalTagging(clusterInstances('measured', nodes));
+    process.env.AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API = tagging.endpoint;
+    resetClients();
+    onTestFinished(() => tagging.close());
     const lockOut = await lock({ action: 'acquire', cluster: 'measured', runId: run.runId });
     const checkPhase = await plan({ input, executionInput: raw, run });
     const at = new Date().toISOString();

@@ -163,8 +163,10 @@ describe('what each principal of the synthesized stack may do', () => {
     expect(as('run-step', { action: 'sns:Publish', resource: topic }).decision).toBe('ImplicitDeny');
   });
 
-  it('plan may discover nodes by tag', () => {
+  it('plan may discover nodes by tag, and check listed nodes with the same GetResources and nothing more', () => {
     for (const action of ['tag:GetResources', 'ssm:DescribeInstanceInformation']) expect(as('plan', { action, resource: '*' }).decision, action).toBe('Allow');
+    // The other ways to read an instance's tags are not granted: GetResources already answers for EC2 and hybrid instances.
+    for (const action of ['ec2:DescribeTags', 'ssm:ListTagsForResource', 'ec2:DescribeInstances']) expect(as('plan', { action, resource: '*' }).decision, action).toBe('ImplicitDeny');
   });
 
   it('each function may write to its own log group only', () => {
