@@ -7,6 +7,8 @@ import { parseInput, type UpgradeInput } from '../core/input-schema.js';
 import { InputValidationError } from '../core/errors.js';
 import type { RehearsalOptions } from './rehearsal-options.js';
 import { stopService } from './sandbox.js';
+import { AwsJsonError, type JsonOperation } from './json-protocol.js';
+import { localArns } from './state-machine-runner.js';
 
 export const TABLE_NAME = 'fleet-upgrade-rehearsal';
 const RUNBOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'runbooks');
@@ -97,4 +99,12 @@ export async function cleanWorkdir(workdir: string): Promise<void> {
   }
   await rm(workdir, { recursive: true, force: true });
   await mkdir(workdir, { recursive: true });
+}
+
+/** DescribeExecution of the rehearsal's one execution (the SFN API answers it with the input included). */
+export function describeRun(runId: string, input: unknown): JsonOperation {
+  return (r) => {
+    if (r.executionArn !== localArns().execution(runId)) throw new AwsJsonError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(r.executionArn)}'`);
+    return { executionArn: r.executionArn, stateMachineArn: localArns().stateMachine, name: runId, input: JSON.stringify(input), inputDetails: { included: true } };
+  };
 }

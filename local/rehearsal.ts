@@ -19,7 +19,6 @@ import { logger } from '../adapters/logger.js';
 import { startLocalDynamoDb } from './dynamodb/start.js';
 import { startLocalSsm, type LocalSsm } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
-import { AwsJsonError } from './json-protocol.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
 import { LOCAL_STATE_MACHINE_NAME, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
@@ -34,7 +33,7 @@ import { ProgressPrinter } from './progress.js';
 import { LOCAL_HANDLERS } from './handlers.js';
 import { StepTimer, type StepTiming } from './step-timings.js';
 import type { LambdaFault, RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
-import { DOCUMENT_NAME, TABLE_NAME, checkRunbookName, cleanWorkdir, createTable, defaultRunId, rehearsalInput, rehearsalProxyPort } from './rehearsal-setup.js';
+import { DOCUMENT_NAME, TABLE_NAME, checkRunbookName, cleanWorkdir, createTable, defaultRunId, describeRun, rehearsalInput, rehearsalProxyPort } from './rehearsal-setup.js';
 import { inFlightSettled } from './scripted-operator.js';
 import { DEFAULT_LAMBDA_TIMEOUT_SECONDS, withLambdaTimeout } from './lambda-timeout.js';
 import { LocalEventBus } from './eventbridge.js';
@@ -175,10 +174,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const sfnEndpoint = await tokens.start({
       StartExecution: (r) => cleanupMachine.start(r),
       // run-stopped reads a large input the status-change event left out.
-      DescribeExecution: (r) => {
-        if (r.executionArn !== localArns().execution(runId)) throw new AwsJsonError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(r.executionArn)}'`);
-        return { executionArn: r.executionArn, stateMachineArn: localArns().stateMachine, name: runId, input: JSON.stringify(input), inputDetails: { included: true } };
-      },
+      DescribeExecution: describeRun(runId, input),
     });
     cleanups.push(() => tokens.close());
 
