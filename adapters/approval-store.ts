@@ -12,8 +12,9 @@ export interface StoredApproval extends ApprovalRequest {
   decidedBy?: string;
   decidedAt?: string;
   byTimeout?: boolean;
+  decidedIdentity?: ApprovalDecision['decidedIdentity'];
   /** A decision that reached Step Functions after the task stopped waiting: recorded, never applied. */
-  lateAttempt?: { decision: ApprovalDecision['decision']; by: string; at: string };
+  lateAttempt?: { decision: ApprovalDecision['decision']; by: string; at: string; identity?: ApprovalDecision['decidedIdentity'] };
   ttl: number;
 }
 
@@ -47,10 +48,11 @@ export class ApprovalStore {
           TableName: name,
           Key: approvalRecordKey(approvalId),
           ConditionExpression: '#state = :pending',
-          UpdateExpression: 'SET #state = :decided, decision = :decision, decidedBy = :by, decidedAt = :at, byTimeout = :timeout',
+          UpdateExpression: `SET #state = :decided, decision = :decision, decidedBy = :by, decidedAt = :at, byTimeout = :timeout${decision.decidedIdentity ? ', decidedIdentity = :identity' : ''}`,
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
             ':pending': 'PENDING', ':decided': 'DECIDED', ':decision': decision.decision, ':by': decision.decidedBy, ':at': decision.decidedAt, ':timeout': decision.byTimeout,
+            ...(decision.decidedIdentity ? { ':identity': decision.decidedIdentity } : {}),
           },
         }),
       );
@@ -71,7 +73,7 @@ export class ApprovalStore {
           TableName: name,
           Key: approvalRecordKey(approval.approvalId),
           ConditionExpression: '#state = :decided AND decidedAt = :at',
-          UpdateExpression: 'SET #state = :pending REMOVE decision, decidedBy, decidedAt, byTimeout',
+          UpdateExpression: 'SET #state = :pending REMOVE decision, decidedBy, decidedAt, byTimeout, decidedIdentity',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':decided': 'DECIDED', ':pending': 'PENDING', ':at': decidedAt },
         }),
@@ -98,11 +100,11 @@ export class ApprovalStore {
           TableName: name,
           Key: approvalRecordKey(approval.approvalId),
           ConditionExpression: '#state = :decided AND decidedAt = :claimedAt AND decidedBy = :claimedBy',
-          UpdateExpression: 'SET decision = :applied, decidedBy = :timeout, decidedAt = :at, byTimeout = :true, lateAttempt = :late',
+          UpdateExpression: 'SET decision = :applied, decidedBy = :timeout, decidedAt = :at, byTimeout = :true, lateAttempt = :late REMOVE decidedIdentity',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
             ':decided': 'DECIDED', ':claimedAt': late.decidedAt, ':claimedBy': late.decidedBy, ':applied': approval.onTimeout, ':timeout': 'timeout', ':at': at, ':true': true,
-            ':late': { decision: late.decision, by: late.decidedBy, at: late.decidedAt },
+            ':late': { decision: late.decision, by: late.decidedBy, at: late.decidedAt, ...(late.decidedIdentity ? { identity: late.decidedIdentity } : {}) },
           },
         }),
       );

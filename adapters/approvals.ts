@@ -1,4 +1,5 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { DeciderIdentity } from '../core/approvers.js';
 import { isDecision, type ApprovalDecision, type Decision } from '../core/approval.js';
 import type { FleetStore, StoredApproval } from './store.js';
 import { TaskCallback } from './task-callback.js';
@@ -34,13 +35,14 @@ export async function decideApproval(
   decidedBy: string,
   now: Date,
   byTimeout = false,
+  decidedIdentity?: DeciderIdentity,
 ): Promise<StoredApproval & ApprovalDecision> {
   if (!isDecision(decision)) throw new Error(`decision: expected one of rollback, retry, skip, abort, got ${JSON.stringify(decision)}`);
   const approval = await deps.store.getApproval(approvalId);
   if (approval === null) throw new ApprovalNotOpenError(approvalId, 'unknown', null);
   if (approval.state !== 'PENDING') throw new ApprovalNotOpenError(approvalId, 'decided', approval);
   if (!byTimeout && Date.parse(approval.expiresAt) <= now.getTime()) throw new ApprovalNotOpenError(approvalId, 'expired', approval);
-  const decided: ApprovalDecision = { decision, decidedBy, decidedAt: now.toISOString(), byTimeout };
+  const decided: ApprovalDecision = { decision, decidedBy, decidedAt: now.toISOString(), byTimeout, ...(decidedIdentity ? { decidedIdentity } : {}) };
   if (!(await deps.store.claimApproval(approvalId, decided))) {
     throw new ApprovalNotOpenError(approvalId, 'decided', await deps.store.getApproval(approvalId));
   }

@@ -1,3 +1,4 @@
+import type { DeciderIdentity } from './approvers.js';
 import type { StepId } from './steps.js';
 
 /** What an operator can decide after a node's step failed. */
@@ -18,6 +19,9 @@ export const DECISION_HELP: Record<Decision, string> = {
 
 /** Path of the approval page under its API (and on the local approval server). */
 export const APPROVAL_PAGE_PATH = '/approval';
+
+/** Where the identity provider sends an approver back after sign-in (the redirect URI to register). */
+export const APPROVAL_CALLBACK_PATH = `${APPROVAL_PAGE_PATH}/callback`;
 
 /** An approval id names the request in links and the CLI; the task token never leaves DynamoDB. */
 export const APPROVAL_ID_PATTERN = /^[a-z0-9-]{8,64}$/;
@@ -73,4 +77,6 @@ export interface ApprovalDecision {
   decidedBy: string;
   decidedAt: string;
   byTimeout: boolean;
+  /** Who signed in to decide on the approval page (issuer, subject, email); absent without sign-in. */
+  decidedIdentity?: DeciderIdentity;
 }

@@ -1,3 +1,4 @@
+import type { DeciderIdentity } from './approvers.js';
 import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
 import { heldReport, type HeldReport } from './hold.js';
 
@@ -48,6 +49,8 @@ export interface NodeOutcome {
   decision?: 'rollback' | 'retry' | 'skip' | 'abort';
   decidedBy?: string;
   byTimeout?: boolean;
+  /** Who signed in on the approval page to decide (issuer, subject, email). */
+  decidedIdentity?: DeciderIdentity;
   /** The rollback itself failed: the node's state is unknown. */
   rollbackFailed?: boolean;
   from: string | null;

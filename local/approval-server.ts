@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { APPROVAL_PAGE_PATH, isDecision, type Decision } from '../core/approval.js';
+import { APPROVAL_CALLBACK_PATH, APPROVAL_PAGE_PATH } from '../core/approval.js';
 import { handler as approvalPageHandler } from '../lambdas/approval-page/index.js';
 
 export type ApprovalPageHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -23,6 +23,10 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, now = new 
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  // API Gateway moves cookies to their own field and says the scheme it was reached by; here it is plain http.
+  const cookies = (headers.cookie ?? '').split(';').map((c) => c.trim()).filter((c) => c !== '');
+  delete headers.cookie;
+  headers['x-forwarded-proto'] = 'http';
   const query: Record<string, string> = {};
   // API Gateway joins repeated parameters with commas.
   for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
@@ -30,8 +34,9 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, now = new 
   const method = (req.method ?? 'GET').toUpperCase();
   return {
     version: '2.0',
-    routeKey: `ANY ${APPROVAL_PAGE_PATH}`,
+    routeKey: `ANY ${url.pathname}`,
     rawPath: url.pathname,
+    ...(cookies.length > 0 ? { cookies } : {}),
     rawQueryString: url.search.replace(/^\?/, ''),
     headers,
     ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
@@ -42,7 +47,7 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, now = new 
       domainPrefix: 'local',
       http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
       requestId: `local-${now.getTime()}`,
-      routeKey: `ANY ${APPROVAL_PAGE_PATH}`,
+      routeKey: `ANY ${url.pathname}`,
       stage: '$default',
       time: now.toISOString(),
       timeEpoch: now.getTime(),
@@ -65,7 +70,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | null> {
 
 /**
  * The approval page on loopback: the same handler as in Lambda, behind a translation of Node's HTTP
- * requests into API Gateway v2 events and back. Only `/approval` is routed, as in the stack.
+ * requests into API Gateway v2 events and back. Only `/approval` and its sign-in callback are routed, as in the stack.
  */
 export async function startApprovalServer(opts: { port?: number; handler?: ApprovalPageHandler } = {}): Promise<LocalApprovalServer> {
   const handle = opts.handler ?? approvalPageHandler;
@@ -73,7 +78,7 @@ export async function startApprovalServer(opts: { port?: number; handler?: Appro
     void (async () => {
       try {
         const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-        if (path !== APPROVAL_PAGE_PATH) {
+        if (path !== APPROVAL_PAGE_PATH && path !== APPROVAL_CALLBACK_PATH) {
           res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
           return;
         }
@@ -87,6 +92,7 @@ export async function startApprovalServer(opts: { port?: number; handler?: Appro
         const payload = out.isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
         const headers: Record<string, string | number> = {};
         for (const [name, value] of Object.entries(out.headers ?? {})) headers[name] = typeof value === 'boolean' ? String(value) : value;
+        if (out.cookies !== undefined && out.cookies.length > 0) res.setHeader('set-cookie', out.cookies);
         res.writeHead(out.statusCode ?? 200, { ...headers, 'content-length': payload.length }).end(payload);
       } catch {
         // What API Gateway answers when the integration fails.
@@ -109,68 +115,4 @@ export async function startApprovalServer(opts: { port?: number; handler?: Appro
         server.close(() => resolve());
       }),
   };
-}
-
-/** A page of the approval server that was not the expected one (link expired, already decided, …). */
-export class ApprovalPageError extends Error {
-  constructor(
-    public readonly status: number,
-    public readonly heading: string,
-  ) {
-    super(`approval page answered ${status}: ${heading}`);
-    this.name = 'ApprovalPageError';
-  }
-}
-
-/** What answering through the page did. */
-export interface PageAnswer {
-  decision: Decision;
-  /** The confirmation page's heading, e.g. "Decision recorded: retry". */
-  confirmation: string;
-}
-
-function heading(html: string): string {
-  return /<h1>([\s\S]*?)<\/h1>/.exec(html)?.[1]?.replace(/<[^>]+>/g, '').trim() ?? '(no heading)';
-}
-
-function attribute(tag: string, name: string): string | null {
-  const raw = new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
-  return raw === undefined ? null : raw.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-}
-
-/**
- * Answers an approval as a person would: opens the link (GET), reads the form on the page, and submits
- * it (POST) with `decision`. Only for links to a loopback approval server (the rehearsal's).
- * Throws ApprovalPageError when either page is not the expected one (expired, already decided, …).
- */
-export async function answerThroughPage(link: string, decision: Decision, timeoutMs = 10_000): Promise<PageAnswer> {
-  if (!isDecision(decision)) throw new Error(`decision: expected one of rollback, retry, skip, abort, got ${JSON.stringify(decision)}`);
-  const url = new URL(link);
-  if (url.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
-    throw new Error(`answerThroughPage: expected a link to the local approval server (http://127.0.0.1:PORT/approval?…), got ${url.origin}`);
-  }
-  const shown = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
-  const html = await shown.text();
-  if (shown.status !== 200) throw new ApprovalPageError(shown.status, heading(html));
-  const formTag = /<form\b[^>]*>/.exec(html)?.[0];
-  if (formTag === undefined || attribute(formTag, 'method')?.toLowerCase() !== 'post') throw new ApprovalPageError(shown.status, 'the page has no decision form');
-  const fields = new URLSearchParams();
-  for (const input of html.matchAll(/<input\b[^>]*type="hidden"[^>]*>/g)) {
-    const name = attribute(input[0], 'name');
-    const value = attribute(input[0], 'value');
-    if (name !== null && value !== null) fields.append(name, value);
-  }
-  if (!new RegExp(`<input\\b[^>]*name="decision"[^>]*value="${decision}"`).test(html)) throw new ApprovalPageError(shown.status, `the page offers no choice ${decision}`);
-  fields.append('decision', decision);
-  const action = new URL(attribute(formTag, 'action') ?? '', url);
-  const posted = await fetch(action, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: fields.toString(),
-    signal: AbortSignal.timeout(timeoutMs),
-    redirect: 'error',
-  });
-  const confirmation = heading(await posted.text());
-  if (posted.status !== 200) throw new ApprovalPageError(posted.status, confirmation);
-  return { decision, confirmation };
 }

@@ -35,6 +35,8 @@ fieldset{border:1px solid #888;padding:1rem}
 button{font-size:1rem;padding:.5rem 1.25rem;margin-top:1rem}
 .problem{border-left:4px solid #b00020;padding-left:1rem}
 .done{border-left:4px solid #0a7d32;padding-left:1rem}
+.who{background:#f3f3f3;padding:.5rem .75rem}
+.warning{border-left:4px solid #b36b00;padding-left:1rem}
 `;
 
 function document(title: string, body: string): string {
@@ -92,8 +94,19 @@ ${row('Link expires', `${escapeHtml(when(a.expiresAt))}; then the run decides <s
 <pre>${escapeHtml(a.outputTail === '' ? '(no output)' : a.outputTail)}</pre>`;
 }
 
+/** Who is deciding: the signed-in approver, or the plain warning that the link alone decides. */
+export type PageViewer = { signedIn: { name: string; issuer: string; by: string; csrf: string; again: string } } | { signedIn: null };
+
+function viewerNote(viewer: PageViewer): string {
+  if (viewer.signedIn === null) {
+    return `<p class="warning" role="note"><strong>No sign-in is configured:</strong> anyone holding this link can decide. See docs/security.md to require approvers to sign in.</p>`;
+  }
+  const s = viewer.signedIn;
+  return `<p class="who">Signed in as <strong>${escapeHtml(s.name)}</strong> (${escapeHtml(s.issuer)}), an approver by ${escapeHtml(s.by)}. <a href="${escapeHtml(s.again)}">Not you? Sign in as someone else</a></p>`;
+}
+
 /** GET: the evidence and the four choices. Submitting the form (POST) decides; this page never does. */
-export function decisionPage(a: StoredApproval, link: { id: string; exp: string; sig: string }, action: string): string {
+export function decisionPage(a: StoredApproval, link: { id: string; exp: string; sig: string }, action: string, viewer: PageViewer = { signedIn: null }): string {
   const choices = DECISIONS.map(
     (d) => `<div class="choice">
 <input type="radio" id="decision-${d}" name="decision" value="${d}" required aria-describedby="help-${d}">
@@ -105,13 +118,14 @@ export function decisionPage(a: StoredApproval, link: { id: string; exp: string;
     `Decide: ${a.nodeId} failed at ${stepName(a.failedStep)}`,
     `<h1>Node ${escapeHtml(a.nodeId)} failed at ${escapeHtml(stepName(a.failedStep))}</h1>
 <p>The upgrade of cluster <strong>${escapeHtml(a.cluster)}</strong> to ${escapeHtml(a.to)} is waiting for your decision.</p>
+${viewerNote(viewer)}
 ${evidence(a)}
 <h2>Your decision</h2>
 <form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="id" value="${escapeHtml(link.id)}">
 <input type="hidden" name="exp" value="${escapeHtml(link.exp)}">
 <input type="hidden" name="sig" value="${escapeHtml(link.sig)}">
-<fieldset>
+${viewer.signedIn === null ? '' : `<input type="hidden" name="csrf" value="${escapeHtml(viewer.signedIn.csrf)}">\n`}<fieldset>
 <legend>What should the run do with node ${escapeHtml(a.nodeId)}?</legend>
 ${choices}
 </fieldset>
@@ -148,6 +162,19 @@ export function problemPage(title: string, explanation: string, details?: string
 <p>${escapeHtml(explanation)}</p>
 ${details === undefined ? '' : `<p>${escapeHtml(details)}</p>`}
 ${nothingChanged ? '<p>Nothing was changed.</p>' : ''}
+</div>`,
+  );
+}
+
+/** A signed-in person who may not decide: why, and a way to sign in as someone else. */
+export function notAnApproverPage(reason: string, again: string): string {
+  return document(
+    'You are not an approver',
+    `<div class="problem" role="alert">
+<h1>You are not an approver</h1>
+<p>${escapeHtml(reason)}.</p>
+<p>Only the people and groups in this installation's <code>approvers</code> setting can decide. Nothing was changed.</p>
+<p><a href="${escapeHtml(again)}">Sign in as someone else</a></p>
 </div>`,
   );
 }

@@ -118,6 +118,7 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | Gat
       ...(failed ? { failedStep: failed.step } : {}),
       ...(decision && decision !== 'retry' ? { decision } : {}),
       ...(event.approval ? { decidedBy: event.approval.decidedBy, byTimeout: event.approval.byTimeout } : {}),
+      ...(event.approval?.decidedIdentity ? { decidedIdentity: event.approval.decidedIdentity } : {}),
       ...(event.rollbackFailed ? { rollbackFailed: true } : {}),
     };
   } else {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerThroughPage, ApprovalPageError, type LocalApprovalServer } from '../../local/approval-server.js';
+import { answerThroughPage, ApprovalPageError } from '../../local/approval-client.js';
+import type { LocalApprovalServer } from '../../local/approval-server.js';
 import type { LocalTaskTokens } from '../../local/task-tokens.js';
 import type { FleetStore } from '../../adapters/store.js';
 import { approvalLink, sign } from '../../adapters/approval-links.js';
