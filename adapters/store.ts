@@ -315,6 +315,11 @@ export class FleetStore {
     await this.db.send(new PutCommand({ TableName: this.table, Item: { ...outcomeKey(runId, outcome.nodeId), ...outcome } }));
     // Only a known version is recorded: a node that failed after it changed waits for rollback to say where it is.
     const version = outcome.to;
+    // The last decision about this node (who, signed in how), until an outcome without one replaces it.
+    const decision = outcome.decision === undefined ? undefined : {
+      decision: outcome.decision, by: outcome.decidedBy ?? 'unknown', byTimeout: outcome.byTimeout === true, runId, at: outcome.at,
+      ...(outcome.decidedIdentity ? { identity: outcome.decidedIdentity } : {}),
+    };
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
@@ -322,7 +327,8 @@ export class FleetStore {
         UpdateExpression:
           'SET nodeId = :id, #roles = :roles, #status = :status, lastRun = :run, updatedAt = :at' +
           (version === null ? '' : ', version = :version') +
-          (outcome.status === 'UPGRADED' && outcome.from !== null ? ', previousVersion = :from' : ''),
+          (outcome.status === 'UPGRADED' && outcome.from !== null ? ', previousVersion = :from' : '') +
+          (decision === undefined ? ' REMOVE lastDecision' : ', lastDecision = :decision'),
         ExpressionAttributeNames: { '#roles': 'roles', '#status': 'status' },
         ExpressionAttributeValues: {
           ':id': outcome.nodeId,
@@ -332,6 +338,7 @@ export class FleetStore {
           ':at': outcome.at,
           ...(version === null ? {} : { ':version': version }),
           ...(outcome.status === 'UPGRADED' && outcome.from !== null ? { ':from': outcome.from } : {}),
+          ...(decision === undefined ? {} : { ':decision': decision }),
         },
       }),
     );

@@ -2,10 +2,11 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FleetUpgradeStack } from '../lib/fleet-upgrade-stack.js';
+import type { ApprovalSignInProps } from '../lib/approval-page.js';
 
 /**
  * CDK app: `npx cdk synth` / `npx cdk deploy -c artifactBaseUrl=https://… -c packageSigningPublicKey=MCowBQYDK2VwAyEA…
- * [-c runbook=release-dir] [-c approverEmails=a@x,b@y]`.
+ * [-c runbook=release-dir] [-c approverEmails=a@x,b@y] [-c approvalIssuer=https://… -c approvalClientId=… -c approvalClientSecretArn=arn:… -c approvers=a@x,group:ops]`.
  */
 const app = new App();
 // cdk-nag's AwsSolutions checks gate every synth and deploy: a finding the stack does not acknowledge
@@ -15,6 +16,22 @@ const context = (key: string): string | undefined => {
   const value: unknown = app.node.tryGetContext(key);
   return typeof value === 'string' && value !== '' ? value : undefined;
 };
+/** Sign-in settings: all or nothing, so a half-configured provider fails the synth naming what is missing. */
+function approvalSignIn(): { approvalSignIn?: ApprovalSignInProps } {
+  const issuer = context('approvalIssuer');
+  const rest = { clientId: context('approvalClientId'), clientSecretArn: context('approvalClientSecretArn'), approvers: context('approvers') };
+  if (issuer === undefined) {
+    const stray = Object.entries({ approvalClientId: rest.clientId, approvalClientSecretArn: rest.clientSecretArn, approvers: rest.approvers }).find(([, v]) => v !== undefined);
+    if (stray) throw new Error(`${stray[0]} is set but approvalIssuer is not: sign-in needs approvalIssuer, approvalClientId, approvalClientSecretArn and approvers`);
+    return {};
+  }
+  for (const [name, value] of Object.entries({ approvalClientId: rest.clientId, approvalClientSecretArn: rest.clientSecretArn, approvers: rest.approvers })) {
+    if (value === undefined) throw new Error(`${name}: required with approvalIssuer (sign-in needs approvalIssuer, approvalClientId, approvalClientSecretArn and approvers)`);
+  }
+  const groupsClaim = context('approvalGroupsClaim');
+  return { approvalSignIn: { issuer, clientId: rest.clientId ?? '', clientSecretArn: rest.clientSecretArn ?? '', approvers: rest.approvers ?? '', ...(groupsClaim ? { groupsClaim } : {}) } };
+}
+
 new FleetUpgradeStack(app, 'FleetUpgradeStack', {
   description: 'fleet-upgrade: rolling in-place upgrade of a role-based cluster (Step Functions, SSM, DynamoDB)',
   // Placeholder that cannot resolve: downloads fail before any node changes until an operator sets it.
@@ -23,4 +40,5 @@ new FleetUpgradeStack(app, 'FleetUpgradeStack', {
   packageSigningPublicKey: context('packageSigningPublicKey') ?? '',
   ...(context('runbook') ? { runbook: context('runbook') } : {}),
   ...(context('approverEmails') ? { approverEmails: context('approverEmails')?.split(',').map((e) => e.trim()) } : {}),
+  ...approvalSignIn(),
 });

@@ -14,6 +14,9 @@ export interface VersionChange {
   status: string;
   runId: string;
   startedAt: string;
+  /** The operator's decision that ended this change, and who took it (or the timeout). */
+  decided?: string;
+  decidedIdentity?: { issuer: string; subject: string; email?: string };
 }
 
 export function checkCluster(cluster: string): string {
@@ -38,13 +41,17 @@ export function historyCommand(): Command {
         for (const run of await store.listRuns(cluster)) {
           for (const o of await store.runOutcomes(run.runId)) {
             if (flags.node !== undefined && o.nodeId !== flags.node) continue;
-            changes.push({ at: o.at, node: o.nodeId, from: o.from, to: o.to, status: o.status, runId: run.runId, startedAt: run.startedAt });
+            changes.push({
+              at: o.at, node: o.nodeId, from: o.from, to: o.to, status: o.status, runId: run.runId, startedAt: run.startedAt,
+              ...(o.decision !== undefined ? { decided: `${o.decision} ${o.byTimeout === true ? 'by timeout' : `by ${o.decidedBy ?? 'unknown'}`}` } : {}),
+              ...(o.decidedIdentity ? { decidedIdentity: o.decidedIdentity } : {}),
+            });
           }
         }
         changes.sort((a, b) => a.at.localeCompare(b.at) || compareNatural(a.node, b.node));
         if (flags.json) process.stdout.write(`${JSON.stringify(changes, null, 2)}\n`);
         else if (changes.length === 0) process.stdout.write(`No version changes recorded for ${cluster}${flags.node ? ` node ${flags.node}` : ''}.\n`);
-        else process.stdout.write(`${table([['WHEN', 'NODE', 'FROM', 'TO', 'RESULT', 'RUN'], ...changes.map((c) => [when(c.at), c.node, c.from ?? '?', c.to ?? '?', c.status, c.runId])]).join('\n')}\n`);
+        else process.stdout.write(`${table([['WHEN', 'NODE', 'FROM', 'TO', 'RESULT', 'DECIDED', 'RUN'], ...changes.map((c) => [when(c.at), c.node, c.from ?? '?', c.to ?? '?', c.status, c.decided ?? '—', c.runId])]).join('\n')}\n`);
         process.exitCode = EXIT_OK;
       } finally {
         clients.destroy();

@@ -43,6 +43,17 @@ export function formatSummary(summary: RehearsalSummary): string {
       for (const l of summary.failure.outputTail.split('\n')) lines.push(`    ${l}`);
     }
   }
+  const decided = summary.order.flatMap((id) => {
+    const d = summary.nodes[id]?.decided;
+    if (d === undefined) return [];
+    const who = d.byTimeout ? 'by timeout (nobody decided in time)' : `by ${d.by}${d.identity ? ` (signed in at ${d.identity.issuer})` : ''}`;
+    return [`  ${id}: ${d.decision}, ${who}`];
+  });
+  if (decided.length > 0) {
+    lines.push('');
+    lines.push('Decisions:');
+    lines.push(...decided);
+  }
   const retried = summary.order.flatMap((id) =>
     (summary.nodes[id]?.steps ?? []).filter((s) => s.failedAttempts?.length).map((s) => {
       const failures = (s.failedAttempts ?? []).map((a, i) => `attempt ${i + 1} failed (exit code ${a.exitCode ?? 'none'}${a.outputTail ? `: ${a.outputTail.trim().split('\n').at(-1) ?? ''}` : ''})`);

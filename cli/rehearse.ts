@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { InputValidationError } from '../core/errors.js';
 import { STEP_IDS, isStepId } from '../core/steps.js';
 import { isDecision, type Decision } from '../core/approval.js';
+import { parseApprovers } from '../core/approvers.js';
 import type { InjectedFailure } from '../local/ssm-endpoint.js';
 import { readClusterFile } from '../local/cluster-file.js';
 import { EXIT_OK, EXIT_RUN_FAILED, UsageError } from './errors.js';
@@ -44,6 +45,8 @@ function parseRoleOrder(value: string): string[] {
   return value.split(',').map((r) => r.trim());
 }
 
+const APPROVER_EMAIL = /^[^\s@<>(),;:"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+
 interface RehearseFlags {
   cluster: string;
   targetVersion: string;
@@ -58,6 +61,9 @@ interface RehearseFlags {
   runbook?: string;
   template?: string;
   decision?: Decision[];
+  approver?: string[];
+  approvers?: string;
+  signIn: boolean;
   approvalTimeoutMinutes?: number;
   onTimeout?: 'rollback' | 'abort';
   fail?: InjectedFailure[];
@@ -88,6 +94,19 @@ export function rehearseCommand(): Command {
           return [...previous, value];
         }),
     )
+    .option('--approver <email>', 'sign in as EMAIL to answer the approvals (the local OpenID provider; alice@example.com by default); repeatable: one per --decision, in order, the last one stays', (value: string, previous: string[] = []) => {
+      if (!APPROVER_EMAIL.test(value)) throw new UsageError(`--approver: expected an email address like alice@example.com, got ${JSON.stringify(value)}`);
+      return [...previous, value.toLowerCase()];
+    })
+    .option('--approvers <list>', 'who may decide: comma-separated emails and group:NAME (default group:fleet-operators: alice and carol, not bob)', (value: string) => {
+      try {
+        parseApprovers(value, '--approvers');
+      } catch (error) {
+        throw new UsageError(error instanceof Error ? error.message : String(error));
+      }
+      return value;
+    })
+    .option('--no-sign-in', 'no sign-in on the approval page: anyone holding the link decides (as a stack without approvalIssuer)')
     .option('--approval-timeout-minutes <minutes>', 'how long an approval waits before --on-timeout decides (default 1440)', (v: string) => {
       if (!/^[0-9]+(\.[0-9]+)?$/.test(v)) throw new UsageError(`--approval-timeout-minutes: expected a number of minutes, got ${JSON.stringify(v)}`);
       return Number(v);
@@ -97,7 +116,7 @@ export function rehearseCommand(): Command {
     .option('--run-id <id>', 'the run id (execution name); default <cluster>-<version>-<timestamp>')
     .option('--resume-from <run>', 'resume this stopped run, as `start --resume-from` does in AWS: same --workdir, whose sandboxes and table it left')
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {
@@ -136,6 +155,9 @@ export function rehearseCommand(): Command {
         ...(flags.runbook ? { runbook: flags.runbook } : {}),
         ...(flags.template ? { template: flags.template } : {}),
         ...(flags.decision ? { decisions: flags.decision } : {}),
+        ...(flags.approver ? { decideAs: flags.approver } : {}),
+        ...(flags.approvers ? { approvers: flags.approvers } : {}),
+        ...(flags.signIn ? {} : { signIn: false }),
         ...(flags.approvalTimeoutMinutes !== undefined ? { approvalTimeoutMinutes: flags.approvalTimeoutMinutes } : {}),
         ...(flags.onTimeout ? { onTimeout: flags.onTimeout } : {}),
         ...(flags.fail ? { failures: flags.fail } : {}),

@@ -90,6 +90,8 @@ export interface NodeSummary {
   to: string | null;
   status: NodeStatus;
   steps: SummaryStep[];
+  /** The operator's decision after this node failed: what, by whom (the signed-in identity too), or by timeout. */
+  decided?: { decision: NonNullable<NodeOutcome['decision']>; by: string; byTimeout: boolean; identity?: DeciderIdentity };
 }
 
 export interface RunFailure {
@@ -197,6 +199,9 @@ export function buildSummary(args: {
       from,
       to,
       status,
+      ...(outcome?.decision !== undefined && outcome.decidedBy !== undefined ? {
+        decided: { decision: outcome.decision, by: outcome.decidedBy, byTimeout: outcome.byTimeout === true, ...(outcome.decidedIdentity ? { identity: outcome.decidedIdentity } : {}) },
+      } : {}),
       steps: steps.map((s) => ({
         step: s.step,
         status: s.status,

@@ -17,7 +17,7 @@ import type { Construct } from 'constructs';
 import { buildRunbookDocument, checkArtifactBaseUrl } from './runbook-document.js';
 import { PACKAGE_KEY_SETTING, packageKeyDer } from './package-key.js';
 import { EXECUTION_TIMEOUT_DAYS } from '../core/execution-timeout.js';
-import { ApprovalPage } from './approval-page.js';
+import { ApprovalPage, type ApprovalSignInProps } from './approval-page.js';
 import { taskAnswerStatement } from './task-answers.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { buildWorkflow } from './workflow.js';
@@ -45,6 +45,11 @@ export interface FleetUpgradeStackProps extends StackProps {
   readonly lockTtlSeconds?: number;
   /** Email addresses subscribed to the operator topic: they receive approval requests. @default none */
   readonly approverEmails?: string[];
+  /**
+   * Sign-in on the approval page with the company's OpenID Connect provider: only approvers decide.
+   * @default none: anyone holding an approval link can decide (synth warns)
+   */
+  readonly approvalSignIn?: ApprovalSignInProps;
 }
 
 /**
@@ -250,6 +255,7 @@ export class FleetUpgradeStack extends Stack {
     // The human side of an approval: signed links, the page that decides, who gets the email.
     const approvalPage = new ApprovalPage(this, 'ApprovalPage', {
       table: this.table, stateMachine: this.stateMachine, topic: this.topic, approverEmails: props.approverEmails, newFunction: fn, encryptionKey: this.dataKey,
+      ...(props.approvalSignIn ? { signIn: props.approvalSignIn } : {}),
     });
     this.approvalPage = approvalPage;
     this.approvalUrl = approvalPage.approvalUrl;

@@ -32,6 +32,65 @@ export function rehearsalUsers(extra: readonly string[] = []): TestUser[] {
   return users;
 }
 
+type Stored = Record<string, unknown> & { uid?: string; userCode?: string; grantId?: string; consumed?: number };
+
+/**
+ * The provider's storage for one rehearsal: a map per model, items dropped when they expire. Given
+ * explicitly, because the built-in one prints a development warning on stdout (which `--json` owns).
+ */
+class RehearsalAdapter {
+  constructor(
+    private readonly model: string,
+    private readonly items: Map<string, { payload: Stored; expiresAt: number }>,
+  ) {}
+
+  private key(id: string): string {
+    return `${this.model}:${id}`;
+  }
+
+  private static live(entry: { payload: Stored; expiresAt: number } | undefined): Stored | undefined {
+    return entry === undefined || entry.expiresAt <= Date.now() ? undefined : entry.payload;
+  }
+
+  upsert(id: string, payload: Stored, expiresIn: number): Promise<void> {
+    this.items.set(this.key(id), { payload, expiresAt: Date.now() + expiresIn * 1000 });
+    return Promise.resolve();
+  }
+
+  find(id: string): Promise<Stored | undefined> {
+    return Promise.resolve(RehearsalAdapter.live(this.items.get(this.key(id))));
+  }
+
+  findByUid(uid: string): Promise<Stored | undefined> {
+    return Promise.resolve(this.findWhere((p) => p.uid === uid));
+  }
+
+  findByUserCode(userCode: string): Promise<Stored | undefined> {
+    return Promise.resolve(this.findWhere((p) => p.userCode === userCode));
+  }
+
+  consume(id: string): Promise<void> {
+    const found = RehearsalAdapter.live(this.items.get(this.key(id)));
+    if (found !== undefined) found.consumed = Math.floor(Date.now() / 1000);
+    return Promise.resolve();
+  }
+
+  destroy(id: string): Promise<void> {
+    this.items.delete(this.key(id));
+    return Promise.resolve();
+  }
+
+  revokeByGrantId(grantId: string): Promise<void> {
+    for (const [key, entry] of this.items) if (entry.payload.grantId === grantId) this.items.delete(key);
+    return Promise.resolve();
+  }
+
+  private findWhere(match: (p: Stored) => boolean): Stored | undefined {
+    for (const [key, entry] of this.items) if (key.startsWith(`${this.model}:`) && match(entry.payload)) return RehearsalAdapter.live(entry);
+    return undefined;
+  }
+}
+
 function escape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
@@ -79,9 +138,13 @@ export async function startIdentityProvider(opts: { redirectUri: string; users: 
   const clientId = 'fleet-upgrade-approval-page';
   const clientSecret = randomBytes(24).toString('hex');
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  const items = new Map<string, { payload: Stored; expiresAt: number }>();
   const byEmail = new Map(opts.users.map((u) => [u.email.toLowerCase(), u]));
 
   const configuration: Configuration = {
+    adapter: (model: string) => new RehearsalAdapter(model, items),
+    // Short-lived everything, set explicitly: a default ttl prints a notice on stdout.
+    ttl: { AccessToken: 600, AuthorizationCode: 60, ClientCredentials: 600, DeviceCode: 600, BackchannelAuthenticationRequest: 600, IdToken: 600, RefreshToken: 600, Interaction: 600, Session: 600, Grant: 600 },
     clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [opts.redirectUri], grant_types: ['authorization_code'], response_types: ['code'] }],
     jwks: { keys: [{ ...signingKey, use: 'sig', kid: 'local' } as never] },
     cookies: { keys: [randomBytes(32).toString('hex')] },

@@ -59,6 +59,15 @@ export interface RehearsalOptions {
    * rehearsal prints how to decide and waits (until approval.timeoutMinutes, then onTimeout).
    */
   decisions?: Decision[];
+  /**
+   * Approvers sign in on the approval page with the rehearsal's OpenID provider (`--no-sign-in`: false, the
+   * link alone decides). @default true
+   */
+  signIn?: boolean;
+  /** Who may decide (`--approvers`): emails and group:NAME. @default 'group:fleet-operators' (alice and carol) */
+  approvers?: string;
+  /** Whom the scripted operator signs in as for each decision, in order (`--approver`); the last one stays. @default alice@example.com */
+  decideAs?: string[];
   /** Minutes an approval waits before onTimeout decides (the input's approval.timeoutMinutes). */
   approvalTimeoutMinutes?: number;
   onTimeout?: 'rollback' | 'abort';

@@ -9,11 +9,8 @@ import { FleetStore } from '../adapters/store.js';
 import { documentClient, resetClients } from '../adapters/aws-clients.js';
 import type { IamDenial } from './iam/enforce.js';
 import { localIam } from './iam/local-iam.js';
-import { answerThroughPage } from './approval-client.js';
-import { startApprovalServer } from './approval-server.js';
 import { handler as approvalPageHandler } from '../lambdas/approval-page/index.js';
 import { resetApprovalKey } from '../adapters/approval-links.js';
-import { startLocalSns } from './sns-endpoint.js';
 import { clusterInstances, startLocalTagging } from './tagging-endpoint.js';
 import { randomBytes } from 'node:crypto';
 import { logger } from '../adapters/logger.js';
@@ -35,7 +32,8 @@ import { LOCAL_HANDLERS } from './handlers.js';
 import { StepTimer, type StepTiming } from './step-timings.js';
 import type { LambdaFault, RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
 import { DOCUMENT_NAME, TABLE_NAME, checkRunbookName, cleanWorkdir, createTable, defaultRunId, describeRun, rehearsalInput, rehearsalProxyPort } from './rehearsal-setup.js';
-import { inFlightSettled } from './scripted-operator.js';
+import { SIGN_IN_ENV, startLocalOperator } from './scripted-operator.js';
+import { REHEARSAL_APPROVERS } from './identity-provider.js';
 import { DEFAULT_LAMBDA_TIMEOUT_SECONDS, withLambdaTimeout } from './lambda-timeout.js';
 import { LocalEventBus } from './eventbridge.js';
 
@@ -179,38 +177,16 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     });
     cleanups.push(() => tokens.close());
 
-    // The approval page, served locally by the same handler as in AWS.
-    const approvalServer = await startApprovalServer({ handler: asFunction('approval-page', approvalPageHandler) });
-    cleanups.push(() => approvalServer.close());
-
-    // Operator notifications: a local SNS topic; approval requests are answered as `decisions` say,
-    // through the approval page's real HTTP GET + POST, as a human would.
-    const decisions = [...(opts.decisions ?? [])];
-    const answering: Promise<void>[] = [];
-    const topic = await startLocalSns((message) => {
-      if (message.attributes.kind !== 'approval') {
-        say(`notification: ${message.subject}`);
-        return;
-      }
-      const approvalId = message.attributes.approvalId ?? '';
-      const link = message.attributes.link ?? '';
-      const decision = decisions.shift();
-      if (decision === undefined) {
-        say(`approval ${approvalId}: ${message.subject}. Waiting for a decision: open ${link}`);
-        return;
-      }
-      say(`approval ${approvalId}: ${message.subject}. Answering "${decision}" through the approval page (--decision) once the nodes in flight have settled`);
-      answering.push(
-        inFlightSettled(new FleetStore(documentClient(), TABLE_NAME), approvalId).then(() => answerThroughPage(link, decision)).then(
-          () => undefined,
-          (error: unknown) => say(`approval ${approvalId}: the decision was not taken: ${String(error)}`),
-        ),
-      );
+    // The approval page (the same handler as in AWS), its sign-in, and the operator who answers as --decision says.
+    const operator = await startLocalOperator({
+      handler: asFunction('approval-page', approvalPageHandler),
+      decisions: opts.decisions ?? [],
+      signIn: opts.signIn === false ? null : { approvers: opts.approvers ?? REHEARSAL_APPROVERS, as: opts.decideAs ?? [] },
+      store: () => new FleetStore(documentClient(), TABLE_NAME),
+      say,
     });
-    cleanups.push(async () => {
-      await Promise.allSettled(answering);
-      await topic.close();
-    });
+    cleanups.push(() => operator.close());
+    const topic = operator.topic;
 
     // The real handlers, each held to its function's Timeout from the template, as Lambda holds it.
     const handlers = new Map<string, LocalHandler>();
@@ -258,8 +234,6 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       AWS_ENDPOINT_URL_SNS: topic.endpoint,
       AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: tagging.endpoint,
       APPROVAL_KEY: randomBytes(32).toString('hex'),
-      // After the synthesized environment (whose APPROVAL_URL is the API Gateway endpoint's token).
-      APPROVAL_URL: approvalServer.url,
       STEP_TIMEOUT_CAP_SECONDS: opts.stepTimeoutSeconds === undefined ? '' : String(opts.stepTimeoutSeconds),
       STEP_TIMEOUT_CAP_STEPS: (opts.cappedSteps ?? []).join(','),
       // run-stopped (a stopped rehearsal) polls the node's rollback and maintenance-off this often.
@@ -267,6 +241,10 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       POWERTOOLS_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
       AWS_LAMBDA_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
     });
+    // After the synthesized environment (whose APPROVAL_URL is the API Gateway endpoint's token, and whose
+    // sign-in, if synthesized with one, is a real provider's).
+    for (const name of SIGN_IN_ENV) delete process.env[name];
+    Object.assign(process.env, operator.env);
     if (local.topicArn !== undefined) process.env.TOPIC_ARN = local.topicArn;
     // Clients built from now on see this environment, and carry the IAM check.
     resetClients();

@@ -154,3 +154,54 @@ describe('approval page in the stack', () => {
     none.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /approval', Target: Match.anyValue() });
   });
 });
+
+describe('approval page sign-in in the stack', () => {
+  const signIn = {
+    issuer: 'https://example.okta.com',
+    clientId: '0oa1fleetupgrade',
+    clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:fleet-upgrade/oidc-client-AbCdEf',
+    approvers: 'alice@example.com,group:fleet-operators',
+  };
+
+  function stackWith(approvalSignIn: typeof signIn & { groupsClaim?: string }): FleetUpgradeStack {
+    return new FleetUpgradeStack(app(), 'FleetUpgradeStack', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY, approvalSignIn });
+  }
+
+  it('gives the page the provider, the approvers and read access to the client secret, a GET callback route and its URL as an output', () => {
+    const signed = Template.fromStack(stackWith({ ...signIn, groupsClaim: 'cognito:groups' }));
+    const all = signed.toJSON().Resources as Record<string, Resource>;
+    const [id, page] = Object.entries(all).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['fleet-upgrade:handler'] === 'approval-page') ?? [];
+    expect(id).toBeDefined();
+    expect(page?.Properties.Environment).toMatchObject({
+      Variables: {
+        APPROVAL_ISSUER: signIn.issuer, APPROVAL_CLIENT_ID: signIn.clientId, APPROVAL_CLIENT_SECRET_ARN: signIn.clientSecretArn, APPROVERS: signIn.approvers, APPROVAL_GROUPS_CLAIM: 'cognito:groups',
+      },
+    });
+    const roleId = ((page?.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])[0];
+    const statements = Object.values(all)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: signIn.clientSecretArn }));
+    signed.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /approval/callback' });
+    signed.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /approval' });
+    expect(Object.keys(signed.findOutputs('ApprovalCallbackUrl'))).toEqual(['ApprovalCallbackUrl']);
+  });
+
+  it('warns, at synth, that the link alone decides when no provider is configured; and has no callback route', () => {
+    const warnings = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data)));
+    expect(warnings.some((w) => w.includes('approvalIssuer is not set: anyone holding an approval link'))).toBe(true);
+    expect(Object.values(resources).some((r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.RouteKey === 'GET /approval/callback')).toBe(false);
+    expect(template.findOutputs('ApprovalCallbackUrl')).toEqual({});
+  });
+
+  it.each([
+    [{ issuer: 'http://idp.example.com' }, /^approvalIssuer: expected an https:\/\/ issuer URL/],
+    [{ issuer: 'not a url' }, /^approvalIssuer: expected the identity provider's issuer URL/],
+    [{ clientId: 'has space' }, /^approvalClientId: expected the client id/],
+    [{ clientSecretArn: 'fleet-upgrade/oidc-client' }, /^approvalClientSecretArn: expected the ARN of a Secrets Manager secret/],
+    [{ approvers: 'alice' }, /^approvers: "alice" is neither an email address/],
+    [{ groupsClaim: 'groups claim' }, /^approvalGroupsClaim: expected a claim name/],
+  ])('refuses bad sign-in settings naming the setting: %j', (bad, message) => {
+    expect(() => stackWith({ ...signIn, ...bad })).toThrow(message);
+  });
+});

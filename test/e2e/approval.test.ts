@@ -78,10 +78,33 @@ describe('the operator is asked', () => {
     }
     // The token never leaves DynamoDB: no notification carries it.
     const approval = await store(r).getApproval(asked?.attributes.approvalId ?? '');
-    // --decision answered through the approval page's GET + POST, as a human would.
-    expect(approval).toMatchObject({ state: 'DECIDED', decision: 'rollback', decidedBy: 'approval page (127.0.0.1)', byTimeout: false, nodeId: 'dea-1', failedStep: 'post-upgrade-validation' });
+    // --decision answered through the approval page's sign-in, GET + POST, as a human would (alice by default).
+    const alice = { issuer: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), subject: 'alice@example.com', email: 'alice@example.com' };
+    expect(approval).toMatchObject({ state: 'DECIDED', decision: 'rollback', decidedBy: 'alice@example.com', decidedIdentity: alice, byTimeout: false, nodeId: 'dea-1', failedStep: 'post-upgrade-validation' });
+    // Who decided is in the summary and on the node's record.
+    expect(r.summary.nodes['dea-1']?.decided).toEqual({ decision: 'rollback', by: 'alice@example.com', byTimeout: false, identity: alice });
+    await expect(store(r).getNodeRecord(r.summary.cluster, 'dea-1')).resolves.toMatchObject({ lastDecision: { decision: 'rollback', by: 'alice@example.com', identity: alice, runId: r.summary.runId } });
     expect(asked?.message).toMatch(/Decide here \(the page asks you to confirm\): http:\/\/127\.0\.0\.1:\d+\/approval\?id=[a-z0-9-]+&exp=\d+&sig=[0-9a-f]{64}/);
     expect(r.notifications.map((n) => n.message).join('\n')).not.toContain(approval?.taskToken ?? 'no token');
+  });
+});
+
+describe('who decides', () => {
+  it('a signed-in person who is not an approver is refused; the approver after them decides', async () => {
+    const lines: string[] = [];
+    const r = await run('refused', { decisions: ['skip', 'rollback'], decideAs: ['bob@example.com', 'carol@example.com'], failures: postFails(), progress: (l) => lines.push(l) });
+    expect(lines.join('\n')).toContain('the decision skip by bob@example.com was not taken: approval page answered 403: You are not an approver');
+    expect(r.summary.status).toBe('ROLLED_BACK');
+    expect(r.summary.nodes['dea-1']?.decided).toMatchObject({ decision: 'rollback', by: 'carol@example.com' });
+  });
+
+  it('without sign-in the link alone decides, and the email and the record say so', async () => {
+    const r = await run('link-only', { decisions: ['rollback'], signIn: false, failures: postFails() });
+    const asked = r.notifications.find((n) => n.attributes.kind === 'approval');
+    const approval = await store(r).getApproval(asked?.attributes.approvalId ?? '');
+    expect(approval).toMatchObject({ decision: 'rollback', decidedBy: 'approval page (127.0.0.1)' });
+    expect(approval?.decidedIdentity).toBeUndefined();
+    expect(r.summary.nodes['dea-1']?.decided).toEqual({ decision: 'rollback', by: 'approval page (127.0.0.1)', byTimeout: false });
   });
 });
 
