@@ -36,28 +36,45 @@ export function verifyLink(params: { id?: string | null; exp?: string | null; si
   return { ok: true, link: { approvalId: id, expiresAt: Number(exp), signature: sig } };
 }
 
-let cachedKey: Buffer | undefined;
+const cachedKeys = new Map<string, Buffer>();
 
-/**
- * The signing key: `APPROVAL_KEY` (hex, the local rehearsal) or the Secrets Manager secret named by
- * `APPROVAL_KEY_SECRET_ARN` (created by the stack), cached for the life of the Lambda container.
- */
-export async function approvalKey(client?: SecretsManagerClient): Promise<Buffer> {
-  if (cachedKey) return cachedKey;
-  const local = process.env.APPROVAL_KEY;
+/** A key from `localVar` (hex, the rehearsal) or the Secrets Manager secret named by `arnVar`, cached for the life of the container. */
+async function keyFromEnv(localVar: string, arnVar: string, what: string, client?: SecretsManagerClient): Promise<Buffer> {
+  const cached = cachedKeys.get(localVar);
+  if (cached) return cached;
+  const local = process.env[localVar];
+  let key: Buffer;
   if (local) {
-    cachedKey = Buffer.from(local, 'hex');
-    return cachedKey;
+    key = Buffer.from(local, 'hex');
+    if (key.length < 16) throw new Error(`${localVar} must be at least 32 hex digits: a shorter ${what} can be guessed`);
+  } else {
+    const arn = process.env[arnVar];
+    if (!arn) throw new Error(`neither ${localVar} nor ${arnVar} is set: no ${what}`);
+    const out = await (client ?? new SecretsManagerClient({ maxAttempts: 5 })).send(new GetSecretValueCommand({ SecretId: arn }));
+    if (!out.SecretString || out.SecretString.length < 32) throw new Error(`the ${what} secret is empty or too short`);
+    key = Buffer.from(out.SecretString, 'utf8');
   }
-  const arn = process.env.APPROVAL_KEY_SECRET_ARN;
-  if (!arn) throw new Error('neither APPROVAL_KEY nor APPROVAL_KEY_SECRET_ARN is set: approval links cannot be signed');
-  const out = await (client ?? new SecretsManagerClient({ maxAttempts: 5 })).send(new GetSecretValueCommand({ SecretId: arn }));
-  if (!out.SecretString || out.SecretString.length < 32) throw new Error('the approval key secret is empty or too short');
-  cachedKey = Buffer.from(out.SecretString, 'utf8');
-  return cachedKey;
+  cachedKeys.set(localVar, key);
+  return key;
 }
 
-/** Forgets the cached key (tests, local runtime). */
+/**
+ * The signing key of approval links: `APPROVAL_KEY` (hex, the local rehearsal) or the Secrets Manager secret
+ * named by `APPROVAL_KEY_SECRET_ARN` (created by the stack).
+ */
+export function approvalKey(client?: SecretsManagerClient): Promise<Buffer> {
+  return keyFromEnv('APPROVAL_KEY', 'APPROVAL_KEY_SECRET_ARN', 'approval link key', client);
+}
+
+/**
+ * The key of the page's sign-in cookies: `APPROVAL_SESSION_KEY` or the secret `APPROVAL_SESSION_KEY_SECRET_ARN`,
+ * which only the page can read: whoever signs links (request-approval, reminders) cannot mint a session.
+ */
+export function sessionKey(client?: SecretsManagerClient): Promise<Buffer> {
+  return keyFromEnv('APPROVAL_SESSION_KEY', 'APPROVAL_SESSION_KEY_SECRET_ARN', 'sign-in session key', client);
+}
+
+/** Forgets the cached keys (tests, local runtime). */
 export function resetApprovalKey(): void {
-  cachedKey = undefined;
+  cachedKeys.clear();
 }

@@ -81,7 +81,8 @@ class RehearsalAdapter {
   }
 
   revokeByGrantId(grantId: string): Promise<void> {
-    for (const [key, entry] of this.items) if (entry.payload.grantId === grantId) this.items.delete(key);
+    // Called per model (tokens, codes): an interaction or session that mentions the grant stays.
+    for (const [key, entry] of this.items) if (key.startsWith(`${this.model}:`) && entry.payload.grantId === grantId) this.items.delete(key);
     return Promise.resolve();
   }
 
@@ -152,6 +153,12 @@ export async function startIdentityProvider(opts: { redirectUri: string; users: 
     // The approval page reads email and groups from the ID token, as it must with most company providers.
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: false } },
+    // Its own error page: the built-in one loads web fonts from the internet and prints a notice on stdout.
+    renderError: (ctx: KoaContextWithOIDC, out: { error?: string; error_description?: string }) => {
+      ctx.type = 'html';
+      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head><body><main><h1>Sign-in error</h1><p role="alert">${escape(String(out.error ?? 'error'))}: ${escape(String(out.error_description ?? ''))}</p></main></body></html>`;
+      return Promise.resolve();
+    },
     pkce: { required: () => true },
     interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}` },
     findAccount: (_ctx: KoaContextWithOIDC, id: string) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { APPROVAL_CALLBACK_PATH, type Decision } from '../core/approval.js';
 import type { FleetStore } from '../adapters/store.js';
 import { ApprovalPageError, answerThroughPage } from './approval-client.js';
@@ -43,7 +44,9 @@ export interface LocalOperator {
 }
 
 /** The sign-in variables a template may carry from `cdk synth -c approvalIssuer=…`: replaced by the local ones, or dropped. */
-export const SIGN_IN_ENV = ['APPROVAL_ISSUER', 'APPROVAL_CLIENT_ID', 'APPROVAL_CLIENT_SECRET', 'APPROVAL_CLIENT_SECRET_ARN', 'APPROVERS', 'APPROVAL_GROUPS_CLAIM'] as const;
+export const SIGN_IN_ENV = [
+  'APPROVAL_ISSUER', 'APPROVAL_CLIENT_ID', 'APPROVAL_CLIENT_SECRET', 'APPROVAL_CLIENT_SECRET_ARN', 'APPROVERS', 'APPROVAL_GROUPS_CLAIM', 'APPROVAL_SESSION_KEY', 'APPROVAL_SESSION_KEY_SECRET_ARN',
+] as const;
 
 /**
  * Starts the approval page (the same handler as in Lambda), with sign-in a local OpenID provider, and a
@@ -70,7 +73,10 @@ export async function startLocalOperator(opts: {
       users = rehearsalUsers(opts.signIn.as);
       const idp = await startIdentityProvider({ redirectUri: `${new URL(server.url).origin}${APPROVAL_CALLBACK_PATH}`, users });
       closers.push(() => idp.close());
-      Object.assign(env, { APPROVAL_ISSUER: idp.issuer, APPROVAL_CLIENT_ID: idp.clientId, APPROVAL_CLIENT_SECRET: idp.clientSecret, APPROVERS: opts.signIn.approvers });
+      Object.assign(env, {
+        APPROVAL_ISSUER: idp.issuer, APPROVAL_CLIENT_ID: idp.clientId, APPROVAL_CLIENT_SECRET: idp.clientSecret, APPROVERS: opts.signIn.approvers,
+        APPROVAL_SESSION_KEY: randomBytes(32).toString('hex'),
+      });
       opts.say(`Approvers sign in at ${idp.issuer} (local OpenID provider: ${users.map((u) => u.email).join(', ')}; password ${users[0]?.password ?? ''}); approvers: ${opts.signIn.approvers}`);
     } else {
       opts.say('No sign-in (--no-sign-in): anyone holding an approval link can decide');

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { APPROVAL_CALLBACK_PATH, isDecision } from '../../core/approval.js';
 import { deciderName } from '../../core/approvers.js';
-import { approvalKey, verifyLink, type LinkCheck, type SignedLink } from '../../adapters/approval-links.js';
+import { approvalKey, sessionKey, verifyLink, type LinkCheck, type SignedLink } from '../../adapters/approval-links.js';
 import { signInFromEnv, type SignInProvider } from '../../adapters/oidc.js';
 import { ApprovalNotOpenError, decideApproval } from '../../adapters/approvals.js';
 import { FleetStore } from '../../adapters/store.js';
@@ -17,7 +17,8 @@ export interface ApprovalPageDeps {
   sfn: SFNClient;
   key: Buffer;
   now: Date;
-  signIn: SignInProvider | null;
+  /** Sign-in and the key of its cookies (null: the link alone decides). */
+  signIn: { provider: SignInProvider; key: Buffer } | null;
 }
 
 /** A form post is a few hundred bytes; anything far larger is not ours. */
@@ -48,21 +49,22 @@ function linkQuery(link: SignedLink): string {
  */
 async function approver(event: APIGatewayProxyEventV2, deps: ApprovalPageDeps, link: SignedLink, again: boolean): Promise<{ session: Session | null; answer?: Result }> {
   if (deps.signIn === null) return { session: null };
-  const session = again ? null : currentSession(event, deps.key, deps.signIn, seconds(deps.now));
+  const { provider, key } = deps.signIn;
+  const session = again ? null : currentSession(event, key, provider, seconds(deps.now));
   const method = event.requestContext.http.method.toUpperCase();
   if (session === null) {
     if (method === 'POST') return { session, answer: page(401, problemPage('Sign in first', 'Deciding requires signing in as an approver, and this browser has no valid session (it lasts 15 minutes). Open the approval link again to sign in.')) };
-    return { session, answer: fromSignIn(await startSignIn(event, deps.key, deps.signIn, linkQuery(link), seconds(deps.now), again)) };
+    return { session, answer: fromSignIn(await startSignIn(event, key, provider, linkQuery(link), seconds(deps.now), again)) };
   }
   if (!session.check.allowed) return { session, answer: page(403, notAnApproverPage(session.check.reason, `${event.rawPath}?${linkQuery(link)}&signin=again`)) };
   return { session };
 }
 
 function viewer(session: Session | null, link: SignedLink, deps: ApprovalPageDeps, path: string): PageViewer {
-  if (session === null || !session.check.allowed) return { signedIn: null };
+  if (session === null || !session.check.allowed || deps.signIn === null) return { signedIn: null };
   const id = session.identity;
   return {
-    signedIn: { name: deciderName(id), issuer: id.issuer, by: session.check.by, csrf: csrfToken(session, link.approvalId, deps.key), again: `${path}?${linkQuery(link)}&signin=again` },
+    signedIn: { name: deciderName(id), issuer: id.issuer, by: session.check.by, csrf: csrfToken(session, link.approvalId, deps.signIn.key), again: `${path}?${linkQuery(link)}&signin=again` },
   };
 }
 
@@ -146,7 +148,7 @@ async function decide(event: APIGatewayProxyEventV2, deps: ApprovalPageDeps): Pr
   if (!check.ok) return refusedLink(check);
   const who = await approver(event, deps, check.link, false);
   if (who.answer !== undefined) return who.answer;
-  if (who.session !== null && !csrfHolds(who.session, check.link.approvalId, deps.key, single(form, 'csrf'))) {
+  if (who.session !== null && deps.signIn !== null && !csrfHolds(who.session, check.link.approvalId, deps.signIn.key, single(form, 'csrf'))) {
     return page(403, problemPage('This form was not issued to you', 'The decision form must come from the approval page opened in this browser, in this session. Open the approval link again.'));
   }
   const decision = single(form, 'decision');
@@ -173,7 +175,7 @@ export async function approvalPage(event: APIGatewayProxyEventV2, deps: Approval
     if (event.rawPath === APPROVAL_CALLBACK_PATH) {
       if (deps.signIn === null) return page(404, problemPage('Sign-in is not configured', 'This installation has no identity provider configured, so there is nothing to sign in to.'));
       if (method !== 'GET') return page(405, problemPage('Method not allowed', 'The identity provider returns here with a GET.'), { allow: 'GET' });
-      return fromSignIn(await finishSignIn(event, deps.key, deps.signIn, seconds(deps.now)));
+      return fromSignIn(await finishSignIn(event, deps.signIn.key, deps.signIn.provider, seconds(deps.now)));
     }
     if (method === 'GET') return await show(event, deps);
     if (method === 'HEAD') return { ...(await show(event, deps)), body: '' };
@@ -193,7 +195,11 @@ function unavailable(): Result {
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   let deps: ApprovalPageDeps;
   try {
-    deps = { store: new FleetStore(documentClient(), requireEnv('TABLE_NAME')), sfn: sfnClient(), key: await approvalKey(), now: new Date(), signIn: await signInFromEnv() };
+    const provider = await signInFromEnv();
+    deps = {
+      store: new FleetStore(documentClient(), requireEnv('TABLE_NAME')), sfn: sfnClient(), key: await approvalKey(), now: new Date(),
+      signIn: provider === null ? null : { provider, key: await sessionKey() },
+    };
   } catch (error) {
     logger.error('approval page is misconfigured', { error: error instanceof Error ? error.message : String(error) });
     return unavailable();

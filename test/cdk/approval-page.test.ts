@@ -182,6 +182,12 @@ describe('approval page sign-in in the stack', () => {
       .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
       .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
     expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: signIn.clientSecretArn }));
+    // The session key is the page's alone: no other role may read it, so whoever signs links cannot mint a session.
+    const sessionKeyId = Object.entries(all).find(([logicalId, r]) => r.Type === 'AWS::SecretsManager::Secret' && /SessionKey/.test(logicalId))?.[0] ?? '';
+    expect(sessionKeyId).not.toBe('');
+    expect(page?.Properties.Environment).toMatchObject({ Variables: { APPROVAL_SESSION_KEY_SECRET_ARN: { Ref: sessionKeyId } } });
+    const readers = Object.values(all).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes(`"${sessionKeyId}"`));
+    expect(readers.map((r) => r.Properties.Roles)).toEqual([[{ Ref: roleId }]]);
     signed.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /approval/callback' });
     signed.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /approval' });
     expect(Object.keys(signed.findOutputs('ApprovalCallbackUrl'))).toEqual(['ApprovalCallbackUrl']);

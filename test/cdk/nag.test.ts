@@ -127,3 +127,21 @@ describe('least privilege and data at rest', () => {
     expect(stage.Properties.AccessLogSettings?.Format).not.toMatch(/path|querystring|requestOverride/i);
   });
 });
+
+describe('cdk-nag with approval sign-in configured', () => {
+  it.each([
+    ['a complete secret ARN', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:fleet-upgrade/oidc-client-AbCdEf'],
+    ['a partial secret ARN', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:fleet-upgrade/oidc-client'],
+  ])('finds nothing unacknowledged with %s, and says the page signs people in', (_what, clientSecretArn) => {
+    const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-nag-')), context: { 'aws:cdk:bundling-stacks': [] } });
+    const signed = new FleetUpgradeStack(app, 'FleetUpgradeStack', {
+      artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY,
+      approvalSignIn: { issuer: 'https://example.okta.com', clientId: 'page', clientSecretArn, approvers: 'group:ops' },
+    });
+    Template.fromStack(signed);
+    const signedReport = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(signed);
+    expect(signedReport.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))).toEqual([]);
+    const reasons = signed.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => JSON.stringify(m.data)));
+    expect(reasons.some((r) => r.includes('signed in with the company'))).toBe(true);
+  });
+});

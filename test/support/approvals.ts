@@ -64,6 +64,8 @@ export async function startApprovalPageWorld(): Promise<ApprovalPageWorld> {
   const [dynamodb, sfnEndpoint] = await Promise.all([localTable(), tokens.start()]);
   process.env.AWS_ENDPOINT_URL_SFN = sfnEndpoint;
   process.env.APPROVAL_KEY = TEST_KEY_HEX;
+  // Only read when sign-in is configured (the sign-in tests set APPROVAL_ISSUER).
+  process.env.APPROVAL_SESSION_KEY = randomBytes(32).toString('hex');
   resetApprovalKey();
   resetClients();
   const server = await startApprovalServer();

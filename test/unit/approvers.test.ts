@@ -60,3 +60,25 @@ describe('sign-in cookies', () => {
     expect(setCookie('__Host-fleet-upgrade-session', 'v', 900, true)).toBe('__Host-fleet-upgrade-session=v; Path=/; Max-Age=900; HttpOnly; SameSite=Lax; Secure');
   });
 });
+
+describe('local keys', () => {
+  it('refuses a local link or session key shorter than 16 bytes, naming the variable', async () => {
+    const { approvalKey, sessionKey, resetApprovalKey } = await import('../../adapters/approval-links.js');
+    const saved = { link: process.env.APPROVAL_KEY, session: process.env.APPROVAL_SESSION_KEY };
+    try {
+      resetApprovalKey();
+      process.env.APPROVAL_KEY = 'abcd';
+      await expect(approvalKey()).rejects.toThrow(/^APPROVAL_KEY must be at least 32 hex digits/);
+      process.env.APPROVAL_SESSION_KEY = '00'.repeat(15);
+      await expect(sessionKey()).rejects.toThrow(/^APPROVAL_SESSION_KEY must be at least 32 hex digits/);
+      process.env.APPROVAL_SESSION_KEY = '00'.repeat(32);
+      expect((await sessionKey()).length).toBe(32);
+    } finally {
+      resetApprovalKey();
+      for (const [name, value] of [['APPROVAL_KEY', saved.link], ['APPROVAL_SESSION_KEY', saved.session]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+});
