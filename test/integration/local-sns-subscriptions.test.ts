@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { GetSubscriptionAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetSubscriptionAttributesCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { main } from '../../cli/main.js';
 import { startLocalSns, type LocalSns } from '../../local/sns-endpoint.js';
 
@@ -53,5 +53,12 @@ describe('the local topic\'s subscriptions (local/sns-endpoint.ts)', () => {
     expect(await cli('confirm-subscription', '--topic-arn', TOPIC, '--token', 'ab'.repeat(64))).toBe(1);
     expect(err).toContain('InvalidParameterException');
     expect(sns.subscriptions.all.find((s) => s.endpoint === 'oncall@example.com')?.subscriptionArn).toBe('PendingConfirmation');
+  });
+
+  it('still takes Publish beside them, as the handlers send it', async () => {
+    const client = new SNSClient({ endpoint: sns.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const out = await client.send(new PublishCommand({ TopicArn: TOPIC, Subject: 'fleet-upgrade: dea-1 failed', Message: 'evidence & "quotes"', MessageAttributes: { kind: { DataType: 'String', StringValue: 'approval' } } }));
+    expect(out.MessageId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sns.published.at(-1)).toEqual({ topicArn: TOPIC, subject: 'fleet-upgrade: dea-1 failed', message: 'evidence & "quotes"', attributes: { kind: 'approval' } });
   });
 });
