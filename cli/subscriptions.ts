@@ -10,8 +10,15 @@ import { table } from './table.js';
 
 const DOCS = 'https://docs.aws.amazon.com/sns/latest/api/API_ConfirmSubscription.html';
 
-/** SNS's own error names for a token it will not take (expired after three days, already used for another topic, mistyped). */
-const REFUSED_TOKEN = new Set(['InvalidParameterException', 'InvalidParameter', 'NotFoundException', 'NotFound']);
+/** What to do after SNS refused, by its error name (the SDK's, and the protocol's code). */
+function refusalHint(name: string): string {
+  if (name === 'InvalidParameterException' || name === 'InvalidParameter') {
+    return 'the token is valid for three days and for this topic only; if it expired, the topic owner re-sends the confirmation (aws sns subscribe --topic-arn ARN --protocol email --notification-endpoint ADDRESS)';
+  }
+  if (name === 'NotFoundException' || name === 'NotFound') return 'no such topic in that region, as far as your credentials can see';
+  if (name === 'AuthorizationErrorException' || name === 'AuthorizationError') return 'your credentials need sns:ConfirmSubscription on the topic (the topic owner\'s account)';
+  return 'nothing was confirmed';
+}
 
 function confirmation(flags: { link?: string; topicArn?: string; token?: string }): SubscriptionConfirmation {
   const direct = flags.topicArn !== undefined || flags.token !== undefined;
@@ -49,11 +56,7 @@ Exit codes: 0 confirmed, 1 SNS refused (expired or wrong token, no permission: t
           subscriptionArn = out.SubscriptionArn ?? '';
         } catch (error) {
           if (!(error instanceof Error)) throw error;
-          const hint = REFUSED_TOKEN.has(error.name)
-            ? 'the token is valid for three days and for this topic only; if it expired, the topic owner re-sends the confirmation (aws sns subscribe --topic-arn ARN --protocol email --notification-endpoint ADDRESS)'
-            : error.name === 'AuthorizationErrorException' || error.name === 'AuthorizationError'
-              ? 'your credentials need sns:ConfirmSubscription on the topic (the topic owner\'s account)'
-              : 'nothing was confirmed';
+          const hint = refusalHint(error.name);
           process.stderr.write(`fleet-upgrade: SNS refused to confirm the subscription to ${wanted.topicArn}: ${error.name}: ${error.message} (${hint})\n`);
           process.exitCode = EXIT_RUN_FAILED;
           return;
