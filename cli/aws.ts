@@ -2,6 +2,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { Command } from 'commander';
 import { FleetStore } from '../adapters/store.js';
 import { UsageError } from './errors.js';
@@ -33,6 +34,9 @@ export class StackClients {
   readonly sfn: SFNClient;
   readonly db: DynamoDBDocumentClient;
   private readonly cfn: CloudFormationClient;
+  /** Region, endpoint and credentials every client shares. */
+  private readonly config: { region?: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string }; maxAttempts: number };
+  private readonly regional: SNSClient[] = [];
   private outputs: Promise<Record<string, string>> | undefined;
 
   constructor(private readonly flags: GlobalFlags) {
@@ -47,6 +51,7 @@ export class StackClients {
       ...(local && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
       maxAttempts: 3,
     };
+    this.config = config;
     this.sfn = new SFNClient(config);
     this.cfn = new CloudFormationClient(config);
     this.db = DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
@@ -77,6 +82,18 @@ export class StackClients {
     return this.output('StateMachineArn', this.flags.stateMachineArn);
   }
 
+  /** The operator topic (approval emails): `--topic-arn`, else the stack's TopicArn output. */
+  topicArn(flag?: string): Promise<string> {
+    return this.output('TopicArn', flag);
+  }
+
+  /** An SNS client in the topic's region (a topic answers only there), or at `--endpoint`. */
+  sns(region: string): SNSClient {
+    const client = new SNSClient({ ...this.config, region });
+    this.regional.push(client);
+    return client;
+  }
+
   async store(): Promise<FleetStore> {
     return new FleetStore(this.db, await this.output('TableName', this.flags.table));
   }
@@ -99,6 +116,7 @@ export class StackClients {
     this.sfn.destroy();
     this.cfn.destroy();
     this.db.destroy();
+    for (const client of this.regional) client.destroy();
   }
 }
 

@@ -17,6 +17,12 @@ function parsePort(value: string): number {
   return port;
 }
 
+function parseEmails(value: string): string[] {
+  const emails = value.split(',').map((e) => e.trim());
+  for (const e of emails) if (!/^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/.test(e)) throw new UsageError(`--approver-emails: expected addresses like ops@example.com,oncall@example.com, got ${JSON.stringify(e)}`);
+  return emails;
+}
+
 export function localCommand(): Command {
   const local = new Command('local').description('The local runtime: the synthesized stack on this machine, no AWS account.');
   local.addCommand(
@@ -26,6 +32,7 @@ export function localCommand(): Command {
       .requiredOption('--versions <list>', 'versions the local package repository offers, e.g. 3.1.0,3.2.0', parseVersions)
       .option('--port <port>', 'port on 127.0.0.1 (0 = any free port)', parsePort, 4599)
       .option('--workdir <dir>', 'where the sandbox nodes live (emptied first)', '.tmp/local-serve')
+      .option('--approver-emails <list>', 'subscribe these addresses to the local operator topic (as -c approverEmails=), pending until confirmed with confirm-subscription', parseEmails)
       .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always), or NODE:signature to serve NODE packages signed by another key; repeatable').argParser(parseFailure))
       .addHelpText('after', `
 Examples:
@@ -35,14 +42,18 @@ Examples:
   fleet-upgrade start --cluster examples/demo-cluster.json --target-version 3.1.0 --watch
 
 Stops on Ctrl-C (SIGINT) or SIGTERM, cleaning up the sandbox services and the local DynamoDB.`)
-      .action(async (flags: { cluster: string; versions: string[]; port: number; workdir: string; fail?: InjectedFailure[] }) => {
+      .action(async (flags: { cluster: string; versions: string[]; port: number; workdir: string; fail?: InjectedFailure[]; approverEmails?: string[] }) => {
         const cluster = await readClusterFile(flags.cluster);
         // Loaded here: the runtime brings the CDK synth and the handlers, which other commands do not need.
         const { LocalRuntime } = await import('../local/runtime.js');
-        const runtime = await LocalRuntime.start({ cluster, versions: flags.versions, workdir: flags.workdir, port: flags.port, ...(flags.fail ? { failures: flags.fail } : {}) });
+        const runtime = await LocalRuntime.start({ cluster, versions: flags.versions, workdir: flags.workdir, port: flags.port, ...(flags.fail ? { failures: flags.fail } : {}), ...(flags.approverEmails ? { approverEmails: flags.approverEmails } : {}) });
         process.stdout.write(`fleet-upgrade local runtime for ${cluster.cluster} (${cluster.nodes.length} nodes) listening on ${runtime.endpoint}\n`);
         process.stdout.write(`  export FLEET_UPGRADE_ENDPOINT=${runtime.endpoint}\n`);
         process.stdout.write(`  state machine ${runtime.stateMachineArn}, table ${runtime.stack.tableName}\n`);
+        // What SNS's confirmation email would carry: confirm as in AWS, not by "clicking".
+        for (const s of runtime.stack.sns.subscriptions.all) {
+          process.stdout.write(`  ${s.endpoint}: subscription pending; confirm it with\n    fleet-upgrade confirm-subscription --topic-arn ${s.topicArn} --token ${s.token}\n`);
+        }
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);

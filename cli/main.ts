@@ -13,6 +13,7 @@ import { localCommand } from './local-serve.js';
 import { diagramCommand } from './diagram.js';
 import { unlockCommand } from './unlock.js';
 import { approvalsCommand, decideCommand } from './approvals.js';
+import { confirmSubscriptionCommand, subscriptionsCommand } from './subscriptions.js';
 
 /** The `fleet-upgrade` program. */
 export function program(): Command {
@@ -28,11 +29,12 @@ Examples:
   fleet-upgrade status                      # latest runs
   fleet-upgrade nodes --cluster prod-als    # versions, mixed versions highlighted
   fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0
+  fleet-upgrade confirm-subscription --link '<the email's Confirm subscription URL>'   # do not click it
 
 AWS: the usual credential/region chain; the stack's outputs name the state machine and table (--stack).
 Local: \`fleet-upgrade local serve …\`, then --endpoint http://127.0.0.1:4599 (or FLEET_UPGRADE_ENDPOINT).
 Commands that print results take --json. Exit codes: 0 ok, 1 the run ended otherwise, 2 bad input or usage.`);
-  for (const command of [startCommand(), planCommand(), watchCommand(), statusCommand(), stopCommand(), historyCommand(), nodesCommand(), unlockCommand(), diagramCommand(), rehearseCommand(), localCommand(), approvalsCommand(), decideCommand()]) {
+  for (const command of [startCommand(), planCommand(), watchCommand(), statusCommand(), stopCommand(), historyCommand(), nodesCommand(), unlockCommand(), diagramCommand(), rehearseCommand(), localCommand(), approvalsCommand(), decideCommand(), subscriptionsCommand(), confirmSubscriptionCommand()]) {
     root.addCommand(command.exitOverride());
   }
   for (const command of root.commands) for (const sub of command.commands) sub.exitOverride();

@@ -269,6 +269,13 @@ export class FleetUpgradeStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'DocumentName', { value: this.document.ref });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
+    // Said where the deployer looks as the confirmation emails arrive: a clicked link leaves unsubscribing to any GET.
+    if ((props.approverEmails ?? []).length > 0) {
+      new CfnOutput(this, 'ConfirmSubscriptions', {
+        value: 'Do not click the Confirm subscription links: run fleet-upgrade confirm-subscription --link <the link> for each, then fleet-upgrade subscriptions',
+        description: 'approvers confirm with authenticated unsubscribe, so a mail scanner cannot unsubscribe them (docs/operator-guide.md)',
+      });
+    }
     new CfnOutput(this, 'CommandOutputLogGroup', { value: this.commandOutputLogs.logGroupName, description: 'each step\'s whole output; the nodes\' instance profile writes here' });
     new CfnOutput(this, 'RunbookVersion', { value: runbookDocument.runbookVersion });
 

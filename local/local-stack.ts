@@ -9,7 +9,7 @@ import { startPackageRepo } from './package-repo.js';
 import { createTable, DOCUMENT_NAME, TABLE_NAME } from './rehearsal.js';
 import { createSandbox, stopService } from './sandbox.js';
 import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoint.js';
-import { LOCAL_STATE_MACHINE_NAME, type LocalHandler } from './state-machine-runner.js';
+import { LOCAL_ACCOUNT, LOCAL_STATE_MACHINE_NAME, type LocalHandler } from './state-machine-runner.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { DEFAULT_LAMBDA_TIMEOUT_SECONDS, withLambdaTimeout } from './lambda-timeout.js';
 import { LocalEventBus } from './eventbridge.js';
@@ -17,6 +17,7 @@ import { localStackParts, synthesizeTemplate, type LocalStackParts } from './tem
 import { localIam, type LocalIam } from './iam/local-iam.js';
 import { LocalCleanupMachine } from './cleanup-machine.js';
 import { clusterInstances, startLocalTagging } from './tagging-endpoint.js';
+import { startLocalSns, type LocalSns } from './sns-endpoint.js';
 
 /** What the local runtime runs executions on: sandbox nodes, the local DynamoDB, the local SSM endpoint, the handlers. */
 export interface LocalStack {
@@ -33,6 +34,8 @@ export interface LocalStack {
   cleanup: LocalCleanupMachine;
   dynamodb: LocalDynamoDb;
   tableName: string;
+  /** The operator topic: notifications are printed; its email subscriptions can be listed and confirmed. */
+  sns: LocalSns;
 }
 
 /**
@@ -53,6 +56,8 @@ export async function prepareLocalStack(opts: {
   runbook?: string;
   failures?: InjectedFailure[];
   dynamodb?: LocalDynamoDb;
+  /** Subscribed to the operator topic, as `-c approverEmails=` does. @default none */
+  approverEmails?: string[];
 }): Promise<LocalStack> {
   const { workdir, cleanups, tokens } = opts;
   const nodeRoots = new Map(opts.cluster.nodes.map((n) => [n.id, join(workdir, 'nodes', n.id)]));
@@ -71,7 +76,7 @@ export async function prepareLocalStack(opts: {
 
   const cdkDir = join(workdir, 'cdk');
   await mkdir(cdkDir, { recursive: true });
-  const template = synthesizeTemplate({ runbook: opts.runbook ?? 'release-dir', packageSigningPublicKey: repo.publicKey }, cdkDir);
+  const template = synthesizeTemplate({ runbook: opts.runbook ?? 'release-dir', packageSigningPublicKey: repo.publicKey, ...(opts.approverEmails ? { approverEmails: opts.approverEmails } : {}) }, cdkDir);
   const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
   await createTable(dynamodb.endpoint, parts.table.properties);
 
@@ -120,6 +125,14 @@ export async function prepareLocalStack(opts: {
   const tagging = await startLocalTagging(clusterInstances(opts.cluster.cluster, opts.cluster.nodes));
   cleanups.push(() => tagging.close());
 
+  // The operator topic with the template's email subscriptions, pending until confirmed as in SNS.
+  const emails = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::Subscription' && r.Properties?.Protocol === 'email').map((r) => String(r.Properties?.Endpoint));
+  const sns = await startLocalSns(
+    (message) => process.stdout.write(`notification: ${message.subject}${message.attributes.link ? ` (${message.attributes.link})` : ''}\n`),
+    iam.topicArn === undefined ? undefined : { topicArn: iam.topicArn, emails, owner: LOCAL_ACCOUNT },
+  );
+  cleanups.push(() => sns.close());
+
   // The handlers read their configuration from the environment, exactly as in Lambda.
   const level = process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT';
   Object.assign(process.env, parts.environment, {
@@ -134,6 +147,7 @@ export async function prepareLocalStack(opts: {
     AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: ssm.logsEndpoint,
     AWS_ENDPOINT_URL_SFN: opts.sfnEndpoint,
     AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: tagging.endpoint,
+    AWS_ENDPOINT_URL_SNS: sns.endpoint,
     // run-stopped polls SSM for its own commands; a local command takes milliseconds, not seconds.
     RUN_STOPPED_POLL_MS: '200',
     POWERTOOLS_LOG_LEVEL: level,
@@ -142,5 +156,5 @@ export async function prepareLocalStack(opts: {
   if (iam.topicArn !== undefined) process.env.TOPIC_ARN = iam.topicArn;
   resetClients();
   logger.setLogLevel(level as Parameters<typeof logger.setLogLevel>[0]);
-  return { nodeRoots, parts, tokens, ssm, handlers, bus, dynamodb, tableName: TABLE_NAME, iam, cleanup };
+  return { nodeRoots, parts, tokens, ssm, handlers, bus, dynamodb, tableName: TABLE_NAME, iam, cleanup, sns };
 }

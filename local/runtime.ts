@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ClusterFile } from './cluster-file.js';
 import type { LocalDynamoDb } from './dynamodb/start.js';
 import type { InjectedFailure } from './ssm-endpoint.js';
 import { AwsJsonError, type JsonOperation } from './json-protocol.js';
+import { routeRequest } from './runtime-routes.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { cleanWorkdir } from './rehearsal.js';
 import { prepareLocalStack, type LocalStack } from './local-stack.js';
@@ -55,6 +56,8 @@ export interface LocalRuntimeOptions {
   dynamodb?: LocalDynamoDb;
   /** Port to listen on (127.0.0.1); 0 = any free port. */
   port?: number;
+  /** Email subscriptions to the operator topic (pending until `fleet-upgrade confirm-subscription`). */
+  approverEmails?: string[];
 }
 
 const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
@@ -86,7 +89,7 @@ export class LocalRuntime {
     // The server is up before the stack, so the handlers can be pointed at it; it answers once `runtime` is set.
     let runtime: LocalRuntime | undefined;
     const server = createServer((req, res) => {
-      void handle(req, res, () => runtime);
+      void routeRequest(req, res, () => runtime);
     });
     await new Promise<void>((done, fail) => {
       server.once('error', fail);
@@ -105,6 +108,7 @@ export class LocalRuntime {
         sfnEndpoint: endpoint,
         ...(opts.failures ? { failures: opts.failures } : {}),
         ...(opts.dynamodb ? { dynamodb: opts.dynamodb } : {}),
+        ...(opts.approverEmails ? { approverEmails: opts.approverEmails } : {}),
       });
       runtime = new LocalRuntime(endpoint, stack, server, cleanups);
       return runtime;
@@ -116,7 +120,10 @@ export class LocalRuntime {
 
   /** The stack outputs, as `cdk deploy` would have written them. */
   outputs(): Record<string, string> {
-    return { StateMachineArn: this.stateMachineArn, CleanupStateMachineArn: this.stack.cleanup.arn, TableName: this.stack.tableName, DocumentName: 'fleet-upgrade-runbook' };
+    return {
+      StateMachineArn: this.stateMachineArn, CleanupStateMachineArn: this.stack.cleanup.arn, TableName: this.stack.tableName, DocumentName: 'fleet-upgrade-runbook',
+      ...(this.stack.iam.topicArn === undefined ? {} : { TopicArn: this.stack.iam.topicArn }),
+    };
   }
 
   /** The tasks an execution started, with when (Step Functions starts none after StopExecution). */
@@ -358,69 +365,5 @@ export class LocalRuntime {
       `<StackName>${stackName ?? LOCAL_STACK_NAME}</StackName><StackId>arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stack/${LOCAL_STACK_NAME}/local</StackId>` +
       `<StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime><Outputs>${outputs}</Outputs>` +
       `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeStacksResponse>`;
-  }
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > 4 * 1024 * 1024) throw new AwsJsonError('SerializationException', 'request too large', 413);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-function send(res: ServerResponse, status: number, body: string, contentType: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-/** DynamoDB calls go to the local DynamoDB unchanged (it ignores signatures). */
-function proxy(target: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
-  return new Promise((done, fail) => {
-    const url = new URL(target);
-    const headers = { ...req.headers, host: url.host, 'content-length': String(body.length) };
-    const out = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 500, answer.headers);
-      answer.pipe(res);
-      answer.on('end', () => done());
-    });
-    out.on('error', fail);
-    out.end(body);
-  });
-}
-
-async function handle(req: IncomingMessage, res: ServerResponse, runtime: () => LocalRuntime | undefined): Promise<void> {
-  const json = 'application/x-amz-json-1.0';
-  try {
-    const rt = runtime();
-    if (rt === undefined) throw new AwsJsonError('ServiceUnavailable', 'the local runtime is still starting', 503);
-    if (req.method !== 'POST') throw new AwsJsonError('UnknownOperationException', 'only POST is supported', 405);
-    const body = await readBody(req);
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const [prefix = '', operation = ''] = target.split('.');
-    if (prefix === 'DynamoDB_20120810') {
-      await proxy(rt.stack.dynamodb.endpoint, req, body, res);
-      return;
-    }
-    if (prefix === 'AWSStepFunctions') {
-      const handler = rt.operations()[operation];
-      if (handler === undefined) throw new AwsJsonError('UnknownOperationException', `operation ${target} is not supported locally`);
-      const request = (body.length === 0 ? {} : JSON.parse(body.toString('utf8'))) as Record<string, unknown>;
-      send(res, 200, JSON.stringify((await handler(request)) ?? {}), json);
-      return;
-    }
-    const form = new URLSearchParams(body.toString('utf8'));
-    if (form.get('Action') === 'DescribeStacks') {
-      send(res, 200, rt.describeStacksXml(form.get('StackName')), 'text/xml');
-      return;
-    }
-    throw new AwsJsonError('UnknownOperationException', `request ${target || (form.get('Action') ?? '')} is not supported locally`);
-  } catch (error) {
-    const e = error instanceof AwsJsonError ? error : new AwsJsonError('InternalServerError', error instanceof Error ? error.message : String(error), 500);
-    if (!res.headersSent) send(res, e.status, JSON.stringify({ __type: e.type, message: e.message }), json);
-    else res.end();
   }
 }

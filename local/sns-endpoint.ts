@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { LocalSubscriptions, queryError, xmlEscape } from './sns-subscriptions.js';
 
 /** A message published to the local topic (what an email subscriber would receive). */
 export interface PublishedMessage {
@@ -12,19 +13,27 @@ export interface PublishedMessage {
 export interface LocalSns {
   readonly endpoint: string;
   readonly published: PublishedMessage[];
+  /** The topic's email subscriptions, pending until confirmed (with their tokens, as the emails would carry them). */
+  readonly subscriptions: LocalSubscriptions;
   close(): Promise<void>;
 }
 
-function xmlEscape(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** The topic and its email subscribers, as the template names them (none: only Publish is answered). */
+export interface LocalTopic {
+  topicArn: string;
+  emails: readonly string[];
+  owner: string;
 }
 
 /**
  * A local SNS endpoint speaking the AWS Query protocol subset the SDK's Publish uses, so the real
  * @aws-sdk/client-sns works in the rehearsal. Every message is kept and handed to `onPublish`.
+ * Given the topic's subscribers, it also answers ConfirmSubscription, ListSubscriptionsByTopic and
+ * GetSubscriptionAttributes (local/sns-subscriptions.ts).
  */
-export async function startLocalSns(onPublish: (message: PublishedMessage) => void): Promise<LocalSns> {
+export async function startLocalSns(onPublish: (message: PublishedMessage) => void, topic?: LocalTopic): Promise<LocalSns> {
   const published: PublishedMessage[] = [];
+  const subscriptions = new LocalSubscriptions(topic?.topicArn, topic?.emails ?? [], topic?.owner ?? '');
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -32,9 +41,8 @@ export async function startLocalSns(onPublish: (message: PublishedMessage) => vo
       const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
       const requestId = randomUUID();
       if (form.get('Action') !== 'Publish') {
-        res.writeHead(400, { 'content-type': 'text/xml' }).end(
-          `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>only Publish is served locally</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-        );
+        const answer = subscriptions.answer(form) ?? queryError(400, 'InvalidAction', `${form.get('Action') ?? 'no action'} is not served locally`);
+        res.writeHead(answer.status, { 'content-type': 'text/xml' }).end(answer.xml);
         return;
       }
       const attributes: Record<string, string> = {};
@@ -61,6 +69,7 @@ export async function startLocalSns(onPublish: (message: PublishedMessage) => vo
   return {
     endpoint: `http://127.0.0.1:${port}`,
     published,
+    subscriptions,
     close: () =>
       new Promise<void>((done) => {
         server.closeAllConnections();
