@@ -5,7 +5,7 @@ import { FleetUpgradeStack } from '../lib/fleet-upgrade-stack.js';
 
 /**
  * CDK app: `npx cdk synth` / `npx cdk deploy -c artifactBaseUrl=https://… -c packageSigningPublicKey=MCowBQYDK2VwAyEA…
- * [-c runbook=release-dir] [-c approverEmails=a@x,b@y]`.
+ * [-c runbook=release-dir] [-c approverEmails=a@x,b@y] [-c approvalIssuer=https://login.example.com]`.
  */
 const app = new App();
 // cdk-nag's AwsSolutions checks gate every synth and deploy: a finding the stack does not acknowledge
@@ -23,4 +23,5 @@ new FleetUpgradeStack(app, 'FleetUpgradeStack', {
   packageSigningPublicKey: context('packageSigningPublicKey') ?? '',
   ...(context('runbook') ? { runbook: context('runbook') } : {}),
   ...(context('approverEmails') ? { approverEmails: context('approverEmails')?.split(',').map((e) => e.trim()) } : {}),
+  ...(context('approvalIssuer') ? { approvalIssuer: context('approvalIssuer') } : {}),
 });

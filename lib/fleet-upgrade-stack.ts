@@ -18,6 +18,7 @@ import { buildRunbookDocument, checkArtifactBaseUrl } from './runbook-document.j
 import { PACKAGE_KEY_SETTING, packageKeyDer } from './package-key.js';
 import { EXECUTION_TIMEOUT_DAYS } from '../core/execution-timeout.js';
 import { ApprovalPage } from './approval-page.js';
+import { ApprovalReminders, SIGN_IN_ISSUER_ENV } from './approval-reminders.js';
 import { taskAnswerStatement } from './task-answers.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { buildWorkflow } from './workflow.js';
@@ -45,6 +46,11 @@ export interface FleetUpgradeStackProps extends StackProps {
   readonly lockTtlSeconds?: number;
   /** Email addresses subscribed to the operator topic: they receive approval requests. @default none */
   readonly approverEmails?: string[];
+  /**
+   * The OpenID Connect issuer approvers sign in with on the approval page; the approval emails say so
+   * (APPROVAL_SIGN_IN_ISSUER). Passed through as given. @default none (the emails say no sign-in is configured)
+   */
+  readonly approvalIssuer?: string;
 }
 
 /**
@@ -70,6 +76,8 @@ export class FleetUpgradeStack extends Stack {
   readonly functions: Readonly<Record<string, nodejs.NodejsFunction>>;
   /** The approval page: its function, HTTP API and stage. */
   readonly approvalPage: ApprovalPage;
+  /** The reminders while a decision waits: a schedule rule and its function. */
+  readonly approvalReminders: ApprovalReminders;
 
   constructor(scope: Construct, id: string, props: FleetUpgradeStackProps) {
     super(scope, id, props);
@@ -257,6 +265,11 @@ export class FleetUpgradeStack extends Stack {
     // The approval request's email carries a link to the page, signed with the page's key.
     requestApproval.addEnvironment('APPROVAL_URL', this.approvalUrl).addEnvironment('APPROVAL_KEY_SECRET_ARN', this.approvalKeySecret.secretArn);
     this.approvalKeySecret.grantRead(requestApproval);
+    if (props.approvalIssuer !== undefined) requestApproval.addEnvironment(SIGN_IN_ISSUER_ENV, props.approvalIssuer);
+    this.approvalReminders = new ApprovalReminders(this, 'ApprovalReminders', {
+      table: this.table, topic: this.topic, approvalUrl: this.approvalUrl, approvalKeySecret: this.approvalKeySecret, newFunction: fn,
+      ...(props.approvalIssuer !== undefined ? { signInIssuer: props.approvalIssuer } : {}),
+    });
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'CleanupStateMachineArn', { value: this.cleanup.stateMachine.stateMachineArn, description: 'cleans up after a stopped, timed-out or failed run; one execution per run, named after it' });

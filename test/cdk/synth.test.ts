@@ -12,13 +12,17 @@ const CDK = 'node_modules/aws-cdk/bin/cdk';
 const KEY_LINE = TEST_PACKAGE_KEY.split('\n')[1] ?? '';
 
 describe('cdk synth', () => {
-  it('synthesizes offline with every Lambda bundled by esbuild', async () => {
+  it('synthesizes offline with every Lambda bundled by esbuild, passing approvalIssuer to the approval emails', async () => {
     mkdirSync('.tmp', { recursive: true });
     const out = mkdtempSync(join('.tmp', 'synth-'));
-    await exec(process.execPath, [CDK, 'synth', '--quiet', '--output', out, '-c', `packageSigningPublicKey=${KEY_LINE}`], { env: ENV, timeout: 170_000 });
-    const template = JSON.parse(readFileSync(join(out, 'FleetUpgradeStack.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
+    await exec(process.execPath, [CDK, 'synth', '--quiet', '--output', out, '-c', `packageSigningPublicKey=${KEY_LINE}`, '-c', 'approvalIssuer=https://login.example.com'], { env: ENV, timeout: 170_000 });
+    const template = JSON.parse(readFileSync(join(out, 'FleetUpgradeStack.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Metadata?: Record<string, string>; Properties?: { Environment?: { Variables?: Record<string, unknown> } } }>;
+    };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['fleet-upgrade:handler']);
-    expect(functions).toHaveLength(11);
+    expect(functions).toHaveLength(12);
+    const issuers = functions.filter((f) => f.Properties?.Environment?.Variables?.APPROVAL_SIGN_IN_ISSUER === 'https://login.example.com');
+    expect(issuers.map((f) => f.Metadata?.['fleet-upgrade:handler']).sort()).toEqual(['remind-approvers', 'request-approval']);
     for (const f of functions) {
       const asset = join(out, String(f.Metadata?.['aws:asset:path']), 'index.mjs');
       expect(existsSync(asset), asset).toBe(true);
