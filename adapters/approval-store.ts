@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalDecision, ApprovalRequest } from '../core/approval.js';
+import type { ReminderKind } from '../core/approval-reminders.js';
 import { PENDING_APPROVALS_PK, SK_PREFIX, approvalRecordKey, pendingApprovalKey } from './keys.js';
 import { withoutKey, type Table } from './table.js';
 
@@ -15,7 +16,21 @@ export interface StoredApproval extends ApprovalRequest {
   decidedIdentity?: ApprovalDecision['decidedIdentity'];
   /** A decision that reached Step Functions after the task stopped waiting: recorded, never applied. */
   lateAttempt?: { decision: ApprovalDecision['decision']; by: string; at: string; identity?: ApprovalDecision['decidedIdentity'] };
+  /** Reminders sent (or merged into one sent), recorded before each is published. */
+  reminded?: ReminderKind[];
+  /** When the latest email about it was sent (the request, then each reminder): a sweep records only over what it read. */
+  lastNotifiedAt?: string;
+  /** When the latest emailed link expires (epoch seconds, the link's `exp`); absent when emails carry no link. */
+  linkExpiresAt?: number;
   ttl: number;
+}
+
+/** What one reminder email changes on the approval, recorded before it is published. */
+export interface ReminderRecord {
+  reminded: ReminderKind[];
+  notifiedAt: string;
+  /** The expiry of the link the reminder carries (epoch seconds); absent without a link. */
+  linkExpiresAt?: number;
 }
 
 /** Approval requests (`APPROVAL#id`) and the pointers to those still waiting for a human (`APPROVALS#PENDING`). */
@@ -28,9 +43,10 @@ export class ApprovalStore {
    *
    *   PENDING ──(POST / CLI / timeout: conditional on PENDING)──► DECIDED   (a second decision is refused)
    */
-  async putApproval(request: ApprovalRequest, taskToken: string, ttl: number): Promise<void> {
+  async putApproval(request: ApprovalRequest, taskToken: string, ttl: number, link: { expiresAt?: number } = {}): Promise<void> {
     const { db, name } = this.table;
-    await db.send(new PutCommand({ TableName: name, Item: { ...approvalRecordKey(request.approvalId), ...request, taskToken, state: 'PENDING', ttl } }));
+    const notice = { lastNotifiedAt: request.createdAt, ...(link.expiresAt !== undefined ? { linkExpiresAt: link.expiresAt } : {}) };
+    await db.send(new PutCommand({ TableName: name, Item: { ...approvalRecordKey(request.approvalId), ...request, taskToken, state: 'PENDING', ...notice, ttl } }));
     await db.send(new PutCommand({ TableName: name, Item: { ...pendingApprovalKey(request.approvalId), approvalId: request.approvalId, cluster: request.cluster, runId: request.runId, nodeId: request.nodeId, createdAt: request.createdAt, ttl } }));
   }
 
@@ -112,6 +128,39 @@ export class ApprovalStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
     return this.getApproval(approval.approvalId);
+  }
+
+  /**
+   * Records a reminder about to be emailed, once: only while the approval is still PENDING and nobody recorded
+   * an email since `seen` (what the sweep read), so two overlapping sweeps never send the same reminder twice.
+   * False when the condition failed: the other sweep sends it, or a decision made it moot.
+   *
+   *   read (lastNotifiedAt = t0) ──► record (if lastNotifiedAt = t0: set t1, reminded, linkExpiresAt) ──► publish
+   *   a second sweep that read t0 ──► record fails (lastNotifiedAt is t1) ──► sends nothing
+   */
+  async recordReminder(seen: StoredApproval, record: ReminderRecord): Promise<boolean> {
+    const stillPending = '#state = :pending';
+    const noEmailSinceRead = seen.lastNotifiedAt === undefined ? 'attribute_not_exists(lastNotifiedAt)' : 'lastNotifiedAt = :seen';
+    try {
+      await this.table.db.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: approvalRecordKey(seen.approvalId),
+          ConditionExpression: `${stillPending} AND ${noEmailSinceRead}`,
+          UpdateExpression: `SET reminded = :reminded, lastNotifiedAt = :at${record.linkExpiresAt !== undefined ? ', linkExpiresAt = :linkExp' : ''}`,
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':pending': 'PENDING', ':reminded': record.reminded, ':at': record.notifiedAt,
+            ...(seen.lastNotifiedAt !== undefined ? { ':seen': seen.lastNotifiedAt } : {}),
+            ...(record.linkExpiresAt !== undefined ? { ':linkExp': record.linkExpiresAt } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /** Approvals waiting for a human, oldest first. */

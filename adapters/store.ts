@@ -9,7 +9,7 @@ import { HoldStore, heldNodeOf, type HeldNode } from './hold-store.js';
 import { SK_PREFIX, checkpointKey, clusterPk, lockKey, nodeCheckpointsPrefix, nodeRecordKey, outcomeKey, planKey, runKey, runPk } from './keys.js';
 import { Table, withoutKey } from './table.js';
 
-export type { StoredApproval } from './approval-store.js';
+export type { ReminderRecord, StoredApproval } from './approval-store.js';
 export type { PendingCommand } from './command-store.js';
 export type { HeldNode, RunHold } from './hold-store.js';
 
@@ -385,6 +385,7 @@ export class FleetStore {
   unclaimApproval(...a: Parameters<ApprovalStore['unclaimApproval']>): ReturnType<ApprovalStore['unclaimApproval']> { return this.approvals.unclaimApproval(...a); }
   recordLateAttempt(...a: Parameters<ApprovalStore['recordLateAttempt']>): ReturnType<ApprovalStore['recordLateAttempt']> { return this.approvals.recordLateAttempt(...a); }
   pendingApprovals(): ReturnType<ApprovalStore['pendingApprovals']> { return this.approvals.pendingApprovals(); }
+  recordReminder(...a: Parameters<ApprovalStore['recordReminder']>): ReturnType<ApprovalStore['recordReminder']> { return this.approvals.recordReminder(...a); }
 
   getCommand(...a: Parameters<CommandStore['getCommand']>): ReturnType<CommandStore['getCommand']> { return this.commands.getCommand(...a); }
   claimCommand(...a: Parameters<CommandStore['claimCommand']>): ReturnType<CommandStore['claimCommand']> { return this.commands.claimCommand(...a); }

@@ -18,6 +18,7 @@ import { buildRunbookDocument, checkArtifactBaseUrl } from './runbook-document.j
 import { PACKAGE_KEY_SETTING, packageKeyDer } from './package-key.js';
 import { EXECUTION_TIMEOUT_DAYS } from '../core/execution-timeout.js';
 import { ApprovalPage, type ApprovalSignInProps } from './approval-page.js';
+import { ApprovalReminders, SIGN_IN_ISSUER_ENV } from './approval-reminders.js';
 import { taskAnswerStatement } from './task-answers.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { buildWorkflow } from './workflow.js';
@@ -75,6 +76,8 @@ export class FleetUpgradeStack extends Stack {
   readonly functions: Readonly<Record<string, nodejs.NodejsFunction>>;
   /** The approval page: its function, HTTP API and stage. */
   readonly approvalPage: ApprovalPage;
+  /** The reminders while a decision waits: a schedule rule and its function. */
+  readonly approvalReminders: ApprovalReminders;
 
   constructor(scope: Construct, id: string, props: FleetUpgradeStackProps) {
     super(scope, id, props);
@@ -263,6 +266,11 @@ export class FleetUpgradeStack extends Stack {
     // The approval request's email carries a link to the page, signed with the page's key.
     requestApproval.addEnvironment('APPROVAL_URL', this.approvalUrl).addEnvironment('APPROVAL_KEY_SECRET_ARN', this.approvalKeySecret.secretArn);
     this.approvalKeySecret.grantRead(requestApproval);
+    if (props.approvalSignIn !== undefined) requestApproval.addEnvironment(SIGN_IN_ISSUER_ENV, props.approvalSignIn.issuer);
+    this.approvalReminders = new ApprovalReminders(this, 'ApprovalReminders', {
+      table: this.table, topic: this.topic, approvalUrl: this.approvalUrl, approvalKeySecret: this.approvalKeySecret, newFunction: fn,
+      ...(props.approvalSignIn !== undefined ? { signInIssuer: props.approvalSignIn.issuer } : {}),
+    });
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'CleanupStateMachineArn', { value: this.cleanup.stateMachine.stateMachineArn, description: 'cleans up after a stopped, timed-out or failed run; one execution per run, named after it' });

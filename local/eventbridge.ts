@@ -1,10 +1,13 @@
 import type { CfnTemplate } from './template.js';
 import type { LocalHandler } from './state-machine-runner.js';
 
-/** An EventBridge rule of the template, its intrinsics resolved: which events reach which functions. */
+/** An EventBridge rule of the template, its intrinsics resolved: which events (or which schedule) reach which functions. */
 export interface EventRule {
   logicalId: string;
-  pattern: Record<string, unknown>;
+  /** The event pattern; absent on a schedule rule. */
+  pattern?: Record<string, unknown>;
+  /** The schedule expression (`rate(5 minutes)`, `cron(…)`) of a schedule rule; local/schedules.ts runs it. */
+  schedule?: string;
   /** Logical ids of the functions it invokes. */
   targets: string[];
 }
@@ -23,7 +26,12 @@ export function eventRules(resources: CfnTemplate['Resources']): EventRule[] {
       if (id === undefined) throw new Error(`rule ${logicalId} targets ${String(t.Arn)}, which is not a function of the stack`);
       return id;
     });
-    rules.push({ logicalId, pattern: props.EventPattern as Record<string, unknown>, targets });
+    if (props.EventPattern === undefined && typeof props.ScheduleExpression !== 'string') throw new Error(`rule ${logicalId} has neither an event pattern nor a schedule`);
+    rules.push({
+      logicalId, targets,
+      ...(props.EventPattern !== undefined ? { pattern: props.EventPattern as Record<string, unknown> } : {}),
+      ...(typeof props.ScheduleExpression === 'string' ? { schedule: props.ScheduleExpression } : {}),
+    });
   }
   return rules;
 }
@@ -105,7 +113,7 @@ export class LocalEventBus {
   async put(event: unknown): Promise<void> {
     const jobs: Promise<void>[] = [];
     for (const rule of this.rules) {
-      if (!matchesPattern(rule.pattern, event)) continue;
+      if (rule.pattern === undefined || !matchesPattern(rule.pattern, event)) continue;
       for (const target of rule.targets) jobs.push(this.invokeAsync(rule.logicalId, target, event));
     }
     await Promise.all(jobs);

@@ -9,6 +9,7 @@ import { handler as requestApproval } from '../lambdas/request-approval/index.js
 import { handler as runStopped } from '../lambdas/run-stopped/index.js';
 import { handler as cleanUpRun } from '../lambdas/clean-up-run/index.js';
 import { handler as approvalPage } from '../lambdas/approval-page/index.js';
+import { handler as remindApprovers } from '../lambdas/remind-approvers/index.js';
 import type { LocalHandler } from './state-machine-runner.js';
 
 /** Handler module name (the stack's `fleet-upgrade:handler` metadata) → the real handler, run in-process. */
@@ -24,4 +25,5 @@ export const LOCAL_HANDLERS: Record<string, LocalHandler> = {
   'run-stopped': runStopped as LocalHandler,
   'clean-up-run': cleanUpRun as LocalHandler,
   'approval-page': approvalPage as LocalHandler,
+  'remind-approvers': remindApprovers as LocalHandler,
 };

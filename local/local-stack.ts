@@ -18,6 +18,9 @@ import { localIam, type LocalIam } from './iam/local-iam.js';
 import { LocalCleanupMachine } from './cleanup-machine.js';
 import { clusterInstances, startLocalTagging } from './tagging-endpoint.js';
 import { startLocalSns, type LocalSns } from './sns-endpoint.js';
+import { LocalSchedules } from './schedules.js';
+import { randomBytes } from 'node:crypto';
+import { resetApprovalKey } from '../adapters/approval-links.js';
 
 /** What the local runtime runs executions on: sandbox nodes, the local DynamoDB, the local SSM endpoint, the handlers. */
 export interface LocalStack {
@@ -148,6 +151,10 @@ export async function prepareLocalStack(opts: {
     AWS_ENDPOINT_URL_SFN: opts.sfnEndpoint,
     AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: tagging.endpoint,
     AWS_ENDPOINT_URL_SNS: sns.endpoint,
+    // No approval page is served here (the template's URL is API Gateway's): emails say to decide with the CLI.
+    APPROVAL_URL: '',
+    // Any link is signed with a key of this process (the template's secret exists only in AWS).
+    APPROVAL_KEY: randomBytes(32).toString('hex'),
     // run-stopped polls SSM for its own commands; a local command takes milliseconds, not seconds.
     RUN_STOPPED_POLL_MS: '200',
     POWERTOOLS_LOG_LEVEL: level,
@@ -155,6 +162,15 @@ export async function prepareLocalStack(opts: {
   });
   if (iam.topicArn !== undefined) process.env.TOPIC_ARN = iam.topicArn;
   resetClients();
+  resetApprovalKey();
   logger.setLogLevel(level as Parameters<typeof logger.setLogLevel>[0]);
+  // The template's schedule rules (the approval reminders), from now on, with the environment above.
+  const reported = new Set<string>();
+  const schedules = new LocalSchedules(parts.rules, handlers, (rule, target, error) => {
+    const message = `local schedule ${rule}: ${target} failed: ${String(error)}`;
+    if (!reported.has(message)) process.stderr.write(`${message}\n`);
+    reported.add(message);
+  }).start();
+  cleanups.push(() => schedules.stop());
   return { nodeRoots, parts, tokens, ssm, handlers, bus, dynamodb, tableName: TABLE_NAME, iam, cleanup, sns };
 }

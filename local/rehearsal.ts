@@ -18,7 +18,7 @@ import { startLocalDynamoDb } from './dynamodb/start.js';
 import { startLocalSsm, type LocalSsm } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
-import { LOCAL_STATE_MACHINE_NAME, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalHandler } from './state-machine-runner.js';
+import { LOCAL_STATE_MACHINE_NAME, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides } from './state-machine-runner.js';
 import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
 import { capStepTimeouts } from './definition-adjustments.js';
 import { startPackageRepo } from './package-repo.js';
@@ -28,40 +28,17 @@ import { createSandbox, startService, stopService } from './sandbox.js';
 import { ExecutionCounter } from './execution-counter.js';
 import { LocalCleanupMachine } from './cleanup-machine.js';
 import { ProgressPrinter } from './progress.js';
-import { LOCAL_HANDLERS } from './handlers.js';
 import { StepTimer, type StepTiming } from './step-timings.js';
-import type { LambdaFault, RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
+import type { RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
+import { rehearsalHandlers } from './rehearsal-handlers.js';
+import { LocalSchedules } from './schedules.js';
 import { DOCUMENT_NAME, TABLE_NAME, checkRunbookName, cleanWorkdir, createTable, defaultRunId, describeRun, rehearsalInput, rehearsalProxyPort } from './rehearsal-setup.js';
 import { SIGN_IN_ENV, startLocalOperator } from './scripted-operator.js';
 import { REHEARSAL_APPROVERS } from './identity-provider.js';
-import { DEFAULT_LAMBDA_TIMEOUT_SECONDS, withLambdaTimeout } from './lambda-timeout.js';
 import { LocalEventBus } from './eventbridge.js';
 
 export type { LambdaFault, RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
 export { DOCUMENT_NAME, TABLE_NAME, cleanWorkdir, createTable } from './rehearsal-setup.js';
-
-/** Counts invocations per handler name. */
-function counted(name: string, handler: LocalHandler, counts: Record<string, number>): LocalHandler {
-  return (event) => {
-    counts[name] = (counts[name] ?? 0) + 1;
-    return handler(event);
-  };
-}
-
-/** Wraps a handler so matching invocations throw like an unhandled error in Lambda (errorType "Error"). */
-function withFaults(name: string, handler: LocalHandler, faults: LambdaFault[]): LocalHandler {
-  const mine = faults.filter((f) => f.handler === name).map((f) => ({ ...f }));
-  if (mine.length === 0) return handler;
-  return async (event) => {
-    const e = event as { step?: unknown; node?: { id?: unknown } } | null;
-    const fault = mine.find((f) => f.times > 0 && (f.step === undefined || f.step === e?.step) && (f.nodeId === undefined || f.nodeId === e?.node?.id));
-    if (fault !== undefined) {
-      fault.times -= 1;
-      throw new Error(`rehearsal: injected crash of the ${name} function`);
-    }
-    return handler(event);
-  };
-}
 
 /**
  * The stack synthesized with a built-in runbook, once per process (≈ 0.7 s each time otherwise): a process
@@ -189,13 +166,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const topic = operator.topic;
 
     // The real handlers, each held to its function's Timeout from the template, as Lambda holds it.
-    const handlers = new Map<string, LocalHandler>();
-    for (const [logicalId, name] of Object.entries(parts.handlers)) {
-      const handler = LOCAL_HANDLERS[name];
-      if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the rehearsal does not know`);
-      const limited = withLambdaTimeout(handler, parts.timeouts[logicalId] ?? DEFAULT_LAMBDA_TIMEOUT_SECONDS);
-      handlers.set(logicalId, counted(name, asFunction(name, withFaults(name, limited, opts.lambdaFaults ?? [])), invocations));
-    }
+    const { handlers, scheduled } = rehearsalHandlers(parts, asFunction, opts.lambdaFaults ?? [], invocations);
     // Status changes (SSM commands, this execution) reach a function only through a rule of the template.
     const bus = new LocalEventBus(parts.rules, handlers);
     cleanupMachine.attach({ parts, handlers, tokens, iam: local });
@@ -251,6 +222,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     resetApprovalKey();
     // The logger may have been built before this environment was set: apply the level explicitly.
     logger.setLogLevel((process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT') as Parameters<typeof logger.setLogLevel>[0]);
+    // The template's schedule rules (the approval reminders) run from now on, until the rehearsal ends.
+    const schedules = new LocalSchedules(parts.rules, scheduled, (rule, target, error) => say(`schedule ${rule}: ${target} failed: ${String(error)}`)).start();
+    cleanups.push(() => schedules.stop());
     say(`Run ${runId}: ${input.cluster} → ${input.targetVersion}`);
     const started = Date.now();
     const fence = new MapFence(parts.definition);

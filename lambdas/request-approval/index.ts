@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { PublishCommand } from '@aws-sdk/client-sns';
-import { DECISION_HELP, DECISIONS, approvalDeadline, nodeNames, type ApprovalDecision, type ApprovalRequest } from '../../core/approval.js';
+import { approvalDeadline, type ApprovalDecision, type ApprovalRequest } from '../../core/approval.js';
+import { approvalRequestEmail } from '../../core/approval-email.js';
+import { linkExpiry } from '../../core/approval-reminders.js';
 import type { RunContext } from '../../core/run-context.js';
-import { STEP_STATE_NAMES, isStepId, type StepId } from '../../core/steps.js';
+import { isStepId, type StepId } from '../../core/steps.js';
+import { fenceUntrusted } from '../../core/untrusted-text.js';
 import type { CaughtError, NodeOutcome } from '../../core/summary.js';
 import { FleetStore, type PlannedNode } from '../../adapters/store.js';
 import { approvalKey, approvalLink } from '../../adapters/approval-links.js';
-import { documentClient, requireEnv, snsClient } from '../../adapters/aws-clients.js';
+import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
+import { publishToOperators as publish, signInIssuer } from '../../adapters/operator-topic.js';
 
 export interface RequestApprovalEvent {
   /**
@@ -81,41 +84,6 @@ function whoWaits(planned: readonly PlannedNode[], failed: string, outcomes: rea
   return { inFlight: open.filter((p) => p.startedAt !== undefined).map((p) => p.nodeId), held: open.filter((p) => p.startedAt === undefined).map((p) => p.nodeId) };
 }
 
-function emailText(a: ApprovalRequest, link: string | null): string {
-  const step = STEP_STATE_NAMES[a.failedStep];
-  return [
-    `${step} failed on node ${a.nodeId} (${a.roles.join(', ') || 'no roles'}) of cluster ${a.cluster}, run ${a.runId}.`,
-    '',
-    `Exit code: ${a.exitCode ?? 'none'}`,
-    `Versions: ${a.from ?? 'unknown'} → ${a.to}`,
-    `Backup: ${a.backupId ?? 'none taken yet (the node was not changed before the backup step)'}`,
-    `Already upgraded in this run: ${a.upgraded.length ? a.upgraded.join(', ') : 'none'}`,
-    `Held until you decide (not started): ${nodeNames(a.held ?? [])}`,
-    `Finishing their current node meanwhile: ${nodeNames(a.inFlight ?? [])}`,
-    '',
-    'Last output of the step:',
-    ...a.outputTail.split('\n').map((l) => `  ${l}`),
-    '',
-    'Your choices:',
-    ...DECISIONS.map((d) => `  ${d}: ${DECISION_HELP[d]}`),
-    '',
-    link ? `Decide here (the page asks you to confirm): ${link}` : `Decide with: fleet-upgrade decide ${a.approvalId} rollback|retry|skip|abort`,
-    `Approval ${a.approvalId}. Without a decision by ${a.expiresAt}, the run will ${a.onTimeout}.`,
-  ].join('\n');
-}
-
-async function publish(subject: string, message: string, attributes: Record<string, string>): Promise<void> {
-  await snsClient().send(
-    new PublishCommand({
-      TopicArn: requireEnv('TOPIC_ARN'),
-      // SNS limits subjects to 100 printable ASCII characters.
-      Subject: subject.replace(/[^\x20-\x7e]/g, '-').slice(0, 100),
-      Message: message,
-      MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])),
-    }),
-  );
-}
-
 export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDecision & { approvalId: string; failedStep: StepId }) | { notified: true } | { asked: string }> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   const now = new Date();
@@ -135,7 +103,8 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
         'The node is marked NEEDS_ATTENTION: its version and state must be checked by hand.',
         'Maintenance mode is switched off and the cluster lock released as the run ends.',
         '',
-        `${event.error?.Error ?? 'error'}: ${event.error?.Cause ?? ''}`.slice(0, 4000),
+        'What the state machine caught (it may quote the node):',
+        fenceUntrusted(`${event.error?.Error ?? 'error'}: ${event.error?.Cause ?? ''}`),
       ].join('\n'),
       { runId: event.run.runId, nodeId: event.node.id, kind: 'rollback-failed' },
     );
@@ -151,8 +120,8 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
         'The cluster lock is released as the run ends; the nodes are where the run summary says.',
         '',
         `Exit code: ${failed?.exitCode ?? 'none'}`,
-        'Last output of the step:',
-        ...(failed?.outputTail ?? 'no output recorded').split('\n').map((l) => `  ${l}`),
+        'Last output of the step, as the node wrote it:',
+        fenceUntrusted(failed?.outputTail ?? 'no output recorded'),
       ].join('\n'),
       { runId: event.run.runId, nodeId: event.node.id, kind: 'maintenance-still-on' },
     );
@@ -164,7 +133,10 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
   await store.openHold(event.run.runId, event.node.id, event.failedStep ?? 'unknown', now.toISOString());
   const request = await evidence(store, event, now);
   const expiresAt = Math.floor(Date.parse(request.expiresAt) / 1000);
-  await store.putApproval(request, event.taskToken, expiresAt + 7 * 86_400);
+  const base = process.env.APPROVAL_URL;
+  // A link lives at most a week; a longer wait gets fresh links from remind-approvers.
+  const linkExpiresAt = base ? Math.floor(linkExpiry(Date.parse(request.expiresAt), now.getTime()) / 1000) : undefined;
+  await store.putApproval(request, event.taskToken, expiresAt + 7 * 86_400, { expiresAt: linkExpiresAt });
   // Waiting for a decision can outlast the lock's usual hold (12 h; approvals may wait up to 7 days):
   // hold it until the approval expires plus that hold, so a waiting run never looks crashed to `unlock`.
   // Best effort: asking the operator matters more than the longer hold (the gate renews it as nodes start).
@@ -175,11 +147,11 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
       return true;
     });
   if (!held) logger.warn('the cluster lock is no longer held by this run (broken with unlock); asking the operator all the same', { runId: event.run.runId, cluster: event.run.cluster });
-  const base = process.env.APPROVAL_URL;
-  const link = base ? approvalLink(base, request.approvalId, expiresAt, await approvalKey()) : null;
+  const link = base && linkExpiresAt !== undefined ? approvalLink(base, request.approvalId, linkExpiresAt, await approvalKey()) : null;
+  const email = approvalRequestEmail(request, { link, ...(linkExpiresAt !== undefined ? { linkExpiresAt: linkExpiresAt * 1000 } : {}), signInIssuer: signInIssuer() });
   await publish(
-    `fleet-upgrade: ${request.nodeId} failed ${request.failedStep} in ${request.cluster} - decision needed`,
-    emailText(request, link),
+    email.subject,
+    email.message,
     { approvalId: request.approvalId, runId: request.runId, nodeId: request.nodeId, kind: 'approval', ...(link ? { link } : {}) },
   );
   logger.info('operator asked', { approvalId: request.approvalId, runId: request.runId, nodeId: request.nodeId, failedStep: request.failedStep });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
+import { FleetUpgradeStack, HANDLER_METADATA_KEY } from '../../lib/fleet-upgrade-stack.js';
 import { STEP_IDS, STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, deliveryTimeoutSeconds } from '../../core/steps.js';
 import { HELD_STATE_NAME } from '../../core/hold.js';
 import { resolveIntrinsics } from '../../local/template.js';
@@ -11,6 +11,7 @@ import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from '../../core
 import { TEST_PACKAGE_KEY } from '../support/package-key.js';
 
 let template: Template;
+let withIssuer: Template;
 let definition: string;
 const states = new Map<string, { Type: string; Resource?: string }>();
 
@@ -22,7 +23,14 @@ function collect(all: States): void {
   }
 }
 
-type Statement = { Action: string | string[]; Resource: unknown };
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+/** A function's logical id and its properties, by handler name. */
+function functionOf(t: Template, name: string): [string, { Role: { 'Fn::GetAtt': [string, string] }; Environment: { Variables: Record<string, unknown> } }] {
+  const found = Object.entries(t.findResources('AWS::Lambda::Function')).find(([, f]) => (f as { Metadata?: Record<string, unknown> }).Metadata?.[HANDLER_METADATA_KEY] === name);
+  if (found === undefined) throw new Error(`no function ${name}`);
+  return [found[0], (found[1] as { Properties: ReturnType<typeof functionOf>[1] }).Properties];
+}
 
 /** Every statement of every policy attached to a role (its default policy and policies of their own). */
 function roleStatements(roleId: string): Statement[] {
@@ -36,6 +44,11 @@ beforeAll(() => {
   const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY });
   template = Template.fromStack(stack);
+  const issuerApp = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
+  withIssuer = Template.fromStack(new FleetUpgradeStack(issuerApp, 'FleetUpgradeStack', {
+    artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY,
+    approvalSignIn: { issuer: 'https://login.example.com', clientId: 'page', clientSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:oidc-AbCdEf', approvers: 'group:ops' },
+  }));
   const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: { DefinitionString: unknown } };
   definition = String(resolveIntrinsics(machine.Properties.DefinitionString));
   collect((JSON.parse(definition) as { States: States }).States);
@@ -64,7 +77,7 @@ describe('FleetUpgradeStack', () => {
   it('runs every function on Node.js 22, arm64, with JSON logs and a log retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const ours = Object.values(functions).filter((f) => (f as { Metadata?: Record<string, unknown> }).Metadata?.['fleet-upgrade:handler']);
-    expect(ours.length).toBe(11);
+    expect(ours.length).toBe(12);
     for (const f of ours) {
       expect(f).toMatchObject({ Properties: { Runtime: 'nodejs22.x', Architectures: ['arm64'], LoggingConfig: { LogFormat: 'JSON' } } });
     }
@@ -238,6 +251,38 @@ describe('FleetUpgradeStack', () => {
       const text = JSON.stringify(policy);
       if (text.includes('dynamodb:')) expect(text, id).toContain('"Fn::GetAtt":["Table');
       if (id.startsWith('ValidateInput')) expect(text).not.toContain('dynamodb:');
+    }
+  });
+
+  it('reminds the approvers every 5 minutes: a schedule rule invokes remind-approvers, with the link base and key', () => {
+    const [id, fn] = functionOf(template, 'remind-approvers');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', { FunctionName: { 'Fn::GetAtt': [id, 'Arn'] }, Principal: 'events.amazonaws.com' });
+    expect(Object.keys(fn.Environment.Variables)).toEqual(expect.arrayContaining(['TABLE_NAME', 'TOPIC_ARN', 'APPROVAL_URL', 'APPROVAL_KEY_SECRET_ARN']));
+    expect(fn.Environment.Variables).not.toHaveProperty('APPROVAL_SIGN_IN_ISSUER');
+  });
+
+  it('lets remind-approvers list waiting approvals and record on approval items only, publish to the topic and read the link key', () => {
+    const statements = roleStatements(functionOf(template, 'remind-approvers')[1].Role['Fn::GetAtt'][0]);
+    const actions = (st: Statement) => [st.Action].flat();
+    const dynamo = statements.filter((st) => actions(st).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.map((st) => [actions(st), st.Condition])).toEqual([
+      [['dynamodb:Query'], { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['APPROVALS#PENDING'] } }],
+      [['dynamodb:GetItem', 'dynamodb:UpdateItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*'] } }],
+    ]);
+    const all = statements.flatMap(actions);
+    expect(all).toEqual(expect.arrayContaining(['sns:Publish', 'secretsmanager:GetSecretValue']));
+    expect(all).not.toContain('dynamodb:*');
+  });
+
+  it('tells the approval emails whom to sign in with when approvalIssuer is set (request-approval and remind-approvers), and says nothing otherwise', () => {
+    for (const name of ['request-approval', 'remind-approvers']) {
+      expect(functionOf(withIssuer, name)[1].Environment.Variables.APPROVAL_SIGN_IN_ISSUER, name).toBe('https://login.example.com');
+      expect(functionOf(template, name)[1].Environment.Variables, name).not.toHaveProperty('APPROVAL_SIGN_IN_ISSUER');
     }
   });
 

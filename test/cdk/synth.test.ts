@@ -12,7 +12,7 @@ const CDK = 'node_modules/aws-cdk/bin/cdk';
 const KEY_LINE = TEST_PACKAGE_KEY.split('\n')[1] ?? '';
 
 describe('cdk synth', () => {
-  it('synthesizes offline with every Lambda bundled by esbuild', async () => {
+  it('synthesizes offline with every Lambda bundled by esbuild, and warns that without sign-in a link decides', async () => {
     mkdirSync('.tmp', { recursive: true });
     const out = mkdtempSync(join('.tmp', 'synth-'));
     const { stderr } = await exec(process.execPath, [CDK, 'synth', '--quiet', '--output', out, '-c', `packageSigningPublicKey=${KEY_LINE}`], { env: ENV, timeout: 170_000 });
@@ -20,7 +20,7 @@ describe('cdk synth', () => {
     expect(stderr).toMatch(/approvalIssuer is not set: anyone holding an approval link .* can decide/);
     const template = JSON.parse(readFileSync(join(out, 'FleetUpgradeStack.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> };
     const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['fleet-upgrade:handler']);
-    expect(functions).toHaveLength(11);
+    expect(functions).toHaveLength(12);
     for (const f of functions) {
       const asset = join(out, String(f.Metadata?.['aws:asset:path']), 'index.mjs');
       expect(existsSync(asset), asset).toBe(true);

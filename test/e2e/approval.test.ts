@@ -164,13 +164,26 @@ describe('each decision', () => {
 });
 
 describe('without a decision', () => {
-  it('the timeout decides onTimeout (rollback), recorded as decided by timeout', async () => {
+  it('the timeout decides onTimeout (rollback), recorded as decided by timeout, after reminders', async () => {
     const r = await run('timeout', { approvalTimeoutMinutes: 0.1, failures: postFails() });
     expect(r.summary.status).toBe('ROLLED_BACK');
     const { outcomes } = await store(r).runRecords(r.summary.runId);
     expect(outcomes.find((o) => o.nodeId === 'dea-1')).toMatchObject({ status: 'ROLLED_BACK', decision: 'rollback', decidedBy: 'timeout', byTimeout: true });
     expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
     await expectClosed(r);
+    // Meanwhile the stack's schedule rule, run locally every second, reminded the approvers (6 s: halfway at 3 s,
+    // the last 1.5 s before the deadline); a loaded machine may merge or miss one, never send one twice.
+    const asked = r.notifications.find((n) => n.attributes.kind === 'approval');
+    const reminders = r.notifications.filter((n) => n.attributes.kind === 'approval-reminder');
+    expect(reminders.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(reminders.map((n) => n.attributes.reminder)).size).toBe(reminders.length);
+    for (const n of reminders) {
+      expect(n.attributes.approvalId).toBe(asked?.attributes.approvalId);
+      expect(n.subject).toMatch(/^fleet-upgrade: reminder - decide by \d{4}-\d\d-\d\d \d\d:\d\d UTC on dea-1 in approval-timeout$/);
+      expect(n.message).toContain(`fleet-upgrade decide ${asked?.attributes.approvalId ?? '?'} rollback|retry|skip|abort`);
+      expect(n.message).toContain('the run will rollback');
+    }
+    await expect(store(r).getApproval(asked?.attributes.approvalId ?? '')).resolves.toMatchObject({ reminded: expect.arrayContaining(reminders.map((n) => n.attributes.reminder)) });
   });
 });
 

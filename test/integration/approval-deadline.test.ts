@@ -48,5 +48,8 @@ describe('the approval deadline', () => {
     expect(Date.parse(approval?.expiresAt ?? '')).toBe(deadline);
     const link = new URL(published.find((m) => m.attributes.approvalId === asked.asked)?.attributes.link ?? '');
     expect(Number(link.searchParams.get('exp')) * 1000).toBeLessThanOrEqual(deadline);
+    // The link's expiry is recorded: the reminder sweep sends a fresh one before it lapses (a wait past 7 days).
+    expect(approval?.linkExpiresAt).toBe(Number(link.searchParams.get('exp')));
+    expect(approval?.lastNotifiedAt).toBe(approval?.createdAt);
   });
 });

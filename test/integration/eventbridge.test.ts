@@ -5,6 +5,7 @@ import { executionEndedEvent, localArns, type LocalHandler } from '../../local/s
 import { localStackParts, synthesizeTemplate, type LocalStackParts } from '../../local/template.js';
 import { DOCUMENT_NAME, TABLE_NAME } from '../../local/rehearsal.js';
 import type { CommandStatusChange } from '../../local/ssm-endpoint.js';
+import { LocalSchedules } from '../../local/schedules.js';
 
 // An event reaches a rule's target only when it matches the rule's pattern: every field the pattern names must
 // match, a list of values matches any one of them, prefix / anything-but / exists as documented in
@@ -51,7 +52,7 @@ describe("the stack's rules route status changes", () => {
       if (fail(name)) throw new Error(`${name} crashed`);
       return {};
     }]));
-    return { bus: new LocalEventBus(rules, handlers, [10, 10]), received };
+    return { bus: new LocalEventBus(rules, handlers, [10, 10]), received, handlers };
   }
 
   const commandEvent = (status: string, document = DOCUMENT_NAME): CommandStatusChange => ({
@@ -107,5 +108,39 @@ describe("the stack's rules route status changes", () => {
     await bus.put(commandEvent('Success'));
     expect(received).toHaveLength(2);
     expect(bus.deliveries).toMatchObject([{ attempts: 2, succeeded: true }]);
+  });
+
+  it('finds the reminder schedule rule in the template and runs remind-approvers on the local interval, never for an event', async () => {
+    expect(parts.rules.filter((r) => r.schedule !== undefined).map((r) => [r.schedule, r.targets.map((t) => parts.handlers[t])])).toEqual([['rate(5 minutes)', ['remind-approvers']]]);
+    const { bus, received, handlers } = recordingBus();
+    await bus.put(commandEvent('Success'));
+    await bus.put(executionEvent('FAILED'));
+    expect(received.map((r) => r.name)).toEqual(['command-finished', 'run-stopped']);
+    received.length = 0;
+    const schedules = new LocalSchedules(parts.rules, handlers, () => undefined, 20).start();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await schedules.stop();
+    expect(received.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(received.map((r) => r.name))).toEqual(new Set(['remind-approvers']));
+    expect(received[0]?.event).toMatchObject({ source: 'aws.events', 'detail-type': 'Scheduled Event', resources: [expect.stringMatching(/:rule\/ApprovalReminders/)] });
+  });
+
+  it('does not invoke a schedule target again while it still runs, and reports a failure (the next tick is the retry)', async () => {
+    const rule = parts.rules.find((r) => r.schedule !== undefined) as EventRule;
+    let calls = 0;
+    let release: () => void = () => undefined;
+    const slow = new Map<string, LocalHandler>(rule.targets.map((t) => [t, async () => {
+      calls += 1;
+      await new Promise<void>((resolve) => { release = resolve; });
+      throw new Error('sweep failed');
+    }]));
+    const errors: string[] = [];
+    const schedules = new LocalSchedules([rule], slow, (_rule, _target, error) => errors.push(String(error)), 10);
+    for (let i = 0; i < 5; i++) schedules.fire(rule);
+    expect(calls).toBe(1);
+    release();
+    await schedules.stop();
+    expect(errors).toEqual(['Error: sweep failed']);
+    expect(() => new LocalSchedules([{ ...rule, schedule: 'every 5 minutes' }], slow, () => undefined)).toThrow(/neither rate\(…\) nor cron\(…\)/);
   });
 });

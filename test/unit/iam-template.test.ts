@@ -59,7 +59,7 @@ beforeAll(() => {
 
 describe('the template\'s policies, read for the rehearsal', () => {
   it('finds a role with policies for every handler and for the state machine', () => {
-    expect([...functions.keys()].sort()).toEqual(['approval-page', 'clean-up-run', 'command-finished', 'lock', 'plan', 'record-node', 'request-approval', 'run-step', 'run-stopped', 'summarize', 'validate-input']);
+    expect([...functions.keys()].sort()).toEqual(['approval-page', 'clean-up-run', 'command-finished', 'lock', 'plan', 'record-node', 'remind-approvers', 'request-approval', 'run-step', 'run-stopped', 'summarize', 'validate-input']);
     for (const id of functions.values()) expect(policiesOf(policies, id).length, id).toBeGreaterThan(0);
     expect(Object.keys(policies.stateMachineRoles).sort()).toEqual([logicalIdOfType('AWS::StepFunctions::StateMachine'), cleanupMachineId()].sort());
   });
@@ -161,6 +161,21 @@ describe('what each principal of the synthesized stack may do', () => {
     expect(as('request-approval', { action: 'sns:Publish', resource: topic }).decision).toBe('Allow');
     expect(as('request-approval', { action: 'secretsmanager:GetSecretValue', resource: secret }).decision).toBe('Allow');
     expect(as('run-step', { action: 'sns:Publish', resource: topic }).decision).toBe('ImplicitDeny');
+  });
+
+  it('remind-approvers may list waiting approvals, read and record on approval items, publish and read the link key; nothing else', () => {
+    const item = (action: string, keys: string[]): IamRequest => ({ action, resource: tableArn, context: { 'dynamodb:LeadingKeys': keys } });
+    expect(as('remind-approvers', item('dynamodb:Query', ['APPROVALS#PENDING'])).decision).toBe('Allow');
+    expect(as('remind-approvers', item('dynamodb:GetItem', ['APPROVAL#a1'])).decision).toBe('Allow');
+    expect(as('remind-approvers', item('dynamodb:UpdateItem', ['APPROVAL#a1'])).decision).toBe('Allow');
+    for (const [action, key] of [['dynamodb:Query', 'RUN#r1'], ['dynamodb:GetItem', 'CLUSTER#demo'], ['dynamodb:PutItem', 'APPROVAL#a1'], ['dynamodb:DeleteItem', 'APPROVALS#PENDING'], ['dynamodb:UpdateItem', 'APPROVALS#PENDING']] as const) {
+      expect(as('remind-approvers', item(action, [key])).decision, `${action} ${key}`).toBe('ImplicitDeny');
+    }
+    const topic = policies.resources[logicalIdOfType('AWS::SNS::Topic')]?.ref as string;
+    const secret = policies.resources[logicalIdOfType('AWS::SecretsManager::Secret')]?.ref as string;
+    expect(as('remind-approvers', { action: 'sns:Publish', resource: topic }).decision).toBe('Allow');
+    expect(as('remind-approvers', { action: 'secretsmanager:GetSecretValue', resource: secret }).decision).toBe('Allow');
+    expect(as('remind-approvers', { action: 'states:SendTaskSuccess', resource: machineArn }).decision).toBe('ImplicitDeny');
   });
 
   it('plan may discover nodes by tag, and check listed nodes with the same GetResources and nothing more', () => {
