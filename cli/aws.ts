@@ -35,7 +35,7 @@ export class StackClients {
   readonly db: DynamoDBDocumentClient;
   private readonly cfn: CloudFormationClient;
   /** Region, endpoint and credentials every client shares. */
-  private readonly config: { region?: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string }; maxAttempts: number };
+  readonly config: { region?: string; endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string }; maxAttempts: number };
   private readonly regional: SNSClient[] = [];
   private outputs: Promise<Record<string, string>> | undefined;
 

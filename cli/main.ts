@@ -14,6 +14,7 @@ import { diagramCommand } from './diagram.js';
 import { unlockCommand } from './unlock.js';
 import { approvalsCommand, decideCommand } from './approvals.js';
 import { confirmSubscriptionCommand, subscriptionsCommand } from './subscriptions.js';
+import { doctorCommand } from './doctor.js';
 
 /** The `fleet-upgrade` program. */
 export function program(): Command {
@@ -34,7 +35,7 @@ Examples:
 AWS: the usual credential/region chain; the stack's outputs name the state machine and table (--stack).
 Local: \`fleet-upgrade local serve …\`, then --endpoint http://127.0.0.1:4599 (or FLEET_UPGRADE_ENDPOINT).
 Commands that print results take --json. Exit codes: 0 ok, 1 the run ended otherwise, 2 bad input or usage.`);
-  for (const command of [startCommand(), planCommand(), watchCommand(), statusCommand(), stopCommand(), historyCommand(), nodesCommand(), unlockCommand(), diagramCommand(), rehearseCommand(), localCommand(), approvalsCommand(), decideCommand(), subscriptionsCommand(), confirmSubscriptionCommand()]) {
+  for (const command of [startCommand(), planCommand(), watchCommand(), statusCommand(), stopCommand(), historyCommand(), nodesCommand(), unlockCommand(), diagramCommand(), rehearseCommand(), localCommand(), approvalsCommand(), decideCommand(), subscriptionsCommand(), confirmSubscriptionCommand(), doctorCommand()]) {
     root.addCommand(command.exitOverride());
   }
   for (const command of root.commands) for (const sub of command.commands) sub.exitOverride();

@@ -277,6 +277,7 @@ export class FleetUpgradeStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'DocumentName', { value: this.document.ref });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
+    new CfnOutput(this, 'ArtifactBaseUrl', { value: props.artifactBaseUrl, description: 'where nodes download packages (fleet-upgrade doctor --probe-artifacts checks a node reaches it)' });
     // Said where the deployer looks as the confirmation emails arrive: a clicked link leaves unsubscribing to any GET.
     if ((props.approverEmails ?? []).length > 0) {
       new CfnOutput(this, 'ConfirmSubscriptions', {

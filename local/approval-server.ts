@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { APPROVAL_CALLBACK_PATH, APPROVAL_PAGE_PATH } from '../core/approval.js';
 import { handler as approvalPageHandler } from '../lambdas/approval-page/index.js';
@@ -68,6 +68,38 @@ async function readBody(req: IncomingMessage): Promise<Buffer | null> {
   return Buffer.concat(chunks);
 }
 
+/** Whether a request is for the approval page (the page or its sign-in callback), as the stack routes it. */
+export function isApprovalPath(url: string | undefined): boolean {
+  const path = new URL(url ?? '/', 'http://127.0.0.1').pathname;
+  return path === APPROVAL_PAGE_PATH || path === APPROVAL_CALLBACK_PATH;
+}
+
+/** Answers one HTTP request with the page's handler, as API Gateway would: event in, response out. */
+export async function serveApprovalRequest(req: IncomingMessage, res: ServerResponse, handle: ApprovalPageHandler): Promise<void> {
+  try {
+    if (!isApprovalPath(req.url)) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
+      return;
+    }
+    const body = await readBody(req);
+    if (body === null) {
+      res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
+      return;
+    }
+    const out = await handle(toApiGatewayEvent(req, body));
+    const text = out.body ?? '';
+    const payload = out.isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+    const headers: Record<string, string | number> = {};
+    for (const [name, value] of Object.entries(out.headers ?? {})) headers[name] = typeof value === 'boolean' ? String(value) : value;
+    if (out.cookies !== undefined && out.cookies.length > 0) res.setHeader('set-cookie', out.cookies);
+    res.writeHead(out.statusCode ?? 200, { ...headers, 'content-length': payload.length }).end(payload);
+  } catch {
+    // What API Gateway answers when the integration fails.
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+    res.end('{"message":"Internal Server Error"}');
+  }
+}
+
 /**
  * The approval page on loopback: the same handler as in Lambda, behind a translation of Node's HTTP
  * requests into API Gateway v2 events and back. Only `/approval` and its sign-in callback are routed, as in the stack.
@@ -75,31 +107,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | null> {
 export async function startApprovalServer(opts: { port?: number; handler?: ApprovalPageHandler } = {}): Promise<LocalApprovalServer> {
   const handle = opts.handler ?? approvalPageHandler;
   const server: Server = createServer((req, res) => {
-    void (async () => {
-      try {
-        const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-        if (path !== APPROVAL_PAGE_PATH && path !== APPROVAL_CALLBACK_PATH) {
-          res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
-          return;
-        }
-        const body = await readBody(req);
-        if (body === null) {
-          res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Entity Too Large"}');
-          return;
-        }
-        const out = await handle(toApiGatewayEvent(req, body));
-        const text = out.body ?? '';
-        const payload = out.isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
-        const headers: Record<string, string | number> = {};
-        for (const [name, value] of Object.entries(out.headers ?? {})) headers[name] = typeof value === 'boolean' ? String(value) : value;
-        if (out.cookies !== undefined && out.cookies.length > 0) res.setHeader('set-cookie', out.cookies);
-        res.writeHead(out.statusCode ?? 200, { ...headers, 'content-length': payload.length }).end(payload);
-      } catch {
-        // What API Gateway answers when the integration fails.
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end('{"message":"Internal Server Error"}');
-      }
-    })();
+    void serveApprovalRequest(req, res, handle);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -13,7 +13,7 @@ import { LOCAL_ACCOUNT, LOCAL_STATE_MACHINE_NAME, type LocalHandler } from './st
 import { LocalTaskTokens } from './task-tokens.js';
 import { DEFAULT_LAMBDA_TIMEOUT_SECONDS, withLambdaTimeout } from './lambda-timeout.js';
 import { LocalEventBus } from './eventbridge.js';
-import { localStackParts, synthesizeTemplate, type LocalStackParts } from './template.js';
+import { localStackParts, synthesizeTemplate, type CfnTemplate, type LocalStackParts } from './template.js';
 import { localIam, type LocalIam } from './iam/local-iam.js';
 import { LocalCleanupMachine } from './cleanup-machine.js';
 import { clusterInstances, startLocalTagging } from './tagging-endpoint.js';
@@ -39,6 +39,10 @@ export interface LocalStack {
   tableName: string;
   /** The operator topic: notifications are printed; its email subscriptions can be listed and confirmed. */
   sns: LocalSns;
+  /** What `doctor` reads: the template, tag:GetResources over the sandbox cluster, the package repository. */
+  template: CfnTemplate;
+  taggingEndpoint: string;
+  artifactBaseUrl: string;
 }
 
 /**
@@ -151,8 +155,8 @@ export async function prepareLocalStack(opts: {
     AWS_ENDPOINT_URL_SFN: opts.sfnEndpoint,
     AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: tagging.endpoint,
     AWS_ENDPOINT_URL_SNS: sns.endpoint,
-    // No approval page is served here (the template's URL is API Gateway's): emails say to decide with the CLI.
-    APPROVAL_URL: '',
+    // The approval page is served on the runtime's own port (the template's URL is API Gateway's).
+    APPROVAL_URL: `${opts.sfnEndpoint}/approval`,
     // Any link is signed with a key of this process (the template's secret exists only in AWS).
     APPROVAL_KEY: randomBytes(32).toString('hex'),
     // run-stopped polls SSM for its own commands; a local command takes milliseconds, not seconds.
@@ -172,5 +176,5 @@ export async function prepareLocalStack(opts: {
     reported.add(message);
   }).start();
   cleanups.push(() => schedules.stop());
-  return { nodeRoots, parts, tokens, ssm, handlers, bus, dynamodb, tableName: TABLE_NAME, iam, cleanup, sns };
+  return { nodeRoots, parts, tokens, ssm, handlers, bus, dynamodb, tableName: TABLE_NAME, iam, cleanup, sns, template, taggingEndpoint: tagging.endpoint, artifactBaseUrl: repo.url };
 }

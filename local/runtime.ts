@@ -6,6 +6,9 @@ import type { LocalDynamoDb } from './dynamodb/start.js';
 import type { InjectedFailure } from './ssm-endpoint.js';
 import { AwsJsonError, type JsonOperation } from './json-protocol.js';
 import { routeRequest } from './runtime-routes.js';
+import type { ApprovalPageHandler } from './approval-server.js';
+import type { DoctorWorld } from './doctor-endpoints.js';
+import { handler as approvalPageHandler } from '../lambdas/approval-page/index.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { cleanWorkdir } from './rehearsal.js';
 import { prepareLocalStack, type LocalStack } from './local-stack.js';
@@ -71,6 +74,7 @@ const seconds = (ms: number | undefined) => (ms === undefined ? undefined : ms /
  */
 export class LocalRuntime {
   readonly stateMachineArn = STATE_MACHINE_ARN;
+  private page: ApprovalPageHandler | undefined;
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly background = new Set<Promise<unknown>>();
 
@@ -123,7 +127,17 @@ export class LocalRuntime {
     return {
       StateMachineArn: this.stateMachineArn, CleanupStateMachineArn: this.stack.cleanup.arn, TableName: this.stack.tableName, DocumentName: 'fleet-upgrade-runbook',
       ...(this.stack.iam.topicArn === undefined ? {} : { TopicArn: this.stack.iam.topicArn }),
+      ApprovalUrl: `${this.endpoint}/approval`, ArtifactBaseUrl: this.stack.artifactBaseUrl,
     };
+  }
+
+  approvalPage(): ApprovalPageHandler {
+    this.page ??= this.stack.iam.asFunction('approval-page', approvalPageHandler);
+    return this.page;
+  }
+
+  doctorWorld(): DoctorWorld {
+    return { template: this.stack.template, policies: this.stack.iam.policies, documentName: 'fleet-upgrade-runbook', nodeIds: [...this.stack.nodeRoots.keys()], stackName: LOCAL_STACK_NAME };
   }
 
   /** The tasks an execution started, with when (Step Functions starts none after StopExecution). */

@@ -4,11 +4,13 @@ import { distributedMaps } from '../asl-states.js';
 import type { LocalTaskTokens } from '../task-tokens.js';
 import type { CfnTemplate, LocalStackParts } from '../template.js';
 import { IamEnforcer, type IamDenial, type SdkClientLike } from './enforce.js';
-import { templatePolicies } from './template-policies.js';
+import { templatePolicies, type TemplatePolicies } from './template-policies.js';
 
 /** IAM for a local stack (the rehearsal, `local serve`): who may call what, from the template that runs. */
 export interface LocalIam {
   readonly enforcer: IamEnforcer;
+  /** The template's policies, resolved to local names (what the enforcer judges by; doctor's simulation too). */
+  readonly policies: TemplatePolicies;
   /** The state machine's ARN locally: policies name it, task tokens are issued under it (or `<arn>/<label>`). */
   readonly stateMachineArn: string;
   /** The operator topic's ARN as the policies name it (TOPIC_ARN for the handlers), when the template has one. */
@@ -60,6 +62,7 @@ export function localIam(template: CfnTemplate, parts: LocalStackParts, opts: {
   setClientHook((client, name) => enforcer.instrument(client as unknown as SdkClientLike, name));
   return {
     enforcer,
+    policies,
     stateMachineArn: localArns(opts.stateMachineName).stateMachine,
     cleanupStateMachineArn: localArns(LOCAL_CLEANUP_STATE_MACHINE_NAME).stateMachine,
     topicArn: topicId === undefined ? undefined : policies.resources[topicId]?.ref,

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/main.js';
 import { LocalRuntime } from '../../local/runtime.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
@@ -15,7 +16,10 @@ let runtime: LocalRuntime;
 beforeAll(async () => {
   await mkdir('.tmp', { recursive: true });
   const dir = await mkdtemp(join('.tmp', 'local-serve-reminders-'));
-  runtime = await LocalRuntime.start({ cluster: { cluster: 'remind', nodes: [{ id: 'dea-1', roles: ['dea'], version: '3.0.0' }] }, versions: ['3.1.0'], workdir: join(dir, 'work') });
+  runtime = await LocalRuntime.start({
+    cluster: { cluster: 'remind', nodes: [{ id: 'dea-1', roles: ['dea'], version: '3.0.0' }, { id: 'core-1', roles: ['primary'], version: '3.0.0' }] },
+    versions: ['3.1.0'], workdir: join(dir, 'work'), approverEmails: ['ops@example.com'],
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -32,9 +36,36 @@ describe('local serve', () => {
     // An 8-second wait, 2 s of it gone: halfway in 2 s, the last reminder in 4 s (2 s before the deadline).
     for (let waited = 0; reminders().length < 2 && waited < 8000; waited += 200) await new Promise((resolve) => setTimeout(resolve, 200));
     expect(reminders().map((m) => m.attributes.reminder)).toEqual(['halfway', 'final']);
-    // No approval page is served locally: the reminder says to decide from a terminal, and carries no link.
-    expect(reminders()[0]?.message).toContain(`Decide from a terminal: fleet-upgrade decide ${request.approvalId} rollback|retry|skip|abort`);
-    expect(reminders()[0]?.attributes.link).toBeUndefined();
+    // The approval page is served on the runtime's port, as API Gateway serves it: the reminder's fresh link opens it.
+    const link = reminders()[1]?.attributes.link ?? '';
+    expect(link.startsWith(`${runtime.endpoint}/approval?id=${request.approvalId}&exp=`)).toBe(true);
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('No sign-in is configured:</strong> anyone holding this link can decide');
     await expect(store.getApproval(request.approvalId)).resolves.toMatchObject({ reminded: ['halfway', 'final'] });
+  }, 30_000);
+});
+
+describe('fleet-upgrade doctor against local serve', () => {
+  let out = '';
+  afterEach(() => vi.restoreAllMocks());
+
+  it('checks every item the way it would in AWS: the template\'s roles judged by the same IAM evaluator', async () => {
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    // The one subscription is pending, as SNS leaves it until confirmed: doctor says so and exits 1.
+    expect(await main(['--endpoint', runtime.endpoint, 'doctor', '--cluster', 'remind'])).toBe(1);
+    for (const line of [
+      'ok       credentials: arn:aws:iam::123456789012:user/local-operator (account 123456789012, region us-east-1)',
+      'ok       stack outputs:',
+      'WARN     approval sign-in: not configured: anyone holding an approval link can decide',
+      'ok       SSM document: fleet-upgrade-runbook: Active, version 1',
+      'ok       node dea-1: roles dea; SSM agent Online',
+      'ok       node core-1: roles primary; SSM agent Online',
+      'PROBLEM  approver subscriptions: ops@example.com pending',
+      'ok       permission RunStepRole ssm:SendCommand: allowed on arn:aws:ec2:us-east-1:123456789012:instance/dea-1',
+      'ok       permission ApprovalPageRole states:SendTaskSuccess: allowed',
+    ]) expect(out).toContain(line);
+    expect(out).not.toMatch(/^(PROBLEM|skipped)\s+(permission|stack|nodes)/m);
   }, 30_000);
 });
