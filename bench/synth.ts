@@ -13,7 +13,7 @@ export async function synth(root: string, work: string) {
   const started = performance.now();
   // Any well-formed key: the synth refuses to run without one.
   const key = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-  await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '-o', out, '-c', `packageSigningPublicKey=${key}`], {
+  await promisify(execFile)('npx', ['cdk', 'synth', '--quiet', '-o', out, '-c', 'artifactBaseUrl=https://artifacts.example.com/app', '-c', `packageSigningPublicKey=${key}`], {
     cwd: root,
     env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DISABLE_VERSION_CHECK: '1', AWS_EC2_METADATA_DISABLED: 'true' },
     maxBuffer: 16 * 1024 * 1024,

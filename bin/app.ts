@@ -34,8 +34,8 @@ function approvalSignIn(): { approvalSignIn?: ApprovalSignInProps } {
 
 new FleetUpgradeStack(app, 'FleetUpgradeStack', {
   description: 'fleet-upgrade: rolling in-place upgrade of a role-based cluster (Step Functions, SSM, DynamoDB)',
-  // Placeholder that cannot resolve: downloads fail before any node changes until an operator sets it.
-  artifactBaseUrl: context('artifactBaseUrl') ?? 'https://artifacts.example.invalid/app',
+  // No default: a placeholder would deploy a stack whose every run fails at download (synth refuses, naming it).
+  artifactBaseUrl: context('artifactBaseUrl') ?? '',
   // No default: without the key nodes could not tell a real package from a forged one (synth refuses, naming it).
   packageSigningPublicKey: context('packageSigningPublicKey') ?? '',
   ...(context('runbook') ? { runbook: context('runbook') } : {}),

@@ -16,6 +16,9 @@ export const ARTIFACT_URL_PATTERN = /^(https:\/\/[A-Za-z0-9.-]+|http:\/\/(127\.0
 /** Throws an Error naming the setting unless `url` is an https URL (or the rehearsal's loopback http). */
 export function checkArtifactBaseUrl(url: string): void {
   if (ARTIFACT_URL_PATTERN.test(url)) return;
+  if (url === '') {
+    throw new Error('artifactBaseUrl: required: the https:// URL of your package repository, e.g. -c artifactBaseUrl=https://artifacts.example.com/app (docs/deploy-guide.md)');
+  }
   throw new Error(
     `artifactBaseUrl: expected an https:// URL without query or credentials, got ${JSON.stringify(url)}. ` +
       'Plain http:// is accepted only for 127.0.0.1 or localhost, where the local rehearsal serves its packages; a real node has no repository there',
