@@ -5,11 +5,12 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Command } from 'commander';
 import { FleetStore } from '../adapters/store.js';
-import { UsageError } from './errors.js';
+import { AwsUnreachableError, isUnreachable, unreachableHint, UsageError } from './errors.js';
 
 /** Options every command that talks to the stack accepts (on the root program). */
 export interface GlobalFlags {
   endpoint?: string;
+  profile?: string;
   region?: string;
   stack: string;
   stateMachineArn?: string;
@@ -21,6 +22,7 @@ export function addGlobalOptions(program: Command): Command {
   return program
     .option('--endpoint <url>', 'talk to this endpoint instead of AWS (e.g. `fleet-upgrade local serve`); env FLEET_UPGRADE_ENDPOINT', process.env.FLEET_UPGRADE_ENDPOINT)
     .option('--region <region>', 'AWS region (default: the usual chain, AWS_REGION / profile)')
+    .option('--profile <name>', 'AWS profile from ~/.aws/config (default: the usual chain, AWS_PROFILE)')
     .option('--stack <name>', 'the deployed stack whose outputs name the state machine and table', process.env.FLEET_UPGRADE_STACK ?? 'FleetUpgradeStack')
     .option('--state-machine-arn <arn>', 'skip the stack lookup: the state machine to use')
     .option('--table <name>', 'skip the stack lookup: the DynamoDB table to use');
@@ -43,6 +45,11 @@ export class StackClients {
     if (flags.endpoint !== undefined && !/^https?:\/\/[^\s/]+\/?$/.test(flags.endpoint)) {
       throw new UsageError(`--endpoint: expected a URL like http://127.0.0.1:4599, got ${JSON.stringify(flags.endpoint)}`);
     }
+    if (flags.profile !== undefined) {
+      if (!/^[A-Za-z0-9_.+@=,-]{1,64}$/.test(flags.profile)) throw new UsageError(`--profile: expected a profile name from ~/.aws/config, got ${JSON.stringify(flags.profile)}`);
+      // The SDK's default chain reads it: every client, including the ones doctor builds.
+      process.env.AWS_PROFILE = flags.profile;
+    }
     const local = flags.endpoint !== undefined;
     const config = {
       ...(flags.region ? { region: flags.region } : local && !process.env.AWS_REGION ? { region: 'us-east-1' } : {}),
@@ -63,7 +70,9 @@ export class StackClients {
       try {
         out = await this.cfn.send(new DescribeStacksCommand({ StackName: this.flags.stack }));
       } catch (error) {
-        throw new UsageError(`cannot read the outputs of stack ${this.flags.stack}: ${error instanceof Error ? error.message : String(error)} (deploy it with \`npx cdk deploy\`, pass --stack NAME, or --state-machine-arn and --table)`);
+        const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        if (isUnreachable(error)) throw new AwsUnreachableError(`cannot read the outputs of stack ${this.flags.stack}: ${why} (${unreachableHint(this.flags.endpoint)})`);
+        throw new UsageError(`cannot read the outputs of stack ${this.flags.stack}: ${why} (deploy it with \`npx cdk deploy\`, pass --stack NAME, or --state-machine-arn and --table)`);
       }
       const stack = out.Stacks?.[0];
       return Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { InputValidationError, PlanError } from '../core/errors.js';
-import { EXIT_BAD_INPUT, EXIT_RUN_FAILED, UsageError } from './errors.js';
+import { createRequire } from 'node:module';
+import { AwsUnreachableError, EXIT_BAD_INPUT, EXIT_RUN_FAILED, EXIT_UNREACHABLE, isUnreachable, unreachableHint, UsageError } from './errors.js';
 import { rehearseCommand } from './rehearse.js';
 import { addGlobalOptions } from './aws.js';
 import { startCommand } from './start.js';
@@ -22,6 +23,7 @@ export function program(): Command {
     new Command('fleet-upgrade')
       .description('Rolling in-place upgrade of a role-based cluster of nodes, one node at a time, safely.')
       .showHelpAfterError('(run with --help for usage)')
+      .version(packageVersion(), '--version', 'print the version')
       .exitOverride(),
   ).addHelpText('after', `
 Examples:
@@ -34,7 +36,8 @@ Examples:
 
 AWS: the usual credential/region chain; the stack's outputs name the state machine and table (--stack).
 Local: \`fleet-upgrade local serve …\`, then --endpoint http://127.0.0.1:4599 (or FLEET_UPGRADE_ENDPOINT).
-Commands that print results take --json. Exit codes: 0 ok, 1 the run ended otherwise, 2 bad input or usage.`);
+Commands that print results take --json. Exit codes: 0 ok, 1 the run ended otherwise, 2 bad input or usage,
+3 AWS could not be asked (credentials, region, network).`);
   for (const command of [startCommand(), planCommand(), watchCommand(), statusCommand(), stopCommand(), historyCommand(), nodesCommand(), unlockCommand(), diagramCommand(), rehearseCommand(), localCommand(), approvalsCommand(), decideCommand(), subscriptionsCommand(), confirmSubscriptionCommand(), doctorCommand()]) {
     root.addCommand(command.exitOverride());
   }
@@ -42,7 +45,12 @@ Commands that print results take --json. Exit codes: 0 ok, 1 the run ended other
   return root;
 }
 
-/** Runs the CLI and returns the exit code: 0 ok, 1 run failed, 2 bad input or usage. */
+/** The package's version (what `--version` prints). */
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+}
+
+/** Runs the CLI and returns the exit code: 0 ok, 1 run failed, 2 bad input or usage, 3 AWS unreachable. */
 export async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv, { from: 'user' });
@@ -55,6 +63,15 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof InputValidationError || error instanceof UsageError || error instanceof PlanError) {
       process.stderr.write(`fleet-upgrade: ${error.message}\n`);
       return EXIT_BAD_INPUT;
+    }
+    if (error instanceof AwsUnreachableError) {
+      process.stderr.write(`fleet-upgrade: ${error.message}\n`);
+      return EXIT_UNREACHABLE;
+    }
+    if (isUnreachable(error)) {
+      const e = error as Error;
+      process.stderr.write(`fleet-upgrade: ${e.name}: ${e.message} (${unreachableHint(process.env.FLEET_UPGRADE_ENDPOINT)})\n`);
+      return EXIT_UNREACHABLE;
     }
     process.stderr.write(`fleet-upgrade: ${error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error)}\n`);
     return EXIT_RUN_FAILED;

@@ -61,9 +61,10 @@ describe('fleet-upgrade approvals / decide (CLI, the local DynamoDB, local Step 
       cli(['decide', '../etc/passwd', 'rollback']),
       cli(['approvals', '--table', 'fleet-upgrade-test'], { TABLE_NAME: '' }),
     ]);
-    // Without --table or TABLE_NAME the table comes from the stack's outputs; no stack is reachable here.
-    expect(noTable.code).toBe(2);
+    // Without --table or TABLE_NAME the table comes from the stack's outputs; AWS cannot be asked here: exit 3, not bad input.
+    expect(noTable.code).toBe(3);
     expect(noTable.stderr).toContain('cannot read the outputs of stack FleetUpgradeStack');
+    expect(noTable.stderr).toMatch(/check your AWS credentials and region|is `fleet-upgrade local serve` running/);
     expect(badTable.code).toBe(2);
     expect(badTable.stderr).toContain('--table: expected a DynamoDB table name, got "no such table"');
     expect(badDecision.code).toBe(2);

@@ -164,3 +164,19 @@ describe('fleet-upgrade doctor', () => {
     expect(sts.commandCalls(GetCallerIdentityCommand)).toEqual([]);
   });
 });
+
+describe('the CLI when AWS cannot be asked', () => {
+  it('exits 3, not 2, saying what to check; --version prints the version', async () => {
+    cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    expect(await main(['status', '--region', REGION])).toBe(3);
+    expect(err).toContain('cannot read the outputs of stack FleetUpgradeStack: CredentialsProviderError: Could not load credentials from any providers (check your AWS credentials and region');
+    cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4599'), { code: 'ECONNREFUSED' }));
+    err = '';
+    expect(await main(['--endpoint', 'http://127.0.0.1:4599', 'status'])).toBe(3);
+    expect(err).toContain('is `fleet-upgrade local serve` running at http://127.0.0.1:4599?');
+    expect(await main(['--profile', 'bad profile!', 'status'])).toBe(2);
+    out = '';
+    expect(await main(['--version'])).toBe(0);
+    expect(out).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});
