@@ -1,5 +1,5 @@
 import { InputValidationError } from './errors.js';
-import type { NodeSpec } from './input-schema.js';
+import type { NodeSpec, UpgradeInput } from './input-schema.js';
 import { compareNatural } from './natural-sort.js';
 
 /** How many unknown ids the message names one by one. */
@@ -34,4 +34,16 @@ export function selectNodes<N extends NodeSpec>(nodes: readonly N[], only: reado
     selected: nodes.filter((n) => wanted.has(n.id)),
     notInRun: nodes.filter((n) => !wanted.has(n.id)).map((n) => n.id).sort(compareNatural),
   };
+}
+
+/**
+ * Whether a run may send `node` commands, so it must be online: every node without `only`; with it, the
+ * selected nodes and whichever may be the core node (it switches maintenance mode). A node left out of
+ * the run may be offline: kato's single-node upgrade is often run while another node is down.
+ */
+export function mayBeSentCommands(input: Pick<UpgradeInput, 'only' | 'coreNode'>): (node: NodeSpec) => boolean {
+  const only = input.only;
+  if (only === undefined) return () => true;
+  const wanted = new Set(only);
+  return (node) => wanted.has(node.id) || (input.coreNode === undefined ? node.roles.includes('primary') : node.id === input.coreNode);
 }

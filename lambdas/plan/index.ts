@@ -12,6 +12,7 @@ import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 import { clusterMembers, discoverNodes } from '../../adapters/discovery.js';
 import { refuseForeignNodes } from '../../core/cluster-membership.js';
+import { mayBeSentCommands } from '../../core/node-selection.js';
 
 export interface PlanEvent {
   /** The validated input, without `nodes` (kept out of the state data). */
@@ -126,7 +127,7 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   if (event.phase === 'decide') return decide(event, store);
   const listed = event.input.nodes ?? (event.executionInput === undefined ? undefined : parseInput(event.executionInput).nodes);
-  const nodes = listed ?? (await discoverNodes(event.run.cluster));
+  const nodes = listed ?? (await discoverNodes(event.run.cluster, undefined, mayBeSentCommands(event.input)));
   const plan = planUpgrade(event.input, nodes, await store.knownVersions(event.run.cluster));
   // Past Step Functions' 256 KiB per state the run would fail mid-way, past any Catch: refused before anything is recorded.
   const listedIn = { listed: listed !== undefined };

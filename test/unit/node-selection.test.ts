@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { selectNodes } from '../../core/node-selection.js';
+import { mayBeSentCommands, selectNodes } from '../../core/node-selection.js';
 import { planUpgrade } from '../../core/plan.js';
 import { parseInput } from '../../core/input-schema.js';
 import { InputValidationError } from '../../core/errors.js';
@@ -65,5 +65,12 @@ describe('only: the nodes of this run', () => {
   it('refuses an unknown id and a role no node has in the plan, where the nodes were discovered', () => {
     expect(() => planUpgrade(discovered({ only: ['dea-9'] }), nodes, new Map())).toThrow(/^only\[0\]: .*"dea-9"/);
     expect(() => planUpgrade(discovered({ roleOrder: ['dea', 'contrller'] }), nodes, new Map())).toThrow(/^roleOrder\[1\]: .*did you mean "controller"\?/);
+  });
+
+  it('needs online only the selected nodes and whichever may be the core node', () => {
+    const online = (input: Parameters<typeof mayBeSentCommands>[0]) => nodes.filter(mayBeSentCommands(input)).map((n) => n.id);
+    expect(online({})).toEqual(ids);
+    expect(online({ only: ['dea-1'] })).toEqual(['core-1', 'dea-1']);
+    expect(online({ only: ['dea-1'], coreNode: 'ctl-1' })).toEqual(['dea-1', 'ctl-1']);
   });
 });
