@@ -127,15 +127,12 @@ export const inputSchema = z
       ctx.addIssue({ code: 'custom', path: ['coreNode'], message: 'expected the id of one of the nodes' });
     }
     // Where the input lists the cluster, `only` and `roleOrder` are checked against it here; else the plan checks them.
-    if (input.nodes === undefined) return;
-    const ids = new Set(input.nodes.map((n) => n.id));
+    const listed = new Set(input.nodes?.map((n) => n.id));
     input.only?.forEach((id, i) => {
-      if (!ids.has(id)) ctx.addIssue({ code: 'custom', path: ['only', i], message: 'expected the id of one of the cluster\'s nodes' });
+      if (input.nodes !== undefined && !listed.has(id)) ctx.addIssue({ code: 'custom', path: ['only', i], message: 'expected the id of one of the cluster\'s nodes' });
     });
-    if (input.allowUnusedRoles) return;
-    for (const unused of unusedRoles(input.roleOrder, input.nodes)) {
-      ctx.addIssue({ code: 'custom', path: ['roleOrder', unused.index], message: unusedRoleMessage(unused) });
-    }
+    const unused = input.nodes === undefined || input.allowUnusedRoles ? [] : unusedRoles(input.roleOrder, input.nodes);
+    for (const u of unused) ctx.addIssue({ code: 'custom', path: ['roleOrder', u.index], message: unusedRoleMessage(u) });
   });
 
 /** The execution input after validation, defaults applied. */
