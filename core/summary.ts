@@ -119,7 +119,7 @@ export interface Summary {
   lockReleased: boolean;
   failure: RunFailure | null;
   warnings: string[];
-  /** The cluster's nodes not in this run (`only`): nothing was run on them. Absent without `only`. */
+  /** The cluster's nodes not in this run (`only`): no step of their own ran (the core node may still switch maintenance mode). Absent without `only`. */
   notInRun?: string[];
   /** Nodes that waited while the operator decided about a failed node (absent when none waited). */
   held?: (HeldReport & { started: boolean })[];
