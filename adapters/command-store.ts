@@ -13,7 +13,7 @@ export interface PendingCommand {
   nodeId: string;
   step: StepId;
   targetVersion: string;
-  /** A failure of this step becomes a warning (pre-upgrade validation with ignoreInspectFailures). */
+  /** A failure of this step becomes a warning (an inspect step with ignoreInspectFailures: core/step-result's failureIgnored). */
   ignoreFailure?: boolean;
   sentAt: string;
   /** The execution timeout SSM was given: past it (plus slack) a command still in progress has lost its node. */

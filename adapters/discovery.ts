@@ -57,6 +57,8 @@ export async function clusterMembers(
 export async function discoverNodes(
   cluster: string,
   clients: { tagging: ResourceGroupsTaggingAPIClient; ssm: SSMClient } = { tagging: taggingClient(), ssm: ssmClient() },
+  /** Which nodes the run will send commands to (`only`: core/node-selection's mayBeSentCommands); the others may be offline. */
+  needsOnline: (node: NodeSpec) => boolean = () => true,
 ): Promise<NodeSpec[]> {
   const tagged = new Map([...(await clusterMembers(cluster, clients.tagging))].map(([id, roles]) => [id, parseRoles(id, roles)]));
   if (tagged.size === 0) throw new PlanError(`no instance is tagged ${CLUSTER_TAG}=${cluster}; tag the cluster's nodes or list them in "nodes"`);
@@ -78,7 +80,7 @@ export async function discoverNodes(
   } while (next !== undefined);
 
   const offline = [...tagged.keys()]
-    .filter((id) => ping.get(id) !== 'Online')
+    .filter((id) => ping.get(id) !== 'Online' && needsOnline({ id, roles: tagged.get(id) ?? [] }))
     .map((id) => `${id} (${ping.has(id) ? `SSM ping status ${ping.get(id)}` : 'not managed by SSM'})`);
   if (offline.length > 0) {
     throw new PlanError(`${offline.length === 1 ? 'a node is' : `${offline.length} nodes are`} not online in SSM: ${offline.join(', ')}; bring ${offline.length === 1 ? 'it' : 'them'} online or list the nodes in "nodes"`);

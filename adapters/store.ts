@@ -8,19 +8,13 @@ import { CommandStore, type PendingCommand } from './command-store.js';
 import { HoldStore, heldNodeOf, type HeldNode } from './hold-store.js';
 import { SK_PREFIX, checkpointKey, clusterPk, lockKey, nodeCheckpointsPrefix, nodeRecordKey, outcomeKey, planKey, runKey, runPk } from './keys.js';
 import { Table, withoutKey } from './table.js';
+import { planFromItems, planItems, type PlannedNode } from './plan-items.js';
 
 export type { ReminderRecord, StoredApproval } from './approval-store.js';
 export type { PendingCommand } from './command-store.js';
 export type { HeldNode, RunHold } from './hold-store.js';
 
-/** A node of a run as planned (`RUN#id` / `PLAN#node`); `startedAt` once the gate let it start. */
-export interface PlannedNode {
-  nodeId: string;
-  seq: number;
-  roles: string[];
-  plannedFrom?: string;
-  startedAt?: string;
-}
+export type { PlannedNode } from './plan-items.js';
 
 /**
  * The fleet's records in the single table (its layout: keys.ts). Approvals, commands and what holds a run
@@ -150,15 +144,8 @@ export class FleetStore {
    * node (`RUN#id` / `PLAN#<node>`), so a run of thousands of nodes stays far below the 400 KB item limit.
    */
   async putRun(run: RunInfo): Promise<void> {
-    const { order, roles, plannedFrom, ...facts } = run;
-    const items = order.map((nodeId, seq) => ({
-      ...planKey(run.runId, nodeId),
-      nodeId,
-      seq,
-      roles: roles[nodeId] ?? [],
-      ...(plannedFrom[nodeId] ? { plannedFrom: plannedFrom[nodeId] } : {}),
-    }));
-    await this.records.batchPut(items);
+    const { order, roles: _roles, plannedFrom: _from, notInRun: _left, ...facts } = run;
+    await this.records.batchPut(planItems(run).map((item) => ({ ...planKey(run.runId, item.nodeId), ...item })));
     await this.db.send(
       new PutCommand({
         TableName: this.table,
@@ -170,14 +157,9 @@ export class FleetStore {
   async getRun(cluster: string, runId: string): Promise<(RunInfo & { status: string; summary?: Summary }) | null> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: runKey(cluster, runId) }));
     if (out.Item === undefined) return null;
-    const planned = await this.plannedNodes(runId);
+    const planned = (await this.records.query(runPk(runId), SK_PREFIX.plan)).map((item) => withoutKey(item) as unknown as PlannedNode);
     const { pk: _pk, sk: _sk, nodeCount: _count, ...facts } = out.Item;
-    return {
-      ...(facts as Omit<RunInfo, 'order' | 'roles' | 'plannedFrom'> & { status: string; summary?: Summary }),
-      order: planned.map((p) => p.nodeId),
-      roles: Object.fromEntries(planned.map((p) => [p.nodeId, p.roles])),
-      plannedFrom: Object.fromEntries(planned.map((p) => [p.nodeId, p.plannedFrom ?? null])),
-    };
+    return { ...(facts as Omit<RunInfo, 'order' | 'roles' | 'plannedFrom'> & { status: string; summary?: Summary }), ...planFromItems(planned) };
   }
 
   /** The run's own item only (not its plan): whether it is recorded, and summarized. */
@@ -194,10 +176,10 @@ export class FleetStore {
     return out.Item === undefined ? null : (withoutKey(out.Item) as { status: string; summary?: Summary });
   }
 
-  /** The run's nodes in their planned order (`PLAN#` items only: a few small attributes per node). */
+  /** The run's nodes in their planned order (`PLAN#` items only: a few small attributes per node); not the ones `only` left out. */
   async plannedNodes(runId: string): Promise<PlannedNode[]> {
     const planned = (await this.records.query(runPk(runId), SK_PREFIX.plan)).map((item) => withoutKey(item) as unknown as PlannedNode);
-    return planned.sort((a, b) => a.seq - b.seq);
+    return planned.filter((p) => p.notInRun !== true).sort((a, b) => a.seq - b.seq);
   }
 
   /**

@@ -8,7 +8,7 @@ const MEANING: Record<string, string> = {
   targetVersion: 'Version every node is upgraded to.',
   roleOrder: 'Role order, replacing the default `dea, controller, router, base, primary`. A node joins the group of the latest role it runs.',
   force: 'Upgrade nodes even when they are already at (or above) the target version.',
-  ignoreInspectFailures: 'Pre-upgrade inspection failures become warnings instead of stopping the node.',
+  ignoreInspectFailures: 'Failed pre- and post-upgrade validations become warnings (`FAILED_IGNORED`) instead of stopping the node; after a failed post-upgrade validation the node counts as upgraded.',
   concurrency: 'Nodes upgraded at once per role group; `unmatched` is the final group (nodes matching no role). Default 1.',
   minHealthy: 'Per role (or `unmatched`): how many of its nodes must stay in service while its group upgrades — a count or a percentage like `"75%"`.',
   prepareOnly: 'Check every node and stage the target package where needed, then stop: no maintenance window.',
@@ -21,6 +21,8 @@ const MEANING: Record<string, string> = {
   'approval.timeoutMinutes': 'How long to wait for the operator\'s decision.',
   'approval.onTimeout': 'Decision taken when nobody answers in time.',
   dryRun: 'Only plan: return the plan, touch nothing, take no lock.',
+  only: 'Upgrade only these nodes (kato\'s single-node upgrade). The others get no command and are reported as not in this run; the core node still switches maintenance mode. An id the cluster does not have is refused.',
+  allowUnusedRoles: 'Accept roles in `roleOrder` that no node of the cluster has. Without it such a role is refused as a likely typo, naming the closest role the cluster has.',
 };
 
 type JsonSchema = {

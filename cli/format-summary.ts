@@ -24,7 +24,7 @@ export function formatSummary(summary: RehearsalSummary): string {
   const counted = [
     `${c.upgraded} upgraded`, `${c.skipped} skipped`, ...(c.prepared > 0 ? [`${c.prepared} prepared`] : []),
     ...(c.rolledBack > 0 ? [`${c.rolledBack} rolled back`] : []), ...(c.needsAttention > 0 ? [`${c.needsAttention} needing attention`] : []),
-    `${c.failed} failed`, `${c.notStarted} not started`,
+    `${c.failed} failed`, `${c.notStarted} not started`, ...(c.notInRun > 0 ? [`${c.notInRun} not in this run`] : []),
   ];
   lines.push(`  ${counted.join(', ')}`);
   lines.push('');
@@ -35,6 +35,12 @@ export function formatSummary(summary: RehearsalSummary): string {
     rows.push([`  ${id}`, n.roles.join(',') || '—', n.from ?? '?', n.to ?? '?', n.status]);
   }
   lines.push(...table(rows));
+  if (summary.notInRun?.length) {
+    const more = c.notInRun > summary.notInRun.length ? `, and ${c.notInRun - summary.notInRun.length} more` : '';
+    const core = summary.maintenanceMode;
+    const coreLeft = core.enabledAt !== null && summary.notInRun.includes(core.node) ? ` (${core.node} only switched maintenance mode)` : '';
+    lines.push(`  Not in this run (only): ${summary.notInRun.join(', ')}${more}: left alone${coreLeft}`);
+  }
   if (summary.failure !== null) {
     lines.push('');
     lines.push(`Failure: ${summary.failure.message}`);

@@ -20,10 +20,17 @@ export interface InputFlags {
   minHealthy?: Record<string, number | string>;
   prepareOnly?: boolean;
   resumeFrom?: string;
+  only?: string[];
+  allowUnusedRoles?: boolean;
 }
 
 function parseRoleOrder(value: string): string[] {
   return value.split(',').map((r) => r.trim());
+}
+
+/** `--only dea-1,ctl-1` → `["dea-1", "ctl-1"]` (the schema checks the ids against the cluster). */
+export function parseNodeIds(value: string): string[] {
+  return value.split(',').map((id) => id.trim());
 }
 
 /** `--concurrency dea=4,unmatched=2` → `{ dea: 4, unmatched: 2 }` (the schema checks roles and bounds). */
@@ -56,13 +63,15 @@ export function addInputOptions(command: Command): Command {
     .option('--target-version <version>', 'version to upgrade to, e.g. 3.2.0')
     .option('--role-order <roles>', 'comma-separated role order (default dea,controller,router,base,primary)', parseRoleOrder)
     .option('--force', 'upgrade nodes even when already at the target version')
-    .option('--ignore-inspect-failures', 'pre-upgrade inspection failures become warnings')
+    .option('--ignore-inspect-failures', 'failed pre- and post-upgrade validations become warnings')
     .option('--concurrency <role=n,…>', 'nodes upgraded at once per role group ("unmatched" = the final group); default 1', parseConcurrency)
     .option('--min-healthy <role=n|p%,…>', 'nodes per role that must stay in service while its group upgrades', parseMinHealthy)
     .option('--prepare-only', 'check every node and stage the package where needed, then stop (no maintenance window)')
     .option('--resume-from <run-id>', 'resume a run that stopped: its upgraded nodes are skipped, an interrupted node restarts from a safe step')
     .option('--https-proxy <url>', 'proxy for package downloads on the nodes (HTTPS_PROXY)')
-    .option('--core-node <id>', 'the node that switches maintenance mode (default: the node with role primary)');
+    .option('--core-node <id>', 'the node that switches maintenance mode (default: the node with role primary)')
+    .option('--only <ids>', 'upgrade only these nodes, comma-separated (kato node upgrade); the others are left alone', parseNodeIds)
+    .option('--allow-unused-roles', 'accept roles in --role-order that no node of the cluster has (else refused as a likely typo)');
 }
 
 /** Builds and validates the execution input; bad input throws InputValidationError naming the field. */
@@ -95,6 +104,8 @@ export async function buildInput(flags: InputFlags): Promise<{ raw: Record<strin
     ...(flags.minHealthy ? { minHealthy: flags.minHealthy } : {}),
     ...(flags.prepareOnly ? { prepareOnly: true } : {}),
     ...(flags.resumeFrom ? { resumeFrom: flags.resumeFrom } : {}),
+    ...(flags.only ? { only: flags.only } : {}),
+    ...(flags.allowUnusedRoles ? { allowUnusedRoles: true } : {}),
   };
   if (raw.targetVersion === undefined) throw new InputValidationError('targetVersion: expected --target-version V (or targetVersion in --input)', 'targetVersion');
   return { raw, input: parseInput(raw), ...(cluster ? { cluster } : {}) };

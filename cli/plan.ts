@@ -15,6 +15,11 @@ export function formatPlan(plan: UpgradePlan): string {
     lines.push(`${i + 1}. group ${g.role} (${g.nodes.length} node${g.nodes.length > 1 ? 's' : ''}, ${g.concurrency} at a time${g.limitedBy ? `: ${g.limitedBy}` : ''})`);
     lines.push(...table([['   NODE', 'ROLES', 'FROM', 'TO', 'ACTION', 'WHY'], ...g.nodes.map((n) => [`   ${n.id}`, n.roles.join(',') || '—', n.from ?? '?', n.to, n.action, n.reason])]));
   });
+  const left = plan.notInRun ?? [];
+  if (left.length > 0) {
+    const more = left.length > 20 ? `, and ${left.length - 20} more` : '';
+    lines.push('', `Not in this run (only): ${left.length} node${left.length > 1 ? 's' : ''}, left alone: ${left.slice(0, 20).join(', ')}${more}`);
+  }
   return lines.join('\n');
 }
 

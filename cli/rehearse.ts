@@ -7,6 +7,7 @@ import type { InjectedFailure } from '../local/ssm-endpoint.js';
 import { readClusterFile } from '../local/cluster-file.js';
 import { EXIT_OK, EXIT_RUN_FAILED, UsageError } from './errors.js';
 import { formatSummary } from './format-summary.js';
+import { parseNodeIds } from './input-flags.js';
 
 /** The fault that is not a step: the node's download meets packages signed by another key. */
 const SIGNATURE_FAULT = 'signature';
@@ -70,6 +71,8 @@ interface RehearseFlags {
   runId?: string;
   resumeFrom?: string;
   json?: boolean;
+  only?: string[];
+  allowUnusedRoles?: boolean;
 }
 
 export function rehearseCommand(): Command {
@@ -80,7 +83,7 @@ export function rehearseCommand(): Command {
     .option('--workdir <dir>', 'where the sandbox nodes and the table live (emptied first, unless --resume-from)', '.tmp/rehearsal')
     .option('--role-order <roles>', 'comma-separated role order (default dea,controller,router,base,primary)', parseRoleOrder)
     .option('--force', 'upgrade nodes even when already at the target version')
-    .option('--ignore-inspect-failures', 'record failed pre-upgrade validations as warnings and go on (kato --ignore-inspect-failures)')
+    .option('--ignore-inspect-failures', 'record failed pre- and post-upgrade validations as warnings and go on (kato --ignore-inspect-failures)')
     .option('--concurrency <role=n,…>', 'nodes of a role upgraded at once, e.g. dea=4,unmatched=2 (default 1 each)', parseRoleValues('--concurrency', false))
     .option('--min-healthy <role=n|p%,…>', 'nodes of a role kept in service while its group upgrades, e.g. dea=75%,router=2', parseRoleValues('--min-healthy', true))
     .option('--prepare-only', 'check every node and stage the package where needed, then stop: no maintenance window (kato --prepare)')
@@ -116,7 +119,9 @@ export function rehearseCommand(): Command {
     .option('--run-id <id>', 'the run id (execution name); default <cluster>-<version>-<timestamp>')
     .option('--resume-from <run>', 'resume this stopped run, as `start --resume-from` does in AWS: same --workdir, whose sandboxes and table it left')
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .option('--only <ids>', 'upgrade only these nodes, comma-separated (kato node upgrade); the others are left alone', parseNodeIds)
+    .option('--allow-unused-roles', 'accept roles in --role-order that no node of the cluster has (else refused as a likely typo)')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --only dea-1,controller-1\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {
@@ -163,6 +168,8 @@ export function rehearseCommand(): Command {
         ...(flags.fail ? { failures: flags.fail } : {}),
         ...(flags.runId ? { runId: flags.runId } : {}),
         ...(flags.resumeFrom ? { resumeFrom: flags.resumeFrom } : {}),
+        ...(flags.only ? { only: flags.only } : {}),
+        ...(flags.allowUnusedRoles ? { allowUnusedRoles: true } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       }).finally(() => {
         process.off('SIGINT', interrupted);

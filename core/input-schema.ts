@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InputValidationError } from './errors.js';
 import { VERSION_PATTERN } from './version.js';
 import { DEFAULT_ROLE_ORDER } from './role-order.js';
+import { unusedRoleMessage, unusedRoles } from './unused-roles.js';
 import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from './execution-timeout.js';
 
 /**
@@ -102,6 +103,15 @@ export const inputSchema = z
     resumeFrom: z.string({ message: 'expected the run id of an earlier run of this cluster' })
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/, { message: 'expected a run id (letters, digits, ".", "-", "_"; at most 80)' })
       .optional(),
+    /** Upgrade only these nodes (kato's single-node upgrade); the cluster's other nodes are left alone. */
+    only: z
+      .array(nodeId)
+      .min(1, { message: 'expected at least one node id (omit only to upgrade every node)' })
+      .max(MAX_NODES, { message: `expected at most ${MAX_NODES} node ids` })
+      .refine((ids) => new Set(ids).size === ids.length, { message: 'expected each node id once (found a duplicate)' })
+      .optional(),
+    /** Accept roles in roleOrder that no node of the cluster has (else refused as a likely typo). */
+    allowUnusedRoles: z.boolean({ message: 'expected true or false' }).default(false),
   })
   .superRefine((input, ctx) => {
     // Per-role settings must name a group that can exist: a role of the order, or the final group.
@@ -116,6 +126,13 @@ export const inputSchema = z
     if (input.coreNode !== undefined && input.nodes !== undefined && !input.nodes.some((n) => n.id === input.coreNode)) {
       ctx.addIssue({ code: 'custom', path: ['coreNode'], message: 'expected the id of one of the nodes' });
     }
+    // Where the input lists the cluster, `only` and `roleOrder` are checked against it here; else the plan checks them.
+    const listed = new Set(input.nodes?.map((n) => n.id));
+    input.only?.forEach((id, i) => {
+      if (input.nodes !== undefined && !listed.has(id)) ctx.addIssue({ code: 'custom', path: ['only', i], message: 'expected the id of one of the cluster\'s nodes' });
+    });
+    const unused = input.nodes === undefined || input.allowUnusedRoles ? [] : unusedRoles(input.roleOrder, input.nodes);
+    for (const u of unused) ctx.addIssue({ code: 'custom', path: ['roleOrder', u.index], message: unusedRoleMessage(u) });
   });
 
 /** The execution input after validation, defaults applied. */

@@ -3,6 +3,8 @@ import { UNMATCHED, type NodeSpec, type UpgradeInput } from './input-schema.js';
 import { DEFAULT_ROLE_ORDER, groupByRole } from './role-order.js';
 import { compareNatural } from './natural-sort.js';
 import { compareVersions } from './version.js';
+import { selectNodes } from './node-selection.js';
+import { refuseUnusedRoles } from './unused-roles.js';
 
 export interface PlannedNode {
   id: string;
@@ -36,6 +38,8 @@ export interface UpgradePlan {
   order: string[];
   upgradeCount: number;
   skipCount: number;
+  /** The cluster's nodes left out by `only`: no step runs on them (the core node still switches maintenance mode). */
+  notInRun?: string[];
 }
 
 function decide(from: string | null, target: string, force: boolean): Pick<PlannedNode, 'action' | 'reason'> {
@@ -108,9 +112,13 @@ function groupConcurrency(role: string, groupSize: number, all: readonly NodeSpe
 export function planUpgrade(input: UpgradeInput, nodes: readonly NodeSpec[], known: ReadonlyMap<string, string>): UpgradePlan {
   if (nodes.length === 0) throw new PlanError(`cluster ${input.cluster} has no nodes to upgrade`);
   const roleOrder = input.roleOrder ?? [...DEFAULT_ROLE_ORDER];
+  // Judged on the whole cluster: its roles, its core node (maintenance mode is cluster-wide), minHealthy's totals.
+  refuseUnusedRoles(input, nodes);
+  const { selected, notInRun } = selectNodes(nodes, input.only);
   const coreNode = pickCoreNode(nodes, input.coreNode);
-  refuseDowngrade(input.targetVersion, new Map([...known].filter(([id]) => nodes.some((n) => n.id === id))), input.force);
-  const groups: PlanGroup[] = groupByRole(nodes, roleOrder).map((group) => ({
+  const ids = new Set(selected.map((n) => n.id));
+  refuseDowngrade(input.targetVersion, new Map([...known].filter(([id]) => ids.has(id))), input.force);
+  const groups: PlanGroup[] = groupByRole(selected, roleOrder).map((group) => ({
     role: group.role,
     ...groupConcurrency(group.role, group.nodes.length, nodes, input),
     nodes: group.nodes.map((node) => {
@@ -136,5 +144,6 @@ export function planUpgrade(input: UpgradeInput, nodes: readonly NodeSpec[], kno
     order,
     upgradeCount,
     skipCount: order.length - upgradeCount,
+    ...(input.only === undefined ? {} : { notInRun }),
   };
 }

@@ -4,7 +4,7 @@ import type { StepId } from './steps.js';
 /** Runbook contract: exit 0 ok, 3 nothing to do / already at target, anything else failed. */
 export const EXIT_NOTHING_TO_DO = 3;
 
-/** FAILED_IGNORED: the step failed, and the run was told to go on (pre-upgrade validation with ignoreInspectFailures). */
+/** FAILED_IGNORED: the step failed, and the run was told to go on (an inspect step with ignoreInspectFailures). */
 export type StepOutcome = 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
 
 /** What a finished step means for the run. Sent to the state machine as the task's output. */
@@ -85,13 +85,25 @@ export function interpretStepResult(raw: RawStepResult): StepResult {
   };
 }
 
+/**
+ * kato's inspections, before and after the switch: `--ignore-inspect-failures` makes a failure of either a
+ * warning. After the switch the node runs the new release, so it counts as upgraded.
+ */
+export const INSPECT_STEPS: readonly StepId[] = ['pre-upgrade-validation', 'post-upgrade-validation'];
+
+/** Whether a failure of `step` becomes a warning in this run. */
+export function failureIgnored(step: StepId, ignoreInspectFailures: boolean): boolean {
+  return ignoreInspectFailures && INSPECT_STEPS.includes(step);
+}
+
 /** A failed inspect the operator chose to ignore: the run goes on, the failure stays visible as a warning. */
 export function ignoreFailure(result: StepResult): StepResult {
   if (result.outcome !== 'FAILED') return result;
   const lastLine = result.outputTail.split('\n').filter((l) => l.trim() !== '').pop() ?? 'no output';
+  const after = result.step === 'post-upgrade-validation' ? '; the node runs the new version' : '';
   return {
     ...result,
     outcome: 'FAILED_IGNORED',
-    warnings: [...result.warnings, `${result.step} failed (exit code ${result.exitCode ?? 'none'}), ignored as asked (ignoreInspectFailures): ${lastLine}`],
+    warnings: [...result.warnings, `${result.step} failed (exit code ${result.exitCode ?? 'none'}), ignored as asked (ignoreInspectFailures)${after}: ${lastLine}`],
   };
 }

@@ -73,6 +73,8 @@ export interface RunInfo {
   startedAt: string;
   /** The run only prepares the nodes (no maintenance window). */
   prepareOnly?: boolean;
+  /** The cluster's nodes `only` left out of the run (their roles are in `roles`; they are not in `order`). */
+  notInRun?: string[];
 }
 
 export interface SummaryStep {
@@ -111,11 +113,14 @@ export interface Summary {
   targetVersion: string;
   order: string[];
   nodes: Record<string, NodeSummary>;
-  counts: Record<'upgraded' | 'skipped' | 'prepared' | 'rolledBack' | 'needsAttention' | 'failed' | 'notStarted', number>;
+  /** Per status, adding up to the cluster's nodes: `notInRun` counts the nodes `only` left out. */
+  counts: Record<'upgraded' | 'skipped' | 'prepared' | 'rolledBack' | 'needsAttention' | 'failed' | 'notStarted' | 'notInRun', number>;
   maintenanceMode: { node: string; enabledAt: string | null; disabledAt: string | null };
   lockReleased: boolean;
   failure: RunFailure | null;
   warnings: string[];
+  /** The cluster's nodes not in this run (`only`): no step of their own ran (the core node may still switch maintenance mode). Absent without `only`. */
+  notInRun?: string[];
   /** Nodes that waited while the operator decided about a failed node (absent when none waited). */
   held?: (HeldReport & { started: boolean })[];
   startedAt: string;
@@ -176,7 +181,7 @@ export function buildSummary(args: {
     byNode.set(c.nodeId, list);
   }
   const nodes: Record<string, NodeSummary> = {};
-  const counts = { upgraded: 0, skipped: 0, prepared: 0, rolledBack: 0, needsAttention: 0, failed: 0, notStarted: 0 };
+  const counts = { upgraded: 0, skipped: 0, prepared: 0, rolledBack: 0, needsAttention: 0, failed: 0, notStarted: 0, notInRun: run.notInRun?.length ?? 0 };
   const warnings: string[] = [];
   for (const id of run.order) {
     const steps = (byNode.get(id) ?? []).sort((a, b) => STEP_IDS.indexOf(a.step) - STEP_IDS.indexOf(b.step));
@@ -245,6 +250,7 @@ export function buildSummary(args: {
       ? { node: null, step: null, error: 'Incomplete', message: `the run ended before every node was ${run.prepareOnly === true ? 'prepared' : 'upgraded'}`, exitCode: null, outputTail: '' }
       : failure,
     warnings,
+    ...(run.notInRun?.length ? { notInRun: run.notInRun } : {}),
     ...(args.held?.length ? {
       held: args.held.map((h) => ({ ...heldReport(h, args.finishedAt), started: nodes[h.nodeId] !== undefined && nodes[h.nodeId]?.status !== 'NOT_STARTED' })),
     } : {}),
@@ -276,6 +282,7 @@ export function compactSummary(summary: Summary, maxBytes = 200_000): Summary & 
     nodes,
     warnings: summary.warnings.slice(0, 100),
     ...(summary.held ? { held: summary.held.slice(0, 100) } : {}),
+    ...(summary.notInRun ? { notInRun: summary.notInRun.slice(0, 100) } : {}),
     truncated: {
       nodes: summary.order.length,
       nodesShown: notFine.length,

@@ -92,6 +92,10 @@ export interface RehearsalOptions {
    * lock is released. The abort reason (a string) is the stop's cause. The CLI aborts on Ctrl-C.
    */
   signal?: AbortSignal;
+  /** Upgrade only these nodes (`--only`); the cluster's others get no command (the core node still switches maintenance mode). */
+  only?: string[];
+  /** Accept roles in roleOrder that no node has (`--allow-unused-roles`). */
+  allowUnusedRoles?: boolean;
 }
 
 /** A handler that throws `times` times when its event matches (`step`/`nodeId` of run-step and record-node events). */

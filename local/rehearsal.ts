@@ -68,7 +68,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   const runbook = checkRunbookName(opts.runbook ?? 'release-dir');
   // The cluster file says where each sandbox starts: a downgrade target is refused before anything exists.
   // (A resumed rehearsal continues on the sandboxes as the earlier run left them.)
-  if (opts.resumeFrom === undefined) refuseDowngrade(checkedInput.targetVersion, new Map(opts.cluster.nodes.map((n) => [n.id, n.version])), checkedInput.force);
+  const inRun = opts.cluster.nodes.filter((n) => checkedInput.only?.includes(n.id) ?? true);
+  if (opts.resumeFrom === undefined) refuseDowngrade(checkedInput.targetVersion, new Map(inRun.map((n) => [n.id, n.version])), checkedInput.force);
   const givenTemplate = opts.template === undefined ? undefined : await readTemplateFile(opts.template);
   const runId = opts.runId ?? defaultRunId(checkedInput.cluster, checkedInput.targetVersion);
   const workdir = resolve(opts.workdir);

@@ -12,6 +12,7 @@ import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 import { clusterMembers, discoverNodes } from '../../adapters/discovery.js';
 import { refuseForeignNodes } from '../../core/cluster-membership.js';
+import { mayBeSentCommands } from '../../core/node-selection.js';
 
 export interface PlanEvent {
   /** The validated input, without `nodes` (kept out of the state data). */
@@ -33,7 +34,8 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
   const { run } = event;
   const recorded = await store.getRun(run.cluster, run.runId);
   if (recorded === null) throw new PlanError(`run ${run.runId} has no plan recorded; it cannot decide which nodes to upgrade`);
-  const nodes: NodeSpec[] = recorded.order.map((id) => ({ id, roles: recorded.roles[id] ?? [] }));
+  // The whole cluster as planned (with the nodes `only` left out): the core node and minHealthy's totals come from it.
+  const nodes: NodeSpec[] = Object.entries(recorded.roles).map(([id, roles]) => ({ id, roles }));
   const observed = new Map<string, string>();
   // Once per run, before the window: every node's outcome (failed checks) and checkpoints (versions reported).
   const [outcomes, checkpoints] = await Promise.all([store.runOutcomes(run.runId), store.runCheckpoints(run.runId)]);
@@ -46,7 +48,7 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
     const version = c.details?.version;
     if (c.step === 'version-check' && typeof version === 'string' && isValidVersion(version)) observed.set(c.nodeId, version);
   }
-  const unchecked = nodes.filter((n) => !observed.has(n.id)).map((n) => n.id);
+  const unchecked = recorded.order.filter((id) => !observed.has(id));
   if (unchecked.length > 0) throw new PlanError(`no version reported by ${unchecked.join(', ')}; every node is checked before the window opens`);
   const plan = planUpgrade({ ...event.input, nodes }, nodes, observed);
   const resumeAt = event.input.resumeFrom === undefined ? new Map<string, Interrupted>() : await interruptedNodes(store, run.cluster, event.input.resumeFrom);
@@ -125,7 +127,7 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   if (event.phase === 'decide') return decide(event, store);
   const listed = event.input.nodes ?? (event.executionInput === undefined ? undefined : parseInput(event.executionInput).nodes);
-  const nodes = listed ?? (await discoverNodes(event.run.cluster));
+  const nodes = listed ?? (await discoverNodes(event.run.cluster, undefined, mayBeSentCommands(event.input)));
   const plan = planUpgrade(event.input, nodes, await store.knownVersions(event.run.cluster));
   // Past Step Functions' 256 KiB per state the run would fail mid-way, past any Catch: refused before anything is recorded.
   const listedIn = { listed: listed !== undefined };
@@ -149,6 +151,7 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
     plannedFrom: Object.fromEntries(plan.groups.flatMap((g) => g.nodes.map((n) => [n.id, n.from]))),
     startedAt: event.run.startedAt,
     ...(event.input.prepareOnly ? { prepareOnly: true } : {}),
+    ...(plan.notInRun?.length ? { notInRun: plan.notInRun } : {}),
   });
   logger.info('upgrade planned', { runId: event.run.runId, order: plan.order, coreNode: plan.coreNode });
   // Groups are decided after every node reported its version; until then the ids are all the state needs.

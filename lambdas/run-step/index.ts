@@ -1,5 +1,6 @@
 import type { RunContext } from '../../core/run-context.js';
 import { STEP_TIMEOUT_SECONDS, isStepId, type StepId } from '../../core/steps.js';
+import { failureIgnored } from '../../core/step-result.js';
 import { FleetStore, type PendingCommand } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
 import { TaskCallback } from '../../adapters/task-callback.js';
@@ -121,7 +122,7 @@ async function recordCommand(store: FleetStore, event: RunStepEvent, commandId: 
     nodeId: event.node.id,
     step: event.step,
     targetVersion: event.run.targetVersion,
-    ignoreFailure: event.step === 'pre-upgrade-validation' && event.run.ignoreInspectFailures,
+    ignoreFailure: failureIgnored(event.step, event.run.ignoreInspectFailures),
     sentAt: sentAt.toISOString(),
     timeoutSeconds: timeout,
     // Keep the token a day past the step's own timeout, then let TTL remove it.

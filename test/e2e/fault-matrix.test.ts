@@ -15,6 +15,7 @@ const SUBSET = [
   'mysql-1 download stray-event',
   'core-1 maintenance-off fails',
   'core-1 download checksum',
+  'dea-1 upgrade fails only skip',
 ];
 
 let dynamodb: LocalDynamoDb;

@@ -35,6 +35,10 @@ export interface FaultCase {
   viaRollback?: boolean;
   /** DEAs upgrade two at a time: the failure holds the nodes that have not started (issue 23). */
   parallel?: boolean;
+  /** `only` names the faulted node alone: a node beside it (and the core node) stays out of the run, untouched. */
+  only?: boolean;
+  /** With ignoreInspectFailures: a failed validation is a warning and the run goes on (issue 19). */
+  ignored?: boolean;
   expectedStatus: string;
 }
 
@@ -46,7 +50,7 @@ const ONE_ENTRY_OF_CRASHES = 3;
 /** Every case of the matrix: every step × one node of every role × every fault × each decision where one is asked. */
 export function faultCases(): FaultCase[] {
   const cases: FaultCase[] = [];
-  const add = (c: Omit<FaultCase, 'id'>) => cases.push({ ...c, id: [c.node, c.step, c.fault, c.viaRollback ? 'in-rollback' : '', c.parallel ? 'parallel' : '', c.decision ?? ''].filter(Boolean).join(' ') });
+  const add = (c: Omit<FaultCase, 'id'>) => cases.push({ ...c, id: [c.node, c.step, c.fault, c.viaRollback ? 'in-rollback' : '', c.parallel ? 'parallel' : '', c.only ? 'only' : '', c.ignored ? 'ignored' : '', c.decision ?? ''].filter(Boolean).join(' ') });
   for (const role of MATRIX_ROLES) {
     const node = nodeOf(role);
     for (const step of CHECKS) {
@@ -86,6 +90,14 @@ export function faultCases(): FaultCase[] {
     }
   }
   add({ role: 'all', node: 'core-1', step: 'download', fault: 'checksum', expectedStatus: 'FAILED' });
+  // A subset run (`only`): each decision about its failed node, the core node out of the run yet switching maintenance mode.
+  for (const decision of DECISIONS) {
+    add({ role: 'dea', node: 'dea-1', step: 'upgrade', fault: 'fails', decision, only: true, expectedStatus: { retry: 'ROLLED_BACK', rollback: 'ROLLED_BACK', skip: 'PARTIAL', abort: 'ABORTED' }[decision] });
+  }
+  // kato's --ignore-inspect-failures: either validation failing is a warning, the run succeeds without asking.
+  for (const step of ['pre-upgrade-validation', 'post-upgrade-validation'] as const) {
+    add({ role: 'dea', node: 'dea-1', step, fault: 'fails', ignored: true, expectedStatus: 'SUCCEEDED' });
+  }
   return cases;
 }
 
@@ -93,6 +105,7 @@ export function faultCases(): FaultCase[] {
 export function caseCluster(c: FaultCase): ClusterFile {
   const node = (id: string, role: string) => ({ id, roles: [role], version: '3.0.0', state: { node: id, data: `state of ${id} – must survive` } });
   const nodes = c.parallel ? [...['dea-1', 'dea-2', 'dea-3', 'dea-4'].map((id) => node(id, 'dea')), node('core-1', 'primary')]
+    : c.only ? [node(c.node, c.role), node('dea-2', 'dea'), node('core-1', 'primary')]
     : c.node === 'core-1' ? [node('core-1', 'primary'), node('mysql-1', 'mysql')] : [node(c.node, c.role), node('core-1', 'primary')];
   return { cluster: `faults-${c.id.replace(/[^a-z0-9]+/g, '-')}`.slice(0, 60), nodes };
 }
@@ -111,6 +124,8 @@ export function caseOptions(c: FaultCase): Partial<RehearsalOptions> {
     approvalTimeoutMinutes: 0.5,
     onTimeout: 'rollback',
     ...(c.parallel ? { concurrency: { dea: 2 } } : {}),
+    ...(c.only ? { only: [c.node] } : {}),
+    ...(c.ignored ? { ignoreInspectFailures: true } : {}),
   };
   const faultOf = (step: StepId): Partial<RehearsalOptions> => {
     switch (c.fault) {

@@ -15,6 +15,8 @@ import { localTable } from '../support/dynamodb.js';
 import { resetClients } from '../../adapters/aws-clients.js';
 import { startLocalTagging } from '../../local/tagging-endpoint.js';
 import type { JsonProtocolServer } from '../../local/json-protocol.js';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 
 /**
  * The whole bad-input corpus through the synthesized state machine: each execution fails in its first
@@ -160,6 +162,26 @@ describe('listed nodes of another cluster through the state machine', () => {
     const store = new FleetStore(documentClient(), 'fleet-upgrade-test');
     await expect(store.getLock('blue')).resolves.toBeNull();
     await expect(store.getRun('blue', 'blue-with-foreign-nodes')).resolves.toBeNull();
+  });
+
+  // Discovered nodes are known only to the plan: a role no node has and an id the cluster lacks are refused there.
+  it.each([
+    ['a role no node has (a typo)', { roleOrder: ['dea', 'contrller', 'primary'] }, /^roleOrder\[1\]: expected a role that a node of the cluster has: the cluster's roles are dea, primary .*got "contrller"/],
+    ['a node of another cluster in only', { only: ['dea-1', 'dea-9'] }, /^only\[1\]: expected the id of one of the cluster's nodes, got "dea-9"/],
+  ])('refuses %s in "Plan upgrade" for discovered nodes: nothing recorded, no node touched, the lock released', async (_what, more, cause) => {
+    const touched: string[] = [];
+    const runId = `blue-discovered-${Object.keys(more)[0] ?? ''}`;
+    // Discovery asks SSM which tagged nodes are online: both are.
+    const ssm = mockClient(SSMClient);
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: nodes.map((n) => ({ InstanceId: n.id, PingStatus: 'Online' })) });
+    const outcome = await run({ cluster: 'blue', targetVersion: '3.2.0', ...more }, runId, touched).finally(() => ssm.restore());
+    expect(outcome).toMatchObject({ status: 'FAILED', error: 'InputValidationError' });
+    if (outcome.status !== 'FAILED') return;
+    expect(outcome.cause).toMatch(cause);
+    expect(touched).toEqual([]);
+    const store = new FleetStore(documentClient(), 'fleet-upgrade-test');
+    await expect(store.getLock('blue')).resolves.toBeNull();
+    await expect(store.getRun('blue', runId)).resolves.toBeNull();
   });
 
   it('plans a list of the cluster\'s own nodes (dry run)', async () => {

@@ -4,7 +4,7 @@ import { inspectSandbox } from '../../local/sandbox.js';
 import type { RehearsalResult } from '../../local/rehearsal.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
-import { WINDOW_STEPS } from '../../core/steps.js';
+import { CLUSTER_STEPS, WINDOW_STEPS } from '../../core/steps.js';
 
 /** How long after a question was asked a node may still start (its gate passed just before the question was written). */
 const HOLD_SLACK_MS = 500;
@@ -52,6 +52,14 @@ export async function invariantViolations(r: RehearsalResult, cluster: ClusterFi
     const status = summary.nodes[node.id]?.status;
     const record = await store.getNodeRecord(summary.cluster, node.id);
     const outcome = outcomes.find((o) => o.nodeId === node.id);
+    // Left out by `only`: untouched, at its original version, and no step of its own ran on it.
+    if (summary.notInRun?.includes(node.id)) {
+      if (status !== undefined || outcome !== undefined) bad(`${node.id}: not in the run, yet the run recorded it (${String(status ?? outcome?.status)})`);
+      if (seen.currentVersion !== node.version) bad(`${node.id}: not in the run, yet at ${String(seen.currentVersion)} instead of ${node.version}`);
+      const own = checkpoints.filter((c) => c.nodeId === node.id && !CLUSTER_STEPS.includes(c.step)).map((c) => c.step);
+      if (own.length > 0) bad(`${node.id}: not in the run, yet it ran ${own.join(', ')}`);
+      continue;
+    }
     if (status === undefined) bad(`${node.id}: missing from the summary`);
     if (outcome !== undefined && outcome.status !== status) bad(`${node.id}: summary says ${status}, DynamoDB's run record says ${outcome.status}`);
     if (status === 'NEEDS_ATTENTION') {

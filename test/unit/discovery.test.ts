@@ -4,6 +4,7 @@ import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/cl
 import { DescribeInstanceInformationCommand, SSMClient, type InstanceInformation, type PingStatus } from '@aws-sdk/client-ssm';
 import { discoverNodes } from '../../adapters/discovery.js';
 import { PlanError } from '../../core/errors.js';
+import { mayBeSentCommands } from '../../core/node-selection.js';
 
 const tagging = mockClient(ResourceGroupsTaggingAPIClient);
 const ssm = mockClient(SSMClient);
@@ -79,6 +80,22 @@ describe('node discovery by tag', () => {
     expect((error as Error).message).toBe(
       '2 nodes are not online in SSM: i-0bbb (SSM ping status ConnectionLost), i-0ccc (not managed by SSM); bring them online or list the nodes in "nodes"',
     );
+  });
+
+  it('with only, lets a node out of the run be offline, but not a selected node or the core node', async () => {
+    tagging.on(GetResourcesCommand).resolves({
+      PaginationToken: '',
+      ResourceTagMappingList: [
+        resource('arn:aws:ec2:eu-west-1:123456789012:instance/i-0aaa', 'dea'),
+        resource('arn:aws:ec2:eu-west-1:123456789012:instance/i-0bbb', 'dea'),
+        resource('arn:aws:ec2:eu-west-1:123456789012:instance/i-0ccc', 'primary'),
+      ],
+    });
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [info('i-0aaa', 'Online'), info('i-0bbb', 'ConnectionLost'), info('i-0ccc', 'Online')] });
+    await expect(discoverNodes('prod', clients, mayBeSentCommands({ only: ['i-0aaa'] }))).resolves.toHaveLength(3);
+    await expect(discoverNodes('prod', clients, mayBeSentCommands({ only: ['i-0bbb'] }))).rejects.toThrow('a node is not online in SSM: i-0bbb (SSM ping status ConnectionLost)');
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [info('i-0aaa', 'Online'), info('i-0bbb', 'Online')] });
+    await expect(discoverNodes('prod', clients, mayBeSentCommands({ only: ['i-0aaa'] }))).rejects.toThrow('a node is not online in SSM: i-0ccc (not managed by SSM)');
   });
 
   it('refuses a roles tag holding something that is not a role name', async () => {

@@ -38,3 +38,20 @@ describe('compactSummary', () => {
     expect(compact.truncated?.note).toContain('RUN#big-run');
   });
 });
+
+describe('nodes not in the run (only)', () => {
+  it('are listed and counted, so the counts add up to the cluster\'s nodes', () => {
+    const summary = buildSummary({
+      run: { runId: 'r', cluster: 'c', targetVersion: '3.1.0', coreNode: 'core-1', order: ['dea-1'], roles: { 'dea-1': ['dea'], 'core-1': ['primary'], 'dea-2': ['dea'] }, plannedFrom: {}, startedAt: 't0', notInRun: ['core-1', 'dea-2'] },
+      checkpoints: [],
+      outcomes: [{ nodeId: 'dea-1', status: 'UPGRADED', from: '3.0.0', to: '3.1.0', at: 't1' }],
+      lockReleased: true,
+      finishedAt: 't2',
+    });
+    expect(summary.status).toBe('SUCCEEDED');
+    expect(summary.notInRun).toEqual(['core-1', 'dea-2']);
+    expect(Object.keys(summary.nodes)).toEqual(['dea-1']);
+    expect(Object.values(summary.counts).reduce((a, b) => a + b, 0)).toBe(3);
+    expect(summary.counts).toMatchObject({ upgraded: 1, notInRun: 2 });
+  });
+});
