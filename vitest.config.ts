@@ -10,6 +10,7 @@ export default defineConfig({
     maxWorkers: 2,
     // Handler logs would drown the test output; tests assert on outcomes, not logs.
     // Retries keep their errors and attempts but wait 100 ms, not AWS-sized backoffs (local/state-machine-runner.ts).
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', FLEET_UPGRADE_RETRY_INTERVAL_MS: '100' },
+    // The scripted operator's moment to read before deciding: 100 ms, not a person's second.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', FLEET_UPGRADE_RETRY_INTERVAL_MS: '100', FLEET_UPGRADE_OPERATOR_PAUSE_MS: '100' },
   },
 });

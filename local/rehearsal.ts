@@ -41,21 +41,6 @@ export type { LambdaFault, RehearsalOptions, RehearsalResult } from './rehearsal
 export { DOCUMENT_NAME, TABLE_NAME, cleanWorkdir, createTable } from './rehearsal-setup.js';
 
 /**
- * The stack synthesized with a built-in runbook, once per process (≈ 0.7 s each time otherwise): a process
- * that rehearses many times (the fault matrix, the tests) reuses it. A runbookPath is synthesized every
- * time, since its files may change between rehearsals.
- */
-const builtInTemplates = new Map<string, ReturnType<typeof synthesizeTemplate>>();
-async function builtInTemplate(runbook: string, workdir: string): Promise<ReturnType<typeof synthesizeTemplate>> {
-  let template = builtInTemplates.get(runbook);
-  if (template === undefined) {
-    template = synthesizeTemplate({ runbook }, await ensureDir(join(workdir, 'cdk')));
-    builtInTemplates.set(runbook, template);
-  }
-  return structuredClone(template);
-}
-
-/**
  * The local rehearsal: runs the synthesized state machine and SSM document against sandbox nodes,
  * with the real handlers in-process, the local DynamoDB, a local SSM endpoint and a local package repository.
  */
@@ -116,9 +101,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const dynamodb = opts.dynamodb ?? (await startLocalDynamoDb({ dir: join(workdir, 'dynamodb') }));
     if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
 
-    const template = givenTemplate ?? (opts.runbookPath !== undefined
-      ? synthesizeTemplate({ runbook, runbookPath: resolve(opts.runbookPath) }, await ensureDir(join(workdir, 'cdk')))
-      : await builtInTemplate(runbook, workdir));
+    // Synthesized once per process for a built-in runbook (local/template.ts); a runbookPath every time.
+    const template = givenTemplate ?? synthesizeTemplate({ runbook, ...(opts.runbookPath !== undefined ? { runbookPath: resolve(opts.runbookPath) } : {}) }, await ensureDir(join(workdir, 'cdk')));
     const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
     // The nodes check packages against the key this rehearsal's repository signs with (a given template pins the real one).
     parts.document = withPackageKey(parts.document, packageKeyDer(repo.publicKey));

@@ -24,7 +24,8 @@ export async function inFlightSettled(store: FleetStore, approvalId: string, lim
     if (inFlight.every((id) => settled.has(id))) break;
     await sleep(100);
   }
-  await sleep(1_000);
+  // A moment to read, as a person would take; the tests shorten it (vitest.config.ts), since it is only wall time.
+  await sleep(Number(process.env.FLEET_UPGRADE_OPERATOR_PAUSE_MS ?? 1_000));
 }
 
 /** Who the scripted operator signs in as, and who may decide (the rehearsal's sign-in). */

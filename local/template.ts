@@ -21,13 +21,22 @@ const LOCAL_PACKAGE_KEY = generateKeyPairSync('ed25519').publicKey.export({ type
 
 /** Synthesizes the real stack in-process (no bundling: the rehearsal runs the handlers from source). */
 export function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> = {}, outdirBase = '.tmp'): CfnTemplate {
+  // A synth takes about a second and depends only on the props (and a runbookPath's files, which may change:
+  // never cached): later callers in the process get their own copy of the same template.
+  const key = props.runbookPath === undefined ? JSON.stringify(props) : undefined;
+  const cached = key === undefined ? undefined : synthesized.get(key);
+  if (cached !== undefined) return structuredClone(cached);
   const app = new App({
     outdir: mkdtempSync(join(outdirBase, 'cdk-')),
     context: { 'aws:cdk:bundling-stacks': [] },
   });
   const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'http://127.0.0.1/artifacts', packageSigningPublicKey: LOCAL_PACKAGE_KEY, ...props });
-  return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
+  const template = app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
+  if (key !== undefined) synthesized.set(key, structuredClone(template));
+  return template;
 }
+
+const synthesized = new Map<string, CfnTemplate>();
 
 /**
  * A template `cdk synth` wrote (the operator's own context and runbook), checked before anything runs: it
