@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InputValidationError } from './errors.js';
 import { VERSION_PATTERN } from './version.js';
-import { DEFAULT_ROLE_ORDER } from './role-order.js';
+import { DEFAULT_ROLE_ORDER, UNMATCHED } from './role-order.js';
 import { unusedRoleMessage, unusedRoles } from './unused-roles.js';
 import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from './execution-timeout.js';
 
@@ -14,8 +14,7 @@ export const CLUSTER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const ROLE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 export const PROXY_PATTERN = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?\/?$/;
-/** Name of the final group: nodes that match no role in the order. Also its key in `concurrency`. */
-export const UNMATCHED = 'unmatched';
+export { UNMATCHED } from './role-order.js';
 export const MAX_NODES = 10_000;
 /** Nodes of a group upgraded at once, at most. */
 export const MAX_CONCURRENCY = 40;

@@ -1,5 +1,8 @@
 import { compareNatural } from './natural-sort.js';
-import { UNMATCHED, type NodeSpec } from './input-schema.js';
+import type { NodeSpec } from './input-schema.js';
+
+/** Name of the final group: nodes that match no role in the order. Also its key in `concurrency`. */
+export const UNMATCHED = 'unmatched';
 
 /** The seed procedure's order: DEA first, then controller, router, base, primary; everything else last. */
 export const DEFAULT_ROLE_ORDER: readonly string[] = ['dea', 'controller', 'router', 'base', 'primary'];
