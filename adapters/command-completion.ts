@@ -1,12 +1,13 @@
 import { ignoreFailure, interpretStepResult, type StepResult } from '../core/step-result.js';
 import { deliveryTimeoutSeconds } from '../core/steps.js';
+import { FINAL_COMMAND_STATUSES as FINAL_STATUSES, FINAL_STATUS_DETAILS } from '../core/command-status.js';
 import type { StepCheckpoint } from '../core/summary.js';
 import type { FleetStore, PendingCommand } from './store.js';
 import type { CommandInvocation } from './ssm.js';
 import type { TaskCallback } from './task-callback.js';
 
-/** SSM statuses after which a command's invocation will not change again. */
-export const FINAL_COMMAND_STATUSES = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated']);
+/** SSM statuses after which a command's invocation will not change again (core/command-status.ts). */
+export const FINAL_COMMAND_STATUSES: ReadonlySet<string> = new Set<string>([...FINAL_STATUSES, ...FINAL_STATUS_DETAILS]);
 
 /**
  * Seconds after it was sent when a command still "in progress" has lost its node: a command starts within

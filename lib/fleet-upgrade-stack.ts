@@ -17,6 +17,7 @@ import type { Construct } from 'constructs';
 import { buildRunbookDocument, checkArtifactBaseUrl } from './runbook-document.js';
 import { PACKAGE_KEY_SETTING, packageKeyDer } from './package-key.js';
 import { EXECUTION_TIMEOUT_DAYS } from '../core/execution-timeout.js';
+import { FINAL_COMMAND_STATUSES } from '../core/command-status.js';
 import { ApprovalPage, type ApprovalSignInProps } from './approval-page.js';
 import { ApprovalReminders, SIGN_IN_ISSUER_ENV } from './approval-reminders.js';
 import { taskAnswerStatement } from './task-answers.js';
@@ -29,9 +30,6 @@ const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** CloudFormation metadata key naming the handler module of a function (lets the local rehearsal run it in-process). */
 export const HANDLER_METADATA_KEY = 'fleet-upgrade:handler';
-
-/** SSM command statuses that end a command: the EventBridge rule forwards only these. */
-const FINAL_COMMAND_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 
 export interface FleetUpgradeStackProps extends StackProps {
   /** Base URL (https) of the package repository: `<url>/<version>/app-<version>.tar.gz`, its `.sig` and `<url>/<version>/SHA256SUMS`. */
@@ -205,7 +203,8 @@ export class FleetUpgradeStack extends Stack {
       eventPattern: {
         source: ['aws.ssm'],
         detailType: ['EC2 Command Invocation Status-change Notification'],
-        detail: { 'document-name': [this.document.ref], status: FINAL_COMMAND_STATUSES },
+        // Only the statuses that end a command (core/command-status.ts).
+        detail: { 'document-name': [this.document.ref], status: [...FINAL_COMMAND_STATUSES] },
       },
       targets: [new targets.LambdaFunction(commandFinished, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
     });
