@@ -13,6 +13,29 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
+/** States whose success is bookkeeping, not progress: said only when they fail. */
+const QUIET = new Set(['May this node start?']);
+
+/**
+ * Why a state failed, in words: a step's result (exit code and its last line of output) rather than its
+ * JSON, and a timeout as a timeout, not `States.Timeout: States.Timeout`.
+ */
+export function failureText(error: string | undefined, cause: unknown): string {
+  const text = typeof cause === 'string' ? cause : JSON.stringify(cause ?? '');
+  if (error === 'States.Timeout') return 'timed out: no result within the step\'s timeout';
+  try {
+    const step = JSON.parse(text) as { exitCode?: unknown; outputTail?: unknown };
+    if (typeof step === 'object' && step !== null && ('exitCode' in step || 'outputTail' in step)) {
+      const last = typeof step.outputTail === 'string' ? step.outputTail.trim().split('\n').at(-1) ?? '' : '';
+      return `exit code ${step.exitCode === null || step.exitCode === undefined ? 'none' : String(step.exitCode)}${last ? `: ${last.slice(0, 200)}` : ''}`;
+    }
+  } catch {
+    // Not JSON: said as it is.
+  }
+  const first = text.split('\n')[0]?.slice(0, 200) ?? '';
+  return error === undefined || error === first ? first : `${error}: ${first}`;
+}
+
 /**
  * Live progress as plain lines (readable in a terminal, a CI log or a pipe): one line when a group
  * starts, one per finished step with its node and duration, and the reason when something fails.
@@ -65,11 +88,18 @@ export class ProgressPrinter {
         note = ` — ${output.plan.upgradeCount ?? 0} to upgrade, ${skipped.length} skipped${skipped.length ? `: ${skipped.slice(0, 5).map((n) => `${n.id} (${n.reason})`).join(', ')}${skipped.length > 5 ? ', …' : ''}` : ''}`;
       }
       const warnings = output?.lastStep?.warnings ?? [];
+      if (QUIET.has(event.stateName ?? '') && warnings.length === 0) return;
       this.say(`${at} ${who.padEnd(14)} ${event.stateName ?? ''}: ok in ${took}${note}${warnings.length ? ` — warnings: ${warnings.join('; ')}` : ''}`);
     } else if (event.type === 'StateFailed') {
       this.failed.add(key);
-      const cause = typeof event.cause === 'string' ? event.cause : JSON.stringify(event.cause ?? '');
-      this.say(`${at} ${who.padEnd(14)} ${event.stateName ?? ''}: FAILED after ${took} — ${event.error ?? 'error'}: ${cause.split('\n')[0]?.slice(0, 200) ?? ''}`);
+      if (event.error === 'RunStopped') {
+        // The node's failure was said already; this is the run noticing it.
+        this.say(`${at} ${''.padEnd(14)} no further node starts: ${failureText(undefined, event.cause).replace(/^the run stopped: /, '')}`);
+      } else if (event.stateType === 'Fail') {
+        this.say(`${at} ${''.padEnd(14)} run ended: ${failureText(undefined, event.cause)}`);
+      } else {
+        this.say(`${at} ${who.padEnd(14)} ${event.stateName ?? ''}: FAILED after ${took} — ${failureText(event.error, event.cause)}`);
+      }
     }
   }
 }

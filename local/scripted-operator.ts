@@ -115,7 +115,11 @@ export async function startLocalOperator(opts: {
       const link = message.attributes.link ?? '';
       const turn = next();
       if (turn === undefined) {
-        opts.say(`approval ${approvalId}: ${message.subject}. Waiting for a decision: open ${link}`);
+        // The deadline and what it decides come from the approval itself, as the email says them.
+        answering.push(opts.store().getApproval(approvalId).then(
+          (a) => opts.say(`approval ${approvalId}: ${message.subject}. Waiting for a decision until ${a?.expiresAt ?? '?'} (then ${a?.onTimeout ?? 'the timeout decision'}): open ${link}${opts.signIn === null ? '' : ' and sign in'}, or run fleet-upgrade decide ${approvalId} rollback|retry|skip|abort`),
+          () => opts.say(`approval ${approvalId}: ${message.subject}. Waiting for a decision: open ${link}, or run fleet-upgrade decide ${approvalId} rollback|retry|skip|abort`),
+        ));
         return;
       }
       opts.say(`approval ${approvalId}: ${message.subject}. Answering "${turn.decision}"${opts.signIn === null ? '' : ` as ${turn.as}`} through the approval page (--decision) once the nodes in flight have settled`);

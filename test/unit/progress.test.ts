@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { failureText, ProgressPrinter } from '../../local/progress.js';
+import type { RunnerEvent } from '../../local/state-machine-runner.js';
+
+describe('rehearsal progress lines', () => {
+  it('say a failed step by its exit code and last line, a timeout as a timeout, anything else as it is', () => {
+    expect(failureText('StepFailed', JSON.stringify({ nodeId: 'dea-2', step: 'upgrade', exitCode: 1, outputTail: 'unpacking\ndisk full' }))).toBe('exit code 1: disk full');
+    expect(failureText('StepFailed', JSON.stringify({ nodeId: 'dea-2', step: 'upgrade', exitCode: null, outputTail: '' }))).toBe('exit code none');
+    expect(failureText('States.Timeout', 'States.Timeout')).toBe("timed out: no result within the step's timeout");
+    expect(failureText('Lambda.Unknown', 'boom\nstack')).toBe('Lambda.Unknown: boom');
+    expect(failureText('X', 'X')).toBe('X');
+  });
+
+  it('says one line for a failed step, then that no node starts, then how the run ended; a gate that lets a node start says nothing', () => {
+    const lines: string[] = [];
+    const p = new ProgressPrinter((l) => lines.push(l), 0);
+    const e = (over: Partial<RunnerEvent>): RunnerEvent => ({ type: 'StateEntered', timestamp: 1000, stateType: 'Task', input: { node: { id: 'dea-2' } }, ...over }) as RunnerEvent;
+    p.handle(e({ stateName: 'May this node start?' }));
+    p.handle(e({ type: 'StateExited', stateName: 'May this node start?', output: { gate: { go: true } } }));
+    p.handle(e({ stateName: 'Upgrade' }));
+    p.handle(e({ type: 'StateFailed', stateName: 'Upgrade', timestamp: 1100, error: 'StepFailed', cause: JSON.stringify({ exitCode: 1, outputTail: 'injected' }) }));
+    p.handle(e({ type: 'StateFailed', stateName: 'Stop if a node stopped the run', input: {}, error: 'RunStopped', cause: 'the run stopped: rollback decided for dea-2 after upgrade failed' }));
+    p.handle(e({ type: 'StateFailed', stateName: 'Upgrade failed', stateType: 'Fail', input: {}, error: 'StepFailed', cause: 'upgrade failed on dea-2 (exit code 1)' }));
+    expect(lines.map((l) => l.replace(/^\[\s*[\d.]+s\] /, '').replace(/\s+/g, ' '))).toEqual([
+      'dea-2 Upgrade: FAILED after 0.1s — exit code 1: injected',
+      ' no further node starts: rollback decided for dea-2 after upgrade failed',
+      ' run ended: upgrade failed on dea-2 (exit code 1)',
+    ]);
+  });
+});
