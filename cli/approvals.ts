@@ -59,10 +59,10 @@ export function approvalsCommand(): Command {
  * Who decides from the CLI: the caller's AWS identity (STS GetCallerIdentity) when it can be had
  * within a few seconds, else the OS user on this host (also with `null`: a local endpoint has no identities).
  */
-export async function callerIdentity(sts: STSClient | null = new STSClient({ maxAttempts: 1 })): Promise<string> {
+export async function callerIdentity(sts: STSClient | null = new STSClient({ maxAttempts: 1 }), command = 'decide'): Promise<string> {
   try {
     const out = await sts?.send(new GetCallerIdentityCommand({}), { abortSignal: AbortSignal.timeout(3000) });
-    if (out?.Arn) return `${out.Arn} (fleet-upgrade decide)`;
+    if (out?.Arn) return `${out.Arn} (fleet-upgrade ${command})`;
   } catch {
     // No credentials, no region or no network: the OS user is the best we know.
   } finally {
@@ -74,7 +74,7 @@ export async function callerIdentity(sts: STSClient | null = new STSClient({ max
   } catch {
     user = process.env.USER ?? 'unknown user';
   }
-  return `${user}@${hostname()} (fleet-upgrade decide, no AWS identity)`;
+  return `${user}@${hostname()} (fleet-upgrade ${command}, no AWS identity)`;
 }
 
 /** `fleet-upgrade decide <approval-id> <decision>`: decides once, with the caller's credentials. */

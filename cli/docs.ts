@@ -21,6 +21,7 @@ const MEANING: Record<string, string> = {
   'approval.timeoutMinutes': 'How long to wait for the operator\'s decision.',
   'approval.onTimeout': 'Decision taken when nobody answers in time.',
   dryRun: 'Only plan: return the plan, touch nothing, take no lock.',
+  pauseLimitMinutes: 'How long `fleet-upgrade pause` may hold the run. Not resumed by then, the run stops as abort does: nodes not started stay at their version (NOT_STARTED), maintenance mode goes off, the lock is released; the run ends ABORTED.',
 };
 
 type JsonSchema = {

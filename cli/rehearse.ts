@@ -69,7 +69,16 @@ interface RehearseFlags {
   fail?: InjectedFailure[];
   runId?: string;
   resumeFrom?: string;
+  pauseAfter?: string;
+  resumeAfter?: number;
+  pauseLimitMinutes?: number;
   json?: boolean;
+}
+
+/** A non-negative number from a flag (minutes or seconds). */
+function minutesOrSeconds(flag: string, v: string): number {
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(v)) throw new UsageError(`${flag}: expected a number, got ${JSON.stringify(v)}`);
+  return Number(v);
 }
 
 export function rehearseCommand(): Command {
@@ -115,8 +124,11 @@ export function rehearseCommand(): Command {
     .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always), or NODE:signature to serve NODE packages signed by another key; repeatable').argParser(parseFailure))
     .option('--run-id <id>', 'the run id (execution name); default <cluster>-<version>-<timestamp>')
     .option('--resume-from <run>', 'resume this stopped run, as `start --resume-from` does in AWS: same --workdir, whose sandboxes and table it left')
+    .option('--pause-after <node>', 'the operator pauses the run (fleet-upgrade pause) as soon as NODE has started: it finishes, no other node starts')
+    .option('--resume-after <seconds>', 'with --pause-after: the operator resumes (fleet-upgrade resume) this many seconds after pausing (default: never, the pause runs to its limit)', (v: string) => minutesOrSeconds('--resume-after', v))
+    .option('--pause-limit-minutes <minutes>', 'how long a pause may hold the run before it stops as abort does (default 1440)', (v: string) => minutesOrSeconds('--pause-limit-minutes', v))
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --pause-after dea-1 --resume-after 10\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {
@@ -163,6 +175,9 @@ export function rehearseCommand(): Command {
         ...(flags.fail ? { failures: flags.fail } : {}),
         ...(flags.runId ? { runId: flags.runId } : {}),
         ...(flags.resumeFrom ? { resumeFrom: flags.resumeFrom } : {}),
+        ...(flags.pauseAfter ? { pauseAfter: flags.pauseAfter } : {}),
+        ...(flags.resumeAfter !== undefined ? { resumeAfterSeconds: flags.resumeAfter } : {}),
+        ...(flags.pauseLimitMinutes !== undefined ? { pauseLimitMinutes: flags.pauseLimitMinutes } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       }).finally(() => {
         process.off('SIGINT', interrupted);

@@ -3,6 +3,7 @@ import { InputValidationError } from './errors.js';
 import { VERSION_PATTERN } from './version.js';
 import { DEFAULT_ROLE_ORDER } from './role-order.js';
 import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from './execution-timeout.js';
+import { DEFAULT_PAUSE_LIMIT_MINUTES } from './pause.js';
 
 /**
  * The public contract: one JSON document accepted identically by StartExecution, the CLI and the rehearsal.
@@ -102,6 +103,13 @@ export const inputSchema = z
     resumeFrom: z.string({ message: 'expected the run id of an earlier run of this cluster' })
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/, { message: 'expected a run id (letters, digits, ".", "-", "_"; at most 80)' })
       .optional(),
+    /**
+     * How long `fleet-upgrade pause` may hold the run: past it the run stops as abort does (nodes not started
+     * stay untouched, maintenance mode off, the lock released). Fractions allowed so a rehearsal can show it.
+     */
+    pauseLimitMinutes: z.number({ message: 'expected a number of minutes' }).min(0.1, { message: 'expected at least 0.1 minutes' }).max(MAX_APPROVAL_TIMEOUT_MINUTES, {
+      message: `expected at most ${MAX_APPROVAL_TIMEOUT_MINUTES} minutes (an execution times out after ${EXECUTION_TIMEOUT_DAYS} days, and the rest of the run needs time too)`,
+    }).default(DEFAULT_PAUSE_LIMIT_MINUTES),
   })
   .superRefine((input, ctx) => {
     // Per-role settings must name a group that can exist: a role of the order, or the final group.

@@ -1,6 +1,7 @@
 import type { DeciderIdentity } from './approvers.js';
 import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
 import { heldReport, type HeldReport } from './hold.js';
+import type { PauseReport } from './pause.js';
 
 export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
 /**
@@ -118,6 +119,8 @@ export interface Summary {
   warnings: string[];
   /** Nodes that waited while the operator decided about a failed node (absent when none waited). */
   held?: (HeldReport & { started: boolean })[];
+  /** The run's last pause (`fleet-upgrade pause`): who, when, how it ended, and the time spent paused. */
+  pause?: PauseReport;
   startedAt: string;
   finishedAt: string;
 }
@@ -165,6 +168,9 @@ export function buildSummary(args: {
   caught?: CaughtError;
   /** Nodes held by open questions (`RUN#id` / `HELD#node`). */
   held?: readonly { nodeId: string; heldMs: number; since?: string; waitedFor: string[] }[];
+  /** The run's last pause; an EXPIRED one stopped the run as abort does, for `stopReason`. */
+  pause?: PauseReport;
+  stopReason?: string;
   finishedAt: string;
 }): Summary {
   const { run, checkpoints, outcomes } = args;
@@ -219,9 +225,11 @@ export function buildSummary(args: {
   const decided = (d: NodeOutcome['decision']) => outcomes.some((o) => o.decision === d && o.rollbackFailed !== true);
   const skippedOnly = outcomes.every((o) => o.decision === undefined || o.decision === 'skip');
   const everyOtherNodeDone = run.order.every((id) => ['UPGRADED', 'SKIPPED', 'ROLLED_BACK'].includes(nodes[id]?.status ?? ''));
+  // A pause past its limit stops the run as abort does (core/pause.ts).
+  const pausedOut = args.pause?.state === 'EXPIRED';
   let status: RunStatus;
   if (outcomes.some((o) => o.rollbackFailed === true)) status = 'FAILED';
-  else if (decided('abort')) status = 'ABORTED';
+  else if (decided('abort') || pausedOut) status = 'ABORTED';
   else if (decided('rollback')) status = 'ROLLED_BACK';
   else if (decided('skip') && skippedOnly && everyOtherNodeDone && args.caught === undefined) status = 'PARTIAL';
   else if (failure !== null) status = 'FAILED';
@@ -241,13 +249,16 @@ export function buildSummary(args: {
       disabledAt: cluster('maintenance-off')?.finishedAt ?? null,
     },
     lockReleased: args.lockReleased,
-    failure: status !== 'SUCCEEDED' && status !== 'PREPARED' && failure === null
+    failure: pausedOut && (failure === null || failure.node === null)
+      ? { node: null, step: null, error: 'PauseLimitPassed', message: args.stopReason ?? 'the run stopped: its pause passed its limit', exitCode: null, outputTail: '' }
+      : status !== 'SUCCEEDED' && status !== 'PREPARED' && failure === null
       ? { node: null, step: null, error: 'Incomplete', message: `the run ended before every node was ${run.prepareOnly === true ? 'prepared' : 'upgraded'}`, exitCode: null, outputTail: '' }
       : failure,
     warnings,
     ...(args.held?.length ? {
       held: args.held.map((h) => ({ ...heldReport(h, args.finishedAt), started: nodes[h.nodeId] !== undefined && nodes[h.nodeId]?.status !== 'NOT_STARTED' })),
     } : {}),
+    ...(args.pause ? { pause: args.pause } : {}),
     startedAt: run.startedAt,
     finishedAt: args.finishedAt,
   };

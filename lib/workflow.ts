@@ -5,6 +5,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, deliveryTimeoutSeconds, type StepId } from '../core/steps.js';
 import { HELD_STATE_NAME } from '../core/hold.js';
+import { isPaused, pausedState } from './paused-state.js';
 
 /** Nodes checked at once before the window (self-update and version check only: read-mostly, safe in parallel). */
 const CHECK_CONCURRENCY = 10;
@@ -195,6 +196,7 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   const upgradeNode = gate.next(
     new sfn.Choice(scope, 'Is the run stopping, or is the node resumed?')
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.gate.held'), sfn.Condition.booleanEquals('$.gate.held', true)), held)
+      .when(isPaused, pausedState(scope, f.recordNode, transientRetry, gate))
       .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping', ENDS_CHILD))
       // A resumed run: a node the earlier run left mid-window goes on from the step its checkpoints say (plan's interruptedNodes).
       .when(resumedAt('restart'), at('restart'))

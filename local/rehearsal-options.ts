@@ -79,6 +79,11 @@ export interface RehearsalOptions {
   /** Lambda handlers made to throw, as a crashing function would (fault injection). */
   lambdaFaults?: LambdaFault[];
   runId?: string;
+  /** The operator pauses the run once this node started (`--pause-after`), and resumes after `resumeAfterSeconds` (`--resume-after`; absent: never). */
+  pauseAfter?: string;
+  resumeAfterSeconds?: number;
+  /** The input's pauseLimitMinutes (`--pause-limit-minutes`): past it a pause stops the run as abort does. */
+  pauseLimitMinutes?: number;
   /** A local DynamoDB the caller owns (kept running afterwards, e.g. for a test to inspect). */
   dynamodb?: LocalDynamoDb;
   /** Leave the sandbox services running at the end (a test inspects them, then stops them). */

@@ -3,8 +3,12 @@ import type { StepResult } from '../../core/step-result.js';
 import type { CaughtError, NodeOutcome } from '../../core/summary.js';
 import type { ApprovalDecision } from '../../core/approval.js';
 import { NODE_PIPELINE } from '../../core/steps.js';
-import { gateAnswer, releasesHeldNodes, type GateAnswer } from '../../core/hold.js';
+import { gateAnswer, type GateAnswer } from '../../core/hold.js';
+import { pauseCheck, pauseGate, type PausedAnswer } from '../../core/pause.js';
 import { FleetStore } from '../../adapters/store.js';
+import { releaseHeldNodes } from '../../adapters/held-release.js';
+import { PauseStore, type PauseRecord } from '../../adapters/pause-store.js';
+import { Table } from '../../adapters/table.js';
 import { TaskCallback } from '../../adapters/task-callback.js';
 import { documentClient, requireEnv, sfnClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
@@ -40,31 +44,30 @@ export class RunStoppedError extends Error {
   }
 }
 
+/** The run's held nodes go back to the gate if nothing holds the run any more (adapters/held-release.ts). */
+async function releaseHeld(store: FleetStore, pauses: PauseStore, run: RunContext): Promise<void> {
+  const released = await releaseHeldNodes({ store, pauses, callback: new TaskCallback(sfnClient()) }, run.runId, run.pauseLimitSeconds, () => new Date().toISOString());
+  if (released.length > 0) logger.info('held nodes released', { runId: run.runId, nodes: released });
+}
+
 /**
- * Lets the held nodes go back to "May this node start?" once no question holds the run (or the run stops).
- * Each waiting state is answered first and its wait recorded after: a crash in between leaves a node that
- * moved on, never one waiting for an answer nobody will send.
+ * A pause past its limit stops the run as abort does (core/pause.ts): the pause is marked EXPIRED, the run
+ * stopping, and the held nodes go back to the gate to end not started.
  */
-async function releaseHeldNodes(store: FleetStore, runId: string): Promise<void> {
-  const [stop, holds] = await Promise.all([store.runStopping(runId), store.openHolds(runId)]);
-  if (!releasesHeldNodes(stop, holds)) return;
-  const waiting = (await store.heldNodes(runId)).filter((h) => h.taskToken !== undefined);
-  const callback = new TaskCallback(sfnClient());
-  await Promise.all(waiting.map(async (held) => {
-    const at = new Date().toISOString();
-    await callback.succeed(held.taskToken as string, { released: true });
-    await store.releaseHeldNode(runId, held, at);
-  }));
-  if (waiting.length > 0) logger.info('held nodes released', { runId, nodes: waiting.map((h) => h.nodeId), stopping: stop !== null });
+async function expirePause(store: FleetStore, pauses: PauseStore, run: RunContext, pause: PauseRecord, reason: string, at: string): Promise<void> {
+  await pauses.end(run.runId, pause, 'EXPIRED', 'the pause limit', at);
+  await store.markRunStopping(run.runId, reason, at);
+  await releaseHeld(store, pauses, run);
 }
 
 /**
  * Records how a node's part of the run ended, in the run and in the node's own record.
- * `gate`: may a node start (is the run stopping, or held by an open question)? `hold`: the node waits for the
- * open questions (a task token). `checkStop`: throws RunStopped when a node stopped the run.
+ * `gate`: may a node start (is the run stopping, held by an open question, or paused)? `hold`: the node waits for
+ * the open questions or the pause (a task token). `checkStop`: throws RunStopped when a node stopped the run.
  */
-export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | GateAnswer | { held: boolean } | { stopped: false }> => {
+export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | GateAnswer | PausedAnswer | { held: boolean } | { stopped: false }> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
+  const pauses = new PauseStore(new Table(documentClient(), requireEnv('TABLE_NAME')));
   const { runId } = event.run;
   if (event.action === 'gate') {
     // Every node that starts renews the run's hold on the cluster lock; a run that lost it stops here.
@@ -72,17 +75,21 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | Gat
     if (!renewed) {
       await store.markRunStopping(runId, `the cluster lock of ${event.run.cluster} is no longer held by this run (it was broken with unlock); no further node starts`, new Date().toISOString());
     }
+    const pause = await pauses.open(runId);
+    const pausing = pauseCheck(pause, event.run.pauseLimitSeconds, new Date().toISOString());
+    if (pause !== null && pausing.kind === 'expired') await expirePause(store, pauses, event.run, pause, pausing.reason, new Date().toISOString());
     const [stop, holds] = await Promise.all([store.runStopping(runId), store.openHolds(runId)]);
-    const answer = gateAnswer(stop, holds);
+    const answer = pauseGate(gateAnswer(stop, holds), pausing, pause?.pausedBy);
     if (answer.go) await store.markStarted(runId, event.node.id, new Date().toISOString());
     if ('held' in answer) logger.info('node held: waiting for a decision', { runId, nodeId: event.node.id, waitingFor: answer.waitingFor });
+    if ('paused' in answer) logger.info('node held: the run is paused', { runId, nodeId: event.node.id, until: answer.until });
     return answer;
   }
   if (event.action === 'hold') {
     if (event.taskToken === undefined) throw new Error('hold needs the task token of the waiting state');
     // Registered before looking again: a question answered in between either sees this node or is seen here.
     await store.holdNode(runId, event.node.id, event.taskToken, event.waitingFor ?? [], new Date().toISOString());
-    await releaseHeldNodes(store, runId);
+    await releaseHeld(store, pauses, event.run);
     return { held: true };
   }
   if (event.action === 'checkStop') {
@@ -146,7 +153,7 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | Gat
   }
   // The node's question (if it was asked) is answered: held nodes go on, or end unstarted if the run stops.
   const wasHolding = await store.closeHold(runId, event.node.id);
-  if (wasHolding || !continues) await releaseHeldNodes(store, runId);
+  if (wasHolding || !continues) await releaseHeld(store, pauses, event.run);
   logger.info('node recorded', { runId, ...outcome });
   return outcome;
 };

@@ -1,6 +1,8 @@
 import type { RunContext } from '../../core/run-context.js';
 import { buildSummary, compactSummary, type CaughtError, type RunInfo, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
+import { PauseStore } from '../../adapters/pause-store.js';
+import { Table } from '../../adapters/table.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
@@ -27,6 +29,9 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
     startedAt: run.startedAt,
   };
   const { checkpoints, outcomes, held } = await store.runRecords(run.runId);
+  const finishedAt = new Date().toISOString();
+  const pause = await new PauseStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).settle(run.runId, finishedAt);
+  const stop = pause?.state === 'EXPIRED' ? await store.runStopping(run.runId) : null;
   const summary = compactSummary(buildSummary({
     run: info,
     checkpoints,
@@ -34,7 +39,9 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
     held,
     lockReleased: event.lock?.released === true,
     ...(event.error ? { caught: event.error } : {}),
-    finishedAt: new Date().toISOString(),
+    ...(pause ? { pause } : {}),
+    ...(stop ? { stopReason: stop.reason } : {}),
+    finishedAt,
   }));
   if (recorded !== null) await store.completeRun(summary);
   logger.info('run summarized', { runId: run.runId, status: summary.status, counts: summary.counts });
