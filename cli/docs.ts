@@ -22,6 +22,7 @@ const MEANING: Record<string, string> = {
   'approval.onTimeout': 'Decision taken when nobody answers in time.',
   dryRun: 'Only plan: return the plan, touch nothing, take no lock.',
   pauseLimitMinutes: 'How long `fleet-upgrade pause` may hold the run. Not resumed by then, the run stops as abort does: nodes not started stay at their version (NOT_STARTED), maintenance mode goes off, the lock is released; the run ends ABORTED.',
+  canary: 'Canary, then widen: once the first N nodes to start (in run order) are upgraded, the run waits for `continue` or `abort` (approval page, email, `fleet-upgrade decide`) before any other node starts. `abort` stops the run as abort does: the canary nodes stay at the target, nothing else changes, maintenance mode off, lock released (ABORTED). No answer within `approval.timeoutMinutes`: abort.',
 };
 
 type JsonSchema = {

@@ -10,7 +10,7 @@ import { globalFlags, StackClients } from './aws.js';
 import { EXIT_OK, EXIT_RUN_FAILED, UsageError } from './errors.js';
 
 /** A running run's id, its pause limit (from its execution input) and the clients; exit 1 when it is not running. */
-async function runningRun(clients: StackClients, run: string): Promise<{ runId: string; limitSeconds: number } | string> {
+async function runningRun(clients: StackClients, run: string): Promise<{ runId: string; limitSeconds: number; canary: number } | string> {
   const described = await clients.sfn.send(new DescribeExecutionCommand({ executionArn: await clients.executionArn(run) }));
   if (described.status !== 'RUNNING') return `run ${described.name ?? run} is not running (it is ${described.status ?? 'unknown'}): nothing to change`;
   let input: Record<string, unknown> = {};
@@ -19,7 +19,7 @@ async function runningRun(clients: StackClients, run: string): Promise<{ runId: 
   } catch {
     // An execution started by hand with odd input: the default limit applies, as validate-input would have it.
   }
-  return { runId: described.name ?? run, limitSeconds: pauseLimitSecondsOf(input) };
+  return { runId: described.name ?? run, limitSeconds: pauseLimitSecondsOf(input), canary: typeof input.canary === 'number' ? input.canary : 0 };
 }
 
 function checkRun(run: string): string {
@@ -92,7 +92,7 @@ export function resumeCommand(): Command {
           return say(flags.json, { runId: found.runId, resumed: false }, `run ${found.runId}: its pause ended meanwhile (resumed by someone else, or its limit passed); nothing changed`, EXIT_RUN_FAILED);
         }
         // The waiting nodes are released here, as record-node releases them when a question is answered.
-        const released = await releaseHeldNodes({ store, pauses, callback: new TaskCallback(clients.sfn) }, found.runId, found.limitSeconds, () => new Date().toISOString());
+        const released = await releaseHeldNodes({ store, pauses, canaries: await clients.canaries(), callback: new TaskCallback(clients.sfn) }, found.runId, { pauseLimitSeconds: found.limitSeconds, canary: found.canary }, () => new Date().toISOString());
         say(flags.json, { runId: found.runId, resumed: true, resumedBy: by, released },
           `Resumed run ${found.runId}${released.length > 0 ? `: ${released.join(', ')} go on` : ''}.`, EXIT_OK);
       } finally {

@@ -110,6 +110,11 @@ export const inputSchema = z
     pauseLimitMinutes: z.number({ message: 'expected a number of minutes' }).min(0.1, { message: 'expected at least 0.1 minutes' }).max(MAX_APPROVAL_TIMEOUT_MINUTES, {
       message: `expected at most ${MAX_APPROVAL_TIMEOUT_MINUTES} minutes (an execution times out after ${EXECUTION_TIMEOUT_DAYS} days, and the rest of the run needs time too)`,
     }).default(DEFAULT_PAUSE_LIMIT_MINUTES),
+    /**
+     * Canary, then widen: after the first N nodes of the run (the first to start, in run order) are upgraded,
+     * the run waits for a decision `continue` or `abort` (approval page, email, `decide`) before the rest.
+     */
+    canary: z.int({ message: 'expected a whole number of nodes' }).min(1, { message: 'expected at least 1 node' }).max(MAX_NODES, { message: `expected at most ${MAX_NODES} nodes` }).optional(),
   })
   .superRefine((input, ctx) => {
     // Per-role settings must name a group that can exist: a role of the order, or the final group.

@@ -19,6 +19,8 @@ export interface RunContext {
   onTimeout: 'rollback' | 'abort';
   /** How long a pause may hold the run before it stops as abort does. */
   pauseLimitSeconds: number;
+  /** Canary nodes before the run asks continue or abort; 0: no canary. */
+  canary: number;
 }
 
 export function runContext(input: UpgradeInput, runId: string, startedAt: string): RunContext {
@@ -39,5 +41,6 @@ export function runContext(input: UpgradeInput, runId: string, startedAt: string
     approvalTimeoutSeconds: Math.max(1, Math.round(input.approval.timeoutMinutes * 60)),
     onTimeout: input.approval.onTimeout,
     pauseLimitSeconds: Math.max(1, Math.round(input.pauseLimitMinutes * 60)),
+    canary: input.canary ?? 0,
   };
 }

@@ -22,7 +22,7 @@ export function defaultRunId(cluster: string, version: string, now = new Date())
 
 /** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
 export function rehearsalInput(
-  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom' | 'pauseLimitMinutes'> & {
+  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom' | 'pauseLimitMinutes' | 'canary'> & {
     httpsProxy?: string;
   },
 ): UpgradeInput {
@@ -42,6 +42,7 @@ export function rehearsalInput(
     ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom } : {}),
     ...(opts.httpsProxy ? { httpsProxy: opts.httpsProxy } : {}),
     ...(opts.pauseLimitMinutes !== undefined ? { pauseLimitMinutes: opts.pauseLimitMinutes } : {}),
+    ...(opts.canary !== undefined ? { canary: opts.canary } : {}),
   });
 }
 

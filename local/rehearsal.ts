@@ -261,8 +261,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     cleanups.push(async () => opts.signal?.removeEventListener('abort', stop));
     // The operator's pause and resume, scripted (--pause-after, --resume-after), with the CLI's own calls.
     if (opts.pauseAfter !== undefined) {
-      const pauseLimitSeconds = Math.round(input.pauseLimitMinutes * 60);
-      cleanups.push(startScriptedPause({ afterNode: opts.pauseAfter, ...(opts.resumeAfterSeconds !== undefined ? { resumeAfterSeconds: opts.resumeAfterSeconds } : {}) }, { runId, tableName: TABLE_NAME, pauseLimitSeconds, say }));
+      const settings = { pauseLimitSeconds: Math.round(input.pauseLimitMinutes * 60), canary: input.canary ?? 0 };
+      cleanups.push(startScriptedPause({ afterNode: opts.pauseAfter, ...(opts.resumeAfterSeconds !== undefined ? { resumeAfterSeconds: opts.resumeAfterSeconds } : {}) }, { runId, tableName: TABLE_NAME, settings, say }));
     }
     const mapChildren = local.mapChildrenCheck(parts.definition);
     const counter = new ExecutionCounter(parts.definition);

@@ -1,6 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient, sfnClient } from '../adapters/aws-clients.js';
-import { releaseHeldNodes } from '../adapters/held-release.js';
+import { releaseHeldNodes, type HoldSettings } from '../adapters/held-release.js';
+import { CanaryStore } from '../adapters/canary-store.js';
 import { planKey } from '../adapters/keys.js';
 import { PauseStore } from '../adapters/pause-store.js';
 import { FleetStore } from '../adapters/store.js';
@@ -20,7 +21,7 @@ export interface ScriptedPause {
  * the CLI, with the operator's (unchecked) credentials. Polls the node's plan item for its start: a rehearsal
  * of a handful of nodes, 100 ms apart. Returns a stop function that ends the script when the run ends.
  */
-export function startScriptedPause(script: ScriptedPause, ctx: { runId: string; tableName: string; pauseLimitSeconds: number; say: (line: string) => void }): () => Promise<void> {
+export function startScriptedPause(script: ScriptedPause, ctx: { runId: string; tableName: string; settings: HoldSettings; say: (line: string) => void }): () => Promise<void> {
   let done = false;
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const table = new Table(documentClient(), ctx.tableName);
@@ -41,7 +42,7 @@ export function startScriptedPause(script: ScriptedPause, ctx: { runId: string; 
     if (done || pause === null) return;
     await pauses.end(ctx.runId, pause, 'RESUMED', 'the rehearsal\'s operator (--resume-after)', new Date().toISOString());
     const store = new FleetStore(documentClient(), ctx.tableName);
-    const released = await releaseHeldNodes({ store, pauses, callback: new TaskCallback(sfnClient()) }, ctx.runId, ctx.pauseLimitSeconds, () => new Date().toISOString());
+    const released = await releaseHeldNodes({ store, pauses, canaries: new CanaryStore(table), callback: new TaskCallback(sfnClient()) }, ctx.runId, ctx.settings, () => new Date().toISOString());
     ctx.say(`the operator resumes the run${released.length > 0 ? `: ${released.join(', ')} go on` : ''}`);
   })().catch((error: unknown) => ctx.say(`the scripted pause failed: ${String(error)}`));
   return async () => {
