@@ -1,6 +1,6 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { DeciderIdentity } from '../core/approvers.js';
-import { isDecision, type ApprovalDecision, type Decision } from '../core/approval.js';
+import { isAnyDecision, offeredDecisions, type AnyDecision, type ApprovalDecision } from '../core/approval.js';
 import type { FleetStore, StoredApproval } from './store.js';
 import { TaskCallback } from './task-callback.js';
 
@@ -24,6 +24,14 @@ export class ApprovalNotOpenError extends Error {
   }
 }
 
+/** A decision the approval does not offer (continue on a failed node's question, rollback on the canary's). */
+export class DecisionNotOfferedError extends Error {
+  constructor(public readonly approvalId: string, public readonly decision: string, public readonly offered: readonly string[]) {
+    super(`approval ${approvalId} offers ${offered.join(', ')}, not ${decision}; nothing was decided`);
+    this.name = 'DecisionNotOfferedError';
+  }
+}
+
 /**
  * Decides a pending approval, once: claims it in DynamoDB (conditional on PENDING), then answers the
  * waiting task with the decision. Used by the approval page (POST), the CLI and the timeout path.
@@ -31,15 +39,16 @@ export class ApprovalNotOpenError extends Error {
 export async function decideApproval(
   deps: { store: FleetStore; sfn: SFNClient },
   approvalId: string,
-  decision: Decision,
+  decision: AnyDecision,
   decidedBy: string,
   now: Date,
   byTimeout = false,
   decidedIdentity?: DeciderIdentity,
 ): Promise<StoredApproval & ApprovalDecision> {
-  if (!isDecision(decision)) throw new Error(`decision: expected one of rollback, retry, skip, abort, got ${JSON.stringify(decision)}`);
+  if (!isAnyDecision(decision)) throw new Error(`decision: expected one of rollback, retry, skip, abort, continue, got ${JSON.stringify(decision)}`);
   const approval = await deps.store.getApproval(approvalId);
   if (approval === null) throw new ApprovalNotOpenError(approvalId, 'unknown', null);
+  if (!offeredDecisions(approval).includes(decision)) throw new DecisionNotOfferedError(approvalId, decision, offeredDecisions(approval));
   if (approval.state !== 'PENDING') throw new ApprovalNotOpenError(approvalId, 'decided', approval);
   if (!byTimeout && Date.parse(approval.expiresAt) <= now.getTime()) throw new ApprovalNotOpenError(approvalId, 'expired', approval);
   const decided: ApprovalDecision = { decision, decidedBy, decidedAt: now.toISOString(), byTimeout, ...(decidedIdentity ? { decidedIdentity } : {}) };

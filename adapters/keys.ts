@@ -8,6 +8,8 @@ import { CLUSTER_STEPS, stepNumber, type StepId } from '../core/steps.js';
  *   RUN#id    / STOP           the run is stopping (a node failed, was rolled back or aborted): no new node starts
  *   RUN#id    / HOLD#id        a question about node id is open (its step failed): no new node starts until it is answered
  *   RUN#id    / HELD#id        node id was held by open questions: its task token while it waits, how long it waited
+ *   RUN#id    / CANARY         the canary: nodes that took a slot, those done, who asks, the operator's decision
+ *   RUN#id    / PAUSE          an operator paused the run (PAUSED) until resumed (RESUMED), past its limit (EXPIRED) or the run ended (ENDED)
  *   RUN#id    / PLAN#id        a node of the run: its place in the order, roles, version known when planned, when it started
  *   RUN#id    / OUTCOME#id     how the node's part of the run ended
  *   RUN#id    / STEP#NODE#id#nn  step checkpoints;  RUN#id / STEP#CLUSTER#nn  maintenance mode steps
@@ -51,6 +53,8 @@ export const outcomeKey = (runId: string, nodeId: string): Key => ({ pk: runPk(r
 export const stopKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'STOP' });
 export const holdKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.hold}${nodeId}` });
 export const heldKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.held}${nodeId}` });
+export const pauseKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'PAUSE' });
+export const canaryKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'CANARY' });
 
 /** Prefix of one node's step checkpoints in its run. */
 export const nodeCheckpointsPrefix = (nodeId: string): string => `${SK_PREFIX.checkpoint}NODE#${nodeId}#`;

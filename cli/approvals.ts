@@ -1,8 +1,9 @@
 import { hostname, userInfo } from 'node:os';
 import { Argument, Command } from 'commander';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { APPROVAL_ID_PATTERN, DECISIONS, DECISION_HELP, nodeNames, type Decision } from '../core/approval.js';
-import { ApprovalNotOpenError, decideApproval } from '../adapters/approvals.js';
+import { APPROVAL_ID_PATTERN, DECISIONS, DECISION_HELP, decisionHelp, nodeNames, type AnyDecision } from '../core/approval.js';
+import { CANARY_DECISIONS, CANARY_DECISION_HELP } from '../core/canary.js';
+import { ApprovalNotOpenError, DecisionNotOfferedError, decideApproval } from '../adapters/approvals.js';
 import type { StoredApproval } from '../adapters/store.js';
 import { globalFlags, StackClients, type GlobalFlags } from './aws.js';
 import { EXIT_RUN_FAILED, UsageError } from './errors.js';
@@ -25,6 +26,15 @@ function visible(a: StoredApproval): Omit<StoredApproval, 'taskToken' | 'ttl' | 
 }
 
 function describe(a: StoredApproval): string {
+  if (a.kind === 'canary') {
+    return [
+      `${a.approvalId}`,
+      `  cluster ${a.cluster}, run ${a.runId}: the canary is upgraded (${nodeNames(a.upgraded)}); continue or abort?`,
+      `  waiting to start: ${nodeNames(a.held ?? [])}`,
+      `  waiting since ${a.createdAt}; at ${a.expiresAt} the run decides abort`,
+      `  decide: fleet-upgrade decide ${a.approvalId} ${CANARY_DECISIONS.join('|')}`,
+    ].join('\n');
+  }
   return [
     `${a.approvalId}`,
     `  cluster ${a.cluster}, run ${a.runId}`,
@@ -59,10 +69,10 @@ export function approvalsCommand(): Command {
  * Who decides from the CLI: the caller's AWS identity (STS GetCallerIdentity) when it can be had
  * within a few seconds, else the OS user on this host (also with `null`: a local endpoint has no identities).
  */
-export async function callerIdentity(sts: STSClient | null = new STSClient({ maxAttempts: 1 })): Promise<string> {
+export async function callerIdentity(sts: STSClient | null = new STSClient({ maxAttempts: 1 }), command = 'decide'): Promise<string> {
   try {
     const out = await sts?.send(new GetCallerIdentityCommand({}), { abortSignal: AbortSignal.timeout(3000) });
-    if (out?.Arn) return `${out.Arn} (fleet-upgrade decide)`;
+    if (out?.Arn) return `${out.Arn} (fleet-upgrade ${command})`;
   } catch {
     // No credentials, no region or no network: the OS user is the best we know.
   } finally {
@@ -74,7 +84,7 @@ export async function callerIdentity(sts: STSClient | null = new STSClient({ max
   } catch {
     user = process.env.USER ?? 'unknown user';
   }
-  return `${user}@${hostname()} (fleet-upgrade decide, no AWS identity)`;
+  return `${user}@${hostname()} (fleet-upgrade ${command}, no AWS identity)`;
 }
 
 /** `fleet-upgrade decide <approval-id> <decision>`: decides once, with the caller's credentials. */
@@ -82,9 +92,9 @@ export function decideCommand(): Command {
   return new Command('decide')
     .description('Decide a waiting approval with your AWS credentials, recording who decided.')
     .addArgument(new Argument('<approval-id>', 'the approval id (from the email or `fleet-upgrade approvals`)'))
-    .addArgument(new Argument('<decision>', DECISIONS.map((d) => `${d}: ${DECISION_HELP[d]}`).join('\n')).choices(DECISIONS))
+    .addArgument(new Argument('<decision>', [...DECISIONS.map((d) => `${d}: ${DECISION_HELP[d]}`), 'after the canary:', ...CANARY_DECISIONS.map((d) => `${d}: ${CANARY_DECISION_HELP[d]}`)].join('\n')).choices([...new Set<string>([...DECISIONS, ...CANARY_DECISIONS])]))
     .addHelpText('after', `${AWS_HELP}\nExit codes: 0 decided, 1 not open (unknown, already decided, expired, or too late: the run stopped waiting first — the message says which), 2 bad usage.`)
-    .action(async (approvalId: string, decision: Decision, _flags: unknown, command: Command) => {
+    .action(async (approvalId: string, decision: AnyDecision, _flags: unknown, command: Command) => {
       if (!APPROVAL_ID_PATTERN.test(approvalId)) {
         throw new UsageError(`<approval-id>: expected lowercase letters, digits and dashes (8 to 64), got ${JSON.stringify(approvalId)}`);
       }
@@ -93,9 +103,9 @@ export function decideCommand(): Command {
         const store = await clients.store();
         const decidedBy = await callerIdentity(flags.endpoint === undefined ? new STSClient({ maxAttempts: 1, ...(flags.region ? { region: flags.region } : {}) }) : null);
         const decided = await decideApproval({ store, sfn: clients.sfn }, approvalId, decision, decidedBy, new Date());
-        process.stdout.write(`Decided ${decision} for node ${decided.nodeId} of run ${decided.runId} (cluster ${decided.cluster}), by ${decidedBy} at ${decided.decidedAt}.\n${DECISION_HELP[decision]}\n`);
+        process.stdout.write(`Decided ${decision} for node ${decided.nodeId} of run ${decided.runId} (cluster ${decided.cluster}), by ${decidedBy} at ${decided.decidedAt}.\n${decisionHelp(decided, decision)}\n`);
       } catch (error) {
-        if (!(error instanceof ApprovalNotOpenError)) throw error;
+        if (!(error instanceof ApprovalNotOpenError) && !(error instanceof DecisionNotOfferedError)) throw error;
         process.stderr.write(`fleet-upgrade: ${error.message}\n`);
         process.exitCode = EXIT_RUN_FAILED;
       } finally {

@@ -4,6 +4,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Command } from 'commander';
+import { PauseStore } from '../adapters/pause-store.js';
+import { CanaryStore } from '../adapters/canary-store.js';
+import { Table } from '../adapters/table.js';
 import { FleetStore } from '../adapters/store.js';
 import { AwsUnreachableError, isUnreachable, unreachableHint, UsageError } from './errors.js';
 
@@ -105,6 +108,16 @@ export class StackClients {
 
   async store(): Promise<FleetStore> {
     return new FleetStore(this.db, await this.output('TableName', this.flags.table));
+  }
+
+  /** Runs' canaries (`resume` keeps nodes held by an undecided canary), in the same table. */
+  async canaries(): Promise<CanaryStore> {
+    return new CanaryStore(new Table(this.db, await this.output('TableName', this.flags.table)));
+  }
+
+  /** Runs' pauses (`pause`, `resume`, `status`), in the same table. */
+  async pauses(): Promise<PauseStore> {
+    return new PauseStore(new Table(this.db, await this.output('TableName', this.flags.table)));
   }
 
   /** A run id (execution name) or an execution ARN → the execution ARN. */

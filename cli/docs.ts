@@ -23,6 +23,8 @@ const MEANING: Record<string, string> = {
   dryRun: 'Only plan: return the plan, touch nothing, take no lock.',
   only: 'Upgrade only these nodes (kato\'s single-node upgrade). The others get no command and are reported as not in this run; the core node still switches maintenance mode. An id the cluster does not have is refused.',
   allowUnusedRoles: 'Accept roles in `roleOrder` that no node of the cluster has. Without it such a role is refused as a likely typo, naming the closest role the cluster has.',
+  pauseLimitMinutes: 'How long `fleet-upgrade pause` may hold the run. Not resumed by then, the run stops as abort does: nodes not started stay at their version (NOT_STARTED), maintenance mode goes off, the lock is released; the run ends ABORTED.',
+  canary: 'Canary, then widen: once the first N nodes to start (in run order) are upgraded, the run waits for `continue` or `abort` (approval page, email, `fleet-upgrade decide`) before any other node starts. `abort` stops the run as abort does: the canary nodes stay at the target, nothing else changes, maintenance mode off, lock released (ABORTED). No answer within `approval.timeoutMinutes`: abort.',
 };
 
 type JsonSchema = {

@@ -1,4 +1,5 @@
 import type { Summary } from '../core/summary.js';
+import { PAUSE_HOLDER } from '../core/pause.js';
 
 type RehearsalSummary = Summary & {
   execution?: { name: string; events: number; childEvents?: number; childExecutions?: number; stateTransitions: number; durationMs: number; iam?: { checked: number; denied: number } };
@@ -75,8 +76,15 @@ export function formatSummary(summary: RehearsalSummary): string {
     lines.push('');
     lines.push('Held while the operator decided (no node starts while a failed node\'s question is open):');
     for (const h of summary.held) {
-      lines.push(`  ${h.nodeId} waited ${h.seconds.toFixed(1)} s for the decision on ${h.waitedFor.join(', ') || 'another node'}${h.started ? ', then started' : ', never started (the run stopped)'}`);
+      const forWhat = h.waitedFor.map((w) => (w === PAUSE_HOLDER ? 'the pause' : `the decision on ${w}`)).join(' and ') || 'the decision on another node';
+      lines.push(`  ${h.nodeId} waited ${h.seconds.toFixed(1)} s for ${forWhat}${h.started ? ', then started' : ', never started (the run stopped)'}`);
     }
+  }
+  if (summary.pause) {
+    const p = summary.pause;
+    const ended = p.state === 'RESUMED' ? `resumed by ${p.endedBy ?? '?'}` : p.state === 'EXPIRED' ? 'not resumed within its limit: the run stopped as abort does' : 'still paused when the run ended';
+    lines.push('');
+    lines.push(`Paused by ${p.pausedBy} at ${p.pausedAt}; ${ended} (${p.seconds.toFixed(1)} s paused in all).`);
   }
   if (summary.warnings.length > 0) {
     lines.push('');

@@ -16,6 +16,7 @@ import { unlockCommand } from './unlock.js';
 import { approvalsCommand, decideCommand } from './approvals.js';
 import { confirmSubscriptionCommand, subscriptionsCommand } from './subscriptions.js';
 import { doctorCommand } from './doctor.js';
+import { pauseCommand, resumeCommand } from './pause.js';
 
 /** The `fleet-upgrade` program. */
 export function program(): Command {
@@ -30,6 +31,7 @@ Examples:
   fleet-upgrade plan --cluster prod-als.json --target-version 3.2.0
   fleet-upgrade start --cluster prod-als.json --target-version 3.2.0 --watch
   fleet-upgrade status                      # latest runs
+  fleet-upgrade pause --run prod-als-3.2.0-20261124T1030    # in-flight nodes finish, none starts; then: resume --run …
   fleet-upgrade nodes --cluster prod-als    # versions, mixed versions highlighted
   fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0
   fleet-upgrade confirm-subscription --link '<the email's Confirm subscription URL>'   # do not click it
@@ -38,7 +40,7 @@ AWS: the usual credential/region chain; the stack's outputs name the state machi
 Local: \`fleet-upgrade local serve …\`, then --endpoint http://127.0.0.1:4599 (or FLEET_UPGRADE_ENDPOINT).
 Commands that print results take --json. Exit codes: 0 ok, 1 the run ended otherwise, 2 bad input or usage,
 3 AWS could not be asked (credentials, region, network).`);
-  for (const command of [startCommand(), planCommand(), watchCommand(), statusCommand(), stopCommand(), historyCommand(), nodesCommand(), unlockCommand(), diagramCommand(), rehearseCommand(), localCommand(), approvalsCommand(), decideCommand(), subscriptionsCommand(), confirmSubscriptionCommand(), doctorCommand()]) {
+  for (const command of [startCommand(), planCommand(), watchCommand(), statusCommand(), stopCommand(), pauseCommand(), resumeCommand(), historyCommand(), nodesCommand(), unlockCommand(), diagramCommand(), rehearseCommand(), localCommand(), approvalsCommand(), decideCommand(), subscriptionsCommand(), confirmSubscriptionCommand(), doctorCommand()]) {
     root.addCommand(command.exitOverride());
   }
   for (const command of root.commands) for (const sub of command.commands) sub.exitOverride();

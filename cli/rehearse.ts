@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { InputValidationError } from '../core/errors.js';
 import { STEP_IDS, isStepId } from '../core/steps.js';
-import { isDecision, type Decision } from '../core/approval.js';
+import { isAnyDecision, type AnyDecision } from '../core/approval.js';
 import { parseApprovers } from '../core/approvers.js';
 import type { InjectedFailure } from '../local/ssm-endpoint.js';
 import { readClusterFile } from '../local/cluster-file.js';
@@ -61,7 +61,7 @@ interface RehearseFlags {
   httpsProxy?: string | true;
   runbook?: string;
   template?: string;
-  decision?: Decision[];
+  decision?: AnyDecision[];
   approver?: string[];
   approvers?: string;
   signIn: boolean;
@@ -70,9 +70,19 @@ interface RehearseFlags {
   fail?: InjectedFailure[];
   runId?: string;
   resumeFrom?: string;
+  pauseAfter?: string;
+  resumeAfter?: number;
+  pauseLimitMinutes?: number;
+  canary?: number;
   json?: boolean;
   only?: string[];
   allowUnusedRoles?: boolean;
+}
+
+/** A non-negative number from a flag (minutes or seconds). */
+function minutesOrSeconds(flag: string, v: string): number {
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(v)) throw new UsageError(`${flag}: expected a number, got ${JSON.stringify(v)}`);
+  return Number(v);
 }
 
 export function rehearseCommand(): Command {
@@ -91,9 +101,9 @@ export function rehearseCommand(): Command {
     .option('--runbook <name>', 'runbook the SSM document is built from: release-dir or kato', 'release-dir')
     .option('--template <file>', 'rehearse this synthesized template (what `cdk synth` wrote, e.g. cdk.out/FleetUpgradeStack.template.json) instead of synthesizing one: its state machine, SSM document and IAM policies')
     .addOption(
-      new Option('--decision <decision>', 'answer approval requests in order: rollback, retry, skip or abort; repeatable (default: wait for a decision)')
-        .argParser((value: string, previous: Decision[] = []) => {
-          if (!isDecision(value)) throw new UsageError(`--decision: expected rollback, retry, skip or abort, got ${JSON.stringify(value)}`);
+      new Option('--decision <decision>', 'answer approval requests in order: rollback, retry, skip or abort (a failed node), continue or abort (the canary); repeatable (default: wait for a decision)')
+        .argParser((value: string, previous: AnyDecision[] = []) => {
+          if (!isAnyDecision(value)) throw new UsageError(`--decision: expected rollback, retry, skip, abort or (for the canary) continue, got ${JSON.stringify(value)}`);
           return [...previous, value];
         }),
     )
@@ -118,10 +128,17 @@ export function rehearseCommand(): Command {
     .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always), or NODE:signature to serve NODE packages signed by another key; repeatable').argParser(parseFailure))
     .option('--run-id <id>', 'the run id (execution name); default <cluster>-<version>-<timestamp>')
     .option('--resume-from <run>', 'resume this stopped run, as `start --resume-from` does in AWS: same --workdir, whose sandboxes and table it left')
+    .option('--canary <n>', 'after the first N nodes are upgraded, the run asks continue or abort (answered by --decision continue|abort)', (v: string) => {
+      if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`--canary: expected a whole number of nodes (at least 1), got ${JSON.stringify(v)}`);
+      return Number(v);
+    })
+    .option('--pause-after <node>', 'the operator pauses the run (fleet-upgrade pause) as soon as NODE has started: it finishes, no other node starts')
+    .option('--resume-after <seconds>', 'with --pause-after: the operator resumes (fleet-upgrade resume) this many seconds after pausing (default: never, the pause runs to its limit)', (v: string) => minutesOrSeconds('--resume-after', v))
+    .option('--pause-limit-minutes <minutes>', 'how long a pause may hold the run before it stops as abort does (default 1440)', (v: string) => minutesOrSeconds('--pause-limit-minutes', v))
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
     .option('--only <ids>', 'upgrade only these nodes, comma-separated (kato node upgrade); the others are left alone', parseNodeIds)
     .option('--allow-unused-roles', 'accept roles in --role-order that no node of the cluster has (else refused as a likely typo)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --only dea-1,controller-1\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --pause-after dea-1 --resume-after 10\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --canary 1 --decision continue\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --only dea-1,controller-1\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {
@@ -170,6 +187,10 @@ export function rehearseCommand(): Command {
         ...(flags.resumeFrom ? { resumeFrom: flags.resumeFrom } : {}),
         ...(flags.only ? { only: flags.only } : {}),
         ...(flags.allowUnusedRoles ? { allowUnusedRoles: true } : {}),
+        ...(flags.pauseAfter ? { pauseAfter: flags.pauseAfter } : {}),
+        ...(flags.resumeAfter !== undefined ? { resumeAfterSeconds: flags.resumeAfter } : {}),
+        ...(flags.pauseLimitMinutes !== undefined ? { pauseLimitMinutes: flags.pauseLimitMinutes } : {}),
+        ...(flags.canary !== undefined ? { canary: flags.canary } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       }).finally(() => {
         process.off('SIGINT', interrupted);

@@ -4,6 +4,7 @@ import { globalFlags, StackClients } from './aws.js';
 import { EXIT_OK } from './errors.js';
 import { table, when } from './table.js';
 import { watchRun } from './watch.js';
+import { pauseLimitSecondsOf, pauseUntil } from '../core/pause.js';
 
 export function statusCommand(): Command {
   return new Command('status')
@@ -18,7 +19,11 @@ export function statusCommand(): Command {
         if (run !== undefined) {
           const executionArn = await clients.executionArn(run);
           const described = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
-          if (described.status === 'RUNNING' && !flags.json) process.stdout.write(`Run ${described.name ?? run}: RUNNING since ${when(described.startDate)}\n`);
+          if (described.status === 'RUNNING' && !flags.json) {
+            const pause = await (await clients.pauses()).open(described.name ?? run);
+            const until = pause === null ? '' : pauseUntil(pause, pauseLimitSecondsOf(JSON.parse(described.input ?? '{}') as object));
+            process.stdout.write(`Run ${described.name ?? run}: RUNNING since ${when(described.startDate)}${pause === null ? '' : ` — PAUSED by ${pause.pausedBy} at ${pause.pausedAt}${pause.reason ? ` (${pause.reason})` : ''}; no node starts until fleet-upgrade resume --run ${described.name ?? run} (limit ${until}, then the run stops as abort does)`}\n`);
+          }
           process.exitCode = await watchRun(clients, executionArn, { interval: 0, tty: false, once: true, ...(flags.json ? { json: true } : {}) });
           return;
         }

@@ -1,5 +1,6 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { HELD_STATE_NAME, heldLine } from '../core/hold.js';
+import { PAUSED_STATE_NAME, pausedLine } from '../core/pause.js';
 
 /** What the operator sees of one node while a run goes on. */
 export interface NodeView {
@@ -89,7 +90,7 @@ export class WatchView {
     const type = event.type ?? '';
     const entered = event.stateEnteredEventDetails as Detail | undefined;
     const exited = event.stateExitedEventDetails as Detail | undefined;
-    const input = entered ? (parse(entered.input) as { node?: { id?: string }; group?: { role?: string; nodes?: { id: string }[] }; gate?: { waitingFor?: string[] } } | null) : null;
+    const input = entered ? (parse(entered.input) as { node?: { id?: string }; group?: { role?: string; nodes?: { id: string }[] }; gate?: { waitingFor?: string[]; until?: string } } | null) : null;
     let node = typeof input?.node?.id === 'string' ? input.node.id : undefined;
     if (node === undefined && entered === undefined) node = this.nodeOfEvent.get(`${source}#${event.previousEventId ?? -1}`);
     if (node !== undefined) this.nodeOfEvent.set(`${source}#${id}`, node);
@@ -121,8 +122,9 @@ export class WatchView {
         this.nodes.set(node, view);
         return;
       }
-      if (type === 'TaskStateEntered' && entered.name === HELD_STATE_NAME) {
-        Object.assign(view, { state: 'held', step: '', stepStartedAt: t, note: heldLine(input?.gate?.waitingFor) });
+      if (type === 'TaskStateEntered' && (entered.name === HELD_STATE_NAME || entered.name === PAUSED_STATE_NAME)) {
+        const note = entered.name === PAUSED_STATE_NAME ? pausedLine(input?.gate?.until) : heldLine(input?.gate?.waitingFor);
+        Object.assign(view, { state: 'held', step: '', stepStartedAt: t, note });
         this.say(t, `${node.padEnd(14)} ${view.note}`);
         this.nodes.set(node, view);
         return;
@@ -153,7 +155,7 @@ export class WatchView {
         view.warnings.push(w);
         this.say(t, `${node.padEnd(14)} warning in ${exited.name ?? ''}: ${w}`);
       }
-      if (exited.name === HELD_STATE_NAME) {
+      if (exited.name === HELD_STATE_NAME || exited.name === PAUSED_STATE_NAME) {
         this.say(t, `${node.padEnd(14)} released after ${secondsSince(view.stepStartedAt, t)}: asks again whether it may start`);
         Object.assign(view, { state: 'waiting', note: '' });
       } else if (exited.name === 'Ask operator') {
@@ -209,6 +211,19 @@ export class WatchView {
     if (this.status !== 'RUNNING') this.say(t, `run ${this.status}${this.error ? ` — ${this.error}${this.cause ? `: ${this.cause}` : ''}` : ''}`);
   }
 
+  /** The run's open pause (read from its PAUSE item: the history shows only nodes that wait for it). */
+  paused: { pausedBy: string; pausedAt: string; until: string } | null = null;
+
+  /** Notes the run's pause as `status`/`watch` read it: a line when it starts or ends. */
+  setPause(pause: { pausedBy: string; pausedAt: string; until: string } | null, t: number): void {
+    if ((pause === null) === (this.paused === null)) {
+      this.paused = pause;
+      return;
+    }
+    this.paused = pause;
+    this.say(t, pause === null ? 'run resumed (no longer paused)' : `run PAUSED by ${pause.pausedBy} at ${pause.pausedAt}: nodes in flight finish, none starts until fleet-upgrade resume (limit ${pause.until})`);
+  }
+
   /** The plain lines produced since the last call. */
   take(): string[] {
     return this.lines.splice(0);
@@ -217,7 +232,8 @@ export class WatchView {
   /** The whole picture, for a terminal that is redrawn in place. */
   frame(now: number, tick = 0): string[] {
     const out: string[] = [];
-    out.push(`Upgrade of ${this.input.cluster ?? '?'} to ${this.input.targetVersion ?? '?'} — ${this.status}, ${secondsSince(this.startedAt, now)}${this.phase && this.status === 'RUNNING' ? ` — ${this.phase}` : ''}`);
+    const paused = this.paused !== null && this.status === 'RUNNING' ? ` — PAUSED by ${this.paused.pausedBy} (limit ${this.paused.until})` : '';
+    out.push(`Upgrade of ${this.input.cluster ?? '?'} to ${this.input.targetVersion ?? '?'} — ${this.status}, ${secondsSince(this.startedAt, now)}${this.phase && this.status === 'RUNNING' ? ` — ${this.phase}` : ''}${paused}`);
     for (const g of this.groups) {
       const done = g.nodes.filter((n) => ['upgraded', 'skipped'].includes(this.nodes.get(n)?.state ?? '')).length;
       out.push(`  group ${g.role} (${done}/${g.nodes.length})`);

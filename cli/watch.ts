@@ -2,7 +2,8 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCom
 import { Command } from 'commander';
 import type { Summary } from '../core/summary.js';
 import { globalFlags, StackClients } from './aws.js';
-import { EXIT_OK, EXIT_RUN_FAILED } from './errors.js';
+import { EXIT_OK, EXIT_RUN_FAILED, UsageError } from './errors.js';
+import { pauseLimitSecondsOf, pauseUntil } from '../core/pause.js';
 import { formatSummary } from './format-summary.js';
 import { WatchView } from './watch-view.js';
 
@@ -106,6 +107,18 @@ export interface WatchOptions {
   once?: boolean;
 }
 
+/** The run's open pause with its limit (from the execution input), or null; a table that cannot be named shows none. */
+async function openPause(clients: StackClients, runId: string, input: object): Promise<WatchView['paused']> {
+  let pause;
+  try {
+    pause = await (await clients.pauses()).open(runId);
+  } catch (error) {
+    if (error instanceof UsageError) return null;
+    throw error;
+  }
+  return pause === null ? null : { pausedBy: pause.pausedBy, pausedAt: pause.pausedAt, until: pauseUntil(pause, pauseLimitSecondsOf(input)) };
+}
+
 /** Follows a run from its execution history until it ends, then prints the summary; returns the exit code. */
 export async function watchRun(clients: StackClients, run: string, opts: WatchOptions): Promise<number> {
   const executionArn = await clients.executionArn(run);
@@ -123,6 +136,7 @@ export async function watchRun(clients: StackClients, run: string, opts: WatchOp
   const histories = new RunHistories(clients, executionArn, view);
   const pollAll = async () => {
     for (const { event, source } of await histories.poll()) view.add(event, source);
+    if (view.status === 'RUNNING') view.setPause(await openPause(clients, runId, view.input), Date.now());
   };
   for (;;) {
     await pollAll();
@@ -142,7 +156,7 @@ export async function watchRun(clients: StackClients, run: string, opts: WatchOp
     await new Promise((resolve) => setTimeout(resolve, opts.interval));
   }
   if (view.status === 'RUNNING') {
-    if (opts.json) process.stdout.write(`${JSON.stringify({ runId, status: 'RUNNING', nodes: [...view.nodes.values()] }, null, 2)}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ runId, status: 'RUNNING', ...(view.paused ? { paused: view.paused } : {}), nodes: [...view.nodes.values()] }, null, 2)}\n`);
     return EXIT_OK;
   }
   const summary = await runSummary(clients, view, runId, view.status === 'SUCCEEDED' ? 0 : 30_000);

@@ -1,5 +1,6 @@
 import type { DeciderIdentity } from './approvers.js';
 import type { StepId } from './steps.js';
+import { CANARY_DECISIONS, CANARY_DECISION_HELP, type CanaryDecision } from './canary.js';
 
 /** What an operator can decide after a node's step failed. */
 export const DECISIONS = ['rollback', 'retry', 'skip', 'abort'] as const;
@@ -17,6 +18,24 @@ export const DECISION_HELP: Record<Decision, string> = {
   abort: 'Stop now without touching this node; it is marked NEEDS_ATTENTION.',
 };
 
+/** Any decision an approval may take: a failed node's, or the canary's. */
+export type AnyDecision = Decision | CanaryDecision;
+
+export function isAnyDecision(value: unknown): value is AnyDecision {
+  return isDecision(value) || (typeof value === 'string' && (CANARY_DECISIONS as readonly string[]).includes(value));
+}
+
+/** The choices an approval offers: a failed node's four, or the canary's continue and abort. */
+export function offeredDecisions(a: { kind?: 'canary' }): readonly AnyDecision[] {
+  return a.kind === 'canary' ? CANARY_DECISIONS : DECISIONS;
+}
+
+/** What a decision does, for the kind of question it answers. */
+export function decisionHelp(a: { kind?: 'canary' }, d: AnyDecision): string {
+  if (a.kind === 'canary') return (CANARY_DECISION_HELP as Record<string, string | undefined>)[d] ?? d;
+  return (DECISION_HELP as Record<string, string | undefined>)[d] ?? d;
+}
+
 /** Path of the approval page under its API (and on the local approval server). */
 export const APPROVAL_PAGE_PATH = '/approval';
 
@@ -28,6 +47,8 @@ export const APPROVAL_ID_PATTERN = /^[a-z0-9-]{8,64}$/;
 
 /** The evidence an operator decides on: in the email, on the page, in `fleet-upgrade approvals`. */
 export interface ApprovalRequest {
+  /** `canary`: the canary nodes are upgraded; continue or abort (nodeId: the node that completed the canary). Absent: a failed node. */
+  kind?: 'canary';
   approvalId: string;
   runId: string;
   cluster: string;
@@ -73,7 +94,8 @@ export function nodeNames(ids: readonly string[], max = 20): string {
 
 /** How it was decided: what the state machine receives as the approval task's output. */
 export interface ApprovalDecision {
-  decision: Decision;
+  /** A failed node's decision, or the canary's (`continue` / `abort`). */
+  decision: AnyDecision;
   decidedBy: string;
   decidedAt: string;
   byTimeout: boolean;

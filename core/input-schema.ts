@@ -4,6 +4,7 @@ import { VERSION_PATTERN } from './version.js';
 import { DEFAULT_ROLE_ORDER, UNMATCHED } from './role-order.js';
 import { unusedRoleMessage, unusedRoles } from './unused-roles.js';
 import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from './execution-timeout.js';
+import { DEFAULT_PAUSE_LIMIT_MINUTES } from './pause.js';
 
 /**
  * The public contract: one JSON document accepted identically by StartExecution, the CLI and the rehearsal.
@@ -111,6 +112,18 @@ export const inputSchema = z
       .optional(),
     /** Accept roles in roleOrder that no node of the cluster has (else refused as a likely typo). */
     allowUnusedRoles: z.boolean({ message: 'expected true or false' }).default(false),
+    /**
+     * How long `fleet-upgrade pause` may hold the run: past it the run stops as abort does (nodes not started
+     * stay untouched, maintenance mode off, the lock released). Fractions allowed so a rehearsal can show it.
+     */
+    pauseLimitMinutes: z.number({ message: 'expected a number of minutes' }).min(0.1, { message: 'expected at least 0.1 minutes' }).max(MAX_APPROVAL_TIMEOUT_MINUTES, {
+      message: `expected at most ${MAX_APPROVAL_TIMEOUT_MINUTES} minutes (an execution times out after ${EXECUTION_TIMEOUT_DAYS} days, and the rest of the run needs time too)`,
+    }).default(DEFAULT_PAUSE_LIMIT_MINUTES),
+    /**
+     * Canary, then widen: after the first N nodes of the run (the first to start, in run order) are upgraded,
+     * the run waits for a decision `continue` or `abort` (approval page, email, `decide`) before the rest.
+     */
+    canary: z.int({ message: 'expected a whole number of nodes' }).min(1, { message: 'expected at least 1 node' }).max(MAX_NODES, { message: `expected at most ${MAX_NODES} nodes` }).optional(),
   })
   .superRefine((input, ctx) => {
     // Per-role settings must name a group that can exist: a role of the order, or the final group.

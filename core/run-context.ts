@@ -17,6 +17,10 @@ export interface RunContext {
   /** How long a failed node waits for a human decision before `onTimeout` applies. */
   approvalTimeoutSeconds: number;
   onTimeout: 'rollback' | 'abort';
+  /** How long a pause may hold the run before it stops as abort does. */
+  pauseLimitSeconds: number;
+  /** Canary nodes before the run asks continue or abort; 0: no canary. */
+  canary: number;
 }
 
 export function runContext(input: UpgradeInput, runId: string, startedAt: string): RunContext {
@@ -36,5 +40,7 @@ export function runContext(input: UpgradeInput, runId: string, startedAt: string
     startedAt,
     approvalTimeoutSeconds: Math.max(1, Math.round(input.approval.timeoutMinutes * 60)),
     onTimeout: input.approval.onTimeout,
+    pauseLimitSeconds: Math.max(1, Math.round(input.pauseLimitMinutes * 60)),
+    canary: input.canary ?? 0,
   };
 }

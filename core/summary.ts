@@ -1,6 +1,8 @@
 import type { DeciderIdentity } from './approvers.js';
 import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
 import { heldReport, type HeldReport } from './hold.js';
+import type { PauseReport } from './pause.js';
+import type { CanaryReport } from './canary.js';
 
 export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
 /**
@@ -123,6 +125,10 @@ export interface Summary {
   notInRun?: string[];
   /** Nodes that waited while the operator decided about a failed node (absent when none waited). */
   held?: (HeldReport & { started: boolean })[];
+  /** The run's last pause (`fleet-upgrade pause`): who, when, how it ended, and the time spent paused. */
+  pause?: PauseReport;
+  /** The canary (input `canary`): its nodes and the operator's continue or abort. */
+  canary?: CanaryReport;
   startedAt: string;
   finishedAt: string;
 }
@@ -170,6 +176,11 @@ export function buildSummary(args: {
   caught?: CaughtError;
   /** Nodes held by open questions (`RUN#id` / `HELD#node`). */
   held?: readonly { nodeId: string; heldMs: number; since?: string; waitedFor: string[] }[];
+  /** The run's last pause; an EXPIRED one stopped the run as abort does, for `stopReason`. */
+  pause?: PauseReport;
+  /** The canary; an abort stopped the run, for `stopReason`. */
+  canary?: CanaryReport;
+  stopReason?: string;
   finishedAt: string;
 }): Summary {
   const { run, checkpoints, outcomes } = args;
@@ -224,9 +235,11 @@ export function buildSummary(args: {
   const decided = (d: NodeOutcome['decision']) => outcomes.some((o) => o.decision === d && o.rollbackFailed !== true);
   const skippedOnly = outcomes.every((o) => o.decision === undefined || o.decision === 'skip');
   const everyOtherNodeDone = run.order.every((id) => ['UPGRADED', 'SKIPPED', 'ROLLED_BACK'].includes(nodes[id]?.status ?? ''));
+  // A pause past its limit, or abort after the canary, stops the run as abort does (core/pause.ts, core/canary.ts).
+  const pausedOut = args.pause?.state === 'EXPIRED' || args.canary?.decision === 'abort';
   let status: RunStatus;
   if (outcomes.some((o) => o.rollbackFailed === true)) status = 'FAILED';
-  else if (decided('abort')) status = 'ABORTED';
+  else if (decided('abort') || pausedOut) status = 'ABORTED';
   else if (decided('rollback')) status = 'ROLLED_BACK';
   else if (decided('skip') && skippedOnly && everyOtherNodeDone && args.caught === undefined) status = 'PARTIAL';
   else if (failure !== null) status = 'FAILED';
@@ -246,7 +259,11 @@ export function buildSummary(args: {
       disabledAt: cluster('maintenance-off')?.finishedAt ?? null,
     },
     lockReleased: args.lockReleased,
-    failure: status !== 'SUCCEEDED' && status !== 'PREPARED' && failure === null
+    failure: pausedOut && (failure === null || failure.node === null)
+      ? args.canary?.decision === 'abort'
+        ? { node: null, step: null, error: 'CanaryAborted', message: args.stopReason ?? 'the run stopped: abort decided after the canary', exitCode: null, outputTail: '' }
+        : { node: null, step: null, error: 'PauseLimitPassed', message: args.stopReason ?? 'the run stopped: its pause passed its limit', exitCode: null, outputTail: '' }
+      : status !== 'SUCCEEDED' && status !== 'PREPARED' && failure === null
       ? { node: null, step: null, error: 'Incomplete', message: `the run ended before every node was ${run.prepareOnly === true ? 'prepared' : 'upgraded'}`, exitCode: null, outputTail: '' }
       : failure,
     warnings,
@@ -254,6 +271,8 @@ export function buildSummary(args: {
     ...(args.held?.length ? {
       held: args.held.map((h) => ({ ...heldReport(h, args.finishedAt), started: nodes[h.nodeId] !== undefined && nodes[h.nodeId]?.status !== 'NOT_STARTED' })),
     } : {}),
+    ...(args.pause ? { pause: args.pause } : {}),
+    ...(args.canary ? { canary: args.canary } : {}),
     startedAt: run.startedAt,
     finishedAt: args.finishedAt,
   };

@@ -5,6 +5,8 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, deliveryTimeoutSeconds, type StepId } from '../core/steps.js';
 import { HELD_STATE_NAME } from '../core/hold.js';
+import { isPaused, pausedState } from './paused-state.js';
+import { CanaryStates } from './canary-states.js';
 
 /** Nodes checked at once before the window (self-update and version check only: read-mostly, safe in parallel). */
 const CHECK_CONCURRENCY = 10;
@@ -157,9 +159,10 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   const decidedRollback = rollback('Roll back node')
     .next(recordNode('Record rollback', { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }))
     .next(new sfn.Succeed(scope, 'Node rolled back', { ...ENDS_CHILD, comment: 'the operator (or the timeout) rolled this node back; the run stops' }));
+  const canary = new CanaryStates(scope, { requestApproval: f.requestApproval, recordNode: f.recordNode, retry: transientRetry, endsChild: ENDS_CHILD });
   const decidedSkip = rollback('Roll back node and skip it')
     .next(recordNode('Record skipped node', { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }))
-    .next(new sfn.Succeed(scope, 'Node skipped', { ...ENDS_CHILD, comment: 'restored to its old version; the run continues with the other nodes' }));
+    .next(canary.after('Is the canary complete after the skip?', new sfn.Succeed(scope, 'Node skipped', { ...ENDS_CHILD, comment: 'restored to its old version; the run continues with the other nodes' })));
   const decidedAbort = recordNode('Record node needing attention', {
     action: 'needsAttention', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
   }).next(new sfn.Succeed(scope, 'Upgrade aborted', { ...ENDS_CHILD, comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
@@ -167,8 +170,9 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   // Inside the window: the node was found below the target, and its package is already on it.
   const windowStep = new Map<StepId, tasks.LambdaInvoke>(WINDOW_STEPS.map((id) => [id, guarded(id, nodeStep(id))]));
   const at = (id: StepId) => windowStep.get(id) as tasks.LambdaInvoke;
-  const recordVersion = recordNode('Record version', { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' }, ENDS_CHILD);
+  const recordVersion = recordNode('Record version', { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' });
   recordVersion.addCatch(recordFailure, { resultPath: '$.error' });
+  recordVersion.next(canary.after('Is the canary complete?', new sfn.Succeed(scope, 'Node upgraded', ENDS_CHILD)));
   const isDea = new sfn.Choice(scope, 'Is it a DEA node?')
     // Node items carry `retire` only when true (thousands of nodes share one 256 KiB payload).
     .when(sfn.Condition.and(sfn.Condition.isPresent('$.node.retire'), sfn.Condition.booleanEquals('$.node.retire', true)), at('retire'))
@@ -195,6 +199,7 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   const upgradeNode = gate.next(
     new sfn.Choice(scope, 'Is the run stopping, or is the node resumed?')
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.gate.held'), sfn.Condition.booleanEquals('$.gate.held', true)), held)
+      .when(isPaused, pausedState(scope, f.recordNode, transientRetry, gate))
       .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping', ENDS_CHILD))
       // A resumed run: a node the earlier run left mid-window goes on from the step its checkpoints say (plan's interruptedNodes).
       .when(resumedAt('restart'), at('restart'))

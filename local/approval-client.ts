@@ -1,4 +1,4 @@
-import { isDecision, type Decision } from '../core/approval.js';
+import { isAnyDecision, type AnyDecision } from '../core/approval.js';
 
 /** A page of the approval server that was not the expected one (link expired, already decided, …). */
 export class ApprovalPageError extends Error {
@@ -13,7 +13,7 @@ export class ApprovalPageError extends Error {
 
 /** What answering through the page did. */
 export interface PageAnswer {
-  decision: Decision;
+  decision: AnyDecision;
   /** The confirmation page's heading, e.g. "Decision recorded: retry". */
   confirmation: string;
 }
@@ -105,8 +105,8 @@ function hiddenFields(html: string): URLSearchParams {
  * `decision`. Only for links to a loopback approval server (the rehearsal's).
  * Throws ApprovalPageError when a page is not the expected one (expired, already decided, not an approver, …).
  */
-export async function answerThroughPage(link: string, decision: Decision, opts: { timeoutMs?: number; signIn?: SignInAs } = {}): Promise<PageAnswer> {
-  if (!isDecision(decision)) throw new Error(`decision: expected one of rollback, retry, skip, abort, got ${JSON.stringify(decision)}`);
+export async function answerThroughPage(link: string, decision: AnyDecision, opts: { timeoutMs?: number; signIn?: SignInAs } = {}): Promise<PageAnswer> {
+  if (!isAnyDecision(decision)) throw new Error(`decision: expected one of rollback, retry, skip, abort, continue, got ${JSON.stringify(decision)}`);
   const url = new URL(link);
   if (!isLoopbackHttp(url)) throw new Error(`answerThroughPage: expected a link to the local approval server (http://127.0.0.1:PORT/approval?…), got ${url.origin}`);
   const browser = new LoopbackBrowser(opts.timeoutMs ?? 10_000);

@@ -1,5 +1,6 @@
 import type { RunnerEvent } from './state-machine-runner.js';
 import { HELD_STATE_NAME, heldLine } from '../core/hold.js';
+import { PAUSED_STATE_NAME, pausedLine } from '../core/pause.js';
 
 /** The node a state acts on: the node of a pipeline step, or the core node for maintenance mode. */
 function nodeOf(input: unknown, stateName: string | undefined): string | undefined {
@@ -65,12 +66,15 @@ export class ProgressPrinter {
       if (event.stateName === HELD_STATE_NAME) {
         this.say(`${at} ${(node ?? '').padEnd(14)} ${heldLine((event.input as { gate?: { waitingFor?: string[] } } | undefined)?.gate?.waitingFor)}`);
       }
+      if (event.stateName === PAUSED_STATE_NAME) {
+        this.say(`${at} ${(node ?? '').padEnd(14)} ${pausedLine((event.input as { gate?: { until?: string } } | undefined)?.gate?.until)}`);
+      }
       return;
     }
     if (event.stateType !== 'Task' && event.stateType !== 'Fail') return;
     const took = seconds(event.timestamp - (this.entered.get(key) ?? event.timestamp));
     const who = node ?? '';
-    if (event.type === 'StateExited' && event.stateName === HELD_STATE_NAME) {
+    if (event.type === 'StateExited' && (event.stateName === HELD_STATE_NAME || event.stateName === PAUSED_STATE_NAME)) {
       this.say(`${at} ${who.padEnd(14)} released after ${took}: asks again whether it may start`);
       return;
     }

@@ -1,4 +1,4 @@
-import type { Decision } from '../core/approval.js';
+import type { AnyDecision } from '../core/approval.js';
 import type { StepId } from '../core/steps.js';
 import type { Summary } from '../core/summary.js';
 import type { ClusterFile } from './cluster-file.js';
@@ -58,7 +58,7 @@ export interface RehearsalOptions {
    * Answers to the operator's approval requests, in order (`--decision`); when they run out the
    * rehearsal prints how to decide and waits (until approval.timeoutMinutes, then onTimeout).
    */
-  decisions?: Decision[];
+  decisions?: AnyDecision[];
   /**
    * Approvers sign in on the approval page with the rehearsal's OpenID provider (`--no-sign-in`: false, the
    * link alone decides). @default true
@@ -79,6 +79,13 @@ export interface RehearsalOptions {
   /** Lambda handlers made to throw, as a crashing function would (fault injection). */
   lambdaFaults?: LambdaFault[];
   runId?: string;
+  /** The operator pauses the run once this node started (`--pause-after`), and resumes after `resumeAfterSeconds` (`--resume-after`; absent: never). */
+  pauseAfter?: string;
+  resumeAfterSeconds?: number;
+  /** The input's canary (`--canary N`): after N nodes, the run asks continue or abort (`decisions` answers it in turn). */
+  canary?: number;
+  /** The input's pauseLimitMinutes (`--pause-limit-minutes`): past it a pause stops the run as abort does. */
+  pauseLimitMinutes?: number;
   /** A local DynamoDB the caller owns (kept running afterwards, e.g. for a test to inspect). */
   dynamodb?: LocalDynamoDb;
   /** Leave the sandbox services running at the end (a test inspects them, then stops them). */

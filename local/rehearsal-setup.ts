@@ -22,7 +22,7 @@ export function defaultRunId(cluster: string, version: string, now = new Date())
 
 /** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
 export function rehearsalInput(
-  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom' | 'only' | 'allowUnusedRoles'> & {
+  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom' | 'only' | 'allowUnusedRoles' | 'pauseLimitMinutes' | 'canary'> & {
     httpsProxy?: string;
   },
 ): UpgradeInput {
@@ -43,6 +43,8 @@ export function rehearsalInput(
     ...(opts.httpsProxy ? { httpsProxy: opts.httpsProxy } : {}),
     ...(opts.only ? { only: opts.only } : {}),
     ...(opts.allowUnusedRoles ? { allowUnusedRoles: true } : {}),
+    ...(opts.pauseLimitMinutes !== undefined ? { pauseLimitMinutes: opts.pauseLimitMinutes } : {}),
+    ...(opts.canary !== undefined ? { canary: opts.canary } : {}),
   });
 }
 

@@ -36,6 +36,7 @@ import { DOCUMENT_NAME, TABLE_NAME, checkRunbookName, cleanWorkdir, createTable,
 import { SIGN_IN_ENV, startLocalOperator } from './scripted-operator.js';
 import { REHEARSAL_APPROVERS } from './identity-provider.js';
 import { LocalEventBus } from './eventbridge.js';
+import { startScriptedPause } from './scripted-pause.js';
 
 export type { LambdaFault, RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
 export { DOCUMENT_NAME, TABLE_NAME, cleanWorkdir, createTable } from './rehearsal-setup.js';
@@ -55,6 +56,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   // (A resumed rehearsal continues on the sandboxes as the earlier run left them.)
   const inRun = opts.cluster.nodes.filter((n) => checkedInput.only?.includes(n.id) ?? true);
   if (opts.resumeFrom === undefined) refuseDowngrade(checkedInput.targetVersion, new Map(inRun.map((n) => [n.id, n.version])), checkedInput.force);
+  if (opts.pauseAfter !== undefined && !opts.cluster.nodes.some((n) => n.id === opts.pauseAfter)) {
+    throw new InputValidationError(`pauseAfter: expected the id of a node of the cluster, got ${JSON.stringify(opts.pauseAfter)}`, 'pauseAfter');
+  }
   const givenTemplate = opts.template === undefined ? undefined : await readTemplateFile(opts.template);
   const runId = opts.runId ?? defaultRunId(checkedInput.cluster, checkedInput.targetVersion);
   const workdir = resolve(opts.workdir);
@@ -240,6 +244,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     if (opts.signal?.aborted) stop();
     opts.signal?.addEventListener('abort', stop, { once: true });
     cleanups.push(async () => opts.signal?.removeEventListener('abort', stop));
+    // The operator's pause and resume, scripted (--pause-after, --resume-after), with the CLI's own calls.
+    if (opts.pauseAfter !== undefined) {
+      const settings = { pauseLimitSeconds: Math.round(input.pauseLimitMinutes * 60), canary: input.canary ?? 0 };
+      cleanups.push(startScriptedPause({ afterNode: opts.pauseAfter, ...(opts.resumeAfterSeconds !== undefined ? { resumeAfterSeconds: opts.resumeAfterSeconds } : {}) }, { runId, tableName: TABLE_NAME, settings, say }));
+    }
     const mapChildren = local.mapChildrenCheck(parts.definition);
     const counter = new ExecutionCounter(parts.definition);
     const printer = new ProgressPrinter(say, started);

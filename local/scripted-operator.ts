@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { APPROVAL_CALLBACK_PATH, type Decision } from '../core/approval.js';
+import { APPROVAL_CALLBACK_PATH, type AnyDecision } from '../core/approval.js';
 import type { FleetStore } from '../adapters/store.js';
 import { ApprovalPageError, answerThroughPage } from './approval-client.js';
 import { startApprovalServer, type ApprovalPageHandler } from './approval-server.js';
@@ -56,7 +56,7 @@ export const SIGN_IN_ENV = [
  */
 export async function startLocalOperator(opts: {
   handler: ApprovalPageHandler;
-  decisions: Decision[];
+  decisions: AnyDecision[];
   signIn: LocalSignIn | null;
   store: () => FleetStore;
   say: (line: string) => void;
@@ -85,15 +85,15 @@ export async function startLocalOperator(opts: {
     const decisions = [...opts.decisions];
     const signInAs = opts.signIn === null ? [] : [...opts.signIn.as];
     let as = signInAs[0] ?? 'alice@example.com';
-    const next = (): { decision: Decision; as: string } | undefined => {
+    const next = (): { decision: AnyDecision; as: string } | undefined => {
       const decision = decisions.shift();
       as = signInAs.shift() ?? as;
       return decision === undefined ? undefined : { decision, as };
     };
     const answering: Promise<void>[] = [];
-    const answer = async (approvalId: string, link: string, first: { decision: Decision; as: string }) => {
+    const answer = async (approvalId: string, link: string, first: { decision: AnyDecision; as: string }) => {
       await inFlightSettled(opts.store(), approvalId);
-      for (let turn: { decision: Decision; as: string } | undefined = first; turn !== undefined; turn = next()) {
+      for (let turn: { decision: AnyDecision; as: string } | undefined = first; turn !== undefined; turn = next()) {
         const password = users.find((u) => u.email === turn?.as)?.password;
         try {
           await answerThroughPage(link, turn.decision, opts.signIn === null || password === undefined ? {} : { signIn: { email: turn.as, password } });

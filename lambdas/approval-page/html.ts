@@ -1,4 +1,4 @@
-import { DECISIONS, DECISION_HELP, type Decision } from '../../core/approval.js';
+import { decisionHelp, offeredDecisions, type AnyDecision } from '../../core/approval.js';
 import { STEP_STATE_NAMES } from '../../core/steps.js';
 import type { StoredApproval } from '../../adapters/store.js';
 
@@ -107,13 +107,7 @@ function viewerNote(viewer: PageViewer): string {
 
 /** GET: the evidence and the four choices. Submitting the form (POST) decides; this page never does. */
 export function decisionPage(a: StoredApproval, link: { id: string; exp: string; sig: string }, action: string, viewer: PageViewer = { signedIn: null }): string {
-  const choices = DECISIONS.map(
-    (d) => `<div class="choice">
-<input type="radio" id="decision-${d}" name="decision" value="${d}" required aria-describedby="help-${d}">
-<label for="decision-${d}">${d}</label>
-<p class="help" id="help-${d}">${escapeHtml(DECISION_HELP[d])}</p>
-</div>`,
-  ).join('\n');
+  if (a.kind === 'canary') return canaryPage(a, decisionForm(a, link, action, viewer, `Should the run go on after the canary (${a.upgraded.join(', ')})?`), viewer);
   return document(
     `Decide: ${a.nodeId} failed at ${stepName(a.failedStep)}`,
     `<h1>Node ${escapeHtml(a.nodeId)} failed at ${escapeHtml(stepName(a.failedStep))}</h1>
@@ -121,26 +115,58 @@ export function decisionPage(a: StoredApproval, link: { id: string; exp: string;
 ${viewerNote(viewer)}
 ${evidence(a)}
 <h2>Your decision</h2>
-<form method="post" action="${escapeHtml(action)}">
+${decisionForm(a, link, action, viewer, `What should the run do with node ${a.nodeId}?`)}`,
+  );
+}
+
+/** The canary's question: the nodes upgraded so far, who waits, and only continue or abort. */
+function canaryPage(a: StoredApproval, form: string, viewer: PageViewer): string {
+  const row = (term: string, value: string) => `<dt>${term}</dt><dd>${value}</dd>`;
+  return document(
+    `Decide: continue after the canary of ${a.cluster}?`,
+    `<h1>The canary nodes are upgraded: continue or abort?</h1>
+<p>The upgrade of cluster <strong>${escapeHtml(a.cluster)}</strong> to ${escapeHtml(a.to)} upgraded its canary nodes and waits for your decision before any other node starts.</p>
+${viewerNote(viewer)}
+<dl>
+${row('Cluster', escapeHtml(a.cluster))}
+${row('Run', escapeHtml(a.runId))}
+${row('Upgraded so far (the canary)', upgradedList(a.upgraded))}
+${row('Waiting to start', upgradedList(a.held ?? [], 'none'))}
+${row('Link expires', `${escapeHtml(when(a.expiresAt))}; then the run decides <strong>abort</strong>`)}
+</dl>
+<h2>Your decision</h2>
+${form}`,
+  );
+}
+
+/** The decision form: the choices this approval offers, each with what it does. */
+function decisionForm(a: StoredApproval, link: { id: string; exp: string; sig: string }, action: string, viewer: PageViewer, legend: string): string {
+  const choices = offeredDecisions(a).map(
+    (d) => `<div class="choice">
+<input type="radio" id="decision-${d}" name="decision" value="${d}" required aria-describedby="help-${d}">
+<label for="decision-${d}">${d}</label>
+<p class="help" id="help-${d}">${escapeHtml(decisionHelp(a, d))}</p>
+</div>`,
+  ).join('\n');
+  return `<form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="id" value="${escapeHtml(link.id)}">
 <input type="hidden" name="exp" value="${escapeHtml(link.exp)}">
 <input type="hidden" name="sig" value="${escapeHtml(link.sig)}">
 ${viewer.signedIn === null ? '' : `<input type="hidden" name="csrf" value="${escapeHtml(viewer.signedIn.csrf)}">\n`}<fieldset>
-<legend>What should the run do with node ${escapeHtml(a.nodeId)}?</legend>
+<legend>${escapeHtml(legend)}</legend>
 ${choices}
 </fieldset>
 <button type="submit">Decide</button>
-</form>`,
-  );
+</form>`;
 }
 
 /** POST that decided: what was recorded and what happens next. */
-export function confirmationPage(a: StoredApproval, decision: Decision, decidedBy: string, decidedAt: string): string {
+export function confirmationPage(a: StoredApproval, decision: AnyDecision, decidedBy: string, decidedAt: string): string {
   return document(
     `Decided: ${decision} for ${a.nodeId}`,
     `<div class="done" role="status">
 <h1>Decision recorded: ${escapeHtml(decision)}</h1>
-<p>${escapeHtml(DECISION_HELP[decision])}</p>
+<p>${escapeHtml(decisionHelp(a, decision))}</p>
 </div>
 <dl>
 <dt>Node</dt><dd>${escapeHtml(a.nodeId)}</dd>

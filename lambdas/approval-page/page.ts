@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { APPROVAL_CALLBACK_PATH, isDecision } from '../../core/approval.js';
+import { APPROVAL_CALLBACK_PATH, isAnyDecision } from '../../core/approval.js';
 import { deciderName } from '../../core/approvers.js';
 import { verifyLink, type LinkCheck, type SignedLink } from '../../adapters/approval-links.js';
 import type { SignInProvider } from '../../adapters/oidc.js';
-import { ApprovalNotOpenError, decideApproval } from '../../adapters/approvals.js';
+import { DecisionNotOfferedError, ApprovalNotOpenError, decideApproval } from '../../adapters/approvals.js';
 import type { FleetStore } from '../../adapters/store.js';
 import { logger } from '../../adapters/logger.js';
 import { SECURITY_HEADERS, confirmationPage, decisionPage, notAnApproverPage, problemPage, type PageViewer } from './html.js';
@@ -151,8 +151,8 @@ async function decide(event: APIGatewayProxyEventV2, deps: ApprovalPageDeps): Pr
     return page(403, problemPage('This form was not issued to you', 'The decision form must come from the approval page opened in this browser, in this session. Open the approval link again.'));
   }
   const decision = single(form, 'decision');
-  if (!isDecision(decision)) {
-    return page(400, problemPage('No decision was chosen', 'decision: expected one of rollback, retry, skip, abort. Go back and choose one.'));
+  if (!isAnyDecision(decision)) {
+    return page(400, problemPage('No decision was chosen', 'decision: expected one of the choices on the page. Go back and choose one.'));
   }
   const identity = who.session?.identity;
   const decidedBy = identity === undefined ? `approval page (${event.requestContext.http.sourceIp})` : deciderName(identity);
@@ -163,6 +163,7 @@ async function decide(event: APIGatewayProxyEventV2, deps: ApprovalPageDeps): Pr
     return page(200, confirmationPage(decided, decision, decided.decidedBy, decided.decidedAt));
   } catch (error) {
     if (error instanceof ApprovalNotOpenError) return notOpen(error);
+    if (error instanceof DecisionNotOfferedError) return page(400, problemPage('This approval does not offer that decision', `${error.message}. Go back and choose one of the choices on the page.`));
     throw error;
   }
 }

@@ -3,6 +3,8 @@ import { interpretStepResult, type StepOutcome, type StepResult } from '../../co
 import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, type StepId } from '../../core/steps.js';
 import { buildSummary, compactSummary, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
+import { PauseStore } from '../../adapters/pause-store.js';
+import { Table } from '../../adapters/table.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
 import { FINAL_COMMAND_STATUSES, resultFromCheckpoint, unresponsiveAfterSeconds } from '../../adapters/command-completion.js';
 import { documentClient, logsClient, requireEnv, ssmClient } from '../../adapters/aws-clients.js';
@@ -209,6 +211,7 @@ async function cleanUp(event: ExecutionStatusChangeEvent, context: InvocationTim
   let summary: Summary | undefined;
   if (run !== null) {
     const { checkpoints, outcomes, held } = await store.runRecords(runId);
+    const pause = await new PauseStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).settle(runId, new Date().toISOString());
     // Compacted as the run's own summary is: the run record is one DynamoDB item (400 KB).
     summary = compactSummary(buildSummary({
       run,
@@ -217,6 +220,8 @@ async function cleanUp(event: ExecutionStatusChangeEvent, context: InvocationTim
       held,
       lockReleased,
       caught: { Error: ended.error, Cause: ended.cause },
+      // A pause still open ends with the execution.
+      ...(pause ? { pause } : {}),
       finishedAt: new Date().toISOString(),
     }));
     await store.completeRun(summary);

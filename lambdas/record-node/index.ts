@@ -3,10 +3,11 @@ import type { StepResult } from '../../core/step-result.js';
 import type { CaughtError, NodeOutcome } from '../../core/summary.js';
 import type { ApprovalDecision } from '../../core/approval.js';
 import { NODE_PIPELINE } from '../../core/steps.js';
-import { gateAnswer, releasesHeldNodes, type GateAnswer } from '../../core/hold.js';
+import type { GateAnswer } from '../../core/hold.js';
+import type { PausedAnswer } from '../../core/pause.js';
 import { FleetStore } from '../../adapters/store.js';
-import { TaskCallback } from '../../adapters/task-callback.js';
-import { documentClient, requireEnv, sfnClient } from '../../adapters/aws-clients.js';
+import { RunHolds } from './run-holds.js';
+import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
 export interface RecordNodeEvent {
@@ -14,7 +15,7 @@ export interface RecordNodeEvent {
    * upgraded / skipped / failed; after an operator's decision: rolledBack (rollback or skip: the node is
    * back at its old version) or needsAttention (abort, or a rollback that failed).
    */
-  action: 'upgraded' | 'skipped' | 'failed' | 'rolledBack' | 'needsAttention' | 'gate' | 'hold' | 'checkStop';
+  action: 'upgraded' | 'skipped' | 'failed' | 'rolledBack' | 'needsAttention' | 'gate' | 'hold' | 'checkStop' | 'canaryDecided';
   /** hold: the token of the node's waiting state, answered when no question holds the run any more. */
   taskToken?: string;
   /** hold: the nodes whose questions the gate found open. */
@@ -41,30 +42,13 @@ export class RunStoppedError extends Error {
 }
 
 /**
- * Lets the held nodes go back to "May this node start?" once no question holds the run (or the run stops).
- * Each waiting state is answered first and its wait recorded after: a crash in between leaves a node that
- * moved on, never one waiting for an answer nobody will send.
- */
-async function releaseHeldNodes(store: FleetStore, runId: string): Promise<void> {
-  const [stop, holds] = await Promise.all([store.runStopping(runId), store.openHolds(runId)]);
-  if (!releasesHeldNodes(stop, holds)) return;
-  const waiting = (await store.heldNodes(runId)).filter((h) => h.taskToken !== undefined);
-  const callback = new TaskCallback(sfnClient());
-  await Promise.all(waiting.map(async (held) => {
-    const at = new Date().toISOString();
-    await callback.succeed(held.taskToken as string, { released: true });
-    await store.releaseHeldNode(runId, held, at);
-  }));
-  if (waiting.length > 0) logger.info('held nodes released', { runId, nodes: waiting.map((h) => h.nodeId), stopping: stop !== null });
-}
-
-/**
  * Records how a node's part of the run ended, in the run and in the node's own record.
- * `gate`: may a node start (is the run stopping, or held by an open question)? `hold`: the node waits for the
- * open questions (a task token). `checkStop`: throws RunStopped when a node stopped the run.
+ * `gate`: may a node start (is the run stopping, held by an open question, or paused)? `hold`: the node waits for
+ * the open questions or the pause (a task token). `checkStop`: throws RunStopped when a node stopped the run.
  */
-export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | GateAnswer | { held: boolean } | { stopped: false }> => {
+export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (NodeOutcome & { askCanary: true }) | GateAnswer | PausedAnswer | { held: boolean } | { stopped: false } | { decision: string }> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
+  const holds = new RunHolds(store, requireEnv('TABLE_NAME'), event.run);
   const { runId } = event.run;
   if (event.action === 'gate') {
     // Every node that starts renews the run's hold on the cluster lock; a run that lost it stops here.
@@ -72,18 +56,22 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | Gat
     if (!renewed) {
       await store.markRunStopping(runId, `the cluster lock of ${event.run.cluster} is no longer held by this run (it was broken with unlock); no further node starts`, new Date().toISOString());
     }
-    const [stop, holds] = await Promise.all([store.runStopping(runId), store.openHolds(runId)]);
-    const answer = gateAnswer(stop, holds);
+    const answer = await holds.gate(event.node.id);
     if (answer.go) await store.markStarted(runId, event.node.id, new Date().toISOString());
     if ('held' in answer) logger.info('node held: waiting for a decision', { runId, nodeId: event.node.id, waitingFor: answer.waitingFor });
+    if ('paused' in answer) logger.info('node held: the run is paused', { runId, nodeId: event.node.id, until: answer.until });
     return answer;
   }
   if (event.action === 'hold') {
     if (event.taskToken === undefined) throw new Error('hold needs the task token of the waiting state');
     // Registered before looking again: a question answered in between either sees this node or is seen here.
     await store.holdNode(runId, event.node.id, event.taskToken, event.waitingFor ?? [], new Date().toISOString());
-    await releaseHeldNodes(store, runId);
+    await holds.release();
     return { held: true };
+  }
+  if (event.action === 'canaryDecided') {
+    // The operator's continue or abort after the canary (or abort by timeout, or no usable decision: abort).
+    return holds.canaryDecided(event.approval?.decision, event.approval?.decidedBy ?? 'unknown', event.approval?.byTimeout !== false);
   }
   if (event.action === 'checkStop') {
     const stop = await store.runStopping(runId);
@@ -116,7 +104,7 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | Gat
       to: event.action === 'rolledBack' ? (typeof rolledBackTo === 'string' ? rolledBackTo : from) : failed !== undefined && !CHANGES_NODE.has(failed.step) && event.rollbackFailed !== true ? from : null,
       at,
       ...(failed ? { failedStep: failed.step } : {}),
-      ...(decision && decision !== 'retry' ? { decision } : {}),
+      ...(decision && decision !== 'retry' && decision !== 'continue' ? { decision } : {}),
       ...(event.approval ? { decidedBy: event.approval.decidedBy, byTimeout: event.approval.byTimeout } : {}),
       ...(event.approval?.decidedIdentity ? { decidedIdentity: event.approval.decidedIdentity } : {}),
       ...(event.rollbackFailed ? { rollbackFailed: true } : {}),
@@ -146,7 +134,9 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | Gat
   }
   // The node's question (if it was asked) is answered: held nodes go on, or end unstarted if the run stops.
   const wasHolding = await store.closeHold(runId, event.node.id);
-  if (wasHolding || !continues) await releaseHeldNodes(store, runId);
+  if (wasHolding || !continues) await holds.release();
   logger.info('node recorded', { runId, ...outcome });
+  // The node that completes the canary asks continue-or-abort next (the workflow's "Is the canary complete?").
+  if (continues && (await holds.canaryDone(event.node.id))) return { ...outcome, askCanary: true };
   return outcome;
 };

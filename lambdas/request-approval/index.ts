@@ -11,6 +11,7 @@ import { approvalKey, approvalLink } from '../../adapters/approval-links.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 import { publishToOperators as publish, signInIssuer } from '../../adapters/operator-topic.js';
+import { askCanary, canaryTimeout } from './canary.js';
 
 export interface RequestApprovalEvent {
   /**
@@ -18,9 +19,9 @@ export interface RequestApprovalEvent {
    * timeout: nobody decided in time; decide `onTimeout`, recorded as decided by timeout.
    * rollbackFailed: tell the operators a rollback failed and the node needs attention (second notification).
    * maintenanceStillOn: maintenance-off failed past its retries on the core node (`node`): tell the operators
-   * to switch it off by hand.
+   * to switch it off by hand. askCanary / canaryTimeout: the canary's continue-or-abort question (canary.ts).
    */
-  action: 'ask' | 'timeout' | 'rollbackFailed' | 'maintenanceStillOn';
+  action: 'ask' | 'timeout' | 'rollbackFailed' | 'maintenanceStillOn' | 'askCanary' | 'canaryTimeout';
   taskToken?: string;
   node: { id: string };
   run: RunContext;
@@ -84,9 +85,14 @@ function whoWaits(planned: readonly PlannedNode[], failed: string, outcomes: rea
   return { inFlight: open.filter((p) => p.startedAt !== undefined).map((p) => p.nodeId), held: open.filter((p) => p.startedAt === undefined).map((p) => p.nodeId) };
 }
 
-export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDecision & { approvalId: string; failedStep: StepId }) | { notified: true } | { asked: string }> => {
+export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDecision & { approvalId: string; failedStep?: StepId }) | { notified: true } | { asked: string }> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   const now = new Date();
+  if (event.action === 'askCanary') {
+    if (event.taskToken === undefined) throw new Error('askCanary needs the task token');
+    return askCanary(store, event.run, event.node.id, event.taskToken, now, event.enteredAt);
+  }
+  if (event.action === 'canaryTimeout') return canaryTimeout(store, event.run, event.node.id, now);
   if (event.action === 'timeout') {
     const pending = (await store.pendingApprovals()).filter((a) => a.runId === event.run.runId && a.nodeId === event.node.id);
     const approval = pending.at(-1);

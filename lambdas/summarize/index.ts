@@ -1,6 +1,9 @@
 import type { RunContext } from '../../core/run-context.js';
 import { buildSummary, compactSummary, type CaughtError, type RunInfo, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
+import { PauseStore } from '../../adapters/pause-store.js';
+import { CanaryStore } from '../../adapters/canary-store.js';
+import { Table } from '../../adapters/table.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
@@ -27,6 +30,10 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
     startedAt: run.startedAt,
   };
   const { checkpoints, outcomes, held } = await store.runRecords(run.runId);
+  const finishedAt = new Date().toISOString();
+  const pause = await new PauseStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).settle(run.runId, finishedAt);
+  const canary = run.canary > 0 ? await new CanaryStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).get(run.runId) : null;
+  const stop = pause?.state === 'EXPIRED' || canary?.decision === 'abort' ? await store.runStopping(run.runId) : null;
   const summary = compactSummary(buildSummary({
     run: info,
     checkpoints,
@@ -34,7 +41,10 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
     held,
     lockReleased: event.lock?.released === true,
     ...(event.error ? { caught: event.error } : {}),
-    finishedAt: new Date().toISOString(),
+    ...(pause ? { pause } : {}),
+    ...(canary ? { canary: { nodes: canary.nodes, ...(canary.decision ? { decision: canary.decision } : {}), ...(canary.decidedBy ? { decidedBy: canary.decidedBy } : {}), ...(canary.byTimeout !== undefined ? { byTimeout: canary.byTimeout } : {}) } } : {}),
+    ...(stop ? { stopReason: stop.reason } : {}),
+    finishedAt,
   }));
   if (recorded !== null) await store.completeRun(summary);
   logger.info('run summarized', { runId: run.runId, status: summary.status, counts: summary.counts });

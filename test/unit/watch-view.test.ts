@@ -2,6 +2,7 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import { WatchView } from '../../cli/watch-view.js';
 import { HELD_STATE_NAME } from '../../core/hold.js';
+import { PAUSED_STATE_NAME } from '../../core/pause.js';
 import { formatNodes, nodeRows } from '../../cli/fleet-records.js';
 import { formatPlan } from '../../cli/plan.js';
 import { parseConcurrency } from '../../cli/input-flags.js';
@@ -91,6 +92,28 @@ describe('watch view (from the execution history alone)', () => {
     expect(view.take().slice(-2)).toEqual([
       '[   3.0s] dea-3          held: waiting for a decision on dea-1',
       '[   7.0s] dea-3          released after 4.0s: asks again whether it may start',
+    ]);
+  });
+
+  it('shows PAUSED: in the header while the run is paused, and on a node waiting in the paused state', () => {
+    id = 0;
+    const view = new WatchView();
+    const run = { runId: 'r', cluster: 'c' };
+    view.add(ev('ExecutionStarted', 0, { executionStartedEventDetails: { input: JSON.stringify({ cluster: 'c', targetVersion: '2.0.0' }) } }));
+    view.add(entered('MapStateEntered', 'Upgrade nodes of the group', { group: { role: 'dea', nodes: [{ id: 'dea-1' }, { id: 'dea-2' }] }, run }, 1));
+    const pause = { pausedBy: 'alice', pausedAt: '2026-11-24T10:30:02.000Z', until: '2026-11-25T10:30:02.000Z' };
+    view.setPause(pause, T0 + 2000);
+    const child = 'arn:aws:states:us-east-1:1:execution:FleetUpgrade/UpgradeNodes:z';
+    id = 0;
+    view.add(entered('TaskStateEntered', PAUSED_STATE_NAME, { node: { id: 'dea-2' }, run, gate: { go: false, paused: true, until: pause.until } }, 3), child);
+    const frame = view.frame(T0 + 5000);
+    expect(frame[0]).toBe('Upgrade of c to 2.0.0 — RUNNING, 5.0s — PAUSED by alice (limit 2026-11-25T10:30:02.000Z)');
+    expect(frame.find((l) => l.includes('dea-2'))).toMatch(/‖ dea-2 +PAUSED: waiting for fleet-upgrade resume \(limit 2026-11-25T10:30:02.000Z\) \(2\.0s\)/);
+    view.setPause(null, T0 + 6000);
+    expect(view.take().slice(-3)).toEqual([
+      '[   2.0s] run PAUSED by alice at 2026-11-24T10:30:02.000Z: nodes in flight finish, none starts until fleet-upgrade resume (limit 2026-11-25T10:30:02.000Z)',
+      '[   3.0s] dea-2          PAUSED: waiting for fleet-upgrade resume (limit 2026-11-25T10:30:02.000Z)',
+      '[   6.0s] run resumed (no longer paused)',
     ]);
   });
 

@@ -1,0 +1,29 @@
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { PAUSE_HOLDER, PAUSED_STATE_NAME } from '../core/pause.js';
+
+/**
+ * Where a node waits while an operator has paused the run (`fleet-upgrade pause`): a task token that `resume`
+ * (or the run stopping) answers, so nothing polls. The gate hands it `recheckSeconds`: the state times out at the
+ * pause's limit (or within the hour) and asks the gate again, which then stops the run if the limit passed.
+ */
+export function pausedState(scope: Construct, recordNode: lambda.IFunction, retry: sfn.RetryProps, gate: sfn.IChainable & sfn.INextable): sfn.State {
+  const paused = new tasks.LambdaInvoke(scope, PAUSED_STATE_NAME, {
+    lambdaFunction: recordNode,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({ action: 'hold', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', waitingFor: [PAUSE_HOLDER],
+      // Passed through so that the rehearsal's engine (which reads TimeoutSecondsPath after Parameters) sees it too.
+      'recheckSeconds.$': '$.gate.recheckSeconds',
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+    taskTimeout: sfn.Timeout.at('$.gate.recheckSeconds'),
+  }).addRetry(retry);
+  paused.addCatch(gate, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
+  paused.next(gate);
+  return paused;
+}
+
+/** The gate said the run is paused. */
+export const isPaused = sfn.Condition.and(sfn.Condition.isPresent('$.gate.paused'), sfn.Condition.booleanEquals('$.gate.paused', true));

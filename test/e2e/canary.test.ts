@@ -1,0 +1,63 @@
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterFile } from '../../local/cluster-file.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
+import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../local/rehearsal.js';
+import { stopService } from '../../local/sandbox.js';
+import { invariantViolations } from '../support/invariants.js';
+
+/**
+ * Canary, then widen (issue 19 item 2): after the first N nodes, the run asks continue or abort through the
+ * approval page (the scripted operator signs in and answers as --decision says) before any other node starts.
+ */
+const cluster = (name: string): ClusterFile => ({
+  cluster: `canary-${name}`,
+  nodes: [
+    ...[1, 2, 3].map((i) => ({ id: `dea-${i}`, roles: ['dea'], version: '3.0.0', state: { droplets: i } })),
+    { id: 'controller-1', roles: ['controller'], version: '3.0.0', state: { apps: 2 } },
+    { id: 'core-1', roles: ['primary'], version: '3.0.0', state: { apps: ['a'] } },
+  ],
+});
+
+let dynamodb: LocalDynamoDb;
+const roots: string[] = [];
+beforeAll(async () => {
+  dynamodb = await startLocalDynamoDb();
+});
+afterAll(async () => {
+  await Promise.all(roots.map((r) => stopService(r)));
+  await dynamodb?.stop();
+});
+
+async function run(name: string, opts: Partial<RehearsalOptions>): Promise<RehearsalResult> {
+  await mkdir('.tmp', { recursive: true });
+  const c = cluster(name);
+  const r = await rehearse({ cluster: c, targetVersion: '3.1.0', workdir: await mkdtemp(join('.tmp', `e2e-canary-${name}-`)), dynamodb, keepServices: true, ...opts });
+  roots.push(...r.nodeRoots.values());
+  expect(await invariantViolations(r, c)).toEqual([]);
+  return r;
+}
+const statuses = (r: RehearsalResult) => Object.fromEntries(r.summary.order.map((id) => [id, r.summary.nodes[id]?.status]));
+
+describe('canary, then widen', () => {
+  it('--canary 1 --decision continue (DEAs two at a time): SUCCEEDED, every node at the target; the other DEA waited for the decision', async () => {
+    const r = await run('continue', { canary: 1, decisions: ['continue'], concurrency: { dea: 2 } });
+    expect(r.summary.status).toBe('SUCCEEDED');
+    expect(Object.values(statuses(r))).toEqual(Array(5).fill('UPGRADED'));
+    expect(r.summary.canary).toMatchObject({ nodes: ['dea-1'], decision: 'continue', decidedBy: 'alice@example.com', byTimeout: false });
+    // dea-2 took the second slot of the group while dea-1 was the canary: it was held until the decision.
+    expect(r.summary.held).toEqual([{ nodeId: 'dea-2', seconds: expect.any(Number), waitedFor: ['dea-1'], started: true }]);
+    const email = r.notifications.find((n) => n.attributes.kind === 'approval');
+    expect(email?.subject).toBe('fleet-upgrade: canary of canary-continue upgraded to 3.1.0: continue or abort?');
+    expect(email?.message).toContain('Upgraded so far (the canary): dea-1');
+  });
+
+  it('--canary 1 --decision abort: ABORTED, one node at the target, the rest untouched', async () => {
+    const r = await run('abort', { canary: 1, decisions: ['abort'] });
+    expect(r.summary.status).toBe('ABORTED');
+    expect(statuses(r)).toEqual({ 'dea-1': 'UPGRADED', 'dea-2': 'NOT_STARTED', 'dea-3': 'NOT_STARTED', 'controller-1': 'NOT_STARTED', 'core-1': 'NOT_STARTED' });
+    expect(r.summary.failure).toMatchObject({ error: 'CanaryAborted', message: 'the run stopped: abort decided after the canary (dea-1) by alice@example.com' });
+    expect(r.summary.maintenanceMode.disabledAt).not.toBeNull();
+  });
+});
