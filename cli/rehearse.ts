@@ -7,6 +7,7 @@ import type { InjectedFailure } from '../local/ssm-endpoint.js';
 import { readClusterFile } from '../local/cluster-file.js';
 import { EXIT_OK, EXIT_RUN_FAILED, UsageError } from './errors.js';
 import { formatSummary } from './format-summary.js';
+import { addPolicyOptions, type PolicyFlags } from './policy-flags.js';
 
 /** The fault that is not a step: the node's download meets packages signed by another key. */
 const SIGNATURE_FAULT = 'signature';
@@ -47,7 +48,7 @@ function parseRoleOrder(value: string): string[] {
 
 const APPROVER_EMAIL = /^[^\s@<>(),;:"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
-interface RehearseFlags {
+interface RehearseFlags extends PolicyFlags {
   cluster: string;
   targetVersion: string;
   workdir: string;
@@ -73,7 +74,7 @@ interface RehearseFlags {
 }
 
 export function rehearseCommand(): Command {
-  return new Command('rehearse')
+  return addPolicyOptions(new Command('rehearse'))
     .description('Upgrade a sandbox copy of a cluster on this machine through the synthesized state machine and SSM document (no AWS account).')
     .requiredOption('--cluster <file>', 'cluster file: {"cluster":"demo","nodes":[{"id":"dea-1","roles":["dea"],"version":"3.0.0"}]}')
     .requiredOption('--target-version <version>', 'version to upgrade to, e.g. 3.1.0')
@@ -116,7 +117,7 @@ export function rehearseCommand(): Command {
     .option('--run-id <id>', 'the run id (execution name); default <cluster>-<version>-<timestamp>')
     .option('--resume-from <run>', 'resume this stopped run, as `start --resume-from` does in AWS: same --workdir, whose sandboxes and table it left')
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --on-failure rollback-and-continue --max-failed-nodes 1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --not-after +90m\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {
@@ -163,6 +164,9 @@ export function rehearseCommand(): Command {
         ...(flags.fail ? { failures: flags.fail } : {}),
         ...(flags.runId ? { runId: flags.runId } : {}),
         ...(flags.resumeFrom ? { resumeFrom: flags.resumeFrom } : {}),
+        ...(flags.onFailure ? { onFailure: flags.onFailure } : {}),
+        ...(flags.maxFailedNodes !== undefined ? { maxFailedNodes: flags.maxFailedNodes } : {}),
+        ...(flags.notAfter ? { notAfter: flags.notAfter } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       }).finally(() => {
         process.off('SIGINT', interrupted);

@@ -3,6 +3,8 @@ import { InputValidationError } from './errors.js';
 import { VERSION_PATTERN } from './version.js';
 import { DEFAULT_ROLE_ORDER } from './role-order.js';
 import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from './execution-timeout.js';
+import { ON_FAILURE } from './failure-budget.js';
+import { ISO_TIME } from './window.js';
 
 /**
  * The public contract: one JSON document accepted identically by StartExecution, the CLI and the rehearsal.
@@ -102,6 +104,21 @@ export const inputSchema = z
     resumeFrom: z.string({ message: 'expected the run id of an earlier run of this cluster' })
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/, { message: 'expected a run id (letters, digits, ".", "-", "_"; at most 80)' })
       .optional(),
+    /**
+     * A node whose window step fails: `ask` the operator (default), or `rollback-and-continue`: restore it
+     * and go on without asking, until `maxFailedNodes` nodes failed; the next failure stops the run as abort does.
+     */
+    onFailure: z.enum(ON_FAILURE, { message: `expected ${ON_FAILURE.map((o) => `"${o}"`).join(' or ')}` }).default('ask'),
+    /** With onFailure rollback-and-continue: failed nodes rolled back without asking, across the whole run (default 1). */
+    maxFailedNodes: z.int({ message: 'expected a whole number' }).min(0, { message: 'expected at least 0' }).max(MAX_NODES, { message: `expected at most ${MAX_NODES}` }).optional(),
+    /**
+     * No node starts that is estimated to finish after this time (ISO 8601 with a zone); the run then ends
+     * INCOMPLETE and `resumeFrom` carries on later.
+     */
+    notAfter: z.string({ message: 'expected an ISO time like 2026-12-01T06:00:00Z' })
+      .regex(ISO_TIME, { message: 'expected an ISO time with a zone, like 2026-12-01T06:00:00Z or 2026-12-01T07:00:00+01:00' })
+      .refine((text) => !Number.isNaN(Date.parse(text)), { message: 'expected a real date and time, like 2026-12-01T06:00:00Z' })
+      .optional(),
   })
   .superRefine((input, ctx) => {
     // Per-role settings must name a group that can exist: a role of the order, or the final group.
@@ -112,6 +129,9 @@ export const inputSchema = z
           ctx.addIssue({ code: 'custom', path: [field, key], message: `expected a role of the role order (${[...groups].join(', ')})` });
         }
       }
+    }
+    if (input.maxFailedNodes !== undefined && input.onFailure !== 'rollback-and-continue') {
+      ctx.addIssue({ code: 'custom', path: ['maxFailedNodes'], message: 'applies only with onFailure "rollback-and-continue" (with "ask" the operator decides every failure)' });
     }
     if (input.coreNode !== undefined && input.nodes !== undefined && !input.nodes.some((n) => n.id === input.coreNode)) {
       ctx.addIssue({ code: 'custom', path: ['coreNode'], message: 'expected the id of one of the nodes' });

@@ -1,5 +1,6 @@
 import { InputValidationError } from './errors.js';
 import type { UpgradeInput } from './input-schema.js';
+import { DEFAULT_MAX_FAILED_NODES } from './failure-budget.js';
 
 /** The execution name doubles as the run id: it names backups on the nodes, so it is held to a strict pattern. */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/;
@@ -17,6 +18,11 @@ export interface RunContext {
   /** How long a failed node waits for a human decision before `onTimeout` applies. */
   approvalTimeoutSeconds: number;
   onTimeout: 'rollback' | 'abort';
+  /** Present only for rollback-and-continue (absent: the operator is asked), with its budget. */
+  onFailure?: 'rollback-and-continue';
+  maxFailedNodes?: number;
+  /** The window cutoff (ISO time), when the input sets one. */
+  notAfter?: string;
 }
 
 export function runContext(input: UpgradeInput, runId: string, startedAt: string): RunContext {
@@ -25,6 +31,10 @@ export function runContext(input: UpgradeInput, runId: string, startedAt: string
       `runId: expected letters, digits, ".", "-" or "_" (at most 80 characters), got ${JSON.stringify(runId).slice(0, 90)}`,
       'runId',
     );
+  }
+  // A cutoff already past would start nothing: refused before the lock is taken.
+  if (input.notAfter !== undefined && Date.parse(input.notAfter) <= Date.parse(startedAt)) {
+    throw new InputValidationError(`notAfter: ${input.notAfter} is not after the run's start (${startedAt}); give a later time, or +90m from the CLI`, 'notAfter');
   }
   return {
     runId,
@@ -36,5 +46,7 @@ export function runContext(input: UpgradeInput, runId: string, startedAt: string
     startedAt,
     approvalTimeoutSeconds: Math.max(1, Math.round(input.approval.timeoutMinutes * 60)),
     onTimeout: input.approval.onTimeout,
+    ...(input.onFailure === 'rollback-and-continue' ? { onFailure: input.onFailure, maxFailedNodes: input.maxFailedNodes ?? DEFAULT_MAX_FAILED_NODES } : {}),
+    ...(input.notAfter !== undefined ? { notAfter: new Date(Date.parse(input.notAfter)).toISOString() } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { DeciderIdentity } from './approvers.js';
 import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
 import { heldReport, type HeldReport } from './hold.js';
+import { cutoffStatus, type WindowCutoff } from './window-outcome.js';
 
 export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
 /**
@@ -13,8 +14,9 @@ export type NodeStatus = 'UPGRADED' | 'SKIPPED' | 'PREPARED' | 'ROLLED_BACK' | '
  * PREPARED: a prepareOnly run checked every node and staged the package on those that need it.
  * PARTIAL: the operator skipped failed nodes (restored to their old version) and every other node upgraded.
  * ROLLED_BACK: a failed node was rolled back and the run stopped. ABORTED: the operator stopped the run.
+ * INCOMPLETE: the window cutoff (notAfter) let no further node start; the others are at their old version.
  */
-export type RunStatus = 'SUCCEEDED' | 'PREPARED' | 'PARTIAL' | 'ROLLED_BACK' | 'ABORTED' | 'FAILED';
+export type RunStatus = 'SUCCEEDED' | 'PREPARED' | 'PARTIAL' | 'ROLLED_BACK' | 'ABORTED' | 'FAILED' | 'INCOMPLETE';
 
 /** One step on one node in one run (DynamoDB `RUN#id` / `STEP#NODE#id#nn`). */
 export interface StepCheckpoint {
@@ -118,6 +120,8 @@ export interface Summary {
   warnings: string[];
   /** Nodes that waited while the operator decided about a failed node (absent when none waited). */
   held?: (HeldReport & { started: boolean })[];
+  /** The window cutoff that stopped the run: the first node it refused (absent when none was refused). */
+  cutoff?: WindowCutoff;
   startedAt: string;
   finishedAt: string;
 }
@@ -165,6 +169,8 @@ export function buildSummary(args: {
   caught?: CaughtError;
   /** Nodes held by open questions (`RUN#id` / `HELD#node`). */
   held?: readonly { nodeId: string; heldMs: number; since?: string; waitedFor: string[] }[];
+  /** The node the window cutoff refused (`RUN#id` / `WINDOW`). */
+  cutoff?: WindowCutoff;
   finishedAt: string;
 }): Summary {
   const { run, checkpoints, outcomes } = args;
@@ -223,6 +229,7 @@ export function buildSummary(args: {
   if (outcomes.some((o) => o.rollbackFailed === true)) status = 'FAILED';
   else if (decided('abort')) status = 'ABORTED';
   else if (decided('rollback')) status = 'ROLLED_BACK';
+  else if (cutoffStatus(args.cutoff, run.order.map((id) => nodes[id]?.status), skippedOnly) !== null) status = 'INCOMPLETE';
   else if (decided('skip') && skippedOnly && everyOtherNodeDone && args.caught === undefined) status = 'PARTIAL';
   else if (failure !== null) status = 'FAILED';
   else if (run.prepareOnly === true) status = everyNodeStaged ? 'PREPARED' : 'FAILED';
@@ -241,13 +248,16 @@ export function buildSummary(args: {
       disabledAt: cluster('maintenance-off')?.finishedAt ?? null,
     },
     lockReleased: args.lockReleased,
-    failure: status !== 'SUCCEEDED' && status !== 'PREPARED' && failure === null
+    failure: status === 'INCOMPLETE' && args.cutoff !== undefined
+      ? { node: args.cutoff.nodeId, step: null, error: 'WindowCutoff', message: args.cutoff.reason, exitCode: null, outputTail: '' }
+      : status !== 'SUCCEEDED' && status !== 'PREPARED' && failure === null
       ? { node: null, step: null, error: 'Incomplete', message: `the run ended before every node was ${run.prepareOnly === true ? 'prepared' : 'upgraded'}`, exitCode: null, outputTail: '' }
       : failure,
     warnings,
     ...(args.held?.length ? {
       held: args.held.map((h) => ({ ...heldReport(h, args.finishedAt), started: nodes[h.nodeId] !== undefined && nodes[h.nodeId]?.status !== 'NOT_STARTED' })),
     } : {}),
+    ...(args.cutoff !== undefined ? { cutoff: args.cutoff } : {}),
     startedAt: run.startedAt,
     finishedAt: args.finishedAt,
   };

@@ -5,6 +5,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, deliveryTimeoutSeconds, type StepId } from '../core/steps.js';
 import { HELD_STATE_NAME } from '../core/hold.js';
+import { whoDecides } from './failure-policy.js';
 
 /** Nodes checked at once before the window (self-update and version check only: read-mostly, safe in parallel). */
 const CHECK_CONCURRENCY = 10;
@@ -110,6 +111,7 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   }));
 
   // A failed window step asks the operator (email link / CLI) and waits; no answer in time → onTimeout.
+  // With onFailure rollback-and-continue the failure budget decides instead (failure-policy.ts).
   const askOperator = new tasks.LambdaInvoke(scope, 'Ask operator', {
     lambdaFunction: f.requestApproval,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
@@ -132,7 +134,7 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   // step timed out, no checkpoint says so, and "retry" must re-run this step, not another.
   const guarded = <T extends tasks.LambdaInvoke>(id: StepId, task: T): T => {
     const noted = new sfn.Pass(scope, `${STEP_STATE_NAMES[id]} step failed`, { result: sfn.Result.fromString(id), resultPath: '$.failedStep' });
-    noted.next(askOperator);
+    noted.next(failureDecider);
     task.addCatch(noted, { resultPath: '$.error' });
     return task;
   };
@@ -163,6 +165,8 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   const decidedAbort = recordNode('Record node needing attention', {
     action: 'needsAttention', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
   }).next(new sfn.Succeed(scope, 'Upgrade aborted', { ...ENDS_CHILD, comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
+
+  const failureDecider = whoDecides(scope, { requestApproval: f.requestApproval, invoke, askOperator, skip: decidedSkip, abort: decidedAbort });
 
   // Inside the window: the node was found below the target, and its package is already on it.
   const windowStep = new Map<StepId, tasks.LambdaInvoke>(WINDOW_STEPS.map((id) => [id, guarded(id, nodeStep(id))]));

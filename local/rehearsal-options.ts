@@ -92,6 +92,11 @@ export interface RehearsalOptions {
    * lock is released. The abort reason (a string) is the stop's cause. The CLI aborts on Ctrl-C.
    */
   signal?: AbortSignal;
+  /** A failed node: ask (default), or roll it back and go on without asking, within `maxFailedNodes` (the input's fields). */
+  onFailure?: 'ask' | 'rollback-and-continue';
+  maxFailedNodes?: number;
+  /** No node starts that is estimated to finish after this ISO time (the input's notAfter). */
+  notAfter?: string;
 }
 
 /** A handler that throws `times` times when its event matches (`step`/`nodeId` of run-step and record-node events). */

@@ -22,7 +22,7 @@ export function defaultRunId(cluster: string, version: string, now = new Date())
 
 /** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
 export function rehearsalInput(
-  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom'> & {
+  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom' | 'onFailure' | 'maxFailedNodes' | 'notAfter'> & {
     httpsProxy?: string;
   },
 ): UpgradeInput {
@@ -41,6 +41,9 @@ export function rehearsalInput(
     ...(opts.minHealthy ? { minHealthy: opts.minHealthy } : {}),
     ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom } : {}),
     ...(opts.httpsProxy ? { httpsProxy: opts.httpsProxy } : {}),
+    ...(opts.onFailure ? { onFailure: opts.onFailure } : {}),
+    ...(opts.maxFailedNodes !== undefined ? { maxFailedNodes: opts.maxFailedNodes } : {}),
+    ...(opts.notAfter ? { notAfter: opts.notAfter } : {}),
   });
 }
 

@@ -8,6 +8,9 @@ import { checkPhasePlan, resumedItem, stateMachineGroups, type Interrupted, type
 import { InputValidationError } from '../../core/errors.js';
 import { refuseOversizedRun } from '../../core/capacity.js';
 import { FleetStore } from '../../adapters/store.js';
+import { Table } from '../../adapters/table.js';
+import { WindowStore } from '../../adapters/window-store.js';
+import { windowEstimates } from '../../core/window.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 import { clusterMembers, discoverNodes } from '../../adapters/discovery.js';
@@ -150,6 +153,13 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
     startedAt: event.run.startedAt,
     ...(event.input.prepareOnly ? { prepareOnly: true } : {}),
   });
+  if (event.run.notAfter !== undefined) {
+    // The gate judges every node against the cutoff by these: estimated once, from the cluster's recent runs.
+    const windows = new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME')));
+    const estimates = windowEstimates(await windows.recentDurations(event.run.cluster, event.run.runId));
+    await windows.putWindow(event.run.runId, { notAfter: event.run.notAfter, estimates });
+    logger.info('window estimated', { runId: event.run.runId, notAfter: event.run.notAfter, ...estimates });
+  }
   logger.info('upgrade planned', { runId: event.run.runId, order: plan.order, coreNode: plan.coreNode });
   // Groups are decided after every node reported its version; until then the ids are all the state needs.
   return checkPhasePlan(plan);

@@ -5,6 +5,9 @@ import type { ApprovalDecision } from '../../core/approval.js';
 import { NODE_PIPELINE } from '../../core/steps.js';
 import { gateAnswer, releasesHeldNodes, type GateAnswer } from '../../core/hold.js';
 import { FleetStore } from '../../adapters/store.js';
+import { Table } from '../../adapters/table.js';
+import { WindowStore } from '../../adapters/window-store.js';
+import { refusedByCutoff } from './cutoff.js';
 import { TaskCallback } from '../../adapters/task-callback.js';
 import { documentClient, requireEnv, sfnClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
@@ -73,7 +76,9 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | Gat
       await store.markRunStopping(runId, `the cluster lock of ${event.run.cluster} is no longer held by this run (it was broken with unlock); no further node starts`, new Date().toISOString());
     }
     const [stop, holds] = await Promise.all([store.runStopping(runId), store.openHolds(runId)]);
-    const answer = gateAnswer(stop, holds);
+    const gate = gateAnswer(stop, holds);
+    const now = new Date();
+    const answer = gate.go ? ((await refusedByCutoff(store, new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME'))), event.run, event.node.id, now)) ?? gate) : gate;
     if (answer.go) await store.markStarted(runId, event.node.id, new Date().toISOString());
     if ('held' in answer) logger.info('node held: waiting for a decision', { runId, nodeId: event.node.id, waitingFor: answer.waitingFor });
     return answer;

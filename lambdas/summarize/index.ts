@@ -1,6 +1,8 @@
 import type { RunContext } from '../../core/run-context.js';
 import { buildSummary, compactSummary, type CaughtError, type RunInfo, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
+import { Table } from '../../adapters/table.js';
+import { WindowStore } from '../../adapters/window-store.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
@@ -27,11 +29,14 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
     startedAt: run.startedAt,
   };
   const { checkpoints, outcomes, held } = await store.runRecords(run.runId);
+  // A run with a cutoff: the node it refused, if any (the run then ends INCOMPLETE).
+  const cutoff = run.notAfter === undefined ? undefined : (await new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).getWindow(run.runId))?.cutoff;
   const summary = compactSummary(buildSummary({
     run: info,
     checkpoints,
     outcomes,
     held,
+    ...(cutoff !== undefined ? { cutoff } : {}),
     lockReleased: event.lock?.released === true,
     ...(event.error ? { caught: event.error } : {}),
     finishedAt: new Date().toISOString(),
