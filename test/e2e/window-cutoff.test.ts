@@ -1,0 +1,84 @@
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TABLE_NAME, createTable, rehearse } from '../../local/rehearsal.js';
+import type { ClusterFile } from '../../local/cluster-file.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
+import { inspectSandbox, stopService } from '../../local/sandbox.js';
+import { FleetStore } from '../../adapters/store.js';
+import { invariantViolations } from '../support/invariants.js';
+
+/**
+ * The window cutoff end to end. An earlier run of the cluster recorded how long its nodes took: a DEA a
+ * minute, the core node an hour. With 30 minutes left, both DEAs start and upgrade; the core node would
+ * not finish in time, so it never starts and the run ends INCOMPLETE (maintenance off, lock released).
+ * Resuming the run later upgrades it.
+ */
+const cluster: ClusterFile = {
+  cluster: 'window',
+  nodes: [
+    { id: 'dea-1', roles: ['dea'], version: '3.0.0', state: { droplets: 1 } },
+    { id: 'dea-2', roles: ['dea'], version: '3.0.0', state: { droplets: 2 } },
+    { id: 'core-1', roles: ['primary'], version: '3.0.0', state: { apps: ['a'] } },
+  ],
+};
+
+let dynamodb: LocalDynamoDb;
+let workdir: string;
+
+/** An earlier run as the stack records it: its plan and each node's window steps with their times. */
+async function recordEarlierRun(): Promise<void> {
+  await createTable(dynamodb.endpoint, {
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
+  });
+  const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const store = new FleetStore(DynamoDBDocumentClient.from(client), TABLE_NAME);
+  const runId = 'window-earlier';
+  const startedAt = '2026-11-01T02:00:00.000Z';
+  await store.putRun({ runId, cluster: 'window', targetVersion: '3.0.0', coreNode: 'core-1', order: ['dea-1', 'dea-2', 'core-1'], roles: { 'dea-1': ['dea'], 'dea-2': ['dea'], 'core-1': ['primary'] }, plannedFrom: {}, startedAt });
+  const took = { 'dea-1': 60, 'dea-2': 50, 'core-1': 3600 };
+  let t = Date.parse(startedAt);
+  for (const [nodeId, seconds] of Object.entries(took)) {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    await store.putCheckpoint(runId, { nodeId, step: 'pre-upgrade-validation', status: 'SUCCEEDED', exitCode: 0, warnings: [], startedAt: iso(t), finishedAt: iso(t + 5_000) });
+    await store.putCheckpoint(runId, { nodeId, step: 'post-upgrade-validation', status: 'SUCCEEDED', exitCode: 0, warnings: [], startedAt: iso(t + seconds * 1000 - 5_000), finishedAt: iso(t + seconds * 1000) });
+    t += seconds * 1000;
+  }
+  client.destroy();
+}
+
+beforeAll(async () => {
+  dynamodb = await startLocalDynamoDb();
+  await mkdir('.tmp', { recursive: true });
+  workdir = await mkdtemp(join('.tmp', 'e2e-window-'));
+  await recordEarlierRun();
+});
+
+afterAll(async () => {
+  if (workdir !== undefined) await Promise.all(cluster.nodes.map((n) => stopService(join(workdir, 'nodes', n.id))));
+  await dynamodb?.stop();
+});
+
+describe('window cutoff (notAfter)', () => {
+  it('starts only the nodes that can finish in time, ends INCOMPLETE, and a resumed run finishes the rest', { timeout: 420_000 }, async () => {
+    const notAfter = new Date(Date.now() + 30 * 60_000).toISOString();
+    const first = await rehearse({ cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, runId: 'window-first', notAfter });
+    expect(first.summary.status).toBe('INCOMPLETE');
+    expect(Object.fromEntries(Object.entries(first.summary.nodes).map(([id, n]) => [id, n.status]))).toEqual({ 'dea-1': 'UPGRADED', 'dea-2': 'UPGRADED', 'core-1': 'NOT_STARTED' });
+    expect(first.summary.cutoff).toMatchObject({ nodeId: 'core-1' });
+    expect(first.summary.failure).toMatchObject({ error: 'WindowCutoff', node: 'core-1' });
+    expect(first.summary.failure?.message).toMatch(/^window cutoff: core-1 would finish about .* \(estimated 1h 00m\), after notAfter/);
+    expect(first.summary.lockReleased).toBe(true);
+    expect(first.summary.maintenanceMode.disabledAt).not.toBeNull();
+    expect((await inspectSandbox(join(workdir, 'nodes', 'core-1'))).currentVersion).toBe('3.0.0');
+    expect(await invariantViolations(first, cluster)).toEqual([]);
+
+    const resumed = await rehearse({ cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, runId: 'window-second', resumeFrom: 'window-first' });
+    expect(resumed.summary.status).toBe('SUCCEEDED');
+    expect(Object.fromEntries(Object.entries(resumed.summary.nodes).map(([id, n]) => [id, n.status]))).toEqual({ 'dea-1': 'SKIPPED', 'dea-2': 'SKIPPED', 'core-1': 'UPGRADED' });
+    expect(await invariantViolations(resumed, cluster, { versionsBefore: { 'dea-1': '3.1.0', 'dea-2': '3.1.0' } })).toEqual([]);
+  });
+});
