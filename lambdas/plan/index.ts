@@ -11,6 +11,7 @@ import { FleetStore } from '../../adapters/store.js';
 import { Table } from '../../adapters/table.js';
 import { WindowStore } from '../../adapters/window-store.js';
 import { windowEstimates } from '../../core/window.js';
+import { refuseWindowThatCannotFit } from './window-fits.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 import { clusterMembers, discoverNodes } from '../../adapters/discovery.js';
@@ -72,6 +73,8 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
   }
   logger.info('nodes to upgrade decided', { runId: run.runId, upgrade: plan.upgradeCount, skip: plan.skipCount });
   const skippedIds = new Set(skipped.map((n) => n.id));
+  const first = plan.groups.flatMap((g) => g.nodes).find((n) => !skippedIds.has(n.id));
+  await refuseWindowThatCannotFit(new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME'))), run, first, new Date());
   return {
     coreNode: plan.coreNode,
     upgradeCount: plan.upgradeCount,

@@ -81,4 +81,20 @@ describe('window cutoff (notAfter)', () => {
     expect(Object.fromEntries(Object.entries(resumed.summary.nodes).map(([id, n]) => [id, n.status]))).toEqual({ 'dea-1': 'SKIPPED', 'dea-2': 'SKIPPED', 'core-1': 'UPGRADED' });
     expect(await invariantViolations(resumed, cluster, { versionsBefore: { 'dea-1': '3.1.0', 'dea-2': '3.1.0' } })).toEqual([]);
   });
+
+  it('does not open the window when even the first node cannot finish in time (defaults before any run)', { timeout: 300_000 }, async () => {
+    const fresh: ClusterFile = { ...cluster, cluster: 'window-fresh' };
+    const dir = await mkdtemp(join('.tmp', 'e2e-window-fresh-'));
+    try {
+      const r = await rehearse({ cluster: fresh, targetVersion: '3.1.0', workdir: dir, dynamodb, keepServices: true, runId: 'window-fresh', notAfter: new Date(Date.now() + 10 * 60_000).toISOString() });
+      expect(r.summary.status).toBe('INCOMPLETE');
+      expect(r.summary.counts.notStarted).toBe(3);
+      expect(r.summary.failure?.message).toMatch(/^window cutoff: dea-1 would finish about .* \(estimated 20m 00s\)/);
+      // Maintenance mode was never switched on for a window no node fits in.
+      expect(r.summary.maintenanceMode.enabledAt).toBeNull();
+      expect(await invariantViolations(r, fresh)).toEqual([]);
+    } finally {
+      await Promise.all(fresh.nodes.map((n) => stopService(join(dir, 'nodes', n.id))));
+    }
+  });
 });
