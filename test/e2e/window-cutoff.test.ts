@@ -1,14 +1,12 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TABLE_NAME, createTable, rehearse } from '../../local/rehearsal.js';
+import { rehearse } from '../../local/rehearsal.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { inspectSandbox, stopService } from '../../local/sandbox.js';
-import { FleetStore } from '../../adapters/store.js';
 import { invariantViolations } from '../support/invariants.js';
+import { recordEarlierRun } from '../support/earlier-run.js';
 
 /**
  * The window cutoff end to end. An earlier run of the cluster recorded how long its nodes took: a DEA a
@@ -28,33 +26,11 @@ const cluster: ClusterFile = {
 let dynamodb: LocalDynamoDb;
 let workdir: string;
 
-/** An earlier run as the stack records it: its plan and each node's window steps with their times. */
-async function recordEarlierRun(): Promise<void> {
-  await createTable(dynamodb.endpoint, {
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
-  });
-  const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const store = new FleetStore(DynamoDBDocumentClient.from(client), TABLE_NAME);
-  const runId = 'window-earlier';
-  const startedAt = '2026-11-01T02:00:00.000Z';
-  await store.putRun({ runId, cluster: 'window', targetVersion: '3.0.0', coreNode: 'core-1', order: ['dea-1', 'dea-2', 'core-1'], roles: { 'dea-1': ['dea'], 'dea-2': ['dea'], 'core-1': ['primary'] }, plannedFrom: {}, startedAt });
-  const took = { 'dea-1': 60, 'dea-2': 50, 'core-1': 3600 };
-  let t = Date.parse(startedAt);
-  for (const [nodeId, seconds] of Object.entries(took)) {
-    const iso = (ms: number) => new Date(ms).toISOString();
-    await store.putCheckpoint(runId, { nodeId, step: 'pre-upgrade-validation', status: 'SUCCEEDED', exitCode: 0, warnings: [], startedAt: iso(t), finishedAt: iso(t + 5_000) });
-    await store.putCheckpoint(runId, { nodeId, step: 'post-upgrade-validation', status: 'SUCCEEDED', exitCode: 0, warnings: [], startedAt: iso(t + seconds * 1000 - 5_000), finishedAt: iso(t + seconds * 1000) });
-    t += seconds * 1000;
-  }
-  client.destroy();
-}
-
 beforeAll(async () => {
   dynamodb = await startLocalDynamoDb();
   await mkdir('.tmp', { recursive: true });
   workdir = await mkdtemp(join('.tmp', 'e2e-window-'));
-  await recordEarlierRun();
+  await recordEarlierRun(dynamodb, cluster, { 'dea-1': 60, 'dea-2': 50, 'core-1': 3600 });
 });
 
 afterAll(async () => {
