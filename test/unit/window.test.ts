@@ -6,6 +6,8 @@ import {
 import { cutoffStatus } from '../../core/window-outcome.js';
 import { parseInput } from '../../core/input-schema.js';
 import { runContext } from '../../core/run-context.js';
+import { planUpgrade } from '../../core/plan.js';
+import { formatPlan } from '../../cli/plan.js';
 import type { StepCheckpoint } from '../../core/summary.js';
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 10, 24, 10, 0, seconds)).toISOString();
@@ -92,6 +94,17 @@ describe('the estimated window of a plan', () => {
       { role: 'router', concurrency: 1, nodes: [{ roles: ['router'], action: 'skip' }] },
     ], estimates);
     expect(window).toEqual({ groups: [{ role: 'dea', seconds: 120 }, { role: 'primary', seconds: 300 }, { role: 'router', seconds: 0 }], totalSeconds: 420 });
+  });
+
+  it('`plan` shows each group\'s estimated window and the total, and whether it fits before notAfter', () => {
+    const input = parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes: [{ id: 'dea-1', roles: ['dea'] }, { id: 'dea-2', roles: ['dea'] }, { id: 'core-1', roles: ['primary'] }], concurrency: { dea: 2 } });
+    const plan = planUpgrade(input, input.nodes ?? [], new Map([['dea-1', '3.0.0'], ['dea-2', '3.0.0'], ['core-1', '3.0.0']]));
+    const text = formatPlan(plan, { byRole: { dea: 60, primary: 300 }, overall: 100, samples: 4 }, '2999-01-01T00:00:00.000Z');
+    expect(text).toContain('1. group dea (2 nodes, 2 at a time, about 1m 00s)');
+    expect(text).toContain('2. group primary (1 node, 1 at a time, about 5m 00s)');
+    expect(text).toContain('Estimated window: about 6m 00s, from 4 node durations of the cluster\'s recent runs (90th percentile per role)');
+    expect(text).toMatch(/Not after 2999-01-01T00:00:00.000Z: fits if started now/);
+    expect(formatPlan(plan, windowEstimates([]))).toContain('about 40m 00s, from the default of 20m 00s per node');
   });
 
   it('reads durations as an operator does', () => {
