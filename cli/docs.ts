@@ -21,6 +21,9 @@ const MEANING: Record<string, string> = {
   'approval.timeoutMinutes': 'How long to wait for the operator\'s decision.',
   'approval.onTimeout': 'Decision taken when nobody answers in time.',
   dryRun: 'Only plan: return the plan, touch nothing, take no lock.',
+  onFailure: 'A failed window step: `ask` the operator, or `rollback-and-continue`: roll the node back and go on without asking (decided by policy) until `maxFailedNodes` failed; the next failure stops the run as `abort` does.',
+  maxFailedNodes: 'With `onFailure: "rollback-and-continue"` only: failed nodes rolled back without asking in this run, across parallel nodes (exact). Default 1; 0 stops at the first failure.',
+  notAfter: 'ISO time with a zone: no node starts that is estimated (90th percentile of the node durations of the cluster\'s 5 recent runs, per role; 20 minutes before any) to finish after it. The run then ends `INCOMPLETE`; `resumeFrom` carries on.',
 };
 
 type JsonSchema = {
