@@ -77,8 +77,9 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | Gat
     }
     const [stop, holds] = await Promise.all([store.runStopping(runId), store.openHolds(runId)]);
     const gate = gateAnswer(stop, holds);
-    const now = new Date();
-    const answer = gate.go ? ((await refusedByCutoff(store, new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME'))), event.run, event.node.id, now)) ?? gate) : gate;
+    // A node that may start must also fit before the window cutoff, if the run has one.
+    const windows = new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME')));
+    const answer = gate.go ? ((await refusedByCutoff(store, windows, event.run, event.node.id, new Date())) ?? gate) : gate;
     if (answer.go) await store.markStarted(runId, event.node.id, new Date().toISOString());
     if ('held' in answer) logger.info('node held: waiting for a decision', { runId, nodeId: event.node.id, waitingFor: answer.waitingFor });
     return answer;
