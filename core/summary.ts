@@ -143,8 +143,14 @@ function nodeStatus(outcome: NodeOutcome | undefined, steps: readonly StepCheckp
   return prepareOnly && steps.some((s) => s.step === 'download' && s.status === 'SUCCEEDED') ? 'PREPARED' : 'NOT_STARTED';
 }
 
-function failureFrom(checkpoints: readonly StepCheckpoint[], caught: CaughtError | undefined): RunFailure | null {
-  const failed = checkpoints.find((c) => c.status === 'FAILED' && !CLUSTER_STEPS.includes(c.step))
+/**
+ * The failure that explains the run: a node's before the cluster's, and one that stopped the run before one
+ * that was skipped (rolled back and left behind while the run went on).
+ */
+function failureFrom(checkpoints: readonly StepCheckpoint[], caught: CaughtError | undefined, skipped: ReadonlySet<string>): RunFailure | null {
+  const nodeFailed = (c: StepCheckpoint) => c.status === 'FAILED' && !CLUSTER_STEPS.includes(c.step);
+  const failed = checkpoints.find((c) => nodeFailed(c) && !skipped.has(c.nodeId))
+    ?? checkpoints.find(nodeFailed)
     ?? checkpoints.find((c) => c.status === 'FAILED');
   if (failed !== undefined) {
     return {
@@ -218,7 +224,7 @@ export function buildSummary(args: {
     };
   }
   const cluster = (step: StepId) => checkpoints.find((c) => c.step === step && c.status === 'SUCCEEDED');
-  const failure = failureFrom(checkpoints, args.caught);
+  const failure = failureFrom(checkpoints, args.caught, new Set(outcomes.filter((o) => o.decision === 'skip').map((o) => o.nodeId)));
   const everyNodeDone = run.order.every((id) => nodes[id]?.status === 'UPGRADED' || nodes[id]?.status === 'SKIPPED');
   // Prepared: every node that is not skipped has its package downloaded and verified.
   const everyNodeStaged = run.order.every((id) => nodes[id]?.status === 'SKIPPED' || nodes[id]?.status === 'PREPARED');

@@ -73,6 +73,9 @@ describe('failure budget (onFailure rollback-and-continue)', () => {
     expect(failed.map((n) => n?.status).sort()).toEqual(['NEEDS_ATTENTION', 'ROLLED_BACK']);
     const stopper = failed.find((n) => n?.status === 'NEEDS_ATTENTION');
     expect(stopper?.decided).toMatchObject({ decision: 'abort', by: 'policy: onFailure=rollback-and-continue (failure 2: the budget of 1 is spent)' });
+    // The failure the summary explains is the one that stopped the run, not the one rolled back within the budget.
+    const stopperId = ['dea-1', 'dea-2'].find((id) => r.summary.nodes[id]?.status === 'NEEDS_ATTENTION');
+    expect(r.summary.failure).toMatchObject({ node: stopperId, step: 'upgrade' });
     // No new node started after the budget was spent.
     for (const id of ['dea-3', 'dea-4', 'ctl-1', 'core-1']) expect(r.summary.nodes[id]?.status).toBe('NOT_STARTED');
     expect(r.summary.lockReleased).toBe(true);
