@@ -164,7 +164,7 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
     .next(new sfn.Succeed(scope, 'Node skipped', { ...ENDS_CHILD, comment: 'restored to its old version; the run continues with the other nodes' }));
   const decidedAbort = recordNode('Record node needing attention', {
     action: 'needsAttention', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
-  }).next(new sfn.Succeed(scope, 'Upgrade aborted', { ...ENDS_CHILD, comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
+  }).next(new sfn.Succeed(scope, 'Upgrade aborted', { ...ENDS_CHILD, comment: 'the operator (or, past its budget, the failure budget) aborted the run; the node was left as it was and needs attention' }));
 
   const failureDecider = whoDecides(scope, { requestApproval: f.requestApproval, invoke, askOperator, skip: decidedSkip, abort: decidedAbort });
 
