@@ -1,9 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { StepCheckpoint } from '../core/summary.js';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { WindowCutoff } from '../core/window-outcome.js';
-import { RECENT_RUNS, nodeDurations, type NodeDuration, type WindowEstimates } from '../core/window.js';
-import { SK_PREFIX, clusterPk, runPk, windowKey } from './keys.js';
+import { RECENT_RUNS, type RecordedDurations, type WindowEstimates } from '../core/window.js';
+import { SK_PREFIX, clusterPk, durationsKey, windowKey } from './keys.js';
 import { withoutKey, type Table } from './table.js';
 
 /** The node the cutoff refused first: why the run ends INCOMPLETE. */
@@ -16,29 +15,39 @@ export interface RunWindow {
   cutoff?: CutoffRecord;
 }
 
-/** Window estimates from earlier runs, and the cutoff of a run. */
+/** Node durations runs recorded, and the window cutoff of a run. */
 export class WindowStore {
   constructor(private readonly table: Table) {}
 
   /**
-   * Node window durations the cluster's most recent runs recorded (other than `exceptRunId`): their
-   * checkpoints and their nodes' roles, a few queries per run.
+   * The node durations the cluster's most recent runs recorded (other than `exceptRunId`): the runs' own items
+   * (projected: a run item also holds its summary), then one small item per run.
    */
-  async recentDurations(cluster: string, exceptRunId?: string, runs = RECENT_RUNS): Promise<NodeDuration[]> {
-    const recorded = (await this.table.query(clusterPk(cluster), SK_PREFIX.run))
-      .map((item) => ({ runId: String(item.runId), startedAt: String(item.startedAt ?? '') }))
-      .filter((r) => r.runId !== exceptRunId)
-      .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
-      .slice(0, runs);
-    const perRun = await Promise.all(recorded.map(async ({ runId }) => {
-      const [checkpoints, planned] = await Promise.all([
-        this.table.query(runPk(runId), SK_PREFIX.checkpoint),
-        this.table.query(runPk(runId), SK_PREFIX.plan),
-      ]);
-      const roles = Object.fromEntries(planned.map((p) => [String(p.nodeId), Array.isArray(p.roles) ? (p.roles as string[]) : []]));
-      return nodeDurations(checkpoints.map((c) => withoutKey(c) as unknown as StepCheckpoint), roles);
+  async recentDurations(cluster: string, exceptRunId?: string, runs = RECENT_RUNS): Promise<RecordedDurations[]> {
+    const recorded: { runId: string; startedAt: string }[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.table.db.send(new QueryCommand({
+        TableName: this.table.name,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
+        ExpressionAttributeValues: { ':pk': clusterPk(cluster), ':run': SK_PREFIX.run },
+        ProjectionExpression: 'runId, startedAt',
+        ExclusiveStartKey: startKey,
+      }));
+      for (const item of page.Items ?? []) recorded.push({ runId: String(item.runId), startedAt: String(item.startedAt ?? '') });
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    const recent = recorded.filter((r) => r.runId !== exceptRunId).sort((a, b) => b.startedAt.localeCompare(a.startedAt)).slice(0, runs);
+    const items = await Promise.all(recent.map(async ({ runId }) => (await this.table.db.send(new GetCommand({ TableName: this.table.name, Key: durationsKey(runId) }))).Item));
+    return items.filter((i): i is Record<string, unknown> => i !== undefined).map((i) => ({
+      byRole: (i.byRole ?? {}) as Record<string, number[]>,
+      all: Array.isArray(i.all) ? (i.all as number[]) : [],
     }));
-    return perRun.flat();
+  }
+
+  /** Keeps a run's node durations for later runs' estimates (its summary, once; a retry writes the same). */
+  async putDurations(runId: string, durations: RecordedDurations): Promise<void> {
+    await this.table.db.send(new PutCommand({ TableName: this.table.name, Item: { ...durationsKey(runId), ...durations } }));
   }
 
   /** Records the run's cutoff and estimates (the plan, once; a retry writes the same). */

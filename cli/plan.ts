@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { planUpgrade, type UpgradePlan } from '../core/plan.js';
-import { DEFAULT_NODE_WINDOW_SECONDS, formatSeconds, planWindow, windowEstimates, type WindowEstimates } from '../core/window.js';
+import { DEFAULT_NODE_WINDOW_SECONDS, estimatesFrom, formatSeconds, planWindow, windowEstimates, type WindowEstimates } from '../core/window.js';
 import { Table } from '../adapters/table.js';
 import { WindowStore } from '../adapters/window-store.js';
 import { UsageError } from './errors.js';
@@ -53,7 +53,7 @@ export function planCommand(): Command {
           const store = await clients.store();
           known = await store.knownVersions(input.cluster);
           // The same durations the window cutoff judges by.
-          estimates = windowEstimates(await new WindowStore(new Table(clients.db, await clients.tableName())).recentDurations(input.cluster));
+          estimates = estimatesFrom(await new WindowStore(new Table(clients.db, await clients.tableName())).recentDurations(input.cluster));
         } finally {
           clients.destroy();
         }

@@ -1,11 +1,11 @@
 import type { StepCheckpoint } from './summary.js';
-import type { StepId } from './steps.js';
+import { CLUSTER_STEPS, type StepId } from './steps.js';
 
 /**
  * The window cutoff (`notAfter`): no node starts that cannot finish before it. How long a node takes is
- * judged from the per-node window durations that earlier runs of the cluster recorded (step checkpoints'
- * startedAt/finishedAt), per role, as a high percentile: one slow node in ten does not make the estimate
- * optimistic. Before any run recorded one, a default applies.
+ * judged from the per-node window durations that earlier runs of the cluster recorded (each run's summary
+ * keeps them, taken from its step checkpoints' startedAt/finishedAt), per role, as a high percentile: one
+ * slow node in ten does not make the estimate optimistic. Before any run recorded one, a default applies.
  */
 
 /** A node's window when no earlier run recorded one: 20 minutes (validation, backup, upgrade, restart, validation). */
@@ -40,6 +40,8 @@ export interface WindowEstimates {
 export function nodeDurations(checkpoints: readonly StepCheckpoint[], roles: Readonly<Record<string, readonly string[]>>): NodeDuration[] {
   const byNode = new Map<string, { start?: number; end?: number; failed: boolean }>();
   for (const c of checkpoints) {
+    // Maintenance mode's steps run on the core node but are the cluster's, not the node's window.
+    if (CLUSTER_STEPS.includes(c.step)) continue;
     const node = byNode.get(c.nodeId) ?? { failed: false };
     if (c.status === 'FAILED' || c.step === 'rollback') node.failed = true;
     if (c.step === FIRST_STEP) node.start = Date.parse(c.startedAt);
@@ -61,17 +63,49 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(rank, sorted.length) - 1] as number;
 }
 
-/** Estimates from recorded node durations (seconds rounded up); the default without any. */
-export function windowEstimates(durations: readonly NodeDuration[]): WindowEstimates {
-  if (durations.length === 0) return { byRole: {}, overall: DEFAULT_NODE_WINDOW_SECONDS, samples: 0 };
+/** Durations a run keeps for later estimates, per role and over all nodes (`RUN#id` / `DURATIONS`). */
+export interface RecordedDurations {
+  byRole: Record<string, number[]>;
+  all: number[];
+}
+
+/** Values kept per list: evenly spaced over the sorted durations, so a run of thousands of nodes stays a small item with its percentiles. */
+export const MAX_RECORDED_DURATIONS = 500;
+
+function thinned(values: readonly number[]): number[] {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length <= MAX_RECORDED_DURATIONS) return sorted;
+  const step = (sorted.length - 1) / (MAX_RECORDED_DURATIONS - 1);
+  return Array.from({ length: MAX_RECORDED_DURATIONS }, (_, i) => sorted[Math.round(i * step)] as number);
+}
+
+/** What the summary of a run records of its node durations (whole seconds, rounded up). */
+export function recordDurations(durations: readonly NodeDuration[]): RecordedDurations {
   const perRole = new Map<string, number[]>();
-  for (const d of durations) for (const role of d.roles) perRole.set(role, [...(perRole.get(role) ?? []), d.seconds]);
+  for (const d of durations) for (const role of d.roles) perRole.set(role, [...(perRole.get(role) ?? []), Math.ceil(d.seconds)]);
+  return {
+    byRole: Object.fromEntries([...perRole].map(([role, values]) => [role, thinned(values)])),
+    all: thinned(durations.map((d) => Math.ceil(d.seconds))),
+  };
+}
+
+/** Estimates from what recent runs recorded (seconds rounded up); the default without any. */
+export function estimatesFrom(recorded: readonly RecordedDurations[]): WindowEstimates {
+  const all = recorded.flatMap((r) => r.all);
+  if (all.length === 0) return { byRole: {}, overall: DEFAULT_NODE_WINDOW_SECONDS, samples: 0 };
+  const perRole = new Map<string, number[]>();
+  for (const r of recorded) for (const [role, values] of Object.entries(r.byRole)) perRole.set(role, [...(perRole.get(role) ?? []), ...values]);
   const estimate = (values: readonly number[]) => Math.ceil(percentile(values, ESTIMATE_PERCENTILE));
   return {
-    byRole: Object.fromEntries([...perRole].map(([role, values]) => [role, estimate(values)])),
-    overall: estimate(durations.map((d) => d.seconds)),
-    samples: durations.length,
+    byRole: Object.fromEntries([...perRole].filter(([, values]) => values.length > 0).map(([role, values]) => [role, estimate(values)])),
+    overall: estimate(all),
+    samples: all.length,
   };
+}
+
+/** Estimates straight from node durations (one run's, or none: the default). */
+export function windowEstimates(durations: readonly NodeDuration[]): WindowEstimates {
+  return estimatesFrom([recordDurations(durations)]);
 }
 
 /** A node's estimate: the longest of its roles' (a node with two roles does the work of both), else the overall one. */

@@ -10,7 +10,7 @@ import { refuseOversizedRun } from '../../core/capacity.js';
 import { FleetStore } from '../../adapters/store.js';
 import { Table } from '../../adapters/table.js';
 import { WindowStore } from '../../adapters/window-store.js';
-import { windowEstimates } from '../../core/window.js';
+import { estimatesFrom } from '../../core/window.js';
 import { refuseWindowThatCannotFit } from './window-fits.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
@@ -159,7 +159,7 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
   if (event.run.notAfter !== undefined) {
     // The gate judges every node against the cutoff by these: estimated once, from the cluster's recent runs.
     const windows = new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME')));
-    const estimates = windowEstimates(await windows.recentDurations(event.run.cluster, event.run.runId));
+    const estimates = estimatesFrom(await windows.recentDurations(event.run.cluster, event.run.runId));
     await windows.putWindow(event.run.runId, { notAfter: event.run.notAfter, estimates });
     logger.info('window estimated', { runId: event.run.runId, notAfter: event.run.notAfter, ...estimates });
   }

@@ -3,6 +3,7 @@ import { buildSummary, compactSummary, type CaughtError, type RunInfo, type Summ
 import { FleetStore } from '../../adapters/store.js';
 import { Table } from '../../adapters/table.js';
 import { WindowStore } from '../../adapters/window-store.js';
+import { nodeDurations, recordDurations } from '../../core/window.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
@@ -30,7 +31,8 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
   };
   const { checkpoints, outcomes, held } = await store.runRecords(run.runId);
   // A run with a cutoff: the node it refused, if any (the run then ends INCOMPLETE).
-  const cutoff = run.notAfter === undefined ? undefined : (await new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).getWindow(run.runId))?.cutoff;
+  const windows = new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME')));
+  const cutoff = run.notAfter === undefined ? undefined : (await windows.getWindow(run.runId))?.cutoff;
   const summary = compactSummary(buildSummary({
     run: info,
     checkpoints,
@@ -41,7 +43,11 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
     ...(event.error ? { caught: event.error } : {}),
     finishedAt: new Date().toISOString(),
   }));
-  if (recorded !== null) await store.completeRun(summary);
+  if (recorded !== null) {
+    // How long its nodes took, for the window estimates of the cluster's later runs.
+    await windows.putDurations(run.runId, recordDurations(nodeDurations(checkpoints, info.roles)));
+    await store.completeRun(summary);
+  }
   logger.info('run summarized', { runId: run.runId, status: summary.status, counts: summary.counts });
   return summary;
 };

@@ -1,7 +1,10 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rehearse } from '../../local/rehearsal.js';
+import { TABLE_NAME, rehearse } from '../../local/rehearsal.js';
+import { WindowStore } from '../../adapters/window-store.js';
+import { Table } from '../../adapters/table.js';
+import { documentClient } from '../../adapters/aws-clients.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { inspectSandbox, stopService } from '../../local/sandbox.js';
@@ -51,6 +54,9 @@ describe('window cutoff (notAfter)', () => {
     expect(first.summary.maintenanceMode.disabledAt).not.toBeNull();
     expect((await inspectSandbox(join(workdir, 'nodes', 'core-1'))).currentVersion).toBe('3.0.0');
     expect(await invariantViolations(first, cluster)).toEqual([]);
+    // Its summary kept how long its DEAs took, for the estimates of the cluster's later runs.
+    const [kept] = await new WindowStore(new Table(documentClient(), TABLE_NAME)).recentDurations('window', undefined, 1);
+    expect(kept?.byRole.dea).toHaveLength(2);
 
     const resumed = await rehearse({ cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, runId: 'window-second', resumeFrom: 'window-first' });
     expect(resumed.summary.status).toBe('SUCCEEDED');

@@ -6,6 +6,7 @@ import { WindowStore } from '../../adapters/window-store.js';
 import { FleetStore } from '../../adapters/store.js';
 import { Table } from '../../adapters/table.js';
 import { documentClient } from '../../adapters/aws-clients.js';
+import { recordDurations } from '../../core/window.js';
 
 let dynamodb: LocalDynamoDb;
 let table: Table;
@@ -37,21 +38,20 @@ describe('the failure count (RUN#id / BUDGET)', () => {
 });
 
 describe('window durations and the cutoff (RUN#id / WINDOW)', () => {
-  it('reads the node durations of the cluster\'s recent runs, not of the run itself', async () => {
+  it('reads the node durations the cluster\'s most recent runs recorded, not the run\'s own', async () => {
     const store = new FleetStore(documentClient(), 'fleet-upgrade-test');
+    const windows = new WindowStore(table);
     const seed = async (runId: string, startedAt: string, seconds: number) => {
       await store.putRun({ runId, cluster: 'windowed', targetVersion: '3.1.0', coreNode: 'core-1', order: ['dea-1'], roles: { 'dea-1': ['dea'] }, plannedFrom: {}, startedAt });
-      const start = Date.parse(startedAt);
-      for (const [step, from, to] of [['pre-upgrade-validation', 0, 1], ['post-upgrade-validation', seconds - 1, seconds]] as const) {
-        await store.putCheckpoint(runId, { nodeId: 'dea-1', step, status: 'SUCCEEDED', exitCode: 0, warnings: [], startedAt: new Date(start + from * 1000).toISOString(), finishedAt: new Date(start + to * 1000).toISOString() });
-      }
+      await windows.putDurations(runId, recordDurations([{ roles: ['dea'], seconds }]));
     };
     await seed('windowed-1', '2026-11-20T10:00:00.000Z', 100);
     await seed('windowed-2', '2026-11-21T10:00:00.000Z', 200);
     await seed('windowed-3', '2026-11-22T10:00:00.000Z', 300);
-    const windows = new WindowStore(table);
-    expect((await windows.recentDurations('windowed', 'windowed-3')).map((d) => d.seconds).sort()).toEqual([100, 200]);
-    expect((await windows.recentDurations('windowed', undefined, 1))).toEqual([{ roles: ['dea'], seconds: 300 }]);
+    // A run that recorded none (it ended before its summary, or before this was kept) is passed over.
+    await store.putRun({ runId: 'windowed-4', cluster: 'windowed', targetVersion: '3.1.0', coreNode: 'core-1', order: [], roles: {}, plannedFrom: {}, startedAt: '2026-11-23T10:00:00.000Z' });
+    expect((await windows.recentDurations('windowed', 'windowed-3')).flatMap((d) => d.all).sort()).toEqual([100, 200]);
+    expect(await windows.recentDurations('windowed', undefined, 2)).toEqual([{ byRole: { dea: [300] }, all: [300] }]);
   });
 
   it('keeps the first node the cutoff refused', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  DEFAULT_NODE_WINDOW_SECONDS, cutoffAnswer, formatSeconds, nodeDurations, nodeEstimateSeconds, percentile, planWindow, resolveNotAfter, windowEstimates,
+  DEFAULT_NODE_WINDOW_SECONDS, MAX_RECORDED_DURATIONS, cutoffAnswer, estimatesFrom, recordDurations, formatSeconds, nodeDurations, nodeEstimateSeconds, percentile, planWindow, resolveNotAfter, windowEstimates,
 } from '../../core/window.js';
 import { cutoffStatus } from '../../core/window-outcome.js';
 import { parseInput } from '../../core/input-schema.js';
@@ -45,6 +45,21 @@ describe('window estimates', () => {
     expect(estimates.byRole).toEqual({ dea: 108, primary: 900 });
     expect(estimates.samples).toBe(11);
     expect(estimates.overall).toBe(500);
+  });
+
+  it('a run keeps its durations per role in whole seconds, thinned evenly past a few hundred so its percentiles survive', () => {
+    expect(recordDurations([{ roles: ['dea', 'router'], seconds: 59.2 }, { roles: [], seconds: 10 }])).toEqual({ byRole: { dea: [60], router: [60] }, all: [10, 60] });
+    const many = Array.from({ length: 5000 }, (_, i) => ({ roles: ['dea'], seconds: i + 1 }));
+    const kept = recordDurations(many);
+    expect(kept.all).toHaveLength(MAX_RECORDED_DURATIONS);
+    expect([kept.all[0], kept.all.at(-1)]).toEqual([1, 5000]);
+    expect(Math.abs(estimatesFrom([kept]).byRole.dea as number - 4500)).toBeLessThanOrEqual(10);
+  });
+
+  it('pools what several runs recorded', () => {
+    const estimates = estimatesFrom([{ byRole: { dea: [60] }, all: [60] }, { byRole: { dea: [70], primary: [600] }, all: [70, 600] }]);
+    expect(estimates).toEqual({ byRole: { dea: 70, primary: 600 }, overall: 600, samples: 3 });
+    expect(estimatesFrom([{ byRole: {}, all: [] }]).overall).toBe(DEFAULT_NODE_WINDOW_SECONDS);
   });
 
   it('estimates a node by its longest role, or the overall estimate for a role no run recorded', () => {
