@@ -81,6 +81,10 @@ describe('failure budget (onFailure rollback-and-continue)', () => {
     expect(r.summary.lockReleased).toBe(true);
     expect(r.summary.maintenanceMode.disabledAt).not.toBeNull();
     expect(r.notifications.filter((n) => n.attributes.kind === 'approval')).toEqual([]);
+    // Nobody was asked, so the operators are told the run stopped and which node needs attention.
+    const told = r.notifications.filter((n) => n.attributes.kind === 'failure-budget-spent');
+    expect(told.map((n) => n.attributes.nodeId)).toEqual([stopperId]);
+    expect(told[0]?.subject).toBe(`fleet-upgrade: FAILURE BUDGET SPENT on ${String(stopperId)} (budget-over)`);
     expect(await invariantViolations(r, file)).toEqual([]);
   });
 });
