@@ -10,6 +10,9 @@ import { CLUSTER_STEPS, stepNumber, type StepId } from '../core/steps.js';
  *   RUN#id    / HELD#id        node id was held by open questions: its task token while it waits, how long it waited
  *   RUN#id    / CANARY         the canary: nodes that took a slot, those done, who asks, the operator's decision
  *   RUN#id    / PAUSE          an operator paused the run (PAUSED) until resumed (RESUMED), past its limit (EXPIRED) or the run ended (ENDED)
+ *   RUN#id    / BUDGET         onFailure rollback-and-continue: the failed nodes, in the order they failed
+ *   RUN#id    / WINDOW         notAfter: the cutoff, the window estimates the gate judges by, the node it refused
+ *   RUN#id    / DURATIONS      how long its nodes' windows took (per role; written with the summary): later runs' estimates
  *   RUN#id    / PLAN#id        a node of the run: its place in the order, roles, version known when planned, when it started
  *   RUN#id    / OUTCOME#id     how the node's part of the run ended
  *   RUN#id    / STEP#NODE#id#nn  step checkpoints;  RUN#id / STEP#CLUSTER#nn  maintenance mode steps
@@ -52,6 +55,9 @@ export const planKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runI
 export const outcomeKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.outcome}${nodeId}` });
 export const stopKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'STOP' });
 export const holdKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.hold}${nodeId}` });
+export const budgetKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'BUDGET' });
+export const windowKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'WINDOW' });
+export const durationsKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'DURATIONS' });
 export const heldKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.held}${nodeId}` });
 export const pauseKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'PAUSE' });
 export const canaryKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'CANARY' });

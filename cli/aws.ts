@@ -106,6 +106,11 @@ export class StackClients {
     return client;
   }
 
+  /** The stack's table name (its output, or --table). */
+  async tableName(): Promise<string> {
+    return this.output('TableName', this.flags.table);
+  }
+
   async store(): Promise<FleetStore> {
     return new FleetStore(this.db, await this.output('TableName', this.flags.table));
   }

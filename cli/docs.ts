@@ -25,6 +25,9 @@ const MEANING: Record<string, string> = {
   allowUnusedRoles: 'Accept roles in `roleOrder` that no node of the cluster has. Without it such a role is refused as a likely typo, naming the closest role the cluster has.',
   pauseLimitMinutes: 'How long `fleet-upgrade pause` may hold the run. Not resumed by then, the run stops as abort does: nodes not started stay at their version (NOT_STARTED), maintenance mode goes off, the lock is released; the run ends ABORTED.',
   canary: 'Canary, then widen: once the first N nodes to start (in run order) are upgraded, the run waits for `continue` or `abort` (approval page, email, `fleet-upgrade decide`) before any other node starts. `abort` stops the run as abort does: the canary nodes stay at the target, nothing else changes, maintenance mode off, lock released (ABORTED). No answer within `approval.timeoutMinutes`: abort.',
+  onFailure: 'A failed window step: `ask` the operator, or `rollback-and-continue`: roll the node back and go on without asking (decided by policy) until `maxFailedNodes` failed; the next failure stops the run as `abort` does.',
+  maxFailedNodes: 'With `onFailure: "rollback-and-continue"` only: failed nodes rolled back without asking in this run, across parallel nodes (exact). Default 1; 0 stops at the first failure.',
+  notAfter: 'ISO time with a zone: no node starts that is estimated (90th percentile of the node durations of the cluster\'s 5 recent runs, per role; 20 minutes before any) to finish after it. The run then ends `INCOMPLETE`; `resumeFrom` carries on.',
 };
 
 type JsonSchema = {

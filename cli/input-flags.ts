@@ -4,9 +4,10 @@ import { InputValidationError } from '../core/errors.js';
 import { parseInput, type UpgradeInput } from '../core/input-schema.js';
 import { readClusterFile, type ClusterFile } from '../local/cluster-file.js';
 import { UsageError } from './errors.js';
+import { addPolicyOptions, policyInput, type PolicyFlags } from './policy-flags.js';
 
 /** Flags that build the execution input (DESIGN "Execution input"), shared by `start` and `plan`. */
-export interface InputFlags {
+export interface InputFlags extends PolicyFlags {
   input?: string;
   cluster?: string;
   targetVersion?: string;
@@ -57,7 +58,7 @@ export function parseMinHealthy(value: string): Record<string, number | string> 
 }
 
 export function addInputOptions(command: Command): Command {
-  return command
+  return addPolicyOptions(command)
     .option('--input <file>', 'the execution input as a JSON file (flags below override its fields)')
     .option('--cluster <file>', 'cluster file: its name and nodes (ids, roles) become the input\'s cluster and nodes')
     .option('--target-version <version>', 'version to upgrade to, e.g. 3.2.0')
@@ -106,6 +107,7 @@ export async function buildInput(flags: InputFlags): Promise<{ raw: Record<strin
     ...(flags.resumeFrom ? { resumeFrom: flags.resumeFrom } : {}),
     ...(flags.only ? { only: flags.only } : {}),
     ...(flags.allowUnusedRoles ? { allowUnusedRoles: true } : {}),
+    ...policyInput(flags),
   };
   if (raw.targetVersion === undefined) throw new InputValidationError('targetVersion: expected --target-version V (or targetVersion in --input)', 'targetVersion');
   return { raw, input: parseInput(raw), ...(cluster ? { cluster } : {}) };

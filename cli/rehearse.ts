@@ -8,6 +8,7 @@ import { readClusterFile } from '../local/cluster-file.js';
 import { EXIT_OK, EXIT_RUN_FAILED, UsageError } from './errors.js';
 import { formatSummary } from './format-summary.js';
 import { parseNodeIds } from './input-flags.js';
+import { addPolicyOptions, type PolicyFlags } from './policy-flags.js';
 
 /** The fault that is not a step: the node's download meets packages signed by another key. */
 const SIGNATURE_FAULT = 'signature';
@@ -48,7 +49,7 @@ function parseRoleOrder(value: string): string[] {
 
 const APPROVER_EMAIL = /^[^\s@<>(),;:"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 
-interface RehearseFlags {
+interface RehearseFlags extends PolicyFlags {
   cluster: string;
   targetVersion: string;
   workdir: string;
@@ -86,7 +87,7 @@ function minutesOrSeconds(flag: string, v: string): number {
 }
 
 export function rehearseCommand(): Command {
-  return new Command('rehearse')
+  return addPolicyOptions(new Command('rehearse'))
     .description('Upgrade a sandbox copy of a cluster on this machine through the synthesized state machine and SSM document (no AWS account).')
     .requiredOption('--cluster <file>', 'cluster file: {"cluster":"demo","nodes":[{"id":"dea-1","roles":["dea"],"version":"3.0.0"}]}')
     .requiredOption('--target-version <version>', 'version to upgrade to, e.g. 3.1.0')
@@ -138,7 +139,7 @@ export function rehearseCommand(): Command {
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
     .option('--only <ids>', 'upgrade only these nodes, comma-separated (kato node upgrade); the others are left alone', parseNodeIds)
     .option('--allow-unused-roles', 'accept roles in --role-order that no node of the cluster has (else refused as a likely typo)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --pause-after dea-1 --resume-after 10\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --canary 1 --decision continue\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --only dea-1,controller-1\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --pause-after dea-1 --resume-after 10\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --canary 1 --decision continue\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --only dea-1,controller-1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --on-failure rollback-and-continue --max-failed-nodes 1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --not-after +90m\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {
@@ -191,6 +192,9 @@ export function rehearseCommand(): Command {
         ...(flags.resumeAfter !== undefined ? { resumeAfterSeconds: flags.resumeAfter } : {}),
         ...(flags.pauseLimitMinutes !== undefined ? { pauseLimitMinutes: flags.pauseLimitMinutes } : {}),
         ...(flags.canary !== undefined ? { canary: flags.canary } : {}),
+        ...(flags.onFailure ? { onFailure: flags.onFailure } : {}),
+        ...(flags.maxFailedNodes !== undefined ? { maxFailedNodes: flags.maxFailedNodes } : {}),
+        ...(flags.notAfter ? { notAfter: flags.notAfter } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       }).finally(() => {
         process.off('SIGINT', interrupted);

@@ -24,6 +24,9 @@ export function startCommand(): Command {
 Examples:
   fleet-upgrade start --cluster prod-als.json --target-version 3.2.0
   fleet-upgrade start --input upgrade.json --run-id prod-als-3.2.0-weekend --watch
+  fleet-upgrade start --cluster prod-als.json --target-version 3.2.0 --on-failure rollback-and-continue --max-failed-nodes 2
+  fleet-upgrade start --cluster prod-als.json --target-version 3.2.0 --not-after 2026-12-06T06:00:00Z
+  fleet-upgrade start --cluster prod-als.json --target-version 3.2.0 --resume-from prod-als-3.2.0-20261205T2200 --not-after +4h
   fleet-upgrade --endpoint http://127.0.0.1:4599 start --cluster examples/demo-cluster.json --target-version 3.1.0
 
 Exit codes: 0 started (with --watch: the run succeeded), 1 the run failed, 2 bad input (nothing started).`)

@@ -162,6 +162,10 @@ export class WatchView {
         const decided = (output as { approval?: { decision?: string; decidedBy?: string } } | null)?.approval;
         Object.assign(view, { state: 'failed' });
         this.say(t, `${node.padEnd(14)} operator decided: ${decided?.decision ?? '?'}${decided?.decidedBy ? ` (by ${decided.decidedBy})` : ''}`);
+      } else if (exited.name === 'Apply the failure budget') {
+        const decided = (output as { approval?: { decision?: string; decidedBy?: string } } | null)?.approval;
+        Object.assign(view, { state: 'failed' });
+        this.say(t, `${node.padEnd(14)} ${decided?.decision === 'skip' ? 'rolled back without asking' : 'stops the run'}: ${decided?.decidedBy ?? 'failure budget'}`);
       } else if (exited.name === 'Record rollback' && output?.outcome) {
         Object.assign(view, { state: 'failed', note: `rolled back to ${output.outcome.to ?? '?'}` });
         this.say(t, `${node.padEnd(14)} ${view.note}`);

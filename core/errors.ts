@@ -58,3 +58,11 @@ export class NodeCheckError extends Error {
     this.name = 'NodeCheckFailed';
   }
 }
+
+/** The window cutoff (notAfter) leaves no time for the first node: the window does not open (the run ends INCOMPLETE). */
+export class WindowCutoffError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WindowCutoff';
+  }
+}

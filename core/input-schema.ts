@@ -5,6 +5,8 @@ import { DEFAULT_ROLE_ORDER, UNMATCHED } from './role-order.js';
 import { unusedRoleMessage, unusedRoles } from './unused-roles.js';
 import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from './execution-timeout.js';
 import { DEFAULT_PAUSE_LIMIT_MINUTES } from './pause.js';
+import { ON_FAILURE } from './failure-budget.js';
+import { ISO_TIME } from './window.js';
 
 /**
  * The public contract: one JSON document accepted identically by StartExecution, the CLI and the rehearsal.
@@ -124,6 +126,21 @@ export const inputSchema = z
      * the run waits for a decision `continue` or `abort` (approval page, email, `decide`) before the rest.
      */
     canary: z.int({ message: 'expected a whole number of nodes' }).min(1, { message: 'expected at least 1 node' }).max(MAX_NODES, { message: `expected at most ${MAX_NODES} nodes` }).optional(),
+    /**
+     * A node whose window step fails: `ask` the operator (default), or `rollback-and-continue`: restore it
+     * and go on without asking, until `maxFailedNodes` nodes failed; the next failure stops the run as abort does.
+     */
+    onFailure: z.enum(ON_FAILURE, { message: `expected ${ON_FAILURE.map((o) => `"${o}"`).join(' or ')}` }).default('ask'),
+    /** With onFailure rollback-and-continue: failed nodes rolled back without asking, across the whole run (default 1). */
+    maxFailedNodes: z.int({ message: 'expected a whole number' }).min(0, { message: 'expected at least 0' }).max(MAX_NODES, { message: `expected at most ${MAX_NODES}` }).optional(),
+    /**
+     * No node starts that is estimated to finish after this time (ISO 8601 with a zone); the run then ends
+     * INCOMPLETE and `resumeFrom` carries on later.
+     */
+    notAfter: z.string({ message: 'expected an ISO time like 2026-12-01T06:00:00Z' })
+      .regex(ISO_TIME, { message: 'expected an ISO time with a zone, like 2026-12-01T06:00:00Z or 2026-12-01T07:00:00+01:00' })
+      .refine((text) => !Number.isNaN(Date.parse(text)), { message: 'expected a real date and time, like 2026-12-01T06:00:00Z' })
+      .optional(),
   })
   .superRefine((input, ctx) => {
     // Per-role settings must name a group that can exist: a role of the order, or the final group.
@@ -134,6 +151,9 @@ export const inputSchema = z
           ctx.addIssue({ code: 'custom', path: [field, key], message: `expected a role of the role order (${[...groups].join(', ')})` });
         }
       }
+    }
+    if (input.maxFailedNodes !== undefined && input.onFailure !== 'rollback-and-continue') {
+      ctx.addIssue({ code: 'custom', path: ['maxFailedNodes'], message: 'applies only with onFailure "rollback-and-continue" (with "ask" the operator decides every failure)' });
     }
     if (input.coreNode !== undefined && input.nodes !== undefined && !input.nodes.some((n) => n.id === input.coreNode)) {
       ctx.addIssue({ code: 'custom', path: ['coreNode'], message: 'expected the id of one of the nodes' });

@@ -1,5 +1,6 @@
 import { InputValidationError } from './errors.js';
 import type { UpgradeInput } from './input-schema.js';
+import { DEFAULT_MAX_FAILED_NODES } from './failure-budget.js';
 
 /** The execution name doubles as the run id: it names backups on the nodes, so it is held to a strict pattern. */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/;
@@ -21,6 +22,11 @@ export interface RunContext {
   pauseLimitSeconds: number;
   /** Canary nodes before the run asks continue or abort; 0: no canary. */
   canary: number;
+  /** Present only for rollback-and-continue (absent: the operator is asked), with its budget. */
+  onFailure?: 'rollback-and-continue';
+  maxFailedNodes?: number;
+  /** The window cutoff (ISO time), when the input sets one. */
+  notAfter?: string;
 }
 
 export function runContext(input: UpgradeInput, runId: string, startedAt: string): RunContext {
@@ -29,6 +35,10 @@ export function runContext(input: UpgradeInput, runId: string, startedAt: string
       `runId: expected letters, digits, ".", "-" or "_" (at most 80 characters), got ${JSON.stringify(runId).slice(0, 90)}`,
       'runId',
     );
+  }
+  // A cutoff already past would start nothing: refused before the lock is taken.
+  if (input.notAfter !== undefined && Date.parse(input.notAfter) <= Date.parse(startedAt)) {
+    throw new InputValidationError(`notAfter: ${input.notAfter} is not after the run's start (${startedAt}); give a later time, or +90m from the CLI`, 'notAfter');
   }
   return {
     runId,
@@ -42,5 +52,7 @@ export function runContext(input: UpgradeInput, runId: string, startedAt: string
     onTimeout: input.approval.onTimeout,
     pauseLimitSeconds: Math.max(1, Math.round(input.pauseLimitMinutes * 60)),
     canary: input.canary ?? 0,
+    ...(input.onFailure === 'rollback-and-continue' ? { onFailure: input.onFailure, maxFailedNodes: input.maxFailedNodes ?? DEFAULT_MAX_FAILED_NODES } : {}),
+    ...(input.notAfter !== undefined ? { notAfter: new Date(Date.parse(input.notAfter)).toISOString() } : {}),
   };
 }

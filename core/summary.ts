@@ -3,6 +3,7 @@ import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
 import { heldReport, type HeldReport } from './hold.js';
 import type { PauseReport } from './pause.js';
 import type { CanaryReport } from './canary.js';
+import { cutoffStatus, type WindowCutoff } from './window-outcome.js';
 
 export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
 /**
@@ -15,8 +16,9 @@ export type NodeStatus = 'UPGRADED' | 'SKIPPED' | 'PREPARED' | 'ROLLED_BACK' | '
  * PREPARED: a prepareOnly run checked every node and staged the package on those that need it.
  * PARTIAL: the operator skipped failed nodes (restored to their old version) and every other node upgraded.
  * ROLLED_BACK: a failed node was rolled back and the run stopped. ABORTED: the operator stopped the run.
+ * INCOMPLETE: the window cutoff (notAfter) let no further node start; the others are at their old version.
  */
-export type RunStatus = 'SUCCEEDED' | 'PREPARED' | 'PARTIAL' | 'ROLLED_BACK' | 'ABORTED' | 'FAILED';
+export type RunStatus = 'SUCCEEDED' | 'PREPARED' | 'PARTIAL' | 'ROLLED_BACK' | 'ABORTED' | 'FAILED' | 'INCOMPLETE';
 
 /** One step on one node in one run (DynamoDB `RUN#id` / `STEP#NODE#id#nn`). */
 export interface StepCheckpoint {
@@ -129,6 +131,8 @@ export interface Summary {
   pause?: PauseReport;
   /** The canary (input `canary`): its nodes and the operator's continue or abort. */
   canary?: CanaryReport;
+  /** The window cutoff that stopped the run: the first node it refused (absent when none was refused). */
+  cutoff?: WindowCutoff;
   startedAt: string;
   finishedAt: string;
 }
@@ -150,8 +154,14 @@ function nodeStatus(outcome: NodeOutcome | undefined, steps: readonly StepCheckp
   return prepareOnly && steps.some((s) => s.step === 'download' && s.status === 'SUCCEEDED') ? 'PREPARED' : 'NOT_STARTED';
 }
 
-function failureFrom(checkpoints: readonly StepCheckpoint[], caught: CaughtError | undefined): RunFailure | null {
-  const failed = checkpoints.find((c) => c.status === 'FAILED' && !CLUSTER_STEPS.includes(c.step))
+/**
+ * The failure that explains the run: a node's before the cluster's, and one that stopped the run before one
+ * that was skipped (rolled back and left behind while the run went on).
+ */
+function failureFrom(checkpoints: readonly StepCheckpoint[], caught: CaughtError | undefined, skipped: ReadonlySet<string>): RunFailure | null {
+  const nodeFailed = (c: StepCheckpoint) => c.status === 'FAILED' && !CLUSTER_STEPS.includes(c.step);
+  const failed = checkpoints.find((c) => nodeFailed(c) && !skipped.has(c.nodeId))
+    ?? checkpoints.find(nodeFailed)
     ?? checkpoints.find((c) => c.status === 'FAILED');
   if (failed !== undefined) {
     return {
@@ -181,6 +191,8 @@ export function buildSummary(args: {
   /** The canary; an abort stopped the run, for `stopReason`. */
   canary?: CanaryReport;
   stopReason?: string;
+  /** The node the window cutoff refused (`RUN#id` / `WINDOW`). */
+  cutoff?: WindowCutoff;
   finishedAt: string;
 }): Summary {
   const { run, checkpoints, outcomes } = args;
@@ -228,7 +240,7 @@ export function buildSummary(args: {
     };
   }
   const cluster = (step: StepId) => checkpoints.find((c) => c.step === step && c.status === 'SUCCEEDED');
-  const failure = failureFrom(checkpoints, args.caught);
+  const failure = failureFrom(checkpoints, args.caught, new Set(outcomes.filter((o) => o.decision === 'skip').map((o) => o.nodeId)));
   const everyNodeDone = run.order.every((id) => nodes[id]?.status === 'UPGRADED' || nodes[id]?.status === 'SKIPPED');
   // Prepared: every node that is not skipped has its package downloaded and verified.
   const everyNodeStaged = run.order.every((id) => nodes[id]?.status === 'SKIPPED' || nodes[id]?.status === 'PREPARED');
@@ -241,6 +253,7 @@ export function buildSummary(args: {
   if (outcomes.some((o) => o.rollbackFailed === true)) status = 'FAILED';
   else if (decided('abort') || pausedOut) status = 'ABORTED';
   else if (decided('rollback')) status = 'ROLLED_BACK';
+  else if (cutoffStatus(args.cutoff, run.order.map((id) => nodes[id]?.status), skippedOnly) !== null) status = 'INCOMPLETE';
   else if (decided('skip') && skippedOnly && everyOtherNodeDone && args.caught === undefined) status = 'PARTIAL';
   else if (failure !== null) status = 'FAILED';
   else if (run.prepareOnly === true) status = everyNodeStaged ? 'PREPARED' : 'FAILED';
@@ -263,6 +276,8 @@ export function buildSummary(args: {
       ? args.canary?.decision === 'abort'
         ? { node: null, step: null, error: 'CanaryAborted', message: args.stopReason ?? 'the run stopped: abort decided after the canary', exitCode: null, outputTail: '' }
         : { node: null, step: null, error: 'PauseLimitPassed', message: args.stopReason ?? 'the run stopped: its pause passed its limit', exitCode: null, outputTail: '' }
+      : status === 'INCOMPLETE' && args.cutoff !== undefined
+      ? { node: args.cutoff.nodeId, step: null, error: 'WindowCutoff', message: args.cutoff.reason, exitCode: null, outputTail: '' }
       : status !== 'SUCCEEDED' && status !== 'PREPARED' && failure === null
       ? { node: null, step: null, error: 'Incomplete', message: `the run ended before every node was ${run.prepareOnly === true ? 'prepared' : 'upgraded'}`, exitCode: null, outputTail: '' }
       : failure,
@@ -273,6 +288,7 @@ export function buildSummary(args: {
     } : {}),
     ...(args.pause ? { pause: args.pause } : {}),
     ...(args.canary ? { canary: args.canary } : {}),
+    ...(args.cutoff !== undefined ? { cutoff: args.cutoff } : {}),
     startedAt: run.startedAt,
     finishedAt: args.finishedAt,
   };

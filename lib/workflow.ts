@@ -7,6 +7,7 @@ import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, deliveryTimeoutSe
 import { HELD_STATE_NAME } from '../core/hold.js';
 import { isPaused, pausedState } from './paused-state.js';
 import { CanaryStates } from './canary-states.js';
+import { whoDecides } from './failure-policy.js';
 
 /** Nodes checked at once before the window (self-update and version check only: read-mostly, safe in parallel). */
 const CHECK_CONCURRENCY = 10;
@@ -112,6 +113,7 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   }));
 
   // A failed window step asks the operator (email link / CLI) and waits; no answer in time → onTimeout.
+  // With onFailure rollback-and-continue the failure budget decides instead (failure-policy.ts).
   const askOperator = new tasks.LambdaInvoke(scope, 'Ask operator', {
     lambdaFunction: f.requestApproval,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
@@ -134,7 +136,7 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   // step timed out, no checkpoint says so, and "retry" must re-run this step, not another.
   const guarded = <T extends tasks.LambdaInvoke>(id: StepId, task: T): T => {
     const noted = new sfn.Pass(scope, `${STEP_STATE_NAMES[id]} step failed`, { result: sfn.Result.fromString(id), resultPath: '$.failedStep' });
-    noted.next(askOperator);
+    noted.next(failureDecider);
     task.addCatch(noted, { resultPath: '$.error' });
     return task;
   };
@@ -165,7 +167,9 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
     .next(canary.after('Is the canary complete after the skip?', new sfn.Succeed(scope, 'Node skipped', { ...ENDS_CHILD, comment: 'restored to its old version; the run continues with the other nodes' })));
   const decidedAbort = recordNode('Record node needing attention', {
     action: 'needsAttention', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
-  }).next(new sfn.Succeed(scope, 'Upgrade aborted', { ...ENDS_CHILD, comment: 'the operator aborted the run; the node was left as it was and needs attention' }));
+  }).next(new sfn.Succeed(scope, 'Upgrade aborted', { ...ENDS_CHILD, comment: 'the operator (or, past its budget, the failure budget) aborted the run; the node was left as it was and needs attention' }));
+
+  const failureDecider = whoDecides(scope, { requestApproval: f.requestApproval, invoke, askOperator, skip: decidedSkip, abort: decidedAbort });
 
   // Inside the window: the node was found below the target, and its package is already on it.
   const windowStep = new Map<StepId, tasks.LambdaInvoke>(WINDOW_STEPS.map((id) => [id, guarded(id, nodeStep(id))]));

@@ -103,6 +103,11 @@ export interface RehearsalOptions {
   only?: string[];
   /** Accept roles in roleOrder that no node has (`--allow-unused-roles`). */
   allowUnusedRoles?: boolean;
+  /** A failed node: ask (default), or roll it back and go on without asking, within `maxFailedNodes` (the input's fields). */
+  onFailure?: 'ask' | 'rollback-and-continue';
+  maxFailedNodes?: number;
+  /** No node starts that is estimated to finish after this ISO time (the input's notAfter). */
+  notAfter?: string;
 }
 
 /** A handler that throws `times` times when its event matches (`step`/`nodeId` of run-step and record-node events). */

@@ -22,7 +22,7 @@ export function defaultRunId(cluster: string, version: string, now = new Date())
 
 /** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
 export function rehearsalInput(
-  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom' | 'only' | 'allowUnusedRoles' | 'pauseLimitMinutes' | 'canary'> & {
+  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom' | 'only' | 'allowUnusedRoles' | 'pauseLimitMinutes' | 'canary' | 'onFailure' | 'maxFailedNodes' | 'notAfter'> & {
     httpsProxy?: string;
   },
 ): UpgradeInput {
@@ -45,6 +45,9 @@ export function rehearsalInput(
     ...(opts.allowUnusedRoles ? { allowUnusedRoles: true } : {}),
     ...(opts.pauseLimitMinutes !== undefined ? { pauseLimitMinutes: opts.pauseLimitMinutes } : {}),
     ...(opts.canary !== undefined ? { canary: opts.canary } : {}),
+    ...(opts.onFailure ? { onFailure: opts.onFailure } : {}),
+    ...(opts.maxFailedNodes !== undefined ? { maxFailedNodes: opts.maxFailedNodes } : {}),
+    ...(opts.notAfter ? { notAfter: opts.notAfter } : {}),
   });
 }
 

@@ -8,6 +8,10 @@ import { checkPhasePlan, resumedItem, stateMachineGroups, type Interrupted, type
 import { InputValidationError } from '../../core/errors.js';
 import { refuseOversizedRun } from '../../core/capacity.js';
 import { FleetStore } from '../../adapters/store.js';
+import { Table } from '../../adapters/table.js';
+import { WindowStore } from '../../adapters/window-store.js';
+import { estimatesFrom } from '../../core/window.js';
+import { refuseWindowThatCannotFit } from './window-fits.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 import { clusterMembers, discoverNodes } from '../../adapters/discovery.js';
@@ -71,6 +75,8 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
   }
   logger.info('nodes to upgrade decided', { runId: run.runId, upgrade: plan.upgradeCount, skip: plan.skipCount });
   const skippedIds = new Set(skipped.map((n) => n.id));
+  const first = plan.groups.flatMap((g) => g.nodes).find((n) => !skippedIds.has(n.id));
+  await refuseWindowThatCannotFit(new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME'))), run, first, new Date());
   return {
     coreNode: plan.coreNode,
     upgradeCount: plan.upgradeCount,
@@ -153,6 +159,13 @@ export const handler = async (event: PlanEvent): Promise<PlanOutput> => {
     ...(event.input.prepareOnly ? { prepareOnly: true } : {}),
     ...(plan.notInRun?.length ? { notInRun: plan.notInRun } : {}),
   });
+  if (event.run.notAfter !== undefined) {
+    // The gate judges every node against the cutoff by these: estimated once, from the cluster's recent runs.
+    const windows = new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME')));
+    const estimates = estimatesFrom(await windows.recentDurations(event.run.cluster, event.run.runId));
+    await windows.putWindow(event.run.runId, { notAfter: event.run.notAfter, estimates });
+    logger.info('window estimated', { runId: event.run.runId, notAfter: event.run.notAfter, ...estimates });
+  }
   logger.info('upgrade planned', { runId: event.run.runId, order: plan.order, coreNode: plan.coreNode });
   // Groups are decided after every node reported its version; until then the ids are all the state needs.
   return checkPhasePlan(plan);

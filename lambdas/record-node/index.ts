@@ -8,6 +8,9 @@ import type { PausedAnswer } from '../../core/pause.js';
 import { FleetStore } from '../../adapters/store.js';
 import { RunHolds } from './run-holds.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
+import { Table } from '../../adapters/table.js';
+import { WindowStore } from '../../adapters/window-store.js';
+import { refusedByCutoff } from './cutoff.js';
 import { logger } from '../../adapters/logger.js';
 
 export interface RecordNodeEvent {
@@ -56,7 +59,10 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (No
     if (!renewed) {
       await store.markRunStopping(runId, `the cluster lock of ${event.run.cluster} is no longer held by this run (it was broken with unlock); no further node starts`, new Date().toISOString());
     }
-    const answer = await holds.gate(event.node.id);
+    const gate = await holds.gate(event.node.id);
+    // A node that may start must also fit before the window cutoff, if the run has one.
+    const windows = new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME')));
+    const answer = gate.go ? ((await refusedByCutoff(store, windows, event.run, event.node.id, new Date())) ?? gate) : gate;
     if (answer.go) await store.markStarted(runId, event.node.id, new Date().toISOString());
     if ('held' in answer) logger.info('node held: waiting for a decision', { runId, nodeId: event.node.id, waitingFor: answer.waitingFor });
     if ('paused' in answer) logger.info('node held: the run is paused', { runId, nodeId: event.node.id, until: answer.until });

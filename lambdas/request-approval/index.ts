@@ -3,7 +3,7 @@ import { approvalDeadline, type ApprovalDecision, type ApprovalRequest } from '.
 import { approvalRequestEmail } from '../../core/approval-email.js';
 import { linkExpiry } from '../../core/approval-reminders.js';
 import type { RunContext } from '../../core/run-context.js';
-import { isStepId, type StepId } from '../../core/steps.js';
+import type { StepId } from '../../core/steps.js';
 import { fenceUntrusted } from '../../core/untrusted-text.js';
 import type { CaughtError, NodeOutcome } from '../../core/summary.js';
 import { FleetStore, type PlannedNode } from '../../adapters/store.js';
@@ -12,6 +12,8 @@ import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 import { publishToOperators as publish, signInIssuer } from '../../adapters/operator-topic.js';
 import { askCanary, canaryTimeout } from './canary.js';
+import { failedCheckpoint } from './failed-step.js';
+import { decideByPolicy } from './policy.js';
 
 export interface RequestApprovalEvent {
   /**
@@ -20,8 +22,9 @@ export interface RequestApprovalEvent {
    * rollbackFailed: tell the operators a rollback failed and the node needs attention (second notification).
    * maintenanceStillOn: maintenance-off failed past its retries on the core node (`node`): tell the operators
    * to switch it off by hand. askCanary / canaryTimeout: the canary's continue-or-abort question (canary.ts).
+   * policy: onFailure rollback-and-continue decides without asking (within the failure budget: skip; past it: abort).
    */
-  action: 'ask' | 'timeout' | 'rollbackFailed' | 'maintenanceStillOn' | 'askCanary' | 'canaryTimeout';
+  action: 'ask' | 'timeout' | 'rollbackFailed' | 'maintenanceStillOn' | 'askCanary' | 'canaryTimeout' | 'policy';
   taskToken?: string;
   node: { id: string };
   run: RunContext;
@@ -39,23 +42,7 @@ export interface RequestApprovalEvent {
 async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Date): Promise<ApprovalRequest> {
   const { run, node } = event;
   const [mine, planned, outcomes] = await Promise.all([store.nodeCheckpoints(run.runId, node.id), store.plannedNodes(run.runId), store.runOutcomes(run.runId)]);
-  const named = typeof event.failedStep === 'string' && isStepId(event.failedStep) ? event.failedStep : undefined;
-  let failed = named !== undefined
-    ? mine.find((c) => c.step === named)
-    // A step that timed out has no final checkpoint: the still-RUNNING one is the failed step.
-    : (mine.find((c) => c.status === 'FAILED' && c.step !== 'rollback') ?? mine.find((c) => c.status === 'RUNNING'));
-  if (named !== undefined && failed?.status !== 'FAILED') {
-    // The step never reported (run-step crashed, or the task timed out): the error the state machine
-    // caught is its result, recorded so the summary and `status` say what failed, not "incomplete".
-    const caught = `${event.error?.Error ?? 'error'}: ${event.error?.Cause ?? 'the step did not report a result'}`.slice(0, 2000);
-    failed = {
-      nodeId: node.id, step: named, status: 'FAILED', exitCode: null, warnings: [], outputTail: caught,
-      startedAt: failed?.startedAt ?? now.toISOString(), finishedAt: now.toISOString(),
-      ...(failed?.commandId !== undefined ? { commandId: failed.commandId } : {}),
-      ...(failed?.earlierAttempts?.length ? { earlierAttempts: failed.earlierAttempts } : {}),
-    };
-    await store.putCheckpoint(run.runId, failed);
-  }
+  const failed = await failedCheckpoint(store, event, mine, now);
   const version = mine.find((c) => c.step === 'version-check')?.details?.version;
   const backedUp = mine.some((c) => c.step === 'backup' && c.status === 'SUCCEEDED');
   return {
@@ -101,6 +88,7 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
     logger.warn('no decision in time; onTimeout applies', { runId: event.run.runId, nodeId: event.node.id, decision: decided.decision });
     return { ...decided, approvalId: approval?.approvalId ?? 'none', failedStep: approval?.failedStep ?? 'upgrade' };
   }
+  if (event.action === 'policy') return decideByPolicy(store, event, now);
   if (event.action === 'rollbackFailed') {
     await publish(
       `fleet-upgrade: ROLLBACK FAILED on ${event.node.id} (${event.run.cluster})`,

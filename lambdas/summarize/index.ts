@@ -4,6 +4,8 @@ import { FleetStore } from '../../adapters/store.js';
 import { PauseStore } from '../../adapters/pause-store.js';
 import { CanaryStore } from '../../adapters/canary-store.js';
 import { Table } from '../../adapters/table.js';
+import { WindowStore } from '../../adapters/window-store.js';
+import { nodeDurations, recordDurations } from '../../core/window.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
@@ -34,11 +36,15 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
   const pause = await new PauseStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).settle(run.runId, finishedAt);
   const canary = run.canary > 0 ? await new CanaryStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).get(run.runId) : null;
   const stop = pause?.state === 'EXPIRED' || canary?.decision === 'abort' ? await store.runStopping(run.runId) : null;
+  // A run with a cutoff: the node it refused, if any (the run then ends INCOMPLETE).
+  const windows = new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME')));
+  const cutoff = run.notAfter === undefined ? undefined : (await windows.getWindow(run.runId))?.cutoff;
   const summary = compactSummary(buildSummary({
     run: info,
     checkpoints,
     outcomes,
     held,
+    ...(cutoff !== undefined ? { cutoff } : {}),
     lockReleased: event.lock?.released === true,
     ...(event.error ? { caught: event.error } : {}),
     ...(pause ? { pause } : {}),
@@ -46,7 +52,11 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
     ...(stop ? { stopReason: stop.reason } : {}),
     finishedAt,
   }));
-  if (recorded !== null) await store.completeRun(summary);
+  if (recorded !== null) {
+    // How long its nodes took, for the window estimates of the cluster's later runs.
+    await windows.putDurations(run.runId, recordDurations(nodeDurations(checkpoints, info.roles)));
+    await store.completeRun(summary);
+  }
   logger.info('run summarized', { runId: run.runId, status: summary.status, counts: summary.counts });
   return summary;
 };

@@ -8,9 +8,14 @@ import { rehearse, type RehearsalOptions } from '../../local/rehearsal.js';
 import { stopService } from '../../local/sandbox.js';
 import type { FaultKind } from '../../local/ssm-endpoint.js';
 import { invariantViolations } from '../support/invariants.js';
+import { recordEarlierRun } from '../support/earlier-run.js';
+import { groupByRole } from '../../core/role-order.js';
 
-/** The faults of issue 7's matrix, plus the status-event faults of its "lost or late events". */
-export const FAULTS = ['fails', 'fails-once', 'hangs', 'offline', 'checksum', 'lambda-throws', 'lost-event', 'duplicate-event', 'stray-event'] as const;
+/**
+ * The faults of issue 7's matrix, plus the status-event faults of its "lost or late events", plus the window
+ * cutoff (issue 19: no fault on a node, the clock runs out).
+ */
+export const FAULTS = ['fails', 'fails-once', 'hangs', 'offline', 'checksum', 'lambda-throws', 'lost-event', 'duplicate-event', 'stray-event', 'cutoff'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /** One role per group of the default order; `mysql` matches no role (the `unmatched` group). */
@@ -39,6 +44,11 @@ export interface FaultCase {
   only?: boolean;
   /** With ignoreInspectFailures: a failed validation is a warning and the run goes on (issue 19). */
   ignored?: boolean;
+  /**
+   * Unattended (onFailure rollback-and-continue, issue 19): `budget` within maxFailedNodes 1; `over-budget`:
+   * a second node fails too (DEAs in parallel), or maxFailedNodes is 0.
+   */
+  policy?: 'budget' | 'over-budget';
   expectedStatus: string;
 }
 
@@ -47,10 +57,13 @@ const nodeOf = (role: string) => (role === 'primary' ? 'core-1' : `${role}-1`);
 /** Fails once, or for every attempt the state machine makes of one entry (1 + 2 transient retries). */
 const ONE_ENTRY_OF_CRASHES = 3;
 
+/** A case's id: what it does, in the words of `--filter` (`dea-1 upgrade fails skip`, `dea-1 upgrade fails budget`). */
+const withId = (c: Omit<FaultCase, 'id'>): FaultCase => ({ ...c, id: [c.node, c.step, c.fault, c.viaRollback ? 'in-rollback' : '', c.parallel ? 'parallel' : '', c.only ? 'only' : '', c.ignored ? 'ignored' : '', c.decision ?? '', c.policy ?? ''].filter(Boolean).join(' ') });
+
 /** Every case of the matrix: every step × one node of every role × every fault × each decision where one is asked. */
 export function faultCases(): FaultCase[] {
   const cases: FaultCase[] = [];
-  const add = (c: Omit<FaultCase, 'id'>) => cases.push({ ...c, id: [c.node, c.step, c.fault, c.viaRollback ? 'in-rollback' : '', c.parallel ? 'parallel' : '', c.only ? 'only' : '', c.ignored ? 'ignored' : '', c.decision ?? ''].filter(Boolean).join(' ') });
+  const add = (c: Omit<FaultCase, 'id'>) => cases.push(withId(c));
   for (const role of MATRIX_ROLES) {
     const node = nodeOf(role);
     for (const step of CHECKS) {
@@ -98,6 +111,35 @@ export function faultCases(): FaultCase[] {
   for (const step of ['pre-upgrade-validation', 'post-upgrade-validation'] as const) {
     add({ role: 'dea', node: 'dea-1', step, fault: 'fails', ignored: true, expectedStatus: 'SUCCEEDED' });
   }
+  cases.push(...unattendedCases());
+  return cases;
+}
+
+/**
+ * Issue 19's stops and decisions: the failure budget decides instead of a person (within it: PARTIAL; past it:
+ * ABORTED; a rollback that fails: FAILED), and the window cutoff (the node after the faulted one would not
+ * finish in time: INCOMPLETE; no node would: the window never opens).
+ */
+function unattendedCases(): FaultCase[] {
+  const cases: FaultCase[] = [];
+  const add = (c: Omit<FaultCase, 'id'>) => cases.push(withId(c));
+  for (const role of MATRIX_ROLES) {
+    const node = nodeOf(role);
+    for (const step of WINDOW) {
+      if (step === 'retire' && role !== 'dea') continue;
+      add({ role, node, step, fault: 'fails', policy: 'budget', expectedStatus: 'PARTIAL' });
+      add({ role, node, step, fault: 'fails', policy: 'over-budget', expectedStatus: 'ABORTED' });
+    }
+    for (const fault of ['fails', 'fails-once'] as const) {
+      add({ role, node, step: 'rollback', fault, viaRollback: true, policy: 'budget', expectedStatus: fault === 'fails' ? 'FAILED' : 'PARTIAL' });
+    }
+    // The faulted node's role recorded a minute, the node after it an hour: it upgrades, the next never starts.
+    add({ role, node, step: 'pre-upgrade-validation', fault: 'cutoff', expectedStatus: 'INCOMPLETE' });
+  }
+  add({ role: 'dea', node: 'dea-1', step: 'upgrade', fault: 'fails', parallel: true, policy: 'over-budget', expectedStatus: 'ABORTED' });
+  add({ role: 'dea', node: 'dea-1', step: 'upgrade', fault: 'fails', parallel: true, policy: 'budget', expectedStatus: 'PARTIAL' });
+  // No history, and less time than the default estimate: the window never opens.
+  add({ role: 'all', node: 'core-1', step: 'maintenance-on', fault: 'cutoff', expectedStatus: 'INCOMPLETE' });
   return cases;
 }
 
@@ -120,6 +162,7 @@ export function caseOptions(c: FaultCase): Partial<RehearsalOptions> {
     // Only the faulted step: on a loaded machine a healthy step may take longer than the cap.
     cappedSteps: [c.viaRollback ? 'rollback' : c.step],
     decisions: c.decision ? [c.decision, 'rollback', 'rollback'] : [],
+    ...(c.policy === undefined ? {} : { onFailure: 'rollback-and-continue' as const, maxFailedNodes: c.policy === 'budget' || c.parallel ? 1 : 0 }),
     // No decision case asks twice; should one wait, it ends by the timeout (rollback), not by hanging the test.
     approvalTimeoutMinutes: 0.5,
     onTimeout: 'rollback',
@@ -138,13 +181,31 @@ export function caseOptions(c: FaultCase): Partial<RehearsalOptions> {
       case 'stray-event': return ssm('stray-event', 1, step);
       case 'lambda-throws': return { lambdaFaults: [{ handler: 'run-step', times: ONE_ENTRY_OF_CRASHES, step, nodeId: c.node }] };
       case 'checksum': return { corruptPackage: true };
+      // With an hour's estimate recorded for the node after the faulted one (caseHistory), 30 minutes fit one node;
+      // without history (the core node's case), 10 minutes fit none.
+      case 'cutoff': return { notAfter: new Date(Date.now() + (c.step === 'maintenance-on' ? 10 : 30) * 60_000).toISOString() };
     }
   };
   if (c.viaRollback) {
     const rollbackFault = faultOf('rollback');
     return { ...base, ...rollbackFault, failures: [{ nodeId: c.node, step: 'post-upgrade-validation', times: Number.POSITIVE_INFINITY, kind: 'fail' }, ...(rollbackFault.failures ?? [])] };
   }
+  if (c.parallel && c.policy === 'over-budget') {
+    // dea-2 fails alongside dea-1: one of them spends the budget of 1, the other stops the run.
+    return { ...base, failures: ['dea-1', 'dea-2'].map((nodeId) => ({ nodeId, step: c.step, times: Number.POSITIVE_INFINITY, kind: 'fail' as const })) };
+  }
   return { ...base, ...faultOf(c.step) };
+}
+
+/**
+ * What an earlier run of a cutoff case's cluster recorded: a minute for the first node in role order, an hour
+ * for the next, so with 30 minutes left the first upgrades and the next never starts. None for the case
+ * without history (the default estimate then applies).
+ */
+export function caseHistory(c: FaultCase, cluster: ClusterFile): Record<string, number> | null {
+  if (c.fault !== 'cutoff' || c.step === 'maintenance-on') return null;
+  const [first, next] = groupByRole(cluster.nodes).flatMap((g) => g.nodes);
+  return { ...(first ? { [first.id]: 60 } : {}), ...(next ? { [next.id]: 3600 } : {}) };
 }
 
 export interface CaseResult {
@@ -165,6 +226,8 @@ export async function runCase(c: FaultCase, dynamodb: LocalDynamoDb, tmp = '.tmp
   const workdir = await mkdtemp(join(tmp, 'fault-'));
   const cluster = caseCluster(c);
   try {
+    const history = caseHistory(c, cluster);
+    if (history !== null) await recordEarlierRun(dynamodb, cluster, history);
     const r = await rehearse({ cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, ...caseOptions(c) });
     const violations = await invariantViolations(r, cluster);
     await Promise.all([...r.nodeRoots.values()].map((root) => stopService(root)));
