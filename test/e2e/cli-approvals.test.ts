@@ -68,7 +68,7 @@ describe('fleet-upgrade approvals / decide (CLI, the local DynamoDB, local Step 
     expect(badTable.code).toBe(2);
     expect(badTable.stderr).toContain('--table: expected a DynamoDB table name, got "no such table"');
     expect(badDecision.code).toBe(2);
-    expect(badDecision.stderr).toContain("value 'reboot' is invalid for argument 'decision'. Allowed choices are rollback, retry, skip, abort.");
+    expect(badDecision.stderr).toContain("value 'reboot' is invalid for argument 'decision'. Allowed choices are rollback, retry, skip, abort, continue.");
     expect(badId.code).toBe(2);
     expect(badId.stderr).toContain('<approval-id>: expected lowercase letters, digits and dashes (8 to 64), got "../etc/passwd"');
     expect(empty).toMatchObject({ code: 0, stdout: 'No approval is waiting.\n' });
