@@ -1,5 +1,6 @@
 import { ignoreFailure, interpretStepResult, type StepResult } from '../core/step-result.js';
 import { deliveryTimeoutSeconds } from '../core/steps.js';
+import { STEP_FAILED } from '../core/errors.js';
 import { FINAL_COMMAND_STATUSES as FINAL_STATUSES, FINAL_STATUS_DETAILS } from '../core/command-status.js';
 import type { StepCheckpoint } from '../core/summary.js';
 import type { FleetStore, PendingCommand } from './store.js';
@@ -85,7 +86,7 @@ export async function answer(deps: CompletionDeps, commandId: string, taskToken:
       result.outcome === 'FAILED'
         ? await deps.callback.fail(
             taskToken,
-            'StepFailed',
+            STEP_FAILED,
             JSON.stringify({ nodeId: result.nodeId, step: result.step, exitCode: result.exitCode, outputTail: result.outputTail }),
           )
         : await deps.callback.succeed(taskToken, result);

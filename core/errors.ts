@@ -1,4 +1,7 @@
-/** Errors are values with names: each carries the facts an operator needs, and `name` is what Step Functions matches in Catch/Retry. */
+/**
+ * Errors are values with names: each carries the facts an operator needs, and `name` (the class's own name)
+ * is what Step Functions matches in Catch/Retry.
+ */
 
 /** The execution input (or CLI flags) did not match the contract; nothing has been touched. */
 export class InputValidationError extends Error {
@@ -38,21 +41,14 @@ export class PlanError extends Error {
   }
 }
 
-/** A step of the runbook failed on a node. */
-export class StepFailedError extends Error {
-  constructor(
-    public readonly nodeId: string,
-    public readonly step: string,
-    public readonly exitCode: number | null,
-    public readonly outputTail: string,
-  ) {
-    super(`${step} failed on ${nodeId}${exitCode === null ? '' : ` with exit code ${exitCode}`}`);
-    this.name = 'StepFailedError';
-  }
-}
+/**
+ * The error a node step's failure carries through the state machine (run-step's result, the summary's failure,
+ * the restore retry's matcher): one name, said in one place.
+ */
+export const STEP_FAILED = 'StepFailed';
 
 /** Nodes failed their checks (self-update, version check, download) before the window: nothing was changed. */
-export class NodeCheckError extends Error {
+export class NodeCheckFailed extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'NodeCheckFailed';
@@ -60,7 +56,7 @@ export class NodeCheckError extends Error {
 }
 
 /** The window cutoff (notAfter) leaves no time for the first node: the window does not open (the run ends INCOMPLETE). */
-export class WindowCutoffError extends Error {
+export class WindowCutoff extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'WindowCutoff';

@@ -1,4 +1,5 @@
 import type { DeciderIdentity } from './approvers.js';
+import { STEP_FAILED } from './errors.js';
 import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
 import { heldReport, type HeldReport } from './hold.js';
 import type { PauseReport } from './pause.js';
@@ -167,7 +168,7 @@ function failureFrom(checkpoints: readonly StepCheckpoint[], caught: CaughtError
     return {
       node: failed.nodeId,
       step: failed.step,
-      error: 'StepFailed',
+      error: STEP_FAILED,
       message: `${failed.step} failed on ${failed.nodeId}${failed.exitCode === null ? '' : ` (exit code ${failed.exitCode})`}`,
       exitCode: failed.exitCode,
       outputTail: failed.outputTail ?? '',

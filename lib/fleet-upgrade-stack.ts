@@ -16,7 +16,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { buildRunbookDocument, checkArtifactBaseUrl } from './runbook-document.js';
 import { PACKAGE_KEY_SETTING, packageKeyDer } from './package-key.js';
-import { EXECUTION_TIMEOUT_DAYS } from '../core/execution-timeout.js';
+import { EXECUTION_TIMEOUT_DAYS, DEFAULT_LOCK_TTL_SECONDS } from '../core/execution-timeout.js';
 import { FINAL_COMMAND_STATUSES } from '../core/command-status.js';
 import { ApprovalPage, type ApprovalSignInProps } from './approval-page.js';
 import { ApprovalReminders, SIGN_IN_ISSUER_ENV } from './approval-reminders.js';
@@ -129,7 +129,7 @@ export class FleetUpgradeStack extends Stack {
       DOCUMENT_NAME: this.document.ref,
       COMMAND_OUTPUT_LOG_GROUP: this.commandOutputLogs.logGroupName,
       ARTIFACT_BASE_URL: props.artifactBaseUrl,
-      LOCK_TTL_SECONDS: String(props.lockTtlSeconds ?? 43_200),
+      LOCK_TTL_SECONDS: String(props.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS),
       TOPIC_ARN: this.topic.topicArn,
       POWERTOOLS_SERVICE_NAME: 'fleet-upgrade',
       NODE_OPTIONS: '--enable-source-maps',

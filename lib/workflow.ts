@@ -5,6 +5,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, deliveryTimeoutSeconds, type StepId } from '../core/steps.js';
 import { HELD_STATE_NAME } from '../core/hold.js';
+import { STEP_FAILED } from '../core/errors.js';
 import { isPaused, pausedState } from './paused-state.js';
 import { CanaryStates } from './canary-states.js';
 import { whoDecides } from './failure-policy.js';
@@ -64,7 +65,7 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   };
   // Rollback and switching maintenance mode off restore a known state and are idempotent: one bad moment
   // (a failed attempt, a crash) must not leave a node half-upgraded or the cluster in maintenance.
-  const restoreRetry: sfn.RetryProps = { ...transientRetry, errors: ['StepFailed', ...TRANSIENT_ERRORS], maxAttempts: 3 };
+  const restoreRetry: sfn.RetryProps = { ...transientRetry, errors: [STEP_FAILED, ...TRANSIENT_ERRORS], maxAttempts: 3 };
   const invoke = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string | undefined, more: { outputPath?: string } = {}) =>
     new tasks.LambdaInvoke(scope, name, {
       ...more,

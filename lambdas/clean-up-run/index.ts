@@ -28,7 +28,7 @@ export interface InvocationTime {
  * machine invokes it again, which goes on where this one stopped (a command already sent is waited for,
  * never sent again).
  */
-class CleanupContinuesError extends Error {
+class CleanupContinues extends Error {
   constructor(readonly waitingFor: string) {
     super(`the cleanup continues in the next invocation: ${waitingFor}`);
     this.name = 'CleanupContinues';
@@ -39,7 +39,7 @@ class CleanupContinuesError extends Error {
 const TIME_MARGIN_MS = 30_000;
 
 function checkTime(context: InvocationTime | undefined, what: string): void {
-  if (context !== undefined && context.getRemainingTimeInMillis() < TIME_MARGIN_MS) throw new CleanupContinuesError(what);
+  if (context !== undefined && context.getRemainingTimeInMillis() < TIME_MARGIN_MS) throw new CleanupContinues(what);
 }
 
 /** When a step's command must have ended, delivered late or not: past it, the cleanup stops waiting for it. */
@@ -145,7 +145,7 @@ export const handler = async (event: ExecutionStatusChangeEvent, context?: Invoc
   try {
     return await cleanUp(event, context);
   } catch (error) {
-    if (!(error instanceof CleanupContinuesError)) throw error;
+    if (!(error instanceof CleanupContinues)) throw error;
     logger.info('the cleanup continues in the next invocation', { runId: event.detail.name, waitingFor: error.waitingFor });
     return { done: false, waitingFor: error.waitingFor, cluster: clusterOf(event.detail.input), rolledBack: [], maintenanceOff: 'not-needed', lockReleased: false };
   }

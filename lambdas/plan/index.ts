@@ -2,7 +2,7 @@ import { parseInput, type NodeSpec, type UpgradeInput } from '../../core/input-s
 import type { StepId } from '../../core/steps.js';
 import type { RunContext } from '../../core/run-context.js';
 import { planUpgrade } from '../../core/plan.js';
-import { NodeCheckError, PlanError } from '../../core/errors.js';
+import { NodeCheckFailed, PlanError } from '../../core/errors.js';
 import { isValidVersion } from '../../core/version.js';
 import { checkPhasePlan, resumedItem, stateMachineGroups, type Interrupted, type PlanOutput } from '../../core/state-plan.js';
 import { InputValidationError } from '../../core/errors.js';
@@ -46,7 +46,7 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
   const failed = outcomes.filter((o) => o.status === 'FAILED');
   if (failed.length > 0) {
     const list = failed.map((o) => `${o.nodeId} (${o.failedStep ?? 'a step'} failed)`).join(', ');
-    throw new NodeCheckError(`${failed.length} node${failed.length > 1 ? 's' : ''} failed before the maintenance window, nothing was changed: ${list}`);
+    throw new NodeCheckFailed(`${failed.length} node${failed.length > 1 ? 's' : ''} failed before the maintenance window, nothing was changed: ${list}`);
   }
   for (const c of checkpoints) {
     const version = c.details?.version;

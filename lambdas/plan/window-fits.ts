@@ -1,4 +1,4 @@
-import { WindowCutoffError } from '../../core/errors.js';
+import { WindowCutoff } from '../../core/errors.js';
 import type { RunContext } from '../../core/run-context.js';
 import { cutoffAnswer, nodeEstimateSeconds, windowEstimates } from '../../core/window.js';
 import type { WindowStore } from '../../adapters/window-store.js';
@@ -14,5 +14,5 @@ export async function refuseWindowThatCannotFit(windows: WindowStore, run: RunCo
   const answer = cutoffAnswer(run.notAfter, now, first.id, nodeEstimateSeconds(estimates, first.roles));
   if (answer.go) return;
   await windows.recordCutoff(run.runId, { nodeId: first.id, estimatedFinish: answer.estimatedFinish, reason: answer.reason, at: now.toISOString() });
-  throw new WindowCutoffError(answer.reason);
+  throw new WindowCutoff(answer.reason);
 }

@@ -12,6 +12,7 @@ import { Table } from '../../adapters/table.js';
 import { WindowStore } from '../../adapters/window-store.js';
 import { refusedByCutoff } from './cutoff.js';
 import { logger } from '../../adapters/logger.js';
+import { DEFAULT_LOCK_TTL_SECONDS } from '../../core/execution-timeout.js';
 
 export interface RecordNodeEvent {
   /**
@@ -37,7 +38,7 @@ export interface RecordNodeEvent {
 const CHANGES_NODE = new Set(NODE_PIPELINE.slice(NODE_PIPELINE.indexOf('upgrade')));
 
 /** A group stops the run when one of its nodes marked it stopping (after its in-flight nodes finished). */
-export class RunStoppedError extends Error {
+export class RunStopped extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'RunStopped';
@@ -55,7 +56,7 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (No
   const { runId } = event.run;
   if (event.action === 'gate') {
     // Every node that starts renews the run's hold on the cluster lock; a run that lost it stops here.
-    const renewed = await store.renewLock(event.run.cluster, runId, new Date(), Number(process.env.LOCK_TTL_SECONDS ?? 43_200));
+    const renewed = await store.renewLock(event.run.cluster, runId, new Date(), Number(process.env.LOCK_TTL_SECONDS ?? DEFAULT_LOCK_TTL_SECONDS));
     if (!renewed) {
       await store.markRunStopping(runId, `the cluster lock of ${event.run.cluster} is no longer held by this run (it was broken with unlock); no further node starts`, new Date().toISOString());
     }
@@ -81,7 +82,7 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (No
   }
   if (event.action === 'checkStop') {
     const stop = await store.runStopping(runId);
-    if (stop !== null) throw new RunStoppedError(stop.reason);
+    if (stop !== null) throw new RunStopped(stop.reason);
     return { stopped: false };
   }
   // Only this node's checkpoints: reading the whole run for every node was quadratic in the run's size.

@@ -7,6 +7,7 @@ import type { FleetStore } from '../../adapters/store.js';
 import { approvalKey, approvalLink } from '../../adapters/approval-links.js';
 import { logger } from '../../adapters/logger.js';
 import { publishToOperators as publish, signInIssuer } from '../../adapters/operator-topic.js';
+import { DEFAULT_LOCK_TTL_SECONDS } from '../../core/execution-timeout.js';
 
 /**
  * Asks continue-or-abort once the canary nodes are upgraded: an approval of kind `canary` (the same page, email
@@ -41,7 +42,7 @@ export async function askCanary(store: FleetStore, run: RunContext, nodeId: stri
   const linkExpiresAt = base ? Math.floor(linkExpiry(Date.parse(request.expiresAt), now.getTime()) / 1000) : undefined;
   await store.putApproval(request, taskToken, expiresAt + 7 * 86_400, { expiresAt: linkExpiresAt });
   // The lock is held while the operator decides, as for a failed node's question (best effort).
-  await store.renewLock(run.cluster, run.runId, now, expiresAt - Math.floor(now.getTime() / 1000) + Number(process.env.LOCK_TTL_SECONDS ?? 43_200))
+  await store.renewLock(run.cluster, run.runId, now, expiresAt - Math.floor(now.getTime() / 1000) + Number(process.env.LOCK_TTL_SECONDS ?? DEFAULT_LOCK_TTL_SECONDS))
     .catch((error: unknown) => logger.warn('could not extend the cluster lock while the operator decides', { runId: run.runId, error: String(error) }));
   const link = base && linkExpiresAt !== undefined ? approvalLink(base, request.approvalId, linkExpiresAt, await approvalKey()) : null;
   const email = canaryRequestEmail(request, { link, ...(linkExpiresAt !== undefined ? { linkExpiresAt: linkExpiresAt * 1000 } : {}), signInIssuer: signInIssuer() });

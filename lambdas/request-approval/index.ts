@@ -14,6 +14,7 @@ import { publishToOperators as publish, signInIssuer } from '../../adapters/oper
 import { askCanary, canaryTimeout } from './canary.js';
 import { failedCheckpoint } from './failed-step.js';
 import { decideByPolicy } from './policy.js';
+import { DEFAULT_LOCK_TTL_SECONDS } from '../../core/execution-timeout.js';
 
 export interface RequestApprovalEvent {
   /**
@@ -134,7 +135,7 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
   // Waiting for a decision can outlast the lock's usual hold (12 h; approvals may wait up to 7 days):
   // hold it until the approval expires plus that hold, so a waiting run never looks crashed to `unlock`.
   // Best effort: asking the operator matters more than the longer hold (the gate renews it as nodes start).
-  const holdSeconds = Number(process.env.LOCK_TTL_SECONDS ?? 43_200);
+  const holdSeconds = Number(process.env.LOCK_TTL_SECONDS ?? DEFAULT_LOCK_TTL_SECONDS);
   const held = await store.renewLock(event.run.cluster, event.run.runId, now, expiresAt - Math.floor(now.getTime() / 1000) + holdSeconds)
     .catch((error: unknown) => {
       logger.warn('could not extend the cluster lock while the operator decides', { runId: event.run.runId, error: String(error) });
