@@ -1,42 +1,17 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClusterFile } from '../../local/cluster-file.js';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
-import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../local/rehearsal.js';
-import { stopService } from '../../local/sandbox.js';
-import { invariantViolations } from '../support/invariants.js';
+import type { RehearsalOptions, RehearsalResult } from '../../local/rehearsal.js';
+import { rehearsalWorld, smallCluster } from '../support/rehearsal-world.js';
 
 /**
  * Canary, then widen (issue 19 item 2): after the first N nodes, the run asks continue or abort through the
  * approval page (the scripted operator signs in and answers as --decision says) before any other node starts.
  */
-const cluster = (name: string): ClusterFile => ({
-  cluster: `canary-${name}`,
-  nodes: [
-    ...[1, 2, 3].map((i) => ({ id: `dea-${i}`, roles: ['dea'], version: '3.0.0', state: { droplets: i } })),
-    { id: 'controller-1', roles: ['controller'], version: '3.0.0', state: { apps: 2 } },
-    { id: 'core-1', roles: ['primary'], version: '3.0.0', state: { apps: ['a'] } },
-  ],
-});
-
-let dynamodb: LocalDynamoDb;
-const roots: string[] = [];
-beforeAll(async () => {
-  dynamodb = await startLocalDynamoDb();
-});
-afterAll(async () => {
-  await Promise.all(roots.map((r) => stopService(r)));
-  await dynamodb?.stop();
-});
+const cluster = (name: string): ClusterFile => smallCluster(`canary-${name}`, ['dea-1', 'dea-2', 'dea-3']);
+const rehearseChecked = rehearsalWorld('canary');
 
 async function run(name: string, opts: Partial<RehearsalOptions>): Promise<RehearsalResult> {
-  await mkdir('.tmp', { recursive: true });
-  const c = cluster(name);
-  const r = await rehearse({ cluster: c, targetVersion: '3.1.0', workdir: await mkdtemp(join('.tmp', `e2e-canary-${name}-`)), dynamodb, keepServices: true, ...opts });
-  roots.push(...r.nodeRoots.values());
-  expect(await invariantViolations(r, c)).toEqual([]);
-  return r;
+  return rehearseChecked(cluster(name), opts);
 }
 const statuses = (r: RehearsalResult) => Object.fromEntries(r.summary.order.map((id) => [id, r.summary.nodes[id]?.status]));
 

@@ -1,48 +1,24 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../local/rehearsal.js';
+import { describe, expect, it } from 'vitest';
+import type { RehearsalOptions, RehearsalResult } from '../../local/rehearsal.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
-import { inspectSandbox, stopService } from '../../local/sandbox.js';
+import { inspectSandbox } from '../../local/sandbox.js';
 import { BudgetStore } from '../../adapters/budget-store.js';
 import { Table } from '../../adapters/table.js';
 import { documentClient } from '../../adapters/aws-clients.js';
 import { invariantViolations } from '../support/invariants.js';
+import { rehearsalWorld, smallCluster } from '../support/rehearsal-world.js';
 
 /**
  * An unattended run (onFailure rollback-and-continue): a failed node is rolled back and the run goes on
  * without asking anyone, until the budget is spent; the failure after that stops the run as abort does.
  */
-const cluster = (name: string): ClusterFile => ({
-  cluster: `budget-${name}`,
-  nodes: [
-    ...['dea-1', 'dea-2', 'dea-3', 'dea-4'].map((id) => ({ id, roles: ['dea'], version: '3.0.0', state: { droplets: id } })),
-    { id: 'ctl-1', roles: ['controller'], version: '3.0.0', state: { apps: 2 } },
-    { id: 'core-1', roles: ['primary'], version: '3.0.0', state: { apps: ['a'] } },
-  ],
-});
-
-let dynamodb: LocalDynamoDb;
-const roots: string[] = [];
-
-beforeAll(async () => {
-  dynamodb = await startLocalDynamoDb();
-});
-afterAll(async () => {
-  await Promise.all(roots.map((r) => stopService(r)));
-  await dynamodb?.stop();
-});
+const cluster = (name: string): ClusterFile => smallCluster(`budget-${name}`, ['dea-1', 'dea-2', 'dea-3', 'dea-4'], 'ctl-1');
+const rehearseChecked = rehearsalWorld('budget');
 
 async function run(name: string, opts: Partial<RehearsalOptions>): Promise<{ r: RehearsalResult; file: ClusterFile }> {
-  await mkdir('.tmp', { recursive: true });
   const file = cluster(name);
   // No decisions: a question would wait, and the short approval timeout would decide rollback (never PARTIAL).
-  const r = await rehearse({
-    cluster: file, targetVersion: '3.1.0', workdir: await mkdtemp(join('.tmp', `e2e-budget-${name}-`)), dynamodb, keepServices: true,
-    decisions: [], approvalTimeoutMinutes: 0.5, onTimeout: 'rollback', onFailure: 'rollback-and-continue', ...opts,
-  });
-  roots.push(...r.nodeRoots.values());
+  const r = await rehearseChecked(file, { decisions: [], approvalTimeoutMinutes: 0.5, onTimeout: 'rollback', onFailure: 'rollback-and-continue', ...opts });
   return { r, file };
 }
 

@@ -1,45 +1,21 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../core/approval.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
-import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../local/rehearsal.js';
-import { stopService } from '../../local/sandbox.js';
+import type { RehearsalOptions, RehearsalResult } from '../../local/rehearsal.js';
 import { formatSummary } from '../../cli/format-summary.js';
-import { invariantViolations } from '../support/invariants.js';
+import { rehearsalWorld, smallCluster } from '../support/rehearsal-world.js';
 
 /**
  * A failed node holds the run (issue 23): with DEAs upgraded two or three at a time, a failure stops every
  * node that has not started until the decision is applied; in-flight nodes finish their current node. The
  * rehearsal's scripted operator answers once the nodes in flight have settled, so nodes are held meanwhile.
  */
-const cluster = (name: string): ClusterFile => ({
-  cluster: `hold-${name}`,
-  nodes: [
-    ...[1, 2, 3, 4, 5].map((i) => ({ id: `dea-${i}`, roles: ['dea'], version: '3.0.0', state: { droplets: i } })),
-    { id: 'controller-1', roles: ['controller'], version: '3.0.0', state: { apps: 2 } },
-    { id: 'core-1', roles: ['primary'], version: '3.0.0', state: { apps: ['a'] } },
-  ],
-});
-
-let dynamodb: LocalDynamoDb;
-const roots: string[] = [];
-beforeAll(async () => {
-  dynamodb = await startLocalDynamoDb();
-});
-afterAll(async () => {
-  await Promise.all(roots.map((r) => stopService(r)));
-  await dynamodb?.stop();
-});
+const cluster = (name: string): ClusterFile => smallCluster(`hold-${name}`, ['dea-1', 'dea-2', 'dea-3', 'dea-4', 'dea-5']);
+const rehearseChecked = rehearsalWorld('hold');
 
 async function run(name: string, opts: Partial<RehearsalOptions>): Promise<{ r: RehearsalResult; c: ClusterFile }> {
-  await mkdir('.tmp', { recursive: true });
   const c = cluster(name);
-  const r = await rehearse({ cluster: c, targetVersion: '3.1.0', workdir: await mkdtemp(join('.tmp', `e2e-hold-${name}-`)), dynamodb, keepServices: true, ...opts });
-  roots.push(...r.nodeRoots.values());
-  expect(await invariantViolations(r, c)).toEqual([]);
-  return { r, c };
+  return { r: await rehearseChecked(c, opts), c };
 }
 
 const failDea1 = (decision: Decision): Partial<RehearsalOptions> => ({

@@ -1,48 +1,24 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClusterFile } from '../../local/cluster-file.js';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
-import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../local/rehearsal.js';
-import { stopService } from '../../local/sandbox.js';
+import type { RehearsalOptions, RehearsalResult } from '../../local/rehearsal.js';
 import { formatSummary } from '../../cli/format-summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
 import { WINDOW_STEPS } from '../../core/steps.js';
 import { PAUSE_HOLDER } from '../../core/pause.js';
-import { invariantViolations } from '../support/invariants.js';
+import { rehearsalWorld, smallCluster } from '../support/rehearsal-world.js';
 
 /**
  * `fleet-upgrade pause` / `resume` (issue 19 item 4), played by the rehearsal's scripted operator with the
  * CLI's own calls: the node in flight finishes, no node starts while paused, and the run goes on after resume
  * (or stops as abort does once the pause passes its limit).
  */
-const cluster = (name: string): ClusterFile => ({
-  cluster: `pause-${name}`,
-  nodes: [
-    ...[1, 2, 3].map((i) => ({ id: `dea-${i}`, roles: ['dea'], version: '3.0.0', state: { droplets: i } })),
-    { id: 'controller-1', roles: ['controller'], version: '3.0.0', state: { apps: 2 } },
-    { id: 'core-1', roles: ['primary'], version: '3.0.0', state: { apps: ['a'] } },
-  ],
-});
-
-let dynamodb: LocalDynamoDb;
-const roots: string[] = [];
-beforeAll(async () => {
-  dynamodb = await startLocalDynamoDb();
-});
-afterAll(async () => {
-  await Promise.all(roots.map((r) => stopService(r)));
-  await dynamodb?.stop();
-});
+const cluster = (name: string): ClusterFile => smallCluster(`pause-${name}`, ['dea-1', 'dea-2', 'dea-3']);
+const rehearseChecked = rehearsalWorld('pause');
 
 async function run(name: string, opts: Partial<RehearsalOptions>): Promise<{ r: RehearsalResult; lines: string[] }> {
-  await mkdir('.tmp', { recursive: true });
-  const c = cluster(name);
   const lines: string[] = [];
-  const r = await rehearse({ cluster: c, targetVersion: '3.1.0', workdir: await mkdtemp(join('.tmp', `e2e-pause-${name}-`)), dynamodb, keepServices: true, progress: (l) => lines.push(l), ...opts });
-  roots.push(...r.nodeRoots.values());
-  expect(await invariantViolations(r, c)).toEqual([]);
+  const r = await rehearseChecked(cluster(name), { progress: (l) => lines.push(l), ...opts });
   return { r, lines };
 }
 
