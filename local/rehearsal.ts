@@ -106,6 +106,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
 
     // Synthesized once per process for a built-in runbook (local/template.ts); a runbookPath every time.
+    if (givenTemplate === undefined) say(`Synthesizing the stack (what \`cdk synth\` deploys) with the ${opts.runbookPath ?? runbook} runbook`);
     const template = givenTemplate ?? synthesizeTemplate({ runbook, ...(opts.runbookPath !== undefined ? { runbookPath: resolve(opts.runbookPath) } : {}) }, await ensureDir(join(workdir, 'cdk')));
     const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
     // The nodes check packages against the key this rehearsal's repository signs with (a given template pins the real one).
