@@ -86,6 +86,7 @@ export function formatSummary(summary: RehearsalSummary): string {
     lines.push('');
     lines.push(`Paused by ${p.pausedBy} at ${p.pausedAt}; ${ended} (${p.seconds.toFixed(1)} s paused in all).`);
   }
+  lines.push(...afterwards(summary));
   if (summary.warnings.length > 0) {
     lines.push('');
     lines.push('Warnings:');
@@ -107,4 +108,28 @@ export function formatSummary(summary: RehearsalSummary): string {
     if (iam !== undefined) lines.push(`IAM: ${iam.checked} AWS calls checked against the template's policies, ${iam.denied} denied${iam.denied > 0 ? ' (see the IAM lines above)' : ''}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * A run that did not finish leaves the cluster on two versions: say so, and what to do next (resume, or put
+ * the upgraded nodes back by hand), so nobody reads ROLLED_BACK as "the cluster is as it was".
+ */
+export function afterwards(summary: Pick<RehearsalSummary, 'status' | 'order' | 'nodes' | 'runId' | 'targetVersion'>): string[] {
+  if (summary.status === 'SUCCEEDED' || summary.status === 'PREPARED') return [];
+  const byVersion = new Map<string, string[]>();
+  for (const id of summary.order) {
+    const n = summary.nodes[id];
+    if (n === undefined) continue;
+    const v = n.to ?? 'unknown (needs attention)';
+    byVersion.set(v, [...(byVersion.get(v) ?? []), id]);
+  }
+  const lines: string[] = [''];
+  if (byVersion.size > 1) {
+    const parts = [...byVersion.entries()].map(([v, ids]) => `${v}: ${ids.length > 4 ? `${ids.slice(0, 4).join(', ')} and ${ids.length - 4} more` : ids.join(', ')}`);
+    lines.push(`The cluster is now on ${byVersion.size} versions: ${parts.join('; ')}.`);
+  }
+  const upgraded = summary.order.filter((id) => summary.nodes[id]?.status === 'UPGRADED');
+  lines.push(`Next: fix what failed, then carry on from where this run stopped: fleet-upgrade start --resume-from ${summary.runId} (in the rehearsal: rehearse --resume-from ${summary.runId} with the same --workdir); upgraded nodes are skipped.`);
+  if (upgraded.length > 0) lines.push(`To go back instead, roll the upgraded nodes back on each node with the runbook's rollback step; each kept its backup, named after the run (${summary.runId}).`);
+  return lines;
 }

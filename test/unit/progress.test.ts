@@ -28,3 +28,19 @@ describe('rehearsal progress lines', () => {
     ]);
   });
 });
+
+describe('the summary after a run that did not finish', () => {
+  it('says the cluster is on two versions and how to carry on or go back', async () => {
+    const { afterwards } = await import('../../cli/format-summary.js');
+    const node = (to: string, status: string) => ({ roles: ['dea'], from: '3.0.0', to, status, steps: [] });
+    // Only the fields afterwards() reads; the rest of a summary does not matter here (hence the casts).
+    const lines = afterwards({
+      status: 'ROLLED_BACK', runId: 'demo-3.1.0-x', targetVersion: '3.1.0', order: ['dea-1', 'dea-2'],
+      nodes: { 'dea-1': node('3.1.0', 'UPGRADED'), 'dea-2': node('3.0.0', 'ROLLED_BACK') },
+    } as never);
+    expect(lines.join('\n')).toContain('The cluster is now on 2 versions: 3.1.0: dea-1; 3.0.0: dea-2.');
+    expect(lines.join('\n')).toContain('fleet-upgrade start --resume-from demo-3.1.0-x');
+    expect(lines.join('\n')).toContain('each kept its backup, named after the run (demo-3.1.0-x)');
+    expect(afterwards({ status: 'SUCCEEDED', runId: 'r', targetVersion: '3.1.0', order: [], nodes: {} } as never)).toEqual([]);
+  });
+});
