@@ -23,6 +23,18 @@ export interface InputFlags extends PolicyFlags {
   resumeFrom?: string;
   only?: string[];
   allowUnusedRoles?: boolean;
+  approvalTimeoutMinutes?: number;
+  onTimeout?: 'rollback' | 'abort';
+  canary?: number;
+  pauseLimitMinutes?: number;
+}
+
+/** A number of minutes or nodes from a flag (the schema checks its bounds, naming the field). */
+function numberFlag(flag: string, what: string): (value: string) => number {
+  return (value) => {
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new UsageError(`${flag}: expected ${what}, got ${JSON.stringify(value)}`);
+    return Number(value);
+  };
 }
 
 function parseRoleOrder(value: string): string[] {
@@ -72,7 +84,14 @@ export function addInputOptions(command: Command): Command {
     .option('--https-proxy <url>', 'proxy for package downloads on the nodes (HTTPS_PROXY)')
     .option('--core-node <id>', 'the node that switches maintenance mode (default: the node with role primary)')
     .option('--only <ids>', 'upgrade only these nodes, comma-separated (kato node upgrade); the others are left alone', parseNodeIds)
-    .option('--allow-unused-roles', 'accept roles in --role-order that no node of the cluster has (else refused as a likely typo)');
+    .option('--allow-unused-roles', 'accept roles in --role-order that no node of the cluster has (else refused as a likely typo)')
+    .option('--approval-timeout-minutes <minutes>', 'how long a decision waits before --on-timeout decides (default 1440)', numberFlag('--approval-timeout-minutes', 'a number of minutes'))
+    .option('--on-timeout <decision>', 'what a decision nobody took in time decides: rollback (default) or abort', (v: string) => {
+      if (v !== 'rollback' && v !== 'abort') throw new UsageError(`--on-timeout: expected rollback or abort, got ${JSON.stringify(v)}`);
+      return v;
+    })
+    .option('--canary <n>', 'after the first N nodes are upgraded, wait for continue or abort before the rest', numberFlag('--canary', 'a number of nodes'))
+    .option('--pause-limit-minutes <minutes>', 'how long `fleet-upgrade pause` may hold the run before it stops as abort does (default 1440)', numberFlag('--pause-limit-minutes', 'a number of minutes'));
 }
 
 /** Builds and validates the execution input; bad input throws InputValidationError naming the field. */
@@ -107,6 +126,11 @@ export async function buildInput(flags: InputFlags): Promise<{ raw: Record<strin
     ...(flags.resumeFrom ? { resumeFrom: flags.resumeFrom } : {}),
     ...(flags.only ? { only: flags.only } : {}),
     ...(flags.allowUnusedRoles ? { allowUnusedRoles: true } : {}),
+    ...(flags.approvalTimeoutMinutes !== undefined || flags.onTimeout !== undefined
+      ? { approval: { ...((raw.approval as object | undefined) ?? {}), ...(flags.approvalTimeoutMinutes !== undefined ? { timeoutMinutes: flags.approvalTimeoutMinutes } : {}), ...(flags.onTimeout ? { onTimeout: flags.onTimeout } : {}) } }
+      : {}),
+    ...(flags.canary !== undefined ? { canary: flags.canary } : {}),
+    ...(flags.pauseLimitMinutes !== undefined ? { pauseLimitMinutes: flags.pauseLimitMinutes } : {}),
     ...policyInput(flags),
   };
   if (raw.targetVersion === undefined) throw new InputValidationError('targetVersion: expected --target-version V (or targetVersion in --input)', 'targetVersion');

@@ -44,3 +44,13 @@ describe('the summary after a run that did not finish', () => {
     expect(afterwards({ status: 'SUCCEEDED', runId: 'r', targetVersion: '3.1.0', order: [], nodes: {} } as never)).toEqual([]);
   });
 });
+
+describe('start and plan take the same run options as rehearse', () => {
+  it('builds approval, canary and pause limit from flags, and refuses a malformed one naming the flag', async () => {
+    const { buildInput } = await import('../../cli/input-flags.js');
+    const { input } = await buildInput({ cluster: 'examples/demo-cluster.json', targetVersion: '3.1.0', approvalTimeoutMinutes: 5, onTimeout: 'abort', canary: 1, pauseLimitMinutes: 30 });
+    expect(input).toMatchObject({ approval: { timeoutMinutes: 5, onTimeout: 'abort' }, canary: 1, pauseLimitMinutes: 30 });
+    const { main } = await import('../../cli/main.js');
+    expect(await main(['plan', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1.0', '--on-timeout', 'retry'])).toBe(2);
+  });
+});
