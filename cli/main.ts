@@ -38,7 +38,7 @@ Examples:
 
 AWS: the usual credential/region chain; the stack's outputs name the state machine and table (--stack).
 Local: \`fleet-upgrade local serve …\`, then --endpoint http://127.0.0.1:4599 (or FLEET_UPGRADE_ENDPOINT).
-Commands that print results take --json. Exit codes: 0 ok, 1 the run ended otherwise, 2 bad input or usage,
+Commands that print results take --json (or --output json). Exit codes: 0 ok, 1 the run ended otherwise, 2 bad input or usage,
 3 AWS could not be asked (credentials, region, network).`);
   for (const command of [startCommand(), planCommand(), watchCommand(), statusCommand(), stopCommand(), pauseCommand(), resumeCommand(), historyCommand(), nodesCommand(), unlockCommand(), diagramCommand(), rehearseCommand(), localCommand(), approvalsCommand(), decideCommand(), subscriptionsCommand(), confirmSubscriptionCommand(), doctorCommand()]) {
     root.addCommand(command.exitOverride());
@@ -52,10 +52,32 @@ function packageVersion(): string {
   return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 }
 
+/**
+ * `--output json|text`, anywhere on the line, is the commands' own `--json` (or nothing): one spelling for
+ * scripts whatever the command. A command without JSON output then says it does not know --json.
+ */
+export function withOutputFlag(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const inline = /^--output=(.*)$/.exec(arg);
+    if (arg !== '--output' && inline === null) {
+      out.push(arg);
+      continue;
+    }
+    const value = inline?.[1] ?? argv[++i];
+    if (value !== 'json' && value !== 'text') throw new UsageError(`--output: expected json or text, got ${JSON.stringify(value ?? '')}`);
+    json = value === 'json';
+  }
+  if (json && !out.includes('--json')) out.push('--json');
+  return out;
+}
+
 /** Runs the CLI and returns the exit code: 0 ok, 1 run failed, 2 bad input or usage, 3 AWS unreachable. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await program().parseAsync(argv, { from: 'user' });
+    await program().parseAsync(withOutputFlag(argv), { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -54,3 +54,13 @@ describe('start and plan take the same run options as rehearse', () => {
     expect(await main(['plan', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1.0', '--on-timeout', 'retry'])).toBe(2);
   });
 });
+
+describe('--output json|text', () => {
+  it('is the command\'s --json anywhere on the line; text is the default; anything else is refused', async () => {
+    const { withOutputFlag } = await import('../../cli/main.js');
+    expect(withOutputFlag(['--output', 'json', 'status'])).toEqual(['status', '--json']);
+    expect(withOutputFlag(['status', '--output=json', '--json'])).toEqual(['status', '--json']);
+    expect(withOutputFlag(['status', '--output', 'text'])).toEqual(['status']);
+    expect(() => withOutputFlag(['status', '--output', 'yaml'])).toThrow('--output: expected json or text, got "yaml"');
+  });
+});
