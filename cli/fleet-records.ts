@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Command } from 'commander';
 import { compareNatural } from '../core/natural-sort.js';
 import { CLUSTER_PATTERN, NODE_ID_PATTERN } from '../core/input-schema.js';
@@ -19,15 +20,35 @@ export interface VersionChange {
   decidedIdentity?: { issuer: string; subject: string; email?: string };
 }
 
+/**
+ * `--cluster` is a name or a cluster file, on every command: a value that names a file (or ends in .json) is
+ * read for its name; anything else must be a name.
+ */
 export function checkCluster(cluster: string): string {
-  if (!CLUSTER_PATTERN.test(cluster)) throw new UsageError(`--cluster: expected a cluster name (letters, digits, "-", "_"), got ${JSON.stringify(cluster)}`);
+  if (isClusterFile(cluster)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(cluster, 'utf8'));
+    } catch (error) {
+      throw new UsageError(`--cluster: cannot read ${cluster} as a cluster file: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const name = (parsed as { cluster?: unknown } | null)?.cluster;
+    if (typeof name !== 'string' || !CLUSTER_PATTERN.test(name)) throw new UsageError(`--cluster: ${cluster} has no valid "cluster" name`);
+    return name;
+  }
+  if (!CLUSTER_PATTERN.test(cluster)) throw new UsageError(`--cluster: expected a cluster name (letters, digits, "-", "_") or a cluster file, got ${JSON.stringify(cluster)}`);
   return cluster;
+}
+
+/** Whether a --cluster value means a file: it exists as one, or it ends in .json. */
+export function isClusterFile(value: string): boolean {
+  return value.endsWith('.json') || (existsSync(value) && statSync(value).isFile());
 }
 
 export function historyCommand(): Command {
   return new Command('history')
     .description('Every version change of every node of a cluster, from DynamoDB: when, from → to, how it ended, which run.')
-    .requiredOption('--cluster <name>', 'the cluster')
+    .requiredOption('--cluster <name|file>', 'the cluster: its name, or a cluster file (its name is read)')
     .option('--node <id>', 'only this node')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  fleet-upgrade history --cluster prod-als\n  fleet-upgrade history --cluster prod-als --node dea-3 --json')
@@ -107,7 +128,7 @@ export function formatNodes(cluster: string, rows: NodeRow[], versions: Map<stri
 export function nodesCommand(): Command {
   return new Command('nodes')
     .description('The cluster\'s nodes as DynamoDB records them: roles, version, previous version, last run, status; mixed versions highlighted.')
-    .requiredOption('--cluster <name>', 'the cluster')
+    .requiredOption('--cluster <name|file>', 'the cluster: its name, or a cluster file (its name is read)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  fleet-upgrade nodes --cluster prod-als')
     .action(async (flags: { cluster: string; json?: boolean }, command: Command) => {

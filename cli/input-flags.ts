@@ -4,6 +4,7 @@ import { InputValidationError } from '../core/errors.js';
 import { parseInput, type UpgradeInput } from '../core/input-schema.js';
 import { readClusterFile, type ClusterFile } from '../local/cluster-file.js';
 import { UsageError } from './errors.js';
+import { checkCluster, isClusterFile } from './fleet-records.js';
 import { addPolicyOptions, policyInput, type PolicyFlags } from './policy-flags.js';
 
 /** Flags that build the execution input (DESIGN "Execution input"), shared by `start` and `plan`. */
@@ -72,7 +73,7 @@ export function parseMinHealthy(value: string): Record<string, number | string> 
 export function addInputOptions(command: Command): Command {
   return addPolicyOptions(command)
     .option('--input <file>', 'the execution input as a JSON file (flags below override its fields)')
-    .option('--cluster <file>', 'cluster file: its name and nodes (ids, roles) become the input\'s cluster and nodes')
+    .option('--cluster <name|file>', 'the cluster: a name (nodes found by their fleet-upgrade:cluster tag) or a cluster file (its name and nodes become the input\'s)')
     .option('--target-version <version>', 'version to upgrade to, e.g. 3.2.0')
     .option('--role-order <roles>', 'comma-separated role order (default dea,controller,router,base,primary)', parseRoleOrder)
     .option('--force', 'upgrade nodes even when already at the target version')
@@ -96,7 +97,7 @@ export function addInputOptions(command: Command): Command {
 
 /** Builds and validates the execution input; bad input throws InputValidationError naming the field. */
 export async function buildInput(flags: InputFlags): Promise<{ raw: Record<string, unknown>; input: UpgradeInput; cluster?: ClusterFile }> {
-  if (flags.input === undefined && flags.cluster === undefined) throw new UsageError('give the cluster: --cluster FILE or --input FILE');
+  if (flags.input === undefined && flags.cluster === undefined) throw new UsageError('give the cluster: --cluster NAME|FILE or --input FILE');
   let raw: Record<string, unknown> = {};
   if (flags.input !== undefined) {
     try {
@@ -107,9 +108,12 @@ export async function buildInput(flags: InputFlags): Promise<{ raw: Record<strin
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InputValidationError(`--input ${flags.input}: expected a JSON object`, 'input');
   }
   let cluster: ClusterFile | undefined;
-  if (flags.cluster !== undefined) {
+  if (flags.cluster !== undefined && isClusterFile(flags.cluster)) {
     cluster = await readClusterFile(flags.cluster);
     raw = { ...raw, cluster: cluster.cluster, nodes: cluster.nodes.map((n) => ({ id: n.id, roles: n.roles })) };
+  } else if (flags.cluster !== undefined) {
+    // A name: the run finds its nodes by the fleet-upgrade:cluster tag (no nodes in the input).
+    raw = { ...raw, cluster: checkCluster(flags.cluster) };
   }
   raw = {
     ...raw,

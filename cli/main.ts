@@ -76,6 +76,8 @@ export function withOutputFlag(argv: readonly string[]): string[] {
 
 /** Runs the CLI and returns the exit code: 0 ok, 1 run failed, 2 bad input or usage, 3 AWS unreachable. */
 export async function main(argv: string[]): Promise<number> {
+  // One command's exit code, not a previous one's (tests run many commands in one process).
+  process.exitCode = undefined;
   try {
     await program().parseAsync(withOutputFlag(argv), { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

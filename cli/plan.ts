@@ -3,6 +3,9 @@ import { planUpgrade, type UpgradePlan } from '../core/plan.js';
 import { DEFAULT_NODE_WINDOW_SECONDS, estimatesFrom, formatSeconds, planWindow, windowEstimates, type WindowEstimates } from '../core/window.js';
 import { Table } from '../adapters/table.js';
 import { WindowStore } from '../adapters/window-store.js';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { discoverNodes } from '../adapters/discovery.js';
 import { UsageError } from './errors.js';
 import { globalFlags, StackClients } from './aws.js';
 import { addInputOptions, buildInput, type InputFlags } from './input-flags.js';
@@ -44,17 +47,29 @@ export function formatPlan(plan: UpgradePlan, estimates?: WindowEstimates, notAf
 export function planCommand(): Command {
   return addInputOptions(new Command('plan'))
     .description('Show what a run would do — groups in role order, each node\'s current → target version, skip reasons — touching nothing.')
-    .option('--recorded', 'take current versions from the stack\'s DynamoDB records (default: the cluster file\'s versions)')
+    .option('--recorded', 'take current versions from the stack\'s DynamoDB records (default: the cluster file\'s versions; always, for a cluster given by name)')
     .option('--json', 'print the plan as JSON')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade plan --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade plan --input upgrade.json --recorded --json\n  fleet-upgrade plan --cluster prod-als.json --target-version 3.2.0 --recorded --not-after +4h\n\nExit codes: 0 ok, 2 bad input.')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade plan --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade plan --cluster prod-als --target-version 3.2.0          # nodes found by their fleet-upgrade:cluster tag\n  fleet-upgrade plan --input upgrade.json --recorded --json\n  fleet-upgrade plan --cluster prod-als.json --target-version 3.2.0 --recorded --not-after +4h\n\nExit codes: 0 ok, 2 bad input.')
     .action(async (flags: InputFlags & { recorded?: boolean; json?: boolean }, command: Command) => {
       const { input, cluster } = await buildInput(flags);
-      if (input.nodes === undefined) throw new UsageError('nodes: the plan needs the cluster\'s nodes (--cluster FILE, or nodes in --input)');
       let known = new Map<string, string>(cluster?.nodes.map((n) => [n.id, n.version]) ?? []);
       let estimates = windowEstimates([]);
-      if (flags.recorded) {
+      // A cluster given by name: its nodes are found by tag, as the run finds them, and their versions are the recorded ones.
+      const discovered = input.nodes === undefined;
+      let nodes = input.nodes;
+      if (flags.recorded || discovered) {
         const clients = new StackClients(globalFlags(command));
         try {
+          if (discovered) {
+            const tagging = new ResourceGroupsTaggingAPIClient(clients.config);
+            const ssm = new SSMClient(clients.config);
+            try {
+              nodes = await discoverNodes(input.cluster, { tagging, ssm });
+            } finally {
+              tagging.destroy();
+              ssm.destroy();
+            }
+          }
           const store = await clients.store();
           known = await store.knownVersions(input.cluster);
           // The same durations the window cutoff judges by.
@@ -63,7 +78,8 @@ export function planCommand(): Command {
           clients.destroy();
         }
       }
-      const plan = planUpgrade(input, input.nodes, known);
+      if (nodes === undefined) throw new UsageError('nodes: the plan needs the cluster\'s nodes (--cluster NAME|FILE, or nodes in --input)');
+      const plan = planUpgrade(input, nodes, known);
       refuseOversizedInput(input, readableRunId(input.cluster, input.targetVersion), plan);
       const window = { ...planWindow(plan.groups, estimates), estimates, ...(input.notAfter !== undefined ? { notAfter: input.notAfter } : {}) };
       process.stdout.write(`${flags.json ? JSON.stringify({ ...plan, estimatedWindow: window }, null, 2) : formatPlan(plan, estimates, input.notAfter)}\n`);

@@ -12,7 +12,7 @@ import { checkCluster } from './fleet-records.js';
 export function unlockCommand(): Command {
   return new Command('unlock')
     .description('Release the cluster lock held by a run that ended without releasing it (a crashed run). Refused while the run is still running.')
-    .requiredOption('--cluster <name>', 'the cluster')
+    .requiredOption('--cluster <name|file>', 'the cluster: its name, or a cluster file (its name is read)')
     .requiredOption('--run <run-id>', 'the run that holds the lock (as the lock names it)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  fleet-upgrade unlock --cluster prod-als --run prod-als-3.2.0-20261124T1030\n\nExit codes: 0 released (or not locked), 1 refused (another run holds it, or the run is still running), 2 bad usage.')

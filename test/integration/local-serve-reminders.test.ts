@@ -69,3 +69,20 @@ describe('fleet-upgrade doctor against local serve', () => {
     expect(out).not.toMatch(/^(PROBLEM|skipped)\s+(permission|stack|nodes)/m);
   }, 30_000);
 });
+
+describe('plan --cluster NAME against local serve', () => {
+  it('finds the nodes by their cluster tag, as the run does, and plans them', async () => {
+    let out = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
+    let err = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
+    try {
+      expect(await main(['--endpoint', runtime.endpoint, 'plan', '--cluster', 'remind', '--target-version', '3.1.0', '--json']), err).toBe(0);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    const plan = JSON.parse(out) as { cluster: string; order: string[]; coreNode: string };
+    expect(plan).toMatchObject({ cluster: 'remind', coreNode: 'core-1' });
+    expect([...plan.order].sort()).toEqual(['core-1', 'dea-1']);
+  }, 30_000);
+});
