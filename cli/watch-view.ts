@@ -118,7 +118,10 @@ export class WatchView {
       const view = this.nodes.get(node) ?? { id: node, group: '', step: '', stepStartedAt: t, state: 'waiting' as const, note: '', warnings: [] };
       if (type === 'TaskStateEntered' && entered.name === 'Ask operator') {
         Object.assign(view, { state: 'approval' });
-        this.say(t, `${node.padEnd(14)} waiting for the operator's decision: the approval link went by email to the operator topic (rollback, retry, skip or abort)`);
+        // The deadline counts from entering this state (the task's own timeout), as the approval's link does.
+        const run = (parse(entered.input) as { run?: { approvalTimeoutSeconds?: number; onTimeout?: string } } | null)?.run;
+        const until = run?.approvalTimeoutSeconds === undefined ? '' : ` until ${new Date(t + run.approvalTimeoutSeconds * 1000).toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC')} (then ${run.onTimeout ?? 'rollback'})`;
+        this.say(t, `${node.padEnd(14)} waiting for the operator's decision${until}: the approval link went by email to the operator topic; or fleet-upgrade approvals, then fleet-upgrade decide <approval-id> rollback|retry|skip|abort`);
         this.nodes.set(node, view);
         return;
       }

@@ -67,13 +67,14 @@ describe('watch view (from the execution history alone)', () => {
     const child = 'arn:aws:states:us-east-1:1:execution:FleetUpgrade/UpgradeNodes:x';
     view.add(ev('ExecutionStarted', 1, { executionStartedEventDetails: { input: '{}' } }), child);
     view.add(entered('TaskStateEntered', 'Upgrade', { node: { id: 'dea-1' }, run }, 1), child);
-    view.add(entered('TaskStateEntered', 'Ask operator', { node: { id: 'dea-1' }, run }, 2), child);
+    view.add(entered('TaskStateEntered', 'Ask operator', { node: { id: 'dea-1' }, run: { ...run, approvalTimeoutSeconds: 3600, onTimeout: 'rollback' } }, 2), child);
     expect(view.frame(T0 + 3000).find((l) => l.includes('dea-1'))).toMatch(/\? dea-1 +failed Upgrade, waiting for the operator's decision/);
     view.add(exited('TaskStateExited', 'Ask operator', { node: { id: 'dea-1' }, approval: { decision: 'rollback', decidedBy: 'ops@example.com' } }, 4), child);
     view.add(ev('ExecutionSucceeded', 5, { executionSucceededEventDetails: { output: 'null' } }), child);
     expect(view.status).toBe('RUNNING'); // a child's end is not the run's
     const lines = view.take();
-    expect(lines.some((l) => l.includes("dea-1          waiting for the operator's decision"))).toBe(true);
+    // The deadline, what the timeout decides, and how to decide from a terminal.
+    expect(lines.find((l) => l.includes("dea-1          waiting for the operator's decision"))).toMatch(/decision until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(then rollback\): .*fleet-upgrade decide <approval-id> rollback\|retry\|skip\|abort$/);
     expect(lines.at(-1)).toMatch(/dea-1 +operator decided: rollback \(by ops@example\.com\)/);
   });
 
