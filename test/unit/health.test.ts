@@ -66,7 +66,7 @@ describe('health gates (core rules)', () => {
 
   it('the summary reports the alarms watched, the last that fired and the decision', () => {
     expect(healthReport(['api-5xx'], null)).toEqual({ alarms: ['api-5xx'] });
-    expect(healthReport(['api-5xx'], state({ alarms: [{ name: 'api-5xx', reason: 'r' }], decision: 'abort', decidedBy: 'bob' }))).toEqual({
+    expect(healthReport(['api-5xx'], { ...state({ alarms: [{ name: 'api-5xx', reason: 'r' }], decision: 'abort' }), decidedBy: 'bob' })).toEqual({
       alarms: ['api-5xx'], firing: [{ name: 'api-5xx', reason: 'r' }], decision: 'abort', decidedBy: 'bob',
     });
   });
