@@ -177,8 +177,10 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   const at = (id: StepId) => windowStep.get(id) as tasks.LambdaInvoke;
   const recordVersion = recordNode('Record version', { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' });
   recordVersion.addCatch(recordFailure, { resultPath: '$.error' });
-  const health = new HealthStates(scope, { requestApproval: f.requestApproval, recordNode: f.recordNode, retry: transientRetry, afterNode: canary.after('Is the canary complete?', new sfn.Succeed(scope, 'Node upgraded', ENDS_CHILD)) });
-  recordVersion.next(health.afterNode());
+  const health = new HealthStates(scope, { requestApproval: f.requestApproval, recordNode: f.recordNode, retry: transientRetry });
+  // With healthAlarms, the node's outcome first goes to the alarms' watch (its own branch: no state for runs without).
+  const afterNode = canary.after('Is the canary complete?', new sfn.Succeed(scope, 'Node upgraded', ENDS_CHILD), { when: health.watched, then: health.watch });
+  recordVersion.next(afterNode);
   const isDea = new sfn.Choice(scope, 'Is it a DEA node?')
     // Node items carry `retire` only when true (thousands of nodes share one 256 KiB payload).
     .when(sfn.Condition.and(sfn.Condition.isPresent('$.node.retire'), sfn.Condition.booleanEquals('$.node.retire', true)), at('retire'))
@@ -202,7 +204,7 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   held.addCatch(gate, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
   held.next(gate);
   const resumedAt = (step: StepId) => sfn.Condition.and(sfn.Condition.isPresent('$.node.resumeAt'), sfn.Condition.stringEquals('$.node.resumeAt', step));
-  health.backTo(gate);
+  health.connect(afterNode, gate);
   const upgradeNode = gate.next(
     new sfn.Choice(scope, 'Is the run stopping, or is the node resumed?')
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.gate.held'), sfn.Condition.booleanEquals('$.gate.held', true)), held)
