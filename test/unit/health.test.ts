@@ -89,3 +89,17 @@ describe('health gate input', () => {
     expect(() => parseInput({ ...base, bakeSeconds: 30 })).toThrow(/only with healthAlarms/);
   });
 });
+
+describe('a health question\'s reminder', () => {
+  it('names the alarm and offers continue or abort, not a failed node\'s four', async () => {
+    const { approvalReminderEmail } = await import('../../core/approval-email.js');
+    const email = approvalReminderEmail({
+      kind: 'health', approvalId: 'a1b2c3d4', runId: 'r1', cluster: 'c1', nodeId: 'dea-1', roles: ['dea'], failedStep: 'post-upgrade-validation',
+      exitCode: null, outputTail: '', from: null, to: '3.1.0', backupId: null, upgraded: ['dea-1'], held: ['dea-2'],
+      alarms: [{ name: 'api-5xx', reason: 'Threshold Crossed' }], createdAt: '2026-11-30T01:00:00Z', expiresAt: '2026-11-30T02:00:00Z', onTimeout: 'abort',
+    }, 'fresh-link', { link: null });
+    expect(email.message).toContain('Health alarm api-5xx fired');
+    expect(email.message).toContain('fleet-upgrade decide a1b2c3d4 continue|abort');
+    expect(email.message).not.toContain('rollback:');
+  });
+});
