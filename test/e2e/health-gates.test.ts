@@ -11,10 +11,10 @@ import { invariantViolations } from '../support/invariants.js';
  * Health gates (issue 19 item 1): the local CloudWatch puts api-5xx in ALARM once dea-1 is upgraded; the check
  * after dea-1 finds it, no other node starts, and the operator is asked continue or abort on the approval page.
  */
-const cluster = (name: string): ClusterFile => ({
+const cluster = (name: string, deas = 2): ClusterFile => ({
   cluster: `health-${name}`,
   nodes: [
-    ...[1, 2].map((i) => ({ id: `dea-${i}`, roles: ['dea'], version: '3.0.0', state: { droplets: i } })),
+    ...Array.from({ length: deas }, (_, i) => i + 1).map((i) => ({ id: `dea-${i}`, roles: ['dea'], version: '3.0.0', state: { droplets: i } })),
     { id: 'controller-1', roles: ['controller'], version: '3.0.0', state: { apps: 2 } },
     { id: 'core-1', roles: ['primary'], version: '3.0.0', state: { apps: ['a'] } },
   ],
@@ -30,9 +30,9 @@ afterAll(async () => {
   await dynamodb?.stop();
 });
 
-async function run(name: string, opts: Partial<RehearsalOptions>): Promise<RehearsalResult> {
+async function run(name: string, opts: Partial<RehearsalOptions>, deas = 2): Promise<RehearsalResult> {
   await mkdir('.tmp', { recursive: true });
-  const c = cluster(name);
+  const c = cluster(name, deas);
   const r = await rehearse({ cluster: c, targetVersion: '3.1.0', workdir: await mkdtemp(join('.tmp', `e2e-health-${name}-`)), dynamodb, keepServices: true, ...opts });
   roots.push(...r.nodeRoots.values());
   expect(await invariantViolations(r, c)).toEqual([]);
@@ -62,4 +62,12 @@ describe('health gates', () => {
     expect(r.notifications.filter((n) => n.attributes.kind === 'approval')).toHaveLength(1);
   });
 
+
+  it('DEAs two at a time with a 1 s bake: the nodes in flight finish, one question is asked, --decision continue: SUCCEEDED', async () => {
+    const r = await run('parallel', { ...alarmAfterDea1, bakeSeconds: 1, concurrency: { dea: 2 }, decisions: ['continue'] }, 3);
+    expect(r.summary.status).toBe('SUCCEEDED');
+    expect(Object.values(statuses(r))).toEqual(Array(5).fill('UPGRADED'));
+    expect(r.summary.health).toMatchObject({ alarms: ['api-5xx'], decision: 'continue' });
+    expect(r.notifications.filter((n) => n.attributes.kind === 'approval')).toHaveLength(1);
+  });
 });
