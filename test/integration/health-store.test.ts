@@ -4,7 +4,10 @@ import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { HealthStore } from '../../adapters/health-store.js';
 import { Table } from '../../adapters/table.js';
 import { documentClient } from '../../adapters/aws-clients.js';
-import { healthQuestionOpen } from '../../core/health.js';
+import { healthQuestionOpen, type DescribedAlarms } from '../../core/health.js';
+import { FleetStore } from '../../adapters/store.js';
+import type { RunContext } from '../../core/run-context.js';
+import { HealthGateKeeper } from '../../lambdas/record-node/health-gate.js';
 
 let dynamodb: LocalDynamoDb;
 let health: HealthStore;
@@ -52,5 +55,33 @@ describe('the health gate record (RUN#id / HEALTH)', () => {
     await health.passed('h-pass', at);
     expect(await health.get('h-pass')).toMatchObject({ lastPassAt: at, alarms: [], acknowledged: [] });
     expect(healthQuestionOpen(await health.get('h-pass'))).toBe(false);
+  });
+});
+
+describe('the health gate (record-node) on the record, with alarms read from a stand-in', () => {
+  const run = (runId: string, healthAlarms: string[]) => ({ runId, healthAlarms, bakeSeconds: 0 }) as unknown as RunContext;
+  const reader = (state: Record<string, string>) => ({
+    describe: async (names: readonly string[]): Promise<DescribedAlarms> => ({ metric: names.filter((n) => n in state).map((name) => ({ name, state: state[name] as string, reason: `${name} says so` })), composite: [] }),
+  });
+  const now = () => new Date().toISOString();
+
+  it('one node asks, the next is held; after continue the same alarm lets nodes go; a new alarm asks again', async () => {
+    const store = new FleetStore(documentClient(), 'fleet-upgrade-test');
+    const alarms = { 'api-5xx': 'ALARM', latency: 'OK' };
+    const gate = new HealthGateKeeper(store, health, reader(alarms), run('g-run', ['api-5xx', 'latency']));
+    expect(await gate.check('dea-1', now)).toEqual({ go: false, askHealth: true, alarms: ['api-5xx'] });
+    expect(await gate.check('dea-2', now)).toEqual({ kind: 'held', waitingFor: ['dea-1'] });
+    expect(await gate.decided('continue', 'alice', false, now)).toMatchObject({ decision: 'continue', alarms: ['api-5xx'] });
+    expect(await gate.check('dea-2', now)).toEqual({ kind: 'go' });
+    alarms.latency = 'ALARM';
+    expect(await gate.check('dea-3', now)).toEqual({ go: false, askHealth: true, alarms: ['latency'] });
+    expect(await gate.decided('nonsense', 'bob', false, now)).toMatchObject({ decision: 'abort' });
+    expect(await gate.check('dea-4', now)).toEqual({ kind: 'stop' });
+  });
+
+  it('an alarm CloudWatch does not know stops the gate (a typo cannot pass silently)', async () => {
+    const gate = new HealthGateKeeper(new FleetStore(documentClient(), 'fleet-upgrade-test'), health, reader({ 'api-5xx': 'OK' }), run('g-typo', ['api-5xxx']));
+    expect(await gate.check('dea-1', now)).toEqual({ go: false, askHealth: true, alarms: ['api-5xxx'] });
+    expect((await health.get('g-typo'))?.alarms[0]?.reason).toContain('no such alarm');
   });
 });
