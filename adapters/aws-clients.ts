@@ -5,6 +5,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 
 /**
  * SDK clients built lazily from the usual credential/region chain. Endpoints come from the standard
@@ -16,14 +17,15 @@ let sfn: SFNClient | undefined;
 let tagging: ResourceGroupsTaggingAPIClient | undefined;
 let sns: SNSClient | undefined;
 let logs: CloudWatchLogsClient | undefined;
+let cloudwatch: CloudWatchClient | undefined;
 
 const retryOptions = { maxAttempts: 5, retryMode: 'adaptive' } as const;
 
 /** Every client built here, with its SDK name; the local rehearsal adds its IAM check this way. None in Lambda. */
-type ClientHook = (client: DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient | CloudWatchLogsClient, name: string) => void;
+type ClientHook = (client: DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient | CloudWatchLogsClient | CloudWatchClient, name: string) => void;
 let clientHook: ClientHook | undefined;
 
-function built<T extends DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient | CloudWatchLogsClient>(client: T, name: string): T {
+function built<T extends DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient | CloudWatchLogsClient | CloudWatchClient>(client: T, name: string): T {
   clientHook?.(client, name);
   return client;
 }
@@ -61,6 +63,11 @@ export function logsClient(): CloudWatchLogsClient {
   return logs;
 }
 
+export function cloudwatchClient(): CloudWatchClient {
+  cloudwatch ??= built(new CloudWatchClient(retryOptions), 'CloudWatchClient');
+  return cloudwatch;
+}
+
 /** Local runtime only: called with each client built from now on (clients built before are forgotten). */
 export function setClientHook(hook: ClientHook | undefined): void {
   clientHook = hook;
@@ -82,4 +89,5 @@ export function resetClients(): void {
   tagging = undefined;
   sns = undefined;
   logs = undefined;
+  cloudwatch = undefined;
 }

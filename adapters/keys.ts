@@ -9,6 +9,7 @@ import { CLUSTER_STEPS, stepNumber, type StepId } from '../core/steps.js';
  *   RUN#id    / HOLD#id        a question about node id is open (its step failed): no new node starts until it is answered
  *   RUN#id    / HELD#id        node id was held by open questions: its task token while it waits, how long it waited
  *   RUN#id    / CANARY         the canary: nodes that took a slot, those done, who asks, the operator's decision
+ *   RUN#id    / HEALTH         health gates: the open question's alarms and asker, the decision, alarms continued past, when the gate last passed
  *   RUN#id    / PAUSE          an operator paused the run (PAUSED) until resumed (RESUMED), past its limit (EXPIRED) or the run ended (ENDED)
  *   RUN#id    / BUDGET         onFailure rollback-and-continue: the failed nodes, in the order they failed
  *   RUN#id    / WINDOW         notAfter: the cutoff, the window estimates the gate judges by, the node it refused
@@ -61,6 +62,7 @@ export const durationsKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'DU
 export const heldKey = (runId: string, nodeId: string): Key => ({ pk: runPk(runId), sk: `${SK_PREFIX.held}${nodeId}` });
 export const pauseKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'PAUSE' });
 export const canaryKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'CANARY' });
+export const healthKey = (runId: string): Key => ({ pk: runPk(runId), sk: 'HEALTH' });
 
 /** Prefix of one node's step checkpoints in its run. */
 export const nodeCheckpointsPrefix = (nodeId: string): string => `${SK_PREFIX.checkpoint}NODE#${nodeId}#`;

@@ -3,6 +3,7 @@ import { Argument, Command } from 'commander';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { APPROVAL_ID_PATTERN, DECISIONS, DECISION_HELP, decisionHelp, nodeNames, type AnyDecision } from '../core/approval.js';
 import { CANARY_DECISIONS, CANARY_DECISION_HELP } from '../core/canary.js';
+import { HEALTH_DECISIONS } from '../core/health.js';
 import { ApprovalNotOpenError, DecisionNotOfferedError, decideApproval } from '../adapters/approvals.js';
 import type { StoredApproval } from '../adapters/store.js';
 import { globalFlags, StackClients, type GlobalFlags } from './aws.js';
@@ -26,6 +27,16 @@ function visible(a: StoredApproval): Omit<StoredApproval, 'taskToken' | 'ttl' | 
 }
 
 function describe(a: StoredApproval): string {
+  if (a.kind === 'health') {
+    return [
+      `${a.approvalId}`,
+      `  cluster ${a.cluster}, run ${a.runId}: health alarm firing; continue or abort?`,
+      ...(a.alarms ?? []).map((x) => `  alarm ${x.name}: ${x.reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200)}`),
+      `  changed since the gate last passed: ${nodeNames(a.changedSince ?? [])}; waiting to start: ${nodeNames(a.held ?? [])}`,
+      `  waiting since ${a.createdAt}; at ${a.expiresAt} the run decides abort`,
+      `  decide: fleet-upgrade decide ${a.approvalId} ${HEALTH_DECISIONS.join('|')}`,
+    ].join('\n');
+  }
   if (a.kind === 'canary') {
     return [
       `${a.approvalId}`,

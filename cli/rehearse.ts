@@ -75,6 +75,7 @@ interface RehearseFlags extends PolicyFlags {
   resumeAfter?: number;
   pauseLimitMinutes?: number;
   canary?: number;
+  alarm?: { name: string; afterNode: string }[];
   json?: boolean;
   only?: string[];
   allowUnusedRoles?: boolean;
@@ -102,7 +103,7 @@ export function rehearseCommand(): Command {
     .option('--runbook <name>', 'runbook the SSM document is built from: release-dir or kato', 'release-dir')
     .option('--template <file>', 'rehearse this synthesized template (what `cdk synth` wrote, e.g. cdk.out/FleetUpgradeStack.template.json) instead of synthesizing one: its state machine, SSM document and IAM policies')
     .addOption(
-      new Option('--decision <decision>', 'answer approval requests in order: rollback, retry, skip or abort (a failed node), continue or abort (the canary); repeatable (default: wait for a decision)')
+      new Option('--decision <decision>', 'answer approval requests in order: rollback, retry, skip or abort (a failed node), continue or abort (the canary, a health alarm); repeatable (default: wait for a decision)')
         .argParser((value: string, previous: AnyDecision[] = []) => {
           if (!isAnyDecision(value)) throw new UsageError(`--decision: expected rollback, retry, skip, abort or (for the canary) continue, got ${JSON.stringify(value)}`);
           return [...previous, value];
@@ -133,13 +134,18 @@ export function rehearseCommand(): Command {
       if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`--canary: expected a whole number of nodes (at least 1), got ${JSON.stringify(v)}`);
       return Number(v);
     })
+    .option('--alarm <name:after=node>', 'the local CloudWatch puts alarm NAME in ALARM once NODE is upgraded (with --health-alarm NAME); repeatable', (value: string, previous: { name: string; afterNode: string }[] = []) => {
+      const match = /^(.+):after=([A-Za-z0-9][A-Za-z0-9._-]{0,62})$/.exec(value);
+      if (match === null) throw new UsageError(`--alarm: expected NAME:after=NODE, e.g. api-5xx:after=dea-1, got ${JSON.stringify(value)}`);
+      return [...previous, { name: match[1] as string, afterNode: match[2] as string }];
+    })
     .option('--pause-after <node>', 'the operator pauses the run (fleet-upgrade pause) as soon as NODE has started: it finishes, no other node starts')
     .option('--resume-after <seconds>', 'with --pause-after: the operator resumes (fleet-upgrade resume) this many seconds after pausing (default: never, the pause runs to its limit)', (v: string) => minutesOrSeconds('--resume-after', v))
     .option('--pause-limit-minutes <minutes>', 'how long a pause may hold the run before it stops as abort does (default 1440)', (v: string) => minutesOrSeconds('--pause-limit-minutes', v))
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
     .option('--only <ids>', 'upgrade only these nodes, comma-separated (kato node upgrade); the others are left alone', parseNodeIds)
     .option('--allow-unused-roles', 'accept roles in --role-order that no node of the cluster has (else refused as a likely typo)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --pause-after dea-1 --resume-after 10\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --canary 1 --decision continue\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --only dea-1,controller-1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --on-failure rollback-and-continue --max-failed-nodes 1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --not-after +90m\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --pause-after dea-1 --resume-after 10\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --canary 1 --decision continue\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --only dea-1,controller-1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --on-failure rollback-and-continue --max-failed-nodes 1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --not-after +90m\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --health-alarm api-5xx --alarm api-5xx:after=dea-1 --decision abort\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {
@@ -195,6 +201,9 @@ export function rehearseCommand(): Command {
         ...(flags.onFailure ? { onFailure: flags.onFailure } : {}),
         ...(flags.maxFailedNodes !== undefined ? { maxFailedNodes: flags.maxFailedNodes } : {}),
         ...(flags.notAfter ? { notAfter: flags.notAfter } : {}),
+        ...(flags.healthAlarm ? { healthAlarms: flags.healthAlarm } : {}),
+        ...(flags.bakeSeconds !== undefined ? { bakeSeconds: flags.bakeSeconds } : {}),
+        ...(flags.alarm ? { alarms: flags.alarm } : {}),
         progress: (line) => process.stderr.write(`${line}\n`),
       }).finally(() => {
         process.off('SIGINT', interrupted);

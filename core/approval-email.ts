@@ -1,4 +1,4 @@
-import { DECISIONS, DECISION_HELP, nodeNames, type ApprovalRequest } from './approval.js';
+import { DECISIONS, DECISION_HELP, decisionHelp, nodeNames, offeredDecisions, type ApprovalRequest } from './approval.js';
 import type { ReminderKind } from './approval-reminders.js';
 import { STEP_STATE_NAMES } from './steps.js';
 import { fenceUntrusted } from './untrusted-text.js';
@@ -38,7 +38,7 @@ function howToDecide(a: ApprovalRequest, ctx: ApprovalEmailContext): string[] {
   const deadline = Date.parse(a.expiresAt);
   return [
     ...(ctx.link ? [`Decide here (the page asks you to confirm): ${ctx.link}`, signInNotice(ctx.signInIssuer)] : []),
-    `${ctx.link ? 'Or decide' : 'Decide'} from a terminal: fleet-upgrade decide ${a.approvalId} ${DECISIONS.join('|')}`,
+    `${ctx.link ? 'Or decide' : 'Decide'} from a terminal: fleet-upgrade decide ${a.approvalId} ${offeredDecisions(a).join('|')}`,
     `Deadline: ${utc(a.expiresAt)}. Without a decision by then, the run will ${a.onTimeout} (approval.onTimeout).`,
     ...(ctx.link && ctx.linkExpiresAt !== undefined && ctx.linkExpiresAt < deadline
       ? [`This link works until ${utc(ctx.linkExpiresAt)}; a fresh link is emailed before then.`]
@@ -86,20 +86,28 @@ export function approvalReminderEmail(a: ApprovalRequest, reminder: ReminderKind
     // The deadline first: SNS cuts a subject at 100 characters, and a long cluster name goes before the deadline does.
     subject: `fleet-upgrade: reminder - decide by ${utc(a.expiresAt)} on ${a.nodeId} in ${a.cluster}`,
     message: [
-      `${REMINDER_WORDING[reminder]}. ${STEP_STATE_NAMES[a.failedStep]} failed on node ${a.nodeId} of cluster ${a.cluster}, run ${a.runId}, at ${utc(a.createdAt)}.`,
+      `${REMINDER_WORDING[reminder]}. ${reminderWhat(a)}`,
       '',
       ...howToDecide(a, ctx),
       '',
       'Your choices:',
-      ...DECISIONS.map((d) => `  ${d}: ${DECISION_HELP[d]}`),
+      // The canary's and a health alarm's questions offer continue or abort, not a failed node's four.
+      ...offeredDecisions(a).map((d) => `  ${d}: ${decisionHelp(a, d)}`),
       '',
-      `Exit code: ${a.exitCode ?? 'none'}. Held until you decide: ${nodeNames(a.held ?? [])}.`,
-      'Last output of the step, as the node wrote it:',
-      fenceUntrusted(a.outputTail),
+      ...(a.kind === undefined
+        ? [`Exit code: ${a.exitCode ?? 'none'}. Held until you decide: ${nodeNames(a.held ?? [])}.`, 'Last output of the step, as the node wrote it:', fenceUntrusted(a.outputTail)]
+        : [`Held until you decide: ${nodeNames(a.held ?? [])}.`, ...(a.alarms ?? []).flatMap((x) => [`Alarm ${x.name}, its reason as CloudWatch gives it:`, fenceUntrusted(x.reason)])]),
       '',
       `Approval ${a.approvalId}.`,
     ].join('\n'),
   };
+}
+
+/** What the reminder is about, in one sentence: a failed step, the canary, or a firing health alarm. */
+function reminderWhat(a: ApprovalRequest): string {
+  if (a.kind === 'canary') return `The canary of cluster ${a.cluster} (run ${a.runId}) is upgraded (${nodeNames(a.upgraded)}) and waits for continue or abort since ${utc(a.createdAt)}.`;
+  if (a.kind === 'health') return `Health alarm ${(a.alarms ?? []).map((x) => x.name).join(', ')} fired during the upgrade of cluster ${a.cluster} (run ${a.runId}); no node starts until you decide (since ${utc(a.createdAt)}).`;
+  return `${STEP_STATE_NAMES[a.failedStep]} failed on node ${a.nodeId} of cluster ${a.cluster}, run ${a.runId}, at ${utc(a.createdAt)}.`;
 }
 
 /** A version the node reported, shown only when it is one (anything else the node wrote stays in the fenced output). */

@@ -1,6 +1,7 @@
 import type { DeciderIdentity } from './approvers.js';
 import type { StepId } from './steps.js';
 import { CANARY_DECISIONS, CANARY_DECISION_HELP, type CanaryDecision } from './canary.js';
+import { HEALTH_DECISIONS, HEALTH_DECISION_HELP, type FiringAlarm } from './health.js';
 
 /** What an operator can decide after a node's step failed. */
 export const DECISIONS = ['rollback', 'retry', 'skip', 'abort'] as const;
@@ -25,13 +26,18 @@ export function isAnyDecision(value: unknown): value is AnyDecision {
   return isDecision(value) || (typeof value === 'string' && (CANARY_DECISIONS as readonly string[]).includes(value));
 }
 
-/** The choices an approval offers: a failed node's four, or the canary's continue and abort. */
-export function offeredDecisions(a: { kind?: 'canary' }): readonly AnyDecision[] {
+/** The kinds of question besides a failed node's: the canary's, and a firing health alarm's (both continue or abort). */
+export type ApprovalKind = 'canary' | 'health';
+
+/** The choices an approval offers: a failed node's four, or continue and abort (the canary, a health alarm). */
+export function offeredDecisions(a: { kind?: ApprovalKind }): readonly AnyDecision[] {
+  if (a.kind === 'health') return HEALTH_DECISIONS;
   return a.kind === 'canary' ? CANARY_DECISIONS : DECISIONS;
 }
 
 /** What a decision does, for the kind of question it answers. */
-export function decisionHelp(a: { kind?: 'canary' }, d: AnyDecision): string {
+export function decisionHelp(a: { kind?: ApprovalKind }, d: AnyDecision): string {
+  if (a.kind === 'health') return (HEALTH_DECISION_HELP as Record<string, string | undefined>)[d] ?? d;
   if (a.kind === 'canary') return (CANARY_DECISION_HELP as Record<string, string | undefined>)[d] ?? d;
   return (DECISION_HELP as Record<string, string | undefined>)[d] ?? d;
 }
@@ -48,7 +54,10 @@ export const APPROVAL_ID_PATTERN = /^[a-z0-9-]{8,64}$/;
 /** The evidence an operator decides on: in the email, on the page, in `fleet-upgrade approvals`. */
 export interface ApprovalRequest {
   /** `canary`: the canary nodes are upgraded; continue or abort (nodeId: the node that completed the canary). Absent: a failed node. */
-  kind?: 'canary';
+  kind?: ApprovalKind;
+  /** `health`: the alarms that stopped the gate, with their StateReason (untrusted: alarm text), and the nodes changed since it last passed. */
+  alarms?: FiringAlarm[];
+  changedSince?: string[];
   approvalId: string;
   runId: string;
   cluster: string;

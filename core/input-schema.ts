@@ -7,6 +7,7 @@ import { EXECUTION_TIMEOUT_DAYS, MAX_APPROVAL_TIMEOUT_MINUTES } from './executio
 import { DEFAULT_PAUSE_LIMIT_MINUTES } from './pause.js';
 import { ON_FAILURE } from './failure-budget.js';
 import { ISO_TIME } from './window.js';
+import { ALARM_NAME_PATTERN, MAX_BAKE_SECONDS, MAX_HEALTH_ALARMS } from './health.js';
 
 /**
  * The public contract: one JSON document accepted identically by StartExecution, the CLI and the rehearsal.
@@ -141,6 +142,14 @@ export const inputSchema = z
       .regex(ISO_TIME, { message: 'expected an ISO time with a zone, like 2026-12-01T06:00:00Z or 2026-12-01T07:00:00+01:00' })
       .refine((text) => !Number.isNaN(Date.parse(text)), { message: 'expected a real date and time, like 2026-12-01T06:00:00Z' })
       .optional(),
+    /** Health gates: CloudWatch alarms read before each node starts and after it finishes; one in ALARM holds new nodes and asks continue or abort. */
+    healthAlarms: z.array(z.string().regex(ALARM_NAME_PATTERN, { message: 'expected a CloudWatch alarm name: 1 to 255 printable ASCII characters' }))
+      .min(1, { message: 'expected at least one alarm name (omit healthAlarms for no health gate)' })
+      .max(MAX_HEALTH_ALARMS, { message: `expected at most ${MAX_HEALTH_ALARMS} alarms` })
+      .refine((names) => new Set(names).size === names.length, { message: 'expected each alarm once (found a duplicate)' })
+      .optional(),
+    /** With healthAlarms: seconds of watching the alarms after each node before it counts as healthy (default 0). */
+    bakeSeconds: z.int({ message: 'expected a whole number of seconds' }).min(0, { message: 'expected at least 0' }).max(MAX_BAKE_SECONDS, { message: `expected at most ${MAX_BAKE_SECONDS} seconds` }).default(0),
   })
   .superRefine((input, ctx) => {
     // Per-role settings must name a group that can exist: a role of the order, or the final group.
@@ -151,6 +160,9 @@ export const inputSchema = z
           ctx.addIssue({ code: 'custom', path: [field, key], message: `expected a role of the role order (${[...groups].join(', ')})` });
         }
       }
+    }
+    if (input.bakeSeconds > 0 && input.healthAlarms === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['bakeSeconds'], message: 'applies only with healthAlarms (a bake watches those alarms)' });
     }
     if (input.maxFailedNodes !== undefined && input.onFailure !== 'rollback-and-continue') {
       ctx.addIssue({ code: 'custom', path: ['maxFailedNodes'], message: 'applies only with onFailure "rollback-and-continue" (with "ask" the operator decides every failure)' });

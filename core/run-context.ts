@@ -27,6 +27,9 @@ export interface RunContext {
   maxFailedNodes?: number;
   /** The window cutoff (ISO time), when the input sets one. */
   notAfter?: string;
+  /** Health gates: the alarms, present only when the input names some (the workflow's Choice tests for them), with the bake. */
+  healthAlarms?: string[];
+  bakeSeconds?: number;
 }
 
 export function runContext(input: UpgradeInput, runId: string, startedAt: string): RunContext {
@@ -53,6 +56,7 @@ export function runContext(input: UpgradeInput, runId: string, startedAt: string
     pauseLimitSeconds: Math.max(1, Math.round(input.pauseLimitMinutes * 60)),
     canary: input.canary ?? 0,
     ...(input.onFailure === 'rollback-and-continue' ? { onFailure: input.onFailure, maxFailedNodes: input.maxFailedNodes ?? DEFAULT_MAX_FAILED_NODES } : {}),
+    ...(input.healthAlarms !== undefined ? { healthAlarms: input.healthAlarms, bakeSeconds: input.bakeSeconds } : {}),
     ...(input.notAfter !== undefined ? { notAfter: new Date(Date.parse(input.notAfter)).toISOString() } : {}),
   };
 }

@@ -4,6 +4,7 @@ import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
 import { heldReport, type HeldReport } from './hold.js';
 import type { PauseReport } from './pause.js';
 import type { CanaryReport } from './canary.js';
+import type { HealthReport } from './health.js';
 import { cutoffStatus, type WindowCutoff } from './window-outcome.js';
 
 export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
@@ -132,6 +133,8 @@ export interface Summary {
   pause?: PauseReport;
   /** The canary (input `canary`): its nodes and the operator's continue or abort. */
   canary?: CanaryReport;
+  /** Health gates (input `healthAlarms`): the alarms watched, the last that fired, and the operator's continue or abort. */
+  health?: HealthReport;
   /** The window cutoff that stopped the run: the first node it refused (absent when none was refused). */
   cutoff?: WindowCutoff;
   startedAt: string;
@@ -191,6 +194,8 @@ export function buildSummary(args: {
   pause?: PauseReport;
   /** The canary; an abort stopped the run, for `stopReason`. */
   canary?: CanaryReport;
+  /** The health gate; an abort stopped the run, for `stopReason`. */
+  health?: HealthReport;
   stopReason?: string;
   /** The node the window cutoff refused (`RUN#id` / `WINDOW`). */
   cutoff?: WindowCutoff;
@@ -248,8 +253,8 @@ export function buildSummary(args: {
   const decided = (d: NodeOutcome['decision']) => outcomes.some((o) => o.decision === d && o.rollbackFailed !== true);
   const skippedOnly = outcomes.every((o) => o.decision === undefined || o.decision === 'skip');
   const everyOtherNodeDone = run.order.every((id) => ['UPGRADED', 'SKIPPED', 'ROLLED_BACK'].includes(nodes[id]?.status ?? ''));
-  // A pause past its limit, or abort after the canary, stops the run as abort does (core/pause.ts, core/canary.ts).
-  const pausedOut = args.pause?.state === 'EXPIRED' || args.canary?.decision === 'abort';
+  // A pause past its limit, abort after the canary or on a health alarm, stops the run as abort does (core/pause.ts, canary.ts, health.ts).
+  const pausedOut = args.pause?.state === 'EXPIRED' || args.canary?.decision === 'abort' || args.health?.decision === 'abort';
   let status: RunStatus;
   if (outcomes.some((o) => o.rollbackFailed === true)) status = 'FAILED';
   else if (decided('abort') || pausedOut) status = 'ABORTED';
@@ -274,7 +279,9 @@ export function buildSummary(args: {
     },
     lockReleased: args.lockReleased,
     failure: pausedOut && (failure === null || failure.node === null)
-      ? args.canary?.decision === 'abort'
+      ? args.health?.decision === 'abort'
+        ? { node: null, step: null, error: 'HealthAlarm', message: args.stopReason ?? 'the run stopped: abort decided on a health alarm', exitCode: null, outputTail: '' }
+        : args.canary?.decision === 'abort'
         ? { node: null, step: null, error: 'CanaryAborted', message: args.stopReason ?? 'the run stopped: abort decided after the canary', exitCode: null, outputTail: '' }
         : { node: null, step: null, error: 'PauseLimitPassed', message: args.stopReason ?? 'the run stopped: its pause passed its limit', exitCode: null, outputTail: '' }
       : status === 'INCOMPLETE' && args.cutoff !== undefined
@@ -289,6 +296,7 @@ export function buildSummary(args: {
     } : {}),
     ...(args.pause ? { pause: args.pause } : {}),
     ...(args.canary ? { canary: args.canary } : {}),
+    ...(args.health ? { health: args.health } : {}),
     ...(args.cutoff !== undefined ? { cutoff: args.cutoff } : {}),
     startedAt: run.startedAt,
     finishedAt: args.finishedAt,

@@ -47,9 +47,14 @@ export class CanaryStates {
     this.ask = ask;
   }
 
-  /** After a node's outcome: ask about the canary if this node completed it, else end the child as `end` says. */
-  after(choiceName: string, end: sfn.Succeed): sfn.Choice {
-    return new sfn.Choice(this.scope, choiceName)
+  /**
+   * After a node's outcome: ask about the canary if this node completed it, else end the child as `end` says.
+   * `first`: a branch tested before the canary's (the health gate's watch), so it costs no state of its own.
+   */
+  after(choiceName: string, end: sfn.Succeed, first?: { when: sfn.Condition; then: sfn.IChainable }): sfn.Choice {
+    const choice = new sfn.Choice(this.scope, choiceName);
+    if (first !== undefined) choice.when(first.when, first.then);
+    return choice
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.outcome.askCanary'), sfn.Condition.booleanEquals('$.outcome.askCanary', true)), this.ask)
       .otherwise(end);
   }

@@ -192,6 +192,8 @@ export class FleetUpgradeStack extends Stack {
     runStep.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation', 'ssm:CancelCommand', 'ssm:ListCommands'], resources: ['*'] }));
     // Discovery by tag (input without "nodes"): neither API supports resource-level permissions.
     plan.addToRolePolicy(new iam.PolicyStatement({ actions: ['tag:GetResources', 'ssm:DescribeInstanceInformation'], resources: ['*'] }));
+    // Health gates read the alarms the run names (run input, not known at deploy; composite alarms too): read-only.
+    recordNode.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }));
     commandFinished.addToRolePolicy(
       // GetCommandInvocation supports no resource-level permissions.
       new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }),

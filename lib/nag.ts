@@ -31,6 +31,8 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
 
   ack(role('plan'), 'AwsSolutions-IAM5[Resource::*]',
     `tag:GetResources and ssm:DescribeInstanceInformation find the cluster's nodes by the ${CLUSTER_TAG} tag, and tag:GetResources checks that listed nodes carry it; neither action supports resource-level permissions (no resource type in the Service Authorization Reference), so IAM only accepts "*"; both only read`);
+  ack(role('record-node'), 'AwsSolutions-IAM5[Resource::*]',
+    'cloudwatch:DescribeAlarms reads the health alarms a run names (healthAlarms: execution input, not known at deploy time; composite alarms too), so no alarm ARN can be listed; it only reads alarm states');
   for (const name of ['command-finished', 'clean-up-run']) {
     ack(role(name), 'AwsSolutions-IAM5[Resource::*]',
       'ssm:GetCommandInvocation (reading a command\'s result when its status event was lost or the run was stopped) supports no resource-level permissions, so IAM only accepts "*"; it only reads');

@@ -8,6 +8,7 @@ import { HELD_STATE_NAME } from '../core/hold.js';
 import { STEP_FAILED } from '../core/errors.js';
 import { isPaused, pausedState } from './paused-state.js';
 import { CanaryStates } from './canary-states.js';
+import { HealthStates } from './health-states.js';
 import { whoDecides } from './failure-policy.js';
 
 /** Nodes checked at once before the window (self-update and version check only: read-mostly, safe in parallel). */
@@ -177,7 +178,10 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   const at = (id: StepId) => windowStep.get(id) as tasks.LambdaInvoke;
   const recordVersion = recordNode('Record version', { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' });
   recordVersion.addCatch(recordFailure, { resultPath: '$.error' });
-  recordVersion.next(canary.after('Is the canary complete?', new sfn.Succeed(scope, 'Node upgraded', ENDS_CHILD)));
+  const health = new HealthStates(scope, { requestApproval: f.requestApproval, recordNode: f.recordNode, retry: transientRetry });
+  // With healthAlarms, the node's outcome first goes to the alarms' watch (its own branch: no state for runs without).
+  const afterNode = canary.after('Is the canary complete?', new sfn.Succeed(scope, 'Node upgraded', ENDS_CHILD), { when: health.watched, then: health.watch });
+  recordVersion.next(afterNode);
   const isDea = new sfn.Choice(scope, 'Is it a DEA node?')
     // Node items carry `retire` only when true (thousands of nodes share one 256 KiB payload).
     .when(sfn.Condition.and(sfn.Condition.isPresent('$.node.retire'), sfn.Condition.booleanEquals('$.node.retire', true)), at('retire'))
@@ -201,9 +205,12 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   held.addCatch(gate, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
   held.next(gate);
   const resumedAt = (step: StepId) => sfn.Condition.and(sfn.Condition.isPresent('$.node.resumeAt'), sfn.Condition.stringEquals('$.node.resumeAt', step));
+  health.connect(afterNode, gate);
   const upgradeNode = gate.next(
     new sfn.Choice(scope, 'Is the run stopping, or is the node resumed?')
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.gate.held'), sfn.Condition.booleanEquals('$.gate.held', true)), held)
+      // A health alarm fired and this node asks about it (the others are held); then it asks the gate again.
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.gate.askHealth'), sfn.Condition.booleanEquals('$.gate.askHealth', true)), health.ask)
       .when(isPaused, pausedState(scope, f.recordNode, transientRetry, gate))
       .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(scope, 'Not started: the run is stopping', ENDS_CHILD))
       // A resumed run: a node the earlier run left mid-window goes on from the step its checkpoints say (plan's interruptedNodes).

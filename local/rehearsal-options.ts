@@ -108,6 +108,11 @@ export interface RehearsalOptions {
   maxFailedNodes?: number;
   /** No node starts that is estimated to finish after this ISO time (the input's notAfter). */
   notAfter?: string;
+  /** The input's health gates (`--health-alarm`, `--bake-seconds`). */
+  healthAlarms?: string[];
+  bakeSeconds?: number;
+  /** The local CloudWatch puts alarm `name` in ALARM once `afterNode` is upgraded (`--alarm NAME:after=NODE`). */
+  alarms?: { name: string; afterNode: string }[];
 }
 
 /** A handler that throws `times` times when its event matches (`step`/`nodeId` of run-step and record-node events). */

@@ -22,7 +22,7 @@ export function defaultRunId(cluster: string, version: string, now = new Date())
 
 /** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
 export function rehearsalInput(
-  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom' | 'only' | 'allowUnusedRoles' | 'pauseLimitMinutes' | 'canary' | 'onFailure' | 'maxFailedNodes' | 'notAfter'> & {
+  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom' | 'only' | 'allowUnusedRoles' | 'pauseLimitMinutes' | 'canary' | 'onFailure' | 'maxFailedNodes' | 'notAfter' | 'healthAlarms' | 'bakeSeconds'> & {
     httpsProxy?: string;
   },
 ): UpgradeInput {
@@ -48,6 +48,8 @@ export function rehearsalInput(
     ...(opts.onFailure ? { onFailure: opts.onFailure } : {}),
     ...(opts.maxFailedNodes !== undefined ? { maxFailedNodes: opts.maxFailedNodes } : {}),
     ...(opts.notAfter ? { notAfter: opts.notAfter } : {}),
+    ...(opts.healthAlarms ? { healthAlarms: opts.healthAlarms } : {}),
+    ...(opts.bakeSeconds !== undefined ? { bakeSeconds: opts.bakeSeconds } : {}),
   });
 }
 

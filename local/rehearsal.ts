@@ -32,6 +32,7 @@ import { StepTimer, type StepTiming } from './step-timings.js';
 import type { RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
 import { rehearsalHandlers } from './rehearsal-handlers.js';
 import { LocalSchedules } from './schedules.js';
+import { startLocalCloudWatch } from './cloudwatch-endpoint.js';
 import { DOCUMENT_NAME, TABLE_NAME, checkRunbookName, cleanWorkdir, createTable, defaultRunId, describeRun, rehearsalInput, rehearsalProxyPort } from './rehearsal-setup.js';
 import { SIGN_IN_ENV, startLocalOperator } from './scripted-operator.js';
 import { REHEARSAL_APPROVERS } from './identity-provider.js';
@@ -58,6 +59,9 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   if (opts.resumeFrom === undefined) refuseDowngrade(checkedInput.targetVersion, new Map(inRun.map((n) => [n.id, n.version])), checkedInput.force);
   if (opts.pauseAfter !== undefined && !opts.cluster.nodes.some((n) => n.id === opts.pauseAfter)) {
     throw new InputValidationError(`pauseAfter: expected the id of a node of the cluster, got ${JSON.stringify(opts.pauseAfter)}`, 'pauseAfter');
+  }
+  for (const alarm of opts.alarms ?? []) {
+    if (!opts.cluster.nodes.some((n) => n.id === alarm.afterNode)) throw new InputValidationError(`alarms: ${alarm.name}:after=${alarm.afterNode}: expected the id of a node of the cluster`, 'alarms');
   }
   const givenTemplate = opts.template === undefined ? undefined : await readTemplateFile(opts.template);
   const runId = opts.runId ?? defaultRunId(checkedInput.cluster, checkedInput.targetVersion);
@@ -180,6 +184,10 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const tagging = await startLocalTagging(clusterInstances(input.cluster, opts.cluster.nodes));
     cleanups.push(() => tagging.close());
 
+    // DescribeAlarms answers for the run's health alarms, with the scripted ones going off (--alarm NAME:after=NODE).
+    const cloudwatch = await startLocalCloudWatch({ alarms: input.healthAlarms ?? [], scripted: opts.alarms ?? [], runId, tableName: TABLE_NAME });
+    cleanups.push(() => cloudwatch.close());
+
     // The handlers read their configuration from the environment, exactly as in Lambda.
     Object.assign(process.env, parts.environment, {
       TABLE_NAME,
@@ -194,6 +202,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       AWS_ENDPOINT_URL_SFN: sfnEndpoint,
       AWS_ENDPOINT_URL_SNS: topic.endpoint,
       AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: tagging.endpoint,
+      AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.endpoint,
       APPROVAL_KEY: randomBytes(32).toString('hex'),
       STEP_TIMEOUT_CAP_SECONDS: opts.stepTimeoutSeconds === undefined ? '' : String(opts.stepTimeoutSeconds),
       STEP_TIMEOUT_CAP_STEPS: (opts.cappedSteps ?? []).join(','),

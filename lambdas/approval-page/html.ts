@@ -107,6 +107,7 @@ function viewerNote(viewer: PageViewer): string {
 
 /** GET: the evidence and the four choices. Submitting the form (POST) decides; this page never does. */
 export function decisionPage(a: StoredApproval, link: { id: string; exp: string; sig: string }, action: string, viewer: PageViewer = { signedIn: null }): string {
+  if (a.kind === 'health') return healthPage(a, decisionForm(a, link, action, viewer, `Should the run go on despite ${(a.alarms ?? []).map((x) => x.name).join(', ')}?`), viewer);
   if (a.kind === 'canary') return canaryPage(a, decisionForm(a, link, action, viewer, `Should the run go on after the canary (${a.upgraded.join(', ')})?`), viewer);
   return document(
     `Decide: ${a.nodeId} failed at ${stepName(a.failedStep)}`,
@@ -131,6 +132,29 @@ ${viewerNote(viewer)}
 ${row('Cluster', escapeHtml(a.cluster))}
 ${row('Run', escapeHtml(a.runId))}
 ${row('Upgraded so far (the canary)', upgradedList(a.upgraded))}
+${row('Waiting to start', upgradedList(a.held ?? [], 'none'))}
+${row('Link expires', `${escapeHtml(when(a.expiresAt))}; then the run decides <strong>abort</strong>`)}
+</dl>
+<h2>Your decision</h2>
+${form}`,
+  );
+}
+
+/** A firing health alarm's question: the alarms and their reasons (CloudWatch's text, escaped), the nodes changed since the gate passed, who waits. */
+function healthPage(a: StoredApproval, form: string, viewer: PageViewer): string {
+  const row = (term: string, value: string) => `<dt>${term}</dt><dd>${value}</dd>`;
+  const alarms = (a.alarms ?? []).map((x) => `<li><strong>${escapeHtml(x.name)}</strong>: ${escapeHtml(x.reason)}</li>`).join('\n');
+  return document(
+    `Decide: health alarm during the upgrade of ${a.cluster}`,
+    `<h1>A health alarm is firing: continue or abort?</h1>
+<p>The upgrade of cluster <strong>${escapeHtml(a.cluster)}</strong> to ${escapeHtml(a.to)} found a health alarm in ALARM and starts no new node until you decide.</p>
+${viewerNote(viewer)}
+<dl>
+${row('Cluster', escapeHtml(a.cluster))}
+${row('Run', escapeHtml(a.runId))}
+${row('Alarms (as CloudWatch gives the reason)', `<ul>${alarms}</ul>`)}
+${row('Nodes changed since the gate last passed', upgradedList(a.changedSince ?? [], 'none'))}
+${row('Upgraded so far', upgradedList(a.upgraded))}
 ${row('Waiting to start', upgradedList(a.held ?? [], 'none'))}
 ${row('Link expires', `${escapeHtml(when(a.expiresAt))}; then the run decides <strong>abort</strong>`)}
 </dl>

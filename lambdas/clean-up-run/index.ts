@@ -4,6 +4,7 @@ import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, type StepId } from '../../core/ste
 import { buildSummary, compactSummary, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { PauseStore } from '../../adapters/pause-store.js';
+import { HealthStore } from '../../adapters/health-store.js';
 import { Table } from '../../adapters/table.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
 import { FINAL_COMMAND_STATUSES, resultFromCheckpoint, unresponsiveAfterSeconds } from '../../adapters/command-completion.js';
@@ -199,6 +200,7 @@ async function cleanUp(event: ExecutionStatusChangeEvent, context: InvocationTim
     const waitsEnded = new Date().toISOString();
     for (const hold of await store.openHolds(runId)) await store.closeHold(runId, hold.nodeId);
     for (const held of await store.heldNodes(runId)) await store.releaseHeldNode(runId, held, waitsEnded);
+    await new HealthStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).close(runId, ended.decidedBy, waitsEnded);
     if (run.coreNode !== '' && (await store.getCheckpoint(runId, run.coreNode, 'maintenance-on')) !== null) {
       // Maintenance mode was (being) turned on: turn it off, and wait for the node to say so — unless the run's
       // failure path already did (a FAILED run whose summary could not be written).

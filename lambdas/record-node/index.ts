@@ -5,6 +5,7 @@ import type { ApprovalDecision } from '../../core/approval.js';
 import { NODE_PIPELINE } from '../../core/steps.js';
 import type { GateAnswer } from '../../core/hold.js';
 import type { PausedAnswer } from '../../core/pause.js';
+import type { HealthAskAnswer } from '../../core/health.js';
 import { FleetStore } from '../../adapters/store.js';
 import { RunHolds } from './run-holds.js';
 import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
@@ -19,7 +20,7 @@ export interface RecordNodeEvent {
    * upgraded / skipped / failed; after an operator's decision: rolledBack (rollback or skip: the node is
    * back at its old version) or needsAttention (abort, or a rollback that failed).
    */
-  action: 'upgraded' | 'skipped' | 'failed' | 'rolledBack' | 'needsAttention' | 'gate' | 'hold' | 'checkStop' | 'canaryDecided';
+  action: 'upgraded' | 'skipped' | 'failed' | 'rolledBack' | 'needsAttention' | 'gate' | 'hold' | 'checkStop' | 'canaryDecided' | 'checkHealth' | 'healthDecided';
   /** hold: the token of the node's waiting state, answered when no question holds the run any more. */
   taskToken?: string;
   /** hold: the nodes whose questions the gate found open. */
@@ -47,10 +48,11 @@ export class RunStopped extends Error {
 
 /**
  * Records how a node's part of the run ended, in the run and in the node's own record.
- * `gate`: may a node start (is the run stopping, held by an open question, or paused)? `hold`: the node waits for
+ * `gate`: may a node start (is the run stopping, held by an open question or a health alarm, or paused)?
+ * `checkHealth`: the health alarms after a node finished; `healthDecided`: the operator's continue or abort on them. `hold`: the node waits for
  * the open questions or the pause (a task token). `checkStop`: throws RunStopped when a node stopped the run.
  */
-export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (NodeOutcome & { askCanary: true }) | GateAnswer | PausedAnswer | { held: boolean } | { stopped: false } | { decision: string }> => {
+export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (NodeOutcome & { askCanary: true }) | GateAnswer | PausedAnswer | HealthAskAnswer | { held: boolean } | { stopped: false } | { decision: string } | { askHealth: boolean }> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   const holds = new RunHolds(store, requireEnv('TABLE_NAME'), event.run);
   const { runId } = event.run;
@@ -79,6 +81,11 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (No
   if (event.action === 'canaryDecided') {
     // The operator's continue or abort after the canary (or abort by timeout, or no usable decision: abort).
     return holds.canaryDecided(event.approval?.decision, event.approval?.decidedBy ?? 'unknown', event.approval?.byTimeout !== false);
+  }
+  if (event.action === 'checkHealth') return holds.checkHealth(event.node.id);
+  if (event.action === 'healthDecided') {
+    // continue or abort on a firing alarm (abort by timeout, or no usable decision: abort).
+    return holds.healthDecided(event.approval?.decision, event.approval?.decidedBy ?? 'unknown', event.approval?.byTimeout !== false);
   }
   if (event.action === 'checkStop') {
     const stop = await store.runStopping(runId);

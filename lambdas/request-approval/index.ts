@@ -12,6 +12,7 @@ import { documentClient, requireEnv } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 import { publishToOperators as publish, signInIssuer } from '../../adapters/operator-topic.js';
 import { askCanary, canaryTimeout } from './canary.js';
+import { askHealth, healthTimeout } from './health.js';
 import { failedCheckpoint } from './failed-step.js';
 import { decideByPolicy } from './policy.js';
 import { DEFAULT_LOCK_TTL_SECONDS } from '../../core/execution-timeout.js';
@@ -22,10 +23,11 @@ export interface RequestApprovalEvent {
    * timeout: nobody decided in time; decide `onTimeout`, recorded as decided by timeout.
    * rollbackFailed: tell the operators a rollback failed and the node needs attention (second notification).
    * maintenanceStillOn: maintenance-off failed past its retries on the core node (`node`): tell the operators
-   * to switch it off by hand. askCanary / canaryTimeout: the canary's continue-or-abort question (canary.ts).
+   * to switch it off by hand. askCanary / canaryTimeout: the canary's continue-or-abort question (canary.ts);
+   * askHealth / healthTimeout: the same about a firing health alarm (health.ts).
    * policy: onFailure rollback-and-continue decides without asking (within the failure budget: skip; past it: abort).
    */
-  action: 'ask' | 'timeout' | 'rollbackFailed' | 'maintenanceStillOn' | 'askCanary' | 'canaryTimeout' | 'policy';
+  action: 'ask' | 'timeout' | 'rollbackFailed' | 'maintenanceStillOn' | 'askCanary' | 'canaryTimeout' | 'askHealth' | 'healthTimeout' | 'policy';
   taskToken?: string;
   node: { id: string };
   run: RunContext;
@@ -81,6 +83,11 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
     return askCanary(store, event.run, event.node.id, event.taskToken, now, event.enteredAt);
   }
   if (event.action === 'canaryTimeout') return canaryTimeout(store, event.run, event.node.id, now);
+  if (event.action === 'askHealth') {
+    if (event.taskToken === undefined) throw new Error('askHealth needs the task token');
+    return askHealth(store, event.run, event.node.id, event.taskToken, now, event.enteredAt);
+  }
+  if (event.action === 'healthTimeout') return healthTimeout(store, event.run, event.node.id, now);
   if (event.action === 'timeout') {
     const pending = (await store.pendingApprovals()).filter((a) => a.runId === event.run.runId && a.nodeId === event.node.id);
     const approval = pending.at(-1);

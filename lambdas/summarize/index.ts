@@ -3,6 +3,8 @@ import { buildSummary, compactSummary, type CaughtError, type RunInfo, type Summ
 import { FleetStore } from '../../adapters/store.js';
 import { PauseStore } from '../../adapters/pause-store.js';
 import { CanaryStore } from '../../adapters/canary-store.js';
+import { HealthStore } from '../../adapters/health-store.js';
+import { healthReport } from '../../core/health.js';
 import { Table } from '../../adapters/table.js';
 import { WindowStore } from '../../adapters/window-store.js';
 import { nodeDurations, recordDurations } from '../../core/window.js';
@@ -35,7 +37,11 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
   const finishedAt = new Date().toISOString();
   const pause = await new PauseStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).settle(run.runId, finishedAt);
   const canary = run.canary > 0 ? await new CanaryStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).get(run.runId) : null;
-  const stop = pause?.state === 'EXPIRED' || canary?.decision === 'abort' ? await store.runStopping(run.runId) : null;
+  // A health question still open when the run ends is closed (as abort: nobody can answer it any more).
+  const healths = new HealthStore(new Table(documentClient(), requireEnv('TABLE_NAME')));
+  if (run.healthAlarms !== undefined) await healths.close(run.runId, 'the run ended', finishedAt);
+  const health = run.healthAlarms !== undefined ? healthReport(run.healthAlarms, await healths.get(run.runId)) : undefined;
+  const stop = pause?.state === 'EXPIRED' || canary?.decision === 'abort' || health?.decision === 'abort' ? await store.runStopping(run.runId) : null;
   // A run with a cutoff: the node it refused, if any (the run then ends INCOMPLETE).
   const windows = new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME')));
   const cutoff = run.notAfter === undefined ? undefined : (await windows.getWindow(run.runId))?.cutoff;
@@ -49,6 +55,7 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
     ...(event.error ? { caught: event.error } : {}),
     ...(pause ? { pause } : {}),
     ...(canary ? { canary: { nodes: canary.nodes, ...(canary.decision ? { decision: canary.decision } : {}), ...(canary.decidedBy ? { decidedBy: canary.decidedBy } : {}), ...(canary.byTimeout !== undefined ? { byTimeout: canary.byTimeout } : {}) } } : {}),
+    ...(health ? { health } : {}),
     ...(stop ? { stopReason: stop.reason } : {}),
     finishedAt,
   }));

@@ -96,7 +96,7 @@ describe('least privilege and data at rest', () => {
 
   it('puts "*" only on actions that have no resource-level permissions', () => {
     const star = statements().filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat());
-    const allowed = [/^tag:GetResources$/, /^ssm:DescribeInstanceInformation$/, /^ssm:(GetCommandInvocation|CancelCommand|ListCommands)$/, /^xray:/, /^logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)$/, /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/];
+    const allowed = [/^tag:GetResources$/, /^ssm:DescribeInstanceInformation$/, /^ssm:(GetCommandInvocation|CancelCommand|ListCommands)$/, /^cloudwatch:DescribeAlarms$/, /^xray:/, /^logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)$/, /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/];
     for (const action of star) expect(allowed.some((a) => a.test(action)), action).toBe(true);
   });
 

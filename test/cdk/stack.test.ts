@@ -196,7 +196,8 @@ describe('FleetUpgradeStack', () => {
 
   it('waits for SSM steps on a task token, answered by command-finished from an EventBridge rule (no polling)', () => {
     expect(states.get('Download and verify')?.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
-    expect([...states.values()].some((s) => s.Type === 'Wait')).toBe(false);
+    // The one Wait is the health gate's bake: watching alarms for bakeSeconds, not polling a step.
+    expect([...states.entries()].filter(([, s]) => s.Type === 'Wait').map(([name]) => name)).toEqual(['Bake: watch the alarms']);
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({
         source: ['aws.ssm'],

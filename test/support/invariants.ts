@@ -4,6 +4,8 @@ import { inspectSandbox } from '../../local/sandbox.js';
 import type { RehearsalResult } from '../../local/rehearsal.js';
 import { FleetStore } from '../../adapters/store.js';
 import { PauseStore } from '../../adapters/pause-store.js';
+import { HealthStore } from '../../adapters/health-store.js';
+import { healthQuestionOpen } from '../../core/health.js';
 import { Table } from '../../adapters/table.js';
 import { documentClient } from '../../adapters/aws-clients.js';
 import { CLUSTER_STEPS, WINDOW_STEPS } from '../../core/steps.js';
@@ -119,6 +121,7 @@ export async function invariantViolations(r: RehearsalResult, cluster: ClusterFi
   for (const h of await store.openHolds(summary.runId)) bad(`the question about ${h.nodeId} still holds the run`);
   for (const h of await store.heldNodes(summary.runId)) if (h.taskToken !== undefined) bad(`${h.nodeId} is still held, waiting`);
   if ((await new PauseStore(new Table(documentClient(), r.tableName)).open(summary.runId)) !== null) bad('the run is still paused');
+  if (healthQuestionOpen(await new HealthStore(new Table(documentClient(), r.tableName)).get(summary.runId))) bad('a health question is still open');
 
   const run = await store.getRun(summary.cluster, summary.runId);
   if (run?.status !== summary.status) bad(`the run record says ${String(run?.status)}, the summary ${summary.status}`);

@@ -184,6 +184,12 @@ describe('what each principal of the synthesized stack may do', () => {
     for (const action of ['ec2:DescribeTags', 'ssm:ListTagsForResource', 'ec2:DescribeInstances']) expect(as('plan', { action, resource: '*' }).decision, action).toBe('ImplicitDeny');
   });
 
+  it('record-node may read alarm states for the health gates (DescribeAlarms on "*"), and change no alarm; no other function may read them', () => {
+    expect(as('record-node', { action: 'cloudwatch:DescribeAlarms', resource: '*' }).decision).toBe('Allow');
+    for (const action of ['cloudwatch:SetAlarmState', 'cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms']) expect(as('record-node', { action, resource: '*' }).decision, action).toBe('ImplicitDeny');
+    for (const name of ['run-step', 'plan', 'request-approval']) expect(as(name, { action: 'cloudwatch:DescribeAlarms', resource: '*' }).decision, name).toBe('ImplicitDeny');
+  });
+
   it('each function may write to its own log group only', () => {
     const stream = (group: string) => `arn:aws:logs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:log-group:${group}:log-stream:2026/11/29/[$LATEST]abc`;
     const own = Object.keys(template.Resources).find((id) => id.startsWith('RunStepLogs')) as string;
