@@ -33,7 +33,8 @@ describe('cdk synth', () => {
     ['no packageSigningPublicKey', ['-c', 'artifactBaseUrl=https://artifacts.example.com/app'], /packageSigningPublicKey: expected the Ed25519 public key/],
     ['no artifactBaseUrl', ['-c', `packageSigningPublicKey=${KEY_LINE}`], /artifactBaseUrl: required: the https:\/\/ URL of your package repository/],
     ['sign-in without approvers', ['-c', 'artifactBaseUrl=https://artifacts.example.com/app', '-c', `packageSigningPublicKey=${KEY_LINE}`, '-c', 'approvalIssuer=https://idp.example.com', '-c', 'approvalClientId=page', '-c', 'approvalClientSecretArn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:fu-client-AbCdEf'], /approvers: required with approvalIssuer/],
-  ])('refuses %s, naming the setting', async (_what, context, message) => {
+  // Each refusal is a cdk process that fails before bundling: run them side by side.
+  ])('refuses %s, naming the setting', { concurrent: true }, async (_what, context, message) => {
     const out = mkdtempSync(join('.tmp', 'synth-refused-'));
     const refused = exec(process.execPath, [CDK, 'synth', '--quiet', '--output', out, ...context], { env: ENV, timeout: 170_000 });
     await expect(refused).rejects.toMatchObject({ stderr: expect.stringMatching(message) });
