@@ -15,7 +15,7 @@ import { groupByRole } from '../../core/role-order.js';
  * The faults of issue 7's matrix, plus the status-event faults of its "lost or late events", plus the window
  * cutoff (issue 19: no fault on a node, the clock runs out).
  */
-export const FAULTS = ['fails', 'fails-once', 'hangs', 'offline', 'checksum', 'lambda-throws', 'lost-event', 'duplicate-event', 'stray-event', 'cutoff'] as const;
+export const FAULTS = ['fails', 'fails-once', 'hangs', 'offline', 'checksum', 'lambda-throws', 'lost-event', 'duplicate-event', 'stray-event', 'cutoff', 'gate'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /** One role per group of the default order; `mysql` matches no role (the `unmatched` group). */
@@ -49,6 +49,8 @@ export interface FaultCase {
    * a second node fails too (DEAs in parallel), or maxFailedNodes is 0.
    */
   policy?: 'budget' | 'over-budget';
+  /** Fault `gate`: what holds the run instead of a failure (issue 19): the canary's or a health alarm's question, or a pause. */
+  gate?: 'canary-continue' | 'canary-abort' | 'health-continue' | 'health-abort' | 'pause-resume' | 'pause-expires';
   expectedStatus: string;
 }
 
@@ -58,7 +60,7 @@ const nodeOf = (role: string) => (role === 'primary' ? 'core-1' : `${role}-1`);
 const ONE_ENTRY_OF_CRASHES = 3;
 
 /** A case's id: what it does, in the words of `--filter` (`dea-1 upgrade fails skip`, `dea-1 upgrade fails budget`). */
-const withId = (c: Omit<FaultCase, 'id'>): FaultCase => ({ ...c, id: [c.node, c.step, c.fault, c.viaRollback ? 'in-rollback' : '', c.parallel ? 'parallel' : '', c.only ? 'only' : '', c.ignored ? 'ignored' : '', c.decision ?? '', c.policy ?? ''].filter(Boolean).join(' ') });
+const withId = (c: Omit<FaultCase, 'id'>): FaultCase => ({ ...c, id: [c.node, c.step, c.fault, c.viaRollback ? 'in-rollback' : '', c.parallel ? 'parallel' : '', c.only ? 'only' : '', c.ignored ? 'ignored' : '', c.decision ?? '', c.policy ?? '', c.gate ?? ''].filter(Boolean).join(' ') });
 
 /** Every case of the matrix: every step × one node of every role × every fault × each decision where one is asked. */
 export function faultCases(): FaultCase[] {
@@ -112,6 +114,10 @@ export function faultCases(): FaultCase[] {
     add({ role: 'dea', node: 'dea-1', step, fault: 'fails', ignored: true, expectedStatus: 'SUCCEEDED' });
   }
   cases.push(...unattendedCases());
+  // The run's own holds (issue 19): each question answered either way, a pause resumed or left past its limit.
+  for (const gate of ['canary-continue', 'canary-abort', 'health-continue', 'health-abort', 'pause-resume', 'pause-expires'] as const) {
+    add({ role: 'dea', node: 'dea-1', step: 'post-upgrade-validation', fault: 'gate', gate, expectedStatus: gate.endsWith('continue') || gate === 'pause-resume' ? 'SUCCEEDED' : 'ABORTED' });
+  }
   return cases;
 }
 
@@ -184,6 +190,7 @@ export function caseOptions(c: FaultCase): Partial<RehearsalOptions> {
       // With an hour's estimate recorded for the node after the faulted one (caseHistory), 30 minutes fit one node;
       // without history (the core node's case), 10 minutes fit none.
       case 'cutoff': return { notAfter: new Date(Date.now() + (c.step === 'maintenance-on' ? 10 : 30) * 60_000).toISOString() };
+      case 'gate': return gateOptions(c);
     }
   };
   if (c.viaRollback) {
@@ -240,6 +247,15 @@ export async function runCase(c: FaultCase, dynamodb: LocalDynamoDb, tmp = '.tmp
     await Promise.all(cluster.nodes.map((n) => stopService(join(workdir, 'nodes', n.id))));
     await rm(workdir, { recursive: true, force: true });
   }
+}
+
+/** A hold of the run's own (fault `gate`): after dea-1, the canary's or an alarm's question, or a pause. */
+function gateOptions(c: FaultCase): Partial<RehearsalOptions> {
+  const answer = c.gate?.endsWith('continue') ? 'continue' : 'abort';
+  if (c.gate?.startsWith('canary')) return { canary: 1, decisions: [answer] };
+  if (c.gate?.startsWith('health')) return { healthAlarms: ['api-5xx'], alarms: [{ name: 'api-5xx', afterNode: c.node }], decisions: [answer] };
+  // A pause after dea-1 starts: resumed 2 s later, or left to pass its 6-second limit.
+  return c.gate === 'pause-resume' ? { pauseAfter: c.node, resumeAfterSeconds: 2 } : { pauseAfter: c.node, pauseLimitMinutes: 0.1 };
 }
 
 /** The table `npm run test:faults` prints. */
