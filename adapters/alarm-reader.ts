@@ -18,11 +18,18 @@ export class CloudWatchAlarmReader implements AlarmReader {
     for (let i = 0; i < names.length; i += BATCH) {
       let token: string | undefined;
       do {
-        const page = await this.cloudwatch.send(new DescribeAlarmsCommand({
-          AlarmNames: names.slice(i, i + BATCH), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: BATCH, ...(token ? { NextToken: token } : {}),
-        }));
-        for (const a of page.MetricAlarms ?? []) out.metric.push({ name: a.AlarmName ?? '', state: a.StateValue ?? 'INSUFFICIENT_DATA', ...(a.StateReason ? { reason: a.StateReason } : {}) });
-        for (const a of page.CompositeAlarms ?? []) out.composite.push({ name: a.AlarmName ?? '', state: a.StateValue ?? 'INSUFFICIENT_DATA', ...(a.StateReason ? { reason: a.StateReason } : {}) });
+        const page = await this.cloudwatch.send(
+          new DescribeAlarmsCommand({
+            AlarmNames: names.slice(i, i + BATCH),
+            AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+            MaxRecords: BATCH,
+            ...(token ? { NextToken: token } : {}),
+          }),
+        );
+        for (const a of page.MetricAlarms ?? [])
+          out.metric.push({ name: a.AlarmName ?? '', state: a.StateValue ?? 'INSUFFICIENT_DATA', ...(a.StateReason ? { reason: a.StateReason } : {}) });
+        for (const a of page.CompositeAlarms ?? [])
+          out.composite.push({ name: a.AlarmName ?? '', state: a.StateValue ?? 'INSUFFICIENT_DATA', ...(a.StateReason ? { reason: a.StateReason } : {}) });
         token = page.NextToken;
       } while (token);
     }

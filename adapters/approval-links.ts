@@ -29,7 +29,8 @@ export type LinkCheck = { ok: true; link: SignedLink } | { ok: false; reason: 'm
 /** Checks a link's parameters: well-formed, signed with our key, not expired (`now` in epoch seconds). */
 export function verifyLink(params: { id?: string | null; exp?: string | null; sig?: string | null }, key: Buffer, now: number): LinkCheck {
   const { id, exp, sig } = params;
-  if (!id || !exp || !sig || !APPROVAL_ID_PATTERN.test(id) || !/^[0-9]{1,12}$/.test(exp) || !/^[0-9a-f]{64}$/.test(sig)) return { ok: false, reason: 'malformed' };
+  if (!id || !exp || !sig || !APPROVAL_ID_PATTERN.test(id) || !/^[0-9]{1,12}$/.test(exp) || !/^[0-9a-f]{64}$/.test(sig))
+    return { ok: false, reason: 'malformed' };
   const expected = Buffer.from(sign(id, Number(exp), key), 'hex');
   if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) return { ok: false, reason: 'tampered' };
   if (Number(exp) <= now) return { ok: false, reason: 'expired' };

@@ -46,8 +46,23 @@ export class ApprovalStore {
   async putApproval(request: ApprovalRequest, taskToken: string, ttl: number, link: { expiresAt?: number } = {}): Promise<void> {
     const { db, name } = this.table;
     const notice = { lastNotifiedAt: request.createdAt, ...(link.expiresAt !== undefined ? { linkExpiresAt: link.expiresAt } : {}) };
-    await db.send(new PutCommand({ TableName: name, Item: { ...approvalRecordKey(request.approvalId), ...request, taskToken, state: 'PENDING', ...notice, ttl } }));
-    await db.send(new PutCommand({ TableName: name, Item: { ...pendingApprovalKey(request.approvalId), approvalId: request.approvalId, cluster: request.cluster, runId: request.runId, nodeId: request.nodeId, createdAt: request.createdAt, ttl } }));
+    await db.send(
+      new PutCommand({ TableName: name, Item: { ...approvalRecordKey(request.approvalId), ...request, taskToken, state: 'PENDING', ...notice, ttl } }),
+    );
+    await db.send(
+      new PutCommand({
+        TableName: name,
+        Item: {
+          ...pendingApprovalKey(request.approvalId),
+          approvalId: request.approvalId,
+          cluster: request.cluster,
+          runId: request.runId,
+          nodeId: request.nodeId,
+          createdAt: request.createdAt,
+          ttl,
+        },
+      }),
+    );
   }
 
   async getApproval(approvalId: string): Promise<StoredApproval | null> {
@@ -67,7 +82,12 @@ export class ApprovalStore {
           UpdateExpression: `SET #state = :decided, decision = :decision, decidedBy = :by, decidedAt = :at, byTimeout = :timeout${decision.decidedIdentity ? ', decidedIdentity = :identity' : ''}`,
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
-            ':pending': 'PENDING', ':decided': 'DECIDED', ':decision': decision.decision, ':by': decision.decidedBy, ':at': decision.decidedAt, ':timeout': decision.byTimeout,
+            ':pending': 'PENDING',
+            ':decided': 'DECIDED',
+            ':decision': decision.decision,
+            ':by': decision.decidedBy,
+            ':at': decision.decidedAt,
+            ':timeout': decision.byTimeout,
             ...(decision.decidedIdentity ? { ':identity': decision.decidedIdentity } : {}),
           },
         }),
@@ -98,7 +118,20 @@ export class ApprovalStore {
       if (error instanceof ConditionalCheckFailedException) return;
       throw error;
     }
-    await db.send(new PutCommand({ TableName: name, Item: { ...pendingApprovalKey(approval.approvalId), approvalId: approval.approvalId, cluster: approval.cluster, runId: approval.runId, nodeId: approval.nodeId, createdAt: approval.createdAt, ttl: approval.ttl } }));
+    await db.send(
+      new PutCommand({
+        TableName: name,
+        Item: {
+          ...pendingApprovalKey(approval.approvalId),
+          approvalId: approval.approvalId,
+          cluster: approval.cluster,
+          runId: approval.runId,
+          nodeId: approval.nodeId,
+          createdAt: approval.createdAt,
+          ttl: approval.ttl,
+        },
+      }),
+    );
   }
 
   /**
@@ -119,7 +152,13 @@ export class ApprovalStore {
           UpdateExpression: 'SET decision = :applied, decidedBy = :timeout, decidedAt = :at, byTimeout = :true, lateAttempt = :late REMOVE decidedIdentity',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
-            ':decided': 'DECIDED', ':claimedAt': late.decidedAt, ':claimedBy': late.decidedBy, ':applied': approval.onTimeout, ':timeout': 'timeout', ':at': at, ':true': true,
+            ':decided': 'DECIDED',
+            ':claimedAt': late.decidedAt,
+            ':claimedBy': late.decidedBy,
+            ':applied': approval.onTimeout,
+            ':timeout': 'timeout',
+            ':at': at,
+            ':true': true,
             ':late': { decision: late.decision, by: late.decidedBy, at: late.decidedAt, ...(late.decidedIdentity ? { identity: late.decidedIdentity } : {}) },
           },
         }),
@@ -150,7 +189,9 @@ export class ApprovalStore {
           UpdateExpression: `SET reminded = :reminded, lastNotifiedAt = :at${record.linkExpiresAt !== undefined ? ', linkExpiresAt = :linkExp' : ''}`,
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
-            ':pending': 'PENDING', ':reminded': record.reminded, ':at': record.notifiedAt,
+            ':pending': 'PENDING',
+            ':reminded': record.reminded,
+            ':at': record.notifiedAt,
             ...(seen.lastNotifiedAt !== undefined ? { ':seen': seen.lastNotifiedAt } : {}),
             ...(record.linkExpiresAt !== undefined ? { ':linkExp': record.linkExpiresAt } : {}),
           },

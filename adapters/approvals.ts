@@ -26,7 +26,11 @@ export class ApprovalNotOpenError extends Error {
 
 /** A decision the approval does not offer (continue on a failed node's question, rollback on the canary's). */
 export class DecisionNotOfferedError extends Error {
-  constructor(public readonly approvalId: string, public readonly decision: string, public readonly offered: readonly string[]) {
+  constructor(
+    public readonly approvalId: string,
+    public readonly decision: string,
+    public readonly offered: readonly string[],
+  ) {
     super(`approval ${approvalId} offers ${offered.join(', ')}, not ${decision}; nothing was decided`);
     this.name = 'DecisionNotOfferedError';
   }

@@ -22,10 +22,16 @@ let cloudwatch: CloudWatchClient | undefined;
 const retryOptions = { maxAttempts: 5, retryMode: 'adaptive' } as const;
 
 /** Every client built here, with its SDK name; the local rehearsal adds its IAM check this way. None in Lambda. */
-type ClientHook = (client: DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient | CloudWatchLogsClient | CloudWatchClient, name: string) => void;
+type ClientHook = (
+  client: DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient | CloudWatchLogsClient | CloudWatchClient,
+  name: string,
+) => void;
 let clientHook: ClientHook | undefined;
 
-function built<T extends DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient | CloudWatchLogsClient | CloudWatchClient>(client: T, name: string): T {
+function built<T extends DynamoDBClient | SSMClient | SFNClient | SNSClient | ResourceGroupsTaggingAPIClient | CloudWatchLogsClient | CloudWatchClient>(
+  client: T,
+  name: string,
+): T {
   clientHook?.(client, name);
   return client;
 }

@@ -18,14 +18,16 @@ export class BudgetStore {
   async countFailure(runId: string, nodeId: string): Promise<number> {
     const notListedYet = 'attribute_not_exists(failedNodes) OR NOT contains(failedNodes, :id)';
     try {
-      const out = await this.table.db.send(new UpdateCommand({
-        TableName: this.table.name,
-        Key: budgetKey(runId),
-        UpdateExpression: 'SET failedNodes = list_append(if_not_exists(failedNodes, :none), :node)',
-        ConditionExpression: notListedYet,
-        ExpressionAttributeValues: { ':none': [], ':node': [nodeId], ':id': nodeId },
-        ReturnValues: 'UPDATED_NEW',
-      }));
+      const out = await this.table.db.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: budgetKey(runId),
+          UpdateExpression: 'SET failedNodes = list_append(if_not_exists(failedNodes, :none), :node)',
+          ConditionExpression: notListedYet,
+          ExpressionAttributeValues: { ':none': [], ':node': [nodeId], ':id': nodeId },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
       return (out.Attributes?.failedNodes as string[] | undefined)?.length ?? 1;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;

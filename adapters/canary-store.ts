@@ -42,47 +42,55 @@ export class CanaryStore {
 
   /** Takes a canary slot for the node, unless all `size` are taken by others; true when the node holds one. */
   async claim(runId: string, nodeId: string, size: number): Promise<boolean> {
-    return this.conditional(new UpdateCommand({
-      TableName: this.table.name,
-      Key: canaryKey(runId),
-      UpdateExpression: 'ADD nodes :node',
-      ConditionExpression: 'attribute_not_exists(nodes) OR size(nodes) < :size OR contains(nodes, :id)',
-      ExpressionAttributeValues: { ':node': new Set([nodeId]), ':size': size, ':id': nodeId },
-    }));
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: canaryKey(runId),
+        UpdateExpression: 'ADD nodes :node',
+        ConditionExpression: 'attribute_not_exists(nodes) OR size(nodes) < :size OR contains(nodes, :id)',
+        ExpressionAttributeValues: { ':node': new Set([nodeId]), ':size': size, ':id': nodeId },
+      }),
+    );
   }
 
   /** A canary node finished its part; the canary as it stands after. */
   async finished(runId: string, nodeId: string): Promise<CanaryRecord> {
-    await this.table.db.send(new UpdateCommand({
-      TableName: this.table.name,
-      Key: canaryKey(runId),
-      UpdateExpression: 'ADD done :node',
-      ConditionExpression: 'contains(nodes, :id)',
-      ExpressionAttributeValues: { ':node': new Set([nodeId]), ':id': nodeId },
-    }));
+    await this.table.db.send(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: canaryKey(runId),
+        UpdateExpression: 'ADD done :node',
+        ConditionExpression: 'contains(nodes, :id)',
+        ExpressionAttributeValues: { ':node': new Set([nodeId]), ':id': nodeId },
+      }),
+    );
     return (await this.get(runId)) ?? { nodes: [], done: [] };
   }
 
   /** The node that completed the canary asks the question, once (its own retry asks again, no other node). */
   async claimAsk(runId: string, nodeId: string): Promise<boolean> {
-    return this.conditional(new UpdateCommand({
-      TableName: this.table.name,
-      Key: canaryKey(runId),
-      UpdateExpression: 'SET askedBy = :id',
-      ConditionExpression: 'attribute_not_exists(askedBy) OR askedBy = :id',
-      ExpressionAttributeValues: { ':id': nodeId },
-    }));
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: canaryKey(runId),
+        UpdateExpression: 'SET askedBy = :id',
+        ConditionExpression: 'attribute_not_exists(askedBy) OR askedBy = :id',
+        ExpressionAttributeValues: { ':id': nodeId },
+      }),
+    );
   }
 
   /** Records the decision, once. */
   async decide(runId: string, decision: CanaryDecision, by: string, at: string, byTimeout: boolean): Promise<boolean> {
-    return this.conditional(new UpdateCommand({
-      TableName: this.table.name,
-      Key: canaryKey(runId),
-      UpdateExpression: 'SET decision = :d, decidedBy = :by, decidedAt = :at, byTimeout = :t',
-      ConditionExpression: 'attribute_not_exists(decision)',
-      ExpressionAttributeValues: { ':d': decision, ':by': by, ':at': at, ':t': byTimeout },
-    }));
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: canaryKey(runId),
+        UpdateExpression: 'SET decision = :d, decidedBy = :by, decidedAt = :at, byTimeout = :t',
+        ConditionExpression: 'attribute_not_exists(decision)',
+        ExpressionAttributeValues: { ':d': decision, ':by': by, ':at': at, ':t': byTimeout },
+      }),
+    );
   }
 
   private async conditional(command: UpdateCommand): Promise<boolean> {

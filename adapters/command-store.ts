@@ -55,9 +55,10 @@ export class CommandStore {
    * claimCommand in one request, saying why a claim failed: the command is not recorded (yet: run-step
    * records it just after SendCommand, and a quick command can end first), or it is no longer PENDING.
    */
-  async tryClaimCommand(commandId: string, now: Date): Promise<
-    { outcome: 'claimed'; command: PendingCommand & { state: string } } | { outcome: 'missing' } | { outcome: 'taken'; state: string }
-  > {
+  async tryClaimCommand(
+    commandId: string,
+    now: Date,
+  ): Promise<{ outcome: 'claimed'; command: PendingCommand & { state: string } } | { outcome: 'missing' } | { outcome: 'taken'; state: string }> {
     try {
       const out = await this.table.db.send(
         new UpdateCommand({

@@ -24,10 +24,7 @@ function parseRoles(id: string, value: string | undefined): string[] {
  * Every EC2 instance or hybrid managed instance tagged `fleet-upgrade:cluster=<cluster>` in the function's
  * region, with the value of its `fleet-upgrade:roles` tag (GetResources returns all tags of each match).
  */
-export async function clusterMembers(
-  cluster: string,
-  tagging: ResourceGroupsTaggingAPIClient = taggingClient(),
-): Promise<Map<string, string | undefined>> {
+export async function clusterMembers(cluster: string, tagging: ResourceGroupsTaggingAPIClient = taggingClient()): Promise<Map<string, string | undefined>> {
   const tagged = new Map<string, string | undefined>();
   let token: string | undefined;
   do {
@@ -83,7 +80,9 @@ export async function discoverNodes(
     .filter((id) => ping.get(id) !== 'Online' && needsOnline({ id, roles: tagged.get(id) ?? [] }))
     .map((id) => `${id} (${ping.has(id) ? `SSM ping status ${ping.get(id)}` : 'not managed by SSM'})`);
   if (offline.length > 0) {
-    throw new PlanError(`${offline.length === 1 ? 'a node is' : `${offline.length} nodes are`} not online in SSM: ${offline.join(', ')}; bring ${offline.length === 1 ? 'it' : 'them'} online or list the nodes in "nodes"`);
+    throw new PlanError(
+      `${offline.length === 1 ? 'a node is' : `${offline.length} nodes are`} not online in SSM: ${offline.join(', ')}; bring ${offline.length === 1 ? 'it' : 'them'} online or list the nodes in "nodes"`,
+    );
   }
   return [...tagged].map(([id, roles]) => ({ id, roles }));
 }

@@ -12,8 +12,10 @@ export interface HealthRecord extends HealthState {
   byTimeout?: boolean;
 }
 
-const strings = (v: unknown): string[] => (v instanceof Set ? [...(v as Set<string>)].sort() : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-const alarms = (v: unknown): FiringAlarm[] => (Array.isArray(v) ? (v as Record<string, unknown>[]).map((a) => ({ name: String(a.name), reason: String(a.reason ?? '') })) : []);
+const strings = (v: unknown): string[] =>
+  v instanceof Set ? [...(v as Set<string>)].sort() : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+const alarms = (v: unknown): FiringAlarm[] =>
+  Array.isArray(v) ? (v as Record<string, unknown>[]).map((a) => ({ name: String(a.name), reason: String(a.reason ?? '') })) : [];
 
 /**
  * A run's health gate (`RUN#id` / `HEALTH`), one item:
@@ -46,7 +48,14 @@ export class HealthStore {
 
   /** The gate passed (no alarm stops it): the start of "nodes changed since" for the next question. */
   async passed(runId: string, at: string): Promise<void> {
-    await this.table.db.send(new UpdateCommand({ TableName: this.table.name, Key: healthKey(runId), UpdateExpression: 'SET lastPassAt = :at', ExpressionAttributeValues: { ':at': at } }));
+    await this.table.db.send(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: healthKey(runId),
+        UpdateExpression: 'SET lastPassAt = :at',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
   }
 
   /**
@@ -57,37 +66,55 @@ export class HealthStore {
     const noQuestion = 'attribute_not_exists(askedBy)';
     const mine = '(askedBy = :id AND attribute_not_exists(decision))';
     const continuedPast = 'decision = :continue';
-    return this.conditional(new UpdateCommand({
-      TableName: this.table.name,
-      Key: healthKey(runId),
-      UpdateExpression: 'SET askedBy = :id, askedAt = :at, alarms = :alarms, changedSince = :changed REMOVE decision, decidedBy, decidedAt, byTimeout',
-      ConditionExpression: `${noQuestion} OR ${mine} OR ${continuedPast}`,
-      ExpressionAttributeValues: { ':id': nodeId, ':at': at, ':alarms': firing.map((a) => ({ name: a.name, reason: a.reason.slice(0, 1000) })), ':changed': [...changedSince], ':continue': 'continue' },
-    }));
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: healthKey(runId),
+        UpdateExpression: 'SET askedBy = :id, askedAt = :at, alarms = :alarms, changedSince = :changed REMOVE decision, decidedBy, decidedAt, byTimeout',
+        ConditionExpression: `${noQuestion} OR ${mine} OR ${continuedPast}`,
+        ExpressionAttributeValues: {
+          ':id': nodeId,
+          ':at': at,
+          ':alarms': firing.map((a) => ({ name: a.name, reason: a.reason.slice(0, 1000) })),
+          ':changed': [...changedSince],
+          ':continue': 'continue',
+        },
+      }),
+    );
   }
 
   /** Records the decision on the open question, once; `continue` acknowledges its alarms for the rest of the run. */
   async decide(runId: string, decision: HealthDecision, by: string, at: string, byTimeout: boolean): Promise<boolean> {
     const open = await this.get(runId);
     const names = open?.alarms.map((a) => a.name) ?? [];
-    return this.conditional(new UpdateCommand({
-      TableName: this.table.name,
-      Key: healthKey(runId),
-      UpdateExpression: `SET decision = :d, decidedBy = :by, decidedAt = :at, byTimeout = :t${decision === 'continue' && names.length > 0 ? ' ADD acknowledged :names' : ''}`,
-      ConditionExpression: 'attribute_exists(askedBy) AND attribute_not_exists(decision)',
-      ExpressionAttributeValues: { ':d': decision, ':by': by, ':at': at, ':t': byTimeout, ...(decision === 'continue' && names.length > 0 ? { ':names': new Set(names) } : {}) },
-    }));
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: healthKey(runId),
+        UpdateExpression: `SET decision = :d, decidedBy = :by, decidedAt = :at, byTimeout = :t${decision === 'continue' && names.length > 0 ? ' ADD acknowledged :names' : ''}`,
+        ConditionExpression: 'attribute_exists(askedBy) AND attribute_not_exists(decision)',
+        ExpressionAttributeValues: {
+          ':d': decision,
+          ':by': by,
+          ':at': at,
+          ':t': byTimeout,
+          ...(decision === 'continue' && names.length > 0 ? { ':names': new Set(names) } : {}),
+        },
+      }),
+    );
   }
 
   /** The run ended with the question open: it is closed as abort (nobody can answer it any more); false when none was open. */
   async close(runId: string, by: string, at: string): Promise<boolean> {
-    return this.conditional(new UpdateCommand({
-      TableName: this.table.name,
-      Key: healthKey(runId),
-      UpdateExpression: 'SET decision = :d, decidedBy = :by, decidedAt = :at, byTimeout = :t',
-      ConditionExpression: 'attribute_exists(askedBy) AND attribute_not_exists(decision)',
-      ExpressionAttributeValues: { ':d': 'abort', ':by': by, ':at': at, ':t': false },
-    }));
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: healthKey(runId),
+        UpdateExpression: 'SET decision = :d, decidedBy = :by, decidedAt = :at, byTimeout = :t',
+        ConditionExpression: 'attribute_exists(askedBy) AND attribute_not_exists(decision)',
+        ExpressionAttributeValues: { ':d': 'abort', ':by': by, ':at': at, ':t': false },
+      }),
+    );
   }
 
   private async conditional(command: UpdateCommand): Promise<boolean> {

@@ -35,16 +35,21 @@ export interface HoldSettings {
  */
 export async function releaseHeldNodes(r: HeldRelease, runId: string, settings: HoldSettings, now: () => string): Promise<string[]> {
   const [stop, holds, pause, canary, health] = await Promise.all([
-    r.store.runStopping(runId), r.store.openHolds(runId), r.pauses.open(runId), settings.canary > 0 ? r.canaries.get(runId) : null,
+    r.store.runStopping(runId),
+    r.store.openHolds(runId),
+    r.pauses.open(runId),
+    settings.canary > 0 ? r.canaries.get(runId) : null,
     settings.health === true && r.healths !== undefined ? r.healths.get(runId) : null,
   ]);
   if (!releasesHeldNodes(stop, holds) || pauseKeepsHeld(pauseCheck(pause, settings.pauseLimitSeconds, now()), stop !== null)) return [];
   if (canaryKeepsHeld(settings.canary, canary, stop !== null) || healthKeepsHeld(health, stop !== null)) return [];
   const waiting = (await r.store.heldNodes(runId)).filter((h) => h.taskToken !== undefined);
-  await Promise.all(waiting.map(async (held) => {
-    const at = now();
-    await r.callback.succeed(held.taskToken as string, { released: true });
-    await r.store.releaseHeldNode(runId, held, at);
-  }));
+  await Promise.all(
+    waiting.map(async (held) => {
+      const at = now();
+      await r.callback.succeed(held.taskToken as string, { released: true });
+      await r.store.releaseHeldNode(runId, held, at);
+    }),
+  );
   return waiting.map((h) => h.nodeId);
 }

@@ -64,11 +64,13 @@ export class HoldStore {
    */
   async openHold(runId: string, nodeId: string, step: string, at: string): Promise<void> {
     try {
-      await this.table.db.send(new PutCommand({
-        TableName: this.table.name,
-        Item: { ...holdKey(runId, nodeId), nodeId, step, at },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }));
+      await this.table.db.send(
+        new PutCommand({
+          TableName: this.table.name,
+          Item: { ...holdKey(runId, nodeId), nodeId, step, at },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
@@ -94,13 +96,22 @@ export class HoldStore {
    * failure later) starts a new wait; the time it waited before is kept.
    */
   async holdNode(runId: string, nodeId: string, taskToken: string, waitingFor: readonly string[], at: string): Promise<void> {
-    await this.table.db.send(new UpdateCommand({
-      TableName: this.table.name,
-      Key: heldKey(runId, nodeId),
-      UpdateExpression: 'SET nodeId = :id, taskToken = :token, since = if_not_exists(since, :at), heldMs = if_not_exists(heldMs, :zero)' +
-        (waitingFor.length > 0 ? ' ADD waitedFor :for' : ''),
-      ExpressionAttributeValues: { ':id': nodeId, ':token': taskToken, ':at': at, ':zero': 0, ...(waitingFor.length > 0 ? { ':for': new Set(waitingFor) } : {}) },
-    }));
+    await this.table.db.send(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: heldKey(runId, nodeId),
+        UpdateExpression:
+          'SET nodeId = :id, taskToken = :token, since = if_not_exists(since, :at), heldMs = if_not_exists(heldMs, :zero)' +
+          (waitingFor.length > 0 ? ' ADD waitedFor :for' : ''),
+        ExpressionAttributeValues: {
+          ':id': nodeId,
+          ':token': taskToken,
+          ':at': at,
+          ':zero': 0,
+          ...(waitingFor.length > 0 ? { ':for': new Set(waitingFor) } : {}),
+        },
+      }),
+    );
   }
 
   /** The nodes held in this run, waiting or not (strongly consistent, as `openHolds`). */
@@ -117,13 +128,15 @@ export class HoldStore {
     if (held.taskToken === undefined || held.since === undefined) return false;
     const waited = Math.max(0, Date.parse(at) - Date.parse(held.since));
     try {
-      await this.table.db.send(new UpdateCommand({
-        TableName: this.table.name,
-        Key: heldKey(runId, held.nodeId),
-        UpdateExpression: 'SET heldMs = heldMs + :waited, releasedAt = :at REMOVE taskToken, since',
-        ConditionExpression: 'taskToken = :token',
-        ExpressionAttributeValues: { ':waited': waited, ':at': at, ':token': held.taskToken },
-      }));
+      await this.table.db.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: heldKey(runId, held.nodeId),
+          UpdateExpression: 'SET heldMs = heldMs + :waited, releasedAt = :at REMOVE taskToken, since',
+          ConditionExpression: 'taskToken = :token',
+          ExpressionAttributeValues: { ':waited': waited, ':at': at, ':token': held.taskToken },
+        }),
+      );
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;

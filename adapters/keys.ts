@@ -69,7 +69,10 @@ export const nodeCheckpointsPrefix = (nodeId: string): string => `${SK_PREFIX.ch
 
 /** A step checkpoint: node steps under the node, maintenance mode under the cluster. */
 export function checkpointKey(runId: string, nodeId: string, step: StepId): Key {
-  return { pk: runPk(runId), sk: CLUSTER_STEPS.includes(step) ? `${SK_PREFIX.checkpoint}CLUSTER#${stepNumber(step)}` : `${nodeCheckpointsPrefix(nodeId)}${stepNumber(step)}` };
+  return {
+    pk: runPk(runId),
+    sk: CLUSTER_STEPS.includes(step) ? `${SK_PREFIX.checkpoint}CLUSTER#${stepNumber(step)}` : `${nodeCheckpointsPrefix(nodeId)}${stepNumber(step)}`,
+  };
 }
 
 export const commandKey = (commandId: string): Key => ({ pk: `COMMAND#${commandId}`, sk: 'COMMAND' });

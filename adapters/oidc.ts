@@ -52,7 +52,13 @@ export class OpenIdSignIn implements SignInProvider {
     if (this.config === undefined) {
       const url = issuerUrl(this.settings.issuer);
       this.config = client
-        .discovery(url, this.settings.clientId, this.settings.clientSecret, client.ClientSecretBasic(this.settings.clientSecret), isLoopbackHttp(url) ? { execute: [client.allowInsecureRequests] } : {})
+        .discovery(
+          url,
+          this.settings.clientId,
+          this.settings.clientSecret,
+          client.ClientSecretBasic(this.settings.clientSecret),
+          isLoopbackHttp(url) ? { execute: [client.allowInsecureRequests] } : {},
+        )
         .catch((error: unknown) => {
           this.config = undefined;
           throw error;
@@ -103,7 +109,14 @@ let cached: { key: string; provider: SignInProvider | null } | undefined;
  */
 export async function signInFromEnv(secrets?: SecretsManagerClient): Promise<SignInProvider | null> {
   const env = process.env;
-  const key = [env.APPROVAL_ISSUER, env.APPROVAL_CLIENT_ID, env.APPROVERS, env.APPROVAL_GROUPS_CLAIM, env.APPROVAL_CLIENT_SECRET_ARN, env.APPROVAL_CLIENT_SECRET].join('\n');
+  const key = [
+    env.APPROVAL_ISSUER,
+    env.APPROVAL_CLIENT_ID,
+    env.APPROVERS,
+    env.APPROVAL_GROUPS_CLAIM,
+    env.APPROVAL_CLIENT_SECRET_ARN,
+    env.APPROVAL_CLIENT_SECRET,
+  ].join('\n');
   if (cached?.key === key) return cached.provider;
   if (!env.APPROVAL_ISSUER) {
     cached = { key, provider: null };

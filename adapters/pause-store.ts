@@ -61,15 +61,17 @@ export class PauseStore {
   /** Pauses the run unless it is paused already. */
   async pause(runId: string, by: string, at: string, reason?: string): Promise<PauseResult> {
     try {
-      const out = await this.table.db.send(new UpdateCommand({
-        TableName: this.table.name,
-        Key: pauseKey(runId),
-        UpdateExpression: `SET #state = ${PAUSED}, pausedAt = :at, pausedBy = :by, pausedMs = if_not_exists(pausedMs, :zero)${reason ? ', reason = :reason' : ''} REMOVE endedAt, endedBy${reason ? '' : ', reason'}`,
-        ConditionExpression: `attribute_not_exists(pk) OR #state <> ${PAUSED}`,
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { [PAUSED]: 'PAUSED', ':at': at, ':by': by, ':zero': 0, ...(reason ? { ':reason': reason } : {}) },
-        ReturnValues: 'ALL_NEW',
-      }));
+      const out = await this.table.db.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: pauseKey(runId),
+          UpdateExpression: `SET #state = ${PAUSED}, pausedAt = :at, pausedBy = :by, pausedMs = if_not_exists(pausedMs, :zero)${reason ? ', reason = :reason' : ''} REMOVE endedAt, endedBy${reason ? '' : ', reason'}`,
+          ConditionExpression: `attribute_not_exists(pk) OR #state <> ${PAUSED}`,
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { [PAUSED]: 'PAUSED', ':at': at, ':by': by, ':zero': 0, ...(reason ? { ':reason': reason } : {}) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
       return { paused: true, pause: pauseRecordOf(out.Attributes ?? {}) };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -86,14 +88,16 @@ export class PauseStore {
   async end(runId: string, pause: RunPause, state: Exclude<PauseState, 'PAUSED'>, by: string, at: string): Promise<boolean> {
     const waited = Math.max(0, Date.parse(at) - Date.parse(pause.pausedAt));
     try {
-      await this.table.db.send(new UpdateCommand({
-        TableName: this.table.name,
-        Key: pauseKey(runId),
-        UpdateExpression: 'SET #state = :ended, endedAt = :at, endedBy = :by, pausedMs = pausedMs + :waited',
-        ConditionExpression: `#state = ${PAUSED} AND pausedAt = :pausedAt`,
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':ended': state, ':at': at, ':by': by, ':waited': waited, [PAUSED]: 'PAUSED', ':pausedAt': pause.pausedAt },
-      }));
+      await this.table.db.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: pauseKey(runId),
+          UpdateExpression: 'SET #state = :ended, endedAt = :at, endedBy = :by, pausedMs = pausedMs + :waited',
+          ConditionExpression: `#state = ${PAUSED} AND pausedAt = :pausedAt`,
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':ended': state, ':at': at, ':by': by, ':waited': waited, [PAUSED]: 'PAUSED', ':pausedAt': pause.pausedAt },
+        }),
+      );
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -107,7 +111,7 @@ export class PauseStore {
     if (pause === null) return undefined;
     if (pause.state === 'PAUSED') {
       await this.end(runId, pause, 'ENDED', 'the end of the run', at);
-      pause = await this.get(runId) ?? pause;
+      pause = (await this.get(runId)) ?? pause;
     }
     return {
       pausedBy: pause.pausedBy,

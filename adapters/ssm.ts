@@ -47,7 +47,9 @@ export class SsmCommandRunner {
         InstanceIds: [instanceId],
         Parameters: Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, [v]])),
         TimeoutSeconds: deliveryTimeoutSeconds(Number(parameters.executionTimeout)),
-        ...(this.outputLogGroup !== undefined ? { CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: this.outputLogGroup } } : {}),
+        ...(this.outputLogGroup !== undefined
+          ? { CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: this.outputLogGroup } }
+          : {}),
         // Comment lets an operator find the command in the SSM console, and a retried step find the
         // command its crashed attempt sent (at most 100 characters).
         Comment: commandComment(parameters.runId, parameters.step),
@@ -72,7 +74,10 @@ export class SsmCommandRunner {
         new ListCommandsCommand({
           InstanceId: instanceId,
           // SSM stamps the command with its own clock: allow a few seconds of difference; the comment decides.
-          Filters: [{ key: 'InvokedAfter', value: new Date(since.getTime() - 5_000).toISOString().replace(/\.\d{3}Z$/, 'Z') }, { key: 'DocumentName', value: this.documentName }],
+          Filters: [
+            { key: 'InvokedAfter', value: new Date(since.getTime() - 5_000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+            { key: 'DocumentName', value: this.documentName },
+          ],
           NextToken,
         }),
       );

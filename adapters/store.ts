@@ -133,10 +133,13 @@ export class FleetStore {
   }
 
   /** Every run of a cluster (`CLUSTER#c` / `RUN#id`), oldest first by start time. */
-  async listRuns(cluster: string): Promise<{ runId: string; cluster: string; targetVersion: string; startedAt: string; status: string; finishedAt?: string }[]> {
+  async listRuns(
+    cluster: string,
+  ): Promise<{ runId: string; cluster: string; targetVersion: string; startedAt: string; status: string; finishedAt?: string }[]> {
     const items = await this.records.query(clusterPk(cluster), SK_PREFIX.run);
-    return (items.map(withoutKey) as unknown as { runId: string; cluster: string; targetVersion: string; startedAt: string; status: string; finishedAt?: string }[])
-      .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    return (
+      items.map(withoutKey) as unknown as { runId: string; cluster: string; targetVersion: string; startedAt: string; status: string; finishedAt?: string }[]
+    ).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   }
 
   /**
@@ -164,7 +167,14 @@ export class FleetStore {
 
   /** The run's own item only (not its plan): whether it is recorded, and summarized. */
   async runFacts(cluster: string, runId: string): Promise<{ status: string; summarized: boolean } | null> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: runKey(cluster, runId), ProjectionExpression: '#s, finishedAt', ExpressionAttributeNames: { '#s': 'status' } }));
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: runKey(cluster, runId),
+        ProjectionExpression: '#s, finishedAt',
+        ExpressionAttributeNames: { '#s': 'status' },
+      }),
+    );
     if (out.Item === undefined) return null;
     // completeRun writes finishedAt with the summary (projected instead of the summary, which may be large).
     return { status: String(out.Item.status), summarized: out.Item.finishedAt !== undefined };
@@ -188,13 +198,15 @@ export class FleetStore {
    */
   async markStarted(runId: string, nodeId: string, at: string): Promise<boolean> {
     try {
-      await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: planKey(runId, nodeId),
-        UpdateExpression: 'SET startedAt = if_not_exists(startedAt, :at)',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':at': at },
-      }));
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: planKey(runId, nodeId),
+          UpdateExpression: 'SET startedAt = if_not_exists(startedAt, :at)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -262,7 +274,7 @@ export class FleetStore {
       new UpdateCommand({
         TableName: this.table,
         Key: checkpointKey(runId, checkpoint.nodeId, checkpoint.step),
-        UpdateExpression: `SET ${entries.map(([, ], i) => `#f${i} = :f${i}`).join(', ')}, startedAt = if_not_exists(startedAt, :startedAt)`,
+        UpdateExpression: `SET ${entries.map(([,], i) => `#f${i} = :f${i}`).join(', ')}, startedAt = if_not_exists(startedAt, :startedAt)`,
         ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])),
         ExpressionAttributeValues: { ...Object.fromEntries(entries.map(([, v], i) => [`:f${i}`, v])), ':startedAt': startedAt },
       }),
@@ -282,9 +294,7 @@ export class FleetStore {
   }
 
   async putCheckpoint(runId: string, checkpoint: StepCheckpoint): Promise<void> {
-    await this.db.send(
-      new PutCommand({ TableName: this.table, Item: { ...checkpointKey(runId, checkpoint.nodeId, checkpoint.step), ...checkpoint } }),
-    );
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...checkpointKey(runId, checkpoint.nodeId, checkpoint.step), ...checkpoint } }));
   }
 
   async getCheckpoint(runId: string, nodeId: string, step: StepId): Promise<StepCheckpoint | null> {
@@ -298,10 +308,17 @@ export class FleetStore {
     // Only a known version is recorded: a node that failed after it changed waits for rollback to say where it is.
     const version = outcome.to;
     // The last decision about this node (who, signed in how), until an outcome without one replaces it.
-    const decision = outcome.decision === undefined ? undefined : {
-      decision: outcome.decision, by: outcome.decidedBy ?? 'unknown', byTimeout: outcome.byTimeout === true, runId, at: outcome.at,
-      ...(outcome.decidedIdentity ? { identity: outcome.decidedIdentity } : {}),
-    };
+    const decision =
+      outcome.decision === undefined
+        ? undefined
+        : {
+            decision: outcome.decision,
+            by: outcome.decidedBy ?? 'unknown',
+            byTimeout: outcome.byTimeout === true,
+            runId,
+            at: outcome.at,
+            ...(outcome.decidedIdentity ? { identity: outcome.decidedIdentity } : {}),
+          };
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
@@ -361,26 +378,66 @@ export class FleetStore {
     return (await this.records.query(runPk(runId), nodeCheckpointsPrefix(nodeId), true)).map((item) => withoutKey(item) as unknown as StepCheckpoint);
   }
 
-  putApproval(...a: Parameters<ApprovalStore['putApproval']>): ReturnType<ApprovalStore['putApproval']> { return this.approvals.putApproval(...a); }
-  getApproval(...a: Parameters<ApprovalStore['getApproval']>): ReturnType<ApprovalStore['getApproval']> { return this.approvals.getApproval(...a); }
-  claimApproval(...a: Parameters<ApprovalStore['claimApproval']>): ReturnType<ApprovalStore['claimApproval']> { return this.approvals.claimApproval(...a); }
-  unclaimApproval(...a: Parameters<ApprovalStore['unclaimApproval']>): ReturnType<ApprovalStore['unclaimApproval']> { return this.approvals.unclaimApproval(...a); }
-  recordLateAttempt(...a: Parameters<ApprovalStore['recordLateAttempt']>): ReturnType<ApprovalStore['recordLateAttempt']> { return this.approvals.recordLateAttempt(...a); }
-  pendingApprovals(): ReturnType<ApprovalStore['pendingApprovals']> { return this.approvals.pendingApprovals(); }
-  recordReminder(...a: Parameters<ApprovalStore['recordReminder']>): ReturnType<ApprovalStore['recordReminder']> { return this.approvals.recordReminder(...a); }
+  putApproval(...a: Parameters<ApprovalStore['putApproval']>): ReturnType<ApprovalStore['putApproval']> {
+    return this.approvals.putApproval(...a);
+  }
+  getApproval(...a: Parameters<ApprovalStore['getApproval']>): ReturnType<ApprovalStore['getApproval']> {
+    return this.approvals.getApproval(...a);
+  }
+  claimApproval(...a: Parameters<ApprovalStore['claimApproval']>): ReturnType<ApprovalStore['claimApproval']> {
+    return this.approvals.claimApproval(...a);
+  }
+  unclaimApproval(...a: Parameters<ApprovalStore['unclaimApproval']>): ReturnType<ApprovalStore['unclaimApproval']> {
+    return this.approvals.unclaimApproval(...a);
+  }
+  recordLateAttempt(...a: Parameters<ApprovalStore['recordLateAttempt']>): ReturnType<ApprovalStore['recordLateAttempt']> {
+    return this.approvals.recordLateAttempt(...a);
+  }
+  pendingApprovals(): ReturnType<ApprovalStore['pendingApprovals']> {
+    return this.approvals.pendingApprovals();
+  }
+  recordReminder(...a: Parameters<ApprovalStore['recordReminder']>): ReturnType<ApprovalStore['recordReminder']> {
+    return this.approvals.recordReminder(...a);
+  }
 
-  getCommand(...a: Parameters<CommandStore['getCommand']>): ReturnType<CommandStore['getCommand']> { return this.commands.getCommand(...a); }
-  claimCommand(...a: Parameters<CommandStore['claimCommand']>): ReturnType<CommandStore['claimCommand']> { return this.commands.claimCommand(...a); }
-  tryClaimCommand(...a: Parameters<CommandStore['tryClaimCommand']>): ReturnType<CommandStore['tryClaimCommand']> { return this.commands.tryClaimCommand(...a); }
-  settleCommand(...a: Parameters<CommandStore['settleCommand']>): ReturnType<CommandStore['settleCommand']> { return this.commands.settleCommand(...a); }
-  repointCommand(...a: Parameters<CommandStore['repointCommand']>): ReturnType<CommandStore['repointCommand']> { return this.commands.repointCommand(...a); }
+  getCommand(...a: Parameters<CommandStore['getCommand']>): ReturnType<CommandStore['getCommand']> {
+    return this.commands.getCommand(...a);
+  }
+  claimCommand(...a: Parameters<CommandStore['claimCommand']>): ReturnType<CommandStore['claimCommand']> {
+    return this.commands.claimCommand(...a);
+  }
+  tryClaimCommand(...a: Parameters<CommandStore['tryClaimCommand']>): ReturnType<CommandStore['tryClaimCommand']> {
+    return this.commands.tryClaimCommand(...a);
+  }
+  settleCommand(...a: Parameters<CommandStore['settleCommand']>): ReturnType<CommandStore['settleCommand']> {
+    return this.commands.settleCommand(...a);
+  }
+  repointCommand(...a: Parameters<CommandStore['repointCommand']>): ReturnType<CommandStore['repointCommand']> {
+    return this.commands.repointCommand(...a);
+  }
 
-  markRunStopping(...a: Parameters<HoldStore['markRunStopping']>): ReturnType<HoldStore['markRunStopping']> { return this.holds.markRunStopping(...a); }
-  runStopping(...a: Parameters<HoldStore['runStopping']>): ReturnType<HoldStore['runStopping']> { return this.holds.runStopping(...a); }
-  openHold(...a: Parameters<HoldStore['openHold']>): ReturnType<HoldStore['openHold']> { return this.holds.openHold(...a); }
-  closeHold(...a: Parameters<HoldStore['closeHold']>): ReturnType<HoldStore['closeHold']> { return this.holds.closeHold(...a); }
-  openHolds(...a: Parameters<HoldStore['openHolds']>): ReturnType<HoldStore['openHolds']> { return this.holds.openHolds(...a); }
-  holdNode(...a: Parameters<HoldStore['holdNode']>): ReturnType<HoldStore['holdNode']> { return this.holds.holdNode(...a); }
-  heldNodes(...a: Parameters<HoldStore['heldNodes']>): ReturnType<HoldStore['heldNodes']> { return this.holds.heldNodes(...a); }
-  releaseHeldNode(...a: Parameters<HoldStore['releaseHeldNode']>): ReturnType<HoldStore['releaseHeldNode']> { return this.holds.releaseHeldNode(...a); }
+  markRunStopping(...a: Parameters<HoldStore['markRunStopping']>): ReturnType<HoldStore['markRunStopping']> {
+    return this.holds.markRunStopping(...a);
+  }
+  runStopping(...a: Parameters<HoldStore['runStopping']>): ReturnType<HoldStore['runStopping']> {
+    return this.holds.runStopping(...a);
+  }
+  openHold(...a: Parameters<HoldStore['openHold']>): ReturnType<HoldStore['openHold']> {
+    return this.holds.openHold(...a);
+  }
+  closeHold(...a: Parameters<HoldStore['closeHold']>): ReturnType<HoldStore['closeHold']> {
+    return this.holds.closeHold(...a);
+  }
+  openHolds(...a: Parameters<HoldStore['openHolds']>): ReturnType<HoldStore['openHolds']> {
+    return this.holds.openHolds(...a);
+  }
+  holdNode(...a: Parameters<HoldStore['holdNode']>): ReturnType<HoldStore['holdNode']> {
+    return this.holds.holdNode(...a);
+  }
+  heldNodes(...a: Parameters<HoldStore['heldNodes']>): ReturnType<HoldStore['heldNodes']> {
+    return this.holds.heldNodes(...a);
+  }
+  releaseHeldNode(...a: Parameters<HoldStore['releaseHeldNode']>): ReturnType<HoldStore['releaseHeldNode']> {
+    return this.holds.releaseHeldNode(...a);
+  }
 }

@@ -13,9 +13,7 @@ export class TaskCallback {
 
   async fail(taskToken: string, error: string, cause: string): Promise<boolean> {
     // Step Functions limits error to 256 and cause to 32768 characters.
-    return this.answer(() =>
-      this.sfn.send(new SendTaskFailureCommand({ taskToken, error: error.slice(0, 256), cause: cause.slice(0, 32_768) })),
-    );
+    return this.answer(() => this.sfn.send(new SendTaskFailureCommand({ taskToken, error: error.slice(0, 256), cause: cause.slice(0, 32_768) })));
   }
 
   private async answer(send: () => Promise<unknown>): Promise<boolean> {

@@ -27,22 +27,31 @@ export class WindowStore {
     const recorded: { runId: string; startedAt: string }[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.table.db.send(new QueryCommand({
-        TableName: this.table.name,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
-        ExpressionAttributeValues: { ':pk': clusterPk(cluster), ':run': SK_PREFIX.run },
-        ProjectionExpression: 'runId, startedAt',
-        ExclusiveStartKey: startKey,
-      }));
+      const page = await this.table.db.send(
+        new QueryCommand({
+          TableName: this.table.name,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :run)',
+          ExpressionAttributeValues: { ':pk': clusterPk(cluster), ':run': SK_PREFIX.run },
+          ProjectionExpression: 'runId, startedAt',
+          ExclusiveStartKey: startKey,
+        }),
+      );
       for (const item of page.Items ?? []) recorded.push({ runId: String(item.runId), startedAt: String(item.startedAt ?? '') });
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
-    const recent = recorded.filter((r) => r.runId !== exceptRunId).sort((a, b) => b.startedAt.localeCompare(a.startedAt)).slice(0, runs);
-    const items = await Promise.all(recent.map(async ({ runId }) => (await this.table.db.send(new GetCommand({ TableName: this.table.name, Key: durationsKey(runId) }))).Item));
-    return items.filter((i): i is Record<string, unknown> => i !== undefined).map((i) => ({
-      byRole: (i.byRole ?? {}) as Record<string, number[]>,
-      all: Array.isArray(i.all) ? (i.all as number[]) : [],
-    }));
+    const recent = recorded
+      .filter((r) => r.runId !== exceptRunId)
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
+      .slice(0, runs);
+    const items = await Promise.all(
+      recent.map(async ({ runId }) => (await this.table.db.send(new GetCommand({ TableName: this.table.name, Key: durationsKey(runId) }))).Item),
+    );
+    return items
+      .filter((i): i is Record<string, unknown> => i !== undefined)
+      .map((i) => ({
+        byRole: (i.byRole ?? {}) as Record<string, number[]>,
+        all: Array.isArray(i.all) ? (i.all as number[]) : [],
+      }));
   }
 
   /** Keeps a run's node durations for later runs' estimates (its summary, once; a retry writes the same). */
@@ -63,13 +72,15 @@ export class WindowStore {
   /** Records the first node the cutoff refused (later refusals keep it). */
   async recordCutoff(runId: string, cutoff: CutoffRecord): Promise<void> {
     try {
-      await this.table.db.send(new UpdateCommand({
-        TableName: this.table.name,
-        Key: windowKey(runId),
-        UpdateExpression: 'SET cutoff = :cutoff',
-        ConditionExpression: 'attribute_not_exists(cutoff)',
-        ExpressionAttributeValues: { ':cutoff': cutoff },
-      }));
+      await this.table.db.send(
+        new UpdateCommand({
+          TableName: this.table.name,
+          Key: windowKey(runId),
+          UpdateExpression: 'SET cutoff = :cutoff',
+          ConditionExpression: 'attribute_not_exists(cutoff)',
+          ExpressionAttributeValues: { ':cutoff': cutoff },
+        }),
+      );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }

@@ -8,7 +8,10 @@ import { STATE_LIMIT_BYTES, estimateStates } from '../core/capacity.js';
 export function capacity() {
   // The run's largest state, as the plan Lambda estimates it before it refuses a cluster (core/capacity.ts).
   const estimate = (count: number, explicitNodes: boolean) => {
-    const nodes = Array.from({ length: count }, (_, i) => ({ id: `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`, roles: [i % 10 === 0 ? 'router' : 'dea'] }));
+    const nodes = Array.from({ length: count }, (_, i) => ({
+      id: `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`,
+      roles: [i % 10 === 0 ? 'router' : 'dea'],
+    }));
     nodes[0] = { id: nodes[0]?.id ?? 'i-0', roles: ['primary'] };
     const input = parseInput({ cluster: 'prod', targetVersion: '3.2.0' });
     const plan = planUpgrade({ ...input, nodes }, nodes, new Map());
@@ -30,19 +33,41 @@ export function capacity() {
   const summaryBytes = (count: number) => {
     const ids = Array.from({ length: count }, (_, i) => `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`);
     const steps = ['self-update', 'version-check', 'download', 'pre-upgrade-validation', 'backup', 'upgrade', 'restart', 'post-upgrade-validation'] as const;
-    const summary = compactSummary(buildSummary({
-      run: { runId: 'prod-3.2.0-20261124T103000', cluster: 'prod', targetVersion: '3.2.0', coreNode: ids[0] ?? '', order: ids, roles: Object.fromEntries(ids.map((id) => [id, ['dea']])), plannedFrom: {}, startedAt: '2026-11-24T10:30:00Z' },
-      checkpoints: ids.flatMap((nodeId) => steps.map((step) => ({ nodeId, step, status: 'SUCCEEDED' as const, exitCode: 0, warnings: [], startedAt: '2026-11-24T10:30:00Z', finishedAt: '2026-11-24T10:30:01Z' }))),
-      outcomes: ids.map((nodeId) => ({ nodeId, status: 'UPGRADED' as const, from: '3.1.0', to: '3.2.0', at: '2026-11-24T10:31:00Z' })),
-      lockReleased: true,
-      finishedAt: '2026-11-24T11:00:00Z',
-    }));
+    const summary = compactSummary(
+      buildSummary({
+        run: {
+          runId: 'prod-3.2.0-20261124T103000',
+          cluster: 'prod',
+          targetVersion: '3.2.0',
+          coreNode: ids[0] ?? '',
+          order: ids,
+          roles: Object.fromEntries(ids.map((id) => [id, ['dea']])),
+          plannedFrom: {},
+          startedAt: '2026-11-24T10:30:00Z',
+        },
+        checkpoints: ids.flatMap((nodeId) =>
+          steps.map((step) => ({
+            nodeId,
+            step,
+            status: 'SUCCEEDED' as const,
+            exitCode: 0,
+            warnings: [],
+            startedAt: '2026-11-24T10:30:00Z',
+            finishedAt: '2026-11-24T10:30:01Z',
+          })),
+        ),
+        outcomes: ids.map((nodeId) => ({ nodeId, status: 'UPGRADED' as const, from: '3.1.0', to: '3.2.0', at: '2026-11-24T10:31:00Z' })),
+        lockReleased: true,
+        finishedAt: '2026-11-24T11:00:00Z',
+      }),
+    );
     return Buffer.byteLength(JSON.stringify(summary));
   };
   let summaryMax = 1;
   while (summaryMax < MAX_NODES && summaryBytes(summaryMax * 2) <= STATE_LIMIT_BYTES) summaryMax *= 2;
   summaryMax = Math.min(summaryMax, MAX_NODES);
-  for (let step = summaryMax / 2; step >= 1; step /= 2) if (summaryMax + step <= MAX_NODES && summaryBytes(summaryMax + step) <= STATE_LIMIT_BYTES) summaryMax += step;
+  for (let step = summaryMax / 2; step >= 1; step /= 2)
+    if (summaryMax + step <= MAX_NODES && summaryBytes(summaryMax + step) <= STATE_LIMIT_BYTES) summaryMax += step;
   const payload = maxNodes(false);
   return {
     maxNodesPerExecution: Math.min(payload, summaryMax),
@@ -58,5 +83,10 @@ export function capacity() {
 /** The bench table's row for the nodes per execution. */
 export function capacityRows(cap: ReturnType<typeof capacity>, ranNodes: number | undefined): [string, string][] {
   const ran = ranNodes === undefined ? 'not run here' : `${ranNodes} run in one execution`;
-  return [['max nodes per execution', `${ranNodes === undefined ? cap.maxNodesPerExecution : Math.min(cap.maxNodesPerExecution, ranNodes)} (${ran}; payload bound ${cap.maxNodesPerExecution}, limited by ${cap.limitedBy}; ${cap.maxNodesByStatePayloadWithNodesInInput} with nodes listed in the input)`]];
+  return [
+    [
+      'max nodes per execution',
+      `${ranNodes === undefined ? cap.maxNodesPerExecution : Math.min(cap.maxNodesPerExecution, ranNodes)} (${ran}; payload bound ${cap.maxNodesPerExecution}, limited by ${cap.limitedBy}; ${cap.maxNodesByStatePayloadWithNodesInInput} with nodes listed in the input)`,
+    ],
+  ];
 }

@@ -53,7 +53,11 @@ const percentile = (xs: number[], p: number) => {
 };
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
-async function run(name: string, opts: Omit<RehearsalOptions, 'workdir' | 'dynamodb'>, dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>): Promise<RehearsalResult> {
+async function run(
+  name: string,
+  opts: Omit<RehearsalOptions, 'workdir' | 'dynamodb'>,
+  dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>,
+): Promise<RehearsalResult> {
   const started = performance.now();
   const result = await rehearse({ workdir: join(WORK, name), dynamodb, ...opts });
   say(`  ${name}: ${result.summary.status} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -95,7 +99,9 @@ const loadAverage = () => loadavg().map((x) => round(x, 1));
 function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
@@ -126,15 +132,19 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startL
     if (!/: ok in |: FAILED after /.test(line) || ++done % 2500 !== 0) return;
     say(`  ${name}: ${done} task states done in ${Math.round((performance.now() - started) / 1000)} s (load ${loadAverage()[0]})`);
   };
-  const result = await run(name, {
-    ...(count >= 1000 ? { progress } : {}),
-    cluster: { cluster: `bench-${name}`, nodes: nodesOf(count, (i) => (i === 0 ? ['primary'] : ['dea'])) },
-    targetVersion: '3.1.0',
-    runbookPath: TIMED,
-    bareSandboxes: true,
-    nodeEnv: { FU_BENCH_SCALE: '0' },
-    concurrency: { dea: inFlight },
-  }, dynamodb);
+  const result = await run(
+    name,
+    {
+      ...(count >= 1000 ? { progress } : {}),
+      cluster: { cluster: `bench-${name}`, nodes: nodesOf(count, (i) => (i === 0 ? ['primary'] : ['dea'])) },
+      targetVersion: '3.1.0',
+      runbookPath: TIMED,
+      bareSandboxes: true,
+      nodeEnv: { FU_BENCH_SCALE: '0' },
+      concurrency: { dea: inFlight },
+    },
+    dynamodb,
+  );
   const used = process.cpuUsage(cpu);
   const counted = inFlight === 1 ? result.steps.filter((s) => !CHECK_STEPS.has(s.step)) : result.steps;
   const over = counted.map((s) => Math.max(0, s.taskMs - s.scriptMs));
@@ -177,11 +187,19 @@ async function requestLatency(dynamodb: Awaited<ReturnType<typeof startLocalDyna
   // The rehearsals' own table (created here if no rehearsal ran yet), under keys of its own.
   const table = TABLE_NAME;
   await createTable(dynamodb.endpoint, {
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
     BillingMode: 'PAY_PER_REQUEST',
   });
-  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  const db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  );
   const times: number[] = [];
   const cpu = process.cpuUsage();
   const engineCpu = cpuSeconds(dynamodb.pid);
@@ -189,7 +207,13 @@ async function requestLatency(dynamodb: Awaited<ReturnType<typeof startLocalDyna
   try {
     for (let i = 0; i < n; i++) {
       const t = performance.now();
-      if (i % 2 === 0) await db.send(new PutCommand({ TableName: table, Item: { pk: `BENCH#latency/NODE#${i % 50}`, sk: 'STEP#upgrade', status: 'RUNNING', startedAt: new Date().toISOString() } }));
+      if (i % 2 === 0)
+        await db.send(
+          new PutCommand({
+            TableName: table,
+            Item: { pk: `BENCH#latency/NODE#${i % 50}`, sk: 'STEP#upgrade', status: 'RUNNING', startedAt: new Date().toISOString() },
+          }),
+        );
       else await db.send(new GetCommand({ TableName: table, Key: { pk: `BENCH#latency/NODE#${(i - 1) % 50}`, sk: 'STEP#upgrade' } }));
       if (i >= 50) times.push(performance.now() - t); // the first ones warm the JIT on both sides
     }
@@ -224,9 +248,15 @@ async function overhead(dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>
 }
 
 /** The results.json fields of (c), merged over what an earlier run measured (`--overhead-only` keeps the rest). */
-function overheadFields(c: Overhead, previous: Partial<Record<'overheadMsPerNodeStep' | 'overheadMsPerNodeStepTenInFlight' | 'orchestrationCpuMsPerNodeStep', Record<string, number>>> & { details?: { overhead?: Partial<Overhead> } } = {}) {
+function overheadFields(
+  c: Overhead,
+  previous: Partial<Record<'overheadMsPerNodeStep' | 'overheadMsPerNodeStepTenInFlight' | 'orchestrationCpuMsPerNodeStep', Record<string, number>>> & {
+    details?: { overhead?: Partial<Overhead> };
+  } = {},
+) {
   const medians = (runs: Record<string, NoopRun>) => Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.medianMs]));
-  const cpu = (runs: Record<string, NoopRun>) => Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, round(v.orchestrationCpuMsPerStep.rehearsal + v.orchestrationCpuMsPerStep.dynamodb, 1)]));
+  const cpu = (runs: Record<string, NoopRun>) =>
+    Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, round(v.orchestrationCpuMsPerStep.rehearsal + v.orchestrationCpuMsPerStep.dynamodb, 1)]));
   return {
     overheadMsPerNodeStep: { ...previous.overheadMsPerNodeStep, ...medians(c.oneAtATime) },
     overheadMsPerNodeStepTenInFlight: { ...previous.overheadMsPerNodeStepTenInFlight, ...medians(c.tenInFlight) },
@@ -239,10 +269,12 @@ function overheadFields(c: Overhead, previous: Partial<Record<'overheadMsPerNode
 }
 
 function overheadRows(c: Overhead): [string, string][] {
-  const row = (label: string) => ([k, v]: [string, NoopRun]): [string, string] => [
-    `orchestration overhead per node step, ${k} nodes, ${label} (median / p95 ms; CPU ms rehearsal + local DynamoDB)`,
-    `${v.medianMs} / ${v.p95Ms}; ${v.orchestrationCpuMsPerStep.rehearsal} + ${v.orchestrationCpuMsPerStep.dynamodb} (${v.nodeSteps} steps, ${v.wallSeconds} s, load ${v.loadAverage.before[0]}→${v.loadAverage.after[0]})`,
-  ];
+  const row =
+    (label: string) =>
+    ([k, v]: [string, NoopRun]): [string, string] => [
+      `orchestration overhead per node step, ${k} nodes, ${label} (median / p95 ms; CPU ms rehearsal + local DynamoDB)`,
+      `${v.medianMs} / ${v.p95Ms}; ${v.orchestrationCpuMsPerStep.rehearsal} + ${v.orchestrationCpuMsPerStep.dynamodb} (${v.nodeSteps} steps, ${v.wallSeconds} s, load ${v.loadAverage.before[0]}→${v.loadAverage.after[0]})`,
+    ];
   return [...Object.entries(c.oneAtATime).map(row('one at a time')), ...Object.entries(c.tenInFlight).map(row('10 in flight'))];
 }
 
@@ -253,7 +285,8 @@ async function large(dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>) {
   if (r.upgraded !== LARGE_NODES) throw new Error(`the large run upgraded ${r.upgraded} of ${LARGE_NODES} nodes`);
   if (r.parentEvents > 25_000) throw new Error(`the large run's parent history has ${r.parentEvents} events, over the 25,000 limit`);
   if (r.maxPayloadBytes > 256 * 1024) throw new Error(`the large run passed a ${r.maxPayloadBytes}-byte payload, over 256 KiB`);
-  if (!r.limitsEnforced || r.iam.denied > 0) throw new Error(`the large run was not held to AWS's limits and IAM (IAM: ${r.iam.checked} calls checked, ${r.iam.denied} denied)`);
+  if (!r.limitsEnforced || r.iam.denied > 0)
+    throw new Error(`the large run was not held to AWS's limits and IAM (IAM: ${r.iam.checked} calls checked, ${r.iam.denied} denied)`);
   return r;
 }
 
@@ -271,14 +304,18 @@ async function window(dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>) 
   ];
   const nodes = nodesOf(30, (i) => roles[i] as string[]);
   const concurrency = { dea: 4, unmatched: 4 };
-  const result = await run('window', {
-    cluster: { cluster: 'bench-window', nodes },
-    targetVersion: '3.1.0',
-    runbookPath: TIMED,
-    bareSandboxes: true,
-    nodeEnv: { FU_BENCH_SCALE: String(scale) },
-    concurrency,
-  }, dynamodb);
+  const result = await run(
+    'window',
+    {
+      cluster: { cluster: 'bench-window', nodes },
+      targetVersion: '3.1.0',
+      runbookPath: TIMED,
+      bareSandboxes: true,
+      nodeEnv: { FU_BENCH_SCALE: String(scale) },
+      concurrency,
+    },
+    dynamodb,
+  );
   const m = result.summary.maintenanceMode;
   const on = result.steps.find((s) => s.step === 'maintenance-on');
   const windowMs = Date.parse(m.disabledAt ?? '') - Date.parse(m.enabledAt ?? '') + (on?.taskMs ?? 0);
@@ -286,9 +323,14 @@ async function window(dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>) 
   const serialMs = result.steps.reduce((sum, s) => sum + s.taskMs, 0);
   // Lower bound from the durations alone: maintenance on/off, and per group ceil(n / c) rounds of the window steps.
   const d = (step: string) => ({ download: 6, upgrade: 4, restart: 2 })[step] ?? 1;
-  const windowSteps = (retire: boolean) => ['pre-upgrade-validation', ...(retire ? ['retire'] : []), 'backup', 'upgrade', 'restart', 'post-upgrade-validation'].reduce((a, s) => a + d(s), 0);
+  const windowSteps = (retire: boolean) =>
+    ['pre-upgrade-validation', ...(retire ? ['retire'] : []), 'backup', 'upgrade', 'restart', 'post-upgrade-validation'].reduce((a, s) => a + d(s), 0);
   const allSteps = (retire: boolean) => d('self-update') + d('version-check') + d('download') + windowSteps(retire);
-  const plan = planUpgrade(parseInput({ cluster: 'bench-window', targetVersion: '3.1.0', nodes: nodes.map((n) => ({ id: n.id, roles: n.roles })), concurrency }), nodes, new Map());
+  const plan = planUpgrade(
+    parseInput({ cluster: 'bench-window', targetVersion: '3.1.0', nodes: nodes.map((n) => ({ id: n.id, roles: n.roles })), concurrency }),
+    nodes,
+    new Map(),
+  );
   const oursBound = 2 + plan.groups.reduce((a, g) => a + Math.ceil(g.nodes.length / g.concurrency) * windowSteps(g.role === 'dea'), 0);
   const serialBound = 2 + nodes.reduce((a, n) => a + allSteps(n.roles.includes('dea')), 0);
   return {
@@ -303,7 +345,18 @@ async function window(dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>) 
 }
 
 function largeRunOf(l: NoopRun) {
-  return { nodes: l.nodes, durationMs: l.durationMs, parentEvents: l.parentEvents, childExecutions: l.childExecutions, maxPayloadBytes: l.maxPayloadBytes, maxMapResultBytes: l.maxMapResultBytes, limitsEnforced: l.limitsEnforced, iam: l.iam, overheadMedianMs: l.medianMs, loadAverage: l.loadAverage };
+  return {
+    nodes: l.nodes,
+    durationMs: l.durationMs,
+    parentEvents: l.parentEvents,
+    childExecutions: l.childExecutions,
+    maxPayloadBytes: l.maxPayloadBytes,
+    maxMapResultBytes: l.maxMapResultBytes,
+    limitsEnforced: l.limitsEnforced,
+    iam: l.iam,
+    overheadMedianMs: l.medianMs,
+    loadAverage: l.loadAverage,
+  };
 }
 
 function largeRows(l: NoopRun): [string, string][] {
@@ -330,19 +383,30 @@ async function main() {
       const request = await requestLatency(dynamodb);
       say(`one DynamoDB request: ${JSON.stringify(request)}`);
       const counts = only.slice('--overhead-only='.length).split(',').filter(Boolean).map(Number);
-      const inFlight = process.argv.find((a) => a.startsWith('--in-flight='))?.slice('--in-flight='.length).split(',').map(Number);
+      const inFlight = process.argv
+        .find((a) => a.startsWith('--in-flight='))
+        ?.slice('--in-flight='.length)
+        .split(',')
+        .map(Number);
       if (inFlight?.some((n) => n !== 1 && n !== 10)) throw new Error('--in-flight takes 1, 10 or 1,10');
       const c = await overhead(dynamodb, counts, inFlight);
-      const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & Parameters<typeof overheadFields>[1] & { details: Record<string, unknown> };
+      const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> &
+        Parameters<typeof overheadFields>[1] & { details: Record<string, unknown> };
       const { overhead: details, ...fields } = overheadFields(c, previous);
-      writeFileSync(file, `${JSON.stringify({ ...previous, overheadMeasuredAt: new Date().toISOString(), ...fields, details: { ...previous.details, dynamodbRequest: request, overhead: details } }, null, 2)}\n`);
+      writeFileSync(
+        file,
+        `${JSON.stringify({ ...previous, overheadMeasuredAt: new Date().toISOString(), ...fields, details: { ...previous.details, dynamodbRequest: request, overhead: details } }, null, 2)}\n`,
+      );
       printTable(overheadRows(c), file);
       return;
     }
     if (largeOnly) {
       const l = await large(dynamodb);
       const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { details: Record<string, unknown> };
-      writeFileSync(file, `${JSON.stringify({ ...previous, largeRun: largeRunOf(l), maxNodesPerExecution: Math.min(cap.maxNodesPerExecution, l.nodes), details: { ...previous.details, large: l } }, null, 2)}\n`);
+      writeFileSync(
+        file,
+        `${JSON.stringify({ ...previous, largeRun: largeRunOf(l), maxNodesPerExecution: Math.min(cap.maxNodesPerExecution, l.nodes), details: { ...previous.details, large: l } }, null, 2)}\n`,
+      );
       printTable([...largeRows(l), ...capacityRows(cap, l.nodes)], file);
       return;
     }
@@ -368,7 +432,16 @@ async function main() {
       windowLowerBoundRatio: d.windowLowerBoundRatio,
       maxNodesPerExecution: l ? maxNodes : cap.maxNodesPerExecution,
       ...(l ? { largeRun: largeRunOf(l) } : {}),
-      details: { perNode: a, prices: PRICES, dynamodbRequest: request, overhead: overheadDetails, window: d, synth: e, capacity: cap, ...(l ? { large: l } : {}) },
+      details: {
+        perNode: a,
+        prices: PRICES,
+        dynamodbRequest: request,
+        overhead: overheadDetails,
+        window: d,
+        synth: e,
+        capacity: cap,
+        ...(l ? { large: l } : {}),
+      },
     };
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
     const rows: [string, string][] = [
@@ -378,7 +451,10 @@ async function main() {
       ['Lambda invocations per node (demo)', String(a.lambdaInvocationsPerNode)],
       ['estimated Step Functions + Lambda cost per node (USD)', String(a.costPerNodeUsd)],
       ...overheadRows(c),
-      ['one DynamoDB request, handler client → local DynamoDB (median / p95 ms; CPU ms client + local DynamoDB)', `${request.medianMs} / ${request.p95Ms}; ${request.cpuMsPerRequest.client} + ${request.cpuMsPerRequest.dynamodb}`],
+      [
+        'one DynamoDB request, handler client → local DynamoDB (median / p95 ms; CPU ms client + local DynamoDB)',
+        `${request.medianMs} / ${request.p95Ms}; ${request.cpuMsPerRequest.client} + ${request.cpuMsPerRequest.dynamodb}`,
+      ],
       ['maintenance window, ours / serial seed (s)', `${d.windowSeconds} / ${d.serialWindowSeconds}`],
       ['window ratio (measured) vs lower bound', `${d.windowRatio} vs ${d.windowLowerBoundRatio}`],
       ['cdk synth (s)', String(e.synthSeconds)],

@@ -21,15 +21,27 @@ function approvalSignIn(): { approvalSignIn?: ApprovalSignInProps } {
   const issuer = context('approvalIssuer');
   const rest = { clientId: context('approvalClientId'), clientSecretArn: context('approvalClientSecretArn'), approvers: context('approvers') };
   if (issuer === undefined) {
-    const stray = Object.entries({ approvalClientId: rest.clientId, approvalClientSecretArn: rest.clientSecretArn, approvers: rest.approvers }).find(([, v]) => v !== undefined);
-    if (stray) throw new Error(`${stray[0]} is set but approvalIssuer is not: sign-in needs approvalIssuer, approvalClientId, approvalClientSecretArn and approvers`);
+    const stray = Object.entries({ approvalClientId: rest.clientId, approvalClientSecretArn: rest.clientSecretArn, approvers: rest.approvers }).find(
+      ([, v]) => v !== undefined,
+    );
+    if (stray)
+      throw new Error(`${stray[0]} is set but approvalIssuer is not: sign-in needs approvalIssuer, approvalClientId, approvalClientSecretArn and approvers`);
     return {};
   }
   for (const [name, value] of Object.entries({ approvalClientId: rest.clientId, approvalClientSecretArn: rest.clientSecretArn, approvers: rest.approvers })) {
-    if (value === undefined) throw new Error(`${name}: required with approvalIssuer (sign-in needs approvalIssuer, approvalClientId, approvalClientSecretArn and approvers)`);
+    if (value === undefined)
+      throw new Error(`${name}: required with approvalIssuer (sign-in needs approvalIssuer, approvalClientId, approvalClientSecretArn and approvers)`);
   }
   const groupsClaim = context('approvalGroupsClaim');
-  return { approvalSignIn: { issuer, clientId: rest.clientId ?? '', clientSecretArn: rest.clientSecretArn ?? '', approvers: rest.approvers ?? '', ...(groupsClaim ? { groupsClaim } : {}) } };
+  return {
+    approvalSignIn: {
+      issuer,
+      clientId: rest.clientId ?? '',
+      clientSecretArn: rest.clientSecretArn ?? '',
+      approvers: rest.approvers ?? '',
+      ...(groupsClaim ? { groupsClaim } : {}),
+    },
+  };
 }
 
 new FleetUpgradeStack(app, 'FleetUpgradeStack', {
@@ -39,6 +51,12 @@ new FleetUpgradeStack(app, 'FleetUpgradeStack', {
   // No default: without the key nodes could not tell a real package from a forged one (synth refuses, naming it).
   packageSigningPublicKey: context('packageSigningPublicKey') ?? '',
   ...(context('runbook') ? { runbook: context('runbook') } : {}),
-  ...(context('approverEmails') ? { approverEmails: context('approverEmails')?.split(',').map((e) => e.trim()) } : {}),
+  ...(context('approverEmails')
+    ? {
+        approverEmails: context('approverEmails')
+          ?.split(',')
+          .map((e) => e.trim()),
+      }
+    : {}),
   ...approvalSignIn(),
 });

@@ -13,12 +13,14 @@ import { EXIT_RUN_FAILED, UsageError } from './errors.js';
 function clientsFor(command: Command): { clients: StackClients; flags: GlobalFlags } {
   const flags = globalFlags(command);
   const table = flags.table ?? (process.env.TABLE_NAME || undefined);
-  if (table !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(table)) throw new UsageError(`--table: expected a DynamoDB table name, got ${JSON.stringify(table)}`);
+  if (table !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(table))
+    throw new UsageError(`--table: expected a DynamoDB table name, got ${JSON.stringify(table)}`);
   const resolved = { ...flags, ...(table === undefined ? {} : { table }) };
   return { clients: new StackClients(resolved), flags: resolved };
 }
 
-const AWS_HELP = '\nAWS: the usual credential/region chain (AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SFN point elsewhere);\nthe table is --table, else TABLE_NAME, else the TableName output of --stack.';
+const AWS_HELP =
+  '\nAWS: the usual credential/region chain (AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SFN point elsewhere);\nthe table is --table, else TABLE_NAME, else the TableName output of --stack.';
 
 /** What an operator may see of an approval: everything but the task token (and the item's bookkeeping). */
 function visible(a: StoredApproval): Omit<StoredApproval, 'taskToken' | 'ttl' | 'state'> {
@@ -51,9 +53,15 @@ function describe(a: StoredApproval): string {
     `  cluster ${a.cluster}, run ${a.runId}`,
     `  node ${a.nodeId} (${a.roles.join(', ')}) failed at ${a.failedStep}, exit code ${a.exitCode ?? 'none'}; ${a.from ?? 'unknown'} → ${a.to}; backup ${a.backupId ?? 'none'}`,
     `  already upgraded: ${nodeNames(a.upgraded)}`,
-    ...(a.held === undefined ? [] : [`  held until you decide (not started): ${nodeNames(a.held)}; finishing their current node: ${nodeNames(a.inFlight ?? [])}`]),
+    ...(a.held === undefined
+      ? []
+      : [`  held until you decide (not started): ${nodeNames(a.held)}; finishing their current node: ${nodeNames(a.inFlight ?? [])}`]),
     `  waiting since ${a.createdAt}; at ${a.expiresAt} the run decides ${a.onTimeout}`,
-    ...a.outputTail.split('\n').filter((l) => l !== '').slice(-5).map((l) => `  | ${l}`),
+    ...a.outputTail
+      .split('\n')
+      .filter((l) => l !== '')
+      .slice(-5)
+      .map((l) => `  | ${l}`),
     `  decide: fleet-upgrade decide ${a.approvalId} ${DECISIONS.join('|')}`,
   ].join('\n');
 }
@@ -61,7 +69,7 @@ function describe(a: StoredApproval): string {
 /** `fleet-upgrade approvals`: what waits for a human, oldest first. */
 export function approvalsCommand(): Command {
   return new Command('approvals')
-    .description('List approvals waiting for a decision (a node\'s step failed and the run waits).')
+    .description("List approvals waiting for a decision (a node's step failed and the run waits).")
     .option('--json', 'print the approvals as JSON')
     .addHelpText('after', `${AWS_HELP}\nExit codes: 0 listed, 1 the table could not be read, 2 bad usage.`)
     .action(async (flags: { json?: boolean }, command: Command) => {
@@ -103,8 +111,18 @@ export function decideCommand(): Command {
   return new Command('decide')
     .description('Decide a waiting approval with your AWS credentials, recording who decided.')
     .addArgument(new Argument('<approval-id>', 'the approval id (from the email or `fleet-upgrade approvals`)'))
-    .addArgument(new Argument('<decision>', [...DECISIONS.map((d) => `${d}: ${DECISION_HELP[d]}`), 'after the canary:', ...CANARY_DECISIONS.map((d) => `${d}: ${CANARY_DECISION_HELP[d]}`)].join('\n')).choices([...new Set<string>([...DECISIONS, ...CANARY_DECISIONS])]))
-    .addHelpText('after', `${AWS_HELP}\nExit codes: 0 decided, 1 not open (unknown, already decided, expired, or too late: the run stopped waiting first — the message says which), 2 bad usage.`)
+    .addArgument(
+      new Argument(
+        '<decision>',
+        [...DECISIONS.map((d) => `${d}: ${DECISION_HELP[d]}`), 'after the canary:', ...CANARY_DECISIONS.map((d) => `${d}: ${CANARY_DECISION_HELP[d]}`)].join(
+          '\n',
+        ),
+      ).choices([...new Set<string>([...DECISIONS, ...CANARY_DECISIONS])]),
+    )
+    .addHelpText(
+      'after',
+      `${AWS_HELP}\nExit codes: 0 decided, 1 not open (unknown, already decided, expired, or too late: the run stopped waiting first — the message says which), 2 bad usage.`,
+    )
     .action(async (approvalId: string, decision: AnyDecision, _flags: unknown, command: Command) => {
       if (!APPROVAL_ID_PATTERN.test(approvalId)) {
         throw new UsageError(`<approval-id>: expected lowercase letters, digits and dashes (8 to 64), got ${JSON.stringify(approvalId)}`);
@@ -112,9 +130,13 @@ export function decideCommand(): Command {
       const { clients, flags } = clientsFor(command);
       try {
         const store = await clients.store();
-        const decidedBy = await callerIdentity(flags.endpoint === undefined ? new STSClient({ maxAttempts: 1, ...(flags.region ? { region: flags.region } : {}) }) : null);
+        const decidedBy = await callerIdentity(
+          flags.endpoint === undefined ? new STSClient({ maxAttempts: 1, ...(flags.region ? { region: flags.region } : {}) }) : null,
+        );
         const decided = await decideApproval({ store, sfn: clients.sfn }, approvalId, decision, decidedBy, new Date());
-        process.stdout.write(`Decided ${decision} for node ${decided.nodeId} of run ${decided.runId} (cluster ${decided.cluster}), by ${decidedBy} at ${decided.decidedAt}.\n${decisionHelp(decided, decision)}\n`);
+        process.stdout.write(
+          `Decided ${decision} for node ${decided.nodeId} of run ${decided.runId} (cluster ${decided.cluster}), by ${decidedBy} at ${decided.decidedAt}.\n${decisionHelp(decided, decision)}\n`,
+        );
       } catch (error) {
         if (!(error instanceof ApprovalNotOpenError) && !(error instanceof DecisionNotOfferedError)) throw error;
         process.stderr.write(`fleet-upgrade: ${error.message}\n`);

@@ -239,9 +239,12 @@ export function toSvg(definition: AslGraph, title = 'fleet-upgrade state machine
     const d = down
       ? `M${x1.toFixed(1)},${y1.toFixed(1)} C${x1.toFixed(1)},${((y1 + y2) / 2).toFixed(1)} ${x2.toFixed(1)},${((y1 + y2) / 2).toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}`
       : `M${(a.x + a.w).toFixed(1)},${y1.toFixed(1)} C${(a.x + a.w + 60).toFixed(1)},${y1.toFixed(1)} ${(b.x + b.w + 60).toFixed(1)},${y2.toFixed(1)} ${(b.x + b.w).toFixed(1)},${y2.toFixed(1)}`;
-    lines.push(`<path class="edge ${e.kind}" d="${d}" marker-end="url(#arrow)"><title>${escapeXml(`${e.from} → ${e.to}${e.label ? ` (${e.label})` : ''}`)}</title></path>`);
+    lines.push(
+      `<path class="edge ${e.kind}" d="${d}" marker-end="url(#arrow)"><title>${escapeXml(`${e.from} → ${e.to}${e.label ? ` (${e.label})` : ''}`)}</title></path>`,
+    );
     if (e.label && e.kind === 'choice') right = Math.max(right, (x1 + x2) / 2 + 4 + e.label.length * 6 + margin);
-    if (e.label && e.kind === 'choice') lines.push(`<text class="label" x="${((x1 + x2) / 2 + 4).toFixed(1)}" y="${((y1 + y2) / 2).toFixed(1)}">${escapeXml(e.label)}</text>`);
+    if (e.label && e.kind === 'choice')
+      lines.push(`<text class="label" x="${((x1 + x2) / 2 + 4).toFixed(1)}" y="${((y1 + y2) / 2).toFixed(1)}">${escapeXml(e.label)}</text>`);
   }
   const w = right;
   const h = root.h + 2 * margin;

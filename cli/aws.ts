@@ -23,7 +23,11 @@ export interface GlobalFlags {
 /** Adds the global options to the root program. */
 export function addGlobalOptions(program: Command): Command {
   return program
-    .option('--endpoint <url>', 'talk to this endpoint instead of AWS (e.g. `fleet-upgrade local serve`); env FLEET_UPGRADE_ENDPOINT', process.env.FLEET_UPGRADE_ENDPOINT)
+    .option(
+      '--endpoint <url>',
+      'talk to this endpoint instead of AWS (e.g. `fleet-upgrade local serve`); env FLEET_UPGRADE_ENDPOINT',
+      process.env.FLEET_UPGRADE_ENDPOINT,
+    )
     .option('--region <region>', 'AWS region (default: the usual chain, AWS_REGION / profile)')
     .option('--profile <name>', 'AWS profile from ~/.aws/config (default: the usual chain, AWS_PROFILE)')
     .option('--stack <name>', 'the deployed stack whose outputs name the state machine and table', process.env.FLEET_UPGRADE_STACK ?? 'FleetUpgradeStack')
@@ -49,7 +53,8 @@ export class StackClients {
       throw new UsageError(`--endpoint: expected a URL like http://127.0.0.1:4599, got ${JSON.stringify(flags.endpoint)}`);
     }
     if (flags.profile !== undefined) {
-      if (!/^[A-Za-z0-9_.+@=,-]{1,64}$/.test(flags.profile)) throw new UsageError(`--profile: expected a profile name from ~/.aws/config, got ${JSON.stringify(flags.profile)}`);
+      if (!/^[A-Za-z0-9_.+@=,-]{1,64}$/.test(flags.profile))
+        throw new UsageError(`--profile: expected a profile name from ~/.aws/config, got ${JSON.stringify(flags.profile)}`);
       // The SDK's default chain reads it: every client, including the ones doctor builds.
       process.env.AWS_PROFILE = flags.profile;
     }
@@ -74,8 +79,11 @@ export class StackClients {
         out = await this.cfn.send(new DescribeStacksCommand({ StackName: this.flags.stack }));
       } catch (error) {
         const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        if (isUnreachable(error)) throw new AwsUnreachableError(`cannot read the outputs of stack ${this.flags.stack}: ${why} (${unreachableHint(this.flags.endpoint)})`);
-        throw new UsageError(`cannot read the outputs of stack ${this.flags.stack}: ${why} (deploy it with \`npx cdk deploy\`, pass --stack NAME, or --state-machine-arn and --table)`);
+        if (isUnreachable(error))
+          throw new AwsUnreachableError(`cannot read the outputs of stack ${this.flags.stack}: ${why} (${unreachableHint(this.flags.endpoint)})`);
+        throw new UsageError(
+          `cannot read the outputs of stack ${this.flags.stack}: ${why} (deploy it with \`npx cdk deploy\`, pass --stack NAME, or --state-machine-arn and --table)`,
+        );
       }
       const stack = out.Stacks?.[0];
       return Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));

@@ -13,10 +13,13 @@ export async function synthesizedDefinition(): Promise<AslGraph> {
 
 export function diagramCommand(): Command {
   return new Command('diagram')
-    .description('Render the synthesized state machine as Mermaid or SVG (what the console\'s graph view shows, from the definition itself).')
+    .description("Render the synthesized state machine as Mermaid or SVG (what the console's graph view shows, from the definition itself).")
     .addOption(new Option('--format <format>', 'mermaid or svg').choices(['mermaid', 'svg']).default('mermaid'))
     .option('--out <file>', 'write to this file instead of stdout')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade diagram --format svg --out docs/diagram.svg\n  fleet-upgrade diagram --format mermaid --out docs/diagram.mmd')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  fleet-upgrade diagram --format svg --out docs/diagram.svg\n  fleet-upgrade diagram --format mermaid --out docs/diagram.mmd',
+    )
     .action(async (flags: { format: 'mermaid' | 'svg'; out?: string }) => {
       const definition = await synthesizedDefinition();
       const text = flags.format === 'svg' ? toSvg(definition) : toMermaid(definition);

@@ -2,14 +2,10 @@ import { CloudFormationClient, DescribeStackResourcesCommand, DescribeStacksComm
 import { IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SNSClient } from '@aws-sdk/client-sns';
-import {
-  DescribeDocumentCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient,
-} from '@aws-sdk/client-ssm';
+import { DescribeDocumentCommand, DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { clusterMembers } from '../adapters/discovery.js';
-import {
-  documentCheck, nodeCheck, outputsCheck, permissionCheck, signInCheck, stackStatusCheck, type CheckResult,
-} from '../core/doctor.js';
+import { documentCheck, nodeCheck, outputsCheck, permissionCheck, signInCheck, stackStatusCheck, type CheckResult } from '../core/doctor.js';
 import { CLUSTER_TAG } from '../core/node-tags.js';
 import { SUBSCRIPTION_STATE_HELP, TOPIC_ARN_PATTERN } from '../core/subscription-link.js';
 import { topicSubscriptions } from './subscriptions.js';
@@ -26,8 +22,12 @@ export interface DoctorClients {
 
 export function doctorClients(config: object): DoctorClients {
   return {
-    sts: new STSClient(config), cfn: new CloudFormationClient(config), ssm: new SSMClient(config),
-    tagging: new ResourceGroupsTaggingAPIClient(config), sns: new SNSClient(config), iam: new IAMClient(config),
+    sts: new STSClient(config),
+    cfn: new CloudFormationClient(config),
+    ssm: new SSMClient(config),
+    tagging: new ResourceGroupsTaggingAPIClient(config),
+    sns: new SNSClient(config),
+    iam: new IAMClient(config),
   };
 }
 
@@ -52,7 +52,12 @@ export async function checkCredentials(c: DoctorClients, ctx: DoctorContext): Pr
     ctx.region = await c.sts.config.region();
     return { item: 'credentials', status: 'ok', detail: `${me.Arn ?? '?'} (account ${me.Account ?? '?'}, region ${ctx.region})` };
   } catch (error) {
-    return { item: 'credentials', status: 'problem', detail: message(error), fix: 'set AWS credentials and a region (AWS_PROFILE / AWS_REGION, or --region) for the account the stack is in' };
+    return {
+      item: 'credentials',
+      status: 'problem',
+      detail: message(error),
+      fix: 'set AWS credentials and a region (AWS_PROFILE / AWS_REGION, or --region) for the account the stack is in',
+    };
   }
 }
 
@@ -82,7 +87,11 @@ export async function checkDocument(c: DoctorClients, ctx: DoctorContext): Promi
   if (!name) return { item: 'SSM document', status: 'skipped', detail: 'the stack names no document' };
   try {
     const d = (await c.ssm.send(new DescribeDocumentCommand({ Name: name }))).Document;
-    return documentCheck(name, { ...(d?.Status ? { status: d.Status } : {}), ...(d?.DefaultVersion ? { defaultVersion: d.DefaultVersion } : {}), ...(d?.LatestVersion ? { latestVersion: d.LatestVersion } : {}) });
+    return documentCheck(name, {
+      ...(d?.Status ? { status: d.Status } : {}),
+      ...(d?.DefaultVersion ? { defaultVersion: d.DefaultVersion } : {}),
+      ...(d?.LatestVersion ? { latestVersion: d.LatestVersion } : {}),
+    });
   } catch (error) {
     if (error instanceof Error && error.name === 'InvalidDocument') return documentCheck(name, null);
     return { item: 'SSM document', status: 'problem', detail: message(error), fix: 'your credentials need ssm:DescribeDocument' };
@@ -98,7 +107,14 @@ export async function checkNodes(c: DoctorClients, cluster: string, ctx: DoctorC
     return [{ item: 'nodes', status: 'problem', detail: message(error), fix: 'your credentials need tag:GetResources' }];
   }
   if (members.size === 0) {
-    return [{ item: 'nodes', status: 'problem', detail: `no instance is tagged ${CLUSTER_TAG}=${cluster} in this region`, fix: `aws ec2 create-tags --resources <instance ids> --tags Key=${CLUSTER_TAG},Value=${cluster} Key=fleet-upgrade:roles,Value=<roles>` }];
+    return [
+      {
+        item: 'nodes',
+        status: 'problem',
+        detail: `no instance is tagged ${CLUSTER_TAG}=${cluster} in this region`,
+        fix: `aws ec2 create-tags --resources <instance ids> --tags Key=${CLUSTER_TAG},Value=${cluster} Key=fleet-upgrade:roles,Value=<roles>`,
+      },
+    ];
   }
   const ids = [...members.keys()];
   ctx.nodes = ids;
@@ -107,9 +123,12 @@ export async function checkNodes(c: DoctorClients, cluster: string, ctx: DoctorC
     for (let i = 0; i < ids.length; i += 50) {
       let token: string | undefined;
       do {
-        const page = await c.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ids.slice(i, i + 50) }], ...(token ? { NextToken: token } : {}) }));
+        const page = await c.ssm.send(
+          new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: ids.slice(i, i + 50) }], ...(token ? { NextToken: token } : {}) }),
+        );
         for (const n of page.InstanceInformationList ?? []) {
-          if (n.InstanceId) info.set(n.InstanceId, { ...(n.PingStatus ? { pingStatus: n.PingStatus } : {}), ...(n.PlatformType ? { platformType: n.PlatformType } : {}) });
+          if (n.InstanceId)
+            info.set(n.InstanceId, { ...(n.PingStatus ? { pingStatus: n.PingStatus } : {}), ...(n.PlatformType ? { platformType: n.PlatformType } : {}) });
         }
         token = page.NextToken || undefined;
       } while (token !== undefined);
@@ -126,13 +145,29 @@ export async function checkSubscriptions(c: DoctorClients, ctx: DoctorContext, s
   if (topicArn === undefined || region === undefined) return { item: 'approver subscriptions', status: 'skipped', detail: 'the stack names no topic' };
   try {
     const found = await topicSubscriptions(snsInRegion(region), topicArn);
-    if (found.length === 0) return { item: 'approver subscriptions', status: 'problem', detail: 'nobody is subscribed: approval requests reach nobody', fix: 'deploy with -c approverEmails=…, then fleet-upgrade confirm-subscription for each' };
+    if (found.length === 0)
+      return {
+        item: 'approver subscriptions',
+        status: 'problem',
+        detail: 'nobody is subscribed: approval requests reach nobody',
+        fix: 'deploy with -c approverEmails=…, then fleet-upgrade confirm-subscription for each',
+      };
     const unsafe = found.filter((s) => s.state !== 'confirmed-authenticated');
     const listed = found.map((s) => `${s.endpoint} ${s.state}`).join(', ');
     if (unsafe.length === 0) return { item: 'approver subscriptions', status: 'ok', detail: listed };
-    return { item: 'approver subscriptions', status: unsafe.length === found.length ? 'problem' : 'warn', detail: listed, fix: [...new Set(unsafe.map((s) => SUBSCRIPTION_STATE_HELP[s.state]))].join(' ') };
+    return {
+      item: 'approver subscriptions',
+      status: unsafe.length === found.length ? 'problem' : 'warn',
+      detail: listed,
+      fix: [...new Set(unsafe.map((s) => SUBSCRIPTION_STATE_HELP[s.state]))].join(' '),
+    };
   } catch (error) {
-    return { item: 'approver subscriptions', status: 'problem', detail: message(error), fix: 'your credentials need sns:ListSubscriptionsByTopic and sns:GetSubscriptionAttributes' };
+    return {
+      item: 'approver subscriptions',
+      status: 'problem',
+      detail: message(error),
+      fix: 'your credentials need sns:ListSubscriptionsByTopic and sns:GetSubscriptionAttributes',
+    };
   }
 }
 
@@ -143,7 +178,16 @@ function neededPermissions(ctx: DoctorContext, cluster: string): { role: string;
   const node = ctx.nodes[0];
   return [
     { role: 'RunStepRole', action: 'ssm:SendCommand', resource: arn('ssm', `document/${o.DocumentName ?? ''}`) },
-    ...(node === undefined ? [] : [{ role: 'RunStepRole', action: 'ssm:SendCommand', resource: arn('ec2', `instance/${node}`), context: { [`ssm:resourceTag/${CLUSTER_TAG}`]: cluster } }]),
+    ...(node === undefined
+      ? []
+      : [
+          {
+            role: 'RunStepRole',
+            action: 'ssm:SendCommand',
+            resource: arn('ec2', `instance/${node}`),
+            context: { [`ssm:resourceTag/${CLUSTER_TAG}`]: cluster },
+          },
+        ]),
     { role: 'RunStepRole', action: 'dynamodb:PutItem', resource: arn('dynamodb', `table/${o.TableName ?? ''}`) },
     { role: 'PlanRole', action: 'tag:GetResources', resource: '*' },
     { role: 'RequestApprovalRole', action: 'sns:Publish', resource: o.TopicArn ?? '' },
@@ -153,24 +197,45 @@ function neededPermissions(ctx: DoctorContext, cluster: string): { role: string;
 }
 
 export async function checkPermissions(c: DoctorClients, cluster: string, ctx: DoctorContext): Promise<CheckResult[]> {
-  if (ctx.account === undefined || Object.keys(ctx.roles).length === 0) return [{ item: 'permissions', status: 'skipped', detail: 'the stack\'s function roles could not be read' }];
+  if (ctx.account === undefined || Object.keys(ctx.roles).length === 0)
+    return [{ item: 'permissions', status: 'skipped', detail: "the stack's function roles could not be read" }];
   const results: CheckResult[] = [];
   for (const need of neededPermissions(ctx, cluster)) {
     const roleName = ctx.roles[need.role];
     if (roleName === undefined) {
-      results.push({ item: `permission ${need.role} ${need.action}`, status: 'problem', detail: 'the role is not in the stack', fix: 'deploy the current stack' });
+      results.push({
+        item: `permission ${need.role} ${need.action}`,
+        status: 'problem',
+        detail: 'the role is not in the stack',
+        fix: 'deploy the current stack',
+      });
       continue;
     }
     try {
-      const out = await c.iam.send(new SimulatePrincipalPolicyCommand({
-        PolicySourceArn: `arn:aws:iam::${ctx.account}:role/${roleName}`,
-        ActionNames: [need.action],
-        ResourceArns: [need.resource],
-        ...(need.context ? { ContextEntries: Object.entries(need.context).map(([ContextKeyName, value]) => ({ ContextKeyName, ContextKeyType: 'string' as const, ContextKeyValues: [value] })) } : {}),
-      }));
+      const out = await c.iam.send(
+        new SimulatePrincipalPolicyCommand({
+          PolicySourceArn: `arn:aws:iam::${ctx.account}:role/${roleName}`,
+          ActionNames: [need.action],
+          ResourceArns: [need.resource],
+          ...(need.context
+            ? {
+                ContextEntries: Object.entries(need.context).map(([ContextKeyName, value]) => ({
+                  ContextKeyName,
+                  ContextKeyType: 'string' as const,
+                  ContextKeyValues: [value],
+                })),
+              }
+            : {}),
+        }),
+      );
       results.push(permissionCheck(need.role, need.action, need.resource, out.EvaluationResults?.[0]?.EvalDecision));
     } catch (error) {
-      results.push({ item: `permission ${need.role} ${need.action}`, status: 'skipped', detail: `cannot simulate: ${message(error)}`, fix: 'your credentials need iam:SimulatePrincipalPolicy' });
+      results.push({
+        item: `permission ${need.role} ${need.action}`,
+        status: 'skipped',
+        detail: `cannot simulate: ${message(error)}`,
+        fix: 'your credentials need iam:SimulatePrincipalPolicy',
+      });
     }
   }
   return results;
@@ -183,14 +248,24 @@ export async function checkPermissions(c: DoctorClients, cluster: string, ctx: D
 export async function checkArtifacts(c: DoctorClients, version: string, ctx: DoctorContext, waitMs = 60_000, pollMs = 2_000): Promise<CheckResult> {
   const base = ctx.outputs.ArtifactBaseUrl;
   const node = ctx.nodes[0];
-  if (!base || node === undefined) return { item: 'artifact repository', status: 'skipped', detail: base ? 'no node to ask' : 'the stack has no ArtifactBaseUrl output (deploy the current stack)' };
+  if (!base || node === undefined)
+    return {
+      item: 'artifact repository',
+      status: 'skipped',
+      detail: base ? 'no node to ask' : 'the stack has no ArtifactBaseUrl output (deploy the current stack)',
+    };
   const url = `${base.replace(/\/$/, '')}/${version}/SHA256SUMS`;
   try {
-    const sent = await c.ssm.send(new SendCommandCommand({
-      DocumentName: 'AWS-RunShellScript', InstanceIds: [node], TimeoutSeconds: 60, Comment: 'fleet-upgrade doctor: can this node reach the package repository?',
-      // The URL is the stack's own output (checked https at synth) and a version checked by the caller: no other input.
-      Parameters: { commands: [`curl -fsS -o /dev/null --max-time 20 -w '%{http_code}' '${url}'`] },
-    }));
+    const sent = await c.ssm.send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: [node],
+        TimeoutSeconds: 60,
+        Comment: 'fleet-upgrade doctor: can this node reach the package repository?',
+        // The URL is the stack's own output (checked https at synth) and a version checked by the caller: no other input.
+        Parameters: { commands: [`curl -fsS -o /dev/null --max-time 20 -w '%{http_code}' '${url}'`] },
+      }),
+    );
     const id = sent.Command?.CommandId ?? '';
     const until = Date.now() + waitMs;
     while (Date.now() < until) {
@@ -202,13 +277,29 @@ export async function checkArtifacts(c: DoctorClients, version: string, ctx: Doc
         if (error instanceof Error && error.name === 'InvocationDoesNotExist') continue;
         throw error;
       }
-      if (inv.Status === 'Success') return { item: 'artifact repository', status: 'ok', detail: `${node} fetched ${url} (HTTP ${inv.StandardOutputContent?.trim() ?? '?'})` };
+      if (inv.Status === 'Success')
+        return { item: 'artifact repository', status: 'ok', detail: `${node} fetched ${url} (HTTP ${inv.StandardOutputContent?.trim() ?? '?'})` };
       if (inv.Status !== 'Pending' && inv.Status !== 'InProgress' && inv.Status !== 'Delayed') {
-        return { item: 'artifact repository', status: 'problem', detail: `${node} could not fetch ${url}: ${inv.Status ?? '?'} ${inv.StandardErrorContent?.trim() ?? ''}`.trim(), fix: 'check the node\'s route and proxy to the repository, and that the version is published there' };
+        return {
+          item: 'artifact repository',
+          status: 'problem',
+          detail: `${node} could not fetch ${url}: ${inv.Status ?? '?'} ${inv.StandardErrorContent?.trim() ?? ''}`.trim(),
+          fix: "check the node's route and proxy to the repository, and that the version is published there",
+        };
       }
     }
-    return { item: 'artifact repository', status: 'problem', detail: `${node} did not answer within ${waitMs / 1000} s`, fix: 'check the node\'s SSM agent and network' };
+    return {
+      item: 'artifact repository',
+      status: 'problem',
+      detail: `${node} did not answer within ${waitMs / 1000} s`,
+      fix: "check the node's SSM agent and network",
+    };
   } catch (error) {
-    return { item: 'artifact repository', status: 'skipped', detail: `cannot ask a node: ${message(error)}`, fix: 'your credentials need ssm:SendCommand with AWS-RunShellScript on the cluster\'s nodes, and ssm:GetCommandInvocation' };
+    return {
+      item: 'artifact repository',
+      status: 'skipped',
+      detail: `cannot ask a node: ${message(error)}`,
+      fix: "your credentials need ssm:SendCommand with AWS-RunShellScript on the cluster's nodes, and ssm:GetCommandInvocation",
+    };
   }
 }

@@ -23,7 +23,14 @@ export class AwsUnreachableError extends Error {
   }
 }
 
-const UNREACHABLE_NAMES = new Set(['CredentialsProviderError', 'TimeoutError', 'RequestTimeout', 'ExpiredTokenException', 'InvalidClientTokenId', 'UnrecognizedClientException']);
+const UNREACHABLE_NAMES = new Set([
+  'CredentialsProviderError',
+  'TimeoutError',
+  'RequestTimeout',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+]);
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EAI_AGAIN']);
 
 /** Whether an SDK error means nobody could be asked (credentials, region, network), not that AWS said no. */

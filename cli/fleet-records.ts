@@ -36,7 +36,8 @@ export function checkCluster(cluster: string): string {
     if (typeof name !== 'string' || !CLUSTER_PATTERN.test(name)) throw new UsageError(`--cluster: ${cluster} has no valid "cluster" name`);
     return name;
   }
-  if (!CLUSTER_PATTERN.test(cluster)) throw new UsageError(`--cluster: expected a cluster name (letters, digits, "-", "_") or a cluster file, got ${JSON.stringify(cluster)}`);
+  if (!CLUSTER_PATTERN.test(cluster))
+    throw new UsageError(`--cluster: expected a cluster name (letters, digits, "-", "_") or a cluster file, got ${JSON.stringify(cluster)}`);
   return cluster;
 }
 
@@ -63,7 +64,13 @@ export function historyCommand(): Command {
           for (const o of await store.runOutcomes(run.runId)) {
             if (flags.node !== undefined && o.nodeId !== flags.node) continue;
             changes.push({
-              at: o.at, node: o.nodeId, from: o.from, to: o.to, status: o.status, runId: run.runId, startedAt: run.startedAt,
+              at: o.at,
+              node: o.nodeId,
+              from: o.from,
+              to: o.to,
+              status: o.status,
+              runId: run.runId,
+              startedAt: run.startedAt,
               ...(o.decision !== undefined ? { decided: `${o.decision} ${o.byTimeout === true ? 'by timeout' : `by ${o.decidedBy ?? 'unknown'}`}` } : {}),
               ...(o.decidedIdentity ? { decidedIdentity: o.decidedIdentity } : {}),
             });
@@ -72,7 +79,10 @@ export function historyCommand(): Command {
         changes.sort((a, b) => a.at.localeCompare(b.at) || compareNatural(a.node, b.node));
         if (flags.json) process.stdout.write(`${JSON.stringify(changes, null, 2)}\n`);
         else if (changes.length === 0) process.stdout.write(`No version changes recorded for ${cluster}${flags.node ? ` node ${flags.node}` : ''}.\n`);
-        else process.stdout.write(`${table([['WHEN', 'NODE', 'FROM', 'TO', 'RESULT', 'DECIDED', 'RUN'], ...changes.map((c) => [when(c.at), c.node, c.from ?? '?', c.to ?? '?', c.status, c.decided ?? '—', c.runId])]).join('\n')}\n`);
+        else
+          process.stdout.write(
+            `${table([['WHEN', 'NODE', 'FROM', 'TO', 'RESULT', 'DECIDED', 'RUN'], ...changes.map((c) => [when(c.at), c.node, c.from ?? '?', c.to ?? '?', c.status, c.decided ?? '—', c.runId])]).join('\n')}\n`,
+          );
         process.exitCode = EXIT_OK;
       } finally {
         clients.destroy();
@@ -116,18 +126,31 @@ export function nodeRows(records: Record<string, unknown>[]): { rows: NodeRow[];
 export function formatNodes(cluster: string, rows: NodeRow[], versions: Map<string, number>, color: boolean): string {
   if (rows.length === 0) return `No nodes recorded for ${cluster} yet (nodes are recorded when a run reaches them).`;
   const mark = (text: string, odd: boolean) => (odd && color ? `\x1b[33m${text}\x1b[0m` : text);
-  const lines = table([['NODE', 'ROLES', 'VERSION', 'PREVIOUS', 'STATUS', 'LAST RUN', 'UPDATED'], ...rows.map((r) => [`${r.odd ? '*' : ' '}${r.id}`, r.roles.join(',') || '—', r.version ?? '?', r.previousVersion ?? '—', r.status, r.lastRun ?? '—', when(r.updatedAt)])]);
+  const lines = table([
+    ['NODE', 'ROLES', 'VERSION', 'PREVIOUS', 'STATUS', 'LAST RUN', 'UPDATED'],
+    ...rows.map((r) => [
+      `${r.odd ? '*' : ' '}${r.id}`,
+      r.roles.join(',') || '—',
+      r.version ?? '?',
+      r.previousVersion ?? '—',
+      r.status,
+      r.lastRun ?? '—',
+      when(r.updatedAt),
+    ]),
+  ]);
   const out = lines.map((l, i) => (i === 0 ? l : mark(l, rows[i - 1]?.odd === true)));
   if (versions.size > 1) {
     out.push('');
-    out.push(`Mixed versions: ${[...versions.entries()].map(([v, n]) => `${v} (${n} node${n > 1 ? 's' : ''})`).join(', ')}; * marks nodes off the most common version.`);
+    out.push(
+      `Mixed versions: ${[...versions.entries()].map(([v, n]) => `${v} (${n} node${n > 1 ? 's' : ''})`).join(', ')}; * marks nodes off the most common version.`,
+    );
   }
   return out.join('\n');
 }
 
 export function nodesCommand(): Command {
   return new Command('nodes')
-    .description('The cluster\'s nodes as DynamoDB records them: roles, version, previous version, last run, status; mixed versions highlighted.')
+    .description("The cluster's nodes as DynamoDB records them: roles, version, previous version, last run, status; mixed versions highlighted.")
     .requiredOption('--cluster <name|file>', 'the cluster: its name, or a cluster file (its name is read)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  fleet-upgrade nodes --cluster prod-als')
@@ -136,7 +159,10 @@ export function nodesCommand(): Command {
       const clients = new StackClients(globalFlags(command));
       try {
         const { rows, versions } = nodeRows(await (await clients.store()).nodeRecords(cluster));
-        if (flags.json) process.stdout.write(`${JSON.stringify({ cluster, mixedVersions: versions.size > 1, versions: Object.fromEntries(versions), nodes: rows }, null, 2)}\n`);
+        if (flags.json)
+          process.stdout.write(
+            `${JSON.stringify({ cluster, mixedVersions: versions.size > 1, versions: Object.fromEntries(versions), nodes: rows }, null, 2)}\n`,
+          );
         else process.stdout.write(`${formatNodes(cluster, rows, versions, process.stdout.isTTY === true)}\n`);
         process.exitCode = EXIT_OK;
       } finally {

@@ -2,7 +2,15 @@ import type { Summary } from '../core/summary.js';
 import { PAUSE_HOLDER } from '../core/pause.js';
 
 type RehearsalSummary = Summary & {
-  execution?: { name: string; events: number; childEvents?: number; childExecutions?: number; stateTransitions: number; durationMs: number; iam?: { checked: number; denied: number } };
+  execution?: {
+    name: string;
+    events: number;
+    childEvents?: number;
+    childExecutions?: number;
+    stateTransitions: number;
+    durationMs: number;
+    iam?: { checked: number; denied: number };
+  };
 };
 
 function time(iso: string | null): string {
@@ -11,7 +19,12 @@ function time(iso: string | null): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** The summary as an operator reads it at the end of a run. */
@@ -23,9 +36,14 @@ export function formatSummary(summary: RehearsalSummary): string {
   const c = summary.counts;
   // Every status that occurred, so the counts add up to the nodes.
   const counted = [
-    `${c.upgraded} upgraded`, `${c.skipped} skipped`, ...(c.prepared > 0 ? [`${c.prepared} prepared`] : []),
-    ...(c.rolledBack > 0 ? [`${c.rolledBack} rolled back`] : []), ...(c.needsAttention > 0 ? [`${c.needsAttention} needing attention`] : []),
-    `${c.failed} failed`, `${c.notStarted} not started`, ...(c.notInRun > 0 ? [`${c.notInRun} not in this run`] : []),
+    `${c.upgraded} upgraded`,
+    `${c.skipped} skipped`,
+    ...(c.prepared > 0 ? [`${c.prepared} prepared`] : []),
+    ...(c.rolledBack > 0 ? [`${c.rolledBack} rolled back`] : []),
+    ...(c.needsAttention > 0 ? [`${c.needsAttention} needing attention`] : []),
+    `${c.failed} failed`,
+    `${c.notStarted} not started`,
+    ...(c.notInRun > 0 ? [`${c.notInRun} not in this run`] : []),
   ];
   lines.push(`  ${counted.join(', ')}`);
   lines.push('');
@@ -62,10 +80,14 @@ export function formatSummary(summary: RehearsalSummary): string {
     lines.push(...decided);
   }
   const retried = summary.order.flatMap((id) =>
-    (summary.nodes[id]?.steps ?? []).filter((s) => s.failedAttempts?.length).map((s) => {
-      const failures = (s.failedAttempts ?? []).map((a, i) => `attempt ${i + 1} failed (exit code ${a.exitCode ?? 'none'}${a.outputTail ? `: ${a.outputTail.trim().split('\n').at(-1) ?? ''}` : ''})`);
-      return `  ${id} ${s.step}: ${failures.join('; ')}; retried, then ${s.status}`;
-    }),
+    (summary.nodes[id]?.steps ?? [])
+      .filter((s) => s.failedAttempts?.length)
+      .map((s) => {
+        const failures = (s.failedAttempts ?? []).map(
+          (a, i) => `attempt ${i + 1} failed (exit code ${a.exitCode ?? 'none'}${a.outputTail ? `: ${a.outputTail.trim().split('\n').at(-1) ?? ''}` : ''})`,
+        );
+        return `  ${id} ${s.step}: ${failures.join('; ')}; retried, then ${s.status}`;
+      }),
   );
   if (retried.length > 0) {
     lines.push('');
@@ -74,7 +96,7 @@ export function formatSummary(summary: RehearsalSummary): string {
   }
   if (summary.held?.length) {
     lines.push('');
-    lines.push('Held while the operator decided (no node starts while a failed node\'s question is open):');
+    lines.push("Held while the operator decided (no node starts while a failed node's question is open):");
     for (const h of summary.held) {
       const forWhat = h.waitedFor.map((w) => (w === PAUSE_HOLDER ? 'the pause' : `the decision on ${w}`)).join(' and ') || 'the decision on another node';
       lines.push(`  ${h.nodeId} waited ${h.seconds.toFixed(1)} s for ${forWhat}${h.started ? ', then started' : ', never started (the run stopped)'}`);
@@ -82,7 +104,12 @@ export function formatSummary(summary: RehearsalSummary): string {
   }
   if (summary.pause) {
     const p = summary.pause;
-    const ended = p.state === 'RESUMED' ? `resumed by ${p.endedBy ?? '?'}` : p.state === 'EXPIRED' ? 'not resumed within its limit: the run stopped as abort does' : 'still paused when the run ended';
+    const ended =
+      p.state === 'RESUMED'
+        ? `resumed by ${p.endedBy ?? '?'}`
+        : p.state === 'EXPIRED'
+          ? 'not resumed within its limit: the run stopped as abort does'
+          : 'still paused when the run ended';
     lines.push('');
     lines.push(`Paused by ${p.pausedBy} at ${p.pausedAt}; ${ended} (${p.seconds.toFixed(1)} s paused in all).`);
   }
@@ -99,13 +126,23 @@ export function formatSummary(summary: RehearsalSummary): string {
       ? `Maintenance mode: never enabled${m.node ? ` (core node ${m.node})` : ''}`
       : `Maintenance mode: on ${time(m.enabledAt)}, off ${time(m.disabledAt)} (core node ${m.node})${m.disabledAt === null ? '  ← STILL ON: disable it by hand' : ''}`,
   );
-  lines.push(`Cluster lock: ${summary.lockReleased ? 'released' : `NOT released — once no run is active: fleet-upgrade unlock --cluster ${summary.cluster} --run ${summary.runId}`}`);
+  lines.push(
+    `Cluster lock: ${summary.lockReleased ? 'released' : `NOT released — once no run is active: fleet-upgrade unlock --cluster ${summary.cluster} --run ${summary.runId}`}`,
+  );
   if (summary.execution) {
-    const perNode = summary.order.length > 0 ? ` (${(summary.execution.stateTransitions / summary.order.length).toFixed(1)} transitions, ${(summary.execution.events / summary.order.length).toFixed(1)} events per node)` : '';
-    const children = summary.execution.childExecutions ? `; ${summary.execution.childExecutions} child executions with ${summary.execution.childEvents} events of their own` : '';
+    const perNode =
+      summary.order.length > 0
+        ? ` (${(summary.execution.stateTransitions / summary.order.length).toFixed(1)} transitions, ${(summary.execution.events / summary.order.length).toFixed(1)} events per node)`
+        : '';
+    const children = summary.execution.childExecutions
+      ? `; ${summary.execution.childExecutions} child executions with ${summary.execution.childEvents} events of their own`
+      : '';
     lines.push(`Execution: ${summary.execution.stateTransitions} state transitions, ${summary.execution.events} history events${perNode}${children}`);
     const iam = summary.execution.iam;
-    if (iam !== undefined) lines.push(`IAM: ${iam.checked} AWS calls checked against the template's policies, ${iam.denied} denied${iam.denied > 0 ? ' (see the IAM lines above)' : ''}`);
+    if (iam !== undefined)
+      lines.push(
+        `IAM: ${iam.checked} AWS calls checked against the template's policies, ${iam.denied} denied${iam.denied > 0 ? ' (see the IAM lines above)' : ''}`,
+      );
   }
   return lines.join('\n');
 }
@@ -125,11 +162,18 @@ export function afterwards(summary: Pick<RehearsalSummary, 'status' | 'order' | 
   }
   const lines: string[] = [''];
   if (byVersion.size > 1) {
-    const parts = [...byVersion.entries()].map(([v, ids]) => `${v}: ${ids.length > 4 ? `${ids.slice(0, 4).join(', ')} and ${ids.length - 4} more` : ids.join(', ')}`);
+    const parts = [...byVersion.entries()].map(
+      ([v, ids]) => `${v}: ${ids.length > 4 ? `${ids.slice(0, 4).join(', ')} and ${ids.length - 4} more` : ids.join(', ')}`,
+    );
     lines.push(`The cluster is now on ${byVersion.size} versions: ${parts.join('; ')}.`);
   }
   const upgraded = summary.order.filter((id) => summary.nodes[id]?.status === 'UPGRADED');
-  lines.push(`Next: fix what failed, then carry on from where this run stopped: fleet-upgrade start --resume-from ${summary.runId} (in the rehearsal: rehearse --resume-from ${summary.runId} with the same --workdir); upgraded nodes are skipped.`);
-  if (upgraded.length > 0) lines.push(`To go back instead, roll the upgraded nodes back on each node with the runbook's rollback step; each kept its backup, named after the run (${summary.runId}).`);
+  lines.push(
+    `Next: fix what failed, then carry on from where this run stopped: fleet-upgrade start --resume-from ${summary.runId} (in the rehearsal: rehearse --resume-from ${summary.runId} with the same --workdir); upgraded nodes are skipped.`,
+  );
+  if (upgraded.length > 0)
+    lines.push(
+      `To go back instead, roll the upgraded nodes back on each node with the runbook's rollback step; each kept its backup, named after the run (${summary.runId}).`,
+    );
   return lines;
 }

@@ -73,7 +73,10 @@ export function parseMinHealthy(value: string): Record<string, number | string> 
 export function addInputOptions(command: Command): Command {
   return addPolicyOptions(command)
     .option('--input <file>', 'the execution input as a JSON file (flags below override its fields)')
-    .option('--cluster <name|file>', 'the cluster: a name (nodes found by their fleet-upgrade:cluster tag) or a cluster file (its name and nodes become the input\'s)')
+    .option(
+      '--cluster <name|file>',
+      "the cluster: a name (nodes found by their fleet-upgrade:cluster tag) or a cluster file (its name and nodes become the input's)",
+    )
     .option('--target-version <version>', 'version to upgrade to, e.g. 3.2.0')
     .option('--role-order <roles>', 'comma-separated role order (default dea,controller,router,base,primary)', parseRoleOrder)
     .option('--force', 'upgrade nodes even when already at the target version')
@@ -86,13 +89,21 @@ export function addInputOptions(command: Command): Command {
     .option('--core-node <id>', 'the node that switches maintenance mode (default: the node with role primary)')
     .option('--only <ids>', 'upgrade only these nodes, comma-separated (kato node upgrade); the others are left alone', parseNodeIds)
     .option('--allow-unused-roles', 'accept roles in --role-order that no node of the cluster has (else refused as a likely typo)')
-    .option('--approval-timeout-minutes <minutes>', 'how long a decision waits before --on-timeout decides (default 1440)', numberFlag('--approval-timeout-minutes', 'a number of minutes'))
+    .option(
+      '--approval-timeout-minutes <minutes>',
+      'how long a decision waits before --on-timeout decides (default 1440)',
+      numberFlag('--approval-timeout-minutes', 'a number of minutes'),
+    )
     .option('--on-timeout <decision>', 'what a decision nobody took in time decides: rollback (default) or abort', (v: string) => {
       if (v !== 'rollback' && v !== 'abort') throw new UsageError(`--on-timeout: expected rollback or abort, got ${JSON.stringify(v)}`);
       return v;
     })
     .option('--canary <n>', 'after the first N nodes are upgraded, wait for continue or abort before the rest', numberFlag('--canary', 'a number of nodes'))
-    .option('--pause-limit-minutes <minutes>', 'how long `fleet-upgrade pause` may hold the run before it stops as abort does (default 1440)', numberFlag('--pause-limit-minutes', 'a number of minutes'));
+    .option(
+      '--pause-limit-minutes <minutes>',
+      'how long `fleet-upgrade pause` may hold the run before it stops as abort does (default 1440)',
+      numberFlag('--pause-limit-minutes', 'a number of minutes'),
+    );
 }
 
 /** Builds and validates the execution input; bad input throws InputValidationError naming the field. */
@@ -105,7 +116,8 @@ export async function buildInput(flags: InputFlags): Promise<{ raw: Record<strin
     } catch (error) {
       throw new InputValidationError(`--input: cannot read ${flags.input} as JSON: ${error instanceof Error ? error.message : String(error)}`, 'input');
     }
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InputValidationError(`--input ${flags.input}: expected a JSON object`, 'input');
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw new InputValidationError(`--input ${flags.input}: expected a JSON object`, 'input');
   }
   let cluster: ClusterFile | undefined;
   if (flags.cluster !== undefined && isClusterFile(flags.cluster)) {
@@ -131,12 +143,19 @@ export async function buildInput(flags: InputFlags): Promise<{ raw: Record<strin
     ...(flags.only ? { only: flags.only } : {}),
     ...(flags.allowUnusedRoles ? { allowUnusedRoles: true } : {}),
     ...(flags.approvalTimeoutMinutes !== undefined || flags.onTimeout !== undefined
-      ? { approval: { ...((raw.approval as object | undefined) ?? {}), ...(flags.approvalTimeoutMinutes !== undefined ? { timeoutMinutes: flags.approvalTimeoutMinutes } : {}), ...(flags.onTimeout ? { onTimeout: flags.onTimeout } : {}) } }
+      ? {
+          approval: {
+            ...((raw.approval as object | undefined) ?? {}),
+            ...(flags.approvalTimeoutMinutes !== undefined ? { timeoutMinutes: flags.approvalTimeoutMinutes } : {}),
+            ...(flags.onTimeout ? { onTimeout: flags.onTimeout } : {}),
+          },
+        }
       : {}),
     ...(flags.canary !== undefined ? { canary: flags.canary } : {}),
     ...(flags.pauseLimitMinutes !== undefined ? { pauseLimitMinutes: flags.pauseLimitMinutes } : {}),
     ...policyInput(flags),
   };
-  if (raw.targetVersion === undefined) throw new InputValidationError('targetVersion: expected --target-version V (or targetVersion in --input)', 'targetVersion');
+  if (raw.targetVersion === undefined)
+    throw new InputValidationError('targetVersion: expected --target-version V (or targetVersion in --input)', 'targetVersion');
   return { raw, input: parseInput(raw), ...(cluster ? { cluster } : {}) };
 }

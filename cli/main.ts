@@ -26,7 +26,9 @@ export function program(): Command {
       .showHelpAfterError('(run with --help for usage)')
       .version(packageVersion(), '--version', 'print the version')
       .exitOverride(),
-  ).addHelpText('after', `
+  ).addHelpText(
+    'after',
+    `
 Examples:
   fleet-upgrade plan --cluster prod-als.json --target-version 3.2.0
   fleet-upgrade start --cluster prod-als.json --target-version 3.2.0 --watch
@@ -39,8 +41,28 @@ Examples:
 AWS: the usual credential/region chain; the stack's outputs name the state machine and table (--stack).
 Local: \`fleet-upgrade local serve …\`, then --endpoint http://127.0.0.1:4599 (or FLEET_UPGRADE_ENDPOINT).
 Commands that print results take --json (or --output json). Exit codes: 0 ok, 1 the run ended otherwise, 2 bad input or usage,
-3 AWS could not be asked (credentials, region, network).`);
-  for (const command of [startCommand(), planCommand(), watchCommand(), statusCommand(), stopCommand(), pauseCommand(), resumeCommand(), historyCommand(), nodesCommand(), unlockCommand(), diagramCommand(), rehearseCommand(), localCommand(), approvalsCommand(), decideCommand(), subscriptionsCommand(), confirmSubscriptionCommand(), doctorCommand()]) {
+3 AWS could not be asked (credentials, region, network).`,
+  );
+  for (const command of [
+    startCommand(),
+    planCommand(),
+    watchCommand(),
+    statusCommand(),
+    stopCommand(),
+    pauseCommand(),
+    resumeCommand(),
+    historyCommand(),
+    nodesCommand(),
+    unlockCommand(),
+    diagramCommand(),
+    rehearseCommand(),
+    localCommand(),
+    approvalsCommand(),
+    decideCommand(),
+    subscriptionsCommand(),
+    confirmSubscriptionCommand(),
+    doctorCommand(),
+  ]) {
     root.addCommand(command.exitOverride());
   }
   for (const command of root.commands) for (const sub of command.commands) sub.exitOverride();

@@ -37,11 +37,16 @@ function say(json: boolean | undefined, result: Record<string, unknown>, text: s
 /** `fleet-upgrade pause --run R`: nodes in flight finish their current node; no node starts until `resume`. */
 export function pauseCommand(): Command {
   return new Command('pause')
-    .description('Pause a run: nodes in flight finish their current node, no node starts until `fleet-upgrade resume`. Past the run\'s pauseLimitMinutes (default 24 h) the run stops as abort does.')
+    .description(
+      "Pause a run: nodes in flight finish their current node, no node starts until `fleet-upgrade resume`. Past the run's pauseLimitMinutes (default 24 h) the run stops as abort does.",
+    )
     .requiredOption('--run <run-id>', 'the run (execution name)')
     .option('--reason <text>', 'why (shown by status and in the summary)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade pause --run prod-als-3.2.0-20261124T1030 --reason "error rate up, looking"\n  fleet-upgrade --endpoint http://127.0.0.1:4599 --table fleet-upgrade-local pause --run demo-3.1.0-20261124T1030\n\nExit codes: 0 paused, 1 not possible (the run is not running, is stopping, or is paused already), 2 bad usage.')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  fleet-upgrade pause --run prod-als-3.2.0-20261124T1030 --reason "error rate up, looking"\n  fleet-upgrade --endpoint http://127.0.0.1:4599 --table fleet-upgrade-local pause --run demo-3.1.0-20261124T1030\n\nExit codes: 0 paused, 1 not possible (the run is not running, is stopping, or is paused already), 2 bad usage.',
+    )
     .action(async (flags: { run: string; reason?: string; json?: boolean }, command: Command) => {
       const run = checkRun(flags.run);
       const global = globalFlags(command);
@@ -50,17 +55,35 @@ export function pauseCommand(): Command {
         const found = await runningRun(clients, run);
         if (typeof found === 'string') return say(flags.json, { runId: run, paused: false, reason: found }, found, EXIT_RUN_FAILED);
         const stop = await (await clients.store()).runStopping(found.runId);
-        if (stop !== null) return say(flags.json, { runId: found.runId, paused: false, stopping: stop.reason }, `run ${found.runId} is stopping (${stop.reason}): no node starts anyway; nothing changed`, EXIT_RUN_FAILED);
-        const by = await callerIdentity(global.endpoint === undefined ? new STSClient({ maxAttempts: 1, ...(global.region ? { region: global.region } : {}) }) : null, 'pause');
+        if (stop !== null)
+          return say(
+            flags.json,
+            { runId: found.runId, paused: false, stopping: stop.reason },
+            `run ${found.runId} is stopping (${stop.reason}): no node starts anyway; nothing changed`,
+            EXIT_RUN_FAILED,
+          );
+        const by = await callerIdentity(
+          global.endpoint === undefined ? new STSClient({ maxAttempts: 1, ...(global.region ? { region: global.region } : {}) }) : null,
+          'pause',
+        );
         const result = await (await clients.pauses()).pause(found.runId, by, new Date().toISOString(), flags.reason);
         if (!result.paused) {
           const { existing } = result;
-          return say(flags.json, { runId: found.runId, paused: false, pausedBy: existing.pausedBy, pausedAt: existing.pausedAt }, `run ${found.runId} is paused already (by ${existing.pausedBy} at ${existing.pausedAt}); resume it with fleet-upgrade resume --run ${found.runId}`, EXIT_RUN_FAILED);
+          return say(
+            flags.json,
+            { runId: found.runId, paused: false, pausedBy: existing.pausedBy, pausedAt: existing.pausedAt },
+            `run ${found.runId} is paused already (by ${existing.pausedBy} at ${existing.pausedAt}); resume it with fleet-upgrade resume --run ${found.runId}`,
+            EXIT_RUN_FAILED,
+          );
         }
         const until = pauseUntil(result.pause, found.limitSeconds);
-        say(flags.json, { runId: found.runId, paused: true, pausedBy: by, pausedAt: result.pause.pausedAt, until },
+        say(
+          flags.json,
+          { runId: found.runId, paused: true, pausedBy: by, pausedAt: result.pause.pausedAt, until },
           `Paused run ${found.runId}: nodes in flight finish their current node; no node starts until fleet-upgrade resume --run ${found.runId}.\n` +
-          `Not resumed by ${until}, the run stops as abort does (nodes not started stay as they are, maintenance mode off, the lock released).`, EXIT_OK);
+            `Not resumed by ${until}, the run stops as abort does (nodes not started stay as they are, maintenance mode off, the lock released).`,
+          EXIT_OK,
+        );
       } finally {
         clients.destroy();
       }
@@ -73,7 +96,10 @@ export function resumeCommand(): Command {
     .description('Resume a paused run: the nodes waiting in "Paused" start (unless a failed node\'s question still holds them).')
     .requiredOption('--run <run-id>', 'the run (execution name)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade resume --run prod-als-3.2.0-20261124T1030\n\nExit codes: 0 resumed, 1 not possible (the run is not running or not paused, or its pause passed its limit), 2 bad usage.\nIAM: besides reading the table, this updates the run\'s PAUSE item and calls states:SendTaskSuccess (as `decide` does).')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  fleet-upgrade resume --run prod-als-3.2.0-20261124T1030\n\nExit codes: 0 resumed, 1 not possible (the run is not running or not paused, or its pause passed its limit), 2 bad usage.\nIAM: besides reading the table, this updates the run's PAUSE item and calls states:SendTaskSuccess (as `decide` does).",
+    )
     .action(async (flags: { run: string; json?: boolean }, command: Command) => {
       const run = checkRun(flags.run);
       const global = globalFlags(command);
@@ -85,16 +111,38 @@ export function resumeCommand(): Command {
         const pause = await pauses.get(found.runId);
         if (pause?.state !== 'PAUSED') {
           const why = pause?.state === 'EXPIRED' ? `its pause passed its limit at ${pause.endedAt ?? '?'}: the run is stopping` : 'it is not paused';
-          return say(flags.json, { runId: found.runId, resumed: false, state: pause?.state ?? null }, `run ${found.runId}: ${why}; nothing changed`, EXIT_RUN_FAILED);
+          return say(
+            flags.json,
+            { runId: found.runId, resumed: false, state: pause?.state ?? null },
+            `run ${found.runId}: ${why}; nothing changed`,
+            EXIT_RUN_FAILED,
+          );
         }
-        const by = await callerIdentity(global.endpoint === undefined ? new STSClient({ maxAttempts: 1, ...(global.region ? { region: global.region } : {}) }) : null, 'resume');
+        const by = await callerIdentity(
+          global.endpoint === undefined ? new STSClient({ maxAttempts: 1, ...(global.region ? { region: global.region } : {}) }) : null,
+          'resume',
+        );
         if (!(await pauses.end(found.runId, pause, 'RESUMED', by, new Date().toISOString()))) {
-          return say(flags.json, { runId: found.runId, resumed: false }, `run ${found.runId}: its pause ended meanwhile (resumed by someone else, or its limit passed); nothing changed`, EXIT_RUN_FAILED);
+          return say(
+            flags.json,
+            { runId: found.runId, resumed: false },
+            `run ${found.runId}: its pause ended meanwhile (resumed by someone else, or its limit passed); nothing changed`,
+            EXIT_RUN_FAILED,
+          );
         }
         // The waiting nodes are released here, as record-node releases them when a question is answered.
-        const released = await releaseHeldNodes({ store, pauses, canaries: await clients.canaries(), callback: new TaskCallback(clients.sfn) }, found.runId, { pauseLimitSeconds: found.limitSeconds, canary: found.canary }, () => new Date().toISOString());
-        say(flags.json, { runId: found.runId, resumed: true, resumedBy: by, released },
-          `Resumed run ${found.runId}${released.length > 0 ? `: ${released.join(', ')} go on` : ''}.`, EXIT_OK);
+        const released = await releaseHeldNodes(
+          { store, pauses, canaries: await clients.canaries(), callback: new TaskCallback(clients.sfn) },
+          found.runId,
+          { pauseLimitSeconds: found.limitSeconds, canary: found.canary },
+          () => new Date().toISOString(),
+        );
+        say(
+          flags.json,
+          { runId: found.runId, resumed: true, resumedBy: by, released },
+          `Resumed run ${found.runId}${released.length > 0 ? `: ${released.join(', ')} go on` : ''}.`,
+          EXIT_OK,
+        );
       } finally {
         clients.destroy();
       }

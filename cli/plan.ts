@@ -15,13 +15,23 @@ import { readableRunId } from './start.js';
 
 /** The plan as an operator reads it before starting; with estimates, each group's window and the total. */
 export function formatPlan(plan: UpgradePlan, estimates?: WindowEstimates, notAfter?: string): string {
-  const lines = [`Plan: ${plan.cluster} → ${plan.targetVersion}: ${plan.upgradeCount} to upgrade, ${plan.skipCount} to skip; maintenance mode on ${plan.coreNode}`, `Role order: ${plan.roleOrder.join(', ')}`];
+  const lines = [
+    `Plan: ${plan.cluster} → ${plan.targetVersion}: ${plan.upgradeCount} to upgrade, ${plan.skipCount} to skip; maintenance mode on ${plan.coreNode}`,
+    `Role order: ${plan.roleOrder.join(', ')}`,
+  ];
   const window = estimates === undefined ? undefined : planWindow(plan.groups, estimates);
   plan.groups.forEach((g, i) => {
     lines.push('');
     const about = window === undefined ? '' : `, about ${formatSeconds(window.groups[i]?.seconds ?? 0)}`;
-    lines.push(`${i + 1}. group ${g.role} (${g.nodes.length} node${g.nodes.length > 1 ? 's' : ''}, ${g.concurrency} at a time${g.limitedBy ? `: ${g.limitedBy}` : ''}${about})`);
-    lines.push(...table([['   NODE', 'ROLES', 'FROM', 'TO', 'ACTION', 'WHY'], ...g.nodes.map((n) => [`   ${n.id}`, n.roles.join(',') || '—', n.from ?? '?', n.to, n.action, n.reason])]));
+    lines.push(
+      `${i + 1}. group ${g.role} (${g.nodes.length} node${g.nodes.length > 1 ? 's' : ''}, ${g.concurrency} at a time${g.limitedBy ? `: ${g.limitedBy}` : ''}${about})`,
+    );
+    lines.push(
+      ...table([
+        ['   NODE', 'ROLES', 'FROM', 'TO', 'ACTION', 'WHY'],
+        ...g.nodes.map((n) => [`   ${n.id}`, n.roles.join(',') || '—', n.from ?? '?', n.to, n.action, n.reason]),
+      ]),
+    );
   });
   const left = plan.notInRun ?? [];
   if (left.length > 0) {
@@ -30,15 +40,18 @@ export function formatPlan(plan: UpgradePlan, estimates?: WindowEstimates, notAf
   }
   if (window !== undefined && estimates !== undefined) {
     lines.push('');
-    const source = estimates.samples > 0
-      ? `from ${estimates.samples} node durations of the cluster's recent runs (90th percentile per role)`
-      : `from the default of ${formatSeconds(DEFAULT_NODE_WINDOW_SECONDS)} per node (no recorded run; --recorded reads the stack's)`;
+    const source =
+      estimates.samples > 0
+        ? `from ${estimates.samples} node durations of the cluster's recent runs (90th percentile per role)`
+        : `from the default of ${formatSeconds(DEFAULT_NODE_WINDOW_SECONDS)} per node (no recorded run; --recorded reads the stack's)`;
     lines.push(`Estimated window: about ${formatSeconds(window.totalSeconds)}, ${source}`);
     if (notAfter !== undefined) {
       const ends = new Date(Date.now() + window.totalSeconds * 1000);
-      lines.push(ends.getTime() <= Date.parse(notAfter)
-        ? `Not after ${notAfter}: fits if started now (ends about ${ends.toISOString()})`
-        : `Not after ${notAfter}: does not fit if started now (ends about ${ends.toISOString()}); nodes that cannot finish in time will not start and the run ends INCOMPLETE`);
+      lines.push(
+        ends.getTime() <= Date.parse(notAfter)
+          ? `Not after ${notAfter}: fits if started now (ends about ${ends.toISOString()})`
+          : `Not after ${notAfter}: does not fit if started now (ends about ${ends.toISOString()}); nodes that cannot finish in time will not start and the run ends INCOMPLETE`,
+      );
     }
   }
   return lines.join('\n');
@@ -46,10 +59,13 @@ export function formatPlan(plan: UpgradePlan, estimates?: WindowEstimates, notAf
 
 export function planCommand(): Command {
   return addInputOptions(new Command('plan'))
-    .description('Show what a run would do — groups in role order, each node\'s current → target version, skip reasons — touching nothing.')
-    .option('--recorded', 'take current versions from the stack\'s DynamoDB records (default: the cluster file\'s versions; always, for a cluster given by name)')
+    .description("Show what a run would do — groups in role order, each node's current → target version, skip reasons — touching nothing.")
+    .option('--recorded', "take current versions from the stack's DynamoDB records (default: the cluster file's versions; always, for a cluster given by name)")
     .option('--json', 'print the plan as JSON')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade plan --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade plan --cluster prod-als --target-version 3.2.0          # nodes found by their fleet-upgrade:cluster tag\n  fleet-upgrade plan --input upgrade.json --recorded --json\n  fleet-upgrade plan --cluster prod-als.json --target-version 3.2.0 --recorded --not-after +4h\n\nExit codes: 0 ok, 2 bad input.')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  fleet-upgrade plan --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade plan --cluster prod-als --target-version 3.2.0          # nodes found by their fleet-upgrade:cluster tag\n  fleet-upgrade plan --input upgrade.json --recorded --json\n  fleet-upgrade plan --cluster prod-als.json --target-version 3.2.0 --recorded --not-after +4h\n\nExit codes: 0 ok, 2 bad input.',
+    )
     .action(async (flags: InputFlags & { recorded?: boolean; json?: boolean }, command: Command) => {
       const { input, cluster } = await buildInput(flags);
       let known = new Map<string, string>(cluster?.nodes.map((n) => [n.id, n.version]) ?? []);
@@ -78,7 +94,7 @@ export function planCommand(): Command {
           clients.destroy();
         }
       }
-      if (nodes === undefined) throw new UsageError('nodes: the plan needs the cluster\'s nodes (--cluster NAME|FILE, or nodes in --input)');
+      if (nodes === undefined) throw new UsageError("nodes: the plan needs the cluster's nodes (--cluster NAME|FILE, or nodes in --input)");
       const plan = planUpgrade(input, nodes, known);
       refuseOversizedInput(input, readableRunId(input.cluster, input.targetVersion), plan);
       const window = { ...planWindow(plan.groups, estimates), estimates, ...(input.notAfter !== undefined ? { notAfter: input.notAfter } : {}) };

@@ -20,7 +20,9 @@ const SIGNATURE_FAULT = 'signature';
 export function parseFailure(value: string, previous: InjectedFailure[] = []): InjectedFailure[] {
   const [nodeId = '', what = '', times, ...rest] = value.split(':');
   if (nodeId === '' || !(isStepId(what) || what === SIGNATURE_FAULT) || rest.length > 0 || (times !== undefined && !/^[1-9][0-9]{0,3}$/.test(times))) {
-    throw new UsageError(`--fail: expected NODE:STEP[:TIMES] with STEP one of ${STEP_IDS.join(', ')}, or NODE:${SIGNATURE_FAULT}[:TIMES], got ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `--fail: expected NODE:STEP[:TIMES] with STEP one of ${STEP_IDS.join(', ')}, or NODE:${SIGNATURE_FAULT}[:TIMES], got ${JSON.stringify(value)}`,
+    );
   }
   const count = times === undefined ? Number.POSITIVE_INFINITY : Number(times);
   if (what === SIGNATURE_FAULT) return [...previous, { nodeId, step: 'download', times: count, kind: 'signature' }];
@@ -34,7 +36,9 @@ function parseRoleValues(flag: string, percentAllowed: boolean) {
     for (const part of value.split(',')) {
       const match = /^([^=]+)=([0-9]{1,4}%?)$/.exec(part.trim());
       if (match === null || (!percentAllowed && match[2]?.endsWith('%'))) {
-        throw new UsageError(`${flag}: expected ROLE=N[,ROLE=N…]${percentAllowed ? ' (N a count or a percentage like 75%)' : ''}, got ${JSON.stringify(value)}`);
+        throw new UsageError(
+          `${flag}: expected ROLE=N[,ROLE=N…]${percentAllowed ? ' (N a count or a percentage like 75%)' : ''}, got ${JSON.stringify(value)}`,
+        );
       }
       const [, role = '', n = ''] = match;
       out[role] = n.endsWith('%') ? n : Number(n);
@@ -97,55 +101,91 @@ export function rehearseCommand(): Command {
     .option('--force', 'upgrade nodes even when already at the target version')
     .option('--ignore-inspect-failures', 'record failed pre- and post-upgrade validations as warnings and go on (kato --ignore-inspect-failures)')
     .option('--concurrency <role=n,…>', 'nodes of a role upgraded at once, e.g. dea=4,unmatched=2 (default 1 each)', parseRoleValues('--concurrency', false))
-    .option('--min-healthy <role=n|p%,…>', 'nodes of a role kept in service while its group upgrades, e.g. dea=75%,router=2', parseRoleValues('--min-healthy', true))
+    .option(
+      '--min-healthy <role=n|p%,…>',
+      'nodes of a role kept in service while its group upgrades, e.g. dea=75%,router=2',
+      parseRoleValues('--min-healthy', true),
+    )
     .option('--prepare-only', 'check every node and stage the package where needed, then stop: no maintenance window (kato --prepare)')
     .option('--https-proxy [url]', 'serve packages only through a loopback proxy given to the nodes as HTTPS_PROXY (optionally http://127.0.0.1:PORT)')
     .option('--runbook <name>', 'runbook the SSM document is built from: release-dir or kato', 'release-dir')
-    .option('--template <file>', 'rehearse this synthesized template (what `cdk synth` wrote, e.g. cdk.out/FleetUpgradeStack.template.json) instead of synthesizing one: its state machine, SSM document and IAM policies')
-    .addOption(
-      new Option('--decision <decision>', 'answer approval requests in order: rollback, retry, skip or abort (a failed node), continue or abort (the canary, a health alarm); repeatable (default: wait for a decision)')
-        .argParser((value: string, previous: AnyDecision[] = []) => {
-          if (!isAnyDecision(value)) throw new UsageError(`--decision: expected rollback, retry, skip, abort or (for the canary) continue, got ${JSON.stringify(value)}`);
-          return [...previous, value];
-        }),
+    .option(
+      '--template <file>',
+      'rehearse this synthesized template (what `cdk synth` wrote, e.g. cdk.out/FleetUpgradeStack.template.json) instead of synthesizing one: its state machine, SSM document and IAM policies',
     )
-    .option('--approver <email>', 'sign in as EMAIL to answer the approvals (the local OpenID provider; alice@example.com by default); repeatable: one per --decision, in order, the last one stays', (value: string, previous: string[] = []) => {
-      if (!APPROVER_EMAIL.test(value)) throw new UsageError(`--approver: expected an email address like alice@example.com, got ${JSON.stringify(value)}`);
-      return [...previous, value.toLowerCase()];
-    })
-    .option('--approvers <list>', 'who may decide: comma-separated emails and group:NAME (default group:fleet-operators: alice and carol, not bob)', (value: string) => {
-      try {
-        parseApprovers(value, '--approvers');
-      } catch (error) {
-        throw new UsageError(error instanceof Error ? error.message : String(error));
-      }
-      return value;
-    })
+    .addOption(
+      new Option(
+        '--decision <decision>',
+        'answer approval requests in order: rollback, retry, skip or abort (a failed node), continue or abort (the canary, a health alarm); repeatable (default: wait for a decision)',
+      ).argParser((value: string, previous: AnyDecision[] = []) => {
+        if (!isAnyDecision(value))
+          throw new UsageError(`--decision: expected rollback, retry, skip, abort or (for the canary) continue, got ${JSON.stringify(value)}`);
+        return [...previous, value];
+      }),
+    )
+    .option(
+      '--approver <email>',
+      'sign in as EMAIL to answer the approvals (the local OpenID provider; alice@example.com by default); repeatable: one per --decision, in order, the last one stays',
+      (value: string, previous: string[] = []) => {
+        if (!APPROVER_EMAIL.test(value)) throw new UsageError(`--approver: expected an email address like alice@example.com, got ${JSON.stringify(value)}`);
+        return [...previous, value.toLowerCase()];
+      },
+    )
+    .option(
+      '--approvers <list>',
+      'who may decide: comma-separated emails and group:NAME (default group:fleet-operators: alice and carol, not bob)',
+      (value: string) => {
+        try {
+          parseApprovers(value, '--approvers');
+        } catch (error) {
+          throw new UsageError(error instanceof Error ? error.message : String(error));
+        }
+        return value;
+      },
+    )
     .option('--no-sign-in', 'no sign-in on the approval page: anyone holding the link decides (as a stack without approvalIssuer)')
     .option('--approval-timeout-minutes <minutes>', 'how long an approval waits before --on-timeout decides (default 1440)', (v: string) => {
       if (!/^[0-9]+(\.[0-9]+)?$/.test(v)) throw new UsageError(`--approval-timeout-minutes: expected a number of minutes, got ${JSON.stringify(v)}`);
       return Number(v);
     })
     .addOption(new Option('--on-timeout <decision>', 'what a timed-out approval decides').choices(['rollback', 'abort']))
-    .addOption(new Option('--fail <node:step[:times]>', 'make STEP fail on NODE (TIMES times, default always), or NODE:signature to serve NODE packages signed by another key; repeatable').argParser(parseFailure))
+    .addOption(
+      new Option(
+        '--fail <node:step[:times]>',
+        'make STEP fail on NODE (TIMES times, default always), or NODE:signature to serve NODE packages signed by another key; repeatable',
+      ).argParser(parseFailure),
+    )
     .option('--run-id <id>', 'the run id (execution name); default <cluster>-<version>-<timestamp>')
     .option('--resume-from <run>', 'resume this stopped run, as `start --resume-from` does in AWS: same --workdir, whose sandboxes and table it left')
     .option('--canary <n>', 'after the first N nodes are upgraded, the run asks continue or abort (answered by --decision continue|abort)', (v: string) => {
       if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`--canary: expected a whole number of nodes (at least 1), got ${JSON.stringify(v)}`);
       return Number(v);
     })
-    .option('--alarm <name:after=node>', 'the local CloudWatch puts alarm NAME in ALARM once NODE is upgraded (with --health-alarm NAME); repeatable', (value: string, previous: { name: string; afterNode: string }[] = []) => {
-      const match = /^(.+):after=([A-Za-z0-9][A-Za-z0-9._-]{0,62})$/.exec(value);
-      if (match === null) throw new UsageError(`--alarm: expected NAME:after=NODE, e.g. api-5xx:after=dea-1, got ${JSON.stringify(value)}`);
-      return [...previous, { name: match[1] as string, afterNode: match[2] as string }];
-    })
+    .option(
+      '--alarm <name:after=node>',
+      'the local CloudWatch puts alarm NAME in ALARM once NODE is upgraded (with --health-alarm NAME); repeatable',
+      (value: string, previous: { name: string; afterNode: string }[] = []) => {
+        const match = /^(.+):after=([A-Za-z0-9][A-Za-z0-9._-]{0,62})$/.exec(value);
+        if (match === null) throw new UsageError(`--alarm: expected NAME:after=NODE, e.g. api-5xx:after=dea-1, got ${JSON.stringify(value)}`);
+        return [...previous, { name: match[1] as string, afterNode: match[2] as string }];
+      },
+    )
     .option('--pause-after <node>', 'the operator pauses the run (fleet-upgrade pause) as soon as NODE has started: it finishes, no other node starts')
-    .option('--resume-after <seconds>', 'with --pause-after: the operator resumes (fleet-upgrade resume) this many seconds after pausing (default: never, the pause runs to its limit)', (v: string) => minutesOrSeconds('--resume-after', v))
-    .option('--pause-limit-minutes <minutes>', 'how long a pause may hold the run before it stops as abort does (default 1440)', (v: string) => minutesOrSeconds('--pause-limit-minutes', v))
+    .option(
+      '--resume-after <seconds>',
+      'with --pause-after: the operator resumes (fleet-upgrade resume) this many seconds after pausing (default: never, the pause runs to its limit)',
+      (v: string) => minutesOrSeconds('--resume-after', v),
+    )
+    .option('--pause-limit-minutes <minutes>', 'how long a pause may hold the run before it stops as abort does (default 1440)', (v: string) =>
+      minutesOrSeconds('--pause-limit-minutes', v),
+    )
     .option('--json', 'print only the summary as JSON on stdout (progress goes to stderr)')
     .option('--only <ids>', 'upgrade only these nodes, comma-separated (kato node upgrade); the others are left alone', parseNodeIds)
     .option('--allow-unused-roles', 'accept roles in --role-order that no node of the cluster has (else refused as a likely typo)')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --pause-after dea-1 --resume-after 10\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --canary 1 --decision continue\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --only dea-1,controller-1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --on-failure rollback-and-continue --max-failed-nodes 1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --not-after +90m\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --health-alarm api-5xx --alarm api-5xx:after=dea-1 --decision abort\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --pause-after dea-1 --resume-after 10\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --canary 1 --decision continue\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --only dea-1,controller-1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --on-failure rollback-and-continue --max-failed-nodes 1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --not-after +90m\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --health-alarm api-5xx --alarm api-5xx:after=dea-1 --decision abort\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).',
+    )
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);
       for (const f of flags.fail ?? []) {
@@ -161,7 +201,9 @@ export function rehearseCommand(): Command {
       const controller = new AbortController();
       const interrupted = (signal: NodeJS.Signals) => {
         if (controller.signal.aborted) {
-          process.stderr.write(`${signal} again: quitting without cleaning up (the sandbox services keep running until the next rehearsal in ${flags.workdir} starts)\n`);
+          process.stderr.write(
+            `${signal} again: quitting without cleaning up (the sandbox services keep running until the next rehearsal in ${flags.workdir} starts)\n`,
+          );
           process.exit(130);
         }
         process.stderr.write(`${signal}: stopping the run safely (Ctrl-C again to quit at once)\n`);

@@ -20,7 +20,9 @@ export function startCommand(): Command {
     .option('--dry-run', 'only plan: the run returns the plan and touches nothing')
     .option('--watch', 'follow the run until it ends (like `fleet-upgrade watch`)')
     .option('--json', 'print {runId, executionArn, startDate, consoleUrl} as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   fleet-upgrade start --cluster prod-als.json --target-version 3.2.0
   fleet-upgrade start --input upgrade.json --run-id prod-als-3.2.0-weekend --watch
@@ -29,11 +31,13 @@ Examples:
   fleet-upgrade start --cluster prod-als.json --target-version 3.2.0 --resume-from prod-als-3.2.0-20261205T2200 --not-after +4h
   fleet-upgrade --endpoint http://127.0.0.1:4599 start --cluster examples/demo-cluster.json --target-version 3.1.0
 
-Exit codes: 0 started (with --watch: the run succeeded), 1 the run failed, 2 bad input (nothing started).`)
+Exit codes: 0 started (with --watch: the run succeeded), 1 the run failed, 2 bad input (nothing started).`,
+    )
     .action(async (flags: InputFlags & { runId?: string; watch?: boolean; json?: boolean }, command: Command) => {
       const { raw, input } = await buildInput(flags);
       const runId = flags.runId ?? readableRunId(input.cluster, input.targetVersion);
-      if (!RUN_ID_PATTERN.test(runId)) throw new UsageError(`--run-id: expected letters, digits, ".", "-" or "_" (at most 80 characters), got ${JSON.stringify(runId)}`);
+      if (!RUN_ID_PATTERN.test(runId))
+        throw new UsageError(`--run-id: expected letters, digits, ".", "-" or "_" (at most 80 characters), got ${JSON.stringify(runId)}`);
       refuseOversizedInput(input, runId);
       const clients = new StackClients(globalFlags(command));
       try {
@@ -52,12 +56,19 @@ Exit codes: 0 started (with --watch: the run succeeded), 1 the run failed, 2 bad
           throw error;
         }
         if (flags.json) {
-          if (!flags.watch) process.stdout.write(`${JSON.stringify({ runId, executionArn, startDate: startDate?.toISOString(), consoleUrl: clients.consoleUrl(executionArn) }, null, 2)}\n`);
+          if (!flags.watch)
+            process.stdout.write(
+              `${JSON.stringify({ runId, executionArn, startDate: startDate?.toISOString(), consoleUrl: clients.consoleUrl(executionArn) }, null, 2)}\n`,
+            );
         } else {
-          process.stdout.write(`Started run ${runId}: ${input.cluster} → ${input.targetVersion}\n  execution: ${executionArn}\n  console:   ${clients.consoleUrl(executionArn)}\n`);
+          process.stdout.write(
+            `Started run ${runId}: ${input.cluster} → ${input.targetVersion}\n  execution: ${executionArn}\n  console:   ${clients.consoleUrl(executionArn)}\n`,
+          );
           if (!flags.watch) process.stdout.write(`  follow:    fleet-upgrade watch ${runId}\n`);
         }
-        process.exitCode = flags.watch ? await watchRun(clients, runId, { interval: 1000, tty: process.stderr.isTTY === true, ...(flags.json ? { json: true } : {}) }) : EXIT_OK;
+        process.exitCode = flags.watch
+          ? await watchRun(clients, runId, { interval: 1000, tty: process.stderr.isTTY === true, ...(flags.json ? { json: true } : {}) })
+          : EXIT_OK;
       } finally {
         clients.destroy();
       }

@@ -12,7 +12,10 @@ export function statusCommand(): Command {
     .argument('[run]', 'run id (execution name) or execution ARN')
     .option('--limit <n>', 'how many runs to list', (v) => Number(v), 20)
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade status\n  fleet-upgrade status prod-als-3.2.0-20261124T1030 --json\n\nExit codes: 0 ok (a run: it succeeded or is still running), 1 the run ended otherwise, 2 bad usage.')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  fleet-upgrade status\n  fleet-upgrade status prod-als-3.2.0-20261124T1030 --json\n\nExit codes: 0 ok (a run: it succeeded or is still running), 1 the run ended otherwise, 2 bad usage.',
+    )
     .action(async (run: string | undefined, flags: { limit: number; json?: boolean }, command: Command) => {
       const clients = new StackClients(globalFlags(command));
       try {
@@ -22,20 +25,29 @@ export function statusCommand(): Command {
           if (described.status === 'RUNNING' && !flags.json) {
             const pause = await (await clients.pauses()).open(described.name ?? run);
             const until = pause === null ? '' : pauseUntil(pause, pauseLimitSecondsOf(JSON.parse(described.input ?? '{}') as object));
-            process.stdout.write(`Run ${described.name ?? run}: RUNNING since ${when(described.startDate)}${pause === null ? '' : ` — PAUSED by ${pause.pausedBy} at ${pause.pausedAt}${pause.reason ? ` (${pause.reason})` : ''}; no node starts until fleet-upgrade resume --run ${described.name ?? run} (limit ${until}, then the run stops as abort does)`}\n`);
+            process.stdout.write(
+              `Run ${described.name ?? run}: RUNNING since ${when(described.startDate)}${pause === null ? '' : ` — PAUSED by ${pause.pausedBy} at ${pause.pausedAt}${pause.reason ? ` (${pause.reason})` : ''}; no node starts until fleet-upgrade resume --run ${described.name ?? run} (limit ${until}, then the run stops as abort does)`}\n`,
+            );
           }
           process.exitCode = await watchRun(clients, executionArn, { interval: 0, tty: false, once: true, ...(flags.json ? { json: true } : {}) });
           return;
         }
         const stateMachineArn = await clients.stateMachineArn();
         const out = await clients.sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: Math.max(1, Math.min(flags.limit, 1000)) }));
-        const runs = (out.executions ?? []).map((e) => ({ runId: e.name ?? '', status: e.status ?? '', startDate: e.startDate?.toISOString() ?? null, stopDate: e.stopDate?.toISOString() ?? null }));
+        const runs = (out.executions ?? []).map((e) => ({
+          runId: e.name ?? '',
+          status: e.status ?? '',
+          startDate: e.startDate?.toISOString() ?? null,
+          stopDate: e.stopDate?.toISOString() ?? null,
+        }));
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
         } else if (runs.length === 0) {
           process.stdout.write('No runs yet. Start one with `fleet-upgrade start --cluster FILE --target-version V`.\n');
         } else {
-          process.stdout.write(`${table([['RUN', 'STATUS', 'STARTED', 'ENDED'], ...runs.map((r) => [r.runId, r.status, when(r.startDate), when(r.stopDate)])]).join('\n')}\n`);
+          process.stdout.write(
+            `${table([['RUN', 'STATUS', 'STARTED', 'ENDED'], ...runs.map((r) => [r.runId, r.status, when(r.startDate), when(r.stopDate)])]).join('\n')}\n`,
+          );
         }
         process.exitCode = EXIT_OK;
       } finally {

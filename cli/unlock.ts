@@ -15,7 +15,10 @@ export function unlockCommand(): Command {
     .requiredOption('--cluster <name|file>', 'the cluster: its name, or a cluster file (its name is read)')
     .requiredOption('--run <run-id>', 'the run that holds the lock (as the lock names it)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade unlock --cluster prod-als --run prod-als-3.2.0-20261124T1030\n\nExit codes: 0 released (or not locked), 1 refused (another run holds it, or the run is still running), 2 bad usage.')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  fleet-upgrade unlock --cluster prod-als --run prod-als-3.2.0-20261124T1030\n\nExit codes: 0 released (or not locked), 1 refused (another run holds it, or the run is still running), 2 bad usage.',
+    )
     .action(async (flags: { cluster: string; run: string; json?: boolean }, command: Command) => {
       const cluster = checkCluster(flags.cluster);
       if (!RUN_ID_PATTERN.test(flags.run)) throw new UsageError(`--run: expected a run id (execution name), got ${JSON.stringify(flags.run)}`);
@@ -29,7 +32,11 @@ export function unlockCommand(): Command {
         const lock = await store.getLock(cluster);
         if (lock === null) return say({ cluster, released: false, locked: false }, `cluster ${cluster} is not locked`, EXIT_OK);
         if (lock.runId !== flags.run) {
-          return say({ cluster, released: false, heldBy: lock.runId }, `cluster ${cluster} is locked by run ${lock.runId}, not ${flags.run}: nothing changed (name the run that holds it)`, EXIT_RUN_FAILED);
+          return say(
+            { cluster, released: false, heldBy: lock.runId },
+            `cluster ${cluster} is locked by run ${lock.runId}, not ${flags.run}: nothing changed (name the run that holds it)`,
+            EXIT_RUN_FAILED,
+          );
         }
         let status = 'UNKNOWN';
         try {
@@ -40,10 +47,18 @@ export function unlockCommand(): Command {
           status = 'DOES_NOT_EXIST';
         }
         if (status === 'RUNNING' || status === 'PENDING_REDRIVE') {
-          return say({ cluster, released: false, heldBy: lock.runId, status }, `run ${flags.run} is still ${status.toLowerCase()}: stop it first (fleet-upgrade stop ${flags.run}); nothing changed`, EXIT_RUN_FAILED);
+          return say(
+            { cluster, released: false, heldBy: lock.runId, status },
+            `run ${flags.run} is still ${status.toLowerCase()}: stop it first (fleet-upgrade stop ${flags.run}); nothing changed`,
+            EXIT_RUN_FAILED,
+          );
         }
         await store.releaseLock(cluster, flags.run);
-        say({ cluster, released: true, heldBy: lock.runId, status }, `cluster ${cluster}: lock of run ${flags.run} (execution ${status.toLowerCase()}) released`, EXIT_OK);
+        say(
+          { cluster, released: true, heldBy: lock.runId, status },
+          `cluster ${cluster}: lock of run ${flags.run} (execution ${status.toLowerCase()}) released`,
+          EXIT_OK,
+        );
       } finally {
         clients.destroy();
       }

@@ -90,7 +90,13 @@ export class WatchView {
     const type = event.type ?? '';
     const entered = event.stateEnteredEventDetails as Detail | undefined;
     const exited = event.stateExitedEventDetails as Detail | undefined;
-    const input = entered ? (parse(entered.input) as { node?: { id?: string }; group?: { role?: string; nodes?: { id: string }[] }; gate?: { waitingFor?: string[]; until?: string } } | null) : null;
+    const input = entered
+      ? (parse(entered.input) as {
+          node?: { id?: string };
+          group?: { role?: string; nodes?: { id: string }[] };
+          gate?: { waitingFor?: string[]; until?: string };
+        } | null)
+      : null;
     let node = typeof input?.node?.id === 'string' ? input.node.id : undefined;
     if (node === undefined && entered === undefined) node = this.nodeOfEvent.get(`${source}#${event.previousEventId ?? -1}`);
     if (node !== undefined) this.nodeOfEvent.set(`${source}#${id}`, node);
@@ -103,7 +109,9 @@ export class WatchView {
       this.startedAt = t;
       this.input = (parse(event.executionStartedEventDetails?.input) ?? {}) as typeof this.input;
       this.cluster = this.input.cluster ?? '';
-      this.lines.push(`Upgrade of ${this.input.cluster ?? '?'} to ${this.input.targetVersion ?? '?'} started ${new Date(t).toISOString().replace(/\.\d+Z$/, 'Z')}`);
+      this.lines.push(
+        `Upgrade of ${this.input.cluster ?? '?'} to ${this.input.targetVersion ?? '?'} started ${new Date(t).toISOString().replace(/\.\d+Z$/, 'Z')}`,
+      );
       return;
     }
     if (entered && entered.name === 'Upgrade nodes of the group' && input?.group) {
@@ -120,8 +128,17 @@ export class WatchView {
         Object.assign(view, { state: 'approval' });
         // The deadline counts from entering this state (the task's own timeout), as the approval's link does.
         const run = (parse(entered.input) as { run?: { approvalTimeoutSeconds?: number; onTimeout?: string } } | null)?.run;
-        const until = run?.approvalTimeoutSeconds === undefined ? '' : ` until ${new Date(t + run.approvalTimeoutSeconds * 1000).toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC')} (then ${run.onTimeout ?? 'rollback'})`;
-        this.say(t, `${node.padEnd(14)} waiting for the operator's decision${until}: the approval link went by email to the operator topic; or fleet-upgrade approvals, then fleet-upgrade decide <approval-id> rollback|retry|skip|abort`);
+        const until =
+          run?.approvalTimeoutSeconds === undefined
+            ? ''
+            : ` until ${new Date(t + run.approvalTimeoutSeconds * 1000)
+                .toISOString()
+                .replace('T', ' ')
+                .replace(/:\d\d\.\d+Z$/, ' UTC')} (then ${run.onTimeout ?? 'rollback'})`;
+        this.say(
+          t,
+          `${node.padEnd(14)} waiting for the operator's decision${until}: the approval link went by email to the operator topic; or fleet-upgrade approvals, then fleet-upgrade decide <approval-id> rollback|retry|skip|abort`,
+        );
         this.nodes.set(node, view);
         return;
       }
@@ -132,7 +149,10 @@ export class WatchView {
         this.nodes.set(node, view);
         return;
       }
-      if (type === 'TaskStateEntered' && !['Record version', 'Skip node', 'Record node failure', 'Record rollback', 'Record skipped node'].includes(entered.name ?? '')) {
+      if (
+        type === 'TaskStateEntered' &&
+        !['Record version', 'Skip node', 'Record node failure', 'Record rollback', 'Record skipped node'].includes(entered.name ?? '')
+      ) {
         Object.assign(view, { step: entered.name ?? '', stepStartedAt: t, state: view.state === 'failed' ? 'failed' : 'running' });
         view.startedAt ??= t;
       }
@@ -147,17 +167,24 @@ export class WatchView {
       const view = this.nodes.get(node);
       if (view === undefined) return;
       type Outcome = { status?: string; from?: string | null; to?: string | null; failedStep?: string };
-      const stateOutput = parse(exited.output) as { lastStep?: { warnings?: string[] }; outcome?: Outcome; versionCheck?: { details?: { version?: string } } } | null;
+      const stateOutput = parse(exited.output) as {
+        lastStep?: { warnings?: string[] };
+        outcome?: Outcome;
+        versionCheck?: { details?: { version?: string } };
+      } | null;
       // A state that ends a Map child outputs an empty object (the Map gathers children's outputs): its task's
       // own result (the step's, or record-node's outcome) tells what the state would have added.
       const result = this.taskResults.get(`${source}#${node}`) as (Outcome & { warnings?: string[] }) | undefined;
       const endsChild = stateOutput !== null && Object.keys(stateOutput).length === 0;
-      const output = endsChild ? { lastStep: { warnings: result?.warnings ?? [] }, ...(exited.name === 'Record version' && result ? { outcome: result } : {}) } : stateOutput;
+      const output = endsChild
+        ? { lastStep: { warnings: result?.warnings ?? [] }, ...(exited.name === 'Record version' && result ? { outcome: result } : {}) }
+        : stateOutput;
       const warnings = output?.lastStep?.warnings ?? [];
-      for (const w of warnings) if (!view.warnings.includes(w)) {
-        view.warnings.push(w);
-        this.say(t, `${node.padEnd(14)} warning in ${exited.name ?? ''}: ${w}`);
-      }
+      for (const w of warnings)
+        if (!view.warnings.includes(w)) {
+          view.warnings.push(w);
+          this.say(t, `${node.padEnd(14)} warning in ${exited.name ?? ''}: ${w}`);
+        }
       if (exited.name === HELD_STATE_NAME || exited.name === PAUSED_STATE_NAME) {
         this.say(t, `${node.padEnd(14)} released after ${secondsSince(view.stepStartedAt, t)}: asks again whether it may start`);
         Object.assign(view, { state: 'waiting', note: '' });
@@ -168,7 +195,10 @@ export class WatchView {
       } else if (exited.name === 'Apply the failure budget') {
         const decided = (output as { approval?: { decision?: string; decidedBy?: string } } | null)?.approval;
         Object.assign(view, { state: 'failed' });
-        this.say(t, `${node.padEnd(14)} ${decided?.decision === 'skip' ? 'rolled back without asking' : 'stops the run'}: ${decided?.decidedBy ?? 'failure budget'}`);
+        this.say(
+          t,
+          `${node.padEnd(14)} ${decided?.decision === 'skip' ? 'rolled back without asking' : 'stops the run'}: ${decided?.decidedBy ?? 'failure budget'}`,
+        );
       } else if (exited.name === 'Record rollback' && output?.outcome) {
         Object.assign(view, { state: 'failed', note: `rolled back to ${output.outcome.to ?? '?'}` });
         this.say(t, `${node.padEnd(14)} ${view.note}`);
@@ -194,7 +224,11 @@ export class WatchView {
     if (type === 'TaskFailed' || type === 'LambdaFunctionFailed') {
       const d = (event.taskFailedEventDetails ?? event.lambdaFunctionFailedEventDetails) as Detail | undefined;
       const cause = parse(d?.cause) as { exitCode?: number; outputTail?: string } | null;
-      const first = (cause?.outputTail ?? d?.cause ?? '').split('\n').filter((l) => l.trim() !== '').pop() ?? '';
+      const first =
+        (cause?.outputTail ?? d?.cause ?? '')
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .pop() ?? '';
       const note = `${d?.error ?? 'error'}${cause?.exitCode !== undefined ? ` (exit ${cause.exitCode})` : ''}${first ? `: ${first.slice(0, 160)}` : ''}`;
       if (node !== undefined) {
         const view = this.nodes.get(node);
@@ -211,9 +245,17 @@ export class WatchView {
     } else if (type === 'ExecutionFailed') {
       Object.assign(this, { status: 'FAILED', error: event.executionFailedEventDetails?.error ?? '', cause: event.executionFailedEventDetails?.cause ?? '' });
     } else if (type === 'ExecutionAborted') {
-      Object.assign(this, { status: 'ABORTED', error: event.executionAbortedEventDetails?.error ?? '', cause: event.executionAbortedEventDetails?.cause ?? '' });
+      Object.assign(this, {
+        status: 'ABORTED',
+        error: event.executionAbortedEventDetails?.error ?? '',
+        cause: event.executionAbortedEventDetails?.cause ?? '',
+      });
     } else if (type === 'ExecutionTimedOut') {
-      Object.assign(this, { status: 'TIMED_OUT', error: event.executionTimedOutEventDetails?.error ?? '', cause: event.executionTimedOutEventDetails?.cause ?? '' });
+      Object.assign(this, {
+        status: 'TIMED_OUT',
+        error: event.executionTimedOutEventDetails?.error ?? '',
+        cause: event.executionTimedOutEventDetails?.cause ?? '',
+      });
     }
     if (this.status !== 'RUNNING') this.say(t, `run ${this.status}${this.error ? ` — ${this.error}${this.cause ? `: ${this.cause}` : ''}` : ''}`);
   }
@@ -228,7 +270,12 @@ export class WatchView {
       return;
     }
     this.paused = pause;
-    this.say(t, pause === null ? 'run resumed (no longer paused)' : `run PAUSED by ${pause.pausedBy} at ${pause.pausedAt}: nodes in flight finish, none starts until fleet-upgrade resume (limit ${pause.until})`);
+    this.say(
+      t,
+      pause === null
+        ? 'run resumed (no longer paused)'
+        : `run PAUSED by ${pause.pausedBy} at ${pause.pausedAt}: nodes in flight finish, none starts until fleet-upgrade resume (limit ${pause.until})`,
+    );
   }
 
   /** The plain lines produced since the last call. */
@@ -240,19 +287,39 @@ export class WatchView {
   frame(now: number, tick = 0): string[] {
     const out: string[] = [];
     const paused = this.paused !== null && this.status === 'RUNNING' ? ` — PAUSED by ${this.paused.pausedBy} (limit ${this.paused.until})` : '';
-    out.push(`Upgrade of ${this.input.cluster ?? '?'} to ${this.input.targetVersion ?? '?'} — ${this.status}, ${secondsSince(this.startedAt, now)}${this.phase && this.status === 'RUNNING' ? ` — ${this.phase}` : ''}${paused}`);
+    out.push(
+      `Upgrade of ${this.input.cluster ?? '?'} to ${this.input.targetVersion ?? '?'} — ${this.status}, ${secondsSince(this.startedAt, now)}${this.phase && this.status === 'RUNNING' ? ` — ${this.phase}` : ''}${paused}`,
+    );
     for (const g of this.groups) {
       const done = g.nodes.filter((n) => ['upgraded', 'skipped'].includes(this.nodes.get(n)?.state ?? '')).length;
       out.push(`  group ${g.role} (${done}/${g.nodes.length})`);
       for (const id of g.nodes) {
         const n = this.nodes.get(id);
         if (n === undefined) continue;
-        const icon = n.state === 'running' ? (SPINNER[tick % SPINNER.length] ?? '*') : n.state === 'upgraded' ? '✔' : n.state === 'skipped' ? '–' : n.state === 'failed' ? '✘' : n.state === 'approval' ? '?' : n.state === 'held' ? '‖' : '·';
-        const what = n.state === 'running' ? `${n.step} ${secondsSince(n.stepStartedAt, now)}`
-          : n.state === 'waiting' ? 'waiting'
-            : n.state === 'held' ? `${n.note} (${secondsSince(n.stepStartedAt, now)})`
-            : n.state === 'approval' ? `failed ${n.step}, waiting for the operator's decision (approval link emailed)`
-              : `${n.state}${n.note ? ` ${n.note}` : ''}`;
+        const icon =
+          n.state === 'running'
+            ? (SPINNER[tick % SPINNER.length] ?? '*')
+            : n.state === 'upgraded'
+              ? '✔'
+              : n.state === 'skipped'
+                ? '–'
+                : n.state === 'failed'
+                  ? '✘'
+                  : n.state === 'approval'
+                    ? '?'
+                    : n.state === 'held'
+                      ? '‖'
+                      : '·';
+        const what =
+          n.state === 'running'
+            ? `${n.step} ${secondsSince(n.stepStartedAt, now)}`
+            : n.state === 'waiting'
+              ? 'waiting'
+              : n.state === 'held'
+                ? `${n.note} (${secondsSince(n.stepStartedAt, now)})`
+                : n.state === 'approval'
+                  ? `failed ${n.step}, waiting for the operator's decision (approval link emailed)`
+                  : `${n.state}${n.note ? ` ${n.note}` : ''}`;
         out.push(`    ${icon} ${id.padEnd(14)} ${what}${n.warnings.length > 0 ? `  (${n.warnings.length} warning${n.warnings.length > 1 ? 's' : ''})` : ''}`);
       }
     }

@@ -156,7 +156,10 @@ export async function watchRun(clients: StackClients, run: string, opts: WatchOp
     await new Promise((resolve) => setTimeout(resolve, opts.interval));
   }
   if (view.status === 'RUNNING') {
-    if (opts.json) process.stdout.write(`${JSON.stringify({ runId, status: 'RUNNING', ...(view.paused ? { paused: view.paused } : {}), nodes: [...view.nodes.values()] }, null, 2)}\n`);
+    if (opts.json)
+      process.stdout.write(
+        `${JSON.stringify({ runId, status: 'RUNNING', ...(view.paused ? { paused: view.paused } : {}), nodes: [...view.nodes.values()] }, null, 2)}\n`,
+      );
     return EXIT_OK;
   }
   const summary = await runSummary(clients, view, runId, view.status === 'SUCCEEDED' ? 0 : 30_000);
@@ -173,16 +176,23 @@ export async function watchRun(clients: StackClients, run: string, opts: WatchOp
 
 export function watchCommand(): Command {
   return new Command('watch')
-    .description('Follow a run live: a line per group, each node\'s current step and elapsed time, warnings, failures; ends with the summary.')
+    .description("Follow a run live: a line per group, each node's current step and elapsed time, warnings, failures; ends with the summary.")
     .argument('<run>', 'run id (execution name) or execution ARN')
     .option('--interval <ms>', 'how often to poll the execution history', (v) => Number(v), 1000)
     .option('--plain', 'print plain lines even on a terminal (the default when stdout is not a TTY)')
     .option('--json', 'print only the final summary as JSON')
-    .addHelpText('after', '\nExamples:\n  fleet-upgrade watch prod-als-3.2.0-20261124T1030\n  fleet-upgrade --endpoint http://127.0.0.1:4599 watch demo-3.1.0-20261124T1030 --plain\n\nExit codes: 0 the run succeeded, 1 it ended otherwise, 2 bad usage.')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  fleet-upgrade watch prod-als-3.2.0-20261124T1030\n  fleet-upgrade --endpoint http://127.0.0.1:4599 watch demo-3.1.0-20261124T1030 --plain\n\nExit codes: 0 the run succeeded, 1 it ended otherwise, 2 bad usage.',
+    )
     .action(async (run: string, flags: { interval: number; plain?: boolean; json?: boolean }, command: Command) => {
       const clients = new StackClients(globalFlags(command));
       try {
-        process.exitCode = await watchRun(clients, run, { interval: flags.interval, tty: process.stderr.isTTY === true && flags.plain !== true, ...(flags.json ? { json: true } : {}) });
+        process.exitCode = await watchRun(clients, run, {
+          interval: flags.interval,
+          tty: process.stderr.isTTY === true && flags.plain !== true,
+          ...(flags.json ? { json: true } : {}),
+        });
       } finally {
         clients.destroy();
       }

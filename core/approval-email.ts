@@ -95,8 +95,15 @@ export function approvalReminderEmail(a: ApprovalRequest, reminder: ReminderKind
       ...offeredDecisions(a).map((d) => `  ${d}: ${decisionHelp(a, d)}`),
       '',
       ...(a.kind === undefined
-        ? [`Exit code: ${a.exitCode ?? 'none'}. Held until you decide: ${nodeNames(a.held ?? [])}.`, 'Last output of the step, as the node wrote it:', fenceUntrusted(a.outputTail)]
-        : [`Held until you decide: ${nodeNames(a.held ?? [])}.`, ...(a.alarms ?? []).flatMap((x) => [`Alarm ${x.name}, its reason as CloudWatch gives it:`, fenceUntrusted(x.reason)])]),
+        ? [
+            `Exit code: ${a.exitCode ?? 'none'}. Held until you decide: ${nodeNames(a.held ?? [])}.`,
+            'Last output of the step, as the node wrote it:',
+            fenceUntrusted(a.outputTail),
+          ]
+        : [
+            `Held until you decide: ${nodeNames(a.held ?? [])}.`,
+            ...(a.alarms ?? []).flatMap((x) => [`Alarm ${x.name}, its reason as CloudWatch gives it:`, fenceUntrusted(x.reason)]),
+          ]),
       '',
       `Approval ${a.approvalId}.`,
     ].join('\n'),
@@ -105,8 +112,10 @@ export function approvalReminderEmail(a: ApprovalRequest, reminder: ReminderKind
 
 /** What the reminder is about, in one sentence: a failed step, the canary, or a firing health alarm. */
 function reminderWhat(a: ApprovalRequest): string {
-  if (a.kind === 'canary') return `The canary of cluster ${a.cluster} (run ${a.runId}) is upgraded (${nodeNames(a.upgraded)}) and waits for continue or abort since ${utc(a.createdAt)}.`;
-  if (a.kind === 'health') return `Health alarm ${(a.alarms ?? []).map((x) => x.name).join(', ')} fired during the upgrade of cluster ${a.cluster} (run ${a.runId}); no node starts until you decide (since ${utc(a.createdAt)}).`;
+  if (a.kind === 'canary')
+    return `The canary of cluster ${a.cluster} (run ${a.runId}) is upgraded (${nodeNames(a.upgraded)}) and waits for continue or abort since ${utc(a.createdAt)}.`;
+  if (a.kind === 'health')
+    return `Health alarm ${(a.alarms ?? []).map((x) => x.name).join(', ')} fired during the upgrade of cluster ${a.cluster} (run ${a.runId}); no node starts until you decide (since ${utc(a.createdAt)}).`;
   return `${STEP_STATE_NAMES[a.failedStep]} failed on node ${a.nodeId} of cluster ${a.cluster}, run ${a.runId}, at ${utc(a.createdAt)}.`;
 }
 

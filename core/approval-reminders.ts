@@ -73,7 +73,8 @@ export function nextReminder(facts: ReminderFacts, now: number): ReminderDecisio
   const { at, gap } = reminderSchedule(facts.createdAt, facts.expiresAt);
   const pending = REMINDER_KINDS.filter((kind) => !facts.reminded.includes(kind));
   const due = pending.filter((kind) => at[kind] <= now);
-  const linkLapses = facts.linkExpiresAt !== undefined && facts.linkExpiresAt < linkExpiry(facts.expiresAt, facts.expiresAt) && now >= facts.linkExpiresAt - FRESH_LINK_LEAD_MS;
+  const linkLapses =
+    facts.linkExpiresAt !== undefined && facts.linkExpiresAt < linkExpiry(facts.expiresAt, facts.expiresAt) && now >= facts.linkExpiresAt - FRESH_LINK_LEAD_MS;
   if (due.length === 0 && !linkLapses) return { send: false };
   const soon = due.length === 0 ? [] : pending.filter((kind) => at[kind] > now && at[kind] - now < gap);
   const covered = [...due, ...soon];

@@ -34,14 +34,19 @@ const GROUP = /^[A-Za-z0-9][A-Za-z0-9 ._:/@-]{0,127}$/;
  * form; an empty list is refused because sign-in with nobody allowed would let no decision through.
  */
 export function parseApprovers(spec: string, field = 'approvers'): Approvers {
-  const entries = spec.split(',').map((e) => e.trim()).filter((e) => e !== '');
-  if (entries.length === 0) throw new Error(`${field}: expected comma-separated emails and/or group:NAME entries (e.g. alice@example.com,group:fleet-operators), got none`);
+  const entries = spec
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (entries.length === 0)
+    throw new Error(`${field}: expected comma-separated emails and/or group:NAME entries (e.g. alice@example.com,group:fleet-operators), got none`);
   const emails: string[] = [];
   const groups: string[] = [];
   for (const entry of entries) {
     if (entry.startsWith('group:')) {
       const name = entry.slice('group:'.length);
-      if (!GROUP.test(name)) throw new Error(`${field}: ${JSON.stringify(entry)} is not a group entry: expected group:NAME (letters, digits, space . _ : / @ -; at most 128)`);
+      if (!GROUP.test(name))
+        throw new Error(`${field}: ${JSON.stringify(entry)} is not a group entry: expected group:NAME (letters, digits, space . _ : / @ -; at most 128)`);
       groups.push(name);
     } else {
       if (!EMAIL.test(entry)) throw new Error(`${field}: ${JSON.stringify(entry)} is neither an email address (alice@example.com) nor group:NAME`);
@@ -57,7 +62,8 @@ export type ApproverCheck = { allowed: true; by: string } | { allowed: false; re
 export function checkApprover(who: ApproverIdentity, approvers: Approvers): ApproverCheck {
   const email = who.email?.toLowerCase();
   if (email !== undefined && approvers.emails.includes(email)) {
-    if (who.emailVerified === false) return { allowed: false, reason: `${email} is listed, but your identity provider says the address is not verified, so it does not count` };
+    if (who.emailVerified === false)
+      return { allowed: false, reason: `${email} is listed, but your identity provider says the address is not verified, so it does not count` };
     return { allowed: true, by: `email ${email}` };
   }
   const group = approvers.groups.find((g) => who.groups.includes(g));

@@ -15,7 +15,8 @@ export function isCanaryDecision(value: unknown): value is CanaryDecision {
 /** What each canary decision does, as the approval page, the email and the CLI explain it. */
 export const CANARY_DECISION_HELP: Record<CanaryDecision, string> = {
   continue: 'Go on: the other nodes upgrade as planned.',
-  abort: 'Stop the run here: the canary nodes stay at the target version, no other node is touched; maintenance mode goes off and the lock is released (the run ends ABORTED).',
+  abort:
+    'Stop the run here: the canary nodes stay at the target version, no other node is touched; maintenance mode goes off and the lock is released (the run ends ABORTED).',
 };
 
 /** The run's canary as recorded (`RUN#id` / `CANARY`): which nodes took a canary slot, which finished, the decision. */

@@ -74,12 +74,20 @@ function stateSizes(input: UpgradeInput, run: RunContext, plan: UpgradePlan, opt
   const base = { input: stateInput, run, lock: { acquired: true, expiresAt: run.startedAt } };
   const sizes: StateSize[] = [
     { state: 'before the window ("Check every node": every node id)', bytes: jsonBytes({ ...base, plan: checkPhasePlan(plan) }), budget: BUDGET },
-    { state: 'in the window ("Upgrade groups in role order": every node item)', bytes: jsonBytes({ ...base, plan: windowPlan(input, plan, options.resumed) }), budget: BUDGET },
+    {
+      state: 'in the window ("Upgrade groups in role order": every node item)',
+      bytes: jsonBytes({ ...base, plan: windowPlan(input, plan, options.resumed) }),
+      budget: BUDGET,
+    },
   ];
   if (options.listed) {
     // Every field of this one is counted, so it may use the whole limit.
     const nodes = plan.groups.flatMap((g) => g.nodes.map((n) => ({ id: n.id, roles: n.roles })));
-    sizes.push({ state: '"Plan upgrade" (its task input holds the execution input with "nodes")', bytes: jsonBytes({ input: stateInput, executionInput: { ...stateInput, nodes }, run }), budget: STATE_LIMIT_BYTES });
+    sizes.push({
+      state: '"Plan upgrade" (its task input holds the execution input with "nodes")',
+      bytes: jsonBytes({ input: stateInput, executionInput: { ...stateInput, nodes }, run }),
+      budget: STATE_LIMIT_BYTES,
+    });
   }
   return sizes;
 }

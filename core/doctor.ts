@@ -20,32 +20,60 @@ export const REQUIRED_OUTPUTS = ['StateMachineArn', 'CleanupStateMachineArn', 'T
 
 /** A stack a run can use: created or updated, and not in the middle of a change or a failed one. */
 export function stackStatusCheck(stack: string, status: string | undefined): CheckResult {
-  if (status === undefined) return { item: 'stack', status: 'problem', detail: `stack ${stack} was not found`, fix: 'deploy it (`npx cdk deploy`, see the operator guide) or pass --stack NAME' };
+  if (status === undefined)
+    return {
+      item: 'stack',
+      status: 'problem',
+      detail: `stack ${stack} was not found`,
+      fix: 'deploy it (`npx cdk deploy`, see the operator guide) or pass --stack NAME',
+    };
   if (status === 'CREATE_COMPLETE' || status === 'UPDATE_COMPLETE') return { item: 'stack', status: 'ok', detail: `${stack}: ${status}` };
-  if (status.endsWith('_IN_PROGRESS')) return { item: 'stack', status: 'problem', detail: `${stack}: ${status}`, fix: 'wait for the stack change to finish, then run doctor again' };
-  return { item: 'stack', status: 'problem', detail: `${stack}: ${status}`, fix: 'the last deployment did not complete: read the stack events in the CloudFormation console and deploy again' };
+  if (status.endsWith('_IN_PROGRESS'))
+    return { item: 'stack', status: 'problem', detail: `${stack}: ${status}`, fix: 'wait for the stack change to finish, then run doctor again' };
+  return {
+    item: 'stack',
+    status: 'problem',
+    detail: `${stack}: ${status}`,
+    fix: 'the last deployment did not complete: read the stack events in the CloudFormation console and deploy again',
+  };
 }
 
 export function outputsCheck(outputs: Record<string, string>): CheckResult {
   const missing = REQUIRED_OUTPUTS.filter((key) => !outputs[key]);
-  if (missing.length > 0) return { item: 'stack outputs', status: 'problem', detail: `missing ${missing.join(', ')}`, fix: 'is it a fleet-upgrade stack of this version? deploy the current one' };
+  if (missing.length > 0)
+    return {
+      item: 'stack outputs',
+      status: 'problem',
+      detail: `missing ${missing.join(', ')}`,
+      fix: 'is it a fleet-upgrade stack of this version? deploy the current one',
+    };
   return { item: 'stack outputs', status: 'ok', detail: REQUIRED_OUTPUTS.join(', ') };
 }
 
 export function signInCheck(outputs: Record<string, string>): CheckResult {
   if (outputs.ApprovalCallbackUrl) return { item: 'approval sign-in', status: 'ok', detail: `approvers sign in (redirect URI ${outputs.ApprovalCallbackUrl})` };
   return {
-    item: 'approval sign-in', status: 'warn', detail: 'not configured: anyone holding an approval link can decide',
+    item: 'approval sign-in',
+    status: 'warn',
+    detail: 'not configured: anyone holding an approval link can decide',
     fix: 'deploy with approvalIssuer, approvalClientId, approvalClientSecretArn and approvers (docs/operator-guide.md, docs/security.md)',
   };
 }
 
 export function documentCheck(name: string, doc: { status?: string; defaultVersion?: string; latestVersion?: string } | null): CheckResult {
   if (doc === null) return { item: 'SSM document', status: 'problem', detail: `${name} was not found`, fix: 'deploy the stack again: it creates the document' };
-  if (doc.status !== 'Active') return { item: 'SSM document', status: 'problem', detail: `${name} is ${doc.status ?? 'in an unknown state'}`, fix: 'wait until it is Active, or deploy again' };
+  if (doc.status !== 'Active')
+    return {
+      item: 'SSM document',
+      status: 'problem',
+      detail: `${name} is ${doc.status ?? 'in an unknown state'}`,
+      fix: 'wait until it is Active, or deploy again',
+    };
   if (doc.defaultVersion !== doc.latestVersion) {
     return {
-      item: 'SSM document', status: 'warn', detail: `${name}: default version ${doc.defaultVersion ?? '?'}, latest ${doc.latestVersion ?? '?'}`,
+      item: 'SSM document',
+      status: 'warn',
+      detail: `${name}: default version ${doc.defaultVersion ?? '?'}, latest ${doc.latestVersion ?? '?'}`,
       fix: 'runs use the default version: make the latest the default (aws ssm update-document-default-version) if it is the one you deployed',
     };
   }
@@ -55,12 +83,30 @@ export function documentCheck(name: string, doc: { status?: string; defaultVersi
 /** One node: tagged with roles, managed by SSM and online. */
 export function nodeCheck(id: string, roles: string | undefined, ssm: { pingStatus?: string; platformType?: string } | undefined): CheckResult {
   const item = `node ${id}`;
-  if (roles === undefined || roles.trim() === '') return { item, status: 'problem', detail: 'no fleet-upgrade:roles tag', fix: `aws ec2 create-tags --resources ${id} --tags Key=fleet-upgrade:roles,Value=<roles, e.g. dea>` };
+  if (roles === undefined || roles.trim() === '')
+    return {
+      item,
+      status: 'problem',
+      detail: 'no fleet-upgrade:roles tag',
+      fix: `aws ec2 create-tags --resources ${id} --tags Key=fleet-upgrade:roles,Value=<roles, e.g. dea>`,
+    };
   if (ssm === undefined) {
-    return { item, status: 'problem', detail: `roles ${roles}; not managed by SSM`, fix: 'install and start the SSM agent, and give the instance a profile with AmazonSSMManagedInstanceCore (docs/operator-guide.md)' };
+    return {
+      item,
+      status: 'problem',
+      detail: `roles ${roles}; not managed by SSM`,
+      fix: 'install and start the SSM agent, and give the instance a profile with AmazonSSMManagedInstanceCore (docs/operator-guide.md)',
+    };
   }
-  if (ssm.pingStatus !== 'Online') return { item, status: 'problem', detail: `roles ${roles}; SSM agent ${ssm.pingStatus ?? 'unknown'}`, fix: 'start the node or its SSM agent: a run refuses a cluster with a node offline' };
-  if (ssm.platformType !== undefined && ssm.platformType !== 'Linux') return { item, status: 'problem', detail: `roles ${roles}; platform ${ssm.platformType}`, fix: 'the runbooks are shell scripts: nodes must run Linux' };
+  if (ssm.pingStatus !== 'Online')
+    return {
+      item,
+      status: 'problem',
+      detail: `roles ${roles}; SSM agent ${ssm.pingStatus ?? 'unknown'}`,
+      fix: 'start the node or its SSM agent: a run refuses a cluster with a node offline',
+    };
+  if (ssm.platformType !== undefined && ssm.platformType !== 'Linux')
+    return { item, status: 'problem', detail: `roles ${roles}; platform ${ssm.platformType}`, fix: 'the runbooks are shell scripts: nodes must run Linux' };
   return { item, status: 'ok', detail: `roles ${roles}; SSM agent Online` };
 }
 
@@ -69,7 +115,9 @@ export function permissionCheck(role: string, action: string, resource: string, 
   const item = `permission ${role} ${action}`;
   if (decision === 'allowed') return { item, status: 'ok', detail: `allowed on ${resource}` };
   return {
-    item, status: 'problem', detail: `${decision ?? 'no answer'} on ${resource}`,
+    item,
+    status: 'problem',
+    detail: `${decision ?? 'no answer'} on ${resource}`,
     fix: 'a permissions boundary, SCP or edited policy denies what a run needs: compare with the synthesized template (docs/security.md)',
   };
 }
@@ -83,10 +131,16 @@ const MARK: Record<CheckStatus, string> = { ok: 'ok     ', warn: 'WARN   ', prob
 
 /** The report as the terminal shows it: one line an item, its fix indented below. */
 export function formatReport(results: readonly CheckResult[]): string {
-  const lines = results.flatMap((r) => [`${MARK[r.status]}  ${r.item}: ${r.detail}`, ...(r.fix === undefined || r.status === 'ok' ? [] : [`         → ${r.fix}`])]);
+  const lines = results.flatMap((r) => [
+    `${MARK[r.status]}  ${r.item}: ${r.detail}`,
+    ...(r.fix === undefined || r.status === 'ok' ? [] : [`         → ${r.fix}`]),
+  ]);
   const o = overall(results);
-  lines.push('', o.ready
-    ? `Ready: ${o.ok} ok${o.warn > 0 ? `, ${o.warn} warning${o.warn > 1 ? 's' : ''}` : ''}${o.skipped > 0 ? `, ${o.skipped} skipped` : ''}.`
-    : `Not ready: ${o.problem} problem${o.problem > 1 ? 's' : ''}, ${o.warn} warning${o.warn === 1 ? '' : 's'}, ${o.ok} ok.`);
+  lines.push(
+    '',
+    o.ready
+      ? `Ready: ${o.ok} ok${o.warn > 0 ? `, ${o.warn} warning${o.warn > 1 ? 's' : ''}` : ''}${o.skipped > 0 ? `, ${o.skipped} skipped` : ''}.`
+      : `Not ready: ${o.problem} problem${o.problem > 1 ? 's' : ''}, ${o.warn} warning${o.warn === 1 ? '' : 's'}, ${o.ok} ok.`,
+  );
   return lines.join('\n');
 }

@@ -15,7 +15,8 @@ export function isHealthDecision(value: unknown): value is HealthDecision {
 /** What each decision does, as the approval page, the email and the CLI explain it. */
 export const HEALTH_DECISION_HELP: Record<HealthDecision, string> = {
   continue: 'Go on despite the alarm: the held nodes start; these alarms do not stop the run again (a new alarm does).',
-  abort: 'Stop the run here: nodes already upgraded stay at the target, no other node starts; maintenance mode goes off and the lock is released (the run ends ABORTED).',
+  abort:
+    'Stop the run here: nodes already upgraded stay at the target, no other node starts; maintenance mode goes off and the lock is released (the run ends ABORTED).',
 };
 
 /** CloudWatch alarm names: 1–255 printable characters (no control characters). */
@@ -92,7 +93,10 @@ export function healthKeepsHeld(state: HealthState | null, stopping: boolean): b
 /** The nodes whose outcome was recorded since the gate last passed (all of them when it never passed): the evidence. */
 export function nodesChangedSince(lastPassAt: string | undefined, outcomes: readonly { nodeId: string; status: string; at: string }[]): string[] {
   const since = lastPassAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(lastPassAt);
-  return outcomes.filter((o) => o.status !== 'SKIPPED' && Date.parse(o.at) >= since).map((o) => o.nodeId).sort();
+  return outcomes
+    .filter((o) => o.status !== 'SKIPPED' && Date.parse(o.at) >= since)
+    .map((o) => o.nodeId)
+    .sort();
 }
 
 /** The health gate as the summary reports it. */

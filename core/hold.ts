@@ -17,10 +17,7 @@ export interface OpenHold {
 }
 
 /** What "May this node start?" answers. `held`: wait (with a task token) until every open question is answered. */
-export type GateAnswer =
-  | { go: true }
-  | { go: false; reason: string }
-  | { go: false; held: true; waitingFor: string[] };
+export type GateAnswer = { go: true } | { go: false; reason: string } | { go: false; held: true; waitingFor: string[] };
 
 /** A stopping run starts nothing; otherwise an open question holds the node; otherwise it starts. */
 export function gateAnswer(stop: { reason: string } | null, holds: readonly OpenHold[]): GateAnswer {

@@ -59,7 +59,10 @@ export const inputSchema = z
     concurrency: z
       .record(
         role,
-        z.int({ message: 'expected a whole number' }).min(1, { message: 'expected at least 1' }).max(MAX_CONCURRENCY, { message: `expected at most ${MAX_CONCURRENCY}` }),
+        z
+          .int({ message: 'expected a whole number' })
+          .min(1, { message: 'expected at least 1' })
+          .max(MAX_CONCURRENCY, { message: `expected at most ${MAX_CONCURRENCY}` }),
       )
       .default({}),
     /**
@@ -69,10 +72,13 @@ export const inputSchema = z
     minHealthy: z
       .record(
         role,
-        z.union([
-          z.int({ message: 'expected a whole number or a percentage like "75%"' }).min(0, { message: 'expected at least 0' }),
-          z.string().regex(/^(100|[1-9]?[0-9])%$/, { message: 'expected a whole number or a percentage like "75%"' }),
-        ], { message: 'expected a whole number or a percentage like "75%"' }),
+        z.union(
+          [
+            z.int({ message: 'expected a whole number or a percentage like "75%"' }).min(0, { message: 'expected at least 0' }),
+            z.string().regex(/^(100|[1-9]?[0-9])%$/, { message: 'expected a whole number or a percentage like "75%"' }),
+          ],
+          { message: 'expected a whole number or a percentage like "75%"' },
+        ),
       )
       .default({}),
     nodes: z
@@ -82,17 +88,18 @@ export const inputSchema = z
       .refine((nodes) => new Set(nodes.map((n) => n.id)).size === nodes.length, { message: 'expected unique node ids (found a duplicate)' })
       .optional(),
     coreNode: nodeId.optional(),
-    httpsProxy: z
-      .string()
-      .regex(PROXY_PATTERN, { message: 'expected a proxy URL like http://proxy.example.com:3128 (no credentials, no path)' })
-      .optional(),
+    httpsProxy: z.string().regex(PROXY_PATTERN, { message: 'expected a proxy URL like http://proxy.example.com:3128 (no credentials, no path)' }).optional(),
     approval: z
       .strictObject({
         // Fractions allowed (0.1 = 6 s) so a rehearsal can show the timeout; a wait the execution cannot
         // outlive would end the run TIMED_OUT instead of applying onTimeout.
-        timeoutMinutes: z.number({ message: 'expected a number of minutes' }).min(0.1, { message: 'expected at least 0.1 minutes' }).max(MAX_APPROVAL_TIMEOUT_MINUTES, {
-          message: `expected at most ${MAX_APPROVAL_TIMEOUT_MINUTES} minutes (${MAX_APPROVAL_TIMEOUT_MINUTES / 1440} days: an execution times out after ${EXECUTION_TIMEOUT_DAYS} days, and the rest of the run needs time too)`,
-        }).default(1440),
+        timeoutMinutes: z
+          .number({ message: 'expected a number of minutes' })
+          .min(0.1, { message: 'expected at least 0.1 minutes' })
+          .max(MAX_APPROVAL_TIMEOUT_MINUTES, {
+            message: `expected at most ${MAX_APPROVAL_TIMEOUT_MINUTES} minutes (${MAX_APPROVAL_TIMEOUT_MINUTES / 1440} days: an execution times out after ${EXECUTION_TIMEOUT_DAYS} days, and the rest of the run needs time too)`,
+          })
+          .default(1440),
         onTimeout: z.enum(['rollback', 'abort'], { message: 'expected "rollback" or "abort"' }).default('rollback'),
       })
       .default({ timeoutMinutes: 1440, onTimeout: 'rollback' }),
@@ -103,7 +110,8 @@ export const inputSchema = z
      * Resume a run that stopped (failed, aborted, stopped, timed out): nodes it upgraded are skipped by the
      * version check, and a node it left after its upgrade step but before validation restarts from `restart`.
      */
-    resumeFrom: z.string({ message: 'expected the run id of an earlier run of this cluster' })
+    resumeFrom: z
+      .string({ message: 'expected the run id of an earlier run of this cluster' })
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/, { message: 'expected a run id (letters, digits, ".", "-", "_"; at most 80)' })
       .optional(),
     /** Upgrade only these nodes (kato's single-node upgrade); the cluster's other nodes are left alone. */
@@ -119,37 +127,55 @@ export const inputSchema = z
      * How long `fleet-upgrade pause` may hold the run: past it the run stops as abort does (nodes not started
      * stay untouched, maintenance mode off, the lock released). Fractions allowed so a rehearsal can show it.
      */
-    pauseLimitMinutes: z.number({ message: 'expected a number of minutes' }).min(0.1, { message: 'expected at least 0.1 minutes' }).max(MAX_APPROVAL_TIMEOUT_MINUTES, {
-      message: `expected at most ${MAX_APPROVAL_TIMEOUT_MINUTES} minutes (an execution times out after ${EXECUTION_TIMEOUT_DAYS} days, and the rest of the run needs time too)`,
-    }).default(DEFAULT_PAUSE_LIMIT_MINUTES),
+    pauseLimitMinutes: z
+      .number({ message: 'expected a number of minutes' })
+      .min(0.1, { message: 'expected at least 0.1 minutes' })
+      .max(MAX_APPROVAL_TIMEOUT_MINUTES, {
+        message: `expected at most ${MAX_APPROVAL_TIMEOUT_MINUTES} minutes (an execution times out after ${EXECUTION_TIMEOUT_DAYS} days, and the rest of the run needs time too)`,
+      })
+      .default(DEFAULT_PAUSE_LIMIT_MINUTES),
     /**
      * Canary, then widen: after the first N nodes of the run (the first to start, in run order) are upgraded,
      * the run waits for a decision `continue` or `abort` (approval page, email, `decide`) before the rest.
      */
-    canary: z.int({ message: 'expected a whole number of nodes' }).min(1, { message: 'expected at least 1 node' }).max(MAX_NODES, { message: `expected at most ${MAX_NODES} nodes` }).optional(),
+    canary: z
+      .int({ message: 'expected a whole number of nodes' })
+      .min(1, { message: 'expected at least 1 node' })
+      .max(MAX_NODES, { message: `expected at most ${MAX_NODES} nodes` })
+      .optional(),
     /**
      * A node whose window step fails: `ask` the operator (default), or `rollback-and-continue`: restore it
      * and go on without asking, until `maxFailedNodes` nodes failed; the next failure stops the run as abort does.
      */
     onFailure: z.enum(ON_FAILURE, { message: `expected ${ON_FAILURE.map((o) => `"${o}"`).join(' or ')}` }).default('ask'),
     /** With onFailure rollback-and-continue: failed nodes rolled back without asking, across the whole run (default 1). */
-    maxFailedNodes: z.int({ message: 'expected a whole number' }).min(0, { message: 'expected at least 0' }).max(MAX_NODES, { message: `expected at most ${MAX_NODES}` }).optional(),
+    maxFailedNodes: z
+      .int({ message: 'expected a whole number' })
+      .min(0, { message: 'expected at least 0' })
+      .max(MAX_NODES, { message: `expected at most ${MAX_NODES}` })
+      .optional(),
     /**
      * No node starts that is estimated to finish after this time (ISO 8601 with a zone); the run then ends
      * INCOMPLETE and `resumeFrom` carries on later.
      */
-    notAfter: z.string({ message: 'expected an ISO time like 2026-12-01T06:00:00Z' })
+    notAfter: z
+      .string({ message: 'expected an ISO time like 2026-12-01T06:00:00Z' })
       .regex(ISO_TIME, { message: 'expected an ISO time with a zone, like 2026-12-01T06:00:00Z or 2026-12-01T07:00:00+01:00' })
       .refine((text) => !Number.isNaN(Date.parse(text)), { message: 'expected a real date and time, like 2026-12-01T06:00:00Z' })
       .optional(),
     /** Health gates: CloudWatch alarms read before each node starts and after it finishes; one in ALARM holds new nodes and asks continue or abort. */
-    healthAlarms: z.array(z.string().regex(ALARM_NAME_PATTERN, { message: 'expected a CloudWatch alarm name: 1 to 255 printable ASCII characters' }))
+    healthAlarms: z
+      .array(z.string().regex(ALARM_NAME_PATTERN, { message: 'expected a CloudWatch alarm name: 1 to 255 printable ASCII characters' }))
       .min(1, { message: 'expected at least one alarm name (omit healthAlarms for no health gate)' })
       .max(MAX_HEALTH_ALARMS, { message: `expected at most ${MAX_HEALTH_ALARMS} alarms` })
       .refine((names) => new Set(names).size === names.length, { message: 'expected each alarm once (found a duplicate)' })
       .optional(),
     /** With healthAlarms: seconds of watching the alarms after each node before it counts as healthy (default 0). */
-    bakeSeconds: z.int({ message: 'expected a whole number of seconds' }).min(0, { message: 'expected at least 0' }).max(MAX_BAKE_SECONDS, { message: `expected at most ${MAX_BAKE_SECONDS} seconds` }).default(0),
+    bakeSeconds: z
+      .int({ message: 'expected a whole number of seconds' })
+      .min(0, { message: 'expected at least 0' })
+      .max(MAX_BAKE_SECONDS, { message: `expected at most ${MAX_BAKE_SECONDS} seconds` })
+      .default(0),
   })
   .superRefine((input, ctx) => {
     // Per-role settings must name a group that can exist: a role of the order, or the final group.
@@ -165,7 +191,11 @@ export const inputSchema = z
       ctx.addIssue({ code: 'custom', path: ['bakeSeconds'], message: 'applies only with healthAlarms (a bake watches those alarms)' });
     }
     if (input.maxFailedNodes !== undefined && input.onFailure !== 'rollback-and-continue') {
-      ctx.addIssue({ code: 'custom', path: ['maxFailedNodes'], message: 'applies only with onFailure "rollback-and-continue" (with "ask" the operator decides every failure)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxFailedNodes'],
+        message: 'applies only with onFailure "rollback-and-continue" (with "ask" the operator decides every failure)',
+      });
     }
     if (input.coreNode !== undefined && input.nodes !== undefined && !input.nodes.some((n) => n.id === input.coreNode)) {
       ctx.addIssue({ code: 'custom', path: ['coreNode'], message: 'expected the id of one of the nodes' });
@@ -173,7 +203,8 @@ export const inputSchema = z
     // Where the input lists the cluster, `only` and `roleOrder` are checked against it here; else the plan checks them.
     const listed = new Set(input.nodes?.map((n) => n.id));
     input.only?.forEach((id, i) => {
-      if (input.nodes !== undefined && !listed.has(id)) ctx.addIssue({ code: 'custom', path: ['only', i], message: 'expected the id of one of the cluster\'s nodes' });
+      if (input.nodes !== undefined && !listed.has(id))
+        ctx.addIssue({ code: 'custom', path: ['only', i], message: "expected the id of one of the cluster's nodes" });
     });
     const unused = input.nodes === undefined || input.allowUnusedRoles ? [] : unusedRoles(input.roleOrder, input.nodes);
     for (const u of unused) ctx.addIssue({ code: 'custom', path: ['roleOrder', u.index], message: unusedRoleMessage(u) });
@@ -254,11 +285,19 @@ export function parseInput(raw: unknown): UpgradeInput {
   } catch {
     throw new InputValidationError('(input): expected plain JSON (it could not be serialized: too deeply nested or cyclic)', '(input)');
   }
-  const tooLarge = (limit: number, why: string) => new InputValidationError(`(input): ${bytes} bytes, over the ${limit}-byte limit (${why}); omit "nodes" to discover them by tag, or split the cluster into several runs`, '(input)');
+  const tooLarge = (limit: number, why: string) =>
+    new InputValidationError(
+      `(input): ${bytes} bytes, over the ${limit}-byte limit (${why}); omit "nodes" to discover them by tag, or split the cluster into several runs`,
+      '(input)',
+    );
   // Larger than Step Functions takes: refused before the schema looks at it.
   if (bytes > STEP_FUNCTIONS_PAYLOAD_BYTES) throw tooLarge(STEP_FUNCTIONS_PAYLOAD_BYTES, 'the execution input limit of Step Functions');
   const result = inputSchema.safeParse(raw);
   if (!result.success) throw toInputValidationError(result.error, raw);
-  if (bytes > MAX_INPUT_BYTES) throw tooLarge(MAX_INPUT_BYTES, `Step Functions allows ${STEP_FUNCTIONS_PAYLOAD_BYTES} bytes of state data, and the plan's task carries the input with 8 KiB more`);
+  if (bytes > MAX_INPUT_BYTES)
+    throw tooLarge(
+      MAX_INPUT_BYTES,
+      `Step Functions allows ${STEP_FUNCTIONS_PAYLOAD_BYTES} bytes of state data, and the plan's task carries the input with 8 KiB more`,
+    );
   return result.data;
 }

@@ -22,7 +22,10 @@ export function selectNodes<N extends NodeSpec>(nodes: readonly N[], only: reado
   const unknown = only.map((id, index) => ({ id, index })).filter((u) => !ids.has(u.id));
   const first = unknown[0];
   if (first !== undefined) {
-    const named = unknown.slice(0, NAMED_AT_MOST).map((u) => u.id).join(', ');
+    const named = unknown
+      .slice(0, NAMED_AT_MOST)
+      .map((u) => u.id)
+      .join(', ');
     const more = unknown.length > NAMED_AT_MOST ? ` and ${unknown.length - NAMED_AT_MOST} more` : '';
     throw new InputValidationError(
       `only[${first.index}]: expected the id of one of the cluster's nodes, got ${unknown.length === 1 ? `"${first.id}"` : `${unknown.length} unknown ids: ${named}${more}`} (nothing was changed)`,
@@ -32,7 +35,10 @@ export function selectNodes<N extends NodeSpec>(nodes: readonly N[], only: reado
   const wanted = new Set(only);
   return {
     selected: nodes.filter((n) => wanted.has(n.id)),
-    notInRun: nodes.filter((n) => !wanted.has(n.id)).map((n) => n.id).sort(compareNatural),
+    notInRun: nodes
+      .filter((n) => !wanted.has(n.id))
+      .map((n) => n.id)
+      .sort(compareNatural),
   };
 }
 

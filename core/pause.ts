@@ -27,10 +27,7 @@ export interface RunPause {
 }
 
 /** Where a run's pause stands at a moment. */
-export type PauseCheck =
-  | { kind: 'none' }
-  | { kind: 'paused'; until: string; recheckSeconds: number }
-  | { kind: 'expired'; until: string; reason: string };
+export type PauseCheck = { kind: 'none' } | { kind: 'paused'; until: string; recheckSeconds: number } | { kind: 'expired'; until: string; reason: string };
 
 /** What "May this node start?" answers while the run is paused: wait in the paused state, at most `recheckSeconds`. */
 export interface PausedAnswer {
@@ -99,6 +96,9 @@ export interface PauseReport {
 
 /** The pause limit of a run's input (default applied), in seconds: the CLI reads it from the execution's input. */
 export function pauseLimitSecondsOf(input: { pauseLimitMinutes?: unknown }): number {
-  const minutes = typeof input.pauseLimitMinutes === 'number' && input.pauseLimitMinutes > 0 ? Math.min(input.pauseLimitMinutes, MAX_APPROVAL_TIMEOUT_MINUTES) : DEFAULT_PAUSE_LIMIT_MINUTES;
+  const minutes =
+    typeof input.pauseLimitMinutes === 'number' && input.pauseLimitMinutes > 0
+      ? Math.min(input.pauseLimitMinutes, MAX_APPROVAL_TIMEOUT_MINUTES)
+      : DEFAULT_PAUSE_LIMIT_MINUTES;
   return Math.max(1, Math.round(minutes * 60));
 }

@@ -76,7 +76,10 @@ function pickCoreNode(nodes: readonly NodeSpec[], named: string | undefined): st
     if (!nodes.some((n) => n.id === named)) throw new PlanError(`coreNode ${named} is not one of the cluster's nodes`);
     return named;
   }
-  const primaries = nodes.filter((n) => n.roles.includes('primary')).map((n) => n.id).sort(compareNatural);
+  const primaries = nodes
+    .filter((n) => n.roles.includes('primary'))
+    .map((n) => n.id)
+    .sort(compareNatural);
   const core = primaries[0];
   if (core === undefined) {
     throw new PlanError('no node has the role "primary", so no node can switch maintenance mode; name one with coreNode');

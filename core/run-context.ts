@@ -41,7 +41,10 @@ export function runContext(input: UpgradeInput, runId: string, startedAt: string
   }
   // A cutoff already past would start nothing: refused before the lock is taken.
   if (input.notAfter !== undefined && Date.parse(input.notAfter) <= Date.parse(startedAt)) {
-    throw new InputValidationError(`notAfter: ${input.notAfter} is not after the run's start (${startedAt}); give a later time, or +90m from the CLI`, 'notAfter');
+    throw new InputValidationError(
+      `notAfter: ${input.notAfter} is not after the run's start (${startedAt}); give a later time, or +90m from the CLI`,
+      'notAfter',
+    );
   }
   return {
     runId,

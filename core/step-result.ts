@@ -99,11 +99,18 @@ export function failureIgnored(step: StepId, ignoreInspectFailures: boolean): bo
 /** A failed inspect the operator chose to ignore: the run goes on, the failure stays visible as a warning. */
 export function ignoreFailure(result: StepResult): StepResult {
   if (result.outcome !== 'FAILED') return result;
-  const lastLine = result.outputTail.split('\n').filter((l) => l.trim() !== '').pop() ?? 'no output';
+  const lastLine =
+    result.outputTail
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop() ?? 'no output';
   const after = result.step === 'post-upgrade-validation' ? '; the node runs the new version' : '';
   return {
     ...result,
     outcome: 'FAILED_IGNORED',
-    warnings: [...result.warnings, `${result.step} failed (exit code ${result.exitCode ?? 'none'}), ignored as asked (ignoreInspectFailures)${after}: ${lastLine}`],
+    warnings: [
+      ...result.warnings,
+      `${result.step} failed (exit code ${result.exitCode ?? 'none'}), ignored as asked (ignoreInspectFailures)${after}: ${lastLine}`,
+    ],
   };
 }

@@ -39,7 +39,11 @@ function describeToken(token: string): string {
 /** Checks `--topic-arn` and `--token` given directly. */
 export function confirmationFromFlags(topicArn: string, token: string): SubscriptionConfirmation {
   const region = TOPIC_ARN_PATTERN.exec(topicArn)?.[1];
-  if (region === undefined) throw new InputValidationError(`--topic-arn: expected an SNS topic ARN like arn:aws:sns:eu-west-1:123456789012:FleetUpgradeStack-OperatorTopic, got ${JSON.stringify(topicArn)}`, '--topic-arn');
+  if (region === undefined)
+    throw new InputValidationError(
+      `--topic-arn: expected an SNS topic ARN like arn:aws:sns:eu-west-1:123456789012:FleetUpgradeStack-OperatorTopic, got ${JSON.stringify(topicArn)}`,
+      '--topic-arn',
+    );
   if (!CONFIRMATION_TOKEN_PATTERN.test(token)) throw new InputValidationError(`--token: expected ${TOKEN_FORM}, got ${describeToken(token)}`, '--token');
   return { topicArn, token, region };
 }
@@ -56,7 +60,10 @@ export function confirmationFromLink(link: string): SubscriptionConfirmation {
   try {
     url = new URL(link.trim());
   } catch {
-    throw new InputValidationError('--link: expected the "Confirm subscription" URL from SNS\'s email, like https://sns.eu-west-1.amazonaws.com/confirmation.html?TopicArn=…&Token=…; got something that is not a URL', '--link');
+    throw new InputValidationError(
+      '--link: expected the "Confirm subscription" URL from SNS\'s email, like https://sns.eu-west-1.amazonaws.com/confirmation.html?TopicArn=…&Token=…; got something that is not a URL',
+      '--link',
+    );
   }
   if (url.protocol !== 'https:') throw field('scheme', `expected https, got ${JSON.stringify(url.protocol.replace(/:$/, ''))}`);
   if (url.username !== '' || url.password !== '' || url.port !== '') throw field('host', 'expected sns.<region>.amazonaws.com with no user, password or port');
@@ -64,7 +71,11 @@ export function confirmationFromLink(link: string): SubscriptionConfirmation {
   if (region === undefined) throw field('host', `expected sns.<region>.amazonaws.com, got ${JSON.stringify(url.hostname)}`);
   const params = url.searchParams;
   for (const key of new Set(params.keys())) {
-    if (!LINK_PARAMETERS.has(key)) throw field(key, `unexpected parameter (a confirmation link carries only ${[...LINK_PARAMETERS].join(', ')}); copy the link as it is, not from the page's HTML source`);
+    if (!LINK_PARAMETERS.has(key))
+      throw field(
+        key,
+        `unexpected parameter (a confirmation link carries only ${[...LINK_PARAMETERS].join(', ')}); copy the link as it is, not from the page's HTML source`,
+      );
     if (params.getAll(key).length > 1) throw field(key, 'given more than once');
   }
   const action = params.get('Action');
@@ -96,7 +107,8 @@ export function subscriptionState(subscriptionArn: string, confirmationWasAuthen
 
 /** What each state means to an operator, and what to do. */
 export const SUBSCRIPTION_STATE_HELP: Record<SubscriptionState, string> = {
-  pending: 'not confirmed: receives nothing. Confirm with fleet-upgrade confirm-subscription --link \'<the email\'s Confirm subscription URL>\' (do not click it)',
-  'confirmed-unauthenticated': 'confirmed by a click: any unsubscribe link (or a mail scanner prefetching it) ends it. Confirm again with the token (within three days) or re-subscribe',
+  pending: "not confirmed: receives nothing. Confirm with fleet-upgrade confirm-subscription --link '<the email's Confirm subscription URL>' (do not click it)",
+  'confirmed-unauthenticated':
+    'confirmed by a click: any unsubscribe link (or a mail scanner prefetching it) ends it. Confirm again with the token (within three days) or re-subscribe',
   'confirmed-authenticated': 'confirmed; unsubscribing needs AWS credentials',
 };

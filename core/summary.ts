@@ -164,9 +164,8 @@ function nodeStatus(outcome: NodeOutcome | undefined, steps: readonly StepCheckp
  */
 function failureFrom(checkpoints: readonly StepCheckpoint[], caught: CaughtError | undefined, skipped: ReadonlySet<string>): RunFailure | null {
   const nodeFailed = (c: StepCheckpoint) => c.status === 'FAILED' && !CLUSTER_STEPS.includes(c.step);
-  const failed = checkpoints.find((c) => nodeFailed(c) && !skipped.has(c.nodeId))
-    ?? checkpoints.find(nodeFailed)
-    ?? checkpoints.find((c) => c.status === 'FAILED');
+  const failed =
+    checkpoints.find((c) => nodeFailed(c) && !skipped.has(c.nodeId)) ?? checkpoints.find(nodeFailed) ?? checkpoints.find((c) => c.status === 'FAILED');
   if (failed !== undefined) {
     return {
       node: failed.nodeId,
@@ -233,15 +232,24 @@ export function buildSummary(args: {
       from,
       to,
       status,
-      ...(outcome?.decision !== undefined && outcome.decidedBy !== undefined ? {
-        decided: { decision: outcome.decision, by: outcome.decidedBy, byTimeout: outcome.byTimeout === true, ...(outcome.decidedIdentity ? { identity: outcome.decidedIdentity } : {}) },
-      } : {}),
+      ...(outcome?.decision !== undefined && outcome.decidedBy !== undefined
+        ? {
+            decided: {
+              decision: outcome.decision,
+              by: outcome.decidedBy,
+              byTimeout: outcome.byTimeout === true,
+              ...(outcome.decidedIdentity ? { identity: outcome.decidedIdentity } : {}),
+            },
+          }
+        : {}),
       steps: steps.map((s) => ({
         step: s.step,
         status: s.status,
         warnings: s.warnings,
         exitCode: s.exitCode,
-        ...(s.earlierAttempts?.length ? { failedAttempts: s.earlierAttempts.map((a) => ({ exitCode: a.exitCode, outputTail: a.outputTail.slice(-200) })) } : {}),
+        ...(s.earlierAttempts?.length
+          ? { failedAttempts: s.earlierAttempts.map((a) => ({ exitCode: a.exitCode, outputTail: a.outputTail.slice(-200) })) }
+          : {}),
       })),
     };
   }
@@ -259,7 +267,14 @@ export function buildSummary(args: {
   if (outcomes.some((o) => o.rollbackFailed === true)) status = 'FAILED';
   else if (decided('abort') || pausedOut) status = 'ABORTED';
   else if (decided('rollback')) status = 'ROLLED_BACK';
-  else if (cutoffStatus(args.cutoff, run.order.map((id) => nodes[id]?.status), skippedOnly) !== null) status = 'INCOMPLETE';
+  else if (
+    cutoffStatus(
+      args.cutoff,
+      run.order.map((id) => nodes[id]?.status),
+      skippedOnly,
+    ) !== null
+  )
+    status = 'INCOMPLETE';
   else if (decided('skip') && skippedOnly && everyOtherNodeDone && args.caught === undefined) status = 'PARTIAL';
   else if (failure !== null) status = 'FAILED';
   else if (run.prepareOnly === true) status = everyNodeStaged ? 'PREPARED' : 'FAILED';
@@ -278,22 +293,56 @@ export function buildSummary(args: {
       disabledAt: cluster('maintenance-off')?.finishedAt ?? null,
     },
     lockReleased: args.lockReleased,
-    failure: pausedOut && (failure === null || failure.node === null)
-      ? args.health?.decision === 'abort'
-        ? { node: null, step: null, error: 'HealthAlarm', message: args.stopReason ?? 'the run stopped: abort decided on a health alarm', exitCode: null, outputTail: '' }
-        : args.canary?.decision === 'abort'
-        ? { node: null, step: null, error: 'CanaryAborted', message: args.stopReason ?? 'the run stopped: abort decided after the canary', exitCode: null, outputTail: '' }
-        : { node: null, step: null, error: 'PauseLimitPassed', message: args.stopReason ?? 'the run stopped: its pause passed its limit', exitCode: null, outputTail: '' }
-      : status === 'INCOMPLETE' && args.cutoff !== undefined
-      ? { node: args.cutoff.nodeId, step: null, error: 'WindowCutoff', message: args.cutoff.reason, exitCode: null, outputTail: '' }
-      : status !== 'SUCCEEDED' && status !== 'PREPARED' && failure === null
-      ? { node: null, step: null, error: 'Incomplete', message: `the run ended before every node was ${run.prepareOnly === true ? 'prepared' : 'upgraded'}`, exitCode: null, outputTail: '' }
-      : failure,
+    failure:
+      pausedOut && (failure === null || failure.node === null)
+        ? args.health?.decision === 'abort'
+          ? {
+              node: null,
+              step: null,
+              error: 'HealthAlarm',
+              message: args.stopReason ?? 'the run stopped: abort decided on a health alarm',
+              exitCode: null,
+              outputTail: '',
+            }
+          : args.canary?.decision === 'abort'
+            ? {
+                node: null,
+                step: null,
+                error: 'CanaryAborted',
+                message: args.stopReason ?? 'the run stopped: abort decided after the canary',
+                exitCode: null,
+                outputTail: '',
+              }
+            : {
+                node: null,
+                step: null,
+                error: 'PauseLimitPassed',
+                message: args.stopReason ?? 'the run stopped: its pause passed its limit',
+                exitCode: null,
+                outputTail: '',
+              }
+        : status === 'INCOMPLETE' && args.cutoff !== undefined
+          ? { node: args.cutoff.nodeId, step: null, error: 'WindowCutoff', message: args.cutoff.reason, exitCode: null, outputTail: '' }
+          : status !== 'SUCCEEDED' && status !== 'PREPARED' && failure === null
+            ? {
+                node: null,
+                step: null,
+                error: 'Incomplete',
+                message: `the run ended before every node was ${run.prepareOnly === true ? 'prepared' : 'upgraded'}`,
+                exitCode: null,
+                outputTail: '',
+              }
+            : failure,
     warnings,
     ...(run.notInRun?.length ? { notInRun: run.notInRun } : {}),
-    ...(args.held?.length ? {
-      held: args.held.map((h) => ({ ...heldReport(h, args.finishedAt), started: nodes[h.nodeId] !== undefined && nodes[h.nodeId]?.status !== 'NOT_STARTED' })),
-    } : {}),
+    ...(args.held?.length
+      ? {
+          held: args.held.map((h) => ({
+            ...heldReport(h, args.finishedAt),
+            started: nodes[h.nodeId] !== undefined && nodes[h.nodeId]?.status !== 'NOT_STARTED',
+          })),
+        }
+      : {}),
     ...(args.pause ? { pause: args.pause } : {}),
     ...(args.canary ? { canary: args.canary } : {}),
     ...(args.health ? { health: args.health } : {}),

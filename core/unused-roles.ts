@@ -74,6 +74,12 @@ export function refuseUnusedRoles(input: { roleOrder?: string[] | undefined; all
   const first = found[0];
   if (first === undefined) return;
   const field = `roleOrder[${first.index}]`;
-  const more = found.length > 1 ? ` (and ${found.length - 1} more: ${found.slice(1, 6).map((u) => `"${u.role}"`).join(', ')})` : '';
+  const more =
+    found.length > 1
+      ? ` (and ${found.length - 1} more: ${found
+          .slice(1, 6)
+          .map((u) => `"${u.role}"`)
+          .join(', ')})`
+      : '';
   throw new InputValidationError(`${field}: ${unusedRoleMessage(first)}, got "${first.role}"${more}`, field);
 }

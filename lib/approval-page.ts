@@ -44,10 +44,15 @@ function checkSignIn(signIn: ApprovalSignInProps): void {
     throw new Error(`approvalIssuer: expected the identity provider's issuer URL (https://…), got ${JSON.stringify(signIn.issuer)}`);
   }
   if (issuer.protocol !== 'https:') throw new Error(`approvalIssuer: expected an https:// issuer URL, got ${JSON.stringify(signIn.issuer)}`);
-  if (!/^[\x21-\x7e]{1,255}$/.test(signIn.clientId)) throw new Error(`approvalClientId: expected the client id registered at ${signIn.issuer} (printable, no spaces), got ${JSON.stringify(signIn.clientId)}`);
-  if (!SECRET_ARN.test(signIn.clientSecretArn)) throw new Error(`approvalClientSecretArn: expected the ARN of a Secrets Manager secret holding the client secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), got ${JSON.stringify(signIn.clientSecretArn)}`);
+  if (!/^[\x21-\x7e]{1,255}$/.test(signIn.clientId))
+    throw new Error(`approvalClientId: expected the client id registered at ${signIn.issuer} (printable, no spaces), got ${JSON.stringify(signIn.clientId)}`);
+  if (!SECRET_ARN.test(signIn.clientSecretArn))
+    throw new Error(
+      `approvalClientSecretArn: expected the ARN of a Secrets Manager secret holding the client secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), got ${JSON.stringify(signIn.clientSecretArn)}`,
+    );
   parseApprovers(signIn.approvers, 'approvers');
-  if (signIn.groupsClaim !== undefined && !/^[A-Za-z0-9_:./-]{1,128}$/.test(signIn.groupsClaim)) throw new Error(`approvalGroupsClaim: expected a claim name such as groups or cognito:groups, got ${JSON.stringify(signIn.groupsClaim)}`);
+  if (signIn.groupsClaim !== undefined && !/^[A-Za-z0-9_:./-]{1,128}$/.test(signIn.groupsClaim))
+    throw new Error(`approvalGroupsClaim: expected a claim name such as groups or cognito:groups, got ${JSON.stringify(signIn.groupsClaim)}`);
 }
 
 export interface ApprovalPageProps {
@@ -111,7 +116,7 @@ export class ApprovalPage extends Construct {
       const s = props.signIn;
       // Its own key, readable by the page alone: the functions that sign links cannot mint a session.
       const sessionKey = new secretsmanager.Secret(this, 'SessionKey', {
-        description: 'fleet-upgrade: HMAC key of the approval page\'s sign-in cookies',
+        description: "fleet-upgrade: HMAC key of the approval page's sign-in cookies",
         generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
         encryptionKey: props.encryptionKey,
       });
@@ -149,7 +154,15 @@ export class ApprovalPage extends Construct {
     if (props.table.encryptionKey) {
       this.pageFunction.addToRolePolicy(
         new iam.PolicyStatement({
-          actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'],
+          actions: [
+            'kms:Decrypt',
+            'kms:DescribeKey',
+            'kms:Encrypt',
+            'kms:ReEncryptFrom',
+            'kms:ReEncryptTo',
+            'kms:GenerateDataKey',
+            'kms:GenerateDataKeyWithoutPlaintext',
+          ],
           resources: [props.table.encryptionKey.keyArn],
           conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
         }),
@@ -171,16 +184,18 @@ export class ApprovalPage extends Construct {
       // Who asked what, when, and what it answered; the route key, not the URL, so link signatures stay out of the log.
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH })),
-        format: AccessLogFormat.custom(JSON.stringify({
-          requestId: '$context.requestId',
-          ip: '$context.identity.sourceIp',
-          requestTime: '$context.requestTime',
-          httpMethod: '$context.httpMethod',
-          routeKey: '$context.routeKey',
-          status: '$context.status',
-          responseLength: '$context.responseLength',
-          integrationError: '$context.integrationErrorMessage',
-        })),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            httpMethod: '$context.httpMethod',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
       },
     });
     // ANY, so a wrong method gets the page's own 405 rather than API Gateway's 404.
@@ -203,9 +218,14 @@ export class ApprovalPage extends Construct {
     for (const email of emails) props.topic.addSubscription(new subscriptions.EmailSubscription(email));
 
     if (props.signIn) {
-      new CfnOutput(this, 'CallbackUrl', { value: this.callbackUrl, description: 'register this as the redirect URI of the approval page\'s client at the identity provider' }).overrideLogicalId('ApprovalCallbackUrl');
+      new CfnOutput(this, 'CallbackUrl', {
+        value: this.callbackUrl,
+        description: "register this as the redirect URI of the approval page's client at the identity provider",
+      }).overrideLogicalId('ApprovalCallbackUrl');
     }
-    new CfnOutput(this, 'Url', { value: this.approvalUrl, description: 'approval page (base of the links in approval emails)' }).overrideLogicalId('ApprovalUrl');
+    new CfnOutput(this, 'Url', { value: this.approvalUrl, description: 'approval page (base of the links in approval emails)' }).overrideLogicalId(
+      'ApprovalUrl',
+    );
     new CfnOutput(this, 'KeySecret', { value: this.approvalKeySecret.secretArn, description: 'secret holding the approval link key' }).overrideLogicalId(
       'ApprovalKeySecretArn',
     );

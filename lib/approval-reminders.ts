@@ -47,23 +47,37 @@ export class ApprovalReminders extends Construct {
     props.approvalKeySecret.grantRead(f);
     props.topic.grantPublish(f);
     // Lists the waiting approvals (one partition), then reads and records on each approval item; nothing else in the table.
-    f.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['dynamodb:Query'],
-      resources: [props.table.tableArn],
-      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['APPROVALS#PENDING'] } },
-    }));
-    f.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      resources: [props.table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*'] } },
-    }));
+    f.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['APPROVALS#PENDING'] } },
+      }),
+    );
+    f.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*'] } },
+      }),
+    );
     // DynamoDB uses the table's customer-managed key on the caller's behalf: spelled out, only through DynamoDB.
     if (props.table.encryptionKey) {
-      f.addToRolePolicy(new iam.PolicyStatement({
-        actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'],
-        resources: [props.table.encryptionKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
-      }));
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'kms:Decrypt',
+            'kms:DescribeKey',
+            'kms:Encrypt',
+            'kms:ReEncryptFrom',
+            'kms:ReEncryptTo',
+            'kms:GenerateDataKey',
+            'kms:GenerateDataKeyWithoutPlaintext',
+          ],
+          resources: [props.table.encryptionKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
     }
     // Every five minutes: the final reminder goes out an hour before the deadline, so it is at most five minutes late.
     this.rule = new events.Rule(this, 'Schedule', {

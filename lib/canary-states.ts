@@ -23,22 +23,50 @@ export interface CanaryStatesProps {
 export class CanaryStates {
   private readonly ask: sfn.IChainable;
 
-  constructor(private readonly scope: Construct, private readonly props: CanaryStatesProps) {
+  constructor(
+    private readonly scope: Construct,
+    private readonly props: CanaryStatesProps,
+  ) {
     const lambdaTask = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string) =>
       new tasks.LambdaInvoke(scope, name, {
-        lambdaFunction: fn, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, resultPath, taskTimeout: sfn.Timeout.duration(Duration.minutes(2)),
+        lambdaFunction: fn,
+        payload: sfn.TaskInput.fromObject(payload),
+        payloadResponseOnly: true,
+        resultPath,
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(2)),
       }).addRetry(props.retry);
-    const record = lambdaTask('Record canary decision', props.recordNode, { action: 'canaryDecided', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }, sfn.JsonPath.DISCARD);
+    const record = lambdaTask(
+      'Record canary decision',
+      props.recordNode,
+      { action: 'canaryDecided', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' },
+      sfn.JsonPath.DISCARD,
+    );
     record.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
-    record.next(new sfn.Succeed(scope, 'Canary decided', { ...props.endsChild, comment: 'continue: the held nodes start; abort: the run stops, the canary nodes stay at the target' }));
+    record.next(
+      new sfn.Succeed(scope, 'Canary decided', {
+        ...props.endsChild,
+        comment: 'continue: the held nodes start; abort: the run stops, the canary nodes stay at the target',
+      }),
+    );
     const ask = new tasks.LambdaInvoke(scope, 'Ask operator: continue after the canary?', {
       lambdaFunction: props.requestApproval,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      payload: sfn.TaskInput.fromObject({ action: 'askCanary', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', 'enteredAt.$': '$$.State.EnteredTime' }),
+      payload: sfn.TaskInput.fromObject({
+        action: 'askCanary',
+        taskToken: sfn.JsonPath.taskToken,
+        'node.$': '$.node',
+        'run.$': '$.run',
+        'enteredAt.$': '$$.State.EnteredTime',
+      }),
       resultPath: '$.approval',
       taskTimeout: sfn.Timeout.at('$.run.approvalTimeoutSeconds'),
     });
-    const timedOut = lambdaTask('Decide canary by timeout', props.requestApproval, { action: 'canaryTimeout', 'node.$': '$.node', 'run.$': '$.run' }, '$.approval');
+    const timedOut = lambdaTask(
+      'Decide canary by timeout',
+      props.requestApproval,
+      { action: 'canaryTimeout', 'node.$': '$.node', 'run.$': '$.run' },
+      '$.approval',
+    );
     ask.addCatch(timedOut, { resultPath: '$.approval' });
     // Not even the timeout could decide: $.approval holds the error, which record-node takes as abort.
     timedOut.addCatch(record, { resultPath: '$.approval' });

@@ -22,9 +22,18 @@ export interface FailurePolicyProps {
  * asking anyone. The decision lands in `$.approval` as an operator's would, so the node is recorded the same way.
  */
 export function whoDecides(scope: Construct, props: FailurePolicyProps): sfn.Choice {
-  const apply = props.invoke('Apply the failure budget', props.requestApproval, {
-    action: 'policy', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error', 'failedStep.$': '$.failedStep',
-  }, '$.approval');
+  const apply = props.invoke(
+    'Apply the failure budget',
+    props.requestApproval,
+    {
+      action: 'policy',
+      'node.$': '$.node',
+      'run.$': '$.run',
+      'error.$': '$.error',
+      'failedStep.$': '$.failedStep',
+    },
+    '$.approval',
+  );
   // The budget could not be applied (its Lambda failed past its retries): a person decides, as without the policy.
   apply.addCatch(props.askOperator, { resultPath: '$.policyError' });
   apply.next(

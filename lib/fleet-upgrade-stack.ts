@@ -105,7 +105,11 @@ export class FleetUpgradeStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const runbookDocument = buildRunbookDocument(props.runbookPath ?? join(PROJECT_ROOT, 'runbooks', runbook), packageKey, join(PROJECT_ROOT, 'runbooks', 'shared'));
+    const runbookDocument = buildRunbookDocument(
+      props.runbookPath ?? join(PROJECT_ROOT, 'runbooks', runbook),
+      packageKey,
+      join(PROJECT_ROOT, 'runbooks', 'shared'),
+    );
     this.document = new ssm.CfnDocument(this, 'RunbookDocument', {
       documentType: 'Command',
       documentFormat: 'JSON',
@@ -179,7 +183,7 @@ export class FleetUpgradeStack extends Stack {
     const plan = fn('plan', 'plans the upgrade: role order, groups, versions');
     const runStep = fn('run-step', 'starts a runbook step on a node through SSM Run Command');
     const commandFinished = fn('command-finished', 'answers the waiting task when an SSM command finishes');
-    const recordNode = fn('record-node', 'records how a node\'s upgrade ended');
+    const recordNode = fn('record-node', "records how a node's upgrade ended");
     const summarize = fn('summarize', 'summarizes the run from DynamoDB');
     const requestApproval = fn('request-approval', 'asks the operators what to do after a node failed (SNS email with the approval link)');
 
@@ -214,9 +218,7 @@ export class FleetUpgradeStack extends Stack {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: 'fleet-upgrade: rolling in-place upgrade of a role-based cluster',
-      definitionBody: sfn.DefinitionBody.fromChainable(
-        buildWorkflow(this, { validateInput, lock, plan, runStep, recordNode, summarize, requestApproval }),
-      ),
+      definitionBody: sfn.DefinitionBody.fromChainable(buildWorkflow(this, { validateInput, lock, plan, runStep, recordNode, summarize, requestApproval })),
       timeout: Duration.days(EXECUTION_TIMEOUT_DAYS),
       // Every state transition to CloudWatch Logs, without state data (task tokens, output tails): the
       // execution history holds that, behind states:GetExecutionHistory.
@@ -258,7 +260,12 @@ export class FleetUpgradeStack extends Stack {
 
     // The human side of an approval: signed links, the page that decides, who gets the email.
     const approvalPage = new ApprovalPage(this, 'ApprovalPage', {
-      table: this.table, stateMachine: this.stateMachine, topic: this.topic, approverEmails: props.approverEmails, newFunction: fn, encryptionKey: this.dataKey,
+      table: this.table,
+      stateMachine: this.stateMachine,
+      topic: this.topic,
+      approverEmails: props.approverEmails,
+      newFunction: fn,
+      encryptionKey: this.dataKey,
       ...(props.approvalSignIn ? { signIn: props.approvalSignIn } : {}),
     });
     this.approvalPage = approvalPage;
@@ -269,24 +276,38 @@ export class FleetUpgradeStack extends Stack {
     this.approvalKeySecret.grantRead(requestApproval);
     if (props.approvalSignIn !== undefined) requestApproval.addEnvironment(SIGN_IN_ISSUER_ENV, props.approvalSignIn.issuer);
     this.approvalReminders = new ApprovalReminders(this, 'ApprovalReminders', {
-      table: this.table, topic: this.topic, approvalUrl: this.approvalUrl, approvalKeySecret: this.approvalKeySecret, newFunction: fn,
+      table: this.table,
+      topic: this.topic,
+      approvalUrl: this.approvalUrl,
+      approvalKeySecret: this.approvalKeySecret,
+      newFunction: fn,
       ...(props.approvalSignIn !== undefined ? { signInIssuer: props.approvalSignIn.issuer } : {}),
     });
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
-    new CfnOutput(this, 'CleanupStateMachineArn', { value: this.cleanup.stateMachine.stateMachineArn, description: 'cleans up after a stopped, timed-out or failed run; one execution per run, named after it' });
+    new CfnOutput(this, 'CleanupStateMachineArn', {
+      value: this.cleanup.stateMachine.stateMachineArn,
+      description: 'cleans up after a stopped, timed-out or failed run; one execution per run, named after it',
+    });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'DocumentName', { value: this.document.ref });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
-    new CfnOutput(this, 'ArtifactBaseUrl', { value: props.artifactBaseUrl, description: 'where nodes download packages (fleet-upgrade doctor --probe-artifacts checks a node reaches it)' });
+    new CfnOutput(this, 'ArtifactBaseUrl', {
+      value: props.artifactBaseUrl,
+      description: 'where nodes download packages (fleet-upgrade doctor --probe-artifacts checks a node reaches it)',
+    });
     // Said where the deployer looks as the confirmation emails arrive: a clicked link leaves unsubscribing to any GET.
     if ((props.approverEmails ?? []).length > 0) {
       new CfnOutput(this, 'ConfirmSubscriptions', {
-        value: 'Do not click the Confirm subscription links: run fleet-upgrade confirm-subscription --link <the link> for each, then fleet-upgrade subscriptions',
+        value:
+          'Do not click the Confirm subscription links: run fleet-upgrade confirm-subscription --link <the link> for each, then fleet-upgrade subscriptions',
         description: 'approvers confirm with authenticated unsubscribe, so a mail scanner cannot unsubscribe them (docs/operator-guide.md)',
       });
     }
-    new CfnOutput(this, 'CommandOutputLogGroup', { value: this.commandOutputLogs.logGroupName, description: 'each step\'s whole output; the nodes\' instance profile writes here' });
+    new CfnOutput(this, 'CommandOutputLogGroup', {
+      value: this.commandOutputLogs.logGroupName,
+      description: "each step's whole output; the nodes' instance profile writes here",
+    });
     new CfnOutput(this, 'RunbookVersion', { value: runbookDocument.runbookVersion });
 
     acknowledgeNagFindings(this);

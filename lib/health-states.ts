@@ -35,9 +35,18 @@ export class HealthStates {
   constructor(scope: Construct, props: HealthStatesProps) {
     const lambdaTask = (name: string, fn: lambda.IFunction, payload: Record<string, unknown>, resultPath: string) =>
       new tasks.LambdaInvoke(scope, name, {
-        lambdaFunction: fn, payload: sfn.TaskInput.fromObject(payload), payloadResponseOnly: true, resultPath, taskTimeout: sfn.Timeout.duration(Duration.minutes(2)),
+        lambdaFunction: fn,
+        payload: sfn.TaskInput.fromObject(payload),
+        payloadResponseOnly: true,
+        resultPath,
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(2)),
       }).addRetry(props.retry);
-    const record = lambdaTask('Record health decision', props.recordNode, { action: 'healthDecided', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.healthApproval' }, sfn.JsonPath.DISCARD);
+    const record = lambdaTask(
+      'Record health decision',
+      props.recordNode,
+      { action: 'healthDecided', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.healthApproval' },
+      sfn.JsonPath.DISCARD,
+    );
     record.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
     // A node that finished goes on after its outcome; a node the gate stopped asks the gate again.
     this.whereNext = new sfn.Choice(scope, 'Had the node finished when the alarm fired?');
@@ -45,11 +54,22 @@ export class HealthStates {
     const ask = new tasks.LambdaInvoke(scope, 'Ask operator: continue despite the alarm?', {
       lambdaFunction: props.requestApproval,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      payload: sfn.TaskInput.fromObject({ action: 'askHealth', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', 'enteredAt.$': '$$.State.EnteredTime' }),
+      payload: sfn.TaskInput.fromObject({
+        action: 'askHealth',
+        taskToken: sfn.JsonPath.taskToken,
+        'node.$': '$.node',
+        'run.$': '$.run',
+        'enteredAt.$': '$$.State.EnteredTime',
+      }),
       resultPath: '$.healthApproval',
       taskTimeout: sfn.Timeout.at('$.run.approvalTimeoutSeconds'),
     });
-    const timedOut = lambdaTask('Decide health by timeout', props.requestApproval, { action: 'healthTimeout', 'node.$': '$.node', 'run.$': '$.run' }, '$.healthApproval');
+    const timedOut = lambdaTask(
+      'Decide health by timeout',
+      props.requestApproval,
+      { action: 'healthTimeout', 'node.$': '$.node', 'run.$': '$.run' },
+      '$.healthApproval',
+    );
     ask.addCatch(timedOut, { resultPath: '$.healthApproval' });
     // Not even the timeout could decide: $.healthApproval holds the error, which record-node takes as abort.
     timedOut.addCatch(record, { resultPath: '$.healthApproval' });

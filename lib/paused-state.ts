@@ -13,7 +13,12 @@ export function pausedState(scope: Construct, recordNode: lambda.IFunction, retr
   const paused = new tasks.LambdaInvoke(scope, PAUSED_STATE_NAME, {
     lambdaFunction: recordNode,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-    payload: sfn.TaskInput.fromObject({ action: 'hold', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', waitingFor: [PAUSE_HOLDER],
+    payload: sfn.TaskInput.fromObject({
+      action: 'hold',
+      taskToken: sfn.JsonPath.taskToken,
+      'node.$': '$.node',
+      'run.$': '$.run',
+      waitingFor: [PAUSE_HOLDER],
       // Passed through so that the rehearsal's engine (which reads TimeoutSecondsPath after Parameters) sees it too.
       'recheckSeconds.$': '$.gate.recheckSeconds',
     }),

@@ -17,7 +17,9 @@ export const ARTIFACT_URL_PATTERN = /^(https:\/\/[A-Za-z0-9.-]+|http:\/\/(127\.0
 export function checkArtifactBaseUrl(url: string): void {
   if (ARTIFACT_URL_PATTERN.test(url)) return;
   if (url === '') {
-    throw new Error('artifactBaseUrl: required: the https:// URL of your package repository, e.g. -c artifactBaseUrl=https://artifacts.example.com/app (docs/deploy-guide.md)');
+    throw new Error(
+      'artifactBaseUrl: required: the https:// URL of your package repository, e.g. -c artifactBaseUrl=https://artifacts.example.com/app (docs/deploy-guide.md)',
+    );
   }
   throw new Error(
     `artifactBaseUrl: expected an https:// URL without query or credentials, got ${JSON.stringify(url)}. ` +
@@ -29,7 +31,8 @@ export function checkArtifactBaseUrl(url: string): void {
 const PACKAGE_KEY_LINE = /^FU_PACKAGE_KEY='[^']*'$/;
 
 function packageKeyLine(packageKey: string): string {
-  if (!PACKAGE_KEY_DER_PATTERN.test(packageKey)) throw new Error(`package key: expected an Ed25519 public key as base64 DER, got ${JSON.stringify(packageKey)}`);
+  if (!PACKAGE_KEY_DER_PATTERN.test(packageKey))
+    throw new Error(`package key: expected an Ed25519 public key as base64 DER, got ${JSON.stringify(packageKey)}`);
   return `FU_PACKAGE_KEY='${packageKey}'`;
 }
 
@@ -67,7 +70,14 @@ export function buildRunbookDocument(runbookDir: string, packageKey: string, sha
     if (/\{\{\s*[A-Za-z]+\s*\}\}/.test(text)) throw new Error(`${file} contains "{{ … }}", which SSM would substitute`);
     hash.update(`${file}\0${text}\0`);
     // One printf (a shell builtin) writes the file: no process is started for it, on every node, every step.
-    const write = [`printf '%s\\n' \\`, ...text.replace(/\n$/, '').split('\n').map((line) => `${shellQuote(line)} \\`), `  >"$fu_dir/${file}"`];
+    const write = [
+      `printf '%s\\n' \\`,
+      ...text
+        .replace(/\n$/, '')
+        .split('\n')
+        .map((line) => `${shellQuote(line)} \\`),
+      `  >"$fu_dir/${file}"`,
+    ];
     // A step needs the shared files and its own script; self-update installs them all.
     const step = file.slice(0, -'.sh'.length);
     embedded.push(...(STEP_IDS.includes(step as StepId) ? [`case "$fu_step" in self-update|${step})`, ...write, ';; esac'] : write));
@@ -97,7 +107,11 @@ export function buildRunbookDocument(runbookDir: string, packageKey: string, sha
     parameters: {
       step: { type: 'String', description: 'The step to run.', allowedPattern: `^(${STEP_IDS.join('|')})$` },
       targetVersion: { type: 'String', description: 'The version to upgrade to.', allowedPattern: VERSION_PATTERN.source },
-      artifactBaseUrl: { type: 'String', description: 'Where packages, their signatures and SHA256SUMS are served (https).', allowedPattern: ARTIFACT_URL_PATTERN.source },
+      artifactBaseUrl: {
+        type: 'String',
+        description: 'Where packages, their signatures and SHA256SUMS are served (https).',
+        allowedPattern: ARTIFACT_URL_PATTERN.source,
+      },
       httpsProxy: { type: 'String', description: 'HTTPS_PROXY for downloads; empty for none.', default: '', allowedPattern: `^$|${PROXY_PATTERN.source}` },
       runId: { type: 'String', description: 'The run (execution name); names the backup.', allowedPattern: RUN_ID_PATTERN.source },
       executionTimeout: { type: 'String', description: 'Seconds the step may run.', default: '3600', allowedPattern: '^[0-9]{1,5}$' },
@@ -121,7 +135,7 @@ export function withPackageKey(content: Record<string, unknown>, packageKey: str
   const copy = structuredClone(content) as { mainSteps?: { inputs?: { runCommand?: string[] } }[] };
   const lines = copy.mainSteps?.[0]?.inputs?.runCommand ?? [];
   const at = lines.findIndex((line) => PACKAGE_KEY_LINE.test(line));
-  if (at < 0) throw new Error('the SSM document pins no package key (FU_PACKAGE_KEY): synthesize it from this project\'s stack');
+  if (at < 0) throw new Error("the SSM document pins no package key (FU_PACKAGE_KEY): synthesize it from this project's stack");
   lines[at] = packageKeyLine(packageKey);
   return copy as Record<string, unknown>;
 }

@@ -61,7 +61,14 @@ export class StoppedRunCleanup extends Construct {
     });
     // Every piece of the cleanup is idempotent and goes on from DynamoDB: any failure is worth trying again, for
     // about 40 minutes (10 s doubling to 5 min; no jitter: one cleanup per run, and the budget must be what it says).
-    cleanUp.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(10), maxAttempts: 12, backoffRate: 2, maxDelay: Duration.minutes(5), jitterStrategy: sfn.JitterType.NONE });
+    cleanUp.addRetry({
+      errors: ['States.ALL'],
+      interval: Duration.seconds(10),
+      maxAttempts: 12,
+      backoffRate: 2,
+      maxDelay: Duration.minutes(5),
+      jitterStrategy: sfn.JitterType.NONE,
+    });
     const definition = cleanUp.next(
       new sfn.Choice(this, 'Cleaned up?')
         .when(sfn.Condition.booleanEquals('$.cleanup.done', true), new sfn.Succeed(this, 'Cleaned up'))
@@ -72,7 +79,10 @@ export class StoppedRunCleanup extends Construct {
       comment: 'fleet-upgrade: cleans up after an upgrade execution stopped, timed out or failed past its catch paths',
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       logs: {
-        destination: new logs.LogGroup(this, 'Logs', { logGroupName: `/aws/vendedlogs/states/${stack.stackName}-cleanup`, retention: logs.RetentionDays.ONE_MONTH }),
+        destination: new logs.LogGroup(this, 'Logs', {
+          logGroupName: `/aws/vendedlogs/states/${stack.stackName}-cleanup`,
+          retention: logs.RetentionDays.ONE_MONTH,
+        }),
         level: sfn.LogLevel.ALL,
         includeExecutionData: false,
       },

@@ -62,7 +62,11 @@ export interface WorkflowFunctions {
 /** The state machine: every state named for what an operator reads in the console. */
 export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChainable {
   const transientRetry: sfn.RetryProps = {
-    errors: TRANSIENT_ERRORS, maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL,
+    errors: TRANSIENT_ERRORS,
+    maxAttempts: 2,
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    jitterStrategy: sfn.JitterType.FULL,
   };
   // Rollback and switching maintenance mode off restore a known state and are idempotent: one bad moment
   // (a failed attempt, a crash) must not leave a node half-upgraded or the cluster in maintenance.
@@ -81,7 +85,14 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
    * status event times the task out: the retry reconciles with GetCommandInvocation (run-step takes over
    * the command its first attempt started; the node never runs the step twice). Transient errors retry.
    */
-  const step = (step: StepId, name: string, nodePath: string, resultPath: string, retry: sfn.RetryProps = transientRetry, more: { outputPath?: string } = {}) => {
+  const step = (
+    step: StepId,
+    name: string,
+    nodePath: string,
+    resultPath: string,
+    retry: sfn.RetryProps = transientRetry,
+    more: { outputPath?: string } = {},
+  ) => {
     const task = new tasks.LambdaInvoke(scope, name, {
       ...more,
       lambdaFunction: f.runStep,
@@ -105,14 +116,24 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
 
   // ── Per node ──────────────────────────────────────────────────────────────
   // Without a usable decision (the approval Lambda itself failed), the node is recorded failed and the run stops.
-  const recordFailureTask = invoke('Record node failure', f.recordNode, {
-    action: 'failed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error',
-  }, '$.outcome');
+  const recordFailureTask = invoke(
+    'Record node failure',
+    f.recordNode,
+    {
+      action: 'failed',
+      'node.$': '$.node',
+      'run.$': '$.run',
+      'error.$': '$.error',
+    },
+    '$.outcome',
+  );
   recordFailureTask.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 });
-  const recordFailure = recordFailureTask.next(new sfn.Succeed(scope, 'Node upgrade failed', {
-    ...ENDS_CHILD,
-    comment: 'a step failed on this node and the run stops; see Record node failure and the run summary for the step and its output',
-  }));
+  const recordFailure = recordFailureTask.next(
+    new sfn.Succeed(scope, 'Node upgrade failed', {
+      ...ENDS_CHILD,
+      comment: 'a step failed on this node and the run stops; see Record node failure and the run summary for the step and its output',
+    }),
+  );
 
   // A failed window step asks the operator (email link / CLI) and waits; no answer in time → onTimeout.
   // With onFailure rollback-and-continue the failure budget decides instead (failure-policy.ts).
@@ -121,14 +142,27 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
     // enteredAt: the approval's link expires with this task, counted from when its timer could start, not from the function's clock.
     payload: sfn.TaskInput.fromObject({
-      action: 'ask', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error', 'failedStep.$': '$.failedStep', 'enteredAt.$': '$$.State.EnteredTime',
+      action: 'ask',
+      taskToken: sfn.JsonPath.taskToken,
+      'node.$': '$.node',
+      'run.$': '$.run',
+      'error.$': '$.error',
+      'failedStep.$': '$.failedStep',
+      'enteredAt.$': '$$.State.EnteredTime',
     }),
     resultPath: '$.approval',
     taskTimeout: sfn.Timeout.at('$.run.approvalTimeoutSeconds'),
   });
-  const decideByTimeout = invoke('Decide by timeout', f.requestApproval, {
-    action: 'timeout', 'node.$': '$.node', 'run.$': '$.run',
-  }, '$.approval');
+  const decideByTimeout = invoke(
+    'Decide by timeout',
+    f.requestApproval,
+    {
+      action: 'timeout',
+      'node.$': '$.node',
+      'run.$': '$.run',
+    },
+    '$.approval',
+  );
   // No answer in time — or no way to ask (the notification failed): onTimeout decides, so a node that
   // changed is not left half-upgraded for want of a human.
   askOperator.addCatch(decideByTimeout, { resultPath: '$.approvalTimeout' });
@@ -151,9 +185,20 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
     return task;
   };
   const rollbackFailed = recordNode('Record failed rollback', {
-    action: 'needsAttention', rollbackFailed: true, 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
+    action: 'needsAttention',
+    rollbackFailed: true,
+    'node.$': '$.node',
+    'run.$': '$.run',
+    'approval.$': '$.approval',
   })
-    .next(invoke('Notify failed rollback', f.requestApproval, { action: 'rollbackFailed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.rollbackError' }, '$.notified'))
+    .next(
+      invoke(
+        'Notify failed rollback',
+        f.requestApproval,
+        { action: 'rollbackFailed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.rollbackError' },
+        '$.notified',
+      ),
+    )
     .next(new sfn.Succeed(scope, 'Rollback failed', { ...ENDS_CHILD, comment: 'the node could not be rolled back and needs attention; the run stops' }));
   const rollback = (name: string) => {
     const task = step('rollback', name, '$.node.id', '$.rollback', restoreRetry);
@@ -166,10 +211,23 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   const canary = new CanaryStates(scope, { requestApproval: f.requestApproval, recordNode: f.recordNode, retry: transientRetry, endsChild: ENDS_CHILD });
   const decidedSkip = rollback('Roll back node and skip it')
     .next(recordNode('Record skipped node', { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }))
-    .next(canary.after('Is the canary complete after the skip?', new sfn.Succeed(scope, 'Node skipped', { ...ENDS_CHILD, comment: 'restored to its old version; the run continues with the other nodes' })));
+    .next(
+      canary.after(
+        'Is the canary complete after the skip?',
+        new sfn.Succeed(scope, 'Node skipped', { ...ENDS_CHILD, comment: 'restored to its old version; the run continues with the other nodes' }),
+      ),
+    );
   const decidedAbort = recordNode('Record node needing attention', {
-    action: 'needsAttention', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval',
-  }).next(new sfn.Succeed(scope, 'Upgrade aborted', { ...ENDS_CHILD, comment: 'the operator (or, past its budget, the failure budget) aborted the run; the node was left as it was and needs attention' }));
+    action: 'needsAttention',
+    'node.$': '$.node',
+    'run.$': '$.run',
+    'approval.$': '$.approval',
+  }).next(
+    new sfn.Succeed(scope, 'Upgrade aborted', {
+      ...ENDS_CHILD,
+      comment: 'the operator (or, past its budget, the failure budget) aborted the run; the node was left as it was and needs attention',
+    }),
+  );
 
   const failureDecider = whoDecides(scope, { requestApproval: f.requestApproval, invoke, askOperator, skip: decidedSkip, abort: decidedAbort });
 
@@ -198,7 +256,13 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   const held = new tasks.LambdaInvoke(scope, HELD_STATE_NAME, {
     lambdaFunction: f.recordNode,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-    payload: sfn.TaskInput.fromObject({ action: 'hold', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', 'waitingFor.$': '$.gate.waitingFor' }),
+    payload: sfn.TaskInput.fromObject({
+      action: 'hold',
+      taskToken: sfn.JsonPath.taskToken,
+      'node.$': '$.node',
+      'run.$': '$.run',
+      'waitingFor.$': '$.gate.waitingFor',
+    }),
     resultPath: sfn.JsonPath.DISCARD,
     taskTimeout: sfn.Timeout.duration(Duration.hours(1)),
   }).addRetry(transientRetry);
@@ -241,14 +305,24 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   // that needs the upgrade downloads and verifies its package — in parallel (bounded), so nodes already
   // at the target never enter the window, maintenance mode is not switched on when no node needs it,
   // and the window holds no download (kato's --prepare, done for every node at once).
-  const recordCheckFailure = invoke('Record check failure', f.recordNode, {
-    action: 'failed', 'node.$': '$.node', 'run.$': '$.run', 'error.$': '$.error',
-  }, '$.outcome').next(new sfn.Pass(scope, 'Node check failed', {
-    ...ENDS_CHILD,
-    // The iteration ends normally: the other nodes' checks finish (none is cut off mid-command), and
-    // "Decide which nodes to upgrade" stops the run, naming every node that failed, before the window.
-    comment: 'nothing was changed on this node; see Record check failure and the run summary',
-  }));
+  const recordCheckFailure = invoke(
+    'Record check failure',
+    f.recordNode,
+    {
+      action: 'failed',
+      'node.$': '$.node',
+      'run.$': '$.run',
+      'error.$': '$.error',
+    },
+    '$.outcome',
+  ).next(
+    new sfn.Pass(scope, 'Node check failed', {
+      ...ENDS_CHILD,
+      // The iteration ends normally: the other nodes' checks finish (none is cut off mid-command), and
+      // "Decide which nodes to upgrade" stops the run, naming every node that failed, before the window.
+      comment: 'nothing was changed on this node; see Record check failure and the run summary',
+    }),
+  );
   const checked = <T extends tasks.LambdaInvoke>(task: T): T => {
     task.addCatch(recordCheckFailure, { resultPath: '$.error' });
     return task;
@@ -274,9 +348,16 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
     itemSelector: { node: { 'id.$': '$$.Map.Item.Value' }, 'run.$': '$.run', [CHILD_OUTPUT.key]: {} },
     resultPath: sfn.JsonPath.DISCARD,
   }).itemProcessor(checkNode);
-  const decideNodes = invoke('Decide which nodes to upgrade', f.plan, {
-    'input.$': '$.input', 'run.$': '$.run', phase: 'decide',
-  }, '$.plan');
+  const decideNodes = invoke(
+    'Decide which nodes to upgrade',
+    f.plan,
+    {
+      'input.$': '$.input',
+      'run.$': '$.run',
+      phase: 'decide',
+    },
+    '$.plan',
+  );
 
   const upgradeNodes = new sfn.DistributedMap(scope, 'Upgrade nodes of the group', {
     label: 'UpgradeNodes',
@@ -288,7 +369,15 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   }).itemProcessor(upgradeNode);
   // A node that failed, was rolled back or aborted marked the run stopped: the group fails here, after its
   // in-flight nodes finished, and the run takes the failure path (maintenance mode off, lock released).
-  const groupDone = upgradeNodes.next(invoke('Stop if a node stopped the run', f.recordNode, { action: 'checkStop', node: { 'id.$': '$.group.role' }, 'run.$': '$.run' }, sfn.JsonPath.DISCARD, ENDS_CHILD));
+  const groupDone = upgradeNodes.next(
+    invoke(
+      'Stop if a node stopped the run',
+      f.recordNode,
+      { action: 'checkStop', node: { 'id.$': '$.group.role' }, 'run.$': '$.run' },
+      sfn.JsonPath.DISCARD,
+      ENDS_CHILD,
+    ),
+  );
   // Distributed too: a Distributed Map may run inside another one's child workflow, not inside an Inline Map.
   const upgradeGroups = new sfn.DistributedMap(scope, 'Upgrade groups in role order', {
     label: 'UpgradeGroups',
@@ -301,22 +390,43 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   }).itemProcessor(groupDone);
 
   // ── Failure path: maintenance mode off, lock released, summary — on every path that needs it ──
-  const summarizeAfterFailure = invoke('Summarize after failure', f.summarize, {
-    'run.$': '$.run', 'lock.$': '$.lockRelease', 'error.$': '$.error',
-  }, '$.summary');
+  const summarizeAfterFailure = invoke(
+    'Summarize after failure',
+    f.summarize,
+    {
+      'run.$': '$.run',
+      'lock.$': '$.lockRelease',
+      'error.$': '$.error',
+    },
+    '$.summary',
+  );
   const upgradeFailed = new sfn.Fail(scope, 'Upgrade failed', {
     errorPath: '$.summary.failure.error',
     causePath: '$.summary.failure.message',
   });
-  const releaseAfterFailure = invoke('Release cluster lock after failure', f.lock, {
-    action: 'release', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
-  }, '$.lockRelease');
+  const releaseAfterFailure = invoke(
+    'Release cluster lock after failure',
+    f.lock,
+    {
+      action: 'release',
+      'cluster.$': '$.run.cluster',
+      'runId.$': '$.run.runId',
+    },
+    '$.lockRelease',
+  );
   releaseAfterFailure.next(summarizeAfterFailure).next(upgradeFailed);
   // Maintenance mode could not be switched off (its step failed past its retries): nobody else will, so the
   // operators are told to do it by hand (second notification, as for a failed rollback), then the run ends.
-  const notifyMaintenanceStillOn = invoke('Notify maintenance mode still on', f.requestApproval, {
-    action: 'maintenanceStillOn', node: { 'id.$': '$.plan.coreNode' }, 'run.$': '$.run',
-  }, '$.notified');
+  const notifyMaintenanceStillOn = invoke(
+    'Notify maintenance mode still on',
+    f.requestApproval,
+    {
+      action: 'maintenanceStillOn',
+      node: { 'id.$': '$.plan.coreNode' },
+      'run.$': '$.run',
+    },
+    '$.notified',
+  );
   notifyMaintenanceStillOn.addCatch(releaseAfterFailure, { resultPath: '$.notifyError' });
   notifyMaintenanceStillOn.next(releaseAfterFailure);
   const maintenanceOffAfterFailure = step('maintenance-off', 'Disable maintenance mode after failure', '$.plan.coreNode', '$.maintenanceOff', restoreRetry);
@@ -324,9 +434,16 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   maintenanceOffAfterFailure.next(releaseAfterFailure);
 
   // ── Main path ──
-  const acquireLock = invoke('Acquire cluster lock', f.lock, {
-    action: 'acquire', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
-  }, '$.lock');
+  const acquireLock = invoke(
+    'Acquire cluster lock',
+    f.lock,
+    {
+      action: 'acquire',
+      'cluster.$': '$.run.cluster',
+      'runId.$': '$.run.runId',
+    },
+    '$.lock',
+  );
   // The node list stays out of the state data (validate-input drops it): the plan reads it from the execution input.
   const planUpgrade = invoke('Plan upgrade', f.plan, { 'input.$': '$.input', 'executionInput.$': '$$.Execution.Input', 'run.$': '$.run' }, '$.plan');
   // Nothing has changed on any node before the window opens: failures here only release the lock.
@@ -336,9 +453,16 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   upgradeGroups.addCatch(maintenanceOffAfterFailure, { resultPath: '$.error' });
   const maintenanceOff = step('maintenance-off', 'Disable maintenance mode', '$.plan.coreNode', '$.maintenanceOff', restoreRetry);
   maintenanceOff.addCatch(notifyMaintenanceStillOn, { resultPath: '$.error' });
-  const releaseLock = invoke('Release cluster lock', f.lock, {
-    action: 'release', 'cluster.$': '$.run.cluster', 'runId.$': '$.run.runId',
-  }, '$.lockRelease');
+  const releaseLock = invoke(
+    'Release cluster lock',
+    f.lock,
+    {
+      action: 'release',
+      'cluster.$': '$.run.cluster',
+      'runId.$': '$.run.runId',
+    },
+    '$.lockRelease',
+  );
   const summarize = invoke('Summarize', f.summarize, { 'run.$': '$.run', 'lock.$': '$.lockRelease' }, '$.summary');
   // Releasing the lock and summarizing are idempotent and end every path: a crash there is retried.
   for (const closing of [releaseLock, summarize, releaseAfterFailure, summarizeAfterFailure]) {
@@ -352,8 +476,9 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
     payloadResponseOnly: true,
     taskTimeout: sfn.Timeout.duration(Duration.minutes(1)),
   });
-  const dryRun = invoke('Plan only', f.plan, { 'input.$': '$.input', 'executionInput.$': '$$.Execution.Input', 'run.$': '$.run', dryRun: true }, '$.plan')
-    .next(new sfn.Succeed(scope, 'Dry run finished', { outputPath: '$.plan.plan' }));
+  const dryRun = invoke('Plan only', f.plan, { 'input.$': '$.input', 'executionInput.$': '$$.Execution.Input', 'run.$': '$.run', dryRun: true }, '$.plan').next(
+    new sfn.Succeed(scope, 'Dry run finished', { outputPath: '$.plan.plan' }),
+  );
 
   maintenanceOn
     .next(upgradeGroups)
@@ -362,27 +487,28 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
     .next(summarize)
     .next(
       new sfn.Choice(scope, 'Did every node upgrade?')
-        .when(sfn.Condition.or(sfn.Condition.stringEquals('$.summary.status', 'SUCCEEDED'), sfn.Condition.stringEquals('$.summary.status', 'PREPARED')), upgradeFinished)
+        .when(
+          sfn.Condition.or(sfn.Condition.stringEquals('$.summary.status', 'SUCCEEDED'), sfn.Condition.stringEquals('$.summary.status', 'PREPARED')),
+          upgradeFinished,
+        )
         .otherwise(upgradeFailed),
     );
 
   return validate.next(
-    new sfn.Choice(scope, 'Is this a dry run?')
-      .when(sfn.Condition.booleanEquals('$.input.dryRun', true), dryRun)
-      .otherwise(
-        acquireLock
-          .next(planUpgrade)
-          .next(checkNodes)
-          .next(decideNodes)
-          .next(
-            new sfn.Choice(scope, 'Does any node need the upgrade?')
-              .when(
-                sfn.Condition.and(sfn.Condition.numberGreaterThan('$.plan.upgradeCount', 0), sfn.Condition.booleanEquals('$.input.prepareOnly', false)),
-                maintenanceOn,
-              )
-              // Every node is at the target already, or the run only prepares: maintenance mode is never switched on.
-              .otherwise(releaseLock),
-          ),
-      ),
+    new sfn.Choice(scope, 'Is this a dry run?').when(sfn.Condition.booleanEquals('$.input.dryRun', true), dryRun).otherwise(
+      acquireLock
+        .next(planUpgrade)
+        .next(checkNodes)
+        .next(decideNodes)
+        .next(
+          new sfn.Choice(scope, 'Does any node need the upgrade?')
+            .when(
+              sfn.Condition.and(sfn.Condition.numberGreaterThan('$.plan.upgradeCount', 0), sfn.Condition.booleanEquals('$.input.prepareOnly', false)),
+              maintenanceOn,
+            )
+            // Every node is at the target already, or the run only prepares: maintenance mode is never switched on.
+            .otherwise(releaseLock),
+        ),
+    ),
   );
 }

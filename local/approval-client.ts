@@ -25,12 +25,24 @@ export interface SignInAs {
 }
 
 function heading(html: string): string {
-  return /<h1>([\s\S]*?)<\/h1>/.exec(html)?.[1]?.replace(/<[^>]+>/g, '').trim() ?? '(no heading)';
+  return (
+    /<h1>([\s\S]*?)<\/h1>/
+      .exec(html)?.[1]
+      ?.replace(/<[^>]+>/g, '')
+      .trim() ?? '(no heading)'
+  );
 }
 
 function attribute(tag: string, name: string): string | null {
   const raw = new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
-  return raw === undefined ? null : raw.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return raw === undefined
+    ? null
+    : raw
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&amp;/g, '&');
 }
 
 function isLoopbackHttp(url: URL): boolean {
@@ -51,7 +63,8 @@ class LoopbackBrowser {
     let method = init.method ?? 'GET';
     let body = init.form?.toString();
     for (let hop = 0; hop < 20; hop++) {
-      if (!isLoopbackHttp(at)) throw new Error(`answerThroughPage: expected only loopback addresses (the local approval server and identity provider), was sent to ${at.origin}`);
+      if (!isLoopbackHttp(at))
+        throw new Error(`answerThroughPage: expected only loopback addresses (the local approval server and identity provider), was sent to ${at.origin}`);
       const cookies = [...(this.jar.get(at.origin) ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join('; ');
       const res = await fetch(at, {
         method,
@@ -108,7 +121,8 @@ function hiddenFields(html: string): URLSearchParams {
 export async function answerThroughPage(link: string, decision: AnyDecision, opts: { timeoutMs?: number; signIn?: SignInAs } = {}): Promise<PageAnswer> {
   if (!isAnyDecision(decision)) throw new Error(`decision: expected one of rollback, retry, skip, abort, continue, got ${JSON.stringify(decision)}`);
   const url = new URL(link);
-  if (!isLoopbackHttp(url)) throw new Error(`answerThroughPage: expected a link to the local approval server (http://127.0.0.1:PORT/approval?…), got ${url.origin}`);
+  if (!isLoopbackHttp(url))
+    throw new Error(`answerThroughPage: expected a link to the local approval server (http://127.0.0.1:PORT/approval?…), got ${url.origin}`);
   const browser = new LoopbackBrowser(opts.timeoutMs ?? 10_000);
   let shown = await browser.request(url);
   if (shown.url.origin !== url.origin && shown.status === 200) {
@@ -118,12 +132,18 @@ export async function answerThroughPage(link: string, decision: AnyDecision, opt
     if (login === undefined) throw new ApprovalPageError(shown.status, `the identity provider showed no login form: ${heading(shown.html)}`);
     const form = new URLSearchParams({ email: opts.signIn.email, password: opts.signIn.password });
     shown = await browser.request(new URL(attribute(login, 'action') ?? '', shown.url), { method: 'POST', form });
-    if (shown.url.origin !== url.origin) throw new ApprovalPageError(shown.status, `signing in as ${opts.signIn.email} failed: ${/role="alert">([^<]*)/.exec(shown.html)?.[1] ?? heading(shown.html)}`);
+    if (shown.url.origin !== url.origin)
+      throw new ApprovalPageError(
+        shown.status,
+        `signing in as ${opts.signIn.email} failed: ${/role="alert">([^<]*)/.exec(shown.html)?.[1] ?? heading(shown.html)}`,
+      );
   }
   if (shown.status !== 200) throw new ApprovalPageError(shown.status, heading(shown.html));
   const formTag = /<form\b[^>]*>/.exec(shown.html)?.[0];
-  if (formTag === undefined || attribute(formTag, 'method')?.toLowerCase() !== 'post') throw new ApprovalPageError(shown.status, 'the page has no decision form');
-  if (!new RegExp(`<input\\b[^>]*name="decision"[^>]*value="${decision}"`).test(shown.html)) throw new ApprovalPageError(shown.status, `the page offers no choice ${decision}`);
+  if (formTag === undefined || attribute(formTag, 'method')?.toLowerCase() !== 'post')
+    throw new ApprovalPageError(shown.status, 'the page has no decision form');
+  if (!new RegExp(`<input\\b[^>]*name="decision"[^>]*value="${decision}"`).test(shown.html))
+    throw new ApprovalPageError(shown.status, `the page offers no choice ${decision}`);
   const fields = hiddenFields(shown.html);
   fields.append('decision', decision);
   const posted = await browser.request(new URL(attribute(formTag, 'action') ?? '', shown.url), { method: 'POST', form: fields });

@@ -22,9 +22,13 @@ function isText(contentType: string): boolean {
 export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, now = new Date()): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  for (const [name, value] of Object.entries(req.headers))
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
   // API Gateway moves cookies to their own field and says the scheme it was reached by; here it is plain http.
-  const cookies = (headers.cookie ?? '').split(';').map((c) => c.trim()).filter((c) => c !== '');
+  const cookies = (headers.cookie ?? '')
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
   delete headers.cookie;
   headers['x-forwarded-proto'] = 'http';
   const query: Record<string, string> = {};
@@ -45,7 +49,13 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, now = new 
       apiId: 'local',
       domainName: headers.host ?? '127.0.0.1',
       domainPrefix: 'local',
-      http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId: `local-${now.getTime()}`,
       routeKey: `ANY ${url.pathname}`,
       stage: '$default',

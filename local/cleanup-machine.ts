@@ -2,7 +2,14 @@ import { AwsJsonError } from './json-protocol.js';
 import type { LocalIam } from './iam/local-iam.js';
 import type { LocalTaskTokens } from './task-tokens.js';
 import type { LocalStackParts } from './template.js';
-import { LOCAL_CLEANUP_STATE_MACHINE_NAME, localArns, startExecution, taskOverrides, type ExecutionOutcome, type LocalHandler } from './state-machine-runner.js';
+import {
+  LOCAL_CLEANUP_STATE_MACHINE_NAME,
+  localArns,
+  startExecution,
+  taskOverrides,
+  type ExecutionOutcome,
+  type LocalHandler,
+} from './state-machine-runner.js';
 
 /** What the cleanup machine runs with; known once the local stack is up (the SFN endpoint starts first). */
 export interface CleanupMachineDeps {
@@ -41,7 +48,8 @@ export class LocalCleanupMachine {
   start(request: Record<string, unknown>): { executionArn: string; startDate: number } {
     const deps = this.deps;
     if (deps === undefined) throw new AwsJsonError('ServiceUnavailable', 'the local cleanup state machine is not ready');
-    if (request.stateMachineArn !== this.arn) throw new AwsJsonError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(request.stateMachineArn)}'`);
+    if (request.stateMachineArn !== this.arn)
+      throw new AwsJsonError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(request.stateMachineArn)}'`);
     const name = typeof request.name === 'string' ? request.name : '';
     if (!/^[A-Za-z0-9_.-]{1,80}$/.test(name)) throw new AwsJsonError('InvalidName', `Invalid Name: '${name}'`);
     const input = typeof request.input === 'string' ? request.input : '{}';
@@ -64,7 +72,9 @@ export class LocalCleanupMachine {
       stateMachineName: LOCAL_CLEANUP_STATE_MACHINE_NAME,
     });
     // Nobody reads the events; they are drained so the runner does not hold them.
-    void (async () => { for await (const _event of execution.events); })();
+    void (async () => {
+      for await (const _event of execution.events);
+    })();
     const record: CleanupExecution = { name, input, status: 'RUNNING', outcome: execution.result };
     void execution.result.then((outcome) => {
       record.status = outcome.status;

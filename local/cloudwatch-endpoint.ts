@@ -15,7 +15,14 @@ export interface ScriptedAlarm {
  * scripted: it is in ALARM from the moment its node's outcome UPGRADED is in the table (read at each call,
  * so the check right after "Record version" sees it). Unnamed alarms do not exist (the gate's typo check).
  */
-export async function startLocalCloudWatch(opts: { alarms: readonly string[]; scripted: readonly ScriptedAlarm[]; runId: string; tableName: string; region?: string; account?: string }): Promise<JsonProtocolServer> {
+export async function startLocalCloudWatch(opts: {
+  alarms: readonly string[];
+  scripted: readonly ScriptedAlarm[];
+  runId: string;
+  tableName: string;
+  region?: string;
+  account?: string;
+}): Promise<JsonProtocolServer> {
   const region = opts.region ?? 'us-east-1';
   const account = opts.account ?? '000000000000';
   const known = new Set([...opts.alarms, ...opts.scripted.map((a) => a.name)]);
@@ -34,21 +41,25 @@ export async function startLocalCloudWatch(opts: { alarms: readonly string[]; sc
       DescribeAlarms: async (request) => {
         const names = Array.isArray(request.AlarmNames) ? (request.AlarmNames as unknown[]).map(String) : [...known];
         if (names.length > 100) throw new AwsJsonError('InvalidParameterValue', 'AlarmNames: at most 100 names');
-        const metricAlarms = await Promise.all(names.filter((n) => known.has(n)).map(async (name) => {
-          const triggers = opts.scripted.filter((a) => a.name === name);
-          const fired = firedAt.get(name) ?? ((await Promise.all(triggers.map((t) => upgraded(t.afterNode)))).some(Boolean) ? new Date() : undefined);
-          if (fired !== undefined) firedAt.set(name, fired);
-          const afterNode = triggers[0]?.afterNode ?? '';
-          return {
-            AlarmName: name,
-            AlarmArn: `arn:aws:cloudwatch:${region}:${account}:alarm:${name}`,
-            StateValue: fired ? 'ALARM' : 'OK',
-            StateReason: fired
-              ? `Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0) (rehearsal: after ${afterNode} was upgraded)`
-              : 'Threshold Crossed: 1 datapoint [0.0] was not greater than the threshold (5.0)',
-            StateUpdatedTimestamp: Math.floor((fired ?? started).getTime() / 1000),
-          };
-        }));
+        const metricAlarms = await Promise.all(
+          names
+            .filter((n) => known.has(n))
+            .map(async (name) => {
+              const triggers = opts.scripted.filter((a) => a.name === name);
+              const fired = firedAt.get(name) ?? ((await Promise.all(triggers.map((t) => upgraded(t.afterNode)))).some(Boolean) ? new Date() : undefined);
+              if (fired !== undefined) firedAt.set(name, fired);
+              const afterNode = triggers[0]?.afterNode ?? '';
+              return {
+                AlarmName: name,
+                AlarmArn: `arn:aws:cloudwatch:${region}:${account}:alarm:${name}`,
+                StateValue: fired ? 'ALARM' : 'OK',
+                StateReason: fired
+                  ? `Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0) (rehearsal: after ${afterNode} was upgraded)`
+                  : 'Threshold Crossed: 1 datapoint [0.0] was not greater than the threshold (5.0)',
+                StateUpdatedTimestamp: Math.floor((fired ?? started).getTime() / 1000),
+              };
+            }),
+        );
         return { MetricAlarms: metricAlarms, CompositeAlarms: [] };
       },
     },

@@ -9,9 +9,12 @@ export function adaptTimeoutPaths(definition: Record<string, unknown>): Record<s
   const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown>;
   for (const { state } of allStates(statesOf(copy))) {
     const path = state.TimeoutSecondsPath;
-    const params = state.Parameters as { Payload?: Record<string, unknown> } & Record<string, unknown> | undefined;
+    const params = state.Parameters as ({ Payload?: Record<string, unknown> } & Record<string, unknown>) | undefined;
     if (typeof path === 'string' && params) {
-      for (const [container, fields] of [['Payload', params.Payload], ['', params]] as const) {
+      for (const [container, fields] of [
+        ['Payload', params.Payload],
+        ['', params],
+      ] as const) {
         if (fields === undefined || fields === null || typeof fields !== 'object') continue;
         const hit = Object.entries(fields).find(([k, v]) => k.endsWith('.$') && typeof v === 'string' && (path === v || path.startsWith(`${v}.`)));
         if (hit) {
@@ -31,11 +34,22 @@ export function adaptTimeoutPaths(definition: Record<string, unknown>): Record<s
  * as in AWS its timeout follows the step's own (STEP_TIMEOUT_SECONDS + 120 s); only the tasks of `steps`
  * when given. The handlers get the same cap through STEP_TIMEOUT_CAP_SECONDS (and _STEPS). Nothing else changes.
  */
-export function capStepTimeouts(definition: Record<string, unknown>, capSeconds: number, timeoutAfterCap: (cap: number) => number, steps?: readonly string[]): Record<string, unknown> {
+export function capStepTimeouts(
+  definition: Record<string, unknown>,
+  capSeconds: number,
+  timeoutAfterCap: (cap: number) => number,
+  steps?: readonly string[],
+): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown>;
   for (const { state } of allStates(statesOf(copy))) {
     const payload = (state.Parameters as { Payload?: Record<string, unknown> } | undefined)?.Payload;
-    if (state.Type === 'Task' && (state.Resource ?? '').endsWith('.waitForTaskToken') && typeof payload?.step === 'string' && state.TimeoutSeconds !== undefined && (steps === undefined || steps.includes(payload.step))) {
+    if (
+      state.Type === 'Task' &&
+      (state.Resource ?? '').endsWith('.waitForTaskToken') &&
+      typeof payload?.step === 'string' &&
+      state.TimeoutSeconds !== undefined &&
+      (steps === undefined || steps.includes(payload.step))
+    ) {
       state.TimeoutSeconds = Math.min(state.TimeoutSeconds, timeoutAfterCap(capSeconds));
     }
   }

@@ -26,9 +26,11 @@ export function eventRules(resources: CfnTemplate['Resources']): EventRule[] {
       if (id === undefined) throw new Error(`rule ${logicalId} targets ${String(t.Arn)}, which is not a function of the stack`);
       return id;
     });
-    if (props.EventPattern === undefined && typeof props.ScheduleExpression !== 'string') throw new Error(`rule ${logicalId} has neither an event pattern nor a schedule`);
+    if (props.EventPattern === undefined && typeof props.ScheduleExpression !== 'string')
+      throw new Error(`rule ${logicalId} has neither an event pattern nor a schedule`);
     rules.push({
-      logicalId, targets,
+      logicalId,
+      targets,
       ...(props.EventPattern !== undefined ? { pattern: props.EventPattern as Record<string, unknown> } : {}),
       ...(typeof props.ScheduleExpression === 'string' ? { schedule: props.ScheduleExpression } : {}),
     });
@@ -141,7 +143,9 @@ export class LocalEventBus {
           delivery.errors.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
           const wait = this.retryWaitsMs[delivery.attempts - 1];
           if (wait === undefined) {
-            process.stderr.write(`local EventBridge: ${target} failed ${delivery.attempts} times on an event of rule ${rule}; the event is dropped: ${delivery.errors.at(-1) ?? ''}\n`);
+            process.stderr.write(
+              `local EventBridge: ${target} failed ${delivery.attempts} times on an event of rule ${rule}; the event is dropped: ${delivery.errors.at(-1) ?? ''}\n`,
+            );
             return;
           }
           await new Promise((resolve) => setTimeout(resolve, wait));
@@ -156,6 +160,7 @@ export class LocalEventBus {
 
 function retryWaits(env: NodeJS.ProcessEnv = process.env): number[] {
   const ms = Number(env.FLEET_UPGRADE_RETRY_INTERVAL_MS ?? '');
-  if (env.FLEET_UPGRADE_RETRY_INTERVAL_MS === undefined || env.FLEET_UPGRADE_RETRY_INTERVAL_MS === '' || !Number.isFinite(ms) || ms < 0) return [...ASYNC_RETRY_WAITS_MS];
+  if (env.FLEET_UPGRADE_RETRY_INTERVAL_MS === undefined || env.FLEET_UPGRADE_RETRY_INTERVAL_MS === '' || !Number.isFinite(ms) || ms < 0)
+    return [...ASYNC_RETRY_WAITS_MS];
   return ASYNC_RETRY_WAITS_MS.map(() => ms);
 }

@@ -27,7 +27,10 @@ const isDistributed = (state: AslState | undefined) => state?.ItemProcessor?.Pro
 /** The items a Map state iterates over (its ItemsPath, a plain `$.a.b` path) in the given input. */
 export function itemsOf(state: AslState | undefined, input: unknown): unknown[] {
   let value: unknown = input;
-  for (const key of (state?.ItemsPath ?? '$').replace(/^\$\.?/, '').split('.').filter(Boolean)) {
+  for (const key of (state?.ItemsPath ?? '$')
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter(Boolean)) {
     value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
   }
   return Array.isArray(value) ? value : [];
@@ -124,17 +127,22 @@ export class HistoryRecorder {
         this.push(lane, at, `${type}StateEntered`, { stateEnteredEventDetails: { name, input: json(event.input), inputDetails: { truncated: false } } });
         if (type === 'Task') {
           if (direct) {
-            this.push(lane, at, 'LambdaFunctionScheduled', { lambdaFunctionScheduledEventDetails: { resource: state?.Resource, input: json(event.input), timeoutInSeconds: state?.TimeoutSeconds } });
+            this.push(lane, at, 'LambdaFunctionScheduled', {
+              lambdaFunctionScheduledEventDetails: { resource: state?.Resource, input: json(event.input), timeoutInSeconds: state?.TimeoutSeconds },
+            });
             this.push(lane, at, 'LambdaFunctionStarted');
           } else {
-            this.push(lane, at, 'TaskScheduled', { taskScheduledEventDetails: { ...task, region: 'us-east-1', parameters: json(event.input), timeoutInSeconds: state?.TimeoutSeconds } });
+            this.push(lane, at, 'TaskScheduled', {
+              taskScheduledEventDetails: { ...task, region: 'us-east-1', parameters: json(event.input), timeoutInSeconds: state?.TimeoutSeconds },
+            });
             this.push(lane, at, 'TaskStarted', { taskStartedEventDetails: task });
             if (waits) this.push(lane, at, 'TaskSubmitted', { taskSubmittedEventDetails: { ...task, output: '{}' } });
           }
         }
         if (type === 'Map') {
           this.push(lane, at, 'MapStateStarted', { mapStateStartedEventDetails: { length: itemsOf(state, event.input).length } });
-          if (isDistributed(state) && this.mapRunArn !== undefined) this.push(lane, at, 'MapRunStarted', { mapRunStartedEventDetails: { mapRunArn: this.mapRunArn(name) } });
+          if (isDistributed(state) && this.mapRunArn !== undefined)
+            this.push(lane, at, 'MapRunStarted', { mapRunStartedEventDetails: { mapRunArn: this.mapRunArn(name) } });
         }
         break;
       }
@@ -149,7 +157,8 @@ export class HistoryRecorder {
           if (isDistributed(state)) this.push(lane, at, 'MapRunSucceeded');
           this.push(lane, at, 'MapStateSucceeded');
         }
-        if (type !== 'Fail') this.push(lane, at, `${type}StateExited`, { stateExitedEventDetails: { name, output: json(event.output), outputDetails: { truncated: false } } });
+        if (type !== 'Fail')
+          this.push(lane, at, `${type}StateExited`, { stateExitedEventDetails: { name, output: json(event.output), outputDetails: { truncated: false } } });
         break;
       }
       case 'StateFailed': {

@@ -35,7 +35,13 @@ export async function startLocalProxy(port = 0): Promise<LocalProxy> {
     }
     forwarded.push(`${req.method ?? 'GET'} ${target.href}`);
     const upstream = request(
-      { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: req.method, headers: { ...req.headers, host: target.host, via: PROXY_VIA } },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: `${target.pathname}${target.search}`,
+        method: req.method,
+        headers: { ...req.headers, host: target.host, via: PROXY_VIA },
+      },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);

@@ -145,8 +145,21 @@ export async function startIdentityProvider(opts: { redirectUri: string; users: 
   const configuration: Configuration = {
     adapter: (model: string) => new RehearsalAdapter(model, items),
     // Short-lived everything, set explicitly: a default ttl prints a notice on stdout.
-    ttl: { AccessToken: 600, AuthorizationCode: 60, ClientCredentials: 600, DeviceCode: 600, BackchannelAuthenticationRequest: 600, IdToken: 600, RefreshToken: 600, Interaction: 600, Session: 600, Grant: 600 },
-    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: [opts.redirectUri], grant_types: ['authorization_code'], response_types: ['code'] }],
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      ClientCredentials: 600,
+      DeviceCode: 600,
+      BackchannelAuthenticationRequest: 600,
+      IdToken: 600,
+      RefreshToken: 600,
+      Interaction: 600,
+      Session: 600,
+      Grant: 600,
+    },
+    clients: [
+      { client_id: clientId, client_secret: clientSecret, redirect_uris: [opts.redirectUri], grant_types: ['authorization_code'], response_types: ['code'] },
+    ],
     jwks: { keys: [{ ...signingKey, use: 'sig', kid: 'local' } as never] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
     claims: { openid: ['sub'], email: ['email', 'email_verified', 'groups'], profile: ['name'] },
@@ -194,7 +207,9 @@ export async function startIdentityProvider(opts: { redirectUri: string; users: 
     const email = (form.get('email') ?? '').trim().toLowerCase();
     const user = byEmail.get(email);
     if (user === undefined || !samePassword(form.get('password') ?? '', user.password)) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(loginPage(details.uid, 'Unknown email or wrong password.'));
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+        .end(loginPage(details.uid, 'Unknown email or wrong password.'));
       return;
     }
     await provider.interactionFinished(req, res, { login: { accountId: email } }, { mergeWithLastSubmission: false });

@@ -74,16 +74,30 @@ export async function prepareLocalStack(opts: {
   cleanups.push(() => repo.close());
   await Promise.all(
     opts.cluster.nodes.map((n) =>
-      createSandbox({ root: nodeRoots.get(n.id) as string, version: n.version, packageDir, state: n.state ?? { node: n.id, roles: n.roles, data: `state of ${n.id}` } }),
+      createSandbox({
+        root: nodeRoots.get(n.id) as string,
+        version: n.version,
+        packageDir,
+        state: n.state ?? { node: n.id, roles: n.roles, data: `state of ${n.id}` },
+      }),
     ),
   );
-  cleanups.push(async () => { await Promise.all([...nodeRoots.values()].map((root) => stopService(root))); });
+  cleanups.push(async () => {
+    await Promise.all([...nodeRoots.values()].map((root) => stopService(root)));
+  });
   const dynamodb = opts.dynamodb ?? (await startLocalDynamoDb());
   if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
 
   const cdkDir = join(workdir, 'cdk');
   await mkdir(cdkDir, { recursive: true });
-  const template = synthesizeTemplate({ runbook: opts.runbook ?? 'release-dir', packageSigningPublicKey: repo.publicKey, ...(opts.approverEmails ? { approverEmails: opts.approverEmails } : {}) }, cdkDir);
+  const template = synthesizeTemplate(
+    {
+      runbook: opts.runbook ?? 'release-dir',
+      packageSigningPublicKey: repo.publicKey,
+      ...(opts.approverEmails ? { approverEmails: opts.approverEmails } : {}),
+    },
+    cdkDir,
+  );
   const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
   await createTable(dynamodb.endpoint, parts.table.properties);
 
@@ -91,7 +105,11 @@ export async function prepareLocalStack(opts: {
   // with AccessDeniedException (said once on stderr) and the run takes the path AWS would take.
   const said = new Set<string>();
   const iam = localIam(template, parts, {
-    tableName: TABLE_NAME, documentName: DOCUMENT_NAME, stateMachineName: LOCAL_STATE_MACHINE_NAME, clusterTag: opts.cluster.cluster, tokens,
+    tableName: TABLE_NAME,
+    documentName: DOCUMENT_NAME,
+    stateMachineName: LOCAL_STATE_MACHINE_NAME,
+    clusterTag: opts.cluster.cluster,
+    tokens,
     onDenied: (d) => {
       if (!said.has(d.message)) process.stderr.write(`IAM: AccessDeniedException — ${d.message}\n`);
       said.add(d.message);
@@ -133,7 +151,9 @@ export async function prepareLocalStack(opts: {
   cleanups.push(() => tagging.close());
 
   // The operator topic with the template's email subscriptions, pending until confirmed as in SNS.
-  const emails = Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::Subscription' && r.Properties?.Protocol === 'email').map((r) => String(r.Properties?.Endpoint));
+  const emails = Object.values(template.Resources)
+    .filter((r) => r.Type === 'AWS::SNS::Subscription' && r.Properties?.Protocol === 'email')
+    .map((r) => String(r.Properties?.Endpoint));
   const sns = await startLocalSns(
     (message) => process.stdout.write(`notification: ${message.subject}${message.attributes.link ? ` (${message.attributes.link})` : ''}\n`),
     iam.topicArn === undefined ? undefined : { topicArn: iam.topicArn, emails, owner: LOCAL_ACCOUNT },
@@ -176,5 +196,20 @@ export async function prepareLocalStack(opts: {
     reported.add(message);
   }).start();
   cleanups.push(() => schedules.stop());
-  return { nodeRoots, parts, tokens, ssm, handlers, bus, dynamodb, tableName: TABLE_NAME, iam, cleanup, sns, template, taggingEndpoint: tagging.endpoint, artifactBaseUrl: repo.url };
+  return {
+    nodeRoots,
+    parts,
+    tokens,
+    ssm,
+    handlers,
+    bus,
+    dynamodb,
+    tableName: TABLE_NAME,
+    iam,
+    cleanup,
+    sns,
+    template,
+    taggingEndpoint: tagging.endpoint,
+    artifactBaseUrl: repo.url,
+  };
 }

@@ -14,9 +14,7 @@ export interface AgentRequest {
 }
 
 /** How the script ended, and how long it ran (from its start to its exit, measured by the agent). */
-export type AgentReply =
-  | { id: number; code: number; stdout: string; stderr: string; timedOut: boolean; scriptMs: number }
-  | { id: number; failure: string };
+export type AgentReply = { id: number; code: number; stdout: string; stderr: string; timedOut: boolean; scriptMs: number } | { id: number; failure: string };
 
 export type ScriptRun = Extract<AgentReply, { code: number }>;
 

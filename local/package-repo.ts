@@ -29,7 +29,13 @@ export interface PackageRepo {
  * With `onlyThroughProxy`, a request that did not come through the rehearsal's proxy is refused (403):
  * a download that succeeds proves the node used HTTPS_PROXY.
  */
-export async function startPackageRepo(opts: { dir: string; versions: string[]; onlyThroughProxy?: boolean; corrupt?: string[]; impostor?: boolean }): Promise<PackageRepo> {
+export async function startPackageRepo(opts: {
+  dir: string;
+  versions: string[];
+  onlyThroughProxy?: boolean;
+  corrupt?: string[];
+  impostor?: boolean;
+}): Promise<PackageRepo> {
   const root = resolve(opts.dir);
   const keys = generateKeyPairSync('ed25519');
   for (const version of opts.versions) await buildPackage(root, version, keys.privateKey);

@@ -23,11 +23,11 @@ const QUIET = new Set(['May this node start?']);
  */
 export function failureText(error: string | undefined, cause: unknown): string {
   const text = typeof cause === 'string' ? cause : JSON.stringify(cause ?? '');
-  if (error === 'States.Timeout') return 'timed out: no result within the step\'s timeout';
+  if (error === 'States.Timeout') return "timed out: no result within the step's timeout";
   try {
     const step = JSON.parse(text) as { exitCode?: unknown; outputTail?: unknown };
     if (typeof step === 'object' && step !== null && ('exitCode' in step || 'outputTail' in step)) {
-      const last = typeof step.outputTail === 'string' ? step.outputTail.trim().split('\n').at(-1) ?? '' : '';
+      const last = typeof step.outputTail === 'string' ? (step.outputTail.trim().split('\n').at(-1) ?? '') : '';
       return `exit code ${step.exitCode === null || step.exitCode === undefined ? 'none' : String(step.exitCode)}${last ? `: ${last.slice(0, 200)}` : ''}`;
     }
   } catch {
@@ -79,17 +79,26 @@ export class ProgressPrinter {
       return;
     }
     if (event.type === 'StateExited' && !this.failed.has(key)) {
-      const output = event.output as {
-        lastStep?: { step?: string; outcome?: string; warnings?: string[]; details?: { version?: unknown }; atTarget?: boolean };
-        plan?: { upgradeCount?: number; skipped?: { id: string; reason: string }[] };
-      } | undefined;
+      const output = event.output as
+        | {
+            lastStep?: { step?: string; outcome?: string; warnings?: string[]; details?: { version?: unknown }; atTarget?: boolean };
+            plan?: { upgradeCount?: number; skipped?: { id: string; reason: string }[] };
+          }
+        | undefined;
       let note = '';
       if (output?.lastStep?.step === 'version-check') {
         note = ` (at ${String(output.lastStep.details?.version ?? '?')}${output.lastStep.atTarget ? ', already at target' : ''})`;
       }
       if (event.stateName === 'Decide which nodes to upgrade' && output?.plan?.skipped) {
         const skipped = output.plan.skipped;
-        note = ` — ${output.plan.upgradeCount ?? 0} to upgrade, ${skipped.length} skipped${skipped.length ? `: ${skipped.slice(0, 5).map((n) => `${n.id} (${n.reason})`).join(', ')}${skipped.length > 5 ? ', …' : ''}` : ''}`;
+        note = ` — ${output.plan.upgradeCount ?? 0} to upgrade, ${skipped.length} skipped${
+          skipped.length
+            ? `: ${skipped
+                .slice(0, 5)
+                .map((n) => `${n.id} (${n.reason})`)
+                .join(', ')}${skipped.length > 5 ? ', …' : ''}`
+            : ''
+        }`;
       }
       const warnings = output?.lastStep?.warnings ?? [];
       if (QUIET.has(event.stateName ?? '') && warnings.length === 0) return;

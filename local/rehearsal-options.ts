@@ -126,7 +126,14 @@ export interface LambdaFault {
 export interface RehearsalResult {
   summary: Summary & {
     execution: {
-      name: string; status: string; events: number; childEvents: number; childExecutions: number; stateTransitions: number; maxPayloadBytes: number; durationMs: number;
+      name: string;
+      status: string;
+      events: number;
+      childEvents: number;
+      childExecutions: number;
+      stateTransitions: number;
+      maxPayloadBytes: number;
+      durationMs: number;
       /** The largest result a Map gathered from its iterations (held to 256 KiB like any payload). */
       maxMapResultBytes: number;
       /** AWS calls judged against the caller's IAM policies from the template, and how many were denied. */

@@ -16,13 +16,38 @@ export const DOCUMENT_NAME = 'fleet-upgrade-runbook';
 
 /** A readable, unique run id: `demo-3.1.0-20261124T103000`. */
 export function defaultRunId(cluster: string, version: string, now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '');
   return `${cluster}-${version}-${stamp}`.slice(0, 80);
 }
 
 /** The execution input a rehearsal sends: the public contract, built from the cluster file and options. */
 export function rehearsalInput(
-  opts: Pick<RehearsalOptions, 'cluster' | 'targetVersion' | 'roleOrder' | 'force' | 'ignoreInspectFailures' | 'prepareOnly' | 'concurrency' | 'minHealthy' | 'approvalTimeoutMinutes' | 'onTimeout' | 'resumeFrom' | 'only' | 'allowUnusedRoles' | 'pauseLimitMinutes' | 'canary' | 'onFailure' | 'maxFailedNodes' | 'notAfter' | 'healthAlarms' | 'bakeSeconds'> & {
+  opts: Pick<
+    RehearsalOptions,
+    | 'cluster'
+    | 'targetVersion'
+    | 'roleOrder'
+    | 'force'
+    | 'ignoreInspectFailures'
+    | 'prepareOnly'
+    | 'concurrency'
+    | 'minHealthy'
+    | 'approvalTimeoutMinutes'
+    | 'onTimeout'
+    | 'resumeFrom'
+    | 'only'
+    | 'allowUnusedRoles'
+    | 'pauseLimitMinutes'
+    | 'canary'
+    | 'onFailure'
+    | 'maxFailedNodes'
+    | 'notAfter'
+    | 'healthAlarms'
+    | 'bakeSeconds'
+  > & {
     httpsProxy?: string;
   },
 ): UpgradeInput {
@@ -36,7 +61,12 @@ export function rehearsalInput(
     ...(opts.prepareOnly ? { prepareOnly: true } : {}),
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     ...(opts.approvalTimeoutMinutes !== undefined || opts.onTimeout !== undefined
-      ? { approval: { ...(opts.approvalTimeoutMinutes !== undefined ? { timeoutMinutes: opts.approvalTimeoutMinutes } : {}), ...(opts.onTimeout ? { onTimeout: opts.onTimeout } : {}) } }
+      ? {
+          approval: {
+            ...(opts.approvalTimeoutMinutes !== undefined ? { timeoutMinutes: opts.approvalTimeoutMinutes } : {}),
+            ...(opts.onTimeout ? { onTimeout: opts.onTimeout } : {}),
+          },
+        }
       : {}),
     ...(opts.minHealthy ? { minHealthy: opts.minHealthy } : {}),
     ...(opts.resumeFrom ? { resumeFrom: opts.resumeFrom } : {}),
@@ -71,7 +101,11 @@ export function rehearsalProxyPort(value: string | true): number {
 export function checkRunbookName(name: string): string {
   if (!/^[a-z][a-z0-9-]{0,40}$/.test(name) || name === 'shared' || !existsSync(join(RUNBOOKS_DIR, name))) {
     // runbooks/shared holds what every runbook embeds; it is not a runbook of its own.
-    const known = existsSync(RUNBOOKS_DIR) ? readdirSync(RUNBOOKS_DIR).filter((d) => d !== 'shared').join(', ') : 'none';
+    const known = existsSync(RUNBOOKS_DIR)
+      ? readdirSync(RUNBOOKS_DIR)
+          .filter((d) => d !== 'shared')
+          .join(', ')
+      : 'none';
     throw new InputValidationError(`runbook: expected one of ${known}, got ${JSON.stringify(name)}`, 'runbook');
   }
   return name;
@@ -91,7 +125,9 @@ export async function createTable(endpoint: string, properties: Record<string, u
     );
     const ttl = properties.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
     if (ttl?.AttributeName !== undefined) {
-      await client.send(new UpdateTimeToLiveCommand({ TableName: TABLE_NAME, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: ttl.Enabled ?? true } }));
+      await client.send(
+        new UpdateTimeToLiveCommand({ TableName: TABLE_NAME, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: ttl.Enabled ?? true } }),
+      );
     }
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
@@ -113,7 +149,14 @@ export async function cleanWorkdir(workdir: string): Promise<void> {
 /** DescribeExecution of the rehearsal's one execution (the SFN API answers it with the input included). */
 export function describeRun(runId: string, input: unknown): JsonOperation {
   return (r) => {
-    if (r.executionArn !== localArns().execution(runId)) throw new AwsJsonError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(r.executionArn)}'`);
-    return { executionArn: r.executionArn, stateMachineArn: localArns().stateMachine, name: runId, input: JSON.stringify(input), inputDetails: { included: true } };
+    if (r.executionArn !== localArns().execution(runId))
+      throw new AwsJsonError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(r.executionArn)}'`);
+    return {
+      executionArn: r.executionArn,
+      stateMachineArn: localArns().stateMachine,
+      name: runId,
+      input: JSON.stringify(input),
+      inputDetails: { included: true },
+    };
   };
 }

@@ -33,7 +33,17 @@ import type { RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
 import { rehearsalHandlers } from './rehearsal-handlers.js';
 import { LocalSchedules } from './schedules.js';
 import { startLocalCloudWatch } from './cloudwatch-endpoint.js';
-import { DOCUMENT_NAME, TABLE_NAME, checkRunbookName, cleanWorkdir, createTable, defaultRunId, describeRun, rehearsalInput, rehearsalProxyPort } from './rehearsal-setup.js';
+import {
+  DOCUMENT_NAME,
+  TABLE_NAME,
+  checkRunbookName,
+  cleanWorkdir,
+  createTable,
+  defaultRunId,
+  describeRun,
+  rehearsalInput,
+  rehearsalProxyPort,
+} from './rehearsal-setup.js';
 import { SIGN_IN_ENV, startLocalOperator } from './scripted-operator.js';
 import { REHEARSAL_APPROVERS } from './identity-provider.js';
 import { LocalEventBus } from './eventbridge.js';
@@ -61,7 +71,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     throw new InputValidationError(`pauseAfter: expected the id of a node of the cluster, got ${JSON.stringify(opts.pauseAfter)}`, 'pauseAfter');
   }
   for (const alarm of opts.alarms ?? []) {
-    if (!opts.cluster.nodes.some((n) => n.id === alarm.afterNode)) throw new InputValidationError(`alarms: ${alarm.name}:after=${alarm.afterNode}: expected the id of a node of the cluster`, 'alarms');
+    if (!opts.cluster.nodes.some((n) => n.id === alarm.afterNode))
+      throw new InputValidationError(`alarms: ${alarm.name}:after=${alarm.afterNode}: expected the id of a node of the cluster`, 'alarms');
   }
   const givenTemplate = opts.template === undefined ? undefined : await readTemplateFile(opts.template);
   const runId = opts.runId ?? defaultRunId(checkedInput.cluster, checkedInput.targetVersion);
@@ -84,7 +95,13 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const versions = [...new Set([...opts.cluster.nodes.map((n) => n.version), input.targetVersion])];
     const packageDir = join(workdir, 'packages');
     const impostor = (opts.failures ?? []).some((f) => f.kind === 'signature');
-    const repo = await startPackageRepo({ dir: packageDir, versions, onlyThroughProxy: proxy !== undefined, impostor, ...(opts.corruptPackage ? { corrupt: [input.targetVersion] } : {}) });
+    const repo = await startPackageRepo({
+      dir: packageDir,
+      versions,
+      onlyThroughProxy: proxy !== undefined,
+      impostor,
+      ...(opts.corruptPackage ? { corrupt: [input.targetVersion] } : {}),
+    });
     cleanups.push(() => repo.close());
     // A resumed rehearsal keeps the sandboxes as the earlier run left them.
     const newSandboxes = opts.resumeFrom === undefined ? opts.cluster.nodes : [];
@@ -103,7 +120,10 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     }
     // A resumed rehearsal's nodes kept running in the world it rehearses: their services come back as they were left.
     if (opts.resumeFrom !== undefined && opts.bareSandboxes !== true) await Promise.all([...nodeRoots.values()].map((root) => startService(root)));
-    if (!opts.keepServices) cleanups.push(async () => { await Promise.all([...nodeRoots.values()].map((root) => stopService(root))); });
+    if (!opts.keepServices)
+      cleanups.push(async () => {
+        await Promise.all([...nodeRoots.values()].map((root) => stopService(root)));
+      });
 
     // In the workdir: a stopped rehearsal resumes on the table it left (--resume-from with the same --workdir).
     const dynamodb = opts.dynamodb ?? (await startLocalDynamoDb({ dir: join(workdir, 'dynamodb') }));
@@ -111,7 +131,12 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
 
     // Synthesized once per process for a built-in runbook (local/template.ts); a runbookPath every time.
     if (givenTemplate === undefined) say(`Synthesizing the stack (what \`cdk synth\` deploys) with the ${opts.runbookPath ?? runbook} runbook`);
-    const template = givenTemplate ?? synthesizeTemplate({ runbook, ...(opts.runbookPath !== undefined ? { runbookPath: resolve(opts.runbookPath) } : {}) }, await ensureDir(join(workdir, 'cdk')));
+    const template =
+      givenTemplate ??
+      synthesizeTemplate(
+        { runbook, ...(opts.runbookPath !== undefined ? { runbookPath: resolve(opts.runbookPath) } : {}) },
+        await ensureDir(join(workdir, 'cdk')),
+      );
     const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
     // The nodes check packages against the key this rehearsal's repository signs with (a given template pins the real one).
     parts.document = withPackageKey(parts.document, packageKeyDer(repo.publicKey));
@@ -121,7 +146,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const saidDenials = new Set<string>();
     const tokens = new LocalTaskTokens();
     const local = localIam(template, parts, {
-      tableName: TABLE_NAME, documentName: DOCUMENT_NAME, stateMachineName: LOCAL_STATE_MACHINE_NAME, clusterTag: input.cluster, tokens,
+      tableName: TABLE_NAME,
+      documentName: DOCUMENT_NAME,
+      stateMachineName: LOCAL_STATE_MACHINE_NAME,
+      clusterTag: input.cluster,
+      tokens,
       onDenied: (d: IamDenial) => {
         // Retries repeat a denial: say each once.
         const key = `${d.logicalId} ${d.action} ${d.resource}`;
@@ -133,7 +162,8 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     cleanups.push(async () => local.uninstall());
     const iam = local.enforcer;
     const asFunction = local.asFunction;
-    if (opts.stepTimeoutSeconds !== undefined) parts.definition = capStepTimeouts(parts.definition, opts.stepTimeoutSeconds, (cap) => unresponsiveAfterSeconds(cap) + 1, opts.cappedSteps);
+    if (opts.stepTimeoutSeconds !== undefined)
+      parts.definition = capStepTimeouts(parts.definition, opts.stepTimeoutSeconds, (cap) => unresponsiveAfterSeconds(cap) + 1, opts.cappedSteps);
     await createTable(dynamodb.endpoint, parts.table.properties);
 
     const invocations: Record<string, number> = {};
@@ -230,10 +260,12 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const stopped = new StopSwitch();
     const execution = startExecution({
       definition: parts.definition,
-      overrides: stopped.tasks(taskOverrides(parts.definition, handlers, tokens, fence, {
-        stateMachineArn: local.stateMachineArn,
-        authorizeInvoke: (functionArn) => local.asStateMachine('lambda:InvokeFunction', functionArn),
-      })),
+      overrides: stopped.tasks(
+        taskOverrides(parts.definition, handlers, tokens, fence, {
+          stateMachineArn: local.stateMachineArn,
+          authorizeInvoke: (functionArn) => local.asStateMachine('lambda:InvokeFunction', functionArn),
+        }),
+      ),
       input,
       executionName: runId,
       tokens,
@@ -257,7 +289,12 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     // The operator's pause and resume, scripted (--pause-after, --resume-after), with the CLI's own calls.
     if (opts.pauseAfter !== undefined) {
       const settings = { pauseLimitSeconds: Math.round(input.pauseLimitMinutes * 60), canary: input.canary ?? 0 };
-      cleanups.push(startScriptedPause({ afterNode: opts.pauseAfter, ...(opts.resumeAfterSeconds !== undefined ? { resumeAfterSeconds: opts.resumeAfterSeconds } : {}) }, { runId, tableName: TABLE_NAME, settings, say }));
+      cleanups.push(
+        startScriptedPause(
+          { afterNode: opts.pauseAfter, ...(opts.resumeAfterSeconds !== undefined ? { resumeAfterSeconds: opts.resumeAfterSeconds } : {}) },
+          { runId, tableName: TABLE_NAME, settings, say },
+        ),
+      );
     }
     const mapChildren = local.mapChildrenCheck(parts.definition);
     const counter = new ExecutionCounter(parts.definition);
@@ -285,18 +322,25 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     // The execution's status change goes on the bus: the stack's stop rule hands ABORTED, TIMED_OUT and
     // FAILED to run-stopped (after a run's own failure path that changes nothing), and nothing else.
     const reason = stopCause ?? opts.signal?.reason;
-    await bus.put(executionEndedEvent({
-      status: outcome.status,
-      executionArn: localArns().execution(runId),
-      stateMachineArn: localArns().stateMachine,
-      name: runId,
-      startDate: started,
-      stopDate: stopped.aborted ? stopDate : Date.now(),
-      input: JSON.stringify(input),
-      ...(outcome.status === 'ABORTED'
-        ? { error: stopCause === undefined ? 'StoppedByOperator' : 'AccessDeniedException', cause: typeof reason === 'string' ? reason : 'the rehearsal was interrupted' }
-        : outcome.status === 'SUCCEEDED' ? { output: JSON.stringify(outcome.output ?? null) } : { error: outcome.error, cause: outcome.cause }),
-    }));
+    await bus.put(
+      executionEndedEvent({
+        status: outcome.status,
+        executionArn: localArns().execution(runId),
+        stateMachineArn: localArns().stateMachine,
+        name: runId,
+        startDate: started,
+        stopDate: stopped.aborted ? stopDate : Date.now(),
+        input: JSON.stringify(input),
+        ...(outcome.status === 'ABORTED'
+          ? {
+              error: stopCause === undefined ? 'StoppedByOperator' : 'AccessDeniedException',
+              cause: typeof reason === 'string' ? reason : 'the rehearsal was interrupted',
+            }
+          : outcome.status === 'SUCCEEDED'
+            ? { output: JSON.stringify(outcome.output ?? null) }
+            : { error: outcome.error, cause: outcome.cause }),
+      }),
+    );
     await bus.idle();
     await cleanupMachine.idle();
     await ssm.idle();

@@ -74,7 +74,11 @@ export async function routeRequest(req: IncomingMessage, res: ServerResponse, ru
     }
     if (prefix === 'AmazonSSM') {
       const handler = doctorSsmOperations(rt.doctorWorld())[operation];
-      if (handler === undefined) throw new AwsJsonError('UnknownOperationException', `operation ${target} is not supported locally (local serve answers DescribeDocument and DescribeInstanceInformation for doctor)`);
+      if (handler === undefined)
+        throw new AwsJsonError(
+          'UnknownOperationException',
+          `operation ${target} is not supported locally (local serve answers DescribeDocument and DescribeInstanceInformation for doctor)`,
+        );
       const request = (body.length === 0 ? {} : JSON.parse(body.toString('utf8'))) as Record<string, unknown>;
       send(res, 200, JSON.stringify((await handler(request)) ?? {}), 'application/x-amz-json-1.1');
       return;

@@ -13,7 +13,18 @@ import { LocalTaskTokens } from './task-tokens.js';
 import { cleanWorkdir } from './rehearsal.js';
 import { prepareLocalStack, type LocalStack } from './local-stack.js';
 import { PAYLOAD_LIMIT_BYTES } from './service-limits.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_STATE_MACHINE_NAME, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides, type LocalExecution } from './state-machine-runner.js';
+import {
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  LOCAL_STATE_MACHINE_NAME,
+  MapFence,
+  StopSwitch,
+  executionEndedEvent,
+  localArns,
+  startExecution,
+  taskOverrides,
+  type LocalExecution,
+} from './state-machine-runner.js';
 import { ExecutionHistories, type ChildExecution, type HistoryRecorder } from './history-events.js';
 
 /** The stack name `local serve` answers DescribeStacks for (the CLI's default `--stack`). */
@@ -101,7 +112,13 @@ export class LocalRuntime {
     });
     const address = server.address();
     const endpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-    cleanups.push(() => new Promise<void>((done) => { server.closeAllConnections(); server.close(() => done()); }));
+    cleanups.push(
+      () =>
+        new Promise<void>((done) => {
+          server.closeAllConnections();
+          server.close(() => done());
+        }),
+    );
     try {
       const stack = await prepareLocalStack({
         cluster: opts.cluster,
@@ -125,9 +142,13 @@ export class LocalRuntime {
   /** The stack outputs, as `cdk deploy` would have written them. */
   outputs(): Record<string, string> {
     return {
-      StateMachineArn: this.stateMachineArn, CleanupStateMachineArn: this.stack.cleanup.arn, TableName: this.stack.tableName, DocumentName: 'fleet-upgrade-runbook',
+      StateMachineArn: this.stateMachineArn,
+      CleanupStateMachineArn: this.stack.cleanup.arn,
+      TableName: this.stack.tableName,
+      DocumentName: 'fleet-upgrade-runbook',
       ...(this.stack.iam.topicArn === undefined ? {} : { TopicArn: this.stack.iam.topicArn }),
-      ApprovalUrl: `${this.endpoint}/approval`, ArtifactBaseUrl: this.stack.artifactBaseUrl,
+      ApprovalUrl: `${this.endpoint}/approval`,
+      ArtifactBaseUrl: this.stack.artifactBaseUrl,
     };
   }
 
@@ -137,7 +158,13 @@ export class LocalRuntime {
   }
 
   doctorWorld(): DoctorWorld {
-    return { template: this.stack.template, policies: this.stack.iam.policies, documentName: 'fleet-upgrade-runbook', nodeIds: [...this.stack.nodeRoots.keys()], stackName: LOCAL_STACK_NAME };
+    return {
+      template: this.stack.template,
+      policies: this.stack.iam.policies,
+      documentName: 'fleet-upgrade-runbook',
+      nodeIds: [...this.stack.nodeRoots.keys()],
+      stackName: LOCAL_STACK_NAME,
+    };
   }
 
   /** The tasks an execution started, with when (Step Functions starts none after StopExecution). */
@@ -213,13 +240,17 @@ export class LocalRuntime {
   }
 
   private startExecution(r: Record<string, unknown>): { executionArn: string; startDate: number } {
-    if (r.stateMachineArn !== this.stateMachineArn) throw new AwsJsonError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(r.stateMachineArn)}'`);
+    if (r.stateMachineArn !== this.stateMachineArn)
+      throw new AwsJsonError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(r.stateMachineArn)}'`);
     const name = typeof r.name === 'string' && r.name !== '' ? r.name : randomUUID();
     if (!/^[A-Za-z0-9_.-]{1,80}$/.test(name)) throw new AwsJsonError('InvalidName', `Invalid Name: '${name}'`);
     const inputText = typeof r.input === 'string' ? r.input : '{}';
     // StartExecution's input is at most 262,144 bytes (UTF-8): a longer one is refused, no execution starts.
     if (Buffer.byteLength(inputText, 'utf8') > PAYLOAD_LIMIT_BYTES) {
-      throw new AwsJsonError('ValidationException', `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${PAYLOAD_LIMIT_BYTES}`);
+      throw new AwsJsonError(
+        'ValidationException',
+        `1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to ${PAYLOAD_LIMIT_BYTES}`,
+      );
     }
     let input: unknown;
     try {
@@ -241,13 +272,17 @@ export class LocalRuntime {
     const startDate = Date.now();
     history.started(input, startDate, ROLE_ARN);
     const state: ExecutionRecord['state'] = { stop: new StopSwitch(), tasks: [] };
-    const overrides = state.stop.tasks(taskOverrides(parts.definition, handlers, tokens, fence, {
-      stateMachineArn: iam.stateMachineArn,
-      authorizeInvoke: (functionArn) => iam.asStateMachine('lambda:InvokeFunction', functionArn),
-    }), (stateName, taskInput) => {
-      const nodeId = (taskInput as { Payload?: { node?: { id?: unknown } } } | null)?.Payload?.node?.id;
-      state.tasks.push({ stateName, nodeId: typeof nodeId === 'string' ? nodeId : null, at: Date.now() });
-    }, (stateName, taskInput, result) => histories.taskResult(stateName, taskInput, result));
+    const overrides = state.stop.tasks(
+      taskOverrides(parts.definition, handlers, tokens, fence, {
+        stateMachineArn: iam.stateMachineArn,
+        authorizeInvoke: (functionArn) => iam.asStateMachine('lambda:InvokeFunction', functionArn),
+      }),
+      (stateName, taskInput) => {
+        const nodeId = (taskInput as { Payload?: { node?: { id?: unknown } } } | null)?.Payload?.node?.id;
+        state.tasks.push({ stateName, nodeId: typeof nodeId === 'string' ? nodeId : null, at: Date.now() });
+      },
+      (stateName, taskInput, result) => histories.taskResult(stateName, taskInput, result),
+    );
     const execution = startExecution({
       definition: parts.definition,
       overrides,
@@ -257,7 +292,18 @@ export class LocalRuntime {
       stateMachineName: STATE_MACHINE_NAME,
       fence,
     });
-    const record: ExecutionRecord = { executionArn, name, input: inputText, startDate, status: 'RUNNING', history, histories, execution, done: Promise.resolve(), state };
+    const record: ExecutionRecord = {
+      executionArn,
+      name,
+      input: inputText,
+      startDate,
+      status: 'RUNNING',
+      history,
+      histories,
+      execution,
+      done: Promise.resolve(),
+      state,
+    };
     const mapChildren = iam.mapChildrenCheck(parts.definition);
     const consume = (async () => {
       for await (const event of execution.events) {
@@ -285,10 +331,18 @@ export class LocalRuntime {
       }
       // Every status change goes on the bus; the stack's stop rule takes FAILED and TIMED_OUT (a failure no
       // Catch takes skips the failure path), not SUCCEEDED.
-      this.cleanUp(executionEndedEvent({
-        status: outcome.status, executionArn, stateMachineArn: this.stateMachineArn, name, startDate, stopDate: record.stopDate, input: inputText,
-        ...(outcome.status === 'SUCCEEDED' ? { output: record.output } : { error: outcome.error, cause: outcome.cause }),
-      }));
+      this.cleanUp(
+        executionEndedEvent({
+          status: outcome.status,
+          executionArn,
+          stateMachineArn: this.stateMachineArn,
+          name,
+          startDate,
+          stopDate: record.stopDate,
+          input: inputText,
+          ...(outcome.status === 'SUCCEEDED' ? { output: record.output } : { error: outcome.error, cause: outcome.cause }),
+        }),
+      );
     })();
     this.executions.set(executionArn, record);
     return { executionArn, startDate: startDate / 1000 };
@@ -308,7 +362,19 @@ export class LocalRuntime {
     record.state.stop.stop(() => record.execution.abort());
     record.histories.abortChildren(record.stopDate);
     record.history.aborted(error ?? '', cause ?? '', record.stopDate);
-    this.cleanUp(executionEndedEvent({ status: 'ABORTED', executionArn, stateMachineArn: this.stateMachineArn, name: record.name, startDate: record.startDate, stopDate: record.stopDate, input: record.input, ...(error !== undefined ? { error } : {}), ...(cause !== undefined ? { cause } : {}) }));
+    this.cleanUp(
+      executionEndedEvent({
+        status: 'ABORTED',
+        executionArn,
+        stateMachineArn: this.stateMachineArn,
+        name: record.name,
+        startDate: record.startDate,
+        stopDate: record.stopDate,
+        input: record.input,
+        ...(error !== undefined ? { error } : {}),
+        ...(cause !== undefined ? { cause } : {}),
+      }),
+    );
   }
 
   /** Puts an ended execution's status change on the bus (the stop rule hands it to `run-stopped`), in the background. */
@@ -375,9 +441,11 @@ export class LocalRuntime {
     const outputs = Object.entries(this.outputs())
       .map(([k, v]) => `<member><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`)
       .join('');
-    return `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>` +
+    return (
+      `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>` +
       `<StackName>${stackName ?? LOCAL_STACK_NAME}</StackName><StackId>arn:aws:cloudformation:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stack/${LOCAL_STACK_NAME}/local</StackId>` +
       `<StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-01-01T00:00:00Z</CreationTime><Outputs>${outputs}</Outputs>` +
-      `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeStacksResponse>`;
+      `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeStacksResponse>`
+    );
   }
 }

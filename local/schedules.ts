@@ -45,7 +45,8 @@ export class LocalSchedules {
     for (const rule of rules) {
       if (rule.schedule === undefined) continue;
       if (!/^(rate|cron)\(.+\)$/.test(rule.schedule)) throw new Error(`rule ${rule.logicalId}: schedule ${rule.schedule} is neither rate(…) nor cron(…)`);
-      for (const target of rule.targets) if (!handlers.has(target)) throw new Error(`rule ${rule.logicalId} targets function ${target}, which has no local handler`);
+      for (const target of rule.targets)
+        if (!handlers.has(target)) throw new Error(`rule ${rule.logicalId} targets function ${target}, which has no local handler`);
     }
   }
 

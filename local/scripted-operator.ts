@@ -46,7 +46,14 @@ export interface LocalOperator {
 
 /** The sign-in variables a template may carry from `cdk synth -c approvalIssuer=…`: replaced by the local ones, or dropped. */
 export const SIGN_IN_ENV = [
-  'APPROVAL_ISSUER', 'APPROVAL_CLIENT_ID', 'APPROVAL_CLIENT_SECRET', 'APPROVAL_CLIENT_SECRET_ARN', 'APPROVERS', 'APPROVAL_GROUPS_CLAIM', 'APPROVAL_SESSION_KEY', 'APPROVAL_SESSION_KEY_SECRET_ARN',
+  'APPROVAL_ISSUER',
+  'APPROVAL_CLIENT_ID',
+  'APPROVAL_CLIENT_SECRET',
+  'APPROVAL_CLIENT_SECRET_ARN',
+  'APPROVERS',
+  'APPROVAL_GROUPS_CLAIM',
+  'APPROVAL_SESSION_KEY',
+  'APPROVAL_SESSION_KEY_SECRET_ARN',
 ] as const;
 
 /**
@@ -75,10 +82,15 @@ export async function startLocalOperator(opts: {
       const idp = await startIdentityProvider({ redirectUri: `${new URL(server.url).origin}${APPROVAL_CALLBACK_PATH}`, users });
       closers.push(() => idp.close());
       Object.assign(env, {
-        APPROVAL_ISSUER: idp.issuer, APPROVAL_CLIENT_ID: idp.clientId, APPROVAL_CLIENT_SECRET: idp.clientSecret, APPROVERS: opts.signIn.approvers,
+        APPROVAL_ISSUER: idp.issuer,
+        APPROVAL_CLIENT_ID: idp.clientId,
+        APPROVAL_CLIENT_SECRET: idp.clientSecret,
+        APPROVERS: opts.signIn.approvers,
         APPROVAL_SESSION_KEY: randomBytes(32).toString('hex'),
       });
-      opts.say(`Approvers sign in at ${idp.issuer} (local OpenID provider: ${users.map((u) => u.email).join(', ')}; password ${users[0]?.password ?? ''}); approvers: ${opts.signIn.approvers}`);
+      opts.say(
+        `Approvers sign in at ${idp.issuer} (local OpenID provider: ${users.map((u) => u.email).join(', ')}; password ${users[0]?.password ?? ''}); approvers: ${opts.signIn.approvers}`,
+      );
     } else {
       opts.say('No sign-in (--no-sign-in): anyone holding an approval link can decide');
     }
@@ -100,7 +112,9 @@ export async function startLocalOperator(opts: {
           return;
         } catch (error) {
           const refused = error instanceof ApprovalPageError && error.status === 403 && error.heading === 'You are not an approver';
-          opts.say(`approval ${approvalId}: the decision ${turn.decision}${opts.signIn === null ? '' : ` by ${turn.as}`} was not taken: ${String(error instanceof Error ? error.message : error)}`);
+          opts.say(
+            `approval ${approvalId}: the decision ${turn.decision}${opts.signIn === null ? '' : ` by ${turn.as}`} was not taken: ${String(error instanceof Error ? error.message : error)}`,
+          );
           if (!refused) return;
         }
       }
@@ -116,13 +130,26 @@ export async function startLocalOperator(opts: {
       const turn = next();
       if (turn === undefined) {
         // The deadline and what it decides come from the approval itself, as the email says them.
-        answering.push(opts.store().getApproval(approvalId).then(
-          (a) => opts.say(`approval ${approvalId}: ${message.subject}. Waiting for a decision until ${a?.expiresAt ?? '?'} (then ${a?.onTimeout ?? 'the timeout decision'}): open ${link}${opts.signIn === null ? '' : ' and sign in'}, or run fleet-upgrade decide ${approvalId} rollback|retry|skip|abort`),
-          () => opts.say(`approval ${approvalId}: ${message.subject}. Waiting for a decision: open ${link}, or run fleet-upgrade decide ${approvalId} rollback|retry|skip|abort`),
-        ));
+        answering.push(
+          opts
+            .store()
+            .getApproval(approvalId)
+            .then(
+              (a) =>
+                opts.say(
+                  `approval ${approvalId}: ${message.subject}. Waiting for a decision until ${a?.expiresAt ?? '?'} (then ${a?.onTimeout ?? 'the timeout decision'}): open ${link}${opts.signIn === null ? '' : ' and sign in'}, or run fleet-upgrade decide ${approvalId} rollback|retry|skip|abort`,
+                ),
+              () =>
+                opts.say(
+                  `approval ${approvalId}: ${message.subject}. Waiting for a decision: open ${link}, or run fleet-upgrade decide ${approvalId} rollback|retry|skip|abort`,
+                ),
+            ),
+        );
         return;
       }
-      opts.say(`approval ${approvalId}: ${message.subject}. Answering "${turn.decision}"${opts.signIn === null ? '' : ` as ${turn.as}`} through the approval page (--decision) once the nodes in flight have settled`);
+      opts.say(
+        `approval ${approvalId}: ${message.subject}. Answering "${turn.decision}"${opts.signIn === null ? '' : ` as ${turn.as}`} through the approval page (--decision) once the nodes in flight have settled`,
+      );
       answering.push(answer(approvalId, link, turn));
     });
     closers.push(async () => {

@@ -21,7 +21,10 @@ export interface ScriptedPause {
  * the CLI, with the operator's (unchecked) credentials. Polls the node's plan item for its start: a rehearsal
  * of a handful of nodes, 100 ms apart. Returns a stop function that ends the script when the run ends.
  */
-export function startScriptedPause(script: ScriptedPause, ctx: { runId: string; tableName: string; settings: HoldSettings; say: (line: string) => void }): () => Promise<void> {
+export function startScriptedPause(
+  script: ScriptedPause,
+  ctx: { runId: string; tableName: string; settings: HoldSettings; say: (line: string) => void },
+): () => Promise<void> {
   let done = false;
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const table = new Table(documentClient(), ctx.tableName);
@@ -33,16 +36,21 @@ export function startScriptedPause(script: ScriptedPause, ctx: { runId: string; 
       await sleep(100);
     }
     if (done) return;
-    const paused = await pauses.pause(ctx.runId, 'the rehearsal\'s operator (--pause-after)', new Date().toISOString(), `after ${script.afterNode} started`);
+    const paused = await pauses.pause(ctx.runId, "the rehearsal's operator (--pause-after)", new Date().toISOString(), `after ${script.afterNode} started`);
     ctx.say(`the operator pauses the run after ${script.afterNode} started: ${paused.paused ? 'PAUSED' : 'already paused'}`);
     if (script.resumeAfterSeconds === undefined) return;
     const resumeAt = Date.now() + script.resumeAfterSeconds * 1000;
     while (!done && Date.now() < resumeAt) await sleep(100);
     const pause = await pauses.open(ctx.runId);
     if (done || pause === null) return;
-    await pauses.end(ctx.runId, pause, 'RESUMED', 'the rehearsal\'s operator (--resume-after)', new Date().toISOString());
+    await pauses.end(ctx.runId, pause, 'RESUMED', "the rehearsal's operator (--resume-after)", new Date().toISOString());
     const store = new FleetStore(documentClient(), ctx.tableName);
-    const released = await releaseHeldNodes({ store, pauses, canaries: new CanaryStore(table), callback: new TaskCallback(sfnClient()) }, ctx.runId, ctx.settings, () => new Date().toISOString());
+    const released = await releaseHeldNodes(
+      { store, pauses, canaries: new CanaryStore(table), callback: new TaskCallback(sfnClient()) },
+      ctx.runId,
+      ctx.settings,
+      () => new Date().toISOString(),
+    );
     ctx.say(`the operator resumes the run${released.length > 0 ? `: ${released.join(', ')} go on` : ''}`);
   })().catch((error: unknown) => ctx.say(`the scripted pause failed: ${String(error)}`));
   return async () => {

@@ -25,12 +25,18 @@ export function xmlEscape(value: string): string {
 }
 
 function ok(action: string, result: string): QueryAnswer {
-  return { status: 200, xml: `<${action}Response xmlns="${XMLNS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>` };
+  return {
+    status: 200,
+    xml: `<${action}Response xmlns="${XMLNS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
+  };
 }
 
 /** An error as SNS sends it (the SDK maps Code to InvalidParameterException, NotFoundException, …). */
 export function queryError(status: number, code: string, message: string): QueryAnswer {
-  return { status, xml: `<ErrorResponse xmlns="${XMLNS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>` };
+  return {
+    status,
+    xml: `<ErrorResponse xmlns="${XMLNS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+  };
 }
 
 const field = (name: string, value: string) => `<${name}>${xmlEscape(value)}</${name}>`;
@@ -43,10 +49,22 @@ const field = (name: string, value: string) => `<${name}>${xmlEscape(value)}</${
 export class LocalSubscriptions {
   readonly all: LocalSubscription[];
 
-  constructor(private readonly topicArn: string | undefined, emails: readonly string[], private readonly owner: string) {
-    this.all = topicArn === undefined ? [] : emails.map((endpoint) => ({
-      topicArn, protocol: 'email', endpoint, token: randomBytes(128).toString('hex'), subscriptionArn: 'PendingConfirmation', confirmationWasAuthenticated: false,
-    }));
+  constructor(
+    private readonly topicArn: string | undefined,
+    emails: readonly string[],
+    private readonly owner: string,
+  ) {
+    this.all =
+      topicArn === undefined
+        ? []
+        : emails.map((endpoint) => ({
+            topicArn,
+            protocol: 'email',
+            endpoint,
+            token: randomBytes(128).toString('hex'),
+            subscriptionArn: 'PendingConfirmation',
+            confirmationWasAuthenticated: false,
+          }));
   }
 
   /** The action's answer, or undefined when it is not one of these. */
@@ -75,8 +93,12 @@ export class LocalSubscriptions {
 
   private list(topicArn: string): QueryAnswer {
     if (topicArn !== this.topicArn) return queryError(404, 'NotFound', 'Topic does not exist');
-    const members = this.all.filter((s) => s.topicArn === topicArn).map((s) =>
-      `<member>${field('TopicArn', s.topicArn)}${field('Protocol', s.protocol)}${field('SubscriptionArn', s.subscriptionArn)}${field('Owner', this.owner)}${field('Endpoint', s.endpoint)}</member>`);
+    const members = this.all
+      .filter((s) => s.topicArn === topicArn)
+      .map(
+        (s) =>
+          `<member>${field('TopicArn', s.topicArn)}${field('Protocol', s.protocol)}${field('SubscriptionArn', s.subscriptionArn)}${field('Owner', this.owner)}${field('Endpoint', s.endpoint)}</member>`,
+      );
     return ok('ListSubscriptionsByTopic', `<Subscriptions>${members.join('')}</Subscriptions>`);
   }
 
@@ -84,9 +106,20 @@ export class LocalSubscriptions {
     const s = this.all.find((x) => x.subscriptionArn === subscriptionArn && subscriptionArn !== 'PendingConfirmation');
     if (s === undefined) return queryError(404, 'NotFound', 'Subscription does not exist');
     const entries = {
-      Owner: this.owner, RawMessageDelivery: 'false', TopicArn: s.topicArn, Endpoint: s.endpoint, Protocol: s.protocol,
-      PendingConfirmation: 'false', ConfirmationWasAuthenticated: String(s.confirmationWasAuthenticated), SubscriptionArn: s.subscriptionArn,
+      Owner: this.owner,
+      RawMessageDelivery: 'false',
+      TopicArn: s.topicArn,
+      Endpoint: s.endpoint,
+      Protocol: s.protocol,
+      PendingConfirmation: 'false',
+      ConfirmationWasAuthenticated: String(s.confirmationWasAuthenticated),
+      SubscriptionArn: s.subscriptionArn,
     };
-    return ok('GetSubscriptionAttributes', `<Attributes>${Object.entries(entries).map(([k, v]) => `<entry>${field('key', k)}${field('value', v)}</entry>`).join('')}</Attributes>`);
+    return ok(
+      'GetSubscriptionAttributes',
+      `<Attributes>${Object.entries(entries)
+        .map(([k, v]) => `<entry>${field('key', k)}${field('value', v)}</entry>`)
+        .join('')}</Attributes>`,
+    );
   }
 }

@@ -163,7 +163,12 @@ export async function startLocalSsm(opts: {
     });
   };
 
-  const execute = async (inv: Invocation, render: (values: Record<string, string>) => string, values: Record<string, string>, timeoutSeconds: number): Promise<void> => {
+  const execute = async (
+    inv: Invocation,
+    render: (values: Record<string, string>) => string,
+    values: Record<string, string>,
+    timeoutSeconds: number,
+  ): Promise<void> => {
     const script = render(values);
     const root = opts.nodeRoots.get(inv.instanceId) as string;
     const injected = failures.find((f) => f.nodeId === inv.instanceId && f.step === inv.step && f.times > 0);
@@ -184,7 +189,11 @@ export async function startLocalSsm(opts: {
         });
         cancels.delete(inv.commandId);
         if (cancelled) return;
-        Object.assign(inv, { status: 'TimedOut', responseCode: -1, stderr: `rehearsal: injected hang of ${inv.step} on ${inv.instanceId}; SSM stopped it after its ${timeoutSeconds} s timeout\n` });
+        Object.assign(inv, {
+          status: 'TimedOut',
+          responseCode: -1,
+          stderr: `rehearsal: injected hang of ${inv.step} on ${inv.instanceId}; SSM stopped it after its ${timeoutSeconds} s timeout\n`,
+        });
         return announce(inv);
       }
       case 'offline': {
@@ -313,7 +322,14 @@ export async function startLocalSsm(opts: {
           .filter((inv) => typeof after !== 'string' || inv.requestedAt.getTime() >= Date.parse(after))
           .filter((inv) => typeof document !== 'string' || inv.documentName === document)
           .reverse()
-          .map((inv) => ({ CommandId: inv.commandId, DocumentName: inv.documentName, Comment: inv.comment, InstanceIds: [inv.instanceId], RequestedDateTime: inv.requestedAt.getTime() / 1000, Status: inv.status === 'InProgress' ? 'InProgress' : inv.status }));
+          .map((inv) => ({
+            CommandId: inv.commandId,
+            DocumentName: inv.documentName,
+            Comment: inv.comment,
+            InstanceIds: [inv.instanceId],
+            RequestedDateTime: inv.requestedAt.getTime() / 1000,
+            Status: inv.status === 'InProgress' ? 'InProgress' : inv.status,
+          }));
         return { Commands: commands };
       },
       GetCommandInvocation: (request) => {
@@ -335,22 +351,34 @@ export async function startLocalSsm(opts: {
   });
 
   // The agent's CloudWatch output: one stream per command, instance, step and output, in the group SendCommand named.
-  const streamsOf = (group: unknown) => invocations
-    .filter((inv) => inv.outputLogGroup !== undefined && inv.outputLogGroup === group && inv.status !== 'InProgress')
-    .flatMap((inv) => (['stdout', 'stderr'] as const).filter((o) => inv[o] !== '').map((o) => ({ name: `${inv.commandId}/${inv.instanceId}/${inv.pluginName}/${o}`, text: inv[o], at: inv.requestedAt.getTime() })));
+  const streamsOf = (group: unknown) =>
+    invocations
+      .filter((inv) => inv.outputLogGroup !== undefined && inv.outputLogGroup === group && inv.status !== 'InProgress')
+      .flatMap((inv) =>
+        (['stdout', 'stderr'] as const)
+          .filter((o) => inv[o] !== '')
+          .map((o) => ({ name: `${inv.commandId}/${inv.instanceId}/${inv.pluginName}/${o}`, text: inv[o], at: inv.requestedAt.getTime() })),
+      );
   const logs = await startJsonProtocolServer({
     targetPrefix: 'Logs_20140328',
     contentType: 'application/x-amz-json-1.1',
     operations: {
       DescribeLogStreams: (request) => {
         const prefix = typeof request.logStreamNamePrefix === 'string' ? request.logStreamNamePrefix : '';
-        return { logStreams: streamsOf(request.logGroupName).filter((st) => st.name.startsWith(prefix)).map((st) => ({ logStreamName: st.name, creationTime: st.at })) };
+        return {
+          logStreams: streamsOf(request.logGroupName)
+            .filter((st) => st.name.startsWith(prefix))
+            .map((st) => ({ logStreamName: st.name, creationTime: st.at })),
+        };
       },
       GetLogEvents: (request) => {
         const stream = streamsOf(request.logGroupName).find((st) => st.name === request.logStreamName);
         if (stream === undefined) throw new AwsJsonError('ResourceNotFoundException', 'The specified log stream does not exist.');
         // One event per line; without startFromHead the newest events come (at most 10,000 by default).
-        const lines = stream.text.replace(/\n$/, '').split('\n').map((message) => ({ timestamp: stream.at, message, ingestionTime: stream.at }));
+        const lines = stream.text
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((message) => ({ timestamp: stream.at, message, ingestionTime: stream.at }));
         const events = request.startFromHead === true ? lines.slice(0, 10_000) : lines.slice(-10_000);
         return { events, nextForwardToken: 'f/end', nextBackwardToken: 'b/end' };
       },

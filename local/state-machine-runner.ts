@@ -207,7 +207,9 @@ export class StopSwitch {
           if (this.stopped) throw new Error(`"${stateName}" not started: the execution was stopped`);
           onStart?.(stateName, taskInput);
           let reject: (error: Error) => void = () => undefined;
-          const stopped = new Promise<never>((_, r) => { reject = r; });
+          const stopped = new Promise<never>((_, r) => {
+            reject = r;
+          });
           this.waiting.add(reject);
           try {
             const result = await Promise.race([run(taskInput), stopped]);
@@ -229,7 +231,18 @@ export const EVENT_DATA_LIMIT_BYTES = 248 * 1024;
  * The EventBridge event "Step Functions Execution Status Change" of an execution that ended, as Step Functions
  * puts it on the default bus; the stack's stop rule decides which of them reach `run-stopped`.
  */
-export function executionEndedEvent(e: { status: 'SUCCEEDED' | 'ABORTED' | 'FAILED' | 'TIMED_OUT'; executionArn: string; stateMachineArn: string; name: string; startDate: number; stopDate: number; input: string; output?: string; error?: string; cause?: string }) {
+export function executionEndedEvent(e: {
+  status: 'SUCCEEDED' | 'ABORTED' | 'FAILED' | 'TIMED_OUT';
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  startDate: number;
+  stopDate: number;
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+}) {
   // Step Functions leaves the input out when the escaped input and output together pass 248 KiB, and the
   // output when it alone does. https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html
   const escaped = (text: string | undefined) => (text === undefined ? 0 : Buffer.byteLength(JSON.stringify(text)));
@@ -272,9 +285,7 @@ export interface LocalExecution {
  * FAILED also covers what the service enforces and the emulator does not (local/service-limits.ts).
  */
 export type ExecutionOutcome =
-  | { status: 'SUCCEEDED'; output: unknown }
-  | { status: 'FAILED'; error: string; cause: string }
-  | { status: 'TIMED_OUT'; error: string; cause: string };
+  { status: 'SUCCEEDED'; output: unknown } | { status: 'FAILED'; error: string; cause: string } | { status: 'TIMED_OUT'; error: string; cause: string };
 
 /**
  * Starts an execution of the definition with the given overrides and context, holding it to the limits the
@@ -301,7 +312,9 @@ export function startExecution(opts: {
   const tokens = opts.tokens;
   const limits = new ExecutionLimits(opts.definition);
   let failLimit: (v: LimitViolation) => void = () => undefined;
-  const limitFailure = new Promise<LimitViolation>((resolve) => { failLimit = resolve; });
+  const limitFailure = new Promise<LimitViolation>((resolve) => {
+    failLimit = resolve;
+  });
   // Each task waits a turn of the event loop, so the events before it are judged first, then checks its
   // effective input (after Parameters) and its result as the service does.
   const overrides = Object.fromEntries(
@@ -320,7 +333,11 @@ export function startExecution(opts: {
   );
   const execution = machine.run(opts.input as never, {
     // Overrides are typed over the library's JSON type; ours take and return plain JSON values.
-    overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: retryIntervalOverrides(opts.definition), ...(opts.waitOverrides ? { waitTimeOverrides: opts.waitOverrides } : {}) },
+    overrides: {
+      taskResourceLocalHandlers: overrides as never,
+      retryIntervalOverrides: retryIntervalOverrides(opts.definition),
+      ...(opts.waitOverrides ? { waitTimeOverrides: opts.waitOverrides } : {}),
+    },
     context: {
       Execution: {
         Id: arns.execution(opts.executionName),
@@ -350,7 +367,8 @@ export function startExecution(opts: {
       const passed = limits.failure;
       if (passed !== undefined) return { status: 'FAILED', ...passed };
       const e = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
-      if (e.name === 'ExecutionTimeoutError') return { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution timed out (the state machine\'s TimeoutSeconds).' };
+      if (e.name === 'ExecutionTimeoutError')
+        return { status: 'TIMED_OUT', error: 'States.Timeout', cause: "The execution timed out (the state machine's TimeoutSeconds)." };
       return { status: 'FAILED', error: e.cause?.name ?? e.name ?? 'Error', cause: e.cause?.message ?? e.message ?? String(error) };
     },
   );
@@ -366,7 +384,8 @@ export function startExecution(opts: {
       if (e.type === 'ExecutionStarted' && 'input' in e) event.input = e.input;
       if ('state' in e) Object.assign(event, { stateName: e.state.name, stateType: e.state.type, input: e.state.input, output: e.state.output });
       if ('Error' in e) Object.assign(event, { error: e.Error, cause: e.Cause });
-      if ('parentState' in e) Object.assign(event, { stateName: e.parentState.name, stateType: 'Map', input: e.parentState.input, ...('output' in e ? { output: e.output } : {}) });
+      if ('parentState' in e)
+        Object.assign(event, { stateName: e.parentState.name, stateType: 'Map', input: e.parentState.input, ...('output' in e ? { output: e.output } : {}) });
       if ('index' in e && typeof e.index === 'number') event.index = e.index;
       if (opts.fence?.suppresses(event)) continue;
       opts.fence?.observe(event);
@@ -389,7 +408,9 @@ export function startExecution(opts: {
         continue;
       }
       if (closed) return;
-      await new Promise<void>((resolve) => { wake = resolve; });
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
       wake = undefined;
     }
   }

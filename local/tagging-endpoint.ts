@@ -24,7 +24,9 @@ export async function startLocalTagging(instances: readonly TaggedInstance[], re
         const perPage = typeof request.ResourcesPerPage === 'number' ? request.ResourcesPerPage : 50;
         if (perPage < 1 || perPage > 100) throw new AwsJsonError('InvalidParameterException', 'ResourcesPerPage must be between 1 and 100');
         const matching = instances.filter((i) =>
-          filters.every((f) => f.Key !== undefined && f.Key in i.tags && (f.Values === undefined || f.Values.length === 0 || f.Values.includes(i.tags[f.Key] as string))),
+          filters.every(
+            (f) => f.Key !== undefined && f.Key in i.tags && (f.Values === undefined || f.Values.length === 0 || f.Values.includes(i.tags[f.Key] as string)),
+          ),
         );
         const start = typeof request.PaginationToken === 'string' && request.PaginationToken !== '' ? Number(request.PaginationToken) : 0;
         const page = matching.slice(start, start + perPage);

@@ -30,7 +30,11 @@ export function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> = {}, 
     outdir: mkdtempSync(join(outdirBase, 'cdk-')),
     context: { 'aws:cdk:bundling-stacks': [] },
   });
-  const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'http://127.0.0.1/artifacts', packageSigningPublicKey: LOCAL_PACKAGE_KEY, ...props });
+  const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', {
+    artifactBaseUrl: 'http://127.0.0.1/artifacts',
+    packageSigningPublicKey: LOCAL_PACKAGE_KEY,
+    ...props,
+  });
   const template = app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
   if (key !== undefined) synthesized.set(key, structuredClone(template));
   return template;
@@ -51,18 +55,34 @@ export async function readTemplateFile(path: string): Promise<CfnTemplate> {
     throw new InputValidationError(`template: expected a synthesized CloudFormation template (JSON) at ${path}: ${(error as Error).message}`, 'template');
   }
   const resources = (parsed as { Resources?: unknown } | null)?.Resources;
-  if (resources === null || typeof resources !== 'object') throw new InputValidationError(`template: ${path} has no Resources; expected what \`cdk synth\` writes (cdk.out/FleetUpgradeStack.template.json)`, 'template');
+  if (resources === null || typeof resources !== 'object')
+    throw new InputValidationError(
+      `template: ${path} has no Resources; expected what \`cdk synth\` writes (cdk.out/FleetUpgradeStack.template.json)`,
+      'template',
+    );
   const template = parsed as CfnTemplate;
   const count = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type).length;
-  for (const [type, what] of [['AWS::SSM::Document', 'the SSM document'], ['AWS::DynamoDB::Table', 'the table']] as const) {
+  for (const [type, what] of [
+    ['AWS::SSM::Document', 'the SSM document'],
+    ['AWS::DynamoDB::Table', 'the table'],
+  ] as const) {
     if (count(type) !== 1) throw new InputValidationError(`template: ${path} must hold exactly one ${type} (${what}); it holds ${count(type)}`, 'template');
   }
   for (const role of ['upgrade', 'cleanup']) {
-    const found = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.[STATE_MACHINE_METADATA_KEY] === role).length;
-    if (found !== 1) throw new InputValidationError(`template: ${path} must hold exactly one AWS::StepFunctions::StateMachine with ${STATE_MACHINE_METADATA_KEY} "${role}"; it holds ${found}. Synthesize it from this project's stack`, 'template');
+    const found = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.[STATE_MACHINE_METADATA_KEY] === role,
+    ).length;
+    if (found !== 1)
+      throw new InputValidationError(
+        `template: ${path} must hold exactly one AWS::StepFunctions::StateMachine with ${STATE_MACHINE_METADATA_KEY} "${role}"; it holds ${found}. Synthesize it from this project's stack`,
+        'template',
+      );
   }
   if (!Object.values(template.Resources).some((r) => r.Type === 'AWS::Lambda::Function' && typeof r.Metadata?.[HANDLER_METADATA_KEY] === 'string')) {
-    throw new InputValidationError(`template: ${path} has no function with ${HANDLER_METADATA_KEY} metadata; synthesize it from this project's stack`, 'template');
+    throw new InputValidationError(
+      `template: ${path} has no function with ${HANDLER_METADATA_KEY} metadata; synthesize it from this project's stack`,
+      'template',
+    );
   }
   return template;
 }
@@ -83,7 +103,12 @@ export function resolveIntrinsics(value: unknown, refs: Record<string, string> =
   }
   if ('Ref' in obj) {
     const name = String(obj.Ref);
-    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': LOCAL_REGION, 'AWS::AccountId': LOCAL_ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+    const pseudo: Record<string, string> = {
+      'AWS::Partition': 'aws',
+      'AWS::Region': LOCAL_REGION,
+      'AWS::AccountId': LOCAL_ACCOUNT,
+      'AWS::URLSuffix': 'amazonaws.com',
+    };
     return pseudo[name] ?? refs[name] ?? name;
   }
   return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, resolveIntrinsics(v, refs)]));
@@ -113,8 +138,11 @@ export interface LocalStackParts {
 
 /** The state machine whose `fleet-upgrade:state-machine` metadata says `role`. */
 function machine(template: CfnTemplate, role: 'upgrade' | 'cleanup'): [string, Record<string, unknown>] {
-  const found = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.[STATE_MACHINE_METADATA_KEY] === role);
-  if (found.length !== 1 || found[0] === undefined) throw new Error(`expected exactly one ${role} state machine (${STATE_MACHINE_METADATA_KEY}) in the template, found ${found.length}`);
+  const found = Object.entries(template.Resources).filter(
+    ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.[STATE_MACHINE_METADATA_KEY] === role,
+  );
+  if (found.length !== 1 || found[0] === undefined)
+    throw new Error(`expected exactly one ${role} state machine (${STATE_MACHINE_METADATA_KEY}) in the template, found ${found.length}`);
   return [found[0][0], found[0][1].Properties ?? {}];
 }
 
@@ -131,7 +159,11 @@ export function localStackParts(template: CfnTemplate, refs: (logicalIds: { tabl
   const [tableId, table] = only(template, 'AWS::DynamoDB::Table');
   const [docId, doc] = only(template, 'AWS::SSM::Document');
   // The state machine's Ref is its ARN (the stop rule's pattern names it).
-  const resolvedRefs = { [smId]: localArns().stateMachine, [cleanupId]: localArns(LOCAL_CLEANUP_STATE_MACHINE_NAME).stateMachine, ...refs({ table: tableId, document: docId }) };
+  const resolvedRefs = {
+    [smId]: localArns().stateMachine,
+    [cleanupId]: localArns(LOCAL_CLEANUP_STATE_MACHINE_NAME).stateMachine,
+    ...refs({ table: tableId, document: docId }),
+  };
   const handlers: Record<string, string> = {};
   let environment: Record<string, string> = {};
   for (const [id, resource] of Object.entries(template.Resources)) {

@@ -64,7 +64,12 @@ function stepName(step: string): string {
 
 function when(iso: string): string {
   const t = Date.parse(iso);
-  return Number.isNaN(t) ? iso : new Date(t).toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC');
+  return Number.isNaN(t)
+    ? iso
+    : new Date(t)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/:\d\d\.\d+Z$/, ' UTC');
 }
 
 function upgradedList(nodes: string[], none = 'none yet'): string {
@@ -106,9 +111,16 @@ function viewerNote(viewer: PageViewer): string {
 }
 
 /** GET: the evidence and the four choices. Submitting the form (POST) decides; this page never does. */
-export function decisionPage(a: StoredApproval, link: { id: string; exp: string; sig: string }, action: string, viewer: PageViewer = { signedIn: null }): string {
-  if (a.kind === 'health') return healthPage(a, decisionForm(a, link, action, viewer, `Should the run go on despite ${(a.alarms ?? []).map((x) => x.name).join(', ')}?`), viewer);
-  if (a.kind === 'canary') return canaryPage(a, decisionForm(a, link, action, viewer, `Should the run go on after the canary (${a.upgraded.join(', ')})?`), viewer);
+export function decisionPage(
+  a: StoredApproval,
+  link: { id: string; exp: string; sig: string },
+  action: string,
+  viewer: PageViewer = { signedIn: null },
+): string {
+  if (a.kind === 'health')
+    return healthPage(a, decisionForm(a, link, action, viewer, `Should the run go on despite ${(a.alarms ?? []).map((x) => x.name).join(', ')}?`), viewer);
+  if (a.kind === 'canary')
+    return canaryPage(a, decisionForm(a, link, action, viewer, `Should the run go on after the canary (${a.upgraded.join(', ')})?`), viewer);
   return document(
     `Decide: ${a.nodeId} failed at ${stepName(a.failedStep)}`,
     `<h1>Node ${escapeHtml(a.nodeId)} failed at ${escapeHtml(stepName(a.failedStep))}</h1>
@@ -165,13 +177,15 @@ ${form}`,
 
 /** The decision form: the choices this approval offers, each with what it does. */
 function decisionForm(a: StoredApproval, link: { id: string; exp: string; sig: string }, action: string, viewer: PageViewer, legend: string): string {
-  const choices = offeredDecisions(a).map(
-    (d) => `<div class="choice">
+  const choices = offeredDecisions(a)
+    .map(
+      (d) => `<div class="choice">
 <input type="radio" id="decision-${d}" name="decision" value="${d}" required aria-describedby="help-${d}">
 <label for="decision-${d}">${d}</label>
 <p class="help" id="help-${d}">${escapeHtml(decisionHelp(a, d))}</p>
 </div>`,
-  ).join('\n');
+    )
+    .join('\n');
   return `<form method="post" action="${escapeHtml(action)}">
 <input type="hidden" name="id" value="${escapeHtml(link.id)}">
 <input type="hidden" name="exp" value="${escapeHtml(link.exp)}">

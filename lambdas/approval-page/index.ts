@@ -12,7 +12,10 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
   try {
     const provider = await signInFromEnv();
     deps = {
-      store: new FleetStore(documentClient(), requireEnv('TABLE_NAME')), sfn: sfnClient(), key: await approvalKey(), now: new Date(),
+      store: new FleetStore(documentClient(), requireEnv('TABLE_NAME')),
+      sfn: sfnClient(),
+      key: await approvalKey(),
+      now: new Date(),
       signIn: provider === null ? null : { provider, key: await sessionKey() },
     };
   } catch (error) {

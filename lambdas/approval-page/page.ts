@@ -46,16 +46,32 @@ function linkQuery(link: SignedLink): string {
  * With sign-in: the session of an approver, or the answer to give instead (off to sign in on GET, a
  * refusal on POST or for someone who is not an approver). Without sign-in: no session and no answer.
  */
-async function approver(event: APIGatewayProxyEventV2, deps: ApprovalPageDeps, link: SignedLink, again: boolean): Promise<{ session: Session | null; answer?: Result }> {
+async function approver(
+  event: APIGatewayProxyEventV2,
+  deps: ApprovalPageDeps,
+  link: SignedLink,
+  again: boolean,
+): Promise<{ session: Session | null; answer?: Result }> {
   if (deps.signIn === null) return { session: null };
   const { provider, key } = deps.signIn;
   const session = again ? null : currentSession(event, key, provider, seconds(deps.now));
   const method = event.requestContext.http.method.toUpperCase();
   if (session === null) {
-    if (method === 'POST') return { session, answer: page(401, problemPage('Sign in first', 'Deciding requires signing in as an approver, and this browser has no valid session (it lasts 15 minutes). Open the approval link again to sign in.')) };
+    if (method === 'POST')
+      return {
+        session,
+        answer: page(
+          401,
+          problemPage(
+            'Sign in first',
+            'Deciding requires signing in as an approver, and this browser has no valid session (it lasts 15 minutes). Open the approval link again to sign in.',
+          ),
+        ),
+      };
     return { session, answer: fromSignIn(await startSignIn(event, key, provider, linkQuery(link), seconds(deps.now), again)) };
   }
-  if (!session.check.allowed) return { session, answer: page(403, notAnApproverPage(session.check.reason, `${event.rawPath}?${linkQuery(link)}&signin=again`)) };
+  if (!session.check.allowed)
+    return { session, answer: page(403, notAnApproverPage(session.check.reason, `${event.rawPath}?${linkQuery(link)}&signin=again`)) };
   return { session };
 }
 
@@ -63,7 +79,13 @@ function viewer(session: Session | null, link: SignedLink, deps: ApprovalPageDep
   if (session === null || !session.check.allowed || deps.signIn === null) return { signedIn: null };
   const id = session.identity;
   return {
-    signedIn: { name: deciderName(id), issuer: id.issuer, by: session.check.by, csrf: csrfToken(session, link.approvalId, deps.signIn.key), again: `${path}?${linkQuery(link)}&signin=again` },
+    signedIn: {
+      name: deciderName(id),
+      issuer: id.issuer,
+      by: session.check.by,
+      csrf: csrfToken(session, link.approvalId, deps.signIn.key),
+      again: `${path}?${linkQuery(link)}&signin=again`,
+    },
   };
 }
 
@@ -76,9 +98,21 @@ function single(params: URLSearchParams, name: string): string | null {
 function refusedLink(check: Exclude<LinkCheck, { ok: true }>): Result {
   switch (check.reason) {
     case 'malformed':
-      return page(400, problemPage('This approval link is incomplete', 'The link must carry an approval id, an expiry and a signature, each once. Open the link from the email exactly as it was sent.'));
+      return page(
+        400,
+        problemPage(
+          'This approval link is incomplete',
+          'The link must carry an approval id, an expiry and a signature, each once. Open the link from the email exactly as it was sent.',
+        ),
+      );
     case 'tampered':
-      return page(403, problemPage('This approval link is not valid', 'Its signature does not match: the link was changed or was not issued by this fleet-upgrade installation.'));
+      return page(
+        403,
+        problemPage(
+          'This approval link is not valid',
+          'Its signature does not match: the link was changed or was not issued by this fleet-upgrade installation.',
+        ),
+      );
     case 'expired':
       return page(410, problemPage('This approval link has expired', 'Nobody decided in time, so the run applied its timeout decision (see the run summary).'));
   }
@@ -110,7 +144,13 @@ function notOpen(error: ApprovalNotOpenError): Result {
         ),
       );
     case 'expired':
-      return page(410, problemPage('This approval has expired', `It expired at ${a?.expiresAt ?? 'unknown'}; the run applied its timeout decision (${a?.onTimeout ?? 'rollback'}).`));
+      return page(
+        410,
+        problemPage(
+          'This approval has expired',
+          `It expired at ${a?.expiresAt ?? 'unknown'}; the run applied its timeout decision (${a?.onTimeout ?? 'rollback'}).`,
+        ),
+      );
   }
 }
 
@@ -127,7 +167,15 @@ async function show(event: APIGatewayProxyEventV2, deps: ApprovalPageDeps): Prom
   if (approval === null) return notOpen(new ApprovalNotOpenError(check.link.approvalId, 'unknown', null));
   if (approval.state !== 'PENDING') return notOpen(new ApprovalNotOpenError(approval.approvalId, 'decided', approval));
   if (Date.parse(approval.expiresAt) <= deps.now.getTime()) return notOpen(new ApprovalNotOpenError(approval.approvalId, 'expired', approval));
-  return page(200, decisionPage(approval, { id: check.link.approvalId, exp: String(check.link.expiresAt), sig: check.link.signature }, event.rawPath, viewer(who.session, check.link, deps, event.rawPath)));
+  return page(
+    200,
+    decisionPage(
+      approval,
+      { id: check.link.approvalId, exp: String(check.link.expiresAt), sig: check.link.signature },
+      event.rawPath,
+      viewer(who.session, check.link, deps, event.rawPath),
+    ),
+  );
 }
 
 function formBody(event: APIGatewayProxyEventV2): URLSearchParams | null {
@@ -148,7 +196,13 @@ async function decide(event: APIGatewayProxyEventV2, deps: ApprovalPageDeps): Pr
   const who = await approver(event, deps, check.link, false);
   if (who.answer !== undefined) return who.answer;
   if (who.session !== null && deps.signIn !== null && !csrfHolds(who.session, check.link.approvalId, deps.signIn.key, single(form, 'csrf'))) {
-    return page(403, problemPage('This form was not issued to you', 'The decision form must come from the approval page opened in this browser, in this session. Open the approval link again.'));
+    return page(
+      403,
+      problemPage(
+        'This form was not issued to you',
+        'The decision form must come from the approval page opened in this browser, in this session. Open the approval link again.',
+      ),
+    );
   }
   const decision = single(form, 'decision');
   if (!isAnyDecision(decision)) {
@@ -156,14 +210,18 @@ async function decide(event: APIGatewayProxyEventV2, deps: ApprovalPageDeps): Pr
   }
   const identity = who.session?.identity;
   const decidedBy = identity === undefined ? `approval page (${event.requestContext.http.sourceIp})` : deciderName(identity);
-  const decidedIdentity = identity === undefined ? undefined : { issuer: identity.issuer, subject: identity.subject, ...(identity.email !== undefined ? { email: identity.email } : {}) };
+  const decidedIdentity =
+    identity === undefined
+      ? undefined
+      : { issuer: identity.issuer, subject: identity.subject, ...(identity.email !== undefined ? { email: identity.email } : {}) };
   try {
     const decided = await decideApproval({ store: deps.store, sfn: deps.sfn }, check.link.approvalId, decision, decidedBy, deps.now, false, decidedIdentity);
     logger.info('approval decided', { approvalId: decided.approvalId, decision, decidedBy, runId: decided.runId, nodeId: decided.nodeId });
     return page(200, confirmationPage(decided, decision, decided.decidedBy, decided.decidedAt));
   } catch (error) {
     if (error instanceof ApprovalNotOpenError) return notOpen(error);
-    if (error instanceof DecisionNotOfferedError) return page(400, problemPage('This approval does not offer that decision', `${error.message}. Go back and choose one of the choices on the page.`));
+    if (error instanceof DecisionNotOfferedError)
+      return page(400, problemPage('This approval does not offer that decision', `${error.message}. Go back and choose one of the choices on the page.`));
     throw error;
   }
 }
@@ -173,14 +231,19 @@ export async function approvalPage(event: APIGatewayProxyEventV2, deps: Approval
   const method = event.requestContext.http.method.toUpperCase();
   try {
     if (event.rawPath === APPROVAL_CALLBACK_PATH) {
-      if (deps.signIn === null) return page(404, problemPage('Sign-in is not configured', 'This installation has no identity provider configured, so there is nothing to sign in to.'));
+      if (deps.signIn === null)
+        return page(404, problemPage('Sign-in is not configured', 'This installation has no identity provider configured, so there is nothing to sign in to.'));
       if (method !== 'GET') return page(405, problemPage('Method not allowed', 'The identity provider returns here with a GET.'), { allow: 'GET' });
       return fromSignIn(await finishSignIn(event, deps.signIn.key, deps.signIn.provider, seconds(deps.now)));
     }
     if (method === 'GET') return await show(event, deps);
     if (method === 'HEAD') return { ...(await show(event, deps)), body: '' };
     if (method === 'POST') return await decide(event, deps);
-    return page(405, problemPage('Method not allowed', `${method} is not how an approval is seen or decided: open the link (GET) and submit the form (POST).`), { allow: 'GET, HEAD, POST' });
+    return page(
+      405,
+      problemPage('Method not allowed', `${method} is not how an approval is seen or decided: open the link (GET) and submit the form (POST).`),
+      { allow: 'GET, HEAD, POST' },
+    );
   } catch (error) {
     logger.error('approval page failed', { error: error instanceof Error ? error.message : String(error), method });
     return unavailable();
@@ -188,6 +251,13 @@ export async function approvalPage(event: APIGatewayProxyEventV2, deps: Approval
 }
 
 export function unavailable(): Result {
-  return page(500, problemPage('The approval service failed', 'Try the link again in a minute, or decide with `fleet-upgrade decide <approval-id> <decision>`.', undefined, false));
+  return page(
+    500,
+    problemPage(
+      'The approval service failed',
+      'Try the link again in a minute, or decide with `fleet-upgrade decide <approval-id> <decision>`.',
+      undefined,
+      false,
+    ),
+  );
 }
-

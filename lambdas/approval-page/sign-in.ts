@@ -4,7 +4,14 @@ import { APPROVAL_CALLBACK_PATH, APPROVAL_PAGE_PATH } from '../../core/approval.
 import { checkApprover, type ApproverCheck, type ApproverIdentity } from '../../core/approvers.js';
 import { randomNonce, randomPKCECodeVerifier, randomState, type SignInProvider } from '../../adapters/oidc.js';
 import {
-  LOGIN_COOKIE_SECONDS, SESSION_COOKIE_SECONDS, clearCookie, cookieName, openCookie, readCookie, sealCookie, setCookie,
+  LOGIN_COOKIE_SECONDS,
+  SESSION_COOKIE_SECONDS,
+  clearCookie,
+  cookieName,
+  openCookie,
+  readCookie,
+  sealCookie,
+  setCookie,
 } from '../../adapters/sign-in-cookies.js';
 
 /** A page answer before the security headers are added. */
@@ -43,7 +50,8 @@ function cookie(event: APIGatewayProxyEventV2, name: 'login' | 'session'): strin
 /** The session, if the request carries a valid one. */
 export function currentSession(event: APIGatewayProxyEventV2, key: Buffer, provider: SignInProvider, nowSeconds: number): Session | null {
   const value = openCookie('session', cookie(event, 'session'), key, nowSeconds);
-  if (value === null || typeof value.iss !== 'string' || typeof value.sub !== 'string' || typeof value.sid !== 'string' || !Array.isArray(value.groups)) return null;
+  if (value === null || typeof value.iss !== 'string' || typeof value.sub !== 'string' || typeof value.sid !== 'string' || !Array.isArray(value.groups))
+    return null;
   const identity: ApproverIdentity = {
     issuer: value.iss,
     subject: value.sub,
@@ -57,7 +65,14 @@ export function currentSession(event: APIGatewayProxyEventV2, key: Buffer, provi
 }
 
 /** Sends the person to the identity provider; they come back to the callback, then to `linkQuery` on the page. */
-export async function startSignIn(event: APIGatewayProxyEventV2, key: Buffer, provider: SignInProvider, linkQuery: string, nowSeconds: number, forceLogin = false): Promise<SignInAnswer> {
+export async function startSignIn(
+  event: APIGatewayProxyEventV2,
+  key: Buffer,
+  provider: SignInProvider,
+  linkQuery: string,
+  nowSeconds: number,
+  forceLogin = false,
+): Promise<SignInAnswer> {
   const checks = { state: randomState(), nonce: randomNonce(), codeVerifier: randomPKCECodeVerifier() };
   const url = await provider.authorizationUrl(callbackUri(event), checks);
   if (forceLogin) url.searchParams.set('prompt', 'login');
@@ -70,29 +85,53 @@ export async function startSignIn(event: APIGatewayProxyEventV2, key: Buffer, pr
 export async function finishSignIn(event: APIGatewayProxyEventV2, key: Buffer, provider: SignInProvider, nowSeconds: number): Promise<SignInAnswer> {
   const secure = isSecure(event);
   const refused = (statusCode: number, title: string, explanation: string): SignInAnswer => ({
-    statusCode, headers: {}, cookies: [clearCookie(cookieName('login', secure), secure)], problem: { title, explanation },
+    statusCode,
+    headers: {},
+    cookies: [clearCookie(cookieName('login', secure), secure)],
+    problem: { title, explanation },
   });
   const params = new URLSearchParams(event.rawQueryString ?? '');
   const providerError = params.get('error');
   if (providerError !== null) {
-    return refused(401, 'Sign-in did not complete', `The identity provider answered ${providerError}${params.get('error_description') ? `: ${params.get('error_description')}` : ''}. Open the approval link again to sign in.`);
+    return refused(
+      401,
+      'Sign-in did not complete',
+      `The identity provider answered ${providerError}${params.get('error_description') ? `: ${params.get('error_description')}` : ''}. Open the approval link again to sign in.`,
+    );
   }
   const login = openCookie('login', cookie(event, 'login'), key, nowSeconds);
   if (login === null || typeof login.s !== 'string' || typeof login.n !== 'string' || typeof login.v !== 'string' || typeof login.r !== 'string') {
-    return refused(400, 'This sign-in was not started here, or took too long', `Open the approval link from the email again; a sign-in must finish within ${LOGIN_COOKIE_SECONDS / 60} minutes, in the browser that started it.`);
+    return refused(
+      400,
+      'This sign-in was not started here, or took too long',
+      `Open the approval link from the email again; a sign-in must finish within ${LOGIN_COOKIE_SECONDS / 60} minutes, in the browser that started it.`,
+    );
   }
   let identity: ApproverIdentity;
   try {
     identity = await provider.finish(new URL(`${callbackUri(event)}?${event.rawQueryString ?? ''}`), { state: login.s, nonce: login.n, codeVerifier: login.v });
   } catch (error) {
-    return refused(401, 'Sign-in failed', `The answer of the identity provider did not check out (${error instanceof Error ? error.message : String(error)}). Open the approval link again.`);
+    return refused(
+      401,
+      'Sign-in failed',
+      `The answer of the identity provider did not check out (${error instanceof Error ? error.message : String(error)}). Open the approval link again.`,
+    );
   }
   // Only the groups that can matter, so the cookie stays small whatever the provider sends.
   const groups = identity.groups.filter((g) => provider.settings.approvers.groups.includes(g));
-  const session = sealCookie('session', {
-    iss: identity.issuer, sub: identity.subject, ...(identity.email !== undefined ? { email: identity.email } : {}),
-    ...(identity.emailVerified !== undefined ? { ev: identity.emailVerified } : {}), groups, sid: randomBytes(16).toString('hex'),
-  }, key, nowSeconds + SESSION_COOKIE_SECONDS);
+  const session = sealCookie(
+    'session',
+    {
+      iss: identity.issuer,
+      sub: identity.subject,
+      ...(identity.email !== undefined ? { email: identity.email } : {}),
+      ...(identity.emailVerified !== undefined ? { ev: identity.emailVerified } : {}),
+      groups,
+      sid: randomBytes(16).toString('hex'),
+    },
+    key,
+    nowSeconds + SESSION_COOKIE_SECONDS,
+  );
   return {
     statusCode: 302,
     headers: { location: `${APPROVAL_PAGE_PATH}?${login.r}` },

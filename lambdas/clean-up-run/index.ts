@@ -11,7 +11,6 @@ import { FINAL_COMMAND_STATUSES, resultFromCheckpoint, unresponsiveAfterSeconds 
 import { documentClient, logsClient, requireEnv, ssmClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Steps after which a node may be drained or changed: from retire on (the check phase changes nothing). */
@@ -57,7 +56,8 @@ async function settled(store: FleetStore, runId: string, nodeId: string, context
     const mine = only === undefined ? await store.nodeCheckpoints(runId, nodeId) : [await store.getCheckpoint(runId, nodeId, only)];
     // A rollback under way (this cleanup's, from an invocation that ran out of time, or the run's own) is
     // waited for by runAndWait, which takes it over rather than sending another.
-    const running = mine.filter((c) => c?.status === 'RUNNING' && c.step !== 'rollback')
+    const running = mine
+      .filter((c) => c?.status === 'RUNNING' && c.step !== 'rollback')
       .filter((c) => c !== null && Date.now() < stepDeadline(c.startedAt, c.timeoutSeconds ?? STEP_TIMEOUT_SECONDS[c.step]));
     if (running.length === 0) return;
     checkTime(context, `waiting for ${nodeId}'s step to finish`);
@@ -70,7 +70,14 @@ async function settled(store: FleetStore, runId: string, nodeId: string, context
  * recorded (a RUNNING checkpoint) as soon as it is sent: an invocation that runs out of time, and its retry,
  * wait for that command instead of sending a second one to the node.
  */
-async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: StoredRun, nodeId: string, step: StepId, context: InvocationTime | undefined): Promise<StepResult> {
+async function runAndWait(
+  store: FleetStore,
+  runner: SsmCommandRunner,
+  run: StoredRun,
+  nodeId: string,
+  step: StepId,
+  context: InvocationTime | undefined,
+): Promise<StepResult> {
   const timeout = STEP_TIMEOUT_SECONDS[step];
   const earlier = await store.getCheckpoint(run.runId, nodeId, step);
   // Done already (the run's own rollback finished just before the stop, or an earlier invocation's whose
@@ -78,15 +85,18 @@ async function runAndWait(store: FleetStore, runner: SsmCommandRunner, run: Stor
   if (earlier !== null && earlier.status !== 'RUNNING' && earlier.status !== 'FAILED') return resultFromCheckpoint(earlier);
   const resumed = earlier?.status === 'RUNNING' && earlier.commandId !== undefined;
   const startedAt = resumed ? earlier.startedAt : new Date().toISOString();
-  const commandId = resumed ? (earlier.commandId as string) : await runner.send(nodeId, {
-    step,
-    targetVersion: run.targetVersion,
-    artifactBaseUrl: requireEnv('ARTIFACT_BASE_URL'),
-    httpsProxy: '',
-    runId: run.runId,
-    executionTimeout: String(timeout),
-  });
-  if (!resumed) await store.putCheckpoint(run.runId, { nodeId, step, status: 'RUNNING', exitCode: null, warnings: [], startedAt, commandId, timeoutSeconds: timeout });
+  const commandId = resumed
+    ? (earlier.commandId as string)
+    : await runner.send(nodeId, {
+        step,
+        targetVersion: run.targetVersion,
+        artifactBaseUrl: requireEnv('ARTIFACT_BASE_URL'),
+        httpsProxy: '',
+        runId: run.runId,
+        executionTimeout: String(timeout),
+      });
+  if (!resumed)
+    await store.putCheckpoint(run.runId, { nodeId, step, status: 'RUNNING', exitCode: null, warnings: [], startedAt, commandId, timeoutSeconds: timeout });
   const deadline = stepDeadline(startedAt, timeout);
   let invocation = await runner.invocation(commandId, nodeId).catch(() => null);
   while ((invocation === null || !FINAL_COMMAND_STATUSES.has(invocation.status)) && Date.now() < deadline) {
@@ -148,7 +158,14 @@ export const handler = async (event: ExecutionStatusChangeEvent, context?: Invoc
   } catch (error) {
     if (!(error instanceof CleanupContinues)) throw error;
     logger.info('the cleanup continues in the next invocation', { runId: event.detail.name, waitingFor: error.waitingFor });
-    return { done: false, waitingFor: error.waitingFor, cluster: clusterOf(event.detail.input), rolledBack: [], maintenanceOff: 'not-needed', lockReleased: false };
+    return {
+      done: false,
+      waitingFor: error.waitingFor,
+      cluster: clusterOf(event.detail.input),
+      rolledBack: [],
+      maintenanceOff: 'not-needed',
+      lockReleased: false,
+    };
   }
 };
 
@@ -174,8 +191,9 @@ async function cleanUp(event: ExecutionStatusChangeEvent, context: InvocationTim
     // Nodes the stop caught between retire and their outcome may be drained or half-switched: roll them
     // back to the version they ran before (the runbook's rollback is safe after a failure at any step).
     const { checkpoints, outcomes } = await store.runRecords(runId);
-    const interrupted = [...new Set(checkpoints.filter((c) => CHANGES_NODE.has(c.step)).map((c) => c.nodeId))]
-      .filter((id) => !outcomes.some((o) => o.nodeId === id));
+    const interrupted = [...new Set(checkpoints.filter((c) => CHANGES_NODE.has(c.step)).map((c) => c.nodeId))].filter(
+      (id) => !outcomes.some((o) => o.nodeId === id),
+    );
     for (const nodeId of interrupted) {
       await settled(store, runId, nodeId, context);
       const result = await runAndWait(store, runner, run, nodeId, 'rollback', context);
@@ -187,14 +205,19 @@ async function cleanUp(event: ExecutionStatusChangeEvent, context: InvocationTim
         from: run.plannedFrom[nodeId] ?? version,
         to: result.outcome === 'FAILED' ? null : version,
         failedStep: 'rollback',
-        reason: 'the run was stopped during this node\'s upgrade; rolled back',
+        reason: "the run was stopped during this node's upgrade; rolled back",
         at: new Date().toISOString(),
       });
     }
     // A decision the run waited for can no longer reach it: close its approvals, so that neither the page
     // nor `approvals` offers them; the nodes they were about were rolled back above.
     for (const approval of (await store.pendingApprovals()).filter((a) => a.runId === runId)) {
-      await store.claimApproval(approval.approvalId, { decision: 'rollback', decidedBy: ended.decidedBy, decidedAt: new Date().toISOString(), byTimeout: false });
+      await store.claimApproval(approval.approvalId, {
+        decision: 'rollback',
+        decidedBy: ended.decidedBy,
+        decidedAt: new Date().toISOString(),
+        byTimeout: false,
+      });
     }
     // Its questions and the nodes they held ended with the execution: closed, and each wait recorded as ended.
     const waitsEnded = new Date().toISOString();
@@ -206,7 +229,8 @@ async function cleanUp(event: ExecutionStatusChangeEvent, context: InvocationTim
       // failure path already did (a FAILED run whose summary could not be written).
       await settled(store, runId, run.coreNode, context, 'maintenance-on');
       const off = await store.getCheckpoint(runId, run.coreNode, 'maintenance-off');
-      if (off === null || !MAINTENANCE_OFF.has(off.status)) maintenanceOff = (await runAndWait(store, runner, run, run.coreNode, 'maintenance-off', context)).outcome;
+      if (off === null || !MAINTENANCE_OFF.has(off.status))
+        maintenanceOff = (await runAndWait(store, runner, run, run.coreNode, 'maintenance-off', context)).outcome;
     }
   }
   const lockReleased = await store.releaseLock(cluster, runId);
@@ -215,17 +239,19 @@ async function cleanUp(event: ExecutionStatusChangeEvent, context: InvocationTim
     const { checkpoints, outcomes, held } = await store.runRecords(runId);
     const pause = await new PauseStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).settle(runId, new Date().toISOString());
     // Compacted as the run's own summary is: the run record is one DynamoDB item (400 KB).
-    summary = compactSummary(buildSummary({
-      run,
-      checkpoints,
-      outcomes,
-      held,
-      lockReleased,
-      caught: { Error: ended.error, Cause: ended.cause },
-      // A pause still open ends with the execution.
-      ...(pause ? { pause } : {}),
-      finishedAt: new Date().toISOString(),
-    }));
+    summary = compactSummary(
+      buildSummary({
+        run,
+        checkpoints,
+        outcomes,
+        held,
+        lockReleased,
+        caught: { Error: ended.error, Cause: ended.cause },
+        // A pause still open ends with the execution.
+        ...(pause ? { pause } : {}),
+        finishedAt: new Date().toISOString(),
+      }),
+    );
     await store.completeRun(summary);
   }
   logger.info('stopped run cleaned up', { runId, cluster, status, rolledBack, maintenanceOff, lockReleased });

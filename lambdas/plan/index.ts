@@ -71,7 +71,14 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
   const skipped = plan.groups.flatMap((g) => g.nodes.filter((n) => n.action === 'skip'));
   const at = new Date().toISOString();
   for (const node of skipped) {
-    await store.recordOutcome(run.cluster, run.runId, node.roles, { nodeId: node.id, status: 'SKIPPED', from: node.from, to: node.from, reason: node.reason, at });
+    await store.recordOutcome(run.cluster, run.runId, node.roles, {
+      nodeId: node.id,
+      status: 'SKIPPED',
+      from: node.from,
+      to: node.from,
+      reason: node.reason,
+      at,
+    });
   }
   logger.info('nodes to upgrade decided', { runId: run.runId, upgrade: plan.upgradeCount, skip: plan.skipCount });
   const skippedIds = new Set(skipped.map((n) => n.id));
@@ -102,7 +109,8 @@ async function decide(event: PlanEvent, store: FleetStore): Promise<PlanOutput> 
 export async function interruptedNodes(store: FleetStore, cluster: string, previousRunId: string): Promise<Map<string, Interrupted>> {
   const previous = await store.getRun(cluster, previousRunId);
   if (previous === null) throw new InputValidationError(`resumeFrom: run ${previousRunId} of cluster ${cluster} was not found`, 'resumeFrom');
-  if (previous.status === 'RUNNING') throw new InputValidationError(`resumeFrom: run ${previousRunId} is still running; resume a run that stopped`, 'resumeFrom');
+  if (previous.status === 'RUNNING')
+    throw new InputValidationError(`resumeFrom: run ${previousRunId} is still running; resume a run that stopped`, 'resumeFrom');
   const [checkpoints, outcomes] = await Promise.all([store.runCheckpoints(previousRunId), store.runOutcomes(previousRunId)]);
   // One pass over each list (a run may hold thousands of nodes and tens of thousands of checkpoints).
   const settled = new Set(outcomes.filter((o) => o.status === 'UPGRADED' || o.status === 'ROLLED_BACK' || o.status === 'SKIPPED').map((o) => o.nodeId));
@@ -126,7 +134,11 @@ export async function interruptedNodes(store: FleetStore, cluster: string, previ
 /** Listed nodes must carry the cluster's tag (discovered ones do by construction). */
 async function refuseListedForeignNodes(cluster: string, listed: readonly NodeSpec[] | undefined): Promise<void> {
   if (listed === undefined) return;
-  refuseForeignNodes(cluster, listed.map((n) => n.id), new Set((await clusterMembers(cluster)).keys()));
+  refuseForeignNodes(
+    cluster,
+    listed.map((n) => n.id),
+    new Set((await clusterMembers(cluster)).keys()),
+  );
 }
 
 export const handler = async (event: PlanEvent): Promise<PlanOutput> => {

@@ -8,7 +8,12 @@ import type { WindowStore } from '../../adapters/window-store.js';
  * window does not open (it would be switched on and off for nothing). The cutoff is recorded, as the gate
  * records it, so the run ends INCOMPLETE.
  */
-export async function refuseWindowThatCannotFit(windows: WindowStore, run: RunContext, first: { id: string; roles: readonly string[] } | undefined, now: Date): Promise<void> {
+export async function refuseWindowThatCannotFit(
+  windows: WindowStore,
+  run: RunContext,
+  first: { id: string; roles: readonly string[] } | undefined,
+  now: Date,
+): Promise<void> {
   if (run.notAfter === undefined || first === undefined) return;
   const estimates = (await windows.getWindow(run.runId))?.estimates ?? windowEstimates([]);
   const answer = cutoffAnswer(run.notAfter, now, first.id, nodeEstimateSeconds(estimates, first.roles));

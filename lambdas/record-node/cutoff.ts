@@ -8,7 +8,13 @@ import { logger } from '../../adapters/logger.js';
  * The window cutoff at "May this node start?": a node estimated to finish after `notAfter` does not start,
  * and the run stops (nodes in flight finish; it ends INCOMPLETE). Null when the node may start.
  */
-export async function refusedByCutoff(store: FleetStore, windows: WindowStore, run: RunContext, nodeId: string, now: Date): Promise<{ go: false; reason: string } | null> {
+export async function refusedByCutoff(
+  store: FleetStore,
+  windows: WindowStore,
+  run: RunContext,
+  nodeId: string,
+  now: Date,
+): Promise<{ go: false; reason: string } | null> {
   if (run.notAfter === undefined) return null;
   const [window, roles] = await Promise.all([windows.getWindow(run.runId), store.plannedRoles(run.runId, nodeId)]);
   // No estimates recorded (the plan's write was lost): the defaults, as before any run.

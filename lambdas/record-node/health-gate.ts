@@ -12,7 +12,12 @@ export type HealthAnswer = { kind: 'go' } | { kind: 'held'; waitingFor: string[]
  * read before a node starts and after it finishes. Alarms are read only while no question is open.
  */
 export class HealthGateKeeper {
-  constructor(private readonly store: FleetStore, private readonly health: HealthStore, private readonly alarms: AlarmReader, private readonly run: RunContext) {}
+  constructor(
+    private readonly store: FleetStore,
+    private readonly health: HealthStore,
+    private readonly alarms: AlarmReader,
+    private readonly run: RunContext,
+  ) {}
 
   /** Reads the alarms; one that fires and that nobody continued past opens the question, asked by this node if it wins the claim. */
   async check(nodeId: string, now: () => string): Promise<HealthAnswer> {
@@ -36,13 +41,20 @@ export class HealthGateKeeper {
   }
 
   /** The operator's decision (or abort, when there is no usable one): recorded once; what it came to. */
-  async decided(decision: unknown, by: string, byTimeout: boolean, now: () => string): Promise<{ decision: string; alarms: string[]; decidedBy?: string; byTimeout?: boolean }> {
+  async decided(
+    decision: unknown,
+    by: string,
+    byTimeout: boolean,
+    now: () => string,
+  ): Promise<{ decision: string; alarms: string[]; decidedBy?: string; byTimeout?: boolean }> {
     const { runId } = this.run;
     await this.health.decide(runId, isHealthDecision(decision) ? decision : 'abort', by, now(), byTimeout);
     const state = await this.health.get(runId);
     return {
-      decision: state?.decision ?? 'abort', alarms: state?.alarms.map((a) => a.name) ?? [],
-      ...(state?.decidedBy !== undefined ? { decidedBy: state.decidedBy } : {}), ...(state?.byTimeout !== undefined ? { byTimeout: state.byTimeout } : {}),
+      decision: state?.decision ?? 'abort',
+      alarms: state?.alarms.map((a) => a.name) ?? [],
+      ...(state?.decidedBy !== undefined ? { decidedBy: state.decidedBy } : {}),
+      ...(state?.byTimeout !== undefined ? { byTimeout: state.byTimeout } : {}),
     };
   }
 }

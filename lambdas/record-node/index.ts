@@ -20,7 +20,8 @@ export interface RecordNodeEvent {
    * upgraded / skipped / failed; after an operator's decision: rolledBack (rollback or skip: the node is
    * back at its old version) or needsAttention (abort, or a rollback that failed).
    */
-  action: 'upgraded' | 'skipped' | 'failed' | 'rolledBack' | 'needsAttention' | 'gate' | 'hold' | 'checkStop' | 'canaryDecided' | 'checkHealth' | 'healthDecided';
+  action:
+    'upgraded' | 'skipped' | 'failed' | 'rolledBack' | 'needsAttention' | 'gate' | 'hold' | 'checkStop' | 'canaryDecided' | 'checkHealth' | 'healthDecided';
   /** hold: the token of the node's waiting state, answered when no question holds the run any more. */
   taskToken?: string;
   /** hold: the nodes whose questions the gate found open. */
@@ -52,7 +53,19 @@ export class RunStopped extends Error {
  * `checkHealth`: the health alarms after a node finished; `healthDecided`: the operator's continue or abort on them. `hold`: the node waits for
  * the open questions or the pause (a task token). `checkStop`: throws RunStopped when a node stopped the run.
  */
-export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (NodeOutcome & { askCanary: true }) | GateAnswer | PausedAnswer | HealthAskAnswer | { held: boolean } | { stopped: false } | { decision: string } | { askHealth: boolean }> => {
+export const handler = async (
+  event: RecordNodeEvent,
+): Promise<
+  | NodeOutcome
+  | (NodeOutcome & { askCanary: true })
+  | GateAnswer
+  | PausedAnswer
+  | HealthAskAnswer
+  | { held: boolean }
+  | { stopped: false }
+  | { decision: string }
+  | { askHealth: boolean }
+> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   const holds = new RunHolds(store, requireEnv('TABLE_NAME'), event.run);
   const { runId } = event.run;
@@ -60,7 +73,11 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (No
     // Every node that starts renews the run's hold on the cluster lock; a run that lost it stops here.
     const renewed = await store.renewLock(event.run.cluster, runId, new Date(), Number(process.env.LOCK_TTL_SECONDS ?? DEFAULT_LOCK_TTL_SECONDS));
     if (!renewed) {
-      await store.markRunStopping(runId, `the cluster lock of ${event.run.cluster} is no longer held by this run (it was broken with unlock); no further node starts`, new Date().toISOString());
+      await store.markRunStopping(
+        runId,
+        `the cluster lock of ${event.run.cluster} is no longer held by this run (it was broken with unlock); no further node starts`,
+        new Date().toISOString(),
+      );
     }
     const gate = await holds.gate(event.node.id);
     // A node that may start must also fit before the window cutoff, if the run has one.
@@ -95,9 +112,7 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (No
   // Only this node's checkpoints: reading the whole run for every node was quadratic in the run's size.
   const mine = await store.nodeCheckpoints(runId, event.node.id);
   const checked = mine.find((c) => c.step === 'version-check')?.details?.version;
-  const reported = typeof event.versionCheck?.details.version === 'string'
-    ? event.versionCheck.details.version
-    : typeof checked === 'string' ? checked : null;
+  const reported = typeof event.versionCheck?.details.version === 'string' ? event.versionCheck.details.version : typeof checked === 'string' ? checked : null;
   const from = event.node.resumedFrom ?? reported;
   const at = new Date().toISOString();
   let outcome: NodeOutcome;
@@ -115,7 +130,14 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (No
       status: event.action === 'rolledBack' ? 'ROLLED_BACK' : 'NEEDS_ATTENTION',
       from,
       // Rolled back: where the rollback says the node is. Needing attention: unknown if it may have changed.
-      to: event.action === 'rolledBack' ? (typeof rolledBackTo === 'string' ? rolledBackTo : from) : failed !== undefined && !CHANGES_NODE.has(failed.step) && event.rollbackFailed !== true ? from : null,
+      to:
+        event.action === 'rolledBack'
+          ? typeof rolledBackTo === 'string'
+            ? rolledBackTo
+            : from
+          : failed !== undefined && !CHANGES_NODE.has(failed.step) && event.rollbackFailed !== true
+            ? from
+            : null,
       at,
       ...(failed ? { failedStep: failed.step } : {}),
       ...(decision && decision !== 'retry' && decision !== 'continue' ? { decision } : {}),
@@ -143,7 +165,9 @@ export const handler = async (event: RecordNodeEvent): Promise<NodeOutcome | (No
   // Anything but success, a skip at the target, or an operator's skip stops the rollout.
   const continues = outcome.status === 'UPGRADED' || outcome.status === 'SKIPPED' || (outcome.status === 'ROLLED_BACK' && outcome.decision === 'skip');
   if (!continues) {
-    const why = outcome.decision ? `${outcome.decision} decided${outcome.byTimeout ? ' by timeout' : ''} for ${outcome.nodeId}` : `${outcome.nodeId} ${outcome.status === 'NEEDS_ATTENTION' ? 'needs attention' : 'failed'}`;
+    const why = outcome.decision
+      ? `${outcome.decision} decided${outcome.byTimeout ? ' by timeout' : ''} for ${outcome.nodeId}`
+      : `${outcome.nodeId} ${outcome.status === 'NEEDS_ATTENTION' ? 'needs attention' : 'failed'}`;
     await store.markRunStopping(runId, `the run stopped: ${why}${outcome.failedStep ? ` after ${outcome.failedStep} failed` : ''}`, at);
   }
   // The node's question (if it was asked) is answered: held nodes go on, or end unstarted if the run stops.

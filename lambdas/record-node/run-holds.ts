@@ -27,7 +27,11 @@ export class RunHolds {
   private readonly healths: HealthStore;
   private readonly health: HealthGateKeeper;
 
-  constructor(private readonly store: FleetStore, tableName: string, private readonly run: RunContext) {
+  constructor(
+    private readonly store: FleetStore,
+    tableName: string,
+    private readonly run: RunContext,
+  ) {
     const table = new Table(documentClient(), tableName);
     this.pauses = new PauseStore(table);
     this.canaries = new CanaryStore(table);
@@ -39,7 +43,12 @@ export class RunHolds {
   /** The run's held nodes go back to the gate if nothing holds the run any more (adapters/held-release.ts). */
   async release(): Promise<void> {
     const settings = { pauseLimitSeconds: this.run.pauseLimitSeconds, canary: this.run.canary ?? 0, health: this.run.healthAlarms !== undefined };
-    const released = await releaseHeldNodes({ store: this.store, pauses: this.pauses, canaries: this.canaries, healths: this.healths, callback: new TaskCallback(sfnClient()) }, this.run.runId, settings, now);
+    const released = await releaseHeldNodes(
+      { store: this.store, pauses: this.pauses, canaries: this.canaries, healths: this.healths, callback: new TaskCallback(sfnClient()) },
+      this.run.runId,
+      settings,
+      now,
+    );
     if (released.length > 0) logger.info('held nodes released', { runId: this.run.runId, nodes: released });
   }
 
@@ -64,7 +73,8 @@ export class RunHolds {
     const health = await this.health.check(nodeId, now);
     if ('askHealth' in health) return health;
     if (health.kind === 'held') return { go: false, held: true, waitingFor: health.waitingFor };
-    if (health.kind === 'stop') return { go: false, reason: (await this.store.runStopping(runId))?.reason ?? 'the run stopped: abort decided on a health alarm' };
+    if (health.kind === 'stop')
+      return { go: false, reason: (await this.store.runStopping(runId))?.reason ?? 'the run stopped: abort decided on a health alarm' };
     if (!(this.run.canary > 0)) return answer;
     const canary = canaryGate(this.run.canary, await this.canaries.get(runId), nodeId);
     if (canary.kind === 'go' || (canary.kind === 'claim' && (await this.canaries.claim(runId, nodeId, this.run.canary)))) return answer;
@@ -88,7 +98,11 @@ export class RunHolds {
     await this.canaries.decide(runId, decided, by, now(), byTimeout);
     const state = await this.canaries.get(runId);
     if (state?.decision === 'abort') {
-      await this.store.markRunStopping(runId, `the run stopped: abort decided after the canary (${state.nodes.join(', ')}) by ${state.decidedBy ?? by}${state.byTimeout ? ' (timeout)' : ''}`, now());
+      await this.store.markRunStopping(
+        runId,
+        `the run stopped: abort decided after the canary (${state.nodes.join(', ')}) by ${state.decidedBy ?? by}${state.byTimeout ? ' (timeout)' : ''}`,
+        now(),
+      );
     }
     await this.release();
     return { decision: state?.decision ?? decided };
@@ -104,7 +118,11 @@ export class RunHolds {
   async healthDecided(decision: unknown, by: string, byTimeout: boolean): Promise<{ decision: string }> {
     const state = await this.health.decided(decision, by, byTimeout, now);
     if (state.decision === 'abort') {
-      await this.store.markRunStopping(this.run.runId, `the run stopped: abort decided on health alarm ${state.alarms.join(', ')} by ${state.decidedBy ?? by}${state.byTimeout === true ? ' (timeout)' : ''}`, now());
+      await this.store.markRunStopping(
+        this.run.runId,
+        `the run stopped: abort decided on health alarm ${state.alarms.join(', ')} by ${state.decidedBy ?? by}${state.byTimeout === true ? ' (timeout)' : ''}`,
+        now(),
+      );
     }
     await this.release();
     return { decision: state.decision };

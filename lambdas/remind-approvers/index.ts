@@ -23,30 +23,50 @@ export async function sweepReminders(store: FleetStore, now: Date): Promise<Swee
   const base = process.env.APPROVAL_URL;
   const unpublished: string[] = [];
   for (const approval of await store.pendingApprovals()) {
-    const decision = nextReminder({
-      createdAt: Date.parse(approval.createdAt),
-      expiresAt: Date.parse(approval.expiresAt),
-      reminded: approval.reminded ?? [],
-      ...(base && approval.linkExpiresAt !== undefined ? { linkExpiresAt: approval.linkExpiresAt * 1000 } : {}),
-    }, now.getTime());
+    const decision = nextReminder(
+      {
+        createdAt: Date.parse(approval.createdAt),
+        expiresAt: Date.parse(approval.expiresAt),
+        reminded: approval.reminded ?? [],
+        ...(base && approval.linkExpiresAt !== undefined ? { linkExpiresAt: approval.linkExpiresAt * 1000 } : {}),
+      },
+      now.getTime(),
+    );
     if (!decision.send) continue;
     const linkExpiresAt = base ? Math.floor(decision.linkExpiresAt / 1000) : undefined;
     // The email is built before the reminder is recorded: a link that cannot be signed leaves it due for the next sweep.
     const link = base && linkExpiresAt !== undefined ? approvalLink(base, approval.approvalId, linkExpiresAt, await approvalKey()) : null;
-    const email = approvalReminderEmail(approval, decision.reminder, { link, ...(linkExpiresAt !== undefined ? { linkExpiresAt: linkExpiresAt * 1000 } : {}), signInIssuer: signInIssuer() });
-    const recorded = await store.recordReminder(approval, { reminded: decision.reminded, notifiedAt: now.toISOString(), ...(linkExpiresAt !== undefined ? { linkExpiresAt } : {}) });
+    const email = approvalReminderEmail(approval, decision.reminder, {
+      link,
+      ...(linkExpiresAt !== undefined ? { linkExpiresAt: linkExpiresAt * 1000 } : {}),
+      signInIssuer: signInIssuer(),
+    });
+    const recorded = await store.recordReminder(approval, {
+      reminded: decision.reminded,
+      notifiedAt: now.toISOString(),
+      ...(linkExpiresAt !== undefined ? { linkExpiresAt } : {}),
+    });
     if (!recorded) {
       result.skipped.push(approval.approvalId);
       continue;
     }
     try {
       await publishToOperators(email.subject, email.message, {
-        approvalId: approval.approvalId, runId: approval.runId, nodeId: approval.nodeId, kind: 'approval-reminder', reminder: decision.reminder, ...(link ? { link } : {}),
+        approvalId: approval.approvalId,
+        runId: approval.runId,
+        nodeId: approval.nodeId,
+        kind: 'approval-reminder',
+        reminder: decision.reminder,
+        ...(link ? { link } : {}),
       });
       result.sent.push({ approvalId: approval.approvalId, reminder: decision.reminder });
       logger.info('approvers reminded', { approvalId: approval.approvalId, reminder: decision.reminder, deadline: approval.expiresAt });
     } catch (error) {
-      logger.error('a reminder was recorded but could not be published; it is not sent again', { approvalId: approval.approvalId, reminder: decision.reminder, error: String(error) });
+      logger.error('a reminder was recorded but could not be published; it is not sent again', {
+        approvalId: approval.approvalId,
+        reminder: decision.reminder,
+        error: String(error),
+      });
       unpublished.push(`${approval.approvalId} (${decision.reminder}): ${String(error)}`);
     }
   }

@@ -10,7 +10,14 @@ import { putQuestion, questionTimeout } from './question.js';
  * Asks continue-or-abort once the canary nodes are upgraded: an approval of kind `canary` (the same page, email
  * topic and `decide`), about the node that completed the canary. Nodes not started are already held by the gate.
  */
-export async function askCanary(store: FleetStore, run: RunContext, nodeId: string, taskToken: string, now: Date, enteredAt?: string): Promise<{ asked: string }> {
+export async function askCanary(
+  store: FleetStore,
+  run: RunContext,
+  nodeId: string,
+  taskToken: string,
+  now: Date,
+  enteredAt?: string,
+): Promise<{ asked: string }> {
   const [planned, outcomes] = await Promise.all([store.plannedNodes(run.runId), store.runOutcomes(run.runId)]);
   const ended = new Set(outcomes.map((o) => o.nodeId));
   const request: ApprovalRequest = {

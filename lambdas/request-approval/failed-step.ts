@@ -15,15 +15,22 @@ export async function failedCheckpoint(
   now: Date,
 ): Promise<StepCheckpoint | undefined> {
   const named = typeof event.failedStep === 'string' && isStepId(event.failedStep) ? event.failedStep : undefined;
-  const failed = named !== undefined
-    ? mine.find((c) => c.step === named)
-    // A step that timed out has no final checkpoint: the still-RUNNING one is the failed step.
-    : (mine.find((c) => c.status === 'FAILED' && c.step !== 'rollback') ?? mine.find((c) => c.status === 'RUNNING'));
+  const failed =
+    named !== undefined
+      ? mine.find((c) => c.step === named)
+      : // A step that timed out has no final checkpoint: the still-RUNNING one is the failed step.
+        (mine.find((c) => c.status === 'FAILED' && c.step !== 'rollback') ?? mine.find((c) => c.status === 'RUNNING'));
   if (named === undefined || failed?.status === 'FAILED') return failed;
   const caught = `${event.error?.Error ?? 'error'}: ${event.error?.Cause ?? 'the step did not report a result'}`.slice(0, 2000);
   const recorded: StepCheckpoint = {
-    nodeId: event.node.id, step: named, status: 'FAILED', exitCode: null, warnings: [], outputTail: caught,
-    startedAt: failed?.startedAt ?? now.toISOString(), finishedAt: now.toISOString(),
+    nodeId: event.node.id,
+    step: named,
+    status: 'FAILED',
+    exitCode: null,
+    warnings: [],
+    outputTail: caught,
+    startedAt: failed?.startedAt ?? now.toISOString(),
+    finishedAt: now.toISOString(),
     ...(failed?.commandId !== undefined ? { commandId: failed.commandId } : {}),
     ...(failed?.earlierAttempts?.length ? { earlierAttempts: failed.earlierAttempts } : {}),
   };

@@ -14,9 +14,18 @@ import { putQuestion, questionTimeout } from './question.js';
  * `health` (the same page, email topic and `decide`), with the alarms, their reasons and the nodes changed since
  * the gate last passed. Nodes not started are already held by the open question.
  */
-export async function askHealth(store: FleetStore, run: RunContext, nodeId: string, taskToken: string, now: Date, enteredAt?: string): Promise<{ asked: string }> {
+export async function askHealth(
+  store: FleetStore,
+  run: RunContext,
+  nodeId: string,
+  taskToken: string,
+  now: Date,
+  enteredAt?: string,
+): Promise<{ asked: string }> {
   const [planned, outcomes, health] = await Promise.all([
-    store.plannedNodes(run.runId), store.runOutcomes(run.runId), new HealthStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).get(run.runId),
+    store.plannedNodes(run.runId),
+    store.runOutcomes(run.runId),
+    new HealthStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).get(run.runId),
   ]);
   const ended = new Set(outcomes.map((o) => o.nodeId));
   const request: ApprovalRequest = {

@@ -56,7 +56,11 @@ async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Dat
     roles: planned.find((p) => p.nodeId === node.id)?.roles ?? [],
     failedStep: (failed?.step ?? 'upgrade') satisfies StepId,
     exitCode: failed?.exitCode ?? null,
-    outputTail: failed?.outputTail ?? (failed?.status === 'RUNNING' ? `${event.error?.Error ?? 'no result'}: ${event.error?.Cause ?? 'the step did not finish in time'}` : event.error?.Cause ?? ''),
+    outputTail:
+      failed?.outputTail ??
+      (failed?.status === 'RUNNING'
+        ? `${event.error?.Error ?? 'no result'}: ${event.error?.Cause ?? 'the step did not finish in time'}`
+        : (event.error?.Cause ?? '')),
     from: typeof version === 'string' ? version : null,
     to: run.targetVersion,
     backupId: backedUp ? run.runId : null,
@@ -72,10 +76,15 @@ async function evidence(store: FleetStore, event: RequestApprovalEvent, now: Dat
 function whoWaits(planned: readonly PlannedNode[], failed: string, outcomes: readonly NodeOutcome[]): { inFlight: string[]; held: string[] } {
   const ended = new Set(outcomes.map((o) => o.nodeId));
   const open = planned.filter((p) => p.nodeId !== failed && !ended.has(p.nodeId));
-  return { inFlight: open.filter((p) => p.startedAt !== undefined).map((p) => p.nodeId), held: open.filter((p) => p.startedAt === undefined).map((p) => p.nodeId) };
+  return {
+    inFlight: open.filter((p) => p.startedAt !== undefined).map((p) => p.nodeId),
+    held: open.filter((p) => p.startedAt === undefined).map((p) => p.nodeId),
+  };
 }
 
-export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDecision & { approvalId: string; failedStep?: StepId }) | { notified: true } | { asked: string }> => {
+export const handler = async (
+  event: RequestApprovalEvent,
+): Promise<(ApprovalDecision & { approvalId: string; failedStep?: StepId }) | { notified: true } | { asked: string }> => {
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
   const now = new Date();
   if (event.action === 'askCanary') {
@@ -118,7 +127,7 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
       `fleet-upgrade: MAINTENANCE MODE STILL ON in ${event.run.cluster} (${event.node.id})`,
       [
         `Maintenance mode could not be switched off on the core node ${event.node.id} of cluster ${event.run.cluster} (run ${event.run.runId}):`,
-        'the runbook\'s maintenance-off step failed on every attempt. The cluster stays in maintenance until someone switches it off by hand.',
+        "the runbook's maintenance-off step failed on every attempt. The cluster stays in maintenance until someone switches it off by hand.",
         'The cluster lock is released as the run ends; the nodes are where the run summary says.',
         '',
         `Exit code: ${failed?.exitCode ?? 'none'}`,
@@ -143,19 +152,30 @@ export const handler = async (event: RequestApprovalEvent): Promise<(ApprovalDec
   // hold it until the approval expires plus that hold, so a waiting run never looks crashed to `unlock`.
   // Best effort: asking the operator matters more than the longer hold (the gate renews it as nodes start).
   const holdSeconds = Number(process.env.LOCK_TTL_SECONDS ?? DEFAULT_LOCK_TTL_SECONDS);
-  const held = await store.renewLock(event.run.cluster, event.run.runId, now, expiresAt - Math.floor(now.getTime() / 1000) + holdSeconds)
+  const held = await store
+    .renewLock(event.run.cluster, event.run.runId, now, expiresAt - Math.floor(now.getTime() / 1000) + holdSeconds)
     .catch((error: unknown) => {
       logger.warn('could not extend the cluster lock while the operator decides', { runId: event.run.runId, error: String(error) });
       return true;
     });
-  if (!held) logger.warn('the cluster lock is no longer held by this run (broken with unlock); asking the operator all the same', { runId: event.run.runId, cluster: event.run.cluster });
+  if (!held)
+    logger.warn('the cluster lock is no longer held by this run (broken with unlock); asking the operator all the same', {
+      runId: event.run.runId,
+      cluster: event.run.cluster,
+    });
   const link = base && linkExpiresAt !== undefined ? approvalLink(base, request.approvalId, linkExpiresAt, await approvalKey()) : null;
-  const email = approvalRequestEmail(request, { link, ...(linkExpiresAt !== undefined ? { linkExpiresAt: linkExpiresAt * 1000 } : {}), signInIssuer: signInIssuer() });
-  await publish(
-    email.subject,
-    email.message,
-    { approvalId: request.approvalId, runId: request.runId, nodeId: request.nodeId, kind: 'approval', ...(link ? { link } : {}) },
-  );
+  const email = approvalRequestEmail(request, {
+    link,
+    ...(linkExpiresAt !== undefined ? { linkExpiresAt: linkExpiresAt * 1000 } : {}),
+    signInIssuer: signInIssuer(),
+  });
+  await publish(email.subject, email.message, {
+    approvalId: request.approvalId,
+    runId: request.runId,
+    nodeId: request.nodeId,
+    kind: 'approval',
+    ...(link ? { link } : {}),
+  });
   logger.info('operator asked', { approvalId: request.approvalId, runId: request.runId, nodeId: request.nodeId, failedStep: request.failedStep });
   return { asked: request.approvalId };
 };

@@ -49,7 +49,11 @@ export async function decideByPolicy(
   const place = await budget.countFailure(run.runId, node.id);
   const verdict = failurePolicy(max, place);
   if (verdict.decision === 'abort') {
-    await store.markRunStopping(run.runId, `the run stopped: ${node.id} failed after the failure budget of ${max} was spent (onFailure rollback-and-continue)`, now.toISOString());
+    await store.markRunStopping(
+      run.runId,
+      `the run stopped: ${node.id} failed after the failure budget of ${max} was spent (onFailure rollback-and-continue)`,
+      now.toISOString(),
+    );
     await tellOperators(run, node.id, failed?.step ?? 'a step', max);
   }
   logger.warn('a node failed; the failure budget decides', { runId: run.runId, nodeId: node.id, place, maxFailedNodes: max, decision: verdict.decision });

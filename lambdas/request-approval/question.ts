@@ -15,22 +15,40 @@ export type QuestionEmail = (request: ApprovalRequest, ctx: ApprovalEmailContext
  * Puts a continue-or-abort question (the canary's, a health alarm's) to the operators as any approval is put:
  * stored with its task token, the lock held while they decide, a signed link, the email on the operator topic.
  */
-export async function putQuestion(store: FleetStore, run: RunContext, request: ApprovalRequest, taskToken: string, now: Date, email: QuestionEmail): Promise<{ asked: string }> {
+export async function putQuestion(
+  store: FleetStore,
+  run: RunContext,
+  request: ApprovalRequest,
+  taskToken: string,
+  now: Date,
+  email: QuestionEmail,
+): Promise<{ asked: string }> {
   const expiresAt = Math.floor(Date.parse(request.expiresAt) / 1000);
   const base = process.env.APPROVAL_URL;
   const linkExpiresAt = base ? Math.floor(linkExpiry(Date.parse(request.expiresAt), now.getTime()) / 1000) : undefined;
   await store.putApproval(request, taskToken, expiresAt + 7 * 86_400, { expiresAt: linkExpiresAt });
   // The lock is held while the operator decides, as for a failed node's question (best effort).
-  await store.renewLock(run.cluster, run.runId, now, expiresAt - Math.floor(now.getTime() / 1000) + Number(process.env.LOCK_TTL_SECONDS ?? DEFAULT_LOCK_TTL_SECONDS))
+  await store
+    .renewLock(run.cluster, run.runId, now, expiresAt - Math.floor(now.getTime() / 1000) + Number(process.env.LOCK_TTL_SECONDS ?? DEFAULT_LOCK_TTL_SECONDS))
     .catch((error: unknown) => logger.warn('could not extend the cluster lock while the operator decides', { runId: run.runId, error: String(error) }));
   const link = base && linkExpiresAt !== undefined ? approvalLink(base, request.approvalId, linkExpiresAt, await approvalKey()) : null;
-  const { subject, message } = email(request, { link, ...(linkExpiresAt !== undefined ? { linkExpiresAt: linkExpiresAt * 1000 } : {}), signInIssuer: signInIssuer() });
+  const { subject, message } = email(request, {
+    link,
+    ...(linkExpiresAt !== undefined ? { linkExpiresAt: linkExpiresAt * 1000 } : {}),
+    signInIssuer: signInIssuer(),
+  });
   await publish(subject, message, { approvalId: request.approvalId, runId: run.runId, nodeId: request.nodeId, kind: 'approval', ...(link ? { link } : {}) });
   return { asked: request.approvalId };
 }
 
 /** No decision in time (or no way to ask): abort, closing the question's approval. */
-export async function questionTimeout(store: FleetStore, run: RunContext, nodeId: string, now: Date, what: string): Promise<ApprovalDecision & { approvalId: string }> {
+export async function questionTimeout(
+  store: FleetStore,
+  run: RunContext,
+  nodeId: string,
+  now: Date,
+  what: string,
+): Promise<ApprovalDecision & { approvalId: string }> {
   const approval = (await store.pendingApprovals()).filter((a) => a.runId === run.runId && a.nodeId === nodeId).at(-1);
   const decided: ApprovalDecision = { decision: 'abort', decidedBy: 'timeout', decidedAt: now.toISOString(), byTimeout: true };
   if (approval !== undefined) await store.claimApproval(approval.approvalId, decided);

@@ -4,7 +4,14 @@ import { failureIgnored } from '../../core/step-result.js';
 import { FleetStore, type PendingCommand } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
 import { TaskCallback } from '../../adapters/task-callback.js';
-import { FINAL_COMMAND_STATUSES, answer, completeCommand, resultFromCheckpoint, unresponsiveAfterSeconds, type CompletionDeps } from '../../adapters/command-completion.js';
+import {
+  FINAL_COMMAND_STATUSES,
+  answer,
+  completeCommand,
+  resultFromCheckpoint,
+  unresponsiveAfterSeconds,
+  type CompletionDeps,
+} from '../../adapters/command-completion.js';
 import { documentClient, logsClient, requireEnv, sfnClient, ssmClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
@@ -53,7 +60,14 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
   const now = new Date();
   // The common case, a step's first attempt, costs one request here: the RUNNING checkpoint is written
   // unless an earlier attempt left one (then nothing is written yet, and that checkpoint decides).
-  const previous = await store.startCheckpoint(event.run.runId, { nodeId: event.node.id, step: event.step, status: 'RUNNING', exitCode: null, warnings: [], startedAt: now.toISOString() });
+  const previous = await store.startCheckpoint(event.run.runId, {
+    nodeId: event.node.id,
+    step: event.step,
+    status: 'RUNNING',
+    exitCode: null,
+    warnings: [],
+    startedAt: now.toISOString(),
+  });
   if (previous?.commandId !== undefined) {
     const earlier = await store.getCommand(previous.commandId);
     // ANSWERED: a task took that result, so this is a new attempt (the operator's retry): run the step again.
@@ -67,7 +81,12 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
     for (const sent of await runner.findSent(event.node.id, event.run.runId, event.step, new Date(previous.startedAt))) {
       const recorded = await store.getCommand(sent);
       if (recorded?.state === 'ANSWERED') continue;
-      logger.warn('an earlier attempt sent this step but stopped before it recorded the command; taking it over', { runId: event.run.runId, nodeId: event.node.id, step: event.step, commandId: sent });
+      logger.warn('an earlier attempt sent this step but stopped before it recorded the command; taking it over', {
+        runId: event.run.runId,
+        nodeId: event.node.id,
+        step: event.step,
+        commandId: sent,
+      });
       if (recorded !== null) {
         await store.setCheckpointCommand(event.run.runId, event.node.id, event.step, sent, recorded.timeoutSeconds ?? stepTimeoutSeconds(event.step));
         return takeOver(deps, runner, recorded, event);
@@ -75,7 +94,11 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
       const command = await recordCommand(store, event, sent, new Date(previous.startedAt), stepTimeoutSeconds(event.step));
       return takeOver(deps, runner, { ...command, state: 'PENDING' }, event);
     }
-    logger.warn('an earlier attempt of this step stopped before it sent its command; sending the step', { runId: event.run.runId, nodeId: event.node.id, step: event.step });
+    logger.warn('an earlier attempt of this step stopped before it sent its command; sending the step', {
+      runId: event.run.runId,
+      nodeId: event.node.id,
+      step: event.step,
+    });
   }
 
   const timeout = stepTimeoutSeconds(event.step);
@@ -84,7 +107,15 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
     // ten failures, so that the checkpoint stays far below DynamoDB's item size however often it is retried).
     const earlierAttempts = [
       ...(previous.earlierAttempts ?? []),
-      ...(previous.status === 'FAILED' ? [{ exitCode: previous.exitCode, outputTail: (previous.outputTail ?? '').slice(-500), ...(previous.finishedAt ? { finishedAt: previous.finishedAt } : {}) }] : []),
+      ...(previous.status === 'FAILED'
+        ? [
+            {
+              exitCode: previous.exitCode,
+              outputTail: (previous.outputTail ?? '').slice(-500),
+              ...(previous.finishedAt ? { finishedAt: previous.finishedAt } : {}),
+            },
+          ]
+        : []),
     ].slice(-10);
     await store.putCheckpoint(event.run.runId, {
       nodeId: event.node.id,
@@ -96,17 +127,14 @@ export const handler = async (event: RunStepEvent): Promise<RunStepResult> => {
       ...(earlierAttempts.length > 0 ? { earlierAttempts } : {}),
     });
   }
-  const commandId = await runner.send(
-    event.node.id,
-    {
-      step: event.step,
-      targetVersion: event.run.targetVersion,
-      artifactBaseUrl: requireEnv('ARTIFACT_BASE_URL'),
-      httpsProxy: event.run.httpsProxy,
-      runId: event.run.runId,
-      executionTimeout: String(timeout),
-    },
-  );
+  const commandId = await runner.send(event.node.id, {
+    step: event.step,
+    targetVersion: event.run.targetVersion,
+    artifactBaseUrl: requireEnv('ARTIFACT_BASE_URL'),
+    httpsProxy: event.run.httpsProxy,
+    runId: event.run.runId,
+    executionTimeout: String(timeout),
+  });
   await recordCommand(store, event, commandId, now, timeout);
   logger.info('step started', { runId: event.run.runId, nodeId: event.node.id, step: event.step, commandId });
   return { commandId, served: 'sent' };
@@ -133,7 +161,12 @@ async function recordCommand(store: FleetStore, event: RunStepEvent, commandId: 
 }
 
 /** Serves a retried step from the command its earlier attempt started. */
-async function takeOver(deps: CompletionDeps, runner: SsmCommandRunner, earlier: PendingCommand & { state: string }, event: RunStepEvent): Promise<RunStepResult> {
+async function takeOver(
+  deps: CompletionDeps,
+  runner: SsmCommandRunner,
+  earlier: PendingCommand & { state: string },
+  event: RunStepEvent,
+): Promise<RunStepResult> {
   const { commandId } = earlier;
   const log = { runId: earlier.runId, nodeId: earlier.nodeId, step: earlier.step, commandId };
   for (let round = 0; round < 20; round++) {
@@ -141,7 +174,7 @@ async function takeOver(deps: CompletionDeps, runner: SsmCommandRunner, earlier:
     if (command === null) break;
     if (command.state === 'ANSWERED') {
       // Answered meanwhile, to a task that still waited: nothing is left for this attempt.
-      logger.warn('the earlier attempt\'s result was taken meanwhile', log);
+      logger.warn("the earlier attempt's result was taken meanwhile", log);
       return { commandId, served: 'adopted' };
     }
     if (command.state === 'STALE') {
@@ -163,18 +196,28 @@ async function takeOver(deps: CompletionDeps, runner: SsmCommandRunner, earlier:
           logger.warn('status event missing; reconciled with GetCommandInvocation', { ...log, status: invocation.status });
           return { commandId, served: 'reconciled' };
         }
-      } else if (deps.now().getTime() - Date.parse(command.sentAt) >= unresponsiveAfterSeconds(command.timeoutSeconds ?? stepTimeoutSeconds(command.step)) * 1000) {
+      } else if (
+        deps.now().getTime() - Date.parse(command.sentAt) >=
+        unresponsiveAfterSeconds(command.timeoutSeconds ?? stepTimeoutSeconds(command.step)) * 1000
+      ) {
         // Still "in progress" long after SSM should have stopped it: the node went offline or its agent died.
         const claimed = await deps.store.claimCommand(commandId, deps.now());
         if (claimed !== null) {
-          await runner.cancel(commandId, command.nodeId).catch((error: unknown) => logger.warn('cancelling the command failed', { ...log, error: String(error) }));
+          await runner
+            .cancel(commandId, command.nodeId)
+            .catch((error: unknown) => logger.warn('cancelling the command failed', { ...log, error: String(error) }));
           const seconds = Math.round((deps.now().getTime() - Date.parse(command.sentAt)) / 1000);
-          await completeCommand(deps, claimed, {
-            status: 'Unresponsive',
-            exitCode: null,
-            stdout: '',
-            stderr: `no result from ${command.nodeId} ${seconds} s after ${command.step} started (timeout ${command.timeoutSeconds ?? '?'} s): the node went offline or its SSM agent stopped; the command was cancelled and the step's effect on the node is unknown`,
-          }, event.taskToken);
+          await completeCommand(
+            deps,
+            claimed,
+            {
+              status: 'Unresponsive',
+              exitCode: null,
+              stdout: '',
+              stderr: `no result from ${command.nodeId} ${seconds} s after ${command.step} started (timeout ${command.timeoutSeconds ?? '?'} s): the node went offline or its SSM agent stopped; the command was cancelled and the step's effect on the node is unknown`,
+            },
+            event.taskToken,
+          );
           logger.warn('node unresponsive; command cancelled', log);
           return { commandId, served: 'unresponsive' };
         }

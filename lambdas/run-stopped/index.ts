@@ -46,17 +46,24 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
   // Summarized: the run's own failure path finished. Never planned: it touched no node. The lock is all that is left.
   if (run === null || run.summarized) {
     const lockReleased = await store.releaseLock(cluster, runId);
-    logger.info(run === null ? 'the run ended before it was planned' : 'the run was already summarized: its own path cleaned up', { runId, cluster, status, lockReleased });
+    logger.info(run === null ? 'the run ended before it was planned' : 'the run was already summarized: its own path cleaned up', {
+      runId,
+      cluster,
+      status,
+      lockReleased,
+    });
     return { cluster, action: 'lock-released', lockReleased };
   }
   // The execution input may be 256 KiB: the cleanup needs only the cluster from it.
   const detail = { ...event.detail, input: JSON.stringify({ cluster }) };
   try {
-    const started = await sfnClient().send(new StartExecutionCommand({
-      stateMachineArn: requireEnv('CLEANUP_STATE_MACHINE_ARN'),
-      name: runId,
-      input: JSON.stringify({ detail }),
-    }));
+    const started = await sfnClient().send(
+      new StartExecutionCommand({
+        stateMachineArn: requireEnv('CLEANUP_STATE_MACHINE_ARN'),
+        name: runId,
+        input: JSON.stringify({ detail }),
+      }),
+    );
     logger.info('cleanup started', { runId, cluster, status, cleanupExecutionArn: started.executionArn });
     return { cluster, action: 'cleanup-started', lockReleased: false, ...(started.executionArn ? { cleanupExecutionArn: started.executionArn } : {}) };
   } catch (error) {

@@ -45,20 +45,31 @@ export const handler = async (event: SummarizeEvent): Promise<Summary> => {
   // A run with a cutoff: the node it refused, if any (the run then ends INCOMPLETE).
   const windows = new WindowStore(new Table(documentClient(), requireEnv('TABLE_NAME')));
   const cutoff = run.notAfter === undefined ? undefined : (await windows.getWindow(run.runId))?.cutoff;
-  const summary = compactSummary(buildSummary({
-    run: info,
-    checkpoints,
-    outcomes,
-    held,
-    ...(cutoff !== undefined ? { cutoff } : {}),
-    lockReleased: event.lock?.released === true,
-    ...(event.error ? { caught: event.error } : {}),
-    ...(pause ? { pause } : {}),
-    ...(canary ? { canary: { nodes: canary.nodes, ...(canary.decision ? { decision: canary.decision } : {}), ...(canary.decidedBy ? { decidedBy: canary.decidedBy } : {}), ...(canary.byTimeout !== undefined ? { byTimeout: canary.byTimeout } : {}) } } : {}),
-    ...(health ? { health } : {}),
-    ...(stop ? { stopReason: stop.reason } : {}),
-    finishedAt,
-  }));
+  const summary = compactSummary(
+    buildSummary({
+      run: info,
+      checkpoints,
+      outcomes,
+      held,
+      ...(cutoff !== undefined ? { cutoff } : {}),
+      lockReleased: event.lock?.released === true,
+      ...(event.error ? { caught: event.error } : {}),
+      ...(pause ? { pause } : {}),
+      ...(canary
+        ? {
+            canary: {
+              nodes: canary.nodes,
+              ...(canary.decision ? { decision: canary.decision } : {}),
+              ...(canary.decidedBy ? { decidedBy: canary.decidedBy } : {}),
+              ...(canary.byTimeout !== undefined ? { byTimeout: canary.byTimeout } : {}),
+            },
+          }
+        : {}),
+      ...(health ? { health } : {}),
+      ...(stop ? { stopReason: stop.reason } : {}),
+      finishedAt,
+    }),
+  );
   if (recorded !== null) {
     // How long its nodes took, for the window estimates of the cluster's later runs.
     await windows.putDurations(run.runId, recordDurations(nodeDurations(checkpoints, info.roles)));

@@ -22,7 +22,11 @@ export function errorType(answer: Answer): string | undefined {
 }
 
 /** Sends a request the layer makes itself and parses the answer; an error answer is returned as it is. */
-export async function call(engine: Engine, operation: string, request: unknown): Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; answer: Answer }> {
+export async function call(
+  engine: Engine,
+  operation: string,
+  request: unknown,
+): Promise<{ ok: true; body: Record<string, unknown> } | { ok: false; answer: Answer }> {
   const answer = await engine.send(operation, JSON.stringify(request));
   if (answer.status >= 400) return { ok: false, answer };
   return { ok: true, body: JSON.parse(answer.body) as Record<string, unknown> };

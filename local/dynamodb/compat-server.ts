@@ -37,11 +37,14 @@ export function compatHandler(engine: Engine, opts: CompatOptions & { dir?: stri
     } catch {
       return passThrough(); // the engine answers SerializationException, as DynamoDB does
     }
-    if (oldItem !== undefined && (CONDITIONAL_WRITES as readonly string[]).includes(operation)) return oldItem.write(operation as ConditionalWrite, request, passThrough);
+    if (oldItem !== undefined && (CONDITIONAL_WRITES as readonly string[]).includes(operation))
+      return oldItem.write(operation as ConditionalWrite, request, passThrough);
     if (operation === 'BatchWriteItem') {
       // Its writes wait for the single-item writes under way on the same items, as those wait for each other.
       const names: string[] = [];
-      for (const [table, writes] of Object.entries((request.RequestItems ?? {}) as Record<string, { PutRequest?: { Item?: unknown }; DeleteRequest?: { Key?: unknown } }[]>)) {
+      for (const [table, writes] of Object.entries(
+        (request.RequestItems ?? {}) as Record<string, { PutRequest?: { Item?: unknown }; DeleteRequest?: { Key?: unknown } }[]>,
+      )) {
         for (const w of Array.isArray(writes) ? writes : []) {
           const item = await locks.keyOf(table, w.PutRequest?.Item ?? w.DeleteRequest?.Key);
           if (item !== undefined) names.push(item.name);

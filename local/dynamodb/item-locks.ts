@@ -48,7 +48,10 @@ export class ItemLocks {
     const unique = [...new Set(names)];
     const before = unique.map((name) => {
       const previous = this.tails.get(name) ?? Promise.resolve();
-      this.tails.set(name, previous.then(() => mine));
+      this.tails.set(
+        name,
+        previous.then(() => mine),
+      );
       return previous;
     });
     await Promise.all(before);

@@ -31,7 +31,10 @@ export class OldItemOnFailure {
   async write(operation: ConditionalWrite, request: WriteRequest, write: () => Promise<Answer>): Promise<Answer> {
     const wanted = request.ReturnValuesOnConditionCheckFailure;
     if (wanted !== undefined && wanted !== 'NONE' && wanted !== 'ALL_OLD') {
-      return errorAnswer('ValidationException', `1 validation error detected: Value '${String(wanted)}' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]`);
+      return errorAnswer(
+        'ValidationException',
+        `1 validation error detected: Value '${String(wanted)}' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]`,
+      );
     }
     const item = await this.locks.keyOf(request.TableName, operation === 'PutItem' ? request.Item : request.Key);
     if (item === undefined) return write();

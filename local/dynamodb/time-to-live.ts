@@ -51,7 +51,9 @@ export class TimeToLive {
     const table = await this.existing(request.TableName);
     if (typeof table !== 'string') return table;
     const attribute = this.settings[table];
-    return jsonAnswer(200, { TimeToLiveDescription: attribute === undefined ? { TimeToLiveStatus: 'DISABLED' } : { TimeToLiveStatus: 'ENABLED', AttributeName: attribute } });
+    return jsonAnswer(200, {
+      TimeToLiveDescription: attribute === undefined ? { TimeToLiveStatus: 'DISABLED' } : { TimeToLiveStatus: 'ENABLED', AttributeName: attribute },
+    });
   }
 
   /** A deleted table's setting goes with it. */

@@ -37,14 +37,28 @@ export interface SdkClientLike {
 
 /** lib-dynamodb's command names → the DynamoDB API action they call. */
 const DOCUMENT_COMMANDS: Record<string, string> = {
-  Get: 'GetItem', Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', BatchWrite: 'BatchWriteItem',
-  BatchGet: 'BatchGetItem', TransactWrite: 'TransactWriteItems', TransactGet: 'TransactGetItems', Query: 'Query', Scan: 'Scan',
+  Get: 'GetItem',
+  Put: 'PutItem',
+  Update: 'UpdateItem',
+  Delete: 'DeleteItem',
+  BatchWrite: 'BatchWriteItem',
+  BatchGet: 'BatchGetItem',
+  TransactWrite: 'TransactWriteItems',
+  TransactGet: 'TransactGetItems',
+  Query: 'Query',
+  Scan: 'Scan',
 };
 
 /** The service prefix IAM uses for each client (by the SDK's client name). */
 const SERVICE_PREFIX: Record<string, string> = {
-  DynamoDBClient: 'dynamodb', SSMClient: 'ssm', SFNClient: 'states', SNSClient: 'sns',
-  ResourceGroupsTaggingAPIClient: 'tag', SecretsManagerClient: 'secretsmanager', STSClient: 'sts', CloudWatchLogsClient: 'logs',
+  DynamoDBClient: 'dynamodb',
+  SSMClient: 'ssm',
+  SFNClient: 'states',
+  SNSClient: 'sns',
+  ResourceGroupsTaggingAPIClient: 'tag',
+  SecretsManagerClient: 'secretsmanager',
+  STSClient: 'sts',
+  CloudWatchLogsClient: 'logs',
 };
 
 export interface IamEnforcerOptions {
@@ -78,11 +92,14 @@ export class IamEnforcer {
 
   /** Adds the check to an SDK client (through adapters/aws-clients' hook, and to clients the rehearsal builds). */
   instrument(client: SdkClientLike, clientName: string): void {
-    client.middlewareStack.add((next, context) => async (args) => {
-      const principal = this.current.getStore();
-      if (principal !== undefined) this.check(principal.logicalId, principal.name, this.requestsOf(clientName, context.commandName ?? '', args.input));
-      return next(args);
-    }, { step: 'initialize', name: 'fleetUpgradeLocalIam' });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const principal = this.current.getStore();
+        if (principal !== undefined) this.check(principal.logicalId, principal.name, this.requestsOf(clientName, context.commandName ?? '', args.input));
+        return next(args);
+      },
+      { step: 'initialize', name: 'fleetUpgradeLocalIam' },
+    );
   }
 
   /** Judges requests as a principal; throws AccessDeniedError on the first one denied. */
@@ -110,7 +127,11 @@ export class IamEnforcer {
     const arn = (svc: string, resource: string) => `arn:aws:${svc}:${region}:${account}:${resource}`;
     switch (service) {
       case 'dynamodb':
-        return dynamoTables(input).map(({ table, keys }) => ({ action, resource: arn('dynamodb', `table/${table}`), context: { 'dynamodb:LeadingKeys': keys } }));
+        return dynamoTables(input).map(({ table, keys }) => ({
+          action,
+          resource: arn('dynamodb', `table/${table}`),
+          context: { 'dynamodb:LeadingKeys': keys },
+        }));
       case 'ssm':
         if (operation !== 'SendCommand') return [{ action, resource: '*' }];
         // SendCommand is authorized against the document and against every target node (with its tags).
@@ -125,7 +146,12 @@ export class IamEnforcer {
       case 'states': {
         const token = typeof input.taskToken === 'string' ? input.taskToken : undefined;
         if (token !== undefined) return [{ action, resource: this.opts.tokenIssuer(token) ?? arn('states', 'stateMachine:unknown-token-issuer') }];
-        return [{ action, resource: typeof input.executionArn === 'string' ? input.executionArn : typeof input.stateMachineArn === 'string' ? input.stateMachineArn : '*' }];
+        return [
+          {
+            action,
+            resource: typeof input.executionArn === 'string' ? input.executionArn : typeof input.stateMachineArn === 'string' ? input.stateMachineArn : '*',
+          },
+        ];
       }
       case 'sns':
         return [{ action, resource: String(input.TopicArn ?? '*') }];
@@ -161,7 +187,7 @@ function dynamoTables(input: Record<string, unknown>): { table: string; keys: st
   const batch = (input.RequestItems ?? {}) as Record<string, unknown>;
   return Object.entries(batch).map(([table, requests]) => ({
     table,
-    keys: (Array.isArray(requests) ? requests : (requests as { Keys?: unknown[] }).Keys ?? []).flatMap((r: unknown) => {
+    keys: (Array.isArray(requests) ? requests : ((requests as { Keys?: unknown[] }).Keys ?? [])).flatMap((r: unknown) => {
       const w = r as { PutRequest?: { Item?: unknown }; DeleteRequest?: { Key?: unknown } };
       return [pkOf(w.PutRequest?.Item), pkOf(w.DeleteRequest?.Key), pkOf(r)].filter((k): k is string => k !== undefined);
     }),

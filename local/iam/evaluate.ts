@@ -101,9 +101,10 @@ export function evaluate(request: IamRequest, policies: readonly NamedPolicy[]):
 
 /** AWS's wording of a denial, for the AccessDeniedException message a local service answers with. */
 export function accessDeniedMessage(principalArn: string, request: IamRequest, decision: Decision): string {
-  const why = decision.decision === 'ExplicitDeny'
-    ? 'with an explicit deny in an identity-based policy'
-    : `because no identity-based policy allows the ${request.action} action`;
+  const why =
+    decision.decision === 'ExplicitDeny'
+      ? 'with an explicit deny in an identity-based policy'
+      : `because no identity-based policy allows the ${request.action} action`;
   return `User: ${principalArn} is not authorized to perform: ${request.action} on resource: ${request.resource} ${why}`;
 }
 
@@ -118,18 +119,24 @@ function toArray<T>(value: OneOrMany<T> | undefined): readonly T[] {
 
 /** true when the statement applies, false when action or resource do not match, else the condition that failed. */
 function statementApplies(statement: PolicyStatement, request: IamRequest, context: ContextMap, where: string): boolean | { failed: string } {
-  if (statement.Effect !== 'Allow' && statement.Effect !== 'Deny') throw new UnsupportedPolicyError(`Effect must be Allow or Deny, not ${String(statement.Effect)}`, where);
-  if ((statement.Action === undefined) === (statement.NotAction === undefined)) throw new UnsupportedPolicyError('a statement needs exactly one of Action and NotAction', where);
-  if ((statement.Resource === undefined) === (statement.NotResource === undefined)) throw new UnsupportedPolicyError('an identity-based statement needs exactly one of Resource and NotResource', where);
-  if ('Principal' in statement || 'NotPrincipal' in statement) throw new UnsupportedPolicyError('Principal belongs in resource-based policies, not identity-based ones', where);
+  if (statement.Effect !== 'Allow' && statement.Effect !== 'Deny')
+    throw new UnsupportedPolicyError(`Effect must be Allow or Deny, not ${String(statement.Effect)}`, where);
+  if ((statement.Action === undefined) === (statement.NotAction === undefined))
+    throw new UnsupportedPolicyError('a statement needs exactly one of Action and NotAction', where);
+  if ((statement.Resource === undefined) === (statement.NotResource === undefined))
+    throw new UnsupportedPolicyError('an identity-based statement needs exactly one of Resource and NotResource', where);
+  if ('Principal' in statement || 'NotPrincipal' in statement)
+    throw new UnsupportedPolicyError('Principal belongs in resource-based policies, not identity-based ones', where);
 
-  const actionHit = statement.Action !== undefined
-    ? toArray(statement.Action).some((p) => actionMatches(p, request.action))
-    : !toArray(statement.NotAction).some((p) => actionMatches(p, request.action));
+  const actionHit =
+    statement.Action !== undefined
+      ? toArray(statement.Action).some((p) => actionMatches(p, request.action))
+      : !toArray(statement.NotAction).some((p) => actionMatches(p, request.action));
   if (!actionHit) return false;
-  const resourceHit = statement.Resource !== undefined
-    ? toArray(statement.Resource).some((p) => resourceMatches(p, request.resource, where))
-    : !toArray(statement.NotResource).some((p) => resourceMatches(p, request.resource, where));
+  const resourceHit =
+    statement.Resource !== undefined
+      ? toArray(statement.Resource).some((p) => resourceMatches(p, request.resource, where))
+      : !toArray(statement.NotResource).some((p) => resourceMatches(p, request.resource, where));
   if (!resourceHit) return false;
   const failed = failedCondition(statement.Condition ?? {}, context, where);
   return failed === undefined ? true : { failed };
@@ -196,18 +203,22 @@ interface BaseOperator {
 
 const stringLike: Compare = (v, p) => globRegExp(p, { ignoreCase: false, arnSegments: false }).test(v);
 const arnLike: Compare = (v, p) => v.split(':').length >= 6 && globRegExp(p, { ignoreCase: false, arnSegments: true }).test(v);
-const numeric = (test: (a: number, b: number) => boolean): Compare => (v, p) => {
-  const a = Number(v);
-  const b = Number(p);
-  return v.trim() !== '' && p.trim() !== '' && !Number.isNaN(a) && !Number.isNaN(b) && test(a, b);
-};
+const numeric =
+  (test: (a: number, b: number) => boolean): Compare =>
+  (v, p) => {
+    const a = Number(v);
+    const b = Number(p);
+    return v.trim() !== '' && p.trim() !== '' && !Number.isNaN(a) && !Number.isNaN(b) && test(a, b);
+  };
 /** Dates are ISO 8601 or epoch seconds. */
 const toEpochMs = (s: string): number => (/^\d+$/.test(s) ? Number(s) * 1000 : Date.parse(s));
-const date = (test: (a: number, b: number) => boolean): Compare => (v, p) => {
-  const a = toEpochMs(v);
-  const b = toEpochMs(p);
-  return !Number.isNaN(a) && !Number.isNaN(b) && test(a, b);
-};
+const date =
+  (test: (a: number, b: number) => boolean): Compare =>
+  (v, p) => {
+    const a = toEpochMs(v);
+    const b = toEpochMs(p);
+    return !Number.isNaN(a) && !Number.isNaN(b) && test(a, b);
+  };
 
 const BASE_OPERATORS: Record<string, BaseOperator> = {
   StringEquals: { compare: (v, p) => v === p, negated: false },
@@ -247,7 +258,8 @@ interface ParsedOperator {
 
 function parseOperator(name: string, where: string): ParsedOperator {
   const [prefix, rest] = name.includes(':') ? (name.split(':', 2) as [string, string]) : [undefined, name];
-  if (prefix !== undefined && prefix !== 'ForAllValues' && prefix !== 'ForAnyValue') throw new UnsupportedPolicyError(`unknown condition set operator ${prefix}`, where);
+  if (prefix !== undefined && prefix !== 'ForAllValues' && prefix !== 'ForAnyValue')
+    throw new UnsupportedPolicyError(`unknown condition set operator ${prefix}`, where);
   if (rest === 'Null') {
     if (prefix !== undefined) throw new UnsupportedPolicyError(`${name}: Null takes no set operator`, where);
     return { name, ifExists: false };

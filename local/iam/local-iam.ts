@@ -34,15 +34,19 @@ export interface LocalIam {
  * Reads the template's policies, and adds the check to every SDK client the handlers build from now on (the
  * client hook of adapters/aws-clients; none in Lambda). Names: the local table, document and state machine.
  */
-export function localIam(template: CfnTemplate, parts: LocalStackParts, opts: {
-  tableName: string;
-  documentName: string;
-  stateMachineName: string;
-  /** The `fleet-upgrade:cluster` tag of every local node. */
-  clusterTag: string;
-  tokens: LocalTaskTokens;
-  onDenied: (denial: IamDenial) => void;
-}): LocalIam {
+export function localIam(
+  template: CfnTemplate,
+  parts: LocalStackParts,
+  opts: {
+    tableName: string;
+    documentName: string;
+    stateMachineName: string;
+    /** The `fleet-upgrade:cluster` tag of every local node. */
+    clusterTag: string;
+    tokens: LocalTaskTokens;
+    onDenied: (denial: IamDenial) => void;
+  },
+): LocalIam {
   const idOf = (type: string) => Object.entries(template.Resources).find(([, r]) => r.Type === type)?.[0];
   const machineId = parts.stateMachineLogicalId;
   const cleanupId = parts.cleanup.logicalId;
@@ -50,10 +54,18 @@ export function localIam(template: CfnTemplate, parts: LocalStackParts, opts: {
   const policies = templatePolicies(template, {
     account: LOCAL_ACCOUNT,
     region: LOCAL_REGION,
-    names: { [parts.table.logicalId]: opts.tableName, [parts.documentLogicalId]: opts.documentName, [machineId]: opts.stateMachineName, [cleanupId]: LOCAL_CLEANUP_STATE_MACHINE_NAME },
+    names: {
+      [parts.table.logicalId]: opts.tableName,
+      [parts.documentLogicalId]: opts.documentName,
+      [machineId]: opts.stateMachineName,
+      [cleanupId]: LOCAL_CLEANUP_STATE_MACHINE_NAME,
+    },
   });
   const enforcer = new IamEnforcer({
-    policies, account: LOCAL_ACCOUNT, region: LOCAL_REGION, clusterTag: opts.clusterTag,
+    policies,
+    account: LOCAL_ACCOUNT,
+    region: LOCAL_REGION,
+    clusterTag: opts.clusterTag,
     tokenIssuer: (token) => opts.tokens.issuerOf(token),
     onDenied: opts.onDenied,
   });

@@ -82,7 +82,10 @@ function describe(type: string, id: string, name: string, account: string, regio
  */
 export function resolvePolicyValue(value: unknown, resources: Record<string, LocalResource>, opts: { account: string; region: string }): unknown {
   const pseudo: Record<string, string> = {
-    'AWS::Partition': 'aws', 'AWS::Region': opts.region, 'AWS::AccountId': opts.account, 'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::Partition': 'aws',
+    'AWS::Region': opts.region,
+    'AWS::AccountId': opts.account,
+    'AWS::URLSuffix': 'amazonaws.com',
   };
   const ref = (name: string): string => {
     const found = pseudo[name] ?? resources[name]?.ref;

@@ -48,7 +48,8 @@ export function templatePolicies(template: TemplateResources, opts: TemplatePoli
         const arn = String(resolve(raw));
         const document = opts.managedPolicies?.[arn];
         // An AWS managed policy is not in the template: judging without it would deny what AWS allows.
-        if (document === undefined) throw new UnresolvableTemplateValueError(`role ${id} has the managed policy ${arn}, whose document is not given (managedPolicies)`);
+        if (document === undefined)
+          throw new UnresolvableTemplateValueError(`role ${id} has the managed policy ${arn}, whose document is not given (managedPolicies)`);
         add(id, { name: arn, document });
       }
     }

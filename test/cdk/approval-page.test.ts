@@ -22,7 +22,9 @@ function app(): App {
 }
 
 function logicalIdOf(type: string, id: RegExp = /./): string {
-  const ids = Object.entries(resources).filter(([logicalId, r]) => r.Type === type && id.test(logicalId)).map(([logicalId]) => logicalId);
+  const ids = Object.entries(resources)
+    .filter(([logicalId, r]) => r.Type === type && id.test(logicalId))
+    .map(([logicalId]) => logicalId);
   expect(ids, type).toHaveLength(1);
   return ids[0] as string;
 }
@@ -45,7 +47,7 @@ beforeAll(() => {
   const page = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['fleet-upgrade:handler'] === 'approval-page');
   expect(page).toBeDefined();
   pageId = page?.[0] ?? '';
-  pageRoleId = ((page?.[1].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])[0];
+  pageRoleId = (page?.[1].Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 });
 
 describe('approval page in the stack', () => {
@@ -81,7 +83,15 @@ describe('approval page in the stack', () => {
       },
       {
         Effect: 'Allow',
-        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'],
+        Action: [
+          'kms:Decrypt',
+          'kms:DescribeKey',
+          'kms:Encrypt',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:GenerateDataKey',
+          'kms:GenerateDataKeyWithoutPlaintext',
+        ],
         Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
         Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
       },
@@ -116,7 +126,11 @@ describe('approval page in the stack', () => {
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 20 },
     });
-    template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [pageId, 'Arn'] }, Principal: 'apigateway.amazonaws.com' });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [pageId, 'Arn'] },
+      Principal: 'apigateway.amazonaws.com',
+    });
     const url = stack.resolve(stack.approvalUrl) as { 'Fn::Join': [string, unknown[]] };
     expect(url).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }, '/approval']] });
     template.hasOutput('ApprovalUrl', { Value: url });
@@ -147,9 +161,17 @@ describe('approval page in the stack', () => {
   });
 
   it('refuses a malformed approver email naming the field', () => {
-    expect(() => new FleetUpgradeStack(app(), 'Bad', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY, approverEmails: ['ops@example.com', 'not an email'] }))
-      .toThrow('approverEmails[1]: expected an email address like ops@example.com, got "not an email"');
-    const none = Template.fromStack(new FleetUpgradeStack(app(), 'NoEmails', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY }) as Stack);
+    expect(
+      () =>
+        new FleetUpgradeStack(app(), 'Bad', {
+          artifactBaseUrl: 'https://artifacts.example.com/app',
+          packageSigningPublicKey: TEST_PACKAGE_KEY,
+          approverEmails: ['ops@example.com', 'not an email'],
+        }),
+    ).toThrow('approverEmails[1]: expected an email address like ops@example.com, got "not an email"');
+    const none = Template.fromStack(
+      new FleetUpgradeStack(app(), 'NoEmails', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY }) as Stack,
+    );
     none.resourceCountIs('AWS::SNS::Subscription', 0);
     none.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /approval', Target: Match.anyValue() });
   });
@@ -164,29 +186,46 @@ describe('approval page sign-in in the stack', () => {
   };
 
   function stackWith(approvalSignIn: typeof signIn & { groupsClaim?: string }): FleetUpgradeStack {
-    return new FleetUpgradeStack(app(), 'FleetUpgradeStack', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY, approvalSignIn });
+    return new FleetUpgradeStack(app(), 'FleetUpgradeStack', {
+      artifactBaseUrl: 'https://artifacts.example.com/app',
+      packageSigningPublicKey: TEST_PACKAGE_KEY,
+      approvalSignIn,
+    });
   }
 
   it('gives the page the provider, the approvers and read access to the client secret, a GET callback route and its URL as an output', () => {
     const signed = Template.fromStack(stackWith({ ...signIn, groupsClaim: 'cognito:groups' }));
     const all = signed.toJSON().Resources as Record<string, Resource>;
-    const [id, page] = Object.entries(all).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['fleet-upgrade:handler'] === 'approval-page') ?? [];
+    const [id, page] =
+      Object.entries(all).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['fleet-upgrade:handler'] === 'approval-page') ?? [];
     expect(id).toBeDefined();
     expect(page?.Properties.Environment).toMatchObject({
       Variables: {
-        APPROVAL_ISSUER: signIn.issuer, APPROVAL_CLIENT_ID: signIn.clientId, APPROVAL_CLIENT_SECRET_ARN: signIn.clientSecretArn, APPROVERS: signIn.approvers, APPROVAL_GROUPS_CLAIM: 'cognito:groups',
+        APPROVAL_ISSUER: signIn.issuer,
+        APPROVAL_CLIENT_ID: signIn.clientId,
+        APPROVAL_CLIENT_SECRET_ARN: signIn.clientSecretArn,
+        APPROVERS: signIn.approvers,
+        APPROVAL_GROUPS_CLAIM: 'cognito:groups',
       },
     });
-    const roleId = ((page?.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'])[0];
+    const roleId = (page?.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     const statements = Object.values(all)
       .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
       .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
-    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: signIn.clientSecretArn }));
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: signIn.clientSecretArn,
+      }),
+    );
     // The session key is the page's alone: no other role may read it, so whoever signs links cannot mint a session.
     const sessionKeyId = Object.entries(all).find(([logicalId, r]) => r.Type === 'AWS::SecretsManager::Secret' && /SessionKey/.test(logicalId))?.[0] ?? '';
     expect(sessionKeyId).not.toBe('');
     expect(page?.Properties.Environment).toMatchObject({ Variables: { APPROVAL_SESSION_KEY_SECRET_ARN: { Ref: sessionKeyId } } });
-    const readers = Object.values(all).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes(`"${sessionKeyId}"`));
+    const readers = Object.values(all).filter(
+      (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes(`"${sessionKeyId}"`),
+    );
     expect(readers.map((r) => r.Properties.Roles)).toEqual([[{ Ref: roleId }]]);
     signed.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /approval/callback' });
     signed.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /approval' });

@@ -57,7 +57,9 @@ describe('the console experience', () => {
     });
     template.hasResource('AWS::Lambda::Function', {
       Metadata: { 'fleet-upgrade:handler': 'run-stopped' },
-      Properties: Match.objectLike({ Environment: { Variables: Match.objectLike({ CLEANUP_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp('^StoppedRunCleanupStateMachine') } }) } }),
+      Properties: Match.objectLike({
+        Environment: { Variables: Match.objectLike({ CLEANUP_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp('^StoppedRunCleanupStateMachine') } }) },
+      }),
     });
     template.hasResource('AWS::Lambda::Function', { Metadata: { 'fleet-upgrade:handler': 'clean-up-run' }, Properties: Match.objectLike({ Timeout: 900 }) });
     template.hasResource('AWS::StepFunctions::StateMachine', { Metadata: { 'fleet-upgrade:state-machine': 'cleanup' } });

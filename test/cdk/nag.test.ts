@@ -19,7 +19,11 @@ type Statement = { Action: string | string[]; Resource: unknown; Condition?: Rec
 beforeAll(() => {
   mkdirSync('.tmp', { recursive: true });
   const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-nag-')), context: { 'aws:cdk:bundling-stacks': [] } });
-  stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY, approverEmails: ['ops@example.com'] });
+  stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', {
+    artifactBaseUrl: 'https://artifacts.example.com/app',
+    packageSigningPublicKey: TEST_PACKAGE_KEY,
+    approverEmails: ['ops@example.com'],
+  });
   // Synthesize first: CDK adds some policies (grants, Distributed Map) while it prepares the tree.
   template = Template.fromStack(stack);
   report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
@@ -33,15 +37,21 @@ function findings(severity: string): string[] {
 }
 
 function acknowledgements(): { path: string; id: string; reason: string }[] {
-  return stack.node.findAll().flatMap((c) =>
-    c.node.metadata
-      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id: id.replace(/^annotation::/i, ''), reason }))),
-  );
+  return stack.node
+    .findAll()
+    .flatMap((c) =>
+      c.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) =>
+          Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id: id.replace(/^annotation::/i, ''), reason })),
+        ),
+    );
 }
 
 function statements(): Statement[] {
-  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (p) => (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement,
+  );
 }
 
 const arn = (service: string, resource: string) => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${resource}`;
@@ -89,15 +99,31 @@ describe('least privilege and data at rest', () => {
 
   it('lets run-step find, reconcile and cancel the command of an earlier attempt (ListCommands, GetCommandInvocation, CancelCommand)', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: ['ssm:GetCommandInvocation', 'ssm:CancelCommand', 'ssm:ListCommands'], Resource: '*' }]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([{ Effect: 'Allow', Action: ['ssm:GetCommandInvocation', 'ssm:CancelCommand', 'ssm:ListCommands'], Resource: '*' }]),
+      },
       Roles: [{ Ref: Match.stringLikeRegexp('^RunStepRole') }],
     });
   });
 
   it('puts "*" only on actions that have no resource-level permissions', () => {
-    const star = statements().filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat());
-    const allowed = [/^tag:GetResources$/, /^ssm:DescribeInstanceInformation$/, /^ssm:(GetCommandInvocation|CancelCommand|ListCommands)$/, /^cloudwatch:DescribeAlarms$/, /^xray:/, /^logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)$/, /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/];
-    for (const action of star) expect(allowed.some((a) => a.test(action)), action).toBe(true);
+    const star = statements()
+      .filter((s) => s.Resource === '*')
+      .flatMap((s) => [s.Action].flat());
+    const allowed = [
+      /^tag:GetResources$/,
+      /^ssm:DescribeInstanceInformation$/,
+      /^ssm:(GetCommandInvocation|CancelCommand|ListCommands)$/,
+      /^cloudwatch:DescribeAlarms$/,
+      /^xray:/,
+      /^logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)$/,
+      /^logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/,
+    ];
+    for (const action of star)
+      expect(
+        allowed.some((a) => a.test(action)),
+        action,
+      ).toBe(true);
   });
 
   it('encrypts the table, the topic and the link-key secret with one customer-managed key that rotates', () => {
@@ -112,7 +138,7 @@ describe('least privilege and data at rest', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: keyArn });
   });
 
-  it('keeps every log group for a set time, the state machine\'s and the approval API\'s access log included', () => {
+  it("keeps every log group for a set time, the state machine's and the approval API's access log included", () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as { Properties: { RetentionInDays?: number } }[];
     // Beside the functions': the two state machines', the approval API's access log, the steps' command output.
     expect(groups.length).toBe(Object.keys(stack.functions).length + 4);
@@ -135,13 +161,16 @@ describe('cdk-nag with approval sign-in configured', () => {
   ])('finds nothing unacknowledged with %s, and says the page signs people in', (_what, clientSecretArn) => {
     const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-nag-')), context: { 'aws:cdk:bundling-stacks': [] } });
     const signed = new FleetUpgradeStack(app, 'FleetUpgradeStack', {
-      artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY,
+      artifactBaseUrl: 'https://artifacts.example.com/app',
+      packageSigningPublicKey: TEST_PACKAGE_KEY,
       approvalSignIn: { issuer: 'https://example.okta.com', clientId: 'page', clientSecretArn, approvers: 'group:ops' },
     });
     Template.fromStack(signed);
     const signedReport = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(signed);
     expect(signedReport.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))).toEqual([]);
-    const reasons = signed.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => JSON.stringify(m.data)));
+    const reasons = signed.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => JSON.stringify(m.data)));
     expect(reasons.some((r) => r.includes('signed in with the company'))).toBe(true);
   });
 });

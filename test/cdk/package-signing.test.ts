@@ -13,7 +13,11 @@ beforeAll(() => mkdirSync('.tmp', { recursive: true }));
 
 function synth(props: Partial<FleetUpgradeStackProps>): DocumentContent {
   const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-signing-')), context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new FleetUpgradeStack(app, 'Signing', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY, ...props });
+  const stack = new FleetUpgradeStack(app, 'Signing', {
+    artifactBaseUrl: 'https://artifacts.example.com/app',
+    packageSigningPublicKey: TEST_PACKAGE_KEY,
+    ...props,
+  });
   const doc = Object.values(Template.fromStack(stack).findResources('AWS::SSM::Document'))[0] as { Properties: { Content: DocumentContent } };
   return doc.Properties.Content;
 }
@@ -21,15 +25,20 @@ function synth(props: Partial<FleetUpgradeStackProps>): DocumentContent {
 const derOf = (pem: string) => Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64').toString('base64');
 
 describe('authentic packages: what the stack accepts', () => {
-  it.each(['http://artifacts.example.com/app', 'ftp://artifacts.example.com/app', 'http://10.0.0.5/app', 'https://user:pw@artifacts.example.com/app', 'https://artifacts.example.com/app?x=1'])(
-    'refuses artifactBaseUrl %s, naming the setting and saying https',
-    (url) => {
-      expect(() => synth({ artifactBaseUrl: url })).toThrow(/^artifactBaseUrl: expected an https:\/\/ URL/);
-    },
-  );
+  it.each([
+    'http://artifacts.example.com/app',
+    'ftp://artifacts.example.com/app',
+    'http://10.0.0.5/app',
+    'https://user:pw@artifacts.example.com/app',
+    'https://artifacts.example.com/app?x=1',
+  ])('refuses artifactBaseUrl %s, naming the setting and saying https', (url) => {
+    expect(() => synth({ artifactBaseUrl: url })).toThrow(/^artifactBaseUrl: expected an https:\/\/ URL/);
+  });
 
   it('admits plain http only on loopback, where the rehearsal serves its packages, and says so', () => {
-    expect(() => synth({ artifactBaseUrl: 'http://artifacts.example.com/app' })).toThrow(/only for 127\.0\.0\.1 or localhost.*a real node has no repository there/);
+    expect(() => synth({ artifactBaseUrl: 'http://artifacts.example.com/app' })).toThrow(
+      /only for 127\.0\.0\.1 or localhost.*a real node has no repository there/,
+    );
     expect(() => synth({ artifactBaseUrl: 'http://127.0.0.1:8080/artifacts' })).not.toThrow();
   });
 
@@ -44,7 +53,7 @@ describe('authentic packages: what the stack accepts', () => {
     expect(() => synth({ packageSigningPublicKey: pem })).toThrow(/^packageSigningPublicKey: expected the Ed25519 public key that signs packages/);
   });
 
-  it('takes the key as PEM or as the PEM\'s one base64 line (what `cdk -c` can carry), pinning the same key', () => {
+  it("takes the key as PEM or as the PEM's one base64 line (what `cdk -c` can carry), pinning the same key", () => {
     const line = derOf(TEST_PACKAGE_KEY);
     expect(synth({ packageSigningPublicKey: line }).mainSteps[0]?.inputs.runCommand).toContain(`FU_PACKAGE_KEY='${line}'`);
   });
@@ -57,6 +66,7 @@ describe('authentic packages: what the stack accepts', () => {
     expect(Object.keys(content.parameters).filter((p) => /key/i.test(p))).toEqual([]);
     const url = new RegExp(content.parameters.artifactBaseUrl?.allowedPattern ?? '');
     expect(url.test('https://artifacts.example.com/app')).toBe(true);
-    for (const bad of ['http://artifacts.example.com/app', "https://a.example.com/'$(id)'", 'http://127.0.0.1.evil.example.com/x']) expect(url.test(bad), bad).toBe(false);
+    for (const bad of ['http://artifacts.example.com/app', "https://a.example.com/'$(id)'", 'http://127.0.0.1.evil.example.com/x'])
+      expect(url.test(bad), bad).toBe(false);
   });
 });

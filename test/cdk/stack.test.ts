@@ -27,7 +27,9 @@ type Statement = { Action: string | string[]; Resource: unknown; Condition?: unk
 
 /** A function's logical id and its properties, by handler name. */
 function functionOf(t: Template, name: string): [string, { Role: { 'Fn::GetAtt': [string, string] }; Environment: { Variables: Record<string, unknown> } }] {
-  const found = Object.entries(t.findResources('AWS::Lambda::Function')).find(([, f]) => (f as { Metadata?: Record<string, unknown> }).Metadata?.[HANDLER_METADATA_KEY] === name);
+  const found = Object.entries(t.findResources('AWS::Lambda::Function')).find(
+    ([, f]) => (f as { Metadata?: Record<string, unknown> }).Metadata?.[HANDLER_METADATA_KEY] === name,
+  );
   if (found === undefined) throw new Error(`no function ${name}`);
   return [found[0], (found[1] as { Properties: ReturnType<typeof functionOf>[1] }).Properties];
 }
@@ -42,13 +44,24 @@ function roleStatements(roleId: string): Statement[] {
 beforeAll(() => {
   mkdirSync('.tmp', { recursive: true });
   const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY });
+  const stack = new FleetUpgradeStack(app, 'FleetUpgradeStack', {
+    artifactBaseUrl: 'https://artifacts.example.com/app',
+    packageSigningPublicKey: TEST_PACKAGE_KEY,
+  });
   template = Template.fromStack(stack);
   const issuerApp = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
-  withIssuer = Template.fromStack(new FleetUpgradeStack(issuerApp, 'FleetUpgradeStack', {
-    artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY,
-    approvalSignIn: { issuer: 'https://login.example.com', clientId: 'page', clientSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:oidc-AbCdEf', approvers: 'group:ops' },
-  }));
+  withIssuer = Template.fromStack(
+    new FleetUpgradeStack(issuerApp, 'FleetUpgradeStack', {
+      artifactBaseUrl: 'https://artifacts.example.com/app',
+      packageSigningPublicKey: TEST_PACKAGE_KEY,
+      approvalSignIn: {
+        issuer: 'https://login.example.com',
+        clientId: 'page',
+        clientSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:oidc-AbCdEf',
+        approvers: 'group:ops',
+      },
+    }),
+  );
   const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as { Properties: { DefinitionString: unknown } };
   definition = String(resolveIntrinsics(machine.Properties.DefinitionString));
   collect((JSON.parse(definition) as { States: States }).States);
@@ -60,14 +73,19 @@ describe('FleetUpgradeStack', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
     });
   });
 
   it('generates one SSM Command document whose every parameter has an allowedPattern', () => {
     template.resourceCountIs('AWS::SSM::Document', 1);
-    const doc = Object.values(template.findResources('AWS::SSM::Document'))[0] as { Properties: { DocumentType: string; Content: { parameters: Record<string, { allowedPattern?: string }>; mainSteps: { action: string }[] } } };
+    const doc = Object.values(template.findResources('AWS::SSM::Document'))[0] as {
+      Properties: { DocumentType: string; Content: { parameters: Record<string, { allowedPattern?: string }>; mainSteps: { action: string }[] } };
+    };
     expect(doc.Properties.DocumentType).toBe('Command');
     for (const [name, p] of Object.entries(doc.Properties.Content.parameters)) expect(p.allowedPattern, name).toMatch(/^\^/);
     expect(doc.Properties.Content.mainSteps[0]?.action).toBe('aws:runShellScript');
@@ -86,7 +104,15 @@ describe('FleetUpgradeStack', () => {
 
   it('has a state for every step of the node pipeline and for maintenance mode', () => {
     for (const step of STEP_IDS.filter((s) => s !== 'rollback')) expect(states.get(STEP_STATE_NAMES[step])?.Type, step).toBe('Task');
-    for (const name of ['Validate input', 'Acquire cluster lock', 'Plan upgrade', 'Record version', 'Release cluster lock', 'Summarize', 'Disable maintenance mode after failure']) {
+    for (const name of [
+      'Validate input',
+      'Acquire cluster lock',
+      'Plan upgrade',
+      'Record version',
+      'Release cluster lock',
+      'Summarize',
+      'Disable maintenance mode after failure',
+    ]) {
       expect(states.get(name)?.Type, name).toBe('Task');
     }
     expect(states.get('Upgrade groups in role order')?.Type).toBe('Map');
@@ -94,7 +120,21 @@ describe('FleetUpgradeStack', () => {
   });
 
   it('checks every node before the window and opens it only when some node needs the upgrade', () => {
-    const top = (JSON.parse(definition) as { States: Record<string, { Type: string; Next?: string; ItemProcessor?: { StartAt: string; States: Record<string, { Next?: string }> }; Choices?: { Next: string }[]; Default?: string; MaxConcurrency?: number }> }).States;
+    const top = (
+      JSON.parse(definition) as {
+        States: Record<
+          string,
+          {
+            Type: string;
+            Next?: string;
+            ItemProcessor?: { StartAt: string; States: Record<string, { Next?: string }> };
+            Choices?: { Next: string }[];
+            Default?: string;
+            MaxConcurrency?: number;
+          }
+        >;
+      }
+    ).States;
     const check = top['Check every node'];
     expect(check?.Type).toBe('Map');
     expect(check?.MaxConcurrency).toBe(10);
@@ -113,9 +153,16 @@ describe('FleetUpgradeStack', () => {
   // https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html: 256 KiB per state payload).
   it('ends every Distributed Map child with an empty output, whichever state ends it', () => {
     type AslState = {
-      Type: string; End?: boolean; InputPath?: string | null; OutputPath?: string | null; ResultPath?: string | null;
-      Parameters?: unknown; Result?: unknown; Catch?: { ResultPath?: string | null }[];
-      ItemSelector?: Record<string, unknown>; ItemProcessor?: { ProcessorConfig?: { Mode?: string }; States: Record<string, AslState> };
+      Type: string;
+      End?: boolean;
+      InputPath?: string | null;
+      OutputPath?: string | null;
+      ResultPath?: string | null;
+      Parameters?: unknown;
+      Result?: unknown;
+      Catch?: { ResultPath?: string | null }[];
+      ItemSelector?: Record<string, unknown>;
+      ItemProcessor?: { ProcessorConfig?: { Mode?: string }; States: Record<string, AslState> };
     };
     const maps: [string, AslState][] = [];
     const find = (all: Record<string, AslState>) => {
@@ -128,7 +175,9 @@ describe('FleetUpgradeStack', () => {
     expect(maps.map(([name]) => name).sort()).toEqual(['Check every node', 'Upgrade groups in role order', 'Upgrade nodes of the group']);
     for (const [mapName, map] of maps) {
       // The constants the ItemSelector puts in every child: an empty object is what a child may end with.
-      const empty = Object.entries(map.ItemSelector ?? {}).filter(([, v]) => JSON.stringify(v) === '{}').map(([k]) => `$.${k}`);
+      const empty = Object.entries(map.ItemSelector ?? {})
+        .filter(([, v]) => JSON.stringify(v) === '{}')
+        .map(([k]) => `$.${k}`);
       expect(empty, mapName).toHaveLength(1);
       const keeps = (path: string | null | undefined) => path !== undefined && path !== '$';
       let ends = 0;
@@ -168,7 +217,7 @@ describe('FleetUpgradeStack', () => {
 
   // A command may start as late as its delivery timeout and then run its whole execution timeout
   // (https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html#monitor-about-status-timeouts).
-  it('waits on each step task past its command\'s delivery and execution timeouts, and gives the senders the command output log group', () => {
+  it("waits on each step task past its command's delivery and execution timeouts, and gives the senders the command output log group", () => {
     for (const step of STEP_IDS.filter((s) => s !== 'rollback')) {
       const task = states.get(STEP_STATE_NAMES[step]) as { TimeoutSeconds?: number } | undefined;
       expect(task?.TimeoutSeconds, step).toBeGreaterThan(deliveryTimeoutSeconds(STEP_TIMEOUT_SECONDS[step]) + STEP_TIMEOUT_SECONDS[step]);
@@ -186,12 +235,20 @@ describe('FleetUpgradeStack', () => {
 
   it('builds the SSM document from the kato runbook when asked, with the shared library embedded', () => {
     const app = new App({ outdir: mkdtempSync(join('.tmp', 'cdk-test-')), context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new FleetUpgradeStack(app, 'KatoStack', { artifactBaseUrl: 'https://artifacts.example.com/app', packageSigningPublicKey: TEST_PACKAGE_KEY, runbook: 'kato' });
-    const doc = Object.values(Template.fromStack(stack).findResources('AWS::SSM::Document'))[0] as { Properties: { Content: { mainSteps: { inputs: { runCommand: string[] } }[] } } };
+    const stack = new FleetUpgradeStack(app, 'KatoStack', {
+      artifactBaseUrl: 'https://artifacts.example.com/app',
+      packageSigningPublicKey: TEST_PACKAGE_KEY,
+      runbook: 'kato',
+    });
+    const doc = Object.values(Template.fromStack(stack).findResources('AWS::SSM::Document'))[0] as {
+      Properties: { Content: { mainSteps: { inputs: { runCommand: string[] } }[] } };
+    };
     const script = doc.Properties.Content.mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
     expect(script).toContain('kato_run config set cloud_controller_ng maintenance_mode true');
     expect(script).toContain('>"$fu_dir/common.sh"');
-    expect(() => new FleetUpgradeStack(app, 'Bad', { artifactBaseUrl: 'https://a.example.com', packageSigningPublicKey: TEST_PACKAGE_KEY, runbook: '../etc' })).toThrow(/runbook/);
+    expect(
+      () => new FleetUpgradeStack(app, 'Bad', { artifactBaseUrl: 'https://a.example.com', packageSigningPublicKey: TEST_PACKAGE_KEY, runbook: '../etc' }),
+    ).toThrow(/runbook/);
   });
 
   it('waits for SSM steps on a task token, answered by command-finished from an EventBridge rule (no polling)', () => {
@@ -213,7 +270,9 @@ describe('FleetUpgradeStack', () => {
         Statement: Match.arrayWith([
           Match.objectLike({
             Action: 'ssm:SendCommand',
-            Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':document/'), { Ref: Match.stringLikeRegexp('^RunbookDocument') }])] }),
+            Resource: Match.objectLike({
+              'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':document/'), { Ref: Match.stringLikeRegexp('^RunbookDocument') }])],
+            }),
           }),
         ]),
       },
@@ -239,7 +298,7 @@ describe('FleetUpgradeStack', () => {
     for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
       const handler = (fn as { Metadata?: Record<string, string> }).Metadata?.['fleet-upgrade:handler'];
       if (handler === undefined) continue;
-      const role = ((fn as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } }).Properties.Role)['Fn::GetAtt'][0];
+      const role = (fn as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } }).Properties.Role['Fn::GetAtt'][0];
       const granted = roleStatements(role).filter((s) => [s.Action].flat().some((a) => a.startsWith('states:SendTask')));
       expect(granted.flatMap((s) => [s.Action].flat()).sort(), `${handler} (${id})`).toEqual(answering[handler] ?? []);
       for (const s of granted) expect(s.Resource, handler).toEqual(both);
@@ -295,14 +354,15 @@ describe('FleetUpgradeStack', () => {
     // Lambda ends such an invocation with errorType Sandbox.Timedout
     // (https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html#troubleshooting-timeouts).
     const retriers = [...states.values()]
-      .flatMap((st) => ((st as { Retry?: { ErrorEquals: string[] }[] }).Retry ?? []))
+      .flatMap((st) => (st as { Retry?: { ErrorEquals: string[] }[] }).Retry ?? [])
       .filter((r) => r.ErrorEquals.includes('ThrottlingException'));
     expect(retriers.length).toBeGreaterThan(10);
     for (const r of retriers) expect(r.ErrorEquals).toEqual(expect.arrayContaining(['Sandbox.Timedout', 'Lambda.Unknown']));
   });
 
   it('holds a node that may not start yet on a task token (record-node answers it: see the task-token grants above)', () => {
-    const held = states.get(HELD_STATE_NAME) as { Type: string; Resource?: string; Next?: string; Catch?: { ErrorEquals: string[]; Next: string }[] } | undefined;
+    const held = states.get(HELD_STATE_NAME) as
+      { Type: string; Resource?: string; Next?: string; Catch?: { ErrorEquals: string[]; Next: string }[] } | undefined;
     expect(held?.Resource).toMatch(/lambda:invoke\.waitForTaskToken$/);
     expect(held?.Next).toBe('May this node start?');
     expect(held?.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.Timeout'], Next: 'May this node start?' })]);

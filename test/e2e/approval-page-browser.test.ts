@@ -100,7 +100,11 @@ describe('approval page in headless Chromium', () => {
       expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Too late: the run already applied abort');
       expect(await page.getByRole('alert').textContent()).toContain('Your attempt is recorded on the approval; it decided nothing.');
       await page.screenshot({ path: join(OUTPUT, 'too-late.png'), fullPage: true });
-      expect(await store().getApproval(request.approvalId)).toMatchObject({ decision: 'abort', byTimeout: true, lateAttempt: { decision: 'retry', by: 'approval page (127.0.0.1)' } });
+      expect(await store().getApproval(request.approvalId)).toMatchObject({
+        decision: 'abort',
+        byTimeout: true,
+        lateAttempt: { decision: 'retry', by: 'approval page (127.0.0.1)' },
+      });
     } finally {
       await page.close();
     }
@@ -109,6 +113,7 @@ describe('approval page in headless Chromium', () => {
   it('loaded nothing but the local approval server and saved its screenshots', () => {
     expect(requested.length).toBeGreaterThanOrEqual(DECISIONS.length * 3);
     for (const url of requested) expect(new URL(url).origin, url).toBe(new URL(server.url).origin);
-    for (const name of ['evidence', 'too-late', ...DECISIONS.map((d) => `decided-${d}`)]) expect(statSync(join(OUTPUT, `${name}.png`)).size).toBeGreaterThan(5_000);
+    for (const name of ['evidence', 'too-late', ...DECISIONS.map((d) => `decided-${d}`)])
+      expect(statSync(join(OUTPUT, `${name}.png`)).size).toBeGreaterThan(5_000);
   });
 });

@@ -32,7 +32,12 @@ beforeAll(async () => {
     }),
   ]);
   idp = await startIdentityProvider({ redirectUri: `${new URL(world.server.url).origin}${APPROVAL_CALLBACK_PATH}`, users });
-  Object.assign(process.env, { APPROVAL_ISSUER: idp.issuer, APPROVAL_CLIENT_ID: idp.clientId, APPROVAL_CLIENT_SECRET: idp.clientSecret, APPROVERS: REHEARSAL_APPROVERS });
+  Object.assign(process.env, {
+    APPROVAL_ISSUER: idp.issuer,
+    APPROVAL_CLIENT_ID: idp.clientId,
+    APPROVAL_CLIENT_SECRET: idp.clientSecret,
+    APPROVERS: REHEARSAL_APPROVERS,
+  });
   browser.on('request', (request) => requested.push(request.url()));
 });
 
@@ -46,16 +51,20 @@ afterAll(async () => {
 
 /** Fills the identity provider's login form as a person would, and lands back on the approval page. */
 async function signInAs(page: Page, email: string, screenshot?: string): Promise<void> {
-  await page.waitForURL((url) => url.origin === idp.issuer, { timeout: 10_000 }).catch(async (error: unknown) => {
-    throw new Error(`not at the identity provider: ${page.url()}: ${await page.locator('body').innerText()}`, { cause: error });
-  });
+  await page
+    .waitForURL((url) => url.origin === idp.issuer, { timeout: 10_000 })
+    .catch(async (error: unknown) => {
+      throw new Error(`not at the identity provider: ${page.url()}: ${await page.locator('body').innerText()}`, { cause: error });
+    });
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   if (screenshot) await page.screenshot({ path: join(OUTPUT, screenshot), fullPage: true });
   await Promise.all([
-    page.waitForURL((url) => url.origin === new URL(world.server.url).origin && url.pathname === '/approval', { timeout: 10_000 }).catch(async (error: unknown) => {
-      throw new Error(`not back on the approval page: ${page.url()}: ${await page.locator('body').innerText()}`, { cause: error });
-    }),
+    page
+      .waitForURL((url) => url.origin === new URL(world.server.url).origin && url.pathname === '/approval', { timeout: 10_000 })
+      .catch(async (error: unknown) => {
+        throw new Error(`not back on the approval page: ${page.url()}: ${await page.locator('body').innerText()}`, { cause: error });
+      }),
     page.getByRole('button', { name: 'Sign in' }).click(),
   ]);
 }
@@ -100,7 +109,12 @@ describe('approval page sign-in in headless Chromium', () => {
       await page.screenshot({ path: join(OUTPUT, 'decided-signed-in.png'), fullPage: true });
       const alice = { issuer: idp.issuer, subject: 'alice@example.com', email: 'alice@example.com' };
       expect(await output).toMatchObject({ decision: 'skip', decidedBy: 'alice@example.com', decidedIdentity: alice });
-      expect(await store().getApproval(request.approvalId)).toMatchObject({ state: 'DECIDED', decision: 'skip', decidedBy: 'alice@example.com', decidedIdentity: alice });
+      expect(await store().getApproval(request.approvalId)).toMatchObject({
+        state: 'DECIDED',
+        decision: 'skip',
+        decidedBy: 'alice@example.com',
+        decidedIdentity: alice,
+      });
     } finally {
       await page.close();
     }
@@ -118,7 +132,11 @@ describe('approval page sign-in in headless Chromium', () => {
       await Promise.all([page.waitForURL(world.server.url), page.getByRole('button', { name: 'Decide' }).click()]);
       expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Too late: the run already applied rollback');
       await page.screenshot({ path: join(OUTPUT, 'too-late-signed-in.png'), fullPage: true });
-      expect(await store().getApproval(request.approvalId)).toMatchObject({ decision: 'rollback', byTimeout: true, lateAttempt: { decision: 'retry', by: 'alice@example.com' } });
+      expect(await store().getApproval(request.approvalId)).toMatchObject({
+        decision: 'rollback',
+        byTimeout: true,
+        lateAttempt: { decision: 'retry', by: 'alice@example.com' },
+      });
     } finally {
       await page.close();
     }

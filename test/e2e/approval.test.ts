@@ -73,17 +73,34 @@ describe('the operator is asked', () => {
     const r = await run('evidence', { decisions: ['rollback'], failures: postFails() });
     const asked = r.notifications.find((n) => n.attributes.kind === 'approval');
     expect(asked?.subject).toBe('fleet-upgrade: dea-1 failed post-upgrade-validation in approval-evidence - decision needed');
-    for (const text of ['Post-upgrade validation failed on node dea-1 (dea)', 'Exit code: 1', 'Versions: 3.0.0 → 3.1.0', `Backup: ${r.summary.runId}`, 'injected failure of post-upgrade-validation', 'rollback: Restore this node']) {
+    for (const text of [
+      'Post-upgrade validation failed on node dea-1 (dea)',
+      'Exit code: 1',
+      'Versions: 3.0.0 → 3.1.0',
+      `Backup: ${r.summary.runId}`,
+      'injected failure of post-upgrade-validation',
+      'rollback: Restore this node',
+    ]) {
       expect(asked?.message).toContain(text);
     }
     // The token never leaves DynamoDB: no notification carries it.
     const approval = await store(r).getApproval(asked?.attributes.approvalId ?? '');
     // --decision answered through the approval page's sign-in, GET + POST, as a human would (alice by default).
     const alice = { issuer: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), subject: 'alice@example.com', email: 'alice@example.com' };
-    expect(approval).toMatchObject({ state: 'DECIDED', decision: 'rollback', decidedBy: 'alice@example.com', decidedIdentity: alice, byTimeout: false, nodeId: 'dea-1', failedStep: 'post-upgrade-validation' });
+    expect(approval).toMatchObject({
+      state: 'DECIDED',
+      decision: 'rollback',
+      decidedBy: 'alice@example.com',
+      decidedIdentity: alice,
+      byTimeout: false,
+      nodeId: 'dea-1',
+      failedStep: 'post-upgrade-validation',
+    });
     // Who decided is in the summary and on the node's record.
     expect(r.summary.nodes['dea-1']?.decided).toEqual({ decision: 'rollback', by: 'alice@example.com', byTimeout: false, identity: alice });
-    await expect(store(r).getNodeRecord(r.summary.cluster, 'dea-1')).resolves.toMatchObject({ lastDecision: { decision: 'rollback', by: 'alice@example.com', identity: alice, runId: r.summary.runId } });
+    await expect(store(r).getNodeRecord(r.summary.cluster, 'dea-1')).resolves.toMatchObject({
+      lastDecision: { decision: 'rollback', by: 'alice@example.com', identity: alice, runId: r.summary.runId },
+    });
     expect(asked?.message).toMatch(/Decide here \(the page asks you to confirm\): http:\/\/127\.0\.0\.1:\d+\/approval\?id=[a-z0-9-]+&exp=\d+&sig=[0-9a-f]{64}/);
     expect(r.notifications.map((n) => n.message).join('\n')).not.toContain(approval?.taskToken ?? 'no token');
   });
@@ -92,7 +109,12 @@ describe('the operator is asked', () => {
 describe('who decides', () => {
   it('a signed-in person who is not an approver is refused; the approver after them decides', async () => {
     const lines: string[] = [];
-    const r = await run('refused', { decisions: ['skip', 'rollback'], decideAs: ['bob@example.com', 'carol@example.com'], failures: postFails(), progress: (l) => lines.push(l) });
+    const r = await run('refused', {
+      decisions: ['skip', 'rollback'],
+      decideAs: ['bob@example.com', 'carol@example.com'],
+      failures: postFails(),
+      progress: (l) => lines.push(l),
+    });
     expect(lines.join('\n')).toContain('the decision skip by bob@example.com was not taken: approval page answered 403: You are not an approver');
     expect(r.summary.status).toBe('ROLLED_BACK');
     expect(r.summary.nodes['dea-1']?.decided).toMatchObject({ decision: 'rollback', by: 'carol@example.com' });
@@ -132,7 +154,9 @@ describe('each decision', () => {
       status: 'SUCCEEDED',
       failedAttempts: [{ exitCode: 1, outputTail: expect.stringContaining('injected failure of post-upgrade-validation') }],
     });
-    expect(formatSummary(r.summary)).toMatch(/Retried steps:\n {2}dea-1 post-upgrade-validation: attempt 1 failed \(exit code 1: .*injected failure.*\); retried, then SUCCEEDED/);
+    expect(formatSummary(r.summary)).toMatch(
+      /Retried steps:\n {2}dea-1 post-upgrade-validation: attempt 1 failed \(exit code 1: .*injected failure.*\); retried, then SUCCEEDED/,
+    );
     expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.1.0', serviceHealthy: true });
     await expect(store(r).getNodeRecord(r.summary.cluster, 'dea-1')).resolves.toMatchObject({ status: 'UPGRADED', version: '3.1.0' });
     await expectClosed(r);
@@ -183,7 +207,9 @@ describe('without a decision', () => {
       expect(n.message).toContain(`fleet-upgrade decide ${asked?.attributes.approvalId ?? '?'} rollback|retry|skip|abort`);
       expect(n.message).toContain('the run will rollback');
     }
-    await expect(store(r).getApproval(asked?.attributes.approvalId ?? '')).resolves.toMatchObject({ reminded: expect.arrayContaining(reminders.map((n) => n.attributes.reminder)) });
+    await expect(store(r).getApproval(asked?.attributes.approvalId ?? '')).resolves.toMatchObject({
+      reminded: expect.arrayContaining(reminders.map((n) => n.attributes.reminder)),
+    });
   });
 });
 
@@ -204,7 +230,9 @@ describe('a rollback that fails', () => {
 describe('a run stopped while it waits for a decision (Ctrl-C in the rehearsal, fleet-upgrade stop in AWS)', () => {
   it('rolls the node back, closes the approval, turns maintenance mode off and releases the lock', async () => {
     const controller = new AbortController();
-    const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    );
     const watching = new FleetStore(db, TABLE_NAME);
     // Nobody answers (no decisions): once the operator is asked, the run is stopped.
     const asked = (async () => {
@@ -219,12 +247,17 @@ describe('a run stopped while it waits for a decision (Ctrl-C in the rehearsal, 
       const r = await run('stopped', { failures: postFails(), signal: controller.signal });
       await asked;
       // The summary names the failure the operator was asked about; the execution says it was stopped.
-      expect(r.summary).toMatchObject({ status: 'FAILED', execution: { status: 'ABORTED' }, failure: { error: 'StepFailed', node: 'dea-1', step: 'post-upgrade-validation' } });
+      expect(r.summary).toMatchObject({
+        status: 'FAILED',
+        execution: { status: 'ABORTED' },
+        failure: { error: 'StepFailed', node: 'dea-1', step: 'post-upgrade-validation' },
+      });
       expect(r.summary.nodes['dea-1']?.status).toBe('FAILED');
       expect(r.summary.nodes['dea-1']?.steps.at(-1)).toMatchObject({ step: 'rollback', status: 'SUCCEEDED' });
       expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
       expect(await readFile(join(root(r, 'dea-1'), 'var/lib/app/state.json'), 'utf8')).toBe(originalState);
-      for (const id of ['dea-2', 'core-1']) expect(await inspectSandbox(root(r, id)), id).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
+      for (const id of ['dea-2', 'core-1'])
+        expect(await inspectSandbox(root(r, id)), id).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
       const approval = await store(r).getApproval(r.notifications.find((n) => n.attributes.kind === 'approval')?.attributes.approvalId ?? '');
       expect(approval).toMatchObject({ state: 'DECIDED', decidedBy: 'the run was stopped' });
       await expectClosed(r);

@@ -34,8 +34,17 @@ describe('canary, then widen', () => {
   it('--canary 1 --decision abort: ABORTED, one node at the target, the rest untouched', async () => {
     const r = await run('abort', { canary: 1, decisions: ['abort'] });
     expect(r.summary.status).toBe('ABORTED');
-    expect(statuses(r)).toEqual({ 'dea-1': 'UPGRADED', 'dea-2': 'NOT_STARTED', 'dea-3': 'NOT_STARTED', 'controller-1': 'NOT_STARTED', 'core-1': 'NOT_STARTED' });
-    expect(r.summary.failure).toMatchObject({ error: 'CanaryAborted', message: 'the run stopped: abort decided after the canary (dea-1) by alice@example.com' });
+    expect(statuses(r)).toEqual({
+      'dea-1': 'UPGRADED',
+      'dea-2': 'NOT_STARTED',
+      'dea-3': 'NOT_STARTED',
+      'controller-1': 'NOT_STARTED',
+      'core-1': 'NOT_STARTED',
+    });
+    expect(r.summary.failure).toMatchObject({
+      error: 'CanaryAborted',
+      message: 'the run stopped: abort decided after the canary (dea-1) by alice@example.com',
+    });
     expect(r.summary.maintenanceMode.disabledAt).not.toBeNull();
   });
 });

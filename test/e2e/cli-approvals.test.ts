@@ -20,7 +20,10 @@ const BASE = 'https://approvals.invalid/approval';
 /** Runs the CLI as an operator does, against the local DynamoDB and the local Step Functions token endpoint. */
 async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'bin/fleet-upgrade.ts', ...args], { timeout: 60_000, env: { ...env, ...extraEnv } });
+    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'bin/fleet-upgrade.ts', ...args], {
+      timeout: 60_000,
+      env: { ...env, ...extraEnv },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -76,18 +79,37 @@ describe('fleet-upgrade approvals / decide (CLI, the local DynamoDB, local Step 
 
   it('lists pending approvals without their task tokens, decides one once, and says why it is not open', async () => {
     const first = await openApproval(store(), tokens, BASE, { nodeId: 'dea-1', createdAt: '2026-11-25T01:00:00.000Z' });
-    const second = await openApproval(store(), tokens, BASE, { nodeId: 'router-1', roles: ['router'], failedStep: 'restart', createdAt: '2026-11-25T01:05:00.000Z' });
-    const expired = await openApproval(store(), tokens, BASE, { nodeId: 'dea-9', createdAt: '2026-11-25T01:10:00.000Z', expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const second = await openApproval(store(), tokens, BASE, {
+      nodeId: 'router-1',
+      roles: ['router'],
+      failedStep: 'restart',
+      createdAt: '2026-11-25T01:05:00.000Z',
+    });
+    const expired = await openApproval(store(), tokens, BASE, {
+      nodeId: 'dea-9',
+      createdAt: '2026-11-25T01:10:00.000Z',
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
 
     const [json, text] = await Promise.all([cli(['approvals', '--json']), cli(['approvals'])]);
     expect(json.code, json.stderr).toBe(0);
     const listed = JSON.parse(json.stdout) as Record<string, unknown>[];
     expect(listed.map((a) => a.nodeId)).toEqual(['dea-1', 'router-1', 'dea-9']);
-    expect(listed[1]).toMatchObject({ approvalId: second.request.approvalId, cluster: 'demo', failedStep: 'restart', roles: ['router'], exitCode: 3, from: '3.0.0', to: '3.1.0' });
+    expect(listed[1]).toMatchObject({
+      approvalId: second.request.approvalId,
+      cluster: 'demo',
+      failedStep: 'restart',
+      roles: ['router'],
+      exitCode: 3,
+      from: '3.0.0',
+      to: '3.1.0',
+    });
     for (const t of [first.token, second.token]) expect(json.stdout + text.stdout).not.toContain(t);
     expect(listed[0]).not.toHaveProperty('taskToken');
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain(`${first.request.approvalId}\n  cluster demo, run ${first.request.runId}\n  node dea-1 (dea, stager) failed at post-upgrade-validation, exit code 3; 3.0.0 → 3.1.0; backup backup-demo-3.1.0-20261125T020000`);
+    expect(text.stdout).toContain(
+      `${first.request.approvalId}\n  cluster demo, run ${first.request.runId}\n  node dea-1 (dea, stager) failed at post-upgrade-validation, exit code 3; 3.0.0 → 3.1.0; backup backup-demo-3.1.0-20261125T020000`,
+    );
     expect(text.stdout).toContain(`decide: fleet-upgrade decide ${second.request.approvalId} rollback|retry|skip|abort`);
 
     const output = tokens.wait(first.token);
@@ -95,7 +117,11 @@ describe('fleet-upgrade approvals / decide (CLI, the local DynamoDB, local Step 
     expect(decided.code, decided.stderr).toBe(0);
     const who = `${userInfo().username}@`;
     expect(decided.stdout).toContain(`Decided retry for node dea-1 of run ${first.request.runId} (cluster demo), by ${who}`);
-    expect(await output).toMatchObject({ decision: 'retry', byTimeout: false, decidedBy: expect.stringMatching(new RegExp(`^${who}.+ \\(fleet-upgrade decide, no AWS identity\\)$`)) });
+    expect(await output).toMatchObject({
+      decision: 'retry',
+      byTimeout: false,
+      decidedBy: expect.stringMatching(new RegExp(`^${who}.+ \\(fleet-upgrade decide, no AWS identity\\)$`)),
+    });
     const record = await store().getApproval(first.request.approvalId);
     expect(record).toMatchObject({ state: 'DECIDED', decision: 'retry' });
 
@@ -123,6 +149,10 @@ describe('fleet-upgrade approvals / decide (CLI, the local DynamoDB, local Step 
     const late = await cli(['decide', request.approvalId, 'skip']);
     expect(late.code).toBe(1);
     expect(late.stderr).toContain(`approval ${request.approvalId}: too late: the run already applied abort`);
-    expect(await store().getApproval(request.approvalId)).toMatchObject({ decision: 'abort', byTimeout: true, lateAttempt: { decision: 'skip', by: expect.stringContaining(`${userInfo().username}@`) } });
+    expect(await store().getApproval(request.approvalId)).toMatchObject({
+      decision: 'abort',
+      byTimeout: true,
+      lateAttempt: { decision: 'skip', by: expect.stringContaining(`${userInfo().username}@`) },
+    });
   });
 });

@@ -28,14 +28,30 @@ beforeAll(async () => {
 describe('fleet-upgrade rehearse (CLI)', () => {
   it('prints only the summary JSON on stdout with --json and exits 1 when a step fails', async () => {
     const cluster = join(dir, 'small.json');
-    await writeFile(cluster, JSON.stringify({
-      cluster: 'cli-small',
-      nodes: [
-        { id: 'dea-1', roles: ['dea'], version: '3.0.0' },
-        { id: 'core-1', roles: ['primary'], version: '3.0.0' },
-      ],
-    }));
-    const { code, stdout, stderr } = await cli('rehearse', '--cluster', cluster, '--target-version', '3.1.0', '--workdir', join(dir, 'work'), '--fail', 'core-1:post-upgrade-validation', '--decision', 'rollback', '--json');
+    await writeFile(
+      cluster,
+      JSON.stringify({
+        cluster: 'cli-small',
+        nodes: [
+          { id: 'dea-1', roles: ['dea'], version: '3.0.0' },
+          { id: 'core-1', roles: ['primary'], version: '3.0.0' },
+        ],
+      }),
+    );
+    const { code, stdout, stderr } = await cli(
+      'rehearse',
+      '--cluster',
+      cluster,
+      '--target-version',
+      '3.1.0',
+      '--workdir',
+      join(dir, 'work'),
+      '--fail',
+      'core-1:post-upgrade-validation',
+      '--decision',
+      'rollback',
+      '--json',
+    );
     expect(code, stderr).toBe(1);
     const summary = JSON.parse(stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({
@@ -54,20 +70,43 @@ describe('fleet-upgrade rehearse (CLI)', () => {
 
   it('Ctrl-C while the run waits for a decision stops it safely: node rolled back, maintenance off, lock released, services stopped', async () => {
     const cluster = join(dir, 'interrupted.json');
-    await writeFile(cluster, JSON.stringify({
-      cluster: 'cli-interrupted',
-      nodes: [
-        { id: 'dea-1', roles: ['dea'], version: '3.0.0' },
-        { id: 'core-1', roles: ['primary'], version: '3.0.0' },
-      ],
-    }));
+    await writeFile(
+      cluster,
+      JSON.stringify({
+        cluster: 'cli-interrupted',
+        nodes: [
+          { id: 'dea-1', roles: ['dea'], version: '3.0.0' },
+          { id: 'core-1', roles: ['primary'], version: '3.0.0' },
+        ],
+      }),
+    );
     const work = join(dir, 'interrupted');
     // Its own process group, signalled as a whole, as a terminal's Ctrl-C signals the foreground group: the
     // helpers it started there (the node agent) get the SIGINT too and must not die of it mid-stop.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/fleet-upgrade.ts', 'rehearse', '--cluster', cluster, '--target-version', '3.1.0', '--workdir', work, '--fail', 'dea-1:post-upgrade-validation', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bin/fleet-upgrade.ts',
+        'rehearse',
+        '--cluster',
+        cluster,
+        '--target-version',
+        '3.1.0',
+        '--workdir',
+        work,
+        '--fail',
+        'dea-1:post-upgrade-validation',
+        '--json',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
       // No --decision: the run waits for the operator, who presses Ctrl-C instead.
@@ -75,12 +114,26 @@ describe('fleet-upgrade rehearse (CLI)', () => {
     });
     const code = await new Promise<number | null>((resolve) => {
       const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), 150_000);
-      child.on('exit', (c) => { clearTimeout(timer); resolve(c); });
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
     });
     expect(stderr).toContain('SIGINT: stopping the run safely');
     expect(code, stderr).toBe(1);
-    const summary = JSON.parse(stdout) as { status: string; lockReleased: boolean; maintenanceMode: { disabledAt: string | null }; execution: { status: string }; nodes: Record<string, { status: string }> };
-    expect(summary).toMatchObject({ status: 'FAILED', lockReleased: true, execution: { status: 'ABORTED' }, nodes: { 'dea-1': { status: 'FAILED' }, 'core-1': { status: 'NOT_STARTED' } } });
+    const summary = JSON.parse(stdout) as {
+      status: string;
+      lockReleased: boolean;
+      maintenanceMode: { disabledAt: string | null };
+      execution: { status: string };
+      nodes: Record<string, { status: string }>;
+    };
+    expect(summary).toMatchObject({
+      status: 'FAILED',
+      lockReleased: true,
+      execution: { status: 'ABORTED' },
+      nodes: { 'dea-1': { status: 'FAILED' }, 'core-1': { status: 'NOT_STARTED' } },
+    });
     expect(summary.maintenanceMode.disabledAt).not.toBeNull();
     for (const id of ['dea-1', 'core-1']) {
       const root = join(work, 'nodes', id);
@@ -105,10 +158,19 @@ describe('fleet-upgrade rehearse (CLI)', () => {
     [['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1.0', '--fail', 'nobody:download'], '--fail'],
     [['rehearse', '--cluster', 'does-not-exist.json', '--target-version', '3.1.0'], '--cluster'],
     [['rehearse', '--target-version', '3.1.0'], '--cluster'],
-    [['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '2.9.0'], 'targetVersion: 2.9.0 is older than base-1\'s 3.0.0 and 6 more nodes: that is a downgrade, which needs force'],
-    [['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1.0', '--runbook', '../../etc'], 'runbook: expected one of kato, release-dir'],
+    [
+      ['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '2.9.0'],
+      "targetVersion: 2.9.0 is older than base-1's 3.0.0 and 6 more nodes: that is a downgrade, which needs force",
+    ],
+    [
+      ['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1.0', '--runbook', '../../etc'],
+      'runbook: expected one of kato, release-dir',
+    ],
     [['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1.0', '--https-proxy', 'http://10.0.0.1:3128'], 'httpsProxy'],
-    [['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1.0', '--approval-timeout-minutes', '30000'], 'approval.timeoutMinutes: expected at most 10080 minutes'],
+    [
+      ['rehearse', '--cluster', 'examples/demo-cluster.json', '--target-version', '3.1.0', '--approval-timeout-minutes', '30000'],
+      'approval.timeoutMinutes: expected at most 10080 minutes',
+    ],
     [['frobnicate'], 'unknown command'],
   ])('exits 2 on bad input %j, naming %s, touching nothing', async (args, named) => {
     const { code, stdout, stderr } = await cli(...args, '--workdir', join(dir, 'untouched'));
@@ -123,11 +185,16 @@ describe('a cluster too large for one run (CLI)', () => {
   // 2,600 ids of 63 characters: within the execution input's 256 KiB, past what one run's state holds.
   const tooLarge = async () => {
     const file = join(dir, 'too-large.json');
-    const nodes = Array.from({ length: 2600 }, (_, i) => ({ id: `node-${String(i).padStart(58, '0')}`, roles: [i === 0 ? 'primary' : 'dea'], version: '3.0.0' }));
+    const nodes = Array.from({ length: 2600 }, (_, i) => ({
+      id: `node-${String(i).padStart(58, '0')}`,
+      roles: [i === 0 ? 'primary' : 'dea'],
+      version: '3.0.0',
+    }));
     await writeFile(file, JSON.stringify({ cluster: 'too-large', nodes }));
     return file;
   };
-  const refusal = /^fleet-upgrade: nodes: 2,600 nodes would make the run's state [0-9,]+ bytes in the window .* at most 2,[0-9]{3} nodes with ids of 63 characters fit one run\. Nothing was changed: split the cluster/;
+  const refusal =
+    /^fleet-upgrade: nodes: 2,600 nodes would make the run's state [0-9,]+ bytes in the window .* at most 2,[0-9]{3} nodes with ids of 63 characters fit one run\. Nothing was changed: split the cluster/;
 
   it('plan says so with exit 2', async () => {
     const { code, stdout, stderr } = await cli('plan', '--cluster', await tooLarge(), '--target-version', '3.2.0');

@@ -32,7 +32,9 @@ afterAll(async () => {
 describe('one run per cluster', () => {
   it('of two concurrent starts, one upgrades and the other is refused at the lock, naming the running run', async () => {
     const input = JSON.stringify({ cluster: 'race', targetVersion: '3.1.0', nodes: CLUSTER.nodes.map(({ id, roles }) => ({ id, roles })) });
-    const started = await Promise.all(['race-a', 'race-b'].map((name) => sfn.send(new StartExecutionCommand({ stateMachineArn: runtime.stateMachineArn, name, input }))));
+    const started = await Promise.all(
+      ['race-a', 'race-b'].map((name) => sfn.send(new StartExecutionCommand({ stateMachineArn: runtime.stateMachineArn, name, input }))),
+    );
     await runtime.idle();
     const ended = await Promise.all(started.map((s) => sfn.send(new DescribeExecutionCommand({ executionArn: s.executionArn }))));
     const winner = ended.find((e) => e.status === 'SUCCEEDED');

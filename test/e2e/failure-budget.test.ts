@@ -29,7 +29,14 @@ describe('failure budget (onFailure rollback-and-continue)', () => {
   it('rolls a failed node back without asking anyone and ends PARTIAL, every other node at the target', { timeout: 300_000 }, async () => {
     const { r, file } = await run('within', { failures: [{ nodeId: 'dea-2', step: 'upgrade', times: Number.POSITIVE_INFINITY }], maxFailedNodes: 1 });
     expect(r.summary.status).toBe('PARTIAL');
-    expect(statuses(r)).toEqual({ 'dea-1': 'UPGRADED', 'dea-2': 'ROLLED_BACK', 'dea-3': 'UPGRADED', 'dea-4': 'UPGRADED', 'ctl-1': 'UPGRADED', 'core-1': 'UPGRADED' });
+    expect(statuses(r)).toEqual({
+      'dea-1': 'UPGRADED',
+      'dea-2': 'ROLLED_BACK',
+      'dea-3': 'UPGRADED',
+      'dea-4': 'UPGRADED',
+      'ctl-1': 'UPGRADED',
+      'core-1': 'UPGRADED',
+    });
     expect(await versionOf(r, 'dea-2')).toBe('3.0.0');
     expect(r.summary.nodes['dea-2']?.decided).toEqual({ decision: 'skip', by: 'policy: onFailure=rollback-and-continue (1 of 1 failures)', byTimeout: false });
     // Nobody was asked: no approval request went out, and none waits.
@@ -41,7 +48,8 @@ describe('failure budget (onFailure rollback-and-continue)', () => {
   it('stops the run as abort does at the failure after the budget is spent, even among parallel nodes', { timeout: 300_000 }, async () => {
     // dea-1 and dea-2 upgrade together and both fail: exactly one is rolled back, the other stops the run.
     const { r, file } = await run('over', {
-      concurrency: { dea: 2 }, maxFailedNodes: 1,
+      concurrency: { dea: 2 },
+      maxFailedNodes: 1,
       failures: ['dea-1', 'dea-2'].map((nodeId) => ({ nodeId, step: 'upgrade', times: Number.POSITIVE_INFINITY })),
     });
     expect(r.summary.status).toBe('ABORTED');

@@ -33,7 +33,14 @@ afterAll(async () => {
 async function run(name: string, opts: Partial<RehearsalOptions>, deas = 2): Promise<RehearsalResult> {
   await mkdir('.tmp', { recursive: true });
   const c = cluster(name, deas);
-  const r = await rehearse({ cluster: c, targetVersion: '3.1.0', workdir: await mkdtemp(join('.tmp', `e2e-health-${name}-`)), dynamodb, keepServices: true, ...opts });
+  const r = await rehearse({
+    cluster: c,
+    targetVersion: '3.1.0',
+    workdir: await mkdtemp(join('.tmp', `e2e-health-${name}-`)),
+    dynamodb,
+    keepServices: true,
+    ...opts,
+  });
   roots.push(...r.nodeRoots.values());
   expect(await invariantViolations(r, c)).toEqual([]);
   return r;
@@ -47,7 +54,12 @@ describe('health gates', () => {
     expect(r.summary.status).toBe('ABORTED');
     expect(statuses(r)).toEqual({ 'dea-1': 'UPGRADED', 'dea-2': 'NOT_STARTED', 'controller-1': 'NOT_STARTED', 'core-1': 'NOT_STARTED' });
     expect(r.summary.failure).toMatchObject({ error: 'HealthAlarm', message: 'the run stopped: abort decided on health alarm api-5xx by alice@example.com' });
-    expect(r.summary.health).toMatchObject({ alarms: ['api-5xx'], firing: [{ name: 'api-5xx', reason: expect.stringContaining('Threshold Crossed') as string }], decision: 'abort', byTimeout: false });
+    expect(r.summary.health).toMatchObject({
+      alarms: ['api-5xx'],
+      firing: [{ name: 'api-5xx', reason: expect.stringContaining('Threshold Crossed') as string }],
+      decision: 'abort',
+      byTimeout: false,
+    });
     expect(r.summary.maintenanceMode.disabledAt).not.toBeNull();
     const email = r.notifications.find((n) => n.attributes.kind === 'approval');
     expect(email?.subject).toContain('health alarm api-5xx');
@@ -61,7 +73,6 @@ describe('health gates', () => {
     expect(r.summary.health).toMatchObject({ decision: 'continue', decidedBy: 'alice@example.com' });
     expect(r.notifications.filter((n) => n.attributes.kind === 'approval')).toHaveLength(1);
   });
-
 
   it('DEAs two at a time with a 1 s bake: the nodes in flight finish, one question is asked, --decision continue: SUCCEEDED', async () => {
     const r = await run('parallel', { ...alarmAfterDea1, bakeSeconds: 1, concurrency: { dea: 2 }, decisions: ['continue'] }, 3);

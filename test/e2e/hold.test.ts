@@ -69,7 +69,10 @@ describe('a failed node holds the run: no node starts while the operator decides
   it('two nodes failing at once both ask; the run goes on only when both are answered', async () => {
     const { r } = await run('both', {
       concurrency: { dea: 2 },
-      failures: [{ nodeId: 'dea-1', step: 'upgrade', times: Number.POSITIVE_INFINITY }, { nodeId: 'dea-2', step: 'upgrade', times: Number.POSITIVE_INFINITY }],
+      failures: [
+        { nodeId: 'dea-1', step: 'upgrade', times: Number.POSITIVE_INFINITY },
+        { nodeId: 'dea-2', step: 'upgrade', times: Number.POSITIVE_INFINITY },
+      ],
       decisions: ['skip', 'skip'],
     });
     expect(r.notifications.filter((n) => n.attributes.kind === 'approval')).toHaveLength(2);

@@ -39,7 +39,15 @@ async function run(name: string, template: CfnTemplate, progress: string[]): Pro
   const file = join(dir, `${name}.template.json`);
   await writeFile(file, JSON.stringify(template));
   const c = cluster(name);
-  const r = await rehearse({ cluster: c, targetVersion: '3.1.0', workdir: join(dir, name), dynamodb, keepServices: true, template: file, progress: (l) => progress.push(l) });
+  const r = await rehearse({
+    cluster: c,
+    targetVersion: '3.1.0',
+    workdir: join(dir, name),
+    dynamodb,
+    keepServices: true,
+    template: file,
+    progress: (l) => progress.push(l),
+  });
   roots.push(...r.nodeRoots.values());
   // A completion command-finished may not deliver leaves its command waiting, as it would in AWS: that is the defect shown.
   expect((await invariantViolations(r, c)).filter((v) => !/^command .* still PENDING$/.test(v))).toEqual([]);
@@ -72,7 +80,9 @@ describe('the rehearsal enforces IAM from the template it runs', () => {
     expect(r.summary.status).not.toBe('SUCCEEDED');
     expect(r.summary.execution.iam.denied).toBeGreaterThan(0);
     expect(r.summary.failure?.message).toMatch(/AccessDeniedException: command-finished may not states:SendTaskSuccess/);
-    expect(progress.join('\n')).toMatch(/IAM: AccessDeniedException — command-finished \(CommandFinished\w+\) may not states:SendTaskSuccess on arn:aws:states:[^ ]+:stateMachine:FleetUpgrade\/CheckNodes/);
+    expect(progress.join('\n')).toMatch(
+      /IAM: AccessDeniedException — command-finished \(CommandFinished\w+\) may not states:SendTaskSuccess on arn:aws:states:[^ ]+:stateMachine:FleetUpgrade\/CheckNodes/,
+    );
   });
 
   it('refuses a template without the state machine or the SSM document, naming what is missing', async () => {

@@ -67,7 +67,7 @@ describe('the kato runbook', () => {
     result = await run('runbook', { runbook: 'kato', nodePath: [resolve('test/fixtures/fake-kato')] });
   });
 
-  it('upgrades every node through kato commands, in the seed procedure\'s order', async () => {
+  it("upgrades every node through kato commands, in the seed procedure's order", async () => {
     expect(result.summary.status).toBe('SUCCEEDED');
     expect(result.summary.order).toEqual(['dea-1', 'core-1', 'mysql-1']);
     const backup = (id: string) => join(root(result, id), 'var/lib/fleet-upgrade/backups', result.summary.runId, 'data.tgz');
@@ -95,7 +95,7 @@ describe('the kato runbook', () => {
     ]);
   });
 
-  it('leaves kato reporting the target version with the node\'s data intact', async () => {
+  it("leaves kato reporting the target version with the node's data intact", async () => {
     for (const id of ['dea-1', 'core-1', 'mysql-1']) {
       const fake = join(root(result, id), 'var/lib/fake-kato');
       expect((await readFile(join(fake, 'version'), 'utf8')).trim(), id).toBe('3.1.0');
@@ -126,7 +126,11 @@ describe('pre-staging', () => {
     for (const id of ['dea-1', 'core-1', 'mysql-1']) {
       expect(await inspectSandbox(root(result, id)), id).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
     }
-    await expect(store(result).getNodeRecord(result.summary.cluster, 'mysql-1')).resolves.toMatchObject({ status: 'FAILED', version: '3.0.0', roles: ['mysql'] });
+    await expect(store(result).getNodeRecord(result.summary.cluster, 'mysql-1')).resolves.toMatchObject({
+      status: 'FAILED',
+      version: '3.0.0',
+      roles: ['mysql'],
+    });
   });
 
   it('prepareOnly stages the package on every node that needs it and stops: no window', async () => {
@@ -144,7 +148,10 @@ describe('pre-staging', () => {
 
 describe('pre- and post-upgrade validation', () => {
   it('a failing inspect stops the run before the node changes', async () => {
-    const result = await run('inspect-fails', { decisions: ['rollback'], failures: [{ nodeId: 'dea-1', step: 'pre-upgrade-validation', times: Number.POSITIVE_INFINITY }] });
+    const result = await run('inspect-fails', {
+      decisions: ['rollback'],
+      failures: [{ nodeId: 'dea-1', step: 'pre-upgrade-validation', times: Number.POSITIVE_INFINITY }],
+    });
     await expectCleanStop(result, 'ROLLED_BACK');
     expect(result.summary.failure).toMatchObject({ node: 'dea-1', step: 'pre-upgrade-validation' });
     expect(result.summary.nodes['dea-1']).toMatchObject({ status: 'ROLLED_BACK', from: '3.0.0', to: '3.0.0' });
@@ -161,13 +168,18 @@ describe('pre- and post-upgrade validation', () => {
     expect(result.summary.status).toBe('SUCCEEDED');
     const inspect = result.summary.nodes['dea-1']?.steps.find((s) => s.step === 'pre-upgrade-validation');
     expect(inspect).toMatchObject({ status: 'FAILED_IGNORED', exitCode: 1 });
-    expect(inspect?.warnings[0]).toMatch(/pre-upgrade-validation failed \(exit code 1\), ignored as asked \(ignoreInspectFailures\): rehearsal: injected failure/);
+    expect(inspect?.warnings[0]).toMatch(
+      /pre-upgrade-validation failed \(exit code 1\), ignored as asked \(ignoreInspectFailures\): rehearsal: injected failure/,
+    );
     expect(result.summary.warnings).toHaveLength(1);
     expect(await inspectSandbox(root(result, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.1.0', serviceHealthy: true });
   });
 
   it('a failing post-upgrade validation takes the failure path', async () => {
-    const result = await run('post-fails', { decisions: ['rollback'], failures: [{ nodeId: 'core-1', step: 'post-upgrade-validation', times: Number.POSITIVE_INFINITY }] });
+    const result = await run('post-fails', {
+      decisions: ['rollback'],
+      failures: [{ nodeId: 'core-1', step: 'post-upgrade-validation', times: Number.POSITIVE_INFINITY }],
+    });
     await expectCleanStop(result, 'ROLLED_BACK');
     expect(result.summary.failure).toMatchObject({ node: 'core-1', step: 'post-upgrade-validation' });
     expect(result.summary.nodes['dea-1']?.status).toBe('UPGRADED');
@@ -198,7 +210,9 @@ describe('version check', () => {
     const error = await run('downgrade', { cluster: small('downgrade', { 'core-1': '3.2.0', 'dea-1': '3.2.0', 'mysql-1': '3.1.0' }) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputValidationError);
     expect((error as InputValidationError).field).toBe('targetVersion');
-    expect((error as Error).message).toBe("targetVersion: 3.1.0 is older than core-1's 3.2.0 and 1 more node: that is a downgrade, which needs force (--force); nothing was changed");
+    expect((error as Error).message).toBe(
+      "targetVersion: 3.1.0 is older than core-1's 3.2.0 and 1 more node: that is a downgrade, which needs force (--force); nothing was changed",
+    );
   });
 });
 
@@ -235,10 +249,7 @@ describe('per-role concurrency', () => {
   it('upgrades DEA nodes in parallel, never more at once than minHealthy allows', async () => {
     const cluster: ClusterFile = {
       cluster: 'kato-parallel',
-      nodes: [
-        { id: 'core-1', roles: ['primary'], version: '3.0.0' },
-        ...['dea-1', 'dea-2', 'dea-3'].map((id) => ({ id, roles: ['dea'], version: '3.0.0' })),
-      ],
+      nodes: [{ id: 'core-1', roles: ['primary'], version: '3.0.0' }, ...['dea-1', 'dea-2', 'dea-3'].map((id) => ({ id, roles: ['dea'], version: '3.0.0' }))],
     };
     // 3 asked, but 1 of the 3 DEAs must stay in service: 2 at a time.
     const result = await run('parallel', { cluster, concurrency: { dea: 3 }, minHealthy: { dea: 1 } });

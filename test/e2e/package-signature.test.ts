@@ -46,8 +46,15 @@ describe('rehearse --fail dea-2:signature (a package signed by another key)', ()
     expect(result.summary.maintenanceMode).toMatchObject({ enabledAt: null, disabledAt: null });
     expect(result.summary.lockReleased).toBe(true);
     for (const node of cluster.nodes) {
-      expect(await inspectSandbox(result.nodeRoots.get(node.id) as string), node.id).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true, maintenance: false });
-      expect(result.summary.nodes[node.id]?.steps.map((s) => s.step), node.id).not.toContain('upgrade');
+      expect(await inspectSandbox(result.nodeRoots.get(node.id) as string), node.id).toMatchObject({
+        currentLink: 'releases/3.0.0',
+        serviceHealthy: true,
+        maintenance: false,
+      });
+      expect(
+        result.summary.nodes[node.id]?.steps.map((s) => s.step),
+        node.id,
+      ).not.toContain('upgrade');
     }
     expect(await invariantViolations(result, cluster)).toEqual([]);
   });

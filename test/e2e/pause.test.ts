@@ -52,7 +52,13 @@ describe('pause and resume: in-flight nodes finish, no node starts until resume'
   it('a pause not resumed within pauseLimitMinutes stops the run as abort does: ABORTED, dea-1 at the target, the rest untouched', async () => {
     const { r } = await run('limit', { pauseAfter: 'dea-1', pauseLimitMinutes: 0.1 });
     expect(r.summary.status).toBe('ABORTED');
-    expect(statuses(r)).toEqual({ 'dea-1': 'UPGRADED', 'dea-2': 'NOT_STARTED', 'dea-3': 'NOT_STARTED', 'controller-1': 'NOT_STARTED', 'core-1': 'NOT_STARTED' });
+    expect(statuses(r)).toEqual({
+      'dea-1': 'UPGRADED',
+      'dea-2': 'NOT_STARTED',
+      'dea-3': 'NOT_STARTED',
+      'controller-1': 'NOT_STARTED',
+      'core-1': 'NOT_STARTED',
+    });
     expect(r.summary.pause).toMatchObject({ state: 'EXPIRED' });
     expect(r.summary.failure).toMatchObject({ error: 'PauseLimitPassed', message: expect.stringContaining('not resumed within its limit (6 s') });
     expect(r.summary.maintenanceMode.disabledAt).not.toBeNull();

@@ -56,7 +56,15 @@ describe('rehearsal of the demo cluster', () => {
       expect(result.summary.nodes[id], id).toMatchObject({ from: '3.0.0', to: '3.1.0', status: 'UPGRADED' });
     }
     expect(result.summary.nodes['dea-1']?.steps.map((s) => s.step)).toEqual([
-      'self-update', 'version-check', 'pre-upgrade-validation', 'download', 'retire', 'backup', 'upgrade', 'restart', 'post-upgrade-validation',
+      'self-update',
+      'version-check',
+      'pre-upgrade-validation',
+      'download',
+      'retire',
+      'backup',
+      'upgrade',
+      'restart',
+      'post-upgrade-validation',
     ]);
     expect(result.summary.nodes['controller-1']?.steps.map((s) => s.step)).not.toContain('retire');
   });
@@ -64,7 +72,13 @@ describe('rehearsal of the demo cluster', () => {
   it('leaves every node at the target release, its service healthy and its state intact', async () => {
     for (const node of demo.nodes) {
       const seen = await inspectSandbox(result.nodeRoots.get(node.id) as string);
-      expect(seen, node.id).toMatchObject({ currentLink: 'releases/3.1.0', currentVersion: '3.1.0', serviceHealthy: true, heartbeatVersion: '3.1.0', maintenance: false });
+      expect(seen, node.id).toMatchObject({
+        currentLink: 'releases/3.1.0',
+        currentVersion: '3.1.0',
+        serviceHealthy: true,
+        heartbeatVersion: '3.1.0',
+        maintenance: false,
+      });
       expect(JSON.parse(seen.stateJson ?? 'null'), node.id).toEqual(node.state);
     }
   });
@@ -81,7 +95,12 @@ describe('rehearsal of the demo cluster', () => {
   it('records every node version and the run in DynamoDB', async () => {
     const s = store(result);
     for (const node of demo.nodes) {
-      await expect(s.getNodeRecord('e2e-happy', node.id)).resolves.toMatchObject({ version: '3.1.0', previousVersion: '3.0.0', status: 'UPGRADED', lastRun: result.summary.runId });
+      await expect(s.getNodeRecord('e2e-happy', node.id)).resolves.toMatchObject({
+        version: '3.1.0',
+        previousVersion: '3.0.0',
+        status: 'UPGRADED',
+        lastRun: result.summary.runId,
+      });
     }
     await expect(s.getRun('e2e-happy', result.summary.runId)).resolves.toMatchObject({ status: 'SUCCEEDED' });
     await expect(s.getLock('e2e-happy')).resolves.toBeNull();
@@ -96,7 +115,6 @@ describe('rehearsal of the demo cluster', () => {
     expect(result.summary.execution.childEvents).toBeGreaterThan(result.summary.execution.stateTransitions);
     expect(result.summary.execution.events).toBeLessThan(80);
   });
-
 });
 
 describe('a cluster already at the target version', () => {
@@ -105,7 +123,10 @@ describe('a cluster already at the target version', () => {
     const result = await run('skip', { cluster: { ...atTarget, cluster: 'e2e-skip' } });
     expect(result.summary.status).toBe('SUCCEEDED');
     expect(result.summary.counts).toMatchObject({ upgraded: 0, skipped: 7 });
-    expect(result.summary.nodes['dea-1']?.steps.map((s) => [s.step, s.status])).toEqual([['self-update', 'SUCCEEDED'], ['version-check', 'NOTHING_TO_DO']]);
+    expect(result.summary.nodes['dea-1']?.steps.map((s) => [s.step, s.status])).toEqual([
+      ['self-update', 'SUCCEEDED'],
+      ['version-check', 'NOTHING_TO_DO'],
+    ]);
     await expect(store(result).getNodeRecord('e2e-skip', 'dea-1')).resolves.toMatchObject({ status: 'SKIPPED', version: '3.1.0' });
     // Nothing to upgrade: maintenance mode is never switched on, and the lock is released.
     expect(result.summary.maintenanceMode).toMatchObject({ enabledAt: null, disabledAt: null });
@@ -126,7 +147,12 @@ describe('a failing step', () => {
   it('stops the run cleanly: FAILED, the failed step and its output in the summary, later nodes untouched', async () => {
     expect(result.summary.status).toBe('ROLLED_BACK');
     expect(result.summary.execution.status).toBe('FAILED');
-    expect(result.summary.failure).toMatchObject({ node: 'dea-2', step: 'backup', exitCode: 1, outputTail: expect.stringContaining('injected failure of backup on dea-2') });
+    expect(result.summary.failure).toMatchObject({
+      node: 'dea-2',
+      step: 'backup',
+      exitCode: 1,
+      outputTail: expect.stringContaining('injected failure of backup on dea-2'),
+    });
     expect(result.summary.nodes['dea-1']).toMatchObject({ status: 'UPGRADED', to: '3.1.0' });
     expect(result.summary.nodes['dea-2']).toMatchObject({ status: 'ROLLED_BACK', from: '3.0.0', to: '3.0.0' });
     for (const id of ['controller-1', 'router-1', 'base-1', 'core-1', 'mysql-1']) {

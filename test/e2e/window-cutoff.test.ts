@@ -46,7 +46,11 @@ describe('window cutoff (notAfter)', () => {
     const notAfter = new Date(Date.now() + 30 * 60_000).toISOString();
     const first = await rehearse({ cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, runId: 'window-first', notAfter });
     expect(first.summary.status).toBe('INCOMPLETE');
-    expect(Object.fromEntries(Object.entries(first.summary.nodes).map(([id, n]) => [id, n.status]))).toEqual({ 'dea-1': 'UPGRADED', 'dea-2': 'UPGRADED', 'core-1': 'NOT_STARTED' });
+    expect(Object.fromEntries(Object.entries(first.summary.nodes).map(([id, n]) => [id, n.status]))).toEqual({
+      'dea-1': 'UPGRADED',
+      'dea-2': 'UPGRADED',
+      'core-1': 'NOT_STARTED',
+    });
     expect(first.summary.cutoff).toMatchObject({ nodeId: 'core-1' });
     expect(first.summary.failure).toMatchObject({ error: 'WindowCutoff', node: 'core-1' });
     expect(first.summary.failure?.message).toMatch(/^window cutoff: core-1 would finish about .* \(estimated 1h 00m\), after notAfter/);
@@ -58,9 +62,21 @@ describe('window cutoff (notAfter)', () => {
     const [kept] = await new WindowStore(new Table(documentClient(), TABLE_NAME)).recentDurations('window', undefined, 1);
     expect(kept?.byRole.dea).toHaveLength(2);
 
-    const resumed = await rehearse({ cluster, targetVersion: '3.1.0', workdir, dynamodb, keepServices: true, runId: 'window-second', resumeFrom: 'window-first' });
+    const resumed = await rehearse({
+      cluster,
+      targetVersion: '3.1.0',
+      workdir,
+      dynamodb,
+      keepServices: true,
+      runId: 'window-second',
+      resumeFrom: 'window-first',
+    });
     expect(resumed.summary.status).toBe('SUCCEEDED');
-    expect(Object.fromEntries(Object.entries(resumed.summary.nodes).map(([id, n]) => [id, n.status]))).toEqual({ 'dea-1': 'SKIPPED', 'dea-2': 'SKIPPED', 'core-1': 'UPGRADED' });
+    expect(Object.fromEntries(Object.entries(resumed.summary.nodes).map(([id, n]) => [id, n.status]))).toEqual({
+      'dea-1': 'SKIPPED',
+      'dea-2': 'SKIPPED',
+      'core-1': 'UPGRADED',
+    });
     expect(await invariantViolations(resumed, cluster, { versionsBefore: { 'dea-1': '3.1.0', 'dea-2': '3.1.0' } })).toEqual([]);
   });
 
@@ -68,7 +84,15 @@ describe('window cutoff (notAfter)', () => {
     const fresh: ClusterFile = { ...cluster, cluster: 'window-fresh' };
     const dir = await mkdtemp(join('.tmp', 'e2e-window-fresh-'));
     try {
-      const r = await rehearse({ cluster: fresh, targetVersion: '3.1.0', workdir: dir, dynamodb, keepServices: true, runId: 'window-fresh', notAfter: new Date(Date.now() + 10 * 60_000).toISOString() });
+      const r = await rehearse({
+        cluster: fresh,
+        targetVersion: '3.1.0',
+        workdir: dir,
+        dynamodb,
+        keepServices: true,
+        runId: 'window-fresh',
+        notAfter: new Date(Date.now() + 10 * 60_000).toISOString(),
+      });
       expect(r.summary.status).toBe('INCOMPLETE');
       expect(r.summary.counts.notStarted).toBe(3);
       expect(r.summary.failure?.message).toMatch(/^window cutoff: dea-1 would finish about .* \(estimated 20m 00s\)/);

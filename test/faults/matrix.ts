@@ -15,7 +15,19 @@ import { groupByRole } from '../../core/role-order.js';
  * The faults of issue 7's matrix, plus the status-event faults of its "lost or late events", plus the window
  * cutoff (issue 19: no fault on a node, the clock runs out).
  */
-export const FAULTS = ['fails', 'fails-once', 'hangs', 'offline', 'checksum', 'lambda-throws', 'lost-event', 'duplicate-event', 'stray-event', 'cutoff', 'gate'] as const;
+export const FAULTS = [
+  'fails',
+  'fails-once',
+  'hangs',
+  'offline',
+  'checksum',
+  'lambda-throws',
+  'lost-event',
+  'duplicate-event',
+  'stray-event',
+  'cutoff',
+  'gate',
+] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /** One role per group of the default order; `mysql` matches no role (the `unmatched` group). */
@@ -60,7 +72,23 @@ const nodeOf = (role: string) => (role === 'primary' ? 'core-1' : `${role}-1`);
 const ONE_ENTRY_OF_CRASHES = 3;
 
 /** A case's id: what it does, in the words of `--filter` (`dea-1 upgrade fails skip`, `dea-1 upgrade fails budget`). */
-const withId = (c: Omit<FaultCase, 'id'>): FaultCase => ({ ...c, id: [c.node, c.step, c.fault, c.viaRollback ? 'in-rollback' : '', c.parallel ? 'parallel' : '', c.only ? 'only' : '', c.ignored ? 'ignored' : '', c.decision ?? '', c.policy ?? '', c.gate ?? ''].filter(Boolean).join(' ') });
+const withId = (c: Omit<FaultCase, 'id'>): FaultCase => ({
+  ...c,
+  id: [
+    c.node,
+    c.step,
+    c.fault,
+    c.viaRollback ? 'in-rollback' : '',
+    c.parallel ? 'parallel' : '',
+    c.only ? 'only' : '',
+    c.ignored ? 'ignored' : '',
+    c.decision ?? '',
+    c.policy ?? '',
+    c.gate ?? '',
+  ]
+    .filter(Boolean)
+    .join(' '),
+});
 
 /** Every case of the matrix: every step × one node of every role × every fault × each decision where one is asked. */
 export function faultCases(): FaultCase[] {
@@ -69,7 +97,8 @@ export function faultCases(): FaultCase[] {
   for (const role of MATRIX_ROLES) {
     const node = nodeOf(role);
     for (const step of CHECKS) {
-      for (const fault of [...FAILING, ...EVENT_FAULTS]) add({ role, node, step, fault, expectedStatus: EVENT_FAULTS.includes(fault) ? 'SUCCEEDED' : 'FAILED' });
+      for (const fault of [...FAILING, ...EVENT_FAULTS])
+        add({ role, node, step, fault, expectedStatus: EVENT_FAULTS.includes(fault) ? 'SUCCEEDED' : 'FAILED' });
     }
     for (const step of WINDOW) {
       if (step === 'retire' && role !== 'dea') continue;
@@ -86,14 +115,24 @@ export function faultCases(): FaultCase[] {
     for (const fault of FAILING) {
       for (const decision of ['rollback', 'skip'] as const) {
         const restored = fault !== 'fails';
-        add({ role, node, step: 'rollback', fault, decision, viaRollback: true, expectedStatus: restored ? (decision === 'skip' ? 'PARTIAL' : 'ROLLED_BACK') : 'FAILED' });
+        add({
+          role,
+          node,
+          step: 'rollback',
+          fault,
+          decision,
+          viaRollback: true,
+          expectedStatus: restored ? (decision === 'skip' ? 'PARTIAL' : 'ROLLED_BACK') : 'FAILED',
+        });
       }
     }
   }
   // A parallel group: while the operator decides about dea-1, dea-2 finishes and no further DEA starts.
   for (const fault of ['fails', 'fails-once'] as const) {
     for (const decision of DECISIONS) {
-      const expectedStatus = { retry: fault === 'fails-once' ? 'SUCCEEDED' : 'ROLLED_BACK', rollback: 'ROLLED_BACK', skip: 'PARTIAL', abort: 'ABORTED' }[decision];
+      const expectedStatus = { retry: fault === 'fails-once' ? 'SUCCEEDED' : 'ROLLED_BACK', rollback: 'ROLLED_BACK', skip: 'PARTIAL', abort: 'ABORTED' }[
+        decision
+      ];
       add({ role: 'dea', node: 'dea-1', step: 'upgrade', fault, decision, parallel: true, expectedStatus });
     }
   }
@@ -107,7 +146,15 @@ export function faultCases(): FaultCase[] {
   add({ role: 'all', node: 'core-1', step: 'download', fault: 'checksum', expectedStatus: 'FAILED' });
   // A subset run (`only`): each decision about its failed node, the core node out of the run yet switching maintenance mode.
   for (const decision of DECISIONS) {
-    add({ role: 'dea', node: 'dea-1', step: 'upgrade', fault: 'fails', decision, only: true, expectedStatus: { retry: 'ROLLED_BACK', rollback: 'ROLLED_BACK', skip: 'PARTIAL', abort: 'ABORTED' }[decision] });
+    add({
+      role: 'dea',
+      node: 'dea-1',
+      step: 'upgrade',
+      fault: 'fails',
+      decision,
+      only: true,
+      expectedStatus: { retry: 'ROLLED_BACK', rollback: 'ROLLED_BACK', skip: 'PARTIAL', abort: 'ABORTED' }[decision],
+    });
   }
   // kato's --ignore-inspect-failures: either validation failing is a warning, the run succeeds without asking.
   for (const step of ['pre-upgrade-validation', 'post-upgrade-validation'] as const) {
@@ -116,7 +163,14 @@ export function faultCases(): FaultCase[] {
   cases.push(...unattendedCases());
   // The run's own holds (issue 19): each question answered either way, a pause resumed or left past its limit.
   for (const gate of ['canary-continue', 'canary-abort', 'health-continue', 'health-abort', 'pause-resume', 'pause-expires'] as const) {
-    add({ role: 'dea', node: 'dea-1', step: 'post-upgrade-validation', fault: 'gate', gate, expectedStatus: gate.endsWith('continue') || gate === 'pause-resume' ? 'SUCCEEDED' : 'ABORTED' });
+    add({
+      role: 'dea',
+      node: 'dea-1',
+      step: 'post-upgrade-validation',
+      fault: 'gate',
+      gate,
+      expectedStatus: gate.endsWith('continue') || gate === 'pause-resume' ? 'SUCCEEDED' : 'ABORTED',
+    });
   }
   return cases;
 }
@@ -152,9 +206,13 @@ function unattendedCases(): FaultCase[] {
 /** The cluster a case runs on: the faulted node and the core node (plus a node after it when the core is faulted). */
 export function caseCluster(c: FaultCase): ClusterFile {
   const node = (id: string, role: string) => ({ id, roles: [role], version: '3.0.0', state: { node: id, data: `state of ${id} – must survive` } });
-  const nodes = c.parallel ? [...['dea-1', 'dea-2', 'dea-3', 'dea-4'].map((id) => node(id, 'dea')), node('core-1', 'primary')]
-    : c.only ? [node(c.node, c.role), node('dea-2', 'dea'), node('core-1', 'primary')]
-    : c.node === 'core-1' ? [node('core-1', 'primary'), node('mysql-1', 'mysql')] : [node(c.node, c.role), node('core-1', 'primary')];
+  const nodes = c.parallel
+    ? [...['dea-1', 'dea-2', 'dea-3', 'dea-4'].map((id) => node(id, 'dea')), node('core-1', 'primary')]
+    : c.only
+      ? [node(c.node, c.role), node('dea-2', 'dea'), node('core-1', 'primary')]
+      : c.node === 'core-1'
+        ? [node('core-1', 'primary'), node('mysql-1', 'mysql')]
+        : [node(c.node, c.role), node('core-1', 'primary')];
   return { cluster: `faults-${c.id.replace(/[^a-z0-9]+/g, '-')}`.slice(0, 60), nodes };
 }
 
@@ -178,24 +236,39 @@ export function caseOptions(c: FaultCase): Partial<RehearsalOptions> {
   };
   const faultOf = (step: StepId): Partial<RehearsalOptions> => {
     switch (c.fault) {
-      case 'fails': return ssm('fail', Number.POSITIVE_INFINITY, step);
-      case 'fails-once': return ssm('fail', 1, step);
-      case 'hangs': return ssm('hang', 1, step);
-      case 'offline': return ssm('offline', 1, step);
-      case 'lost-event': return ssm('lost-event', 1, step);
-      case 'duplicate-event': return ssm('duplicate-event', 1, step);
-      case 'stray-event': return ssm('stray-event', 1, step);
-      case 'lambda-throws': return { lambdaFaults: [{ handler: 'run-step', times: ONE_ENTRY_OF_CRASHES, step, nodeId: c.node }] };
-      case 'checksum': return { corruptPackage: true };
+      case 'fails':
+        return ssm('fail', Number.POSITIVE_INFINITY, step);
+      case 'fails-once':
+        return ssm('fail', 1, step);
+      case 'hangs':
+        return ssm('hang', 1, step);
+      case 'offline':
+        return ssm('offline', 1, step);
+      case 'lost-event':
+        return ssm('lost-event', 1, step);
+      case 'duplicate-event':
+        return ssm('duplicate-event', 1, step);
+      case 'stray-event':
+        return ssm('stray-event', 1, step);
+      case 'lambda-throws':
+        return { lambdaFaults: [{ handler: 'run-step', times: ONE_ENTRY_OF_CRASHES, step, nodeId: c.node }] };
+      case 'checksum':
+        return { corruptPackage: true };
       // With an hour's estimate recorded for the node after the faulted one (caseHistory), 30 minutes fit one node;
       // without history (the core node's case), 10 minutes fit none.
-      case 'cutoff': return { notAfter: new Date(Date.now() + (c.step === 'maintenance-on' ? 10 : 30) * 60_000).toISOString() };
-      case 'gate': return gateOptions(c);
+      case 'cutoff':
+        return { notAfter: new Date(Date.now() + (c.step === 'maintenance-on' ? 10 : 30) * 60_000).toISOString() };
+      case 'gate':
+        return gateOptions(c);
     }
   };
   if (c.viaRollback) {
     const rollbackFault = faultOf('rollback');
-    return { ...base, ...rollbackFault, failures: [{ nodeId: c.node, step: 'post-upgrade-validation', times: Number.POSITIVE_INFINITY, kind: 'fail' }, ...(rollbackFault.failures ?? [])] };
+    return {
+      ...base,
+      ...rollbackFault,
+      failures: [{ nodeId: c.node, step: 'post-upgrade-validation', times: Number.POSITIVE_INFINITY, kind: 'fail' }, ...(rollbackFault.failures ?? [])],
+    };
   }
   if (c.parallel && c.policy === 'over-budget') {
     // dea-2 fails alongside dea-1: one of them spends the budget of 1, the other stops the run.
@@ -240,9 +313,25 @@ export async function runCase(c: FaultCase, dynamodb: LocalDynamoDb, tmp = '.tmp
     await Promise.all([...r.nodeRoots.values()].map((root) => stopService(root)));
     const status = r.summary.status;
     const failure = r.summary.failure === null ? {} : { error: `${r.summary.failure.error}: ${r.summary.failure.message}`.slice(0, 400) };
-    return { id: c.id, status, expectedStatus: c.expectedStatus, violations, passed: violations.length === 0 && status === c.expectedStatus, durationMs: Date.now() - started, ...failure };
+    return {
+      id: c.id,
+      status,
+      expectedStatus: c.expectedStatus,
+      violations,
+      passed: violations.length === 0 && status === c.expectedStatus,
+      durationMs: Date.now() - started,
+      ...failure,
+    };
   } catch (error) {
-    return { id: c.id, status: 'ERROR', expectedStatus: c.expectedStatus, violations: [], passed: false, durationMs: Date.now() - started, error: String(error) };
+    return {
+      id: c.id,
+      status: 'ERROR',
+      expectedStatus: c.expectedStatus,
+      violations: [],
+      passed: false,
+      durationMs: Date.now() - started,
+      error: String(error),
+    };
   } finally {
     await Promise.all(cluster.nodes.map((n) => stopService(join(workdir, 'nodes', n.id))));
     await rm(workdir, { recursive: true, force: true });
@@ -265,7 +354,12 @@ export function resultTable(results: CaseResult[]): string {
     const fault = FAULTS.find((f) => r.id.split(' ').includes(f)) ?? 'other';
     byFault.set(fault, [...(byFault.get(fault) ?? []), r]);
   }
-  const rows = [...byFault.entries()].map(([fault, rs]) => [fault, rs.length, rs.filter((r) => r.passed).length, rs.filter((r) => r.status !== 'ERROR' && r.violations.length === 0).length]);
+  const rows = [...byFault.entries()].map(([fault, rs]) => [
+    fault,
+    rs.length,
+    rs.filter((r) => r.passed).length,
+    rs.filter((r) => r.status !== 'ERROR' && r.violations.length === 0).length,
+  ]);
   rows.push(['all', results.length, results.filter((r) => r.passed).length, results.filter((r) => r.status !== 'ERROR' && r.violations.length === 0).length]);
   const lines = [['fault', 'cases tried', 'passed', 'invariants held'], ...rows.map((r) => r.map(String))];
   const widths = lines[0]?.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length))) ?? [];

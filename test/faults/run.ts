@@ -57,7 +57,9 @@ async function runShard(index: number, count: number): Promise<CaseResult[]> {
       results.push(r);
       // One line per case as it ends: a run cut short (the matrix takes hours) keeps what it learned.
       await appendFile(`${out}.jsonl`, `${JSON.stringify(r)}\n`);
-      process.stdout.write(`[${index + 1}/${count}] ${n + 1}/${mine.length} ${r.passed ? 'ok  ' : 'FAIL'} ${c.id} → ${r.status}${r.passed ? '' : ` (expected ${r.expectedStatus}) ${[...r.violations, r.error ?? ''].join('; ')}`} ${Math.round(r.durationMs / 100) / 10} s\n`);
+      process.stdout.write(
+        `[${index + 1}/${count}] ${n + 1}/${mine.length} ${r.passed ? 'ok  ' : 'FAIL'} ${c.id} → ${r.status}${r.passed ? '' : ` (expected ${r.expectedStatus}) ${[...r.violations, r.error ?? ''].join('; ')}`} ${Math.round(r.durationMs / 100) / 10} s\n`,
+      );
     }
   } finally {
     await dynamodb.stop();
@@ -76,7 +78,16 @@ if (shard !== undefined) {
   const parts = await Promise.all(
     Array.from({ length: jobs }, (_, k) => {
       const file = join('test-output', `fault-matrix.part${k + 1}.json`);
-      const cmd = [process.argv[1] as string, '--shard', `${k + 1}/${jobs}`, '--out', file, ...(filter ? ['--filter', filter] : []), ...(match ? ['--match', match] : []), ...(args.includes('--spread') ? ['--spread'] : [])];
+      const cmd = [
+        process.argv[1] as string,
+        '--shard',
+        `${k + 1}/${jobs}`,
+        '--out',
+        file,
+        ...(filter ? ['--filter', filter] : []),
+        ...(match ? ['--match', match] : []),
+        ...(args.includes('--spread') ? ['--spread'] : []),
+      ];
       return new Promise<CaseResult[]>((resolve, reject) => {
         const child = spawn(process.execPath, [...process.execArgv, ...cmd], { stdio: ['ignore', 'inherit', 'inherit'] });
         child.on('exit', (code) => {
@@ -87,8 +98,12 @@ if (shard !== undefined) {
     }),
   );
   const results = parts.flat();
-  await writeFile(out, `${JSON.stringify({ finishedAt: new Date().toISOString(), durationMs: Date.now() - started, cases: results.length, passed: results.filter((r) => r.passed).length, results }, null, 2)}\n`);
+  await writeFile(
+    out,
+    `${JSON.stringify({ finishedAt: new Date().toISOString(), durationMs: Date.now() - started, cases: results.length, passed: results.filter((r) => r.passed).length, results }, null, 2)}\n`,
+  );
   process.stdout.write(`\n${resultTable(results)}\n\n${Math.round((Date.now() - started) / 1000)} s; details in ${out}\n`);
-  for (const r of results.filter((x) => !x.passed)) process.stdout.write(`FAILED ${r.id}: ${r.status} (expected ${r.expectedStatus}) ${[...r.violations, r.error ?? ''].join('; ')}\n`);
+  for (const r of results.filter((x) => !x.passed))
+    process.stdout.write(`FAILED ${r.id}: ${r.status} (expected ${r.expectedStatus}) ${[...r.violations, r.error ?? ''].join('; ')}\n`);
   process.exitCode = results.every((r) => r.passed) ? 0 : 1;
 }

@@ -38,11 +38,17 @@ afterAll(async () => {
 });
 
 describe('the approval deadline', () => {
-  it('is the task\'s own: entered time plus the approval timeout, and the link expires no later', async () => {
-    const run = runContext(parseInput({ cluster: 'deadline', targetVersion: '3.1.0', nodes: [{ id: 'dea-1', roles: ['dea'] }], approval: { timeoutMinutes: 5 } }), 'deadline-run', '2026-11-24T10:00:00.000Z');
+  it("is the task's own: entered time plus the approval timeout, and the link expires no later", async () => {
+    const run = runContext(
+      parseInput({ cluster: 'deadline', targetVersion: '3.1.0', nodes: [{ id: 'dea-1', roles: ['dea'] }], approval: { timeoutMinutes: 5 } }),
+      'deadline-run',
+      '2026-11-24T10:00:00.000Z',
+    );
     // Step Functions entered the state 90 s before the function got to ask.
     const enteredAt = new Date(Date.now() - 90_000).toISOString();
-    const asked = (await requestApproval({ action: 'ask', taskToken: 'token-deadline', node: { id: 'dea-1' }, run, failedStep: 'upgrade', enteredAt })) as { asked: string };
+    const asked = (await requestApproval({ action: 'ask', taskToken: 'token-deadline', node: { id: 'dea-1' }, run, failedStep: 'upgrade', enteredAt })) as {
+      asked: string;
+    };
     const deadline = Date.parse(enteredAt) + 300_000;
     const approval = await store().getApproval(asked.asked);
     expect(Date.parse(approval?.expiresAt ?? '')).toBe(deadline);

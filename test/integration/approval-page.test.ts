@@ -54,13 +54,25 @@ describe('approval page (local approval server, the local DynamoDB, local Step F
     const res = await fetch(link);
     const html = await res.text();
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    expect(res.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(html).toMatch(/^<!doctype html>\n<html lang="en">/);
-    for (const fact of ['demo', request.runId, 'dea-2', 'dea, stager', 'Post-upgrade validation', '3.0.0 → 3.1.0', 'backup-demo-3.1.0-20261125T020000', 'dea-1']) expect(html).toContain(fact);
+    for (const fact of [
+      'demo',
+      request.runId,
+      'dea-2',
+      'dea, stager',
+      'Post-upgrade validation',
+      '3.0.0 → 3.1.0',
+      'backup-demo-3.1.0-20261125T020000',
+      'dea-1',
+    ])
+      expect(html).toContain(fact);
     expect(html).toMatch(/<dt>Exit code<\/dt><dd>3<\/dd>/);
     expect(html).toContain('then the run decides <strong>rollback</strong>');
     // Untrusted output is escaped, and the page loads nothing from anywhere.
@@ -119,7 +131,13 @@ describe('approval page (local approval server, the local DynamoDB, local Step F
     expect(html).toContain('Your decision (retry) reached the run after it had stopped waiting for one');
     expect(html).not.toContain('Decision recorded');
     const recorded = await store().getApproval(request.approvalId);
-    expect(recorded).toMatchObject({ state: 'DECIDED', decision: 'rollback', decidedBy: 'timeout', byTimeout: true, lateAttempt: { decision: 'retry', by: 'approval page (127.0.0.1)' } });
+    expect(recorded).toMatchObject({
+      state: 'DECIDED',
+      decision: 'rollback',
+      decidedBy: 'timeout',
+      byTimeout: true,
+      lateAttempt: { decision: 'retry', by: 'approval page (127.0.0.1)' },
+    });
     expect(Date.parse(recorded?.lateAttempt?.at ?? '')).not.toBeNaN();
     expect((await store().pendingApprovals()).map((a) => a.approvalId)).not.toContain(request.approvalId);
     // The link now shows what the run applied, and when, never the late attempt as the decision.
@@ -172,7 +190,12 @@ describe('approval page (local approval server, the local DynamoDB, local Step F
     const { request, token, link } = await openApproval(store(), tokens, server.url);
     const task = watch(token);
     const fields = linkFields(link);
-    for (const bad of [`${server.url}?id=${fields.id}&exp=${fields.exp}`, `${server.url}?id=../etc&exp=1&sig=${fields.sig}`, `${link}&sig=${fields.sig}`, server.url]) {
+    for (const bad of [
+      `${server.url}?id=${fields.id}&exp=${fields.exp}`,
+      `${server.url}?id=../etc&exp=1&sig=${fields.sig}`,
+      `${link}&sig=${fields.sig}`,
+      server.url,
+    ]) {
       const res = await fetch(bad);
       expect(res.status, bad).toBe(400);
       expect(await res.text()).toContain('This approval link is incomplete');
@@ -181,7 +204,11 @@ describe('approval page (local approval server, the local DynamoDB, local Step F
       const res = await post({ ...fields, decision });
       expect(res.status, decision).toBe(400);
     }
-    const json = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...fields, decision: 'retry' }) });
+    const json = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...fields, decision: 'retry' }),
+    });
     expect(json.status).toBe(400);
     expect(await json.text()).toContain('This is not a decision form');
     expect((await store().getApproval(request.approvalId))?.state).toBe('PENDING');
@@ -198,7 +225,11 @@ describe('approval page (local approval server, the local DynamoDB, local Step F
     const { request, token, link } = await openApproval(store(), tokens, server.url);
     const task = watch(token);
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
-      const res = await fetch(link, { method, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...linkFields(link), decision: 'abort' }).toString() });
+      const res = await fetch(link, {
+        method,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ ...linkFields(link), decision: 'abort' }).toString(),
+      });
       expect(res.status, method).toBe(405);
       expect(res.headers.get('allow')).toBe('GET, HEAD, POST');
       expect(await res.text()).toContain('Method not allowed');

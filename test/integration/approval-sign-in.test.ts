@@ -21,7 +21,12 @@ beforeAll(async () => {
   world = await startApprovalPageWorld();
   tokens = world.tokens;
   idp = await startIdentityProvider({ redirectUri: `${new URL(world.server.url).origin}${APPROVAL_CALLBACK_PATH}`, users });
-  Object.assign(process.env, { APPROVAL_ISSUER: idp.issuer, APPROVAL_CLIENT_ID: idp.clientId, APPROVAL_CLIENT_SECRET: idp.clientSecret, APPROVERS: `${REHEARSAL_APPROVERS},dave@example.com` });
+  Object.assign(process.env, {
+    APPROVAL_ISSUER: idp.issuer,
+    APPROVAL_CLIENT_ID: idp.clientId,
+    APPROVAL_CLIENT_SECRET: idp.clientSecret,
+    APPROVERS: `${REHEARSAL_APPROVERS},dave@example.com`,
+  });
 });
 
 afterAll(async () => {
@@ -43,7 +48,12 @@ async function signIn(link: string, email: string): Promise<string> {
   let form: URLSearchParams | undefined = undefined;
   for (let hop = 0; hop < 20; hop++) {
     if (at.origin !== idp.issuer) break;
-    const res = await fetch(at, { method: form ? 'POST' : 'GET', redirect: 'manual', headers: { cookie: idpCookies, ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) }, ...(form ? { body: form.toString() } : {}) });
+    const res = await fetch(at, {
+      method: form ? 'POST' : 'GET',
+      redirect: 'manual',
+      headers: { cookie: idpCookies, ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      ...(form ? { body: form.toString() } : {}),
+    });
     for (const c of cookiesOf(res)) idpCookies = `${idpCookies}; ${c.split(';')[0]}`;
     form = undefined;
     if (res.status === 200) {
@@ -70,7 +80,10 @@ describe('approval page with sign-in (local OpenID Connect provider)', () => {
     const to = new URL(res.headers.get('location') ?? '');
     expect(to.origin).toBe(idp.issuer);
     expect(Object.fromEntries(to.searchParams)).toMatchObject({
-      client_id: idp.clientId, response_type: 'code', scope: 'openid email profile', code_challenge_method: 'S256',
+      client_id: idp.clientId,
+      response_type: 'code',
+      scope: 'openid email profile',
+      code_challenge_method: 'S256',
       redirect_uri: `${new URL(world.server.url).origin}${APPROVAL_CALLBACK_PATH}`,
     });
     for (const p of ['state', 'nonce', 'code_challenge']) expect(to.searchParams.get(p)).toMatch(/^[A-Za-z0-9_-]{20,}$/);
@@ -80,14 +93,20 @@ describe('approval page with sign-in (local OpenID Connect provider)', () => {
 
   it('refuses a tampered link before any sign-in', async () => {
     const { link } = await openApproval(store(), tokens, world.server.url);
-    const res = await fetch(link.replace(/sig=[0-9a-f]/, (m) => (m.endsWith('0') ? 'sig=1' : 'sig=0')), { redirect: 'manual' });
+    const res = await fetch(
+      link.replace(/sig=[0-9a-f]/, (m) => (m.endsWith('0') ? 'sig=1' : 'sig=0')),
+      { redirect: 'manual' },
+    );
     expect(res.status).toBe(403);
   });
 
   it('lets an approver (by group) decide, and records who: issuer, subject and email', async () => {
     const { request, token, link } = await openApproval(store(), tokens, world.server.url);
     const output = tokens.wait(token);
-    expect(await answerThroughPage(link, 'rollback', { signIn: { email: 'alice@example.com', password } })).toEqual({ decision: 'rollback', confirmation: 'Decision recorded: rollback' });
+    expect(await answerThroughPage(link, 'rollback', { signIn: { email: 'alice@example.com', password } })).toEqual({
+      decision: 'rollback',
+      confirmation: 'Decision recorded: rollback',
+    });
     const identity = { issuer: idp.issuer, subject: 'alice@example.com', email: 'alice@example.com' };
     expect(await output).toMatchObject({ decision: 'rollback', decidedBy: 'alice@example.com', decidedIdentity: identity });
     expect(await store().getApproval(request.approvalId)).toMatchObject({ state: 'DECIDED', decidedBy: 'alice@example.com', decidedIdentity: identity });
@@ -112,11 +131,15 @@ describe('approval page with sign-in (local OpenID Connect provider)', () => {
     expect((await store().getApproval(request.approvalId))?.state).toBe('PENDING');
   });
 
-  it('refuses a POST without a session (401), with another session\'s form (403) and from a non-approver (403)', async () => {
+  it("refuses a POST without a session (401), with another session's form (403) and from a non-approver (403)", async () => {
     const { request, link } = await openApproval(store(), tokens, world.server.url);
     const fields = Object.fromEntries(new URL(link).searchParams);
     const post = (cookie: string, extra: Record<string, string>) =>
-      fetch(world.server.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) }, body: new URLSearchParams({ ...fields, decision: 'skip', ...extra }).toString() });
+      fetch(world.server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
+        body: new URLSearchParams({ ...fields, decision: 'skip', ...extra }).toString(),
+      });
     expect((await post('', {})).status).toBe(401);
     const alice = await signIn(link, 'alice@example.com');
     const page = await (await fetch(link, { headers: { cookie: alice } })).text();
@@ -149,6 +172,8 @@ describe('approval page with sign-in (local OpenID Connect provider)', () => {
 
   it('refuses a wrong password at the provider', async () => {
     const { link } = await openApproval(store(), tokens, world.server.url);
-    await expect(answerThroughPage(link, 'skip', { signIn: { email: 'alice@example.com', password: 'wrong' } })).rejects.toThrow(/signing in as alice@example.com failed: Unknown email or wrong password/);
+    await expect(answerThroughPage(link, 'skip', { signIn: { email: 'alice@example.com', password: 'wrong' } })).rejects.toThrow(
+      /signing in as alice@example.com failed: Unknown email or wrong password/,
+    );
   });
 });

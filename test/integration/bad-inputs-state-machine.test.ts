@@ -45,9 +45,23 @@ describe('bad input through the state machine', () => {
 
   it.each(overLimit)('%s fails States.DataLimitExceeded before any task runs', async (name, c) => {
     let ran = 0;
-    const handlers = new Map<string, LocalHandler>(Object.keys(parts.handlers).map((id) => [id, async () => { ran += 1; return {}; }]));
+    const handlers = new Map<string, LocalHandler>(
+      Object.keys(parts.handlers).map((id) => [
+        id,
+        async () => {
+          ran += 1;
+          return {};
+        },
+      ]),
+    );
     const tokens = new LocalTaskTokens();
-    const execution = startExecution({ definition: parts.definition, overrides: taskOverrides(parts.definition, handlers, tokens), input: c.value, executionName: `bad-${name}`.slice(0, 80), tokens });
+    const execution = startExecution({
+      definition: parts.definition,
+      overrides: taskOverrides(parts.definition, handlers, tokens),
+      input: c.value,
+      executionName: `bad-${name}`.slice(0, 80),
+      tokens,
+    });
     await expect(execution.result).resolves.toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
     expect(ran).toBe(0);
   });
@@ -56,13 +70,24 @@ describe('bad input through the state machine', () => {
     const touched: string[] = [];
     const handlers = new Map<string, LocalHandler>();
     for (const [logicalId, handler] of Object.entries(parts.handlers)) {
-      handlers.set(logicalId, handler === 'validate-input' ? (LOCAL_HANDLERS['validate-input'] as LocalHandler) : async () => {
-        touched.push(handler);
-        throw new Error(`${handler} must not run for bad input`);
-      });
+      handlers.set(
+        logicalId,
+        handler === 'validate-input'
+          ? (LOCAL_HANDLERS['validate-input'] as LocalHandler)
+          : async () => {
+              touched.push(handler);
+              throw new Error(`${handler} must not run for bad input`);
+            },
+      );
     }
     const tokens = new LocalTaskTokens();
-    const execution = startExecution({ definition: parts.definition, overrides: taskOverrides(parts.definition, handlers, tokens), input: c.value, executionName: `bad-${name}`.slice(0, 80), tokens });
+    const execution = startExecution({
+      definition: parts.definition,
+      overrides: taskOverrides(parts.definition, handlers, tokens),
+      input: c.value,
+      executionName: `bad-${name}`.slice(0, 80),
+      tokens,
+    });
     const outcome = await execution.result;
     expect(outcome.status).toBe('FAILED');
     if (outcome.status !== 'FAILED') return;
@@ -92,13 +117,24 @@ describe('a cluster too large for one run through the state machine', () => {
     const real = new Set(['validate-input', 'lock', 'plan', 'summarize']);
     const handlers = new Map<string, LocalHandler>();
     for (const [logicalId, handler] of Object.entries(parts.handlers)) {
-      handlers.set(logicalId, real.has(handler) ? (LOCAL_HANDLERS[handler] as LocalHandler) : async () => {
-        touched.push(handler);
-        throw new Error(`${handler} must not run for a cluster too large for one run`);
-      });
+      handlers.set(
+        logicalId,
+        real.has(handler)
+          ? (LOCAL_HANDLERS[handler] as LocalHandler)
+          : async () => {
+              touched.push(handler);
+              throw new Error(`${handler} must not run for a cluster too large for one run`);
+            },
+      );
     }
     const tokens = new LocalTaskTokens();
-    const execution = startExecution({ definition: parts.definition, overrides: taskOverrides(parts.definition, handlers, tokens), input, executionName: 'too-large-run', tokens });
+    const execution = startExecution({
+      definition: parts.definition,
+      overrides: taskOverrides(parts.definition, handlers, tokens),
+      input,
+      executionName: 'too-large-run',
+      tokens,
+    });
     const outcome = await execution.result;
     expect(outcome).toMatchObject({ status: 'FAILED', error: 'InputValidationError' });
     if (outcome.status !== 'FAILED') return;
@@ -141,15 +177,23 @@ describe('listed nodes of another cluster through the state machine', () => {
     const real = new Set(['validate-input', 'lock', 'plan', 'summarize']);
     const handlers = new Map<string, LocalHandler>();
     for (const [logicalId, handler] of Object.entries(parts.handlers)) {
-      handlers.set(logicalId, real.has(handler) ? (LOCAL_HANDLERS[handler] as LocalHandler) : async () => {
-        touched.push(handler);
-        throw new Error(`${handler} must not run for nodes of another cluster`);
-      });
+      handlers.set(
+        logicalId,
+        real.has(handler)
+          ? (LOCAL_HANDLERS[handler] as LocalHandler)
+          : async () => {
+              touched.push(handler);
+              throw new Error(`${handler} must not run for nodes of another cluster`);
+            },
+      );
     }
     const tokens = new LocalTaskTokens();
     return startExecution({ definition: parts.definition, overrides: taskOverrides(parts.definition, handlers, tokens), input, executionName, tokens }).result;
   };
-  const nodes = [{ id: 'core-1', roles: ['primary'] }, { id: 'dea-1', roles: ['dea'] }];
+  const nodes = [
+    { id: 'core-1', roles: ['primary'] },
+    { id: 'dea-1', roles: ['dea'] },
+  ];
 
   it('refuses a node of another cluster and an untagged node in "Plan upgrade", naming each: nothing recorded, no node touched, the lock released', async () => {
     const touched: string[] = [];
@@ -166,7 +210,11 @@ describe('listed nodes of another cluster through the state machine', () => {
 
   // Discovered nodes are known only to the plan: a role no node has and an id the cluster lacks are refused there.
   it.each([
-    ['a role no node has (a typo)', { roleOrder: ['dea', 'contrller', 'primary'] }, /^roleOrder\[1\]: expected a role that a node of the cluster has: the cluster's roles are dea, primary .*got "contrller"/],
+    [
+      'a role no node has (a typo)',
+      { roleOrder: ['dea', 'contrller', 'primary'] },
+      /^roleOrder\[1\]: expected a role that a node of the cluster has: the cluster's roles are dea, primary .*got "contrller"/,
+    ],
     ['a node of another cluster in only', { only: ['dea-1', 'dea-9'] }, /^only\[1\]: expected the id of one of the cluster's nodes, got "dea-9"/],
   ])('refuses %s in "Plan upgrade" for discovered nodes: nothing recorded, no node touched, the lock released', async (_what, more, cause) => {
     const touched: string[] = [];
@@ -184,7 +232,7 @@ describe('listed nodes of another cluster through the state machine', () => {
     await expect(store.getRun('blue', runId)).resolves.toBeNull();
   });
 
-  it('plans a list of the cluster\'s own nodes (dry run)', async () => {
+  it("plans a list of the cluster's own nodes (dry run)", async () => {
     const touched: string[] = [];
     const outcome = await run({ cluster: 'blue', targetVersion: '3.2.0', nodes, dryRun: true }, 'blue-own-nodes', touched);
     expect(outcome).toMatchObject({ status: 'SUCCEEDED' });

@@ -38,18 +38,36 @@ describe('the failure count (RUN#id / BUDGET)', () => {
 });
 
 describe('window durations and the cutoff (RUN#id / WINDOW)', () => {
-  it('reads the node durations the cluster\'s most recent runs recorded, not the run\'s own', async () => {
+  it("reads the node durations the cluster's most recent runs recorded, not the run's own", async () => {
     const store = new FleetStore(documentClient(), 'fleet-upgrade-test');
     const windows = new WindowStore(table);
     const seed = async (runId: string, startedAt: string, seconds: number) => {
-      await store.putRun({ runId, cluster: 'windowed', targetVersion: '3.1.0', coreNode: 'core-1', order: ['dea-1'], roles: { 'dea-1': ['dea'] }, plannedFrom: {}, startedAt });
+      await store.putRun({
+        runId,
+        cluster: 'windowed',
+        targetVersion: '3.1.0',
+        coreNode: 'core-1',
+        order: ['dea-1'],
+        roles: { 'dea-1': ['dea'] },
+        plannedFrom: {},
+        startedAt,
+      });
       await windows.putDurations(runId, recordDurations([{ roles: ['dea'], seconds }]));
     };
     await seed('windowed-1', '2026-11-20T10:00:00.000Z', 100);
     await seed('windowed-2', '2026-11-21T10:00:00.000Z', 200);
     await seed('windowed-3', '2026-11-22T10:00:00.000Z', 300);
     // A run that recorded none (it ended before its summary, or before this was kept) is passed over.
-    await store.putRun({ runId: 'windowed-4', cluster: 'windowed', targetVersion: '3.1.0', coreNode: 'core-1', order: [], roles: {}, plannedFrom: {}, startedAt: '2026-11-23T10:00:00.000Z' });
+    await store.putRun({
+      runId: 'windowed-4',
+      cluster: 'windowed',
+      targetVersion: '3.1.0',
+      coreNode: 'core-1',
+      order: [],
+      roles: {},
+      plannedFrom: {},
+      startedAt: '2026-11-23T10:00:00.000Z',
+    });
     expect((await windows.recentDurations('windowed', 'windowed-3')).flatMap((d) => d.all).sort()).toEqual([100, 200]);
     expect(await windows.recentDurations('windowed', undefined, 2)).toEqual([{ byRole: { dea: [300] }, all: [300] }]);
   });
@@ -60,6 +78,10 @@ describe('window durations and the cutoff (RUN#id / WINDOW)', () => {
     const first = { nodeId: 'dea-3', estimatedFinish: '2026-11-24T11:00:30.000Z', reason: 'window cutoff: dea-3', at: '2026-11-24T10:59:30.000Z' };
     await windows.recordCutoff('cut-run', first);
     await windows.recordCutoff('cut-run', { ...first, nodeId: 'dea-4' });
-    expect(await windows.getWindow('cut-run')).toEqual({ notAfter: '2026-11-24T11:00:00.000Z', estimates: { byRole: { dea: 60 }, overall: 60, samples: 1 }, cutoff: first });
+    expect(await windows.getWindow('cut-run')).toEqual({
+      notAfter: '2026-11-24T11:00:00.000Z',
+      estimates: { byRole: { dea: 60 }, overall: 60, samples: 1 },
+      cutoff: first,
+    });
   });
 });

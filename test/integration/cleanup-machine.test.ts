@@ -87,10 +87,15 @@ describe('run-stopped starts one cleanup per run', () => {
   const machine = new LocalCleanupMachine();
 
   beforeAll(async () => {
-    const handlers = new Map<string, LocalHandler>([[cleanUpId(), async (event) => {
-      started.push((event as ExecutionStatusChangeEvent).detail.name);
-      return { done: true };
-    }]]);
+    const handlers = new Map<string, LocalHandler>([
+      [
+        cleanUpId(),
+        async (event) => {
+          started.push((event as ExecutionStatusChangeEvent).detail.name);
+          return { done: true };
+        },
+      ],
+    ]);
     machine.attach({ parts, handlers, tokens, iam: noIam });
     process.env.AWS_ENDPOINT_URL_SFN = await tokens.start({
       StartExecution: (r) => machine.start(r),
@@ -104,12 +109,29 @@ describe('run-stopped starts one cleanup per run', () => {
   });
 
   const event = (runId: string, status = 'ABORTED'): ExecutionStatusChangeEvent => ({
-    detail: { executionArn: `arn:aws:states:us-east-1:000000000000:execution:FleetUpgrade:${runId}`, name: runId, status, input: JSON.stringify({ cluster: 'handlers', targetVersion: '3.1.0', nodes: [{ id: 'dea-1', roles: ['dea'] }] }) },
+    detail: {
+      executionArn: `arn:aws:states:us-east-1:000000000000:execution:FleetUpgrade:${runId}`,
+      name: runId,
+      status,
+      input: JSON.stringify({ cluster: 'handlers', targetVersion: '3.1.0', nodes: [{ id: 'dea-1', roles: ['dea'] }] }),
+    },
   });
 
   it('a stopped run that was planned: an execution named after the run, with the cluster only; a second delivery starts none', async () => {
-    await store().putRun({ runId: 'stopped-1', cluster: 'handlers', targetVersion: '3.1.0', coreNode: 'dea-1', order: ['dea-1'], roles: { 'dea-1': ['dea'] }, plannedFrom: {}, startedAt: new Date().toISOString() });
-    await expect(runStopped(event('stopped-1'))).resolves.toMatchObject({ action: 'cleanup-started', cleanupExecutionArn: expect.stringMatching(/:execution:FleetUpgradeCleanup:stopped-1$/) });
+    await store().putRun({
+      runId: 'stopped-1',
+      cluster: 'handlers',
+      targetVersion: '3.1.0',
+      coreNode: 'dea-1',
+      order: ['dea-1'],
+      roles: { 'dea-1': ['dea'] },
+      plannedFrom: {},
+      startedAt: new Date().toISOString(),
+    });
+    await expect(runStopped(event('stopped-1'))).resolves.toMatchObject({
+      action: 'cleanup-started',
+      cleanupExecutionArn: expect.stringMatching(/:execution:FleetUpgradeCleanup:stopped-1$/),
+    });
     await machine.idle();
     await expect(runStopped(event('stopped-1'))).resolves.toMatchObject({ action: 'cleanup-already-started' });
     await machine.idle();
@@ -120,7 +142,16 @@ describe('run-stopped starts one cleanup per run', () => {
   // The status-change event leaves the input out past 248 KiB (escaped input and output):
   // https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html
   it('an event without the input (a large node list): the cluster is read from the execution, and the cleanup starts', async () => {
-    await store().putRun({ runId: 'stopped-big', cluster: 'handlers', targetVersion: '3.1.0', coreNode: 'dea-1', order: ['dea-1'], roles: { 'dea-1': ['dea'] }, plannedFrom: {}, startedAt: new Date().toISOString() });
+    await store().putRun({
+      runId: 'stopped-big',
+      cluster: 'handlers',
+      targetVersion: '3.1.0',
+      coreNode: 'dea-1',
+      order: ['dea-1'],
+      roles: { 'dea-1': ['dea'] },
+      plannedFrom: {},
+      startedAt: new Date().toISOString(),
+    });
     const withoutInput = { detail: { ...event('stopped-big').detail, input: null } };
     await expect(runStopped(withoutInput)).resolves.toMatchObject({ cluster: 'handlers', action: 'cleanup-started' });
     await machine.idle();
@@ -138,14 +169,40 @@ describe('run-stopped starts one cleanup per run', () => {
 
 describe('clean-up-run on a large run', () => {
   it('records a compacted summary (one DynamoDB item, 400 KB) and returns only its status (a state, 256 KiB)', { timeout: 120_000 }, async () => {
-    Object.assign(process.env, { DOCUMENT_NAME: 'fleet-upgrade-runbook', COMMAND_OUTPUT_LOG_GROUP: 'command-output', ARTIFACT_BASE_URL: 'https://artifacts.example.com' });
+    Object.assign(process.env, {
+      DOCUMENT_NAME: 'fleet-upgrade-runbook',
+      COMMAND_OUTPUT_LOG_GROUP: 'command-output',
+      ARTIFACT_BASE_URL: 'https://artifacts.example.com',
+    });
     const ids = Array.from({ length: 1100 }, (_, i) => `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`);
     const s = store();
-    await s.putRun({ runId: 'stopped-large', cluster: 'large', targetVersion: '3.1.0', coreNode: ids[0] ?? '', order: ids, roles: Object.fromEntries(ids.map((id) => [id, ['dea']])), plannedFrom: Object.fromEntries(ids.map((id) => [id, '3.0.0'])), startedAt: new Date().toISOString() });
+    await s.putRun({
+      runId: 'stopped-large',
+      cluster: 'large',
+      targetVersion: '3.1.0',
+      coreNode: ids[0] ?? '',
+      order: ids,
+      roles: Object.fromEntries(ids.map((id) => [id, ['dea']])),
+      plannedFrom: Object.fromEntries(ids.map((id) => [id, '3.0.0'])),
+      startedAt: new Date().toISOString(),
+    });
     for (let i = 0; i < ids.length; i += 50) {
-      await Promise.all(ids.slice(i, i + 50).map((nodeId) => s.recordOutcome('large', 'stopped-large', ['dea'], { nodeId, status: 'UPGRADED', from: '3.0.0', to: '3.1.0', at: new Date().toISOString() })));
+      await Promise.all(
+        ids
+          .slice(i, i + 50)
+          .map((nodeId) =>
+            s.recordOutcome('large', 'stopped-large', ['dea'], { nodeId, status: 'UPGRADED', from: '3.0.0', to: '3.1.0', at: new Date().toISOString() }),
+          ),
+      );
     }
-    const result = await cleanUpRun({ detail: { executionArn: 'arn:aws:states:us-east-1:000000000000:execution:FleetUpgrade:stopped-large', name: 'stopped-large', status: 'ABORTED', input: JSON.stringify({ cluster: 'large' }) } });
+    const result = await cleanUpRun({
+      detail: {
+        executionArn: 'arn:aws:states:us-east-1:000000000000:execution:FleetUpgrade:stopped-large',
+        name: 'stopped-large',
+        status: 'ABORTED',
+        input: JSON.stringify({ cluster: 'large' }),
+      },
+    });
     expect(result).toMatchObject({ done: true, status: 'FAILED' });
     expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(2000);
     const recorded = await s.getRun('large', 'stopped-large');

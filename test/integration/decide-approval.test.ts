@@ -34,9 +34,17 @@ describe('decideApproval', () => {
 
     // The next attempt goes through, once.
     sfnMock.on(SendTaskSuccessCommand).resolves({});
-    await expect(decideApproval({ store: store(), sfn }, request.approvalId, 'retry', 'ops@example.com', new Date())).resolves.toMatchObject({ decision: 'retry' });
+    await expect(decideApproval({ store: store(), sfn }, request.approvalId, 'retry', 'ops@example.com', new Date())).resolves.toMatchObject({
+      decision: 'retry',
+    });
     const sent = JSON.parse(String(sfnMock.commandCalls(SendTaskSuccessCommand).at(-1)?.args[0].input.output)) as Record<string, unknown>;
-    expect(sent).toMatchObject({ decision: 'retry', decidedBy: 'ops@example.com', byTimeout: false, approvalId: request.approvalId, failedStep: 'post-upgrade-validation' });
+    expect(sent).toMatchObject({
+      decision: 'retry',
+      decidedBy: 'ops@example.com',
+      byTimeout: false,
+      approvalId: request.approvalId,
+      failedStep: 'post-upgrade-validation',
+    });
     await expect(decideApproval({ store: store(), sfn }, request.approvalId, 'abort', 'someone else', new Date())).rejects.toBeInstanceOf(ApprovalNotOpenError);
   });
 });

@@ -32,18 +32,31 @@ const clients: DynamoDBClient[] = [];
 async function engine(opts: CompatOptions & { dir?: string } = {}): Promise<DynamoDBClient> {
   const server = await serveLocalDynamoDb(opts);
   servers.push(server);
-  const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${server.port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${server.port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
   clients.push(client);
   return client;
 }
 
 async function withTable(client: DynamoDBClient, TableName = 'compat-table'): Promise<DynamoDBClient> {
-  await client.send(new CreateTableCommand({
-    TableName,
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }));
+  await client.send(
+    new CreateTableCommand({
+      TableName,
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
   return client;
 }
 
@@ -64,9 +77,36 @@ afterAll(async () => {
 describe('ReturnValuesOnConditionCheckFailure (local/dynamodb/old-item-on-failure.ts)', () => {
   const lock = { pk: S('CLUSTER#c'), sk: S('LOCK'), runId: S('run-1') };
   const attempts = (client: DynamoDBClient) => ({
-    put: () => client.send(new PutItemCommand({ TableName: 'compat-table', Item: { ...lock, runId: S('run-2') }, ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' })),
-    update: () => client.send(new UpdateItemCommand({ TableName: 'compat-table', Key: { pk: lock.pk, sk: lock.sk }, UpdateExpression: 'SET runId = :r', ConditionExpression: 'runId = :r', ExpressionAttributeValues: { ':r': S('run-2') }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' })),
-    delete: () => client.send(new DeleteItemCommand({ TableName: 'compat-table', Key: { pk: lock.pk, sk: lock.sk }, ConditionExpression: 'runId = :r', ExpressionAttributeValues: { ':r': S('run-2') }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' })),
+    put: () =>
+      client.send(
+        new PutItemCommand({
+          TableName: 'compat-table',
+          Item: { ...lock, runId: S('run-2') },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
+    update: () =>
+      client.send(
+        new UpdateItemCommand({
+          TableName: 'compat-table',
+          Key: { pk: lock.pk, sk: lock.sk },
+          UpdateExpression: 'SET runId = :r',
+          ConditionExpression: 'runId = :r',
+          ExpressionAttributeValues: { ':r': S('run-2') },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
+    delete: () =>
+      client.send(
+        new DeleteItemCommand({
+          TableName: 'compat-table',
+          Key: { pk: lock.pk, sk: lock.sk },
+          ConditionExpression: 'runId = :r',
+          ExpressionAttributeValues: { ':r': S('run-2') },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
   });
 
   it('a failed Put, Update or Delete asked for ALL_OLD carries the item it failed on', async () => {
@@ -90,7 +130,10 @@ describe('ReturnValuesOnConditionCheckFailure (local/dynamodb/old-item-on-failur
   });
 
   it('refuses a value other than NONE and ALL_OLD, as DynamoDB does (dynalite accepts any)', async () => {
-    const request = (client: DynamoDBClient) => client.send(new PutItemCommand({ TableName: 'compat-table', Item: { pk: S('x'), sk: S('y') }, ReturnValuesOnConditionCheckFailure: 'ALL_NEW' as 'ALL_OLD' }));
+    const request = (client: DynamoDBClient) =>
+      client.send(
+        new PutItemCommand({ TableName: 'compat-table', Item: { pk: S('x'), sk: S('y') }, ReturnValuesOnConditionCheckFailure: 'ALL_NEW' as 'ALL_OLD' }),
+      );
     const error = await failure(request(await withTable(await engine())));
     expect(error.name).toBe('ValidationException');
     await expect(request(await withTable(await engine({ oldItemOnFailure: false })))).resolves.toBeDefined();
@@ -106,14 +149,17 @@ describe('ReturnValuesOnConditionCheckFailure (local/dynamodb/old-item-on-failur
         log.push(`${operation} begins`);
         if (operation === 'PutItem') await new Promise((resolve) => setTimeout(resolve, 50));
         log.push(`${operation} ends`);
-        if (operation === 'PutItem') return jsonAnswer(400, { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', message: 'The conditional request failed' });
+        if (operation === 'PutItem')
+          return jsonAnswer(400, { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', message: 'The conditional request failed' });
         if (operation === 'GetItem') return jsonAnswer(200, { Item: { pk: S('a'), v: S('old') } });
         return jsonAnswer(200, {});
       },
       close: async () => undefined,
     };
     const shim = new OldItemOnFailure(slow, new ItemLocks(slow));
-    const put = shim.write('PutItem', { TableName: 't', Item: { pk: S('a') }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }, () => slow.send('PutItem', '{}'));
+    const put = shim.write('PutItem', { TableName: 't', Item: { pk: S('a') }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }, () =>
+      slow.send('PutItem', '{}'),
+    );
     await new Promise((resolve) => setTimeout(resolve, 10));
     const del = shim.write('DeleteItem', { TableName: 't', Key: { pk: S('a') } }, () => slow.send('DeleteItem', '{}'));
     const [failed] = await Promise.all([put, del]);
@@ -129,7 +175,8 @@ describe('UpdateTimeToLive and DescribeTimeToLive (local/dynamodb/time-to-live.t
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const enable = (client: DynamoDBClient, TableName = 'compat-table') => client.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }));
+  const enable = (client: DynamoDBClient, TableName = 'compat-table') =>
+    client.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }));
   const describeTtl = (client: DynamoDBClient) => client.send(new DescribeTimeToLiveCommand({ TableName: 'compat-table' }));
 
   it('enables TTL on an attribute, says so, refuses to enable it twice, and keeps it in the data directory', async () => {

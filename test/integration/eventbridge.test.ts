@@ -47,27 +47,52 @@ describe("the stack's rules route status changes", () => {
   /** A bus over the template's rules whose targets record what they were handed (by handler name). */
   function recordingBus(fail: (name: string) => boolean = () => false, rules: EventRule[] = parts.rules) {
     const received: { name: string; event: unknown }[] = [];
-    const handlers = new Map<string, LocalHandler>(Object.entries(parts.handlers).map(([id, name]) => [id, async (event: unknown) => {
-      received.push({ name, event });
-      if (fail(name)) throw new Error(`${name} crashed`);
-      return {};
-    }]));
+    const handlers = new Map<string, LocalHandler>(
+      Object.entries(parts.handlers).map(([id, name]) => [
+        id,
+        async (event: unknown) => {
+          received.push({ name, event });
+          if (fail(name)) throw new Error(`${name} crashed`);
+          return {};
+        },
+      ]),
+    );
     return { bus: new LocalEventBus(rules, handlers, [10, 10]), received, handlers };
   }
 
   const commandEvent = (status: string, document = DOCUMENT_NAME): CommandStatusChange => ({
-    version: '0', id: 'e-1', 'detail-type': 'EC2 Command Invocation Status-change Notification', source: 'aws.ssm', account: '123456789012', time: '2026-11-29T10:00:00Z', region: 'us-east-1',
+    version: '0',
+    id: 'e-1',
+    'detail-type': 'EC2 Command Invocation Status-change Notification',
+    source: 'aws.ssm',
+    account: '123456789012',
+    time: '2026-11-29T10:00:00Z',
+    region: 'us-east-1',
     resources: ['arn:aws:ec2:us-east-1:123456789012:instance/core-1'],
     detail: { 'command-id': 'c-1', 'document-name': document, 'instance-id': 'core-1', 'requested-date-time': '2026-11-29T10:00:00Z', status },
   });
-  const executionEvent = (status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT', stateMachineArn = localArns().stateMachine) => executionEndedEvent({
-    status, executionArn: localArns().execution('run-1'), stateMachineArn, name: 'run-1', startDate: 1, stopDate: 2, input: '{}',
-  });
+  const executionEvent = (status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT', stateMachineArn = localArns().stateMachine) =>
+    executionEndedEvent({
+      status,
+      executionArn: localArns().execution('run-1'),
+      stateMachineArn,
+      name: 'run-1',
+      startDate: 1,
+      stopDate: 2,
+      input: '{}',
+    });
 
   // https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html: past 248 KiB of escaped
   // input and output the input is left out (and the output, when it alone passes 248 KiB).
   it('leaves a large execution input out of the status-change event, as Step Functions does', () => {
-    const base = { status: 'ABORTED' as const, executionArn: localArns().execution('run-1'), stateMachineArn: localArns().stateMachine, name: 'run-1', startDate: 1, stopDate: 2 };
+    const base = {
+      status: 'ABORTED' as const,
+      executionArn: localArns().execution('run-1'),
+      stateMachineArn: localArns().stateMachine,
+      name: 'run-1',
+      startDate: 1,
+      stopDate: 2,
+    };
     const small = executionEndedEvent({ ...base, input: '{"cluster":"c"}' });
     expect(small.detail).toMatchObject({ input: '{"cluster":"c"}', inputDetails: { included: true } });
     // Quotes inside the input are escaped: 200 KiB of them count twice.
@@ -75,21 +100,26 @@ describe("the stack's rules route status changes", () => {
     expect(large.detail).toMatchObject({ input: null, inputDetails: { included: false } });
   });
 
-  it('hands command-finished only the final statuses of the runbook document\'s commands', async () => {
+  it("hands command-finished only the final statuses of the runbook document's commands", async () => {
     const { bus, received } = recordingBus();
     for (const status of ['Pending', 'InProgress', 'Delayed', 'Success', 'Failed', 'TimedOut', 'Cancelled']) await bus.put(commandEvent(status));
     await bus.put(commandEvent('Success', 'AWS-RunShellScript'));
     expect(received.map((r) => [r.name, (r.event as CommandStatusChange).detail.status])).toEqual([
-      ['command-finished', 'Success'], ['command-finished', 'Failed'], ['command-finished', 'TimedOut'], ['command-finished', 'Cancelled'],
+      ['command-finished', 'Success'],
+      ['command-finished', 'Failed'],
+      ['command-finished', 'TimedOut'],
+      ['command-finished', 'Cancelled'],
     ]);
   });
 
-  it('hands run-stopped this state machine\'s ABORTED, TIMED_OUT and FAILED executions, never a SUCCEEDED one or another machine\'s', async () => {
+  it("hands run-stopped this state machine's ABORTED, TIMED_OUT and FAILED executions, never a SUCCEEDED one or another machine's", async () => {
     const { bus, received } = recordingBus();
     for (const status of ['SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'] as const) await bus.put(executionEvent(status));
     await bus.put(executionEvent('FAILED', localArns('SomeOtherMachine').stateMachine));
     expect(received.map((r) => [r.name, (r.event as { detail: { status: string } }).detail.status])).toEqual([
-      ['run-stopped', 'FAILED'], ['run-stopped', 'ABORTED'], ['run-stopped', 'TIMED_OUT'],
+      ['run-stopped', 'FAILED'],
+      ['run-stopped', 'ABORTED'],
+      ['run-stopped', 'TIMED_OUT'],
     ]);
   });
 
@@ -111,7 +141,9 @@ describe("the stack's rules route status changes", () => {
   });
 
   it('finds the reminder schedule rule in the template and runs remind-approvers on the local interval, never for an event', async () => {
-    expect(parts.rules.filter((r) => r.schedule !== undefined).map((r) => [r.schedule, r.targets.map((t) => parts.handlers[t])])).toEqual([['rate(5 minutes)', ['remind-approvers']]]);
+    expect(parts.rules.filter((r) => r.schedule !== undefined).map((r) => [r.schedule, r.targets.map((t) => parts.handlers[t])])).toEqual([
+      ['rate(5 minutes)', ['remind-approvers']],
+    ]);
     const { bus, received, handlers } = recordingBus();
     await bus.put(commandEvent('Success'));
     await bus.put(executionEvent('FAILED'));
@@ -122,18 +154,29 @@ describe("the stack's rules route status changes", () => {
     await schedules.stop();
     expect(received.length).toBeGreaterThanOrEqual(2);
     expect(new Set(received.map((r) => r.name))).toEqual(new Set(['remind-approvers']));
-    expect(received[0]?.event).toMatchObject({ source: 'aws.events', 'detail-type': 'Scheduled Event', resources: [expect.stringMatching(/:rule\/ApprovalReminders/)] });
+    expect(received[0]?.event).toMatchObject({
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+      resources: [expect.stringMatching(/:rule\/ApprovalReminders/)],
+    });
   });
 
   it('does not invoke a schedule target again while it still runs, and reports a failure (the next tick is the retry)', async () => {
     const rule = parts.rules.find((r) => r.schedule !== undefined) as EventRule;
     let calls = 0;
     let release: () => void = () => undefined;
-    const slow = new Map<string, LocalHandler>(rule.targets.map((t) => [t, async () => {
-      calls += 1;
-      await new Promise<void>((resolve) => { release = resolve; });
-      throw new Error('sweep failed');
-    }]));
+    const slow = new Map<string, LocalHandler>(
+      rule.targets.map((t) => [
+        t,
+        async () => {
+          calls += 1;
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          throw new Error('sweep failed');
+        },
+      ]),
+    );
     const errors: string[] = [];
     const schedules = new LocalSchedules([rule], slow, (_rule, _target, error) => errors.push(String(error)), 10);
     for (let i = 0; i < 5; i++) schedules.fire(rule);

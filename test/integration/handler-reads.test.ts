@@ -27,7 +27,11 @@ const store = () => new FleetStore(documentClient(), 'fleet-upgrade-handler-read
 beforeAll(async () => {
   dynamodb = await localTable('fleet-upgrade-handler-reads');
   sns = await startLocalSns(() => undefined);
-  Object.assign(process.env, { AWS_ENDPOINT_URL_SFN: await tokens.start(), AWS_ENDPOINT_URL_SNS: sns.endpoint, TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:fleet-upgrade-test' });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SFN: await tokens.start(),
+    AWS_ENDPOINT_URL_SNS: sns.endpoint,
+    TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:fleet-upgrade-test',
+  });
   resetClients();
 });
 afterAll(async () => {
@@ -42,13 +46,29 @@ const nodes = ids.map((id) => ({ id, roles: id === 'i-12' ? ['primary'] : ['dea'
 /** A planned run of i-1 … i-12 (DEAs, i-12 the core node) holding the cluster lock. */
 async function plannedRun(runId: string): Promise<RunContext> {
   const run = runContext(parseInput({ cluster: `c-${runId}`, targetVersion: '3.1.0', nodes }), runId, '2026-11-24T10:00:00.000Z');
-  await store().putRun({ runId, cluster: run.cluster, targetVersion: '3.1.0', coreNode: 'i-12', order: ids, roles: Object.fromEntries(nodes.map((n) => [n.id, n.roles])), plannedFrom: {}, startedAt: run.startedAt });
+  await store().putRun({
+    runId,
+    cluster: run.cluster,
+    targetVersion: '3.1.0',
+    coreNode: 'i-12',
+    order: ids,
+    roles: Object.fromEntries(nodes.map((n) => [n.id, n.roles])),
+    plannedFrom: {},
+    startedAt: run.startedAt,
+  });
   await store().acquireLock(run.cluster, runId, new Date(), 3600);
   return run;
 }
 
 const checkpoint = (nodeId: string, step: StepId, more: Partial<StepCheckpoint> = {}): StepCheckpoint => ({
-  nodeId, step, status: 'SUCCEEDED', exitCode: 0, warnings: [], startedAt: '2026-11-24T10:01:00.000Z', finishedAt: '2026-11-24T10:02:00.000Z', ...more,
+  nodeId,
+  step,
+  status: 'SUCCEEDED',
+  exitCode: 0,
+  warnings: [],
+  startedAt: '2026-11-24T10:01:00.000Z',
+  finishedAt: '2026-11-24T10:02:00.000Z',
+  ...more,
 });
 
 /** Runs `fn` and returns the reads of the run's partition it made. */
@@ -65,8 +85,8 @@ async function readsOf(runId: string, fn: () => Promise<unknown>): Promise<Parti
 const wholePartition = (reads: PartitionRead[]) => reads.filter((r) => r.command === 'Query' && r.prefix === undefined);
 const queried = (reads: PartitionRead[]) => [...new Set(reads.filter((r) => r.command === 'Query').map((r) => r.prefix))].sort();
 
-describe('reads of a run\'s partition on a node\'s path', () => {
-  it('asking the operator reads the failed node\'s own checkpoints, the plan and the outcomes: who waits and what is upgraded, from small items', async () => {
+describe("reads of a run's partition on a node's path", () => {
+  it("asking the operator reads the failed node's own checkpoints, the plan and the outcomes: who waits and what is upgraded, from small items", async () => {
     const run = await plannedRun('ask-1');
     for (const id of ['i-2', 'i-3']) {
       await store().putCheckpoint(run.runId, checkpoint(id, 'post-upgrade-validation', { details: { version: '3.1.0' } }));
@@ -80,11 +100,25 @@ describe('reads of a run\'s partition on a node\'s path', () => {
 
     let asked: unknown;
     const reads = await readsOf(run.runId, async () => {
-      asked = await requestApproval({ action: 'ask', taskToken: 'token-ask-1', node: { id: 'i-1' }, run, failedStep: 'upgrade', error: { Error: 'StepFailed', Cause: 'disk full' } });
+      asked = await requestApproval({
+        action: 'ask',
+        taskToken: 'token-ask-1',
+        node: { id: 'i-1' },
+        run,
+        failedStep: 'upgrade',
+        error: { Error: 'StepFailed', Cause: 'disk full' },
+      });
     });
     const approval = await store().getApproval((asked as { asked: string }).asked);
     expect(approval).toMatchObject({
-      nodeId: 'i-1', roles: ['dea'], failedStep: 'upgrade', exitCode: 3, outputTail: 'disk full', from: '3.0.0', to: '3.1.0', backupId: 'ask-1',
+      nodeId: 'i-1',
+      roles: ['dea'],
+      failedStep: 'upgrade',
+      exitCode: 3,
+      outputTail: 'disk full',
+      from: '3.0.0',
+      to: '3.1.0',
+      backupId: 'ask-1',
       upgraded: ['i-2', 'i-3'],
       inFlight: ['i-10'],
       held: ['i-4', 'i-5', 'i-6', 'i-7', 'i-8', 'i-9', 'i-11', 'i-12'],
@@ -115,7 +149,7 @@ describe('reads of a run\'s partition on a node\'s path', () => {
     expect(queried(reads)).toEqual(['HELD#', 'HOLD#', 'STEP#NODE#i-1#', 'STEP#NODE#i-5#']);
   });
 
-  it('the summary reads every node\'s records, each kind by its own prefix', async () => {
+  it("the summary reads every node's records, each kind by its own prefix", async () => {
     const run = await plannedRun('summary-1');
     for (const id of ids) await store().putCheckpoint(run.runId, checkpoint(id, 'version-check', { details: { version: '3.0.0' } }));
     const reads = await readsOf(run.runId, () => summarize({ run, lock: { released: true } }));

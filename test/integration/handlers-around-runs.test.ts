@@ -61,7 +61,10 @@ describe('the cluster lock: held by one run, renewed, broken only explicitly', (
     expect(Date.parse((await store().getLock('renewed'))?.expiresAt ?? '')).toBeGreaterThan(Date.parse(before) + 3_000_000);
     // An operator broke the lock (fleet-upgrade unlock): the run stops before its next node.
     await store().releaseLock('renewed', held.runId);
-    await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: held })).resolves.toMatchObject({ go: false, reason: expect.stringContaining('no longer held by this run') });
+    await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: held })).resolves.toMatchObject({
+      go: false,
+      reason: expect.stringContaining('no longer held by this run'),
+    });
   });
 
   it('a run waiting for a decision holds the lock until the approval expires, plus the usual hold', async () => {
@@ -71,9 +74,20 @@ describe('the cluster lock: held by one run, renewed, broken only explicitly', (
     resetClients();
     try {
       // Approvals may wait far longer than the lock's 12 h hold: 3 days here.
-      const waiting = runContext(parseInput({ cluster: 'waiting', targetVersion: '3.1.0', nodes, approval: { timeoutMinutes: 3 * 24 * 60 } }), 'waiting-run', '2026-11-24T10:00:00.000Z');
+      const waiting = runContext(
+        parseInput({ cluster: 'waiting', targetVersion: '3.1.0', nodes, approval: { timeoutMinutes: 3 * 24 * 60 } }),
+        'waiting-run',
+        '2026-11-24T10:00:00.000Z',
+      );
       await store().acquireLock('waiting', waiting.runId, new Date(), 43_200);
-      const asked = await requestApproval({ action: 'ask', taskToken: 'token-of-the-waiting-task', node: { id: 'dea-1' }, run: waiting, failedStep: 'upgrade', error: { Error: 'StepFailed', Cause: 'injected' } });
+      const asked = await requestApproval({
+        action: 'ask',
+        taskToken: 'token-of-the-waiting-task',
+        node: { id: 'dea-1' },
+        run: waiting,
+        failedStep: 'upgrade',
+        error: { Error: 'StepFailed', Cause: 'injected' },
+      });
       const approval = await store().getApproval((asked as { asked: string }).asked);
       // Asking holds the run: no node starts until the question is answered.
       await expect(store().openHolds(waiting.runId)).resolves.toMatchObject([{ nodeId: 'dea-1', step: 'upgrade' }]);
@@ -87,7 +101,10 @@ describe('the cluster lock: held by one run, renewed, broken only explicitly', (
       await expect(store().getLock('waiting')).resolves.toBeNull();
       expect(sns.published).toHaveLength(2);
     } finally {
-      for (const [name, value] of [['AWS_ENDPOINT_URL_SNS', saved.endpoint], ['TOPIC_ARN', saved.topic]] as const) {
+      for (const [name, value] of [
+        ['AWS_ENDPOINT_URL_SNS', saved.endpoint],
+        ['TOPIC_ARN', saved.topic],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -109,7 +126,7 @@ describe('a failed node holds the run: no node starts while the operator decides
     return { answer };
   }
 
-  it('a held node waits until the failed node\'s outcome is recorded (retry succeeded), then may start; the wait is recorded', async () => {
+  it("a held node waits until the failed node's outcome is recorded (retry succeeded), then may start; the wait is recorded", async () => {
     const r = heldRun('held-retry');
     await store().acquireLock(r.cluster, r.runId, new Date(), 3_600);
     await store().openHold(r.runId, 'dea-1', 'restart', new Date().toISOString());
@@ -133,11 +150,24 @@ describe('a failed node holds the run: no node starts while the operator decides
     await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: r })).resolves.toMatchObject({ waitingFor: ['dea-1', 'dea-2'] });
     const { answer } = await hold(r, 'core-1', ['dea-1', 'dea-2']);
     // dea-1 skipped (rolled back, the run goes on): dea-2's question is still open.
-    await recordNode({ action: 'rolledBack', node: { id: 'dea-1' }, run: r, approval: { decision: 'skip', decidedBy: 'test', decidedAt: new Date().toISOString(), byTimeout: false } });
+    await recordNode({
+      action: 'rolledBack',
+      node: { id: 'dea-1' },
+      run: r,
+      approval: { decision: 'skip', decidedBy: 'test', decidedAt: new Date().toISOString(), byTimeout: false },
+    });
     await expect(within(answer)).resolves.toBe('waiting');
-    await recordNode({ action: 'rolledBack', node: { id: 'dea-2' }, run: r, approval: { decision: 'rollback', decidedBy: 'test', decidedAt: new Date().toISOString(), byTimeout: false } });
+    await recordNode({
+      action: 'rolledBack',
+      node: { id: 'dea-2' },
+      run: r,
+      approval: { decision: 'rollback', decidedBy: 'test', decidedAt: new Date().toISOString(), byTimeout: false },
+    });
     await expect(within(answer, 5_000)).resolves.toEqual({ released: true });
-    await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: r })).resolves.toEqual({ go: false, reason: expect.stringContaining('rollback decided for dea-2') });
+    await expect(recordNode({ action: 'gate', node: { id: 'core-1' }, run: r })).resolves.toEqual({
+      go: false,
+      reason: expect.stringContaining('rollback decided for dea-2'),
+    });
   });
 
   it('a node that registers its wait after the last question closed releases itself at once (no lost release)', async () => {
@@ -165,19 +195,34 @@ describe('a failed node holds the run: no node starts while the operator decides
 // https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html) skips the failure path.
 describe('clean-up-run after a FAILED execution', () => {
   const failedRun = (runId: string): RunInfo => ({
-    runId, cluster: 'handlers', targetVersion: '3.1.0', coreNode: 'core-1', order: ['core-1', 'dea-1'],
-    roles: { 'core-1': ['primary'], 'dea-1': ['dea'] }, plannedFrom: { 'core-1': '3.0.0', 'dea-1': '3.0.0' }, startedAt: '2026-11-24T10:00:00.000Z',
+    runId,
+    cluster: 'handlers',
+    targetVersion: '3.1.0',
+    coreNode: 'core-1',
+    order: ['core-1', 'dea-1'],
+    roles: { 'core-1': ['primary'], 'dea-1': ['dea'] },
+    plannedFrom: { 'core-1': '3.0.0', 'dea-1': '3.0.0' },
+    startedAt: '2026-11-24T10:00:00.000Z',
   });
   const checkpoint = (step: StepId, status: 'SUCCEEDED' | 'RUNNING' = 'SUCCEEDED') => ({
-    nodeId: 'core-1', step, status, exitCode: status === 'SUCCEEDED' ? 0 : null, warnings: [], startedAt: new Date().toISOString(),
+    nodeId: 'core-1',
+    step,
+    status,
+    exitCode: status === 'SUCCEEDED' ? 0 : null,
+    warnings: [],
+    startedAt: new Date().toISOString(),
     ...(status === 'SUCCEEDED' ? { finishedAt: new Date().toISOString() } : {}),
   });
   const failedEvent = (runId: string): ExecutionStatusChangeEvent => ({
     'detail-type': 'Step Functions Execution Status Change',
     source: 'aws.states',
     detail: {
-      executionArn: `arn:aws:states:us-east-1:123456789012:execution:machine:${runId}`, name: runId, status: 'FAILED',
-      input: JSON.stringify({ cluster: 'handlers', targetVersion: '3.1.0' }), error: 'States.DataLimitExceeded', cause: 'The state/task returned a result with a size exceeding the maximum number of bytes service limit.',
+      executionArn: `arn:aws:states:us-east-1:123456789012:execution:machine:${runId}`,
+      name: runId,
+      status: 'FAILED',
+      input: JSON.stringify({ cluster: 'handlers', targetVersion: '3.1.0' }),
+      error: 'States.DataLimitExceeded',
+      cause: 'The state/task returned a result with a size exceeding the maximum number of bytes service limit.',
     },
   });
   const sent = (runId: string, step: StepId) => ssm.invocations.filter((i) => i.comment === commandComment(runId, step)).length;
@@ -204,24 +249,46 @@ describe('clean-up-run after a FAILED execution', () => {
     expect(sent('failed-run-1', 'maintenance-off')).toBe(1);
     await expect(store().getLock('handlers')).resolves.toBeNull();
     const recorded = await store().getRun('handlers', 'failed-run-1');
-    expect(recorded?.summary).toMatchObject({ status: 'FAILED', lockReleased: true, failure: { error: 'States.DataLimitExceeded', message: expect.stringContaining('the execution failed with States.DataLimitExceeded') } });
+    expect(recorded?.summary).toMatchObject({
+      status: 'FAILED',
+      lockReleased: true,
+      failure: { error: 'States.DataLimitExceeded', message: expect.stringContaining('the execution failed with States.DataLimitExceeded') },
+    });
     // Invoked again (a retried invocation): it finds the summary and sends nothing.
-    await expect(cleanUpRun(failedEvent('failed-run-1'))).resolves.toMatchObject({ done: true, rolledBack: [], maintenanceOff: 'not-needed', lockReleased: true });
+    await expect(cleanUpRun(failedEvent('failed-run-1'))).resolves.toMatchObject({
+      done: true,
+      rolledBack: [],
+      maintenanceOff: 'not-needed',
+      lockReleased: true,
+    });
     expect(sent('failed-run-1', 'maintenance-off')).toBe(1);
     expect((await store().getRun('handlers', 'failed-run-1'))?.summary).toEqual(recorded?.summary);
   });
 
-  it('the run\'s own failure path finished: nothing is sent, the summary stays, and a lock another run took since stays with it', async () => {
+  it("the run's own failure path finished: nothing is sent, the summary stays, and a lock another run took since stays with it", async () => {
     await upgradedThenFailed('failed-run-2');
     // What the failure path did: maintenance mode off, lock released, summary recorded; then another run locked the cluster.
     await store().putCheckpoint('failed-run-2', checkpoint('maintenance-off'));
     await store().releaseLock('handlers', 'failed-run-2');
     const { checkpoints, outcomes } = await store().runRecords('failed-run-2');
-    const summary = buildSummary({ run: failedRun('failed-run-2'), checkpoints, outcomes, lockReleased: true, caught: { Error: 'StepFailed', Cause: 'maintenance-off' }, finishedAt: new Date().toISOString() });
+    const summary = buildSummary({
+      run: failedRun('failed-run-2'),
+      checkpoints,
+      outcomes,
+      lockReleased: true,
+      caught: { Error: 'StepFailed', Cause: 'maintenance-off' },
+      finishedAt: new Date().toISOString(),
+    });
     await store().completeRun(summary);
     await store().acquireLock('handlers', 'next-run', new Date(), 3600);
     try {
-      await expect(cleanUpRun(failedEvent('failed-run-2'))).resolves.toEqual({ done: true, cluster: 'handlers', rolledBack: [], maintenanceOff: 'not-needed', lockReleased: false });
+      await expect(cleanUpRun(failedEvent('failed-run-2'))).resolves.toEqual({
+        done: true,
+        cluster: 'handlers',
+        rolledBack: [],
+        maintenanceOff: 'not-needed',
+        lockReleased: false,
+      });
       expect(ssm.invocations.filter((i) => commandRuns(i.comment) === 'failed-run-2')).toEqual([]);
       expect((await store().getRun('handlers', 'failed-run-2'))?.summary).toEqual(summary);
       await expect(store().getLock('handlers')).resolves.toMatchObject({ runId: 'next-run' });
@@ -233,19 +300,31 @@ describe('clean-up-run after a FAILED execution', () => {
   it('maintenance mode already off but no summary (the summary could not be written): it is not switched off again', async () => {
     await upgradedThenFailed('failed-run-3');
     await store().putCheckpoint('failed-run-3', checkpoint('maintenance-off'));
-    await expect(cleanUpRun(failedEvent('failed-run-3'))).resolves.toMatchObject({ done: true, rolledBack: [], maintenanceOff: 'not-needed', lockReleased: true });
+    await expect(cleanUpRun(failedEvent('failed-run-3'))).resolves.toMatchObject({
+      done: true,
+      rolledBack: [],
+      maintenanceOff: 'not-needed',
+      lockReleased: true,
+    });
     expect(sent('failed-run-3', 'maintenance-off')).toBe(0);
-    await expect(store().getRun('handlers', 'failed-run-3')).resolves.toMatchObject({ status: 'FAILED', summary: { maintenanceMode: { disabledAt: expect.any(String) } } });
+    await expect(store().getRun('handlers', 'failed-run-3')).resolves.toMatchObject({
+      status: 'FAILED',
+      summary: { maintenanceMode: { disabledAt: expect.any(String) } },
+    });
   });
 
-  it('a node whose rollback already succeeded (the run\'s own, just before the stop) gets no second rollback', async () => {
+  it("a node whose rollback already succeeded (the run's own, just before the stop) gets no second rollback", async () => {
     const runId = 'stopped-run-rolled';
     await store().putRun(failedRun(runId));
     await store().acquireLock('handlers', runId, new Date(), 3600);
     await store().putCheckpoint(runId, { ...checkpoint('upgrade'), nodeId: 'dea-1' });
     await store().putCheckpoint(runId, { ...checkpoint('rollback'), nodeId: 'dea-1', details: { version: '3.0.0' } });
     const stopped = { ...failedEvent(runId), detail: { ...failedEvent(runId).detail, status: 'ABORTED', error: 'StoppedByOperator' } };
-    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 400_000 })).resolves.toMatchObject({ done: true, rolledBack: [{ nodeId: 'dea-1', outcome: 'SUCCEEDED', version: '3.0.0' }], lockReleased: true });
+    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 400_000 })).resolves.toMatchObject({
+      done: true,
+      rolledBack: [{ nodeId: 'dea-1', outcome: 'SUCCEEDED', version: '3.0.0' }],
+      lockReleased: true,
+    });
     expect(sent(runId, 'rollback')).toBe(0);
   });
 
@@ -254,13 +333,22 @@ describe('clean-up-run after a FAILED execution', () => {
     await store().putRun(failedRun(runId));
     await store().acquireLock('handlers', runId, new Date(), 3600);
     // The run-step that started dea-1's upgrade died before recording anything more, three hours ago.
-    await store().putCheckpoint(runId, { ...checkpoint('upgrade', 'RUNNING'), nodeId: 'dea-1', startedAt: new Date(Date.now() - 3 * 3600_000).toISOString(), timeoutSeconds: 600 });
+    await store().putCheckpoint(runId, {
+      ...checkpoint('upgrade', 'RUNNING'),
+      nodeId: 'dea-1',
+      startedAt: new Date(Date.now() - 3 * 3600_000).toISOString(),
+      timeoutSeconds: 600,
+    });
     const stopped = { ...failedEvent(runId), detail: { ...failedEvent(runId).detail, status: 'ABORTED', error: 'StoppedByOperator' } };
-    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 400_000 })).resolves.toMatchObject({ done: true, rolledBack: [{ nodeId: 'dea-1', outcome: 'SUCCEEDED' }], lockReleased: true });
+    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 400_000 })).resolves.toMatchObject({
+      done: true,
+      rolledBack: [{ nodeId: 'dea-1', outcome: 'SUCCEEDED' }],
+      lockReleased: true,
+    });
     expect(sent(runId, 'rollback')).toBe(1);
   }, 20_000);
 
-  it('a cleanup that runs out of its invocation\'s time says it is not done, and the next invocation waits for the rollback already sent instead of sending another', async () => {
+  it("a cleanup that runs out of its invocation's time says it is not done, and the next invocation waits for the rollback already sent instead of sending another", async () => {
     const runId = 'stopped-run-slow';
     await store().putRun(failedRun(runId));
     await store().acquireLock('handlers', runId, new Date(), 3600);
@@ -268,11 +356,18 @@ describe('clean-up-run after a FAILED execution', () => {
     await store().putCheckpoint(runId, { ...checkpoint('upgrade'), nodeId: 'dea-1' });
     const stopped = { ...failedEvent(runId), detail: { ...failedEvent(runId).detail, status: 'ABORTED', error: 'StoppedByOperator' } };
     // Lambda's context: 20 s left, under the margin the cleanup keeps to record its progress.
-    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 20_000 })).resolves.toMatchObject({ done: false, waitingFor: expect.stringContaining('rollback on dea-1') });
+    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 20_000 })).resolves.toMatchObject({
+      done: false,
+      waitingFor: expect.stringContaining('rollback on dea-1'),
+    });
     expect(sent(runId, 'rollback')).toBe(1);
     await expect(store().getCheckpoint(runId, 'dea-1', 'rollback')).resolves.toMatchObject({ status: 'RUNNING', commandId: expect.any(String) });
     // The cleanup state machine invokes it again: it takes the command over and finishes the cleanup.
-    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 400_000 })).resolves.toMatchObject({ done: true, rolledBack: [{ nodeId: 'dea-1', outcome: 'SUCCEEDED' }], lockReleased: true });
+    await expect(cleanUpRun(stopped, { getRemainingTimeInMillis: () => 400_000 })).resolves.toMatchObject({
+      done: true,
+      rolledBack: [{ nodeId: 'dea-1', outcome: 'SUCCEEDED' }],
+      lockReleased: true,
+    });
     expect(sent(runId, 'rollback')).toBe(1);
   });
 });

@@ -71,16 +71,24 @@ describe('handlers against the local DynamoDB', () => {
     expect(out.coreNode).toBe('core-1');
     expect(out.groups).toEqual([]);
     await expect(store().getRun('handlers', run.runId)).resolves.toMatchObject({
-      status: 'RUNNING', coreNode: 'core-1', order: ['dea-1', 'core-1'], roles: { 'dea-1': ['dea'], 'core-1': ['primary'] },
+      status: 'RUNNING',
+      coreNode: 'core-1',
+      order: ['dea-1', 'core-1'],
+      roles: { 'dea-1': ['dea'], 'core-1': ['primary'] },
     });
   });
 
   it('records the plan of a 6,000-node run within DynamoDB item limits and reads it back in order', async () => {
     const ids = Array.from({ length: 6000 }, (_, i) => `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`);
     await store().putRun({
-      runId: 'big-run', cluster: 'big', targetVersion: '3.2.0', coreNode: ids[0] ?? '', order: ids,
+      runId: 'big-run',
+      cluster: 'big',
+      targetVersion: '3.2.0',
+      coreNode: ids[0] ?? '',
+      order: ids,
       roles: Object.fromEntries(ids.map((id, i) => [id, i === 0 ? ['primary', 'controller'] : ['dea']])),
-      plannedFrom: Object.fromEntries(ids.map((id) => [id, '3.1.0'])), startedAt: 'now',
+      plannedFrom: Object.fromEntries(ids.map((id) => [id, '3.1.0'])),
+      startedAt: 'now',
     });
     const back = await store().getRun('big', 'big-run');
     expect(back?.order).toEqual(ids);
@@ -102,7 +110,7 @@ describe('handlers against the local DynamoDB', () => {
     await expect(store().getCheckpoint(run.runId, 'dea-1', 'version-check')).resolves.toMatchObject({ status: 'SUCCEEDED', details: { version: '3.0.0' } });
   });
 
-  it('a step whose output GetCommandInvocation cuts off is read to its end from the command\'s CloudWatch log stream', async () => {
+  it("a step whose output GetCommandInvocation cuts off is read to its end from the command's CloudWatch log stream", async () => {
     const result = await step('pre-upgrade-validation', 'dea-1');
     expect(result).toMatchObject({ outcome: 'SUCCEEDED', details: { checked: 2000 } });
     expect((result as { outputTail: string }).outputTail).toMatch(/checking item 1999 of 2000\n\{"checked":2000\}$/);
@@ -144,7 +152,8 @@ describe('handlers against the local DynamoDB', () => {
 
 describe('lost, late and duplicate status events; retried steps never run a step twice', () => {
   const runOf = (id: string) => runContext(input, id, '2026-11-24T10:00:00.000Z');
-  const stepsRun = (runId: string, step: string) => ssm.invocations.filter((i) => i.step === step && i.commandId !== '' && commandRuns.get(i.commandId) === runId).length;
+  const stepsRun = (runId: string, step: string) =>
+    ssm.invocations.filter((i) => i.step === step && i.commandId !== '' && commandRuns.get(i.commandId) === runId).length;
   const commandRuns = new Map<string, string>();
   /** One attempt of a step task: a fresh token, run-step; returns the token's answer (a promise) and how run-step served it. */
   async function attempt(runId: string, stepId: 'self-update', nodeId: string) {
@@ -157,12 +166,24 @@ describe('lost, late and duplicate status events; retried steps never run a step
 
   /** The status-change event SSM sends when a command succeeds (the one a lost event would have been). */
   const statusEvent = (commandId: string, instanceId: string): CommandStatusChange => ({
-    version: '0', id: `event-${commandId}`, 'detail-type': 'EC2 Command Invocation Status-change Notification', source: 'aws.ssm', account: '123456789012',
-    time: new Date().toISOString(), region: 'us-east-1', resources: [],
-    detail: { 'command-id': commandId, 'document-name': 'test-doc', 'instance-id': instanceId, 'requested-date-time': new Date().toISOString(), status: 'Success' },
+    version: '0',
+    id: `event-${commandId}`,
+    'detail-type': 'EC2 Command Invocation Status-change Notification',
+    source: 'aws.ssm',
+    account: '123456789012',
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      'command-id': commandId,
+      'document-name': 'test-doc',
+      'instance-id': instanceId,
+      'requested-date-time': new Date().toISOString(),
+      status: 'Success',
+    },
   });
 
-  it('a lost event: the timed-out task\'s retry reconciles with GetCommandInvocation, and the node ran the step once', async () => {
+  it("a lost event: the timed-out task's retry reconciles with GetCommandInvocation, and the node ran the step once", async () => {
     ssm.inject({ nodeId: 'core-1', step: 'self-update', times: 1, kind: 'lost-event' });
     const first = await attempt('lost-run', 'self-update', 'core-1');
     await ssm.idle();
@@ -176,8 +197,22 @@ describe('lost, late and duplicate status events; retried steps never run a step
 
   it('a crash after SendCommand, before the command was recorded: the retry finds that command and the node ran the step once', async () => {
     // What the crashed attempt left behind: its RUNNING checkpoint, and a command SSM has but DynamoDB does not.
-    await store().putCheckpoint('crash-run', { nodeId: 'core-1', step: 'self-update', status: 'RUNNING', exitCode: null, warnings: [], startedAt: new Date().toISOString() });
-    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('core-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'crash-run', executionTimeout: '60' });
+    await store().putCheckpoint('crash-run', {
+      nodeId: 'core-1',
+      step: 'self-update',
+      status: 'RUNNING',
+      exitCode: null,
+      warnings: [],
+      startedAt: new Date().toISOString(),
+    });
+    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('core-1', {
+      step: 'self-update',
+      targetVersion: '3.1.0',
+      artifactBaseUrl: 'http://127.0.0.1:1/artifacts',
+      httpsProxy: '',
+      runId: 'crash-run',
+      executionTimeout: '60',
+    });
     // Its status event came while nobody knew the command: command-finished ignored it (as in AWS).
     await ssm.idle();
     const retry = await attempt('crash-run', 'self-update', 'core-1');
@@ -187,10 +222,17 @@ describe('lost, late and duplicate status events; retried steps never run a step
     await expect(store().getCheckpoint('crash-run', 'core-1', 'self-update')).resolves.toMatchObject({ status: 'SUCCEEDED', commandId: sent });
   });
 
-  it('an operator\'s retry that crashed before sending sends the step again (the answered command was the earlier attempt\'s)', async () => {
+  it("an operator's retry that crashed before sending sends the step again (the answered command was the earlier attempt's)", async () => {
     const first = await attempt('again-run', 'self-update', 'core-1');
     await expect(first.answer).resolves.toMatchObject({ outcome: 'SUCCEEDED' });
-    await store().putCheckpoint('again-run', { nodeId: 'core-1', step: 'self-update', status: 'RUNNING', exitCode: null, warnings: [], startedAt: new Date().toISOString() });
+    await store().putCheckpoint('again-run', {
+      nodeId: 'core-1',
+      step: 'self-update',
+      status: 'RUNNING',
+      exitCode: null,
+      warnings: [],
+      startedAt: new Date().toISOString(),
+    });
     const retry = await attempt('again-run', 'self-update', 'core-1');
     expect(retry.served).toBe('sent');
     await expect(retry.answer).resolves.toMatchObject({ outcome: 'SUCCEEDED' });
@@ -240,7 +282,10 @@ describe('lost, late and duplicate status events; retried steps never run a step
     tokens.expire(staleToken);
     void first.answer.catch(() => undefined);
     const inv = ssm.invocations.find((i) => commandRuns.get(i.commandId) === 'stale-run') as { commandId: string; instanceId: string };
-    const event = { ...(events[late - 1] as CommandStatusChange), detail: { ...(events[late - 1] as CommandStatusChange).detail, 'command-id': inv.commandId, 'instance-id': inv.instanceId, status: 'Success' } };
+    const event = {
+      ...(events[late - 1] as CommandStatusChange),
+      detail: { ...(events[late - 1] as CommandStatusChange).detail, 'command-id': inv.commandId, 'instance-id': inv.instanceId, status: 'Success' },
+    };
     await expect(commandFinished(event)).resolves.toEqual({ answered: false });
     const retry = await attempt('stale-run', 'self-update', 'core-1');
     expect(retry.served).toBe('stored-result');
@@ -268,31 +313,93 @@ describe('lost, late and duplicate status events; retried steps never run a step
     // SendCommand went through and the command ended at once; run-step records it only afterwards.
     ssm.inject({ nodeId: 'dea-1', step: 'self-update', times: 1, kind: 'lost-event' });
     const startedAt = new Date();
-    await expect(store().startCheckpoint('early-run', { nodeId: 'dea-1', step: 'self-update', status: 'RUNNING', exitCode: null, warnings: [], startedAt: startedAt.toISOString() })).resolves.toBeNull();
-    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('dea-1', { step: 'self-update', targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/artifacts', httpsProxy: '', runId: 'early-run', executionTimeout: '60' });
+    await expect(
+      store().startCheckpoint('early-run', {
+        nodeId: 'dea-1',
+        step: 'self-update',
+        status: 'RUNNING',
+        exitCode: null,
+        warnings: [],
+        startedAt: startedAt.toISOString(),
+      }),
+    ).resolves.toBeNull();
+    const sent = await new SsmCommandRunner(ssmClient(), 'test-doc').send('dea-1', {
+      step: 'self-update',
+      targetVersion: '3.1.0',
+      artifactBaseUrl: 'http://127.0.0.1:1/artifacts',
+      httpsProxy: '',
+      runId: 'early-run',
+      executionTimeout: '60',
+    });
     await ssm.idle();
     const event = statusEvent(sent, 'dea-1');
     const token = tokens.mint();
     const answer = tokens.wait(token);
     const finished = commandFinished(event);
     await new Promise((resolve) => setTimeout(resolve, 120));
-    await store().recordCommand({ commandId: sent, taskToken: token, runId: 'early-run', cluster: 'handlers', nodeId: 'dea-1', step: 'self-update', targetVersion: '3.1.0', sentAt: startedAt.toISOString(), timeoutSeconds: 60, ttl: 0 });
+    await store().recordCommand({
+      commandId: sent,
+      taskToken: token,
+      runId: 'early-run',
+      cluster: 'handlers',
+      nodeId: 'dea-1',
+      step: 'self-update',
+      targetVersion: '3.1.0',
+      sentAt: startedAt.toISOString(),
+      timeoutSeconds: 60,
+      ttl: 0,
+    });
     await expect(finished).resolves.toEqual({ answered: true });
     await expect(answer).resolves.toMatchObject({ outcome: 'SUCCEEDED' });
     // The final checkpoint kept the RUNNING checkpoint's start and points at the command.
-    await expect(store().getCheckpoint('early-run', 'dea-1', 'self-update')).resolves.toMatchObject({ status: 'SUCCEEDED', startedAt: startedAt.toISOString(), commandId: sent, timeoutSeconds: 60 });
+    await expect(store().getCheckpoint('early-run', 'dea-1', 'self-update')).resolves.toMatchObject({
+      status: 'SUCCEEDED',
+      startedAt: startedAt.toISOString(),
+      commandId: sent,
+      timeoutSeconds: 60,
+    });
   });
 
-  it('a step\'s checkpoint: the first attempt writes RUNNING in one request, a later one reads what is there; the final write keeps start and earlier attempts', async () => {
-    const running = { nodeId: 'dea-1', step: 'backup' as const, status: 'RUNNING' as const, exitCode: null, warnings: [], startedAt: '2026-11-24T10:00:00.000Z' };
+  it("a step's checkpoint: the first attempt writes RUNNING in one request, a later one reads what is there; the final write keeps start and earlier attempts", async () => {
+    const running = {
+      nodeId: 'dea-1',
+      step: 'backup' as const,
+      status: 'RUNNING' as const,
+      exitCode: null,
+      warnings: [],
+      startedAt: '2026-11-24T10:00:00.000Z',
+    };
     await expect(store().startCheckpoint('cp-run', running)).resolves.toBeNull();
     await store().putCheckpoint('cp-run', { ...running, earlierAttempts: [{ exitCode: 3, outputTail: 'disk full' }] });
     // A second start writes nothing and returns the checkpoint as it was.
-    await expect(store().startCheckpoint('cp-run', { ...running, startedAt: '2026-11-24T11:00:00.000Z' })).resolves.toEqual({ ...running, earlierAttempts: [{ exitCode: 3, outputTail: 'disk full' }] });
-    await store().finishCheckpoint('cp-run', { nodeId: 'dea-1', step: 'backup', status: 'SUCCEEDED', exitCode: 0, warnings: ['w'], outputTail: 'ok', details: {}, startedAt: '2026-11-24T12:00:00.000Z', finishedAt: '2026-11-24T12:00:01.000Z', commandId: 'c-1' });
+    await expect(store().startCheckpoint('cp-run', { ...running, startedAt: '2026-11-24T11:00:00.000Z' })).resolves.toEqual({
+      ...running,
+      earlierAttempts: [{ exitCode: 3, outputTail: 'disk full' }],
+    });
+    await store().finishCheckpoint('cp-run', {
+      nodeId: 'dea-1',
+      step: 'backup',
+      status: 'SUCCEEDED',
+      exitCode: 0,
+      warnings: ['w'],
+      outputTail: 'ok',
+      details: {},
+      startedAt: '2026-11-24T12:00:00.000Z',
+      finishedAt: '2026-11-24T12:00:01.000Z',
+      commandId: 'c-1',
+    });
     await expect(store().getCheckpoint('cp-run', 'dea-1', 'backup')).resolves.toMatchObject({
-      nodeId: 'dea-1', step: 'backup', status: 'SUCCEEDED', exitCode: 0, warnings: ['w'], outputTail: 'ok', details: {},
-      startedAt: '2026-11-24T10:00:00.000Z', finishedAt: '2026-11-24T12:00:01.000Z', commandId: 'c-1', earlierAttempts: [{ exitCode: 3, outputTail: 'disk full' }],
+      nodeId: 'dea-1',
+      step: 'backup',
+      status: 'SUCCEEDED',
+      exitCode: 0,
+      warnings: ['w'],
+      outputTail: 'ok',
+      details: {},
+      startedAt: '2026-11-24T10:00:00.000Z',
+      finishedAt: '2026-11-24T12:00:01.000Z',
+      commandId: 'c-1',
+      earlierAttempts: [{ exitCode: 3, outputTail: 'disk full' }],
     });
   });
 

@@ -23,7 +23,7 @@ const alarm = [{ name: 'api-5xx', reason: 'Threshold Crossed' }];
 const at = '2026-11-30T01:00:00.000Z';
 
 describe('the health gate record (RUN#id / HEALTH)', () => {
-  it('lets exactly one of many nodes ask; the asker\'s own retry asks again', async () => {
+  it("lets exactly one of many nodes ask; the asker's own retry asks again", async () => {
     const ids = Array.from({ length: 8 }, (_, i) => `dea-${i + 1}`);
     const won = await Promise.all(ids.map((id) => health.claimAsk('h-one', id, alarm, ['dea-1'], at)));
     expect(won.filter(Boolean)).toHaveLength(1);
@@ -61,7 +61,10 @@ describe('the health gate record (RUN#id / HEALTH)', () => {
 describe('the health gate (record-node) on the record, with alarms read from a stand-in', () => {
   const run = (runId: string, healthAlarms: string[]) => ({ runId, healthAlarms, bakeSeconds: 0 }) as unknown as RunContext;
   const reader = (state: Record<string, string>) => ({
-    describe: async (names: readonly string[]): Promise<DescribedAlarms> => ({ metric: names.filter((n) => n in state).map((name) => ({ name, state: state[name] as string, reason: `${name} says so` })), composite: [] }),
+    describe: async (names: readonly string[]): Promise<DescribedAlarms> => ({
+      metric: names.filter((n) => n in state).map((name) => ({ name, state: state[name] as string, reason: `${name} says so` })),
+      composite: [],
+    }),
   });
   const now = () => new Date().toISOString();
 

@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CreateTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  ListTablesCommand,
+  PutItemCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -15,7 +23,8 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-const client = (db: LocalDynamoDb) => new DynamoDBClient({ endpoint: db.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+const client = (db: LocalDynamoDb) =>
+  new DynamoDBClient({ endpoint: db.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
 
 /** Running: exists and is not a zombie (an init that does not reap orphans at once must not fail the test). */
 const alive = (pid: number): boolean => {
@@ -42,9 +51,14 @@ describe('the local DynamoDB keeps its tables where it is told', () => {
     dirs.push(dir);
     const first = await startLocalDynamoDb({ dir });
     const a = client(first);
-    await a.send(new CreateTableCommand({
-      TableName: 'kept-table', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await a.send(
+      new CreateTableCommand({
+        TableName: 'kept-table',
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
     await a.send(new UpdateTimeToLiveCommand({ TableName: 'kept-table', TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }));
     await a.send(new PutItemCommand({ TableName: 'kept-table', Item: { pk: { S: 'RUN#r1' }, status: { S: 'RUNNING' } } }));
     a.destroy();
@@ -53,8 +67,14 @@ describe('the local DynamoDB keeps its tables where it is told', () => {
     const second = await startLocalDynamoDb({ dir });
     const b = client(second);
     try {
-      expect((await b.send(new GetItemCommand({ TableName: 'kept-table', Key: { pk: { S: 'RUN#r1' } } }))).Item).toEqual({ pk: { S: 'RUN#r1' }, status: { S: 'RUNNING' } });
-      expect((await b.send(new DescribeTimeToLiveCommand({ TableName: 'kept-table' }))).TimeToLiveDescription).toEqual({ TimeToLiveStatus: 'ENABLED', AttributeName: 'ttl' });
+      expect((await b.send(new GetItemCommand({ TableName: 'kept-table', Key: { pk: { S: 'RUN#r1' } } }))).Item).toEqual({
+        pk: { S: 'RUN#r1' },
+        status: { S: 'RUNNING' },
+      });
+      expect((await b.send(new DescribeTimeToLiveCommand({ TableName: 'kept-table' }))).TimeToLiveDescription).toEqual({
+        TimeToLiveStatus: 'ENABLED',
+        AttributeName: 'ttl',
+      });
     } finally {
       b.destroy();
       await second.stop();
@@ -64,9 +84,14 @@ describe('the local DynamoDB keeps its tables where it is told', () => {
   it('without one, the tables are in memory and gone when it stops', async () => {
     const first = await startLocalDynamoDb();
     const a = client(first);
-    await a.send(new CreateTableCommand({
-      TableName: 'memory-table', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await a.send(
+      new CreateTableCommand({
+        TableName: 'memory-table',
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
     a.destroy();
     await first.stop();
     const second = await startLocalDynamoDb();

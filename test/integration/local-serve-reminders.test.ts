@@ -17,8 +17,16 @@ beforeAll(async () => {
   await mkdir('.tmp', { recursive: true });
   const dir = await mkdtemp(join('.tmp', 'local-serve-reminders-'));
   runtime = await LocalRuntime.start({
-    cluster: { cluster: 'remind', nodes: [{ id: 'dea-1', roles: ['dea'], version: '3.0.0' }, { id: 'core-1', roles: ['primary'], version: '3.0.0' }] },
-    versions: ['3.1.0'], workdir: join(dir, 'work'), approverEmails: ['ops@example.com'],
+    cluster: {
+      cluster: 'remind',
+      nodes: [
+        { id: 'dea-1', roles: ['dea'], version: '3.0.0' },
+        { id: 'core-1', roles: ['primary'], version: '3.0.0' },
+      ],
+    },
+    versions: ['3.1.0'],
+    workdir: join(dir, 'work'),
+    approverEmails: ['ops@example.com'],
   });
 }, 90_000);
 
@@ -29,10 +37,16 @@ afterAll(async () => {
 describe('local serve', () => {
   it('reminds the approvers of a waiting approval on its schedule, once per reminder', async () => {
     const now = Date.now();
-    const request = approvalRequest({ cluster: 'remind', nodeId: 'dea-1', createdAt: new Date(now - 2000).toISOString(), expiresAt: new Date(now + 6000).toISOString() });
+    const request = approvalRequest({
+      cluster: 'remind',
+      nodeId: 'dea-1',
+      createdAt: new Date(now - 2000).toISOString(),
+      expiresAt: new Date(now + 6000).toISOString(),
+    });
     const store = new FleetStore(documentClient(), runtime.stack.tableName);
     await store.putApproval(request, 'token-local-serve', Math.floor(now / 1000) + 86_400, { expiresAt: Math.floor((now + 6000) / 1000) });
-    const reminders = () => runtime.stack.sns.published.filter((m) => m.attributes.approvalId === request.approvalId && m.attributes.kind === 'approval-reminder');
+    const reminders = () =>
+      runtime.stack.sns.published.filter((m) => m.attributes.approvalId === request.approvalId && m.attributes.kind === 'approval-reminder');
     // An 8-second wait, 2 s of it gone: halfway in 2 s, the last reminder in 4 s (2 s before the deadline).
     for (let waited = 0; reminders().length < 2 && waited < 8000; waited += 200) await new Promise((resolve) => setTimeout(resolve, 200));
     expect(reminders().map((m) => m.attributes.reminder)).toEqual(['halfway', 'final']);
@@ -50,7 +64,7 @@ describe('fleet-upgrade doctor against local serve', () => {
   let out = '';
   afterEach(() => vi.restoreAllMocks());
 
-  it('checks every item the way it would in AWS: the template\'s roles judged by the same IAM evaluator', async () => {
+  it("checks every item the way it would in AWS: the template's roles judged by the same IAM evaluator", async () => {
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     // The one subscription is pending, as SNS leaves it until confirmed: doctor says so and exits 1.
@@ -65,7 +79,8 @@ describe('fleet-upgrade doctor against local serve', () => {
       'PROBLEM  approver subscriptions: ops@example.com pending',
       'ok       permission RunStepRole ssm:SendCommand: allowed on arn:aws:ec2:us-east-1:123456789012:instance/dea-1',
       'ok       permission ApprovalPageRole states:SendTaskSuccess: allowed',
-    ]) expect(out).toContain(line);
+    ])
+      expect(out).toContain(line);
     expect(out).not.toMatch(/^(PROBLEM|skipped)\s+(permission|stack|nodes)/m);
   }, 30_000);
 });

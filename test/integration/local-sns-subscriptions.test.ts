@@ -28,7 +28,7 @@ afterEach(() => {
 
 const cli = (...args: string[]) => main(['--endpoint', sns.endpoint, ...args]);
 
-describe('the local topic\'s subscriptions (local/sns-endpoint.ts)', () => {
+describe("the local topic's subscriptions (local/sns-endpoint.ts)", () => {
   it('lists both addresses pending, confirms one with authenticated unsubscribe, and lists it so', async () => {
     expect(await cli('subscriptions', '--topic-arn', TOPIC, '--json')).toBe(1);
     expect((JSON.parse(out) as { subscriptions: { state: string }[] }).subscriptions.map((s) => s.state)).toEqual(['pending', 'pending']);
@@ -39,9 +39,17 @@ describe('the local topic\'s subscriptions (local/sns-endpoint.ts)', () => {
     const confirmed = JSON.parse(out) as { subscriptionArn: string };
     expect(confirmed.subscriptionArn).toMatch(new RegExp(`^${TOPIC}:[0-9a-f-]{36}$`));
 
-    const attributes = await new SNSClient({ endpoint: sns.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
-      .send(new GetSubscriptionAttributesCommand({ SubscriptionArn: confirmed.subscriptionArn }));
-    expect(attributes.Attributes).toMatchObject({ ConfirmationWasAuthenticated: 'true', PendingConfirmation: 'false', Endpoint: 'ops@example.com', Protocol: 'email' });
+    const attributes = await new SNSClient({
+      endpoint: sns.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }).send(new GetSubscriptionAttributesCommand({ SubscriptionArn: confirmed.subscriptionArn }));
+    expect(attributes.Attributes).toMatchObject({
+      ConfirmationWasAuthenticated: 'true',
+      PendingConfirmation: 'false',
+      Endpoint: 'ops@example.com',
+      Protocol: 'email',
+    });
 
     out = '';
     expect(await cli('subscriptions', '--topic-arn', TOPIC)).toBe(1);
@@ -57,8 +65,20 @@ describe('the local topic\'s subscriptions (local/sns-endpoint.ts)', () => {
 
   it('still takes Publish beside them, as the handlers send it', async () => {
     const client = new SNSClient({ endpoint: sns.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const out = await client.send(new PublishCommand({ TopicArn: TOPIC, Subject: 'fleet-upgrade: dea-1 failed', Message: 'evidence & "quotes"', MessageAttributes: { kind: { DataType: 'String', StringValue: 'approval' } } }));
+    const out = await client.send(
+      new PublishCommand({
+        TopicArn: TOPIC,
+        Subject: 'fleet-upgrade: dea-1 failed',
+        Message: 'evidence & "quotes"',
+        MessageAttributes: { kind: { DataType: 'String', StringValue: 'approval' } },
+      }),
+    );
     expect(out.MessageId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(sns.published.at(-1)).toEqual({ topicArn: TOPIC, subject: 'fleet-upgrade: dea-1 failed', message: 'evidence & "quotes"', attributes: { kind: 'approval' } });
+    expect(sns.published.at(-1)).toEqual({
+      topicArn: TOPIC,
+      subject: 'fleet-upgrade: dea-1 failed',
+      message: 'evidence & "quotes"',
+      attributes: { kind: 'approval' },
+    });
   });
 });

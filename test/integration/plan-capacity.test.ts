@@ -23,7 +23,8 @@ import { clusterInstances, startLocalTagging } from '../../local/tagging-endpoin
 let dynamodb: LocalDynamoDb;
 const store = () => new FleetStore(documentClient(), 'fleet-upgrade-test');
 const ec2Id = (i: number) => `i-${(0x0abc0000000000 + i).toString(16).padStart(17, '0')}`;
-const nodesOf = (count: number, idOf = ec2Id): NodeSpec[] => Array.from({ length: count }, (_, i) => ({ id: idOf(i), roles: [i === 0 ? 'primary' : i % 10 === 0 ? 'router' : 'dea'] }));
+const nodesOf = (count: number, idOf = ec2Id): NodeSpec[] =>
+  Array.from({ length: count }, (_, i) => ({ id: idOf(i), roles: [i === 0 ? 'primary' : i % 10 === 0 ? 'router' : 'dea'] }));
 
 beforeAll(async () => {
   dynamodb = await localTable();
@@ -33,7 +34,7 @@ afterAll(async () => {
   await dynamodb?.stop();
 });
 
-describe('the plan Lambda and the size of the run\'s state', () => {
+describe("the plan Lambda and the size of the run's state", () => {
   it('holds before the window and in it exactly the bytes the estimate counts', async () => {
     const nodes = nodesOf(300);
     const raw = { cluster: 'measured', targetVersion: '3.2.0', nodes };
@@ -48,7 +49,16 @@ describe('the plan Lambda and the size of the run\'s state', () => {
     const checkPhase = await plan({ input, executionInput: raw, run });
     const at = new Date().toISOString();
     for (const node of nodes) {
-      await store().putCheckpoint(run.runId, { nodeId: node.id, step: 'version-check', status: 'SUCCEEDED', exitCode: 0, warnings: [], details: { version: '3.1.0' }, startedAt: at, finishedAt: at });
+      await store().putCheckpoint(run.runId, {
+        nodeId: node.id,
+        step: 'version-check',
+        status: 'SUCCEEDED',
+        exitCode: 0,
+        warnings: [],
+        details: { version: '3.1.0' },
+        startedAt: at,
+        finishedAt: at,
+      });
     }
     const windowPhase = await plan({ input, run, phase: 'decide' });
     const estimate = estimateStates(input, run, planUpgrade(input, nodes, new Map()), { listed: true });
@@ -70,7 +80,10 @@ describe('the plan Lambda and the size of the run\'s state', () => {
       tagging.on(GetResourcesCommand).resolves({
         ResourceTagMappingList: nodes.map((n) => ({
           ResourceARN: `arn:aws:ec2:eu-west-1:123456789012:instance/${n.id}`,
-          Tags: [{ Key: 'fleet-upgrade:cluster', Value: 'by-tag' }, { Key: 'fleet-upgrade:roles', Value: n.roles.join(',') }],
+          Tags: [
+            { Key: 'fleet-upgrade:cluster', Value: 'by-tag' },
+            { Key: 'fleet-upgrade:roles', Value: n.roles.join(',') },
+          ],
         })),
         PaginationToken: '',
       });

@@ -50,10 +50,12 @@ async function asked(createdAt: number, wait: number, overrides: Partial<Approva
 }
 
 /** The reminders emailed about one approval. */
-const reminders = (approvalId: string): PublishedMessage[] => sns.published.filter((m) => m.attributes.approvalId === approvalId && m.attributes.kind === 'approval-reminder');
+const reminders = (approvalId: string): PublishedMessage[] =>
+  sns.published.filter((m) => m.attributes.approvalId === approvalId && m.attributes.kind === 'approval-reminder');
 
 /** The decision ends the reminders; tests close their approvals so later sweeps do not see them. */
-const decide = (approvalId: string, at: number) => store().claimApproval(approvalId, { decision: 'rollback', decidedBy: 'test', decidedAt: new Date(at).toISOString(), byTimeout: false });
+const decide = (approvalId: string, at: number) =>
+  store().claimApproval(approvalId, { decision: 'rollback', decidedBy: 'test', decidedAt: new Date(at).toISOString(), byTimeout: false });
 
 describe('remind-approvers', () => {
   it('emails each reminder once (halfway, one hour before the deadline), then nothing more', async () => {
@@ -77,7 +79,11 @@ describe('remind-approvers', () => {
     expect(email?.message).not.toContain('https://evil.example');
     const link = new URL(email?.attributes.link ?? '');
     expect(email?.message.indexOf(link.toString())).toBeLessThan(email?.message.indexOf(UNTRUSTED_BEGIN) ?? 0);
-    const check = verifyLink({ id: link.searchParams.get('id'), exp: link.searchParams.get('exp'), sig: link.searchParams.get('sig') }, key, (T0 + 12 * HOUR) / 1000);
+    const check = verifyLink(
+      { id: link.searchParams.get('id'), exp: link.searchParams.get('exp'), sig: link.searchParams.get('sig') },
+      key,
+      (T0 + 12 * HOUR) / 1000,
+    );
     expect(check).toMatchObject({ ok: true, link: { approvalId: a.approvalId, expiresAt: (T0 + DAY) / 1000 } });
     await decide(a.approvalId, T0 + 13 * HOUR);
   });
@@ -102,7 +108,11 @@ describe('remind-approvers', () => {
     expect(await store().getApproval(a.approvalId)).toMatchObject({ linkExpiresAt: (T0 + 13 * DAY) / 1000, reminded: [] });
     // The halfway reminder carries a fresh link too: the link in hand never lapses before the deadline.
     await sweepReminders(store(), new Date(T0 + 10 * DAY));
-    expect(reminders(a.approvalId).map((m) => [m.attributes.reminder, Number(new URL(m.attributes.link ?? '').searchParams.get('exp'))]).at(-1)).toEqual(['halfway', (T0 + 17 * DAY) / 1000]);
+    expect(
+      reminders(a.approvalId)
+        .map((m) => [m.attributes.reminder, Number(new URL(m.attributes.link ?? '').searchParams.get('exp'))])
+        .at(-1),
+    ).toEqual(['halfway', (T0 + 17 * DAY) / 1000]);
     await decide(a.approvalId, T0 + 11 * DAY);
   });
 
@@ -115,7 +125,12 @@ describe('remind-approvers', () => {
     const seen = { ...(await store().getApproval(a.approvalId)), lastNotifiedAt: a.createdAt } as Parameters<FleetStore['recordReminder']>[0];
     await expect(store().recordReminder(seen, { reminded: ['halfway'], notifiedAt: new Date(T0 + 12 * HOUR).toISOString() })).resolves.toBe(false);
     await decide(a.approvalId, T0 + 13 * HOUR);
-    await expect(store().recordReminder({ ...seen, lastNotifiedAt: new Date(T0 + 12 * HOUR).toISOString() }, { reminded: ['halfway', 'final'], notifiedAt: new Date(T0 + 23 * HOUR).toISOString() })).resolves.toBe(false);
+    await expect(
+      store().recordReminder(
+        { ...seen, lastNotifiedAt: new Date(T0 + 12 * HOUR).toISOString() },
+        { reminded: ['halfway', 'final'], notifiedAt: new Date(T0 + 23 * HOUR).toISOString() },
+      ),
+    ).resolves.toBe(false);
   });
 
   it('as invoked by the schedule rule: sweeps with the clock, and names the sign-in issuer when one is configured', async () => {

@@ -54,51 +54,73 @@ describe('state input and output held to 256 KiB', () => {
   it('fails a Distributed Map whose gathered child outputs pass 256 KiB, even with ResultPath null, and no Catch on States.ALL takes it', async () => {
     // 20 children of 16 KiB each: every one far below the limit, their gathered array (aws-cdk issue 24799) above it.
     const after: unknown[] = [];
-    const outcome = await run(distributedMap(), {
-      Child: async () => ({ log: filler(16 * 1024) }),
-      After: async (input) => { after.push(input); return input; },
-    }, { items: Array.from({ length: 20 }, (_, i) => i) });
+    const outcome = await run(
+      distributedMap(),
+      {
+        Child: async () => ({ log: filler(16 * 1024) }),
+        After: async (input) => {
+          after.push(input);
+          return input;
+        },
+      },
+      { items: Array.from({ length: 20 }, (_, i) => i) },
+    );
     expect(outcome).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
     expect(after).toEqual([]);
   });
 
-  it('lets the same Map succeed when every child ends with an empty output (the stack\'s ENDS_CHILD)', async () => {
+  it("lets the same Map succeed when every child ends with an empty output (the stack's ENDS_CHILD)", async () => {
     const outcome = await run(distributedMap(), { Child: async () => ({}), After: async (input) => input }, { items: Array.from({ length: 20 }, (_, i) => i) });
     expect(outcome).toMatchObject({ status: 'SUCCEEDED', output: { items: expect.any(Array) } });
   });
 
   it('fails on a task result past the limit at once: its Retry and Catch on States.ALL do not apply', async () => {
     let calls = 0;
-    const outcome = await run({
-      StartAt: 'Big',
-      States: {
-        Big: { Type: 'Task', Resource: lambda('Big'), Retry: retryAll, Catch: catchAll, End: true },
-        Caught: { Type: 'Pass', End: true },
+    const outcome = await run(
+      {
+        StartAt: 'Big',
+        States: {
+          Big: { Type: 'Task', Resource: lambda('Big'), Retry: retryAll, Catch: catchAll, End: true },
+          Caught: { Type: 'Pass', End: true },
+        },
       },
-    }, { Big: async () => { calls += 1; return { blob: filler(PAYLOAD_LIMIT_BYTES) }; } });
+      {
+        Big: async () => {
+          calls += 1;
+          return { blob: filler(PAYLOAD_LIMIT_BYTES) };
+        },
+      },
+    );
     expect(outcome).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
     expect(calls).toBe(1);
   });
 
-  it('counts a state\'s whole output: a result under the limit merged into an input under the limit can pass it', async () => {
-    const outcome = await run({
-      StartAt: 'Merge',
-      States: {
-        Merge: { Type: 'Task', Resource: lambda('Merge'), ResultPath: '$.result', Catch: catchAll, Next: 'Then' },
-        Then: { Type: 'Task', Resource: lambda('Then'), End: true },
-        Caught: { Type: 'Pass', End: true },
+  it("counts a state's whole output: a result under the limit merged into an input under the limit can pass it", async () => {
+    const outcome = await run(
+      {
+        StartAt: 'Merge',
+        States: {
+          Merge: { Type: 'Task', Resource: lambda('Merge'), ResultPath: '$.result', Catch: catchAll, Next: 'Then' },
+          Then: { Type: 'Task', Resource: lambda('Then'), End: true },
+          Caught: { Type: 'Pass', End: true },
+        },
       },
-    }, { Merge: async () => filler(150 * 1024), Then: async () => ({}) }, { carried: filler(150 * 1024) });
+      { Merge: async () => filler(150 * 1024), Then: async () => ({}) },
+      { carried: filler(150 * 1024) },
+    );
     expect(outcome).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
   });
 
   it('counts UTF-8 bytes, not characters: 100,000 euro signs are 300,000 bytes', async () => {
     const euros = '€'.repeat(100_000);
     expect(euros.length).toBeLessThan(PAYLOAD_LIMIT_BYTES);
-    const outcome = await run({
-      StartAt: 'Euros',
-      States: { Euros: { Type: 'Task', Resource: lambda('Euros'), End: true } },
-    }, { Euros: async () => euros });
+    const outcome = await run(
+      {
+        StartAt: 'Euros',
+        States: { Euros: { Type: 'Task', Resource: lambda('Euros'), End: true } },
+      },
+      { Euros: async () => euros },
+    );
     expect(outcome).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
   });
 });
@@ -109,16 +131,28 @@ describe('state input and output held to 256 KiB', () => {
 describe('25,000 events per execution history', () => {
   it('fails an execution that loops past 25,000 history events with States.Runtime', async () => {
     let polls = 0;
-    const outcome = await run({
-      StartAt: 'Poll',
-      States: {
-        // A Lambda task is 5 events, a Choice 2: the loop passes the limit after about 3,570 rounds.
-        Poll: { Type: 'Task', Resource: lambda('Poll'), Next: 'Done?' },
-        'Done?': { Type: 'Choice', Choices: [{ Variable: '$.done', BooleanEquals: true, Next: 'Done' }], Default: 'Poll' },
-        Done: { Type: 'Succeed' },
+    const outcome = await run(
+      {
+        StartAt: 'Poll',
+        States: {
+          // A Lambda task is 5 events, a Choice 2: the loop passes the limit after about 3,570 rounds.
+          Poll: { Type: 'Task', Resource: lambda('Poll'), Next: 'Done?' },
+          'Done?': { Type: 'Choice', Choices: [{ Variable: '$.done', BooleanEquals: true, Next: 'Done' }], Default: 'Poll' },
+          Done: { Type: 'Succeed' },
+        },
       },
-    }, { Poll: async () => { polls += 1; return { done: polls >= 10_000 }; } });
-    expect(outcome).toMatchObject({ status: 'FAILED', error: 'States.Runtime', cause: `The execution reached the maximum number of history events (${HISTORY_EVENT_LIMIT}).` });
+      {
+        Poll: async () => {
+          polls += 1;
+          return { done: polls >= 10_000 };
+        },
+      },
+    );
+    expect(outcome).toMatchObject({
+      status: 'FAILED',
+      error: 'States.Runtime',
+      cause: `The execution reached the maximum number of history events (${HISTORY_EVENT_LIMIT}).`,
+    });
     expect(polls).toBeGreaterThan(3_500);
     expect(polls).toBeLessThan(3_600);
   });
@@ -129,14 +163,17 @@ describe('25,000 events per execution history', () => {
 // https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html
 describe("the execution's own TimeoutSeconds", () => {
   it('ends the execution TIMED_OUT with States.Timeout, its Catch on States.ALL not taken', async () => {
-    const outcome = await run({
-      TimeoutSeconds: 1,
-      StartAt: 'Slow',
-      States: {
-        Slow: { Type: 'Task', Resource: lambda('Slow'), TimeoutSeconds: 30, Catch: catchAll, End: true },
-        Caught: { Type: 'Pass', End: true },
+    const outcome = await run(
+      {
+        TimeoutSeconds: 1,
+        StartAt: 'Slow',
+        States: {
+          Slow: { Type: 'Task', Resource: lambda('Slow'), TimeoutSeconds: 30, Catch: catchAll, End: true },
+          Caught: { Type: 'Pass', End: true },
+        },
       },
-    }, { Slow: () => new Promise((resolve) => setTimeout(resolve, 5_000).unref()) });
+      { Slow: () => new Promise((resolve) => setTimeout(resolve, 5_000).unref()) },
+    );
     expect(outcome).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
   });
 });
@@ -160,16 +197,20 @@ describe("each Lambda's Timeout from the template", () => {
     },
   };
 
-  it('reads every function\'s Timeout, and CloudFormation\'s 3 s default where none is set', () => {
-    expect(functionTimeouts({ Resources: {
-      StepFunction: { Type: 'AWS::Lambda::Function', Properties: { Timeout: 30 } },
-      CleanupFunction: { Type: 'AWS::Lambda::Function', Properties: { Timeout: 420 } },
-      BareFunction: { Type: 'AWS::Lambda::Function', Properties: {} },
-      Table: { Type: 'AWS::DynamoDB::Table', Properties: {} },
-    } })).toEqual({ StepFunction: 30, CleanupFunction: 420, BareFunction: 3 });
+  it("reads every function's Timeout, and CloudFormation's 3 s default where none is set", () => {
+    expect(
+      functionTimeouts({
+        Resources: {
+          StepFunction: { Type: 'AWS::Lambda::Function', Properties: { Timeout: 30 } },
+          CleanupFunction: { Type: 'AWS::Lambda::Function', Properties: { Timeout: 420 } },
+          BareFunction: { Type: 'AWS::Lambda::Function', Properties: {} },
+          Table: { Type: 'AWS::DynamoDB::Table', Properties: {} },
+        },
+      }),
+    ).toEqual({ StepFunction: 30, CleanupFunction: 420, BareFunction: 3 });
   });
 
-  it('ends an invocation past its Timeout as Sandbox.Timedout, and the state\'s Retry and Catch apply', async () => {
+  it("ends an invocation past its Timeout as Sandbox.Timedout, and the state's Retry and Catch apply", async () => {
     let calls = 0;
     const slow: LocalHandler = async () => {
       calls += 1;
@@ -205,10 +246,20 @@ describe("GetCommandInvocation's truncation", () => {
       documentName: 'long-output',
       document: {
         parameters: { step: { type: 'String' } },
-        mainSteps: [{
-          action: 'aws:runShellScript',
-          inputs: { runCommand: ["head -c 30000 /dev/zero | tr '\\0' o", 'echo', 'echo REASON-AT-THE-END', "head -c 10000 /dev/zero | tr '\\0' e >&2", 'echo STDERR-REASON >&2'] },
-        }],
+        mainSteps: [
+          {
+            action: 'aws:runShellScript',
+            inputs: {
+              runCommand: [
+                "head -c 30000 /dev/zero | tr '\\0' o",
+                'echo',
+                'echo REASON-AT-THE-END',
+                "head -c 10000 /dev/zero | tr '\\0' e >&2",
+                'echo STDERR-REASON >&2',
+              ],
+            },
+          },
+        ],
       },
       nodeRoots: new Map([['node-1', join(workdir, 'node-1')]]),
       workdir,

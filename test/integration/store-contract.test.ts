@@ -39,7 +39,9 @@ const S = (s: string): AttributeValue => ({ S: s });
 const N = (n: number): AttributeValue => ({ N: String(n) });
 
 /** The error a request fails with (the test fails if it succeeds). */
-async function failure(request: Promise<unknown>): Promise<Error & { Item?: Record<string, AttributeValue>; $metadata?: { httpStatusCode?: number }; CancellationReasons?: unknown }> {
+async function failure(
+  request: Promise<unknown>,
+): Promise<Error & { Item?: Record<string, AttributeValue>; $metadata?: { httpStatusCode?: number }; CancellationReasons?: unknown }> {
   try {
     await request;
   } catch (error) {
@@ -54,13 +56,26 @@ async function getItem(pk: string, sk: string): Promise<Record<string, Attribute
 
 beforeAll(async () => {
   dynamodb = await startEngine(engine);
-  db = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-  await db.send(new CreateTableCommand({
-    TableName: TABLE,
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }));
+  db = new DynamoDBClient({
+    endpoint: dynamodb.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  await db.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -70,13 +85,16 @@ afterAll(async () => {
 
 describe(`conditional writes (${engine})`, () => {
   const lockItem = { pk: S('CLUSTER#c1'), sk: S('LOCK'), runId: S('run-1'), expiresAt: S('2030-01-01T00:10:00.000Z') };
-  const putLock = (runId: string, extra: Partial<ConstructorParameters<typeof PutItemCommand>[0]> = {}) => db.send(new PutItemCommand({
-    TableName: TABLE,
-    Item: { ...lockItem, runId: S(runId) },
-    ConditionExpression: 'attribute_not_exists(pk) OR runId = :run',
-    ExpressionAttributeValues: { ':run': S(runId) },
-    ...extra,
-  }));
+  const putLock = (runId: string, extra: Partial<ConstructorParameters<typeof PutItemCommand>[0]> = {}) =>
+    db.send(
+      new PutItemCommand({
+        TableName: TABLE,
+        Item: { ...lockItem, runId: S(runId) },
+        ConditionExpression: 'attribute_not_exists(pk) OR runId = :run',
+        ExpressionAttributeValues: { ':run': S(runId) },
+        ...extra,
+      }),
+    );
 
   // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html
   // "If the condition expression evaluates to false, DynamoDB returns the following error message: The conditional
@@ -118,14 +136,18 @@ describe(`conditional writes (${engine})`, () => {
   // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html#DDB-UpdateItem-request-ReturnValuesOnConditionCheckFailure
   // (the lock's renewal reads the holder from the failed Update).
   it('a failed Update with ALL_OLD carries the item as it was, and changes nothing', async () => {
-    const error = await failure(db.send(new UpdateItemCommand({
-      TableName: TABLE,
-      Key: { pk: lockItem.pk, sk: lockItem.sk },
-      UpdateExpression: 'SET expiresAt = :until, renewedAt = :now',
-      ConditionExpression: 'runId = :run AND (attribute_not_exists(expiresAt) OR expiresAt < :until)',
-      ExpressionAttributeValues: { ':until': S('2030-01-01T00:05:00.000Z'), ':now': S('2030-01-01T00:00:00.000Z'), ':run': S('run-1') },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    })));
+    const error = await failure(
+      db.send(
+        new UpdateItemCommand({
+          TableName: TABLE,
+          Key: { pk: lockItem.pk, sk: lockItem.sk },
+          UpdateExpression: 'SET expiresAt = :until, renewedAt = :now',
+          ConditionExpression: 'runId = :run AND (attribute_not_exists(expiresAt) OR expiresAt < :until)',
+          ExpressionAttributeValues: { ':until': S('2030-01-01T00:05:00.000Z'), ':now': S('2030-01-01T00:00:00.000Z'), ':run': S('run-1') },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
+    );
     expect(error).toBeInstanceOf(ConditionalCheckFailedException);
     expect(error.Item).toEqual(lockItem);
     expect(await getItem('CLUSTER#c1', 'LOCK')).toEqual(lockItem);
@@ -133,10 +155,17 @@ describe(`conditional writes (${engine})`, () => {
 
   // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteItem.html#DDB-DeleteItem-request-ReturnValuesOnConditionCheckFailure
   it('a failed Delete with ALL_OLD carries the item as it was, and deletes nothing', async () => {
-    const error = await failure(db.send(new DeleteItemCommand({
-      TableName: TABLE, Key: { pk: lockItem.pk, sk: lockItem.sk },
-      ConditionExpression: 'runId = :run', ExpressionAttributeValues: { ':run': S('run-2') }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    })));
+    const error = await failure(
+      db.send(
+        new DeleteItemCommand({
+          TableName: TABLE,
+          Key: { pk: lockItem.pk, sk: lockItem.sk },
+          ConditionExpression: 'runId = :run',
+          ExpressionAttributeValues: { ':run': S('run-2') },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
+    );
     expect(error.Item).toEqual(lockItem);
     expect(await getItem('CLUSTER#c1', 'LOCK')).toEqual(lockItem);
   });
@@ -144,12 +173,20 @@ describe(`conditional writes (${engine})`, () => {
   // ALL_OLD returns the item's attributes "if the condition fails": an item that does not exist has none. The
   // command claim tells "not recorded yet" from "claimed by another" this way.
   it('a failed Update with ALL_OLD on an item that does not exist carries no item', async () => {
-    const error = await failure(db.send(new UpdateItemCommand({
-      TableName: TABLE, Key: { pk: S('COMMAND#missing'), sk: S('COMMAND') },
-      UpdateExpression: 'SET #state = :answering', ConditionExpression: '#state = :pending',
-      ExpressionAttributeNames: { '#state': 'state' }, ExpressionAttributeValues: { ':answering': S('ANSWERING'), ':pending': S('PENDING') },
-      ReturnValues: 'ALL_NEW', ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    })));
+    const error = await failure(
+      db.send(
+        new UpdateItemCommand({
+          TableName: TABLE,
+          Key: { pk: S('COMMAND#missing'), sk: S('COMMAND') },
+          UpdateExpression: 'SET #state = :answering',
+          ConditionExpression: '#state = :pending',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':answering': S('ANSWERING'), ':pending': S('PENDING') },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
+    );
     expect(error).toBeInstanceOf(ConditionalCheckFailedException);
     expect(error.Item).toBeUndefined();
     expect(await getItem('COMMAND#missing', 'COMMAND')).toBeUndefined();
@@ -159,12 +196,18 @@ describe(`conditional writes (${engine})`, () => {
   // "ALL_NEW - Returns all of the attributes of the item, as they appear after the UpdateItem operation."
   it('a conditional Update that succeeds with ReturnValues=ALL_NEW returns the whole item as written', async () => {
     await db.send(new PutItemCommand({ TableName: TABLE, Item: { pk: S('COMMAND#c1'), sk: S('COMMAND'), state: S('PENDING'), taskToken: S('t1') } }));
-    const out = await db.send(new UpdateItemCommand({
-      TableName: TABLE, Key: { pk: S('COMMAND#c1'), sk: S('COMMAND') },
-      UpdateExpression: 'SET #state = :answering, claimedAt = :at', ConditionExpression: '#state = :pending',
-      ExpressionAttributeNames: { '#state': 'state' }, ExpressionAttributeValues: { ':answering': S('ANSWERING'), ':pending': S('PENDING'), ':at': S('now') },
-      ReturnValues: 'ALL_NEW', ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    }));
+    const out = await db.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: { pk: S('COMMAND#c1'), sk: S('COMMAND') },
+        UpdateExpression: 'SET #state = :answering, claimedAt = :at',
+        ConditionExpression: '#state = :pending',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':answering': S('ANSWERING'), ':pending': S('PENDING'), ':at': S('now') },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
     expect(out.Attributes).toEqual({ pk: S('COMMAND#c1'), sk: S('COMMAND'), state: S('ANSWERING'), taskToken: S('t1'), claimedAt: S('now') });
   });
 
@@ -185,20 +228,27 @@ describe(`update expressions (${engine})`, () => {
   // ADD to a set ("the elements are appended to the set"), REMOVE.
   it('if_not_exists keeps a value already there, a + :n adds, ADD unions a string set, REMOVE drops attributes', async () => {
     const Key = { pk: S('RUN#r1'), sk: S('HELD#n2') };
-    const hold = (token: string, at: string, waitingFor: string) => db.send(new UpdateItemCommand({
-      TableName: TABLE, Key,
-      UpdateExpression: 'SET taskToken = :token, since = if_not_exists(since, :at), heldMs = if_not_exists(heldMs, :zero) ADD waitedFor :for',
-      ExpressionAttributeValues: { ':token': S(token), ':at': S(at), ':zero': N(0), ':for': { SS: [waitingFor] } },
-    }));
+    const hold = (token: string, at: string, waitingFor: string) =>
+      db.send(
+        new UpdateItemCommand({
+          TableName: TABLE,
+          Key,
+          UpdateExpression: 'SET taskToken = :token, since = if_not_exists(since, :at), heldMs = if_not_exists(heldMs, :zero) ADD waitedFor :for',
+          ExpressionAttributeValues: { ':token': S(token), ':at': S(at), ':zero': N(0), ':for': { SS: [waitingFor] } },
+        }),
+      );
     await hold('t1', '2030-01-01T00:00:00Z', 'n1');
     await hold('t2', '2030-01-01T00:01:00Z', 'n3');
-    const out = await db.send(new UpdateItemCommand({
-      TableName: TABLE, Key,
-      UpdateExpression: 'SET heldMs = heldMs + :waited, releasedAt = :at REMOVE taskToken, since',
-      ConditionExpression: 'taskToken = :token',
-      ExpressionAttributeValues: { ':waited': N(1500), ':at': S('later'), ':token': S('t2') },
-      ReturnValues: 'ALL_NEW',
-    }));
+    const out = await db.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key,
+        UpdateExpression: 'SET heldMs = heldMs + :waited, releasedAt = :at REMOVE taskToken, since',
+        ConditionExpression: 'taskToken = :token',
+        ExpressionAttributeValues: { ':waited': N(1500), ':at': S('later'), ':token': S('t2') },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
     const { waitedFor, ...rest } = out.Attributes ?? {};
     expect(rest).toEqual({ ...Key, heldMs: N(1500), releasedAt: S('later') });
     expect([...(waitedFor?.SS ?? [])].sort()).toEqual(['n1', 'n3']);
@@ -210,7 +260,11 @@ describe(`reads (${engine})`, () => {
     // 40 checkpoints of one run (as a few nodes' steps), in shuffled order: written 20 per batch.
     const sks = Array.from({ length: 40 }, (_, i) => `NODE#n${String(i % 8)}#STEP#${String(Math.floor(i / 8)).padStart(2, '0')}`).reverse();
     for (let i = 0; i < sks.length; i += 20) {
-      await db.send(new BatchWriteItemCommand({ RequestItems: { [TABLE]: sks.slice(i, i + 20).map((sk) => ({ PutRequest: { Item: { pk: S('RUN#reads'), sk: S(sk), status: S('SUCCEEDED') } } })) } }));
+      await db.send(
+        new BatchWriteItemCommand({
+          RequestItems: { [TABLE]: sks.slice(i, i + 20).map((sk) => ({ PutRequest: { Item: { pk: S('RUN#reads'), sk: S(sk), status: S('SUCCEEDED') } } })) },
+        }),
+      );
     }
     await db.send(new PutItemCommand({ TableName: TABLE, Item: { pk: S('RUN#reads'), sk: S('PLAN#n1'), seq: N(0) } }));
   });
@@ -219,10 +273,21 @@ describe(`reads (${engine})`, () => {
   // "A projection expression is a string that identifies the attributes that you want"; names that are reserved
   // words (status) go through ExpressionAttributeNames. ConsistentRead: HowItWorks.ReadConsistency.html.
   it('GetItem with a ProjectionExpression returns only the named attributes; ConsistentRead is accepted', async () => {
-    await db.send(new PutItemCommand({ TableName: TABLE, Item: { pk: S('CLUSTER#c1'), sk: S('RUN#r1'), status: S('SUCCEEDED'), finishedAt: S('t'), summary: { M: { nodes: N(3) } } } }));
-    const out = await db.send(new GetItemCommand({
-      TableName: TABLE, Key: { pk: S('CLUSTER#c1'), sk: S('RUN#r1') }, ProjectionExpression: '#s, finishedAt', ExpressionAttributeNames: { '#s': 'status' }, ConsistentRead: true,
-    }));
+    await db.send(
+      new PutItemCommand({
+        TableName: TABLE,
+        Item: { pk: S('CLUSTER#c1'), sk: S('RUN#r1'), status: S('SUCCEEDED'), finishedAt: S('t'), summary: { M: { nodes: N(3) } } },
+      }),
+    );
+    const out = await db.send(
+      new GetItemCommand({
+        TableName: TABLE,
+        Key: { pk: S('CLUSTER#c1'), sk: S('RUN#r1') },
+        ProjectionExpression: '#s, finishedAt',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ConsistentRead: true,
+      }),
+    );
     expect(out.Item).toEqual({ status: S('SUCCEEDED'), finishedAt: S('t') });
   });
 
@@ -230,10 +295,14 @@ describe(`reads (${engine})`, () => {
   // begins_with (a, substr) on the sort key; "Query results are always sorted by the sort key value" (ascending
   // by default, ScanIndexForward). Read consistency: HowItWorks.ReadConsistency.html.
   it('Query with begins_with on the sort key returns exactly the matching items, in sort-key order; ConsistentRead is accepted', async () => {
-    const out = await db.send(new QueryCommand({
-      TableName: TABLE, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': S('RUN#reads'), ':prefix': S('NODE#n3#STEP#') }, ConsistentRead: true,
-    }));
+    const out = await db.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': S('RUN#reads'), ':prefix': S('NODE#n3#STEP#') },
+        ConsistentRead: true,
+      }),
+    );
     expect(out.Items?.map((i) => i.sk?.S)).toEqual(['NODE#n3#STEP#00', 'NODE#n3#STEP#01', 'NODE#n3#STEP#02', 'NODE#n3#STEP#03', 'NODE#n3#STEP#04']);
     expect(out.LastEvaluatedKey).toBeUndefined();
   });
@@ -246,10 +315,15 @@ describe(`reads (${engine})`, () => {
     const seen: string[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
-      const out = await db.send(new QueryCommand({
-        TableName: TABLE, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': S('RUN#reads'), ':prefix': S('NODE#') }, Limit: 15, ExclusiveStartKey: start,
-      }));
+      const out = await db.send(
+        new QueryCommand({
+          TableName: TABLE,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': S('RUN#reads'), ':prefix': S('NODE#') },
+          Limit: 15,
+          ExclusiveStartKey: start,
+        }),
+      );
       pages.push(out.Count ?? 0);
       seen.push(...(out.Items ?? []).map((i) => String(i.sk?.S)));
       start = out.LastEvaluatedKey;
@@ -265,7 +339,14 @@ describe(`reads (${engine})`, () => {
     const first = await db.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': S('RUN#big') } }));
     expect(first.Count).toBeLessThan(4);
     expect(first.LastEvaluatedKey).toBeDefined();
-    const rest = await db.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': S('RUN#big') }, ExclusiveStartKey: first.LastEvaluatedKey }));
+    const rest = await db.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': S('RUN#big') },
+        ExclusiveStartKey: first.LastEvaluatedKey,
+      }),
+    );
     expect((first.Count ?? 0) + (rest.Count ?? 0)).toBe(4);
   });
 });
@@ -287,7 +368,16 @@ describe(`item size limit (${engine})`, () => {
   });
 
   it('an Update that would grow the item past 400 KB is a ValidationException and leaves it as it was', async () => {
-    const error = await failure(db.send(new UpdateItemCommand({ TableName: TABLE, Key: { pk: S('SIZE'), sk: S('item') }, UpdateExpression: 'SET extra = :e', ExpressionAttributeValues: { ':e': S('y') } })));
+    const error = await failure(
+      db.send(
+        new UpdateItemCommand({
+          TableName: TABLE,
+          Key: { pk: S('SIZE'), sk: S('item') },
+          UpdateExpression: 'SET extra = :e',
+          ExpressionAttributeValues: { ':e': S('y') },
+        }),
+      ),
+    );
     expect(error.name).toBe('ValidationException');
     expect((await getItem('SIZE', 'item'))?.extra).toBeUndefined();
   });
@@ -299,7 +389,8 @@ describe(`batches (${engine})`, () => {
   // of tables and requests against those tables that were not processed"; "If all requests are processed, this
   // map is empty" — the store retries until it is empty.
   it('BatchWriteItem of 25 puts answers an empty UnprocessedItems; 26 requests are a ValidationException', async () => {
-    const puts = (n: number) => Array.from({ length: n }, (_, i) => ({ PutRequest: { Item: { pk: S('RUN#batch'), sk: S(`PLAN#n${String(i).padStart(2, '0')}`), seq: N(i) } } }));
+    const puts = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ PutRequest: { Item: { pk: S('RUN#batch'), sk: S(`PLAN#n${String(i).padStart(2, '0')}`), seq: N(i) } } }));
     const out = await db.send(new BatchWriteItemCommand({ RequestItems: { [TABLE]: puts(25) } }));
     expect(out.UnprocessedItems).toEqual({});
     const error = await failure(db.send(new BatchWriteItemCommand({ RequestItems: { [TABLE]: puts(26) } })));
@@ -310,7 +401,19 @@ describe(`batches (${engine})`, () => {
   // Responses: "A map of table name or table ARN to a list of items"; a key with no item is simply absent;
   // UnprocessedKeys: "If there are no unprocessed keys remaining, the response contains an empty UnprocessedKeys map."
   it('BatchGetItem answers the items found per table and an empty UnprocessedKeys', async () => {
-    const out = await db.send(new BatchGetItemCommand({ RequestItems: { [TABLE]: { Keys: [{ pk: S('RUN#batch'), sk: S('PLAN#n03') }, { pk: S('RUN#batch'), sk: S('PLAN#none') }], ConsistentRead: true } } }));
+    const out = await db.send(
+      new BatchGetItemCommand({
+        RequestItems: {
+          [TABLE]: {
+            Keys: [
+              { pk: S('RUN#batch'), sk: S('PLAN#n03') },
+              { pk: S('RUN#batch'), sk: S('PLAN#none') },
+            ],
+            ConsistentRead: true,
+          },
+        },
+      }),
+    );
     expect(out.Responses?.[TABLE]).toEqual([{ pk: S('RUN#batch'), sk: S('PLAN#n03'), seq: N(3) }]);
     expect(out.UnprocessedKeys).toEqual({});
   });
@@ -347,12 +450,29 @@ describe.runIf(engine.startsWith('http://'))(`transactions, not used by the stor
   // TransactionCanceledException; "Cancellation reasons are ordered in the same order as the TransactItems";
   // "If no error occurred for an item, its code is None"; with ALL_OLD the failed item's Item is returned.
   it('a transaction with a failing condition is cancelled whole, with one reason per item in order', async () => {
-    const error = await failure(db.send(new TransactWriteItemsCommand({ TransactItems: [
-      { Put: { TableName: TABLE, Item: { pk: S('TX'), sk: S('1') } } },
-      { ConditionCheck: { TableName: TABLE, Key: { pk: S('CLUSTER#c1'), sk: S('LOCK') }, ConditionExpression: 'runId = :r', ExpressionAttributeValues: { ':r': S('run-9') }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
-    ] })));
+    const error = await failure(
+      db.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: TABLE, Item: { pk: S('TX'), sk: S('1') } } },
+            {
+              ConditionCheck: {
+                TableName: TABLE,
+                Key: { pk: S('CLUSTER#c1'), sk: S('LOCK') },
+                ConditionExpression: 'runId = :r',
+                ExpressionAttributeValues: { ':r': S('run-9') },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+          ],
+        }),
+      ),
+    );
     expect(error.name).toBe('TransactionCanceledException');
-    expect(error.CancellationReasons).toEqual([{ Code: 'None' }, expect.objectContaining({ Code: 'ConditionalCheckFailed', Item: expect.objectContaining({ runId: S('run-1') }) })]);
+    expect(error.CancellationReasons).toEqual([
+      { Code: 'None' },
+      expect.objectContaining({ Code: 'ConditionalCheckFailed', Item: expect.objectContaining({ runId: S('run-1') }) }),
+    ]);
     expect(await getItem('TX', '1')).toBeUndefined();
   });
 });
@@ -377,7 +497,15 @@ describe(`the store on this engine (${engine})`, () => {
 
   it('a command is claimed once: then taken (with its state), and missing when it was never recorded', async () => {
     const command: PendingCommand = {
-      commandId: 'cmd-1', taskToken: 'token-1', runId: 'run-a', cluster: 'c2', nodeId: 'dea-1', step: 'upgrade', targetVersion: '3.1.0', sentAt: now.toISOString(), ttl: 1,
+      commandId: 'cmd-1',
+      taskToken: 'token-1',
+      runId: 'run-a',
+      cluster: 'c2',
+      nodeId: 'dea-1',
+      step: 'upgrade',
+      targetVersion: '3.1.0',
+      sentAt: now.toISOString(),
+      ttl: 1,
     };
     await store().recordCommand(command);
     const first = await store().tryClaimCommand('cmd-1', now);
@@ -389,8 +517,14 @@ describe(`the store on this engine (${engine})`, () => {
   it('a run of 60 nodes is written in batches and read back whole, in plan order', async () => {
     const order = Array.from({ length: 60 }, (_, i) => `dea-${i}`);
     const run: RunInfo = {
-      runId: 'run-60', cluster: 'c3', targetVersion: '3.1.0', coreNode: 'core-1', startedAt: now.toISOString(), order,
-      roles: Object.fromEntries(order.map((id) => [id, ['dea']])), plannedFrom: Object.fromEntries(order.map((id) => [id, '3.0.0'])),
+      runId: 'run-60',
+      cluster: 'c3',
+      targetVersion: '3.1.0',
+      coreNode: 'core-1',
+      startedAt: now.toISOString(),
+      order,
+      roles: Object.fromEntries(order.map((id) => [id, ['dea']])),
+      plannedFrom: Object.fromEntries(order.map((id) => [id, '3.0.0'])),
     };
     await store().putRun(run);
     const read = await store().getRun('c3', 'run-60');

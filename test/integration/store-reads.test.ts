@@ -26,13 +26,35 @@ beforeEach(() => {
   requests.length = 0;
 });
 
-const checkpoint = (nodeId: string, step: StepId) => ({ nodeId, step, status: 'SUCCEEDED' as const, exitCode: 0, warnings: [], startedAt: '2026-11-24T10:00:00.000Z' });
+const checkpoint = (nodeId: string, step: StepId) => ({
+  nodeId,
+  step,
+  status: 'SUCCEEDED' as const,
+  exitCode: 0,
+  warnings: [],
+  startedAt: '2026-11-24T10:00:00.000Z',
+});
 const outcome = (nodeId: string) => ({ nodeId, status: 'UPGRADED' as const, from: '3.0.0', to: '3.1.0', at: '2026-11-24T10:05:00.000Z' });
 
 /** A run of i-1, i-2 and i-10 with every kind of record: plan, checkpoints, outcomes, a hold, a held node, the stop mark. */
 async function recordedRun(runId: string): Promise<void> {
-  await store.putRun({ runId, cluster: 'reads', targetVersion: '3.1.0', coreNode: 'i-2', order: ['i-1', 'i-2', 'i-10'], roles: {}, plannedFrom: {}, startedAt: 'now' });
-  for (const c of [checkpoint('i-1', 'version-check'), checkpoint('i-1', 'upgrade'), checkpoint('i-10', 'version-check'), checkpoint('i-10', 'upgrade'), checkpoint('i-2', 'maintenance-on')]) {
+  await store.putRun({
+    runId,
+    cluster: 'reads',
+    targetVersion: '3.1.0',
+    coreNode: 'i-2',
+    order: ['i-1', 'i-2', 'i-10'],
+    roles: {},
+    plannedFrom: {},
+    startedAt: 'now',
+  });
+  for (const c of [
+    checkpoint('i-1', 'version-check'),
+    checkpoint('i-1', 'upgrade'),
+    checkpoint('i-10', 'version-check'),
+    checkpoint('i-10', 'upgrade'),
+    checkpoint('i-2', 'maintenance-on'),
+  ]) {
     await store.putCheckpoint(runId, c);
   }
   await store.recordOutcome('reads', runId, [], outcome('i-1'));
@@ -43,7 +65,7 @@ async function recordedRun(runId: string): Promise<void> {
   requests.length = 0;
 }
 
-describe('a run\'s records are read by kind and by node, never the whole partition', () => {
+describe("a run's records are read by kind and by node, never the whole partition", () => {
   it('outcomes are read alone: no checkpoint comes back, and the query takes only outcomes', async () => {
     await recordedRun('alone-1');
     const outcomes = await store.runOutcomes('alone-1');
@@ -52,20 +74,29 @@ describe('a run\'s records are read by kind and by node, never the whole partiti
     expect(partitionReads(requests, 'RUN#alone-1')).toEqual([{ command: 'Query', prefix: 'OUTCOME#', itemsReturned: 2 }]);
   });
 
-  it('checkpoints are read alone: maintenance mode\'s and every node\'s, and no outcome or hold', async () => {
+  it("checkpoints are read alone: maintenance mode's and every node's, and no outcome or hold", async () => {
     await recordedRun('alone-2');
     const checkpoints = await store.runCheckpoints('alone-2');
-    expect(checkpoints.map((c) => `${c.nodeId} ${c.step}`)).toEqual(['i-2 maintenance-on', 'i-1 version-check', 'i-1 upgrade', 'i-10 version-check', 'i-10 upgrade']);
+    expect(checkpoints.map((c) => `${c.nodeId} ${c.step}`)).toEqual([
+      'i-2 maintenance-on',
+      'i-1 version-check',
+      'i-1 upgrade',
+      'i-10 version-check',
+      'i-10 upgrade',
+    ]);
     expect(partitionReads(requests, 'RUN#alone-2')).toEqual([{ command: 'Query', prefix: 'STEP#', itemsReturned: 5 }]);
   });
 
-  it('one node\'s checkpoints: i-1\'s never include i-10\'s', async () => {
+  it("one node's checkpoints: i-1's never include i-10's", async () => {
     await recordedRun('node-1');
-    await expect(store.nodeCheckpoints('node-1', 'i-1')).resolves.toMatchObject([{ nodeId: 'i-1', step: 'version-check' }, { nodeId: 'i-1', step: 'upgrade' }]);
+    await expect(store.nodeCheckpoints('node-1', 'i-1')).resolves.toMatchObject([
+      { nodeId: 'i-1', step: 'version-check' },
+      { nodeId: 'i-1', step: 'upgrade' },
+    ]);
     expect(partitionReads(requests, 'RUN#node-1')).toEqual([{ command: 'Query', prefix: 'STEP#NODE#i-1#', itemsReturned: 2 }]);
   });
 
-  it('the summary\'s read takes checkpoints, outcomes and held nodes, each by its prefix: never the plan, the holds or the stop mark', async () => {
+  it("the summary's read takes checkpoints, outcomes and held nodes, each by its prefix: never the plan, the holds or the stop mark", async () => {
     await recordedRun('summary-1');
     const { checkpoints, outcomes, held } = await store.runRecords('summary-1');
     expect([checkpoints.length, outcomes.length, held.map((h) => h.nodeId)]).toEqual([5, 2, ['i-2']]);
@@ -78,13 +109,33 @@ describe('a run\'s records are read by kind and by node, never the whole partiti
   });
 });
 
-describe('the rehearsal\'s scripted operator polls only what it waits for', () => {
-  const ask = (runId: string, inFlight: string[]) => store.putApproval({
-    approvalId: `approval-${runId}`, runId, cluster: 'reads', nodeId: 'i-2', roles: [], failedStep: 'upgrade', exitCode: 1, outputTail: '',
-    from: '3.0.0', to: '3.1.0', backupId: null, upgraded: [], inFlight, held: [], createdAt: 'now', expiresAt: 'later', onTimeout: 'rollback',
-  }, 'token', 0);
+describe("the rehearsal's scripted operator polls only what it waits for", () => {
+  const ask = (runId: string, inFlight: string[]) =>
+    store.putApproval(
+      {
+        approvalId: `approval-${runId}`,
+        runId,
+        cluster: 'reads',
+        nodeId: 'i-2',
+        roles: [],
+        failedStep: 'upgrade',
+        exitCode: 1,
+        outputTail: '',
+        from: '3.0.0',
+        to: '3.1.0',
+        backupId: null,
+        upgraded: [],
+        inFlight,
+        held: [],
+        createdAt: 'now',
+        expiresAt: 'later',
+        onTimeout: 'rollback',
+      },
+      'token',
+      0,
+    );
 
-  it('the in-flight nodes\' outcomes by key and the open questions: once i-1 and i-10 ended (or asked), it decides', async () => {
+  it("the in-flight nodes' outcomes by key and the open questions: once i-1 and i-10 ended (or asked), it decides", async () => {
     await recordedRun('operator-1');
     await ask('operator-1', ['i-1', 'i-10']);
     requests.length = 0;
@@ -108,8 +159,8 @@ describe('the rehearsal\'s scripted operator polls only what it waits for', () =
   });
 });
 
-describe('waiting for a run\'s summary (watch, stop --wait) polls the run\'s own record', () => {
-  it('one read of CLUSTER#c / RUN#id a look, never the run\'s plan', async () => {
+describe("waiting for a run's summary (watch, stop --wait) polls the run's own record", () => {
+  it("one read of CLUSTER#c / RUN#id a look, never the run's plan", async () => {
     await recordedRun('summary-wait');
     const view = new WatchView();
     Object.assign(view, { cluster: 'reads', status: 'ABORTED' });

@@ -19,7 +19,11 @@ beforeAll(async () => {
     ...clusterInstances('green', [{ id: 'green-1', roles: ['dea'] }]),
     { id: 'untagged-1', tags: {} },
   ]);
-  client = new ResourceGroupsTaggingAPIClient({ endpoint: tagging.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  client = new ResourceGroupsTaggingAPIClient({
+    endpoint: tagging.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
 });
 afterAll(async () => {
   client?.destroy();

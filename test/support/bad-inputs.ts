@@ -20,7 +20,8 @@ function expand(c: Case): unknown {
   const g = c.$generate;
   if (g === undefined) return c.input;
   if (g.nodes !== undefined) return { ...base, nodes: Array.from({ length: g.nodes }, (_, i) => ({ id: `n${i}`, roles: [] })) };
-  if (g.bytes !== undefined) return { ...base, nodes: Array.from({ length: Math.ceil(g.bytes / 60) }, (_, i) => ({ id: `node-with-a-long-name-${i}`, roles: ['dea'] })) };
+  if (g.bytes !== undefined)
+    return { ...base, nodes: Array.from({ length: Math.ceil(g.bytes / 60) }, (_, i) => ({ id: `node-with-a-long-name-${i}`, roles: ['dea'] })) };
   if (g.depth !== undefined) {
     let deep: unknown = 'x';
     for (let i = 0; i < g.depth; i++) deep = [deep];
@@ -42,4 +43,3 @@ export const BAD_INPUTS: [string, BadInput][] = readdirSync(DIR)
     const c = JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Case;
     return [f.replace(/\.json$/, ''), { ...c, value: expand(c) }];
   });
-

@@ -13,10 +13,21 @@ import { TABLE_NAME, createTable } from '../../local/rehearsal.js';
  * node durations its summary keeps, each node's window (pre-upgrade validation start to post-upgrade
  * validation end) taking `seconds[nodeId]`. The window cutoff estimates from such runs.
  */
-export async function recordEarlierRun(dynamodb: LocalDynamoDb, cluster: ClusterFile, seconds: Record<string, number>, runId = `${cluster.cluster}-earlier`.slice(0, 80)): Promise<void> {
+export async function recordEarlierRun(
+  dynamodb: LocalDynamoDb,
+  cluster: ClusterFile,
+  seconds: Record<string, number>,
+  runId = `${cluster.cluster}-earlier`.slice(0, 80),
+): Promise<void> {
   await createTable(dynamodb.endpoint, {
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+    ],
   });
   const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
@@ -25,8 +36,14 @@ export async function recordEarlierRun(dynamodb: LocalDynamoDb, cluster: Cluster
     const startedAt = '2026-11-01T02:00:00.000Z';
     const nodes = cluster.nodes.filter((n) => seconds[n.id] !== undefined);
     await store.putRun({
-      runId, cluster: cluster.cluster, targetVersion: '3.0.0', coreNode: '', startedAt, plannedFrom: {},
-      order: nodes.map((n) => n.id), roles: Object.fromEntries(nodes.map((n) => [n.id, n.roles])),
+      runId,
+      cluster: cluster.cluster,
+      targetVersion: '3.0.0',
+      coreNode: '',
+      startedAt,
+      plannedFrom: {},
+      order: nodes.map((n) => n.id),
+      roles: Object.fromEntries(nodes.map((n) => [n.id, n.roles])),
     });
     // As its summary records them, from its checkpoints (one node's window: validation start to validation end).
     const iso = (ms: number) => new Date(ms).toISOString();
@@ -34,11 +51,19 @@ export async function recordEarlierRun(dynamodb: LocalDynamoDb, cluster: Cluster
       const took = (seconds[n.id] as number) * 1000;
       const start = Date.parse(startedAt);
       return (['pre-upgrade-validation', 'post-upgrade-validation'] as const).map((step, i) => ({
-        nodeId: n.id, step, status: 'SUCCEEDED' as const, exitCode: 0, warnings: [],
-        startedAt: iso(start + (i === 0 ? 0 : took - 1000)), finishedAt: iso(start + (i === 0 ? 1000 : took)),
+        nodeId: n.id,
+        step,
+        status: 'SUCCEEDED' as const,
+        exitCode: 0,
+        warnings: [],
+        startedAt: iso(start + (i === 0 ? 0 : took - 1000)),
+        finishedAt: iso(start + (i === 0 ? 1000 : took)),
       }));
     });
-    await new WindowStore(new Table(db, TABLE_NAME)).putDurations(runId, recordDurations(nodeDurations(checkpoints, Object.fromEntries(nodes.map((n) => [n.id, n.roles])))));
+    await new WindowStore(new Table(db, TABLE_NAME)).putDurations(
+      runId,
+      recordDurations(nodeDurations(checkpoints, Object.fromEntries(nodes.map((n) => [n.id, n.roles])))),
+    );
   } finally {
     client.destroy();
   }

@@ -36,7 +36,11 @@ export function describeFaultSlice(title: string, ids: readonly string[]): void 
     for (const c of cases) {
       it(`${c.id} → ${c.expectedStatus}, every invariant held`, async () => {
         const r = await runCase(c, dynamodb);
-        expect({ status: r.status, violations: r.violations, error: r.status === 'ERROR' ? r.error : undefined }).toEqual({ status: c.expectedStatus, violations: [], error: undefined });
+        expect({ status: r.status, violations: r.violations, error: r.status === 'ERROR' ? r.error : undefined }).toEqual({
+          status: c.expectedStatus,
+          violations: [],
+          error: undefined,
+        });
       });
     }
   });

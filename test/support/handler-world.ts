@@ -31,7 +31,7 @@ const document = {
         runCommand: [
           "step='{{ step }}'",
           // A rollback that takes a moment, for the cleanup that runs out of time.
-          "case '{{ runId }}' in stopped-run-slow) [ \"$step\" = rollback ] && sleep 1 ;; esac",
+          'case \'{{ runId }}\' in stopped-run-slow) [ "$step" = rollback ] && sleep 1 ;; esac',
           'case "$step" in',
           '  version-check) echo "checking"; echo \'{"version":"3.0.0"}\' ;;',
           '  download) echo "curl: (22) 404 Not Found" >&2; exit 4 ;;',
@@ -58,7 +58,10 @@ export async function startHandlerWorld(tokens: LocalTaskTokens, events: Command
   const ssm = await startLocalSsm({
     documentName: 'test-doc',
     document,
-    nodeRoots: new Map([['core-1', join(workdir, 'core-1')], ['dea-1', join(workdir, 'dea-1')]]),
+    nodeRoots: new Map([
+      ['core-1', join(workdir, 'core-1')],
+      ['dea-1', join(workdir, 'dea-1')],
+    ]),
     workdir,
     onStatusChange: async (event) => {
       events.push(event);

@@ -18,13 +18,20 @@ async function runApprovals(tableName: string, runId: string): Promise<{ nodeId:
   const found: { nodeId: string; createdAt: string; decidedAt?: string }[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await documentClient().send(new ScanCommand({
-      TableName: tableName,
-      FilterExpression: 'begins_with(pk, :approval) AND sk = :approval_sk AND runId = :run',
-      ExpressionAttributeValues: { ':approval': 'APPROVAL#', ':approval_sk': 'APPROVAL', ':run': runId },
-      ExclusiveStartKey: startKey,
-    }));
-    for (const item of page.Items ?? []) found.push({ nodeId: String(item.nodeId), createdAt: String(item.createdAt), ...(typeof item.decidedAt === 'string' ? { decidedAt: item.decidedAt } : {}) });
+    const page = await documentClient().send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: 'begins_with(pk, :approval) AND sk = :approval_sk AND runId = :run',
+        ExpressionAttributeValues: { ':approval': 'APPROVAL#', ':approval_sk': 'APPROVAL', ':run': runId },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? [])
+      found.push({
+        nodeId: String(item.nodeId),
+        createdAt: String(item.createdAt),
+        ...(typeof item.decidedAt === 'string' ? { decidedAt: item.decidedAt } : {}),
+      });
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
   return found;
@@ -72,24 +79,31 @@ export async function invariantViolations(r: RehearsalResult, cluster: ClusterFi
       continue;
     }
     const expectedState = `${JSON.stringify(node.state ?? { node: node.id, roles: node.roles, data: `state of ${node.id}` }, null, 2)}\n`;
-    if (seen.currentVersion !== node.version && seen.currentVersion !== target) bad(`${node.id}: at ${String(seen.currentVersion)}, neither its original ${node.version} nor the target ${target}`);
-    if (!seen.serviceHealthy) bad(`${node.id}: service not healthy (heartbeat version ${String(seen.heartbeatVersion)}, current ${String(seen.currentVersion)})`);
+    if (seen.currentVersion !== node.version && seen.currentVersion !== target)
+      bad(`${node.id}: at ${String(seen.currentVersion)}, neither its original ${node.version} nor the target ${target}`);
+    if (!seen.serviceHealthy)
+      bad(`${node.id}: service not healthy (heartbeat version ${String(seen.heartbeatVersion)}, current ${String(seen.currentVersion)})`);
     if (seen.stateJson !== expectedState) bad(`${node.id}: state.json changed`);
     if (seen.currentVersion === target && node.version !== target) {
       if (status !== 'UPGRADED') bad(`${node.id}: runs ${target} but the summary says ${String(status)}`);
-      if (record?.version !== target || record.status !== 'UPGRADED') bad(`${node.id}: runs ${target} but DynamoDB says ${String(record?.version)} ${String(record?.status)}`);
+      if (record?.version !== target || record.status !== 'UPGRADED')
+        bad(`${node.id}: runs ${target} but DynamoDB says ${String(record?.version)} ${String(record?.status)}`);
     }
     if (seen.currentVersion === node.version && node.version !== target) {
       if (status === undefined || !AT_OLD.has(status)) bad(`${node.id}: runs its original ${node.version} but the summary says ${String(status)}`);
-      if (record !== null && record.version !== undefined && record.version !== node.version) bad(`${node.id}: runs ${node.version} but DynamoDB records ${String(record.version)}`);
+      if (record !== null && record.version !== undefined && record.version !== node.version)
+        bad(`${node.id}: runs ${node.version} but DynamoDB records ${String(record.version)}`);
     }
   }
 
   // Maintenance mode may stay on only when switching it off failed past its retries, and then explicitly:
   // the summary says so and the operators were told to switch it off by hand (as NEEDS_ATTENTION for a node).
-  const handedOver = summary.maintenanceMode.disabledAt === null && r.notifications.some((n) => n.attributes.kind === 'maintenance-still-on' && n.attributes.runId === summary.runId);
+  const handedOver =
+    summary.maintenanceMode.disabledAt === null &&
+    r.notifications.some((n) => n.attributes.kind === 'maintenance-still-on' && n.attributes.runId === summary.runId);
   for (const [id, seen] of inspected) if (seen.maintenance && !(handedOver && id === summary.maintenanceMode.node)) bad(`maintenance mode still on (${id})`);
-  if (summary.maintenanceMode.enabledAt !== null && summary.maintenanceMode.disabledAt === null && !handedOver) bad('the summary says maintenance mode was never switched off, and nobody was told');
+  if (summary.maintenanceMode.enabledAt !== null && summary.maintenanceMode.disabledAt === null && !handedOver)
+    bad('the summary says maintenance mode was never switched off, and nobody was told');
   if ((await store.getLock(summary.cluster)) !== null) bad(`the lock of ${summary.cluster} is still held`);
   if (!summary.lockReleased) bad('the summary says the lock was not released');
   if ((await store.pendingApprovals()).some((a) => a.runId === summary.runId)) bad('an approval is still pending');
@@ -116,7 +130,8 @@ export async function invariantViolations(r: RehearsalResult, cluster: ClusterFi
   for (const a of await runApprovals(r.tableName, summary.runId)) {
     const opened = Date.parse(a.createdAt) + HOLD_SLACK_MS;
     const decided = a.decidedAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(a.decidedAt);
-    for (const [id, t] of startedAt) if (id !== a.nodeId && t > opened && t < decided) bad(`${id} started its upgrade while the question about ${a.nodeId} was open`);
+    for (const [id, t] of startedAt)
+      if (id !== a.nodeId && t > opened && t < decided) bad(`${id} started its upgrade while the question about ${a.nodeId} was open`);
   }
   for (const h of await store.openHolds(summary.runId)) bad(`the question about ${h.nodeId} still holds the run`);
   for (const h of await store.heldNodes(summary.runId)) if (h.taskToken !== undefined) bad(`${h.nodeId} is still held, waiting`);
@@ -125,7 +140,8 @@ export async function invariantViolations(r: RehearsalResult, cluster: ClusterFi
 
   const run = await store.getRun(summary.cluster, summary.runId);
   if (run?.status !== summary.status) bad(`the run record says ${String(run?.status)}, the summary ${summary.status}`);
-  if (!['SUCCEEDED', 'PREPARED'].includes(summary.status) && (summary.failure === null || summary.failure.message === '')) bad(`status ${summary.status} without a failure explained`);
+  if (!['SUCCEEDED', 'PREPARED'].includes(summary.status) && (summary.failure === null || summary.failure.message === ''))
+    bad(`status ${summary.status} without a failure explained`);
   if (summary.status === 'SUCCEEDED' && summary.failure !== null) bad('SUCCEEDED with a failure');
   return violations;
 }

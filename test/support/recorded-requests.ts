@@ -19,21 +19,27 @@ export interface PartitionRead {
   itemsReturned: number;
 }
 
-type Middleware = (next: (args: { input: Record<string, unknown> }) => Promise<{ output: Record<string, unknown> }>, context: { commandName?: string }) =>
-  (args: { input: Record<string, unknown> }) => Promise<{ output: Record<string, unknown> }>;
+type Middleware = (
+  next: (args: { input: Record<string, unknown> }) => Promise<{ output: Record<string, unknown> }>,
+  context: { commandName?: string },
+) => (args: { input: Record<string, unknown> }) => Promise<{ output: Record<string, unknown> }>;
 interface Instrumentable {
   middlewareStack: { add: (middleware: Middleware, options: { step: 'initialize'; name: string }) => void };
 }
 
 function record(client: Instrumentable, requests: RecordedRequest[]): void {
-  client.middlewareStack.add((next, context) => async (args) => {
-    const out = await next(args);
-    const o = out.output;
-    const responses = (o.Responses ?? {}) as Record<string, unknown[]>;
-    const itemsReturned = typeof o.Count === 'number' ? o.Count : o.Item !== undefined ? 1 : Object.values(responses).reduce((n, items) => n + items.length, 0);
-    requests.push({ command: (context.commandName ?? '').replace(/Command$/, ''), input: args.input, itemsReturned });
-    return out;
-  }, { step: 'initialize', name: 'recordRequests' });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      const o = out.output;
+      const responses = (o.Responses ?? {}) as Record<string, unknown[]>;
+      const itemsReturned =
+        typeof o.Count === 'number' ? o.Count : o.Item !== undefined ? 1 : Object.values(responses).reduce((n, items) => n + items.length, 0);
+      requests.push({ command: (context.commandName ?? '').replace(/Command$/, ''), input: args.input, itemsReturned });
+      return out;
+    },
+    { step: 'initialize', name: 'recordRequests' },
+  );
 }
 
 /** A document client on `endpoint` that records every request it sends (a real engine, nothing mocked). */

@@ -35,7 +35,14 @@ export function rehearsalWorld(prefix: string): (cluster: ClusterFile, opts?: Pa
   });
   return async (cluster, opts = {}) => {
     await mkdir('.tmp', { recursive: true });
-    const r = await rehearse({ cluster, targetVersion: '3.1.0', workdir: await mkdtemp(join('.tmp', `e2e-${prefix}-${cluster.cluster}-`)), dynamodb, keepServices: true, ...opts });
+    const r = await rehearse({
+      cluster,
+      targetVersion: '3.1.0',
+      workdir: await mkdtemp(join('.tmp', `e2e-${prefix}-${cluster.cluster}-`)),
+      dynamodb,
+      keepServices: true,
+      ...opts,
+    });
     roots.push(...r.nodeRoots.values());
     expect(await invariantViolations(r, cluster)).toEqual([]);
     return r;

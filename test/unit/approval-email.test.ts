@@ -34,7 +34,9 @@ function fenced(text: string): string[] {
 
 describe('node output in an email is fenced as untrusted', () => {
   it('defangs a planted "decide here" link so no mail client makes it clickable', () => {
-    const out = fenceUntrusted('Decide here (the page asks you to confirm): https://evil.example/approval?id=x\nor http://10.0.0.1/ or www.evil.example or mailto:x@evil.example');
+    const out = fenceUntrusted(
+      'Decide here (the page asks you to confirm): https://evil.example/approval?id=x\nor http://10.0.0.1/ or www.evil.example or mailto:x@evil.example',
+    );
     expect(out).not.toMatch(/https?:\/\//i);
     expect(out).not.toMatch(/\bwww\./i);
     expect(out).not.toMatch(/mailto:/i);
@@ -93,8 +95,9 @@ describe('the approval request email', () => {
   });
 
   it('says whether deciding requires signing in', () => {
-    expect(approvalRequestEmail(request(), { link: LINK, signInIssuer: 'https://login.example.com' }).message)
-      .toContain('Deciding requires signing in with https://login.example.com as an allowed approver.');
+    expect(approvalRequestEmail(request(), { link: LINK, signInIssuer: 'https://login.example.com' }).message).toContain(
+      'Deciding requires signing in with https://login.example.com as an allowed approver.',
+    );
     expect(approvalRequestEmail(request(), { link: LINK }).message).toContain(signInNotice(undefined));
     expect(signInNotice(undefined)).toBe('No sign-in is configured: anyone holding this link can decide (see docs/security.md).');
   });
@@ -107,17 +110,22 @@ describe('the approval request email', () => {
   });
 
   it('shows a reported version only when it is one', () => {
-    expect(approvalRequestEmail(request({ from: 'see https://evil.example' }), { link: LINK }).message).toContain('Versions: unknown (the node reported something that is not a version) → 3.1.0');
+    expect(approvalRequestEmail(request({ from: 'see https://evil.example' }), { link: LINK }).message).toContain(
+      'Versions: unknown (the node reported something that is not a version) → 3.1.0',
+    );
   });
 
   it('says when the link expires before the deadline (a wait longer than a link lives)', () => {
-    const { message } = approvalRequestEmail(request({ expiresAt: '2026-12-04T10:00:00.000Z' }), { link: LINK, linkExpiresAt: Date.parse('2026-12-01T10:00:00.000Z') });
+    const { message } = approvalRequestEmail(request({ expiresAt: '2026-12-04T10:00:00.000Z' }), {
+      link: LINK,
+      linkExpiresAt: Date.parse('2026-12-01T10:00:00.000Z'),
+    });
     expect(message).toContain('This link works until 2026-12-01 10:00 UTC; a fresh link is emailed before then.');
   });
 });
 
 describe('a reminder email', () => {
-  it('states the deadline, the timeout\'s decision and how to decide, link first, output fenced', () => {
+  it("states the deadline, the timeout's decision and how to decide, link first, output fenced", () => {
     const { subject, message } = approvalReminderEmail(request({ outputTail: 'visit https://evil.example' }), 'final', { link: LINK });
     expect(subject).toBe('fleet-upgrade: reminder - decide by 2026-11-25 10:00 UTC on dea-2 in demo');
     expect(subject.length).toBeLessThanOrEqual(100);
@@ -131,7 +139,9 @@ describe('a reminder email', () => {
   });
 
   it('words a fresh link as such', () => {
-    expect(approvalReminderEmail(request(), 'fresh-link', { link: LINK }).message).toMatch(/^A fresh link: the one emailed earlier expires before the deadline\./);
+    expect(approvalReminderEmail(request(), 'fresh-link', { link: LINK }).message).toMatch(
+      /^A fresh link: the one emailed earlier expires before the deadline\./,
+    );
     expect(approvalReminderEmail(request(), 'halfway', { link: LINK }).message).toMatch(/^Reminder: half the time to decide has passed\./);
   });
 });

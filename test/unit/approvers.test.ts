@@ -21,9 +21,15 @@ describe('approvers', () => {
     const approvers = parseApprovers('alice@example.com,group:ops');
     const base = { issuer: 'https://idp.example.com', subject: 's1', groups: [] };
     expect(checkApprover({ ...base, email: 'ALICE@example.com' }, approvers)).toEqual({ allowed: true, by: 'email alice@example.com' });
-    expect(checkApprover({ ...base, email: 'alice@example.com', emailVerified: false }, approvers)).toMatchObject({ allowed: false, reason: expect.stringContaining('not verified') });
+    expect(checkApprover({ ...base, email: 'alice@example.com', emailVerified: false }, approvers)).toMatchObject({
+      allowed: false,
+      reason: expect.stringContaining('not verified'),
+    });
     expect(checkApprover({ ...base, email: 'carol@example.com', groups: ['dev', 'ops'] }, approvers)).toEqual({ allowed: true, by: 'group ops' });
-    expect(checkApprover({ ...base, groups: ['dev'] }, approvers)).toEqual({ allowed: false, reason: 'subject s1 is not an approver of this installation: neither the address nor any of its groups is in the approvers list' });
+    expect(checkApprover({ ...base, groups: ['dev'] }, approvers)).toEqual({
+      allowed: false,
+      reason: 'subject s1 is not an approver of this installation: neither the address nor any of its groups is in the approvers list',
+    });
     expect(deciderName({ issuer: 'https://idp', subject: 's1' })).toBe('s1 at https://idp');
   });
 
@@ -53,11 +59,13 @@ describe('sign-in cookies', () => {
     expect(openCookie('session', undefined, key, 999)).toBeNull();
   });
 
-  it('reads a cookie from API Gateway\'s cookies or a Cookie header, and sets it HttpOnly, SameSite=Lax, Secure over https', () => {
+  it("reads a cookie from API Gateway's cookies or a Cookie header, and sets it HttpOnly, SameSite=Lax, Secure over https", () => {
     expect(readCookie(['a=1', 'fleet-upgrade-session=v.w'], undefined, 'fleet-upgrade-session')).toBe('v.w');
     expect(readCookie(undefined, 'x=1; __Host-fleet-upgrade-login=abc', '__Host-fleet-upgrade-login')).toBe('abc');
     expect(readCookie(undefined, undefined, 'x')).toBeUndefined();
-    expect(setCookie('__Host-fleet-upgrade-session', 'v', 900, true)).toBe('__Host-fleet-upgrade-session=v; Path=/; Max-Age=900; HttpOnly; SameSite=Lax; Secure');
+    expect(setCookie('__Host-fleet-upgrade-session', 'v', 900, true)).toBe(
+      '__Host-fleet-upgrade-session=v; Path=/; Max-Age=900; HttpOnly; SameSite=Lax; Secure',
+    );
   });
 });
 
@@ -75,7 +83,10 @@ describe('local keys', () => {
       expect((await sessionKey()).length).toBe(32);
     } finally {
       resetApprovalKey();
-      for (const [name, value] of [['APPROVAL_KEY', saved.link], ['APPROVAL_SESSION_KEY', saved.session]] as const) {
+      for (const [name, value] of [
+        ['APPROVAL_KEY', saved.link],
+        ['APPROVAL_SESSION_KEY', saved.session],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }

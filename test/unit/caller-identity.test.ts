@@ -5,15 +5,19 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { callerIdentity } from '../../cli/approvals.js';
 
 describe('callerIdentity (who decides from the CLI)', () => {
-  it('records the caller\'s AWS identity ARN when STS answers', async () => {
+  it("records the caller's AWS identity ARN when STS answers", async () => {
     const sts = new STSClient({ region: 'us-east-1' });
-    mockClient(sts).on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:sts::123456789012:assumed-role/Operators/alice', Account: '123456789012', UserId: 'AROA:alice' });
+    mockClient(sts)
+      .on(GetCallerIdentityCommand)
+      .resolves({ Arn: 'arn:aws:sts::123456789012:assumed-role/Operators/alice', Account: '123456789012', UserId: 'AROA:alice' });
     expect(await callerIdentity(sts)).toBe('arn:aws:sts::123456789012:assumed-role/Operators/alice (fleet-upgrade decide)');
   });
 
   it('falls back to the OS user on this host when STS cannot be asked', async () => {
     const sts = new STSClient({ region: 'us-east-1' });
-    mockClient(sts).on(GetCallerIdentityCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
+    mockClient(sts)
+      .on(GetCallerIdentityCommand)
+      .rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
     expect(await callerIdentity(sts)).toBe(`${userInfo().username}@${hostname()} (fleet-upgrade decide, no AWS identity)`);
   });
 

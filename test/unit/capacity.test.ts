@@ -34,7 +34,9 @@ describe('the largest state of one run', () => {
     const [check, window] = estimateStates(input, run, plan, { listed: false }).states;
     const base = { input, run, lock: { acquired: true, expiresAt: run.startedAt } };
     expect(check?.bytes).toBe(bytes({ ...base, plan: checkPhasePlan(plan) }));
-    expect(window?.bytes).toBe(bytes({ ...base, plan: { coreNode: plan.coreNode, upgradeCount: 1000, skipCount: 0, groups: stateMachineGroups(plan), skipped: [] } }));
+    expect(window?.bytes).toBe(
+      bytes({ ...base, plan: { coreNode: plan.coreNode, upgradeCount: 1000, skipCount: 0, groups: stateMachineGroups(plan), skipped: [] } }),
+    );
     expect(JSON.stringify(stateMachineGroups(plan)).match(/"retire":true/g)).toHaveLength(900);
   });
 
@@ -62,7 +64,8 @@ describe('the largest state of one run', () => {
   it('counts the resume fields of the nodes a resumed run restarts, and of 40 (the most in flight) before the earlier run is read', () => {
     const plain = cluster(1000);
     const resumedRun = cluster(1000, ec2Id, typicalRoles, { resumeFrom: 'prod-3.2.0-earlier' });
-    const windowBytes = (options: Parameters<typeof estimateStates>[3]) => estimateStates(resumedRun.input, resumedRun.run, resumedRun.plan, options).states[1]?.bytes ?? 0;
+    const windowBytes = (options: Parameters<typeof estimateStates>[3]) =>
+      estimateStates(resumedRun.input, resumedRun.run, resumedRun.plan, options).states[1]?.bytes ?? 0;
     const before = estimateStates(plain.input, plain.run, plain.plan, { listed: false }).states[1]?.bytes ?? 0;
     const resumed = new Map(resumedRun.plan.order.slice(0, 100).map((id) => [id, { step: 'restart' as const, from: '3.1.0' }]));
     const fields = bytes({ resumeAt: 'restart', resumedFrom: '3.1.0' }) - 1;
@@ -90,8 +93,10 @@ describe('refusing a run too large for one execution', () => {
     const error = refusal(() => refuseOversizedRun({ ...input, nodes }, run, plan, { listed: true }));
     expect(error.field).toBe('nodes');
     expect(error.message).toMatch(/^nodes: 7,000 nodes would make the run's state [0-9,]+ bytes in the window/);
-    expect(error.message).toContain('over the 262,144-byte (256 KiB) Step Functions limit per state, less 49,152 bytes kept for the run\'s other fields');
-    expect(error.message).toMatch(/at most 5,[0-9]{3} nodes with ids of 19 characters fit one run\. Nothing was changed: split the cluster into runs of at most 5,[0-9]{3} nodes each, listing each run's nodes in "nodes"/);
+    expect(error.message).toContain("over the 262,144-byte (256 KiB) Step Functions limit per state, less 49,152 bytes kept for the run's other fields");
+    expect(error.message).toMatch(
+      /at most 5,[0-9]{3} nodes with ids of 19 characters fit one run\. Nothing was changed: split the cluster into runs of at most 5,[0-9]{3} nodes each, listing each run's nodes in "nodes"/,
+    );
   });
 
   it('names the tag discovery when the nodes were found by tag', () => {

@@ -13,7 +13,11 @@ const clients = { tagging: new ResourceGroupsTaggingAPIClient({ region: 'eu-west
 /** Shaped like real GetResources responses: ARNs, Tags as Key/Value pairs, an empty token on the last page. */
 const resource = (arn: string, roles?: string) => ({
   ResourceARN: arn,
-  Tags: [{ Key: 'fleet-upgrade:cluster', Value: 'prod' }, ...(roles === undefined ? [] : [{ Key: 'fleet-upgrade:roles', Value: roles }]), { Key: 'Name', Value: 'x' }],
+  Tags: [
+    { Key: 'fleet-upgrade:cluster', Value: 'prod' },
+    ...(roles === undefined ? [] : [{ Key: 'fleet-upgrade:roles', Value: roles }]),
+    { Key: 'Name', Value: 'x' },
+  ],
 });
 const info = (id: string, ping: PingStatus): InstanceInformation => ({
   InstanceId: id,
@@ -91,11 +95,17 @@ describe('node discovery by tag', () => {
         resource('arn:aws:ec2:eu-west-1:123456789012:instance/i-0ccc', 'primary'),
       ],
     });
-    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [info('i-0aaa', 'Online'), info('i-0bbb', 'ConnectionLost'), info('i-0ccc', 'Online')] });
+    ssm
+      .on(DescribeInstanceInformationCommand)
+      .resolves({ InstanceInformationList: [info('i-0aaa', 'Online'), info('i-0bbb', 'ConnectionLost'), info('i-0ccc', 'Online')] });
     await expect(discoverNodes('prod', clients, mayBeSentCommands({ only: ['i-0aaa'] }))).resolves.toHaveLength(3);
-    await expect(discoverNodes('prod', clients, mayBeSentCommands({ only: ['i-0bbb'] }))).rejects.toThrow('a node is not online in SSM: i-0bbb (SSM ping status ConnectionLost)');
+    await expect(discoverNodes('prod', clients, mayBeSentCommands({ only: ['i-0bbb'] }))).rejects.toThrow(
+      'a node is not online in SSM: i-0bbb (SSM ping status ConnectionLost)',
+    );
     ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [info('i-0aaa', 'Online'), info('i-0bbb', 'Online')] });
-    await expect(discoverNodes('prod', clients, mayBeSentCommands({ only: ['i-0aaa'] }))).rejects.toThrow('a node is not online in SSM: i-0ccc (not managed by SSM)');
+    await expect(discoverNodes('prod', clients, mayBeSentCommands({ only: ['i-0aaa'] }))).rejects.toThrow(
+      'a node is not online in SSM: i-0ccc (not managed by SSM)',
+    );
   });
 
   it('refuses a roles tag holding something that is not a role name', async () => {

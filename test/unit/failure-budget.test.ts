@@ -19,19 +19,21 @@ describe('the failure budget (core rule)', () => {
   });
 
   it('exactly maxFailedNodes failures are rolled back, whatever the budget and the number of failures', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 1, max: 60 }), (max, failures) => {
-      const decisions = Array.from({ length: failures }, (_, i) => failurePolicy(max, i + 1).decision);
-      expect(decisions.filter((d) => d === 'skip')).toHaveLength(Math.min(max, failures));
-      // Once a failure stops the run, no later one is rolled back.
-      expect(decisions.indexOf('abort') === -1 || decisions.slice(decisions.indexOf('abort')).every((d) => d === 'abort')).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 1, max: 60 }), (max, failures) => {
+        const decisions = Array.from({ length: failures }, (_, i) => failurePolicy(max, i + 1).decision);
+        expect(decisions.filter((d) => d === 'skip')).toHaveLength(Math.min(max, failures));
+        // Once a failure stops the run, no later one is rolled back.
+        expect(decisions.indexOf('abort') === -1 || decisions.slice(decisions.indexOf('abort')).every((d) => d === 'abort')).toBe(true);
+      }),
+    );
   });
 
   it('refuses a place that is not a count', () => {
     expect(() => failurePolicy(1, 0)).toThrow(RangeError);
   });
 
-  it('tells a policy decision from a person\'s', () => {
+  it("tells a policy decision from a person's", () => {
     expect(decidedByPolicy(failurePolicy(1, 1).decidedBy)).toBe(true);
     expect(decidedByPolicy('alice@example.com')).toBe(false);
     expect(decidedByPolicy(undefined)).toBe(false);

@@ -10,14 +10,19 @@ const state = (more: Partial<HealthState> = {}): HealthState => ({ alarms: [], c
 describe('health gates (core rules)', () => {
   it('finds the named alarms in ALARM with their reason; OK and INSUFFICIENT_DATA pass', () => {
     const described = {
-      metric: [{ name: 'api-5xx', state: 'ALARM', reason: 'Threshold Crossed: 3 datapoints > 5' }, { name: 'latency', state: 'OK' }],
+      metric: [
+        { name: 'api-5xx', state: 'ALARM', reason: 'Threshold Crossed: 3 datapoints > 5' },
+        { name: 'latency', state: 'OK' },
+      ],
       composite: [{ name: 'service', state: 'INSUFFICIENT_DATA' }],
     };
     expect(alarmsFiring(described, ['api-5xx', 'latency', 'service'])).toEqual([{ name: 'api-5xx', reason: 'Threshold Crossed: 3 datapoints > 5' }]);
   });
 
   it('an alarm name that does not exist fails the gate (a typo cannot pass silently)', () => {
-    expect(alarmsFiring({ metric: [{ name: 'api-5xx', state: 'OK' }], composite: [] }, ['api-5xxx'])).toEqual([{ name: 'api-5xxx', reason: expect.stringContaining('no such alarm') as string }]);
+    expect(alarmsFiring({ metric: [{ name: 'api-5xx', state: 'OK' }], composite: [] }, ['api-5xxx'])).toEqual([
+      { name: 'api-5xxx', reason: expect.stringContaining('no such alarm') as string },
+    ]);
   });
 
   it('goes when nothing fires, asks when an alarm fires, holds while the question is open, stops after abort', () => {
@@ -31,7 +36,12 @@ describe('health gates (core rules)', () => {
   it('after continue, the alarms continued past no longer stop the run; a new one asks again', () => {
     const decided = state({ askedBy: 'dea-1', decision: 'continue', acknowledged: ['api-5xx'] });
     expect(healthGate(decided, [{ name: 'api-5xx', reason: 'r' }])).toEqual({ kind: 'go' });
-    expect(healthGate(decided, [{ name: 'api-5xx', reason: 'r' }, { name: 'latency', reason: 'l' }])).toEqual({ kind: 'ask', alarms: [{ name: 'latency', reason: 'l' }] });
+    expect(
+      healthGate(decided, [
+        { name: 'api-5xx', reason: 'r' },
+        { name: 'latency', reason: 'l' },
+      ]),
+    ).toEqual({ kind: 'ask', alarms: [{ name: 'latency', reason: 'l' }] });
   });
 
   it('held nodes stay held while the question is open, unless the run stops', () => {
@@ -53,11 +63,30 @@ describe('health gates (core rules)', () => {
 
   it('offers continue and abort, and the email quotes the alarm and its reason', () => {
     expect(offeredDecisions({ kind: 'health' })).toEqual(['continue', 'abort']);
-    const email = healthRequestEmail({
-      kind: 'health', approvalId: 'a1b2c3d4', runId: 'r1', cluster: 'c1', nodeId: 'dea-1', roles: ['dea'], failedStep: 'post-upgrade-validation',
-      exitCode: null, outputTail: '', from: null, to: '3.1.0', backupId: null, upgraded: ['dea-1'], held: ['dea-2'],
-      alarms: [{ name: 'api-5xx', reason: 'Threshold Crossed' }], changedSince: ['dea-1'], createdAt: '2026-11-30T01:00:00Z', expiresAt: '2026-11-30T02:00:00Z', onTimeout: 'abort',
-    }, { link: null });
+    const email = healthRequestEmail(
+      {
+        kind: 'health',
+        approvalId: 'a1b2c3d4',
+        runId: 'r1',
+        cluster: 'c1',
+        nodeId: 'dea-1',
+        roles: ['dea'],
+        failedStep: 'post-upgrade-validation',
+        exitCode: null,
+        outputTail: '',
+        from: null,
+        to: '3.1.0',
+        backupId: null,
+        upgraded: ['dea-1'],
+        held: ['dea-2'],
+        alarms: [{ name: 'api-5xx', reason: 'Threshold Crossed' }],
+        changedSince: ['dea-1'],
+        createdAt: '2026-11-30T01:00:00Z',
+        expiresAt: '2026-11-30T02:00:00Z',
+        onTimeout: 'abort',
+      },
+      { link: null },
+    );
     expect(email.subject).toContain('api-5xx');
     expect(email.message).toContain('Threshold Crossed');
     expect(email.message).toContain('Nodes changed since the gate last passed: dea-1');
@@ -67,7 +96,10 @@ describe('health gates (core rules)', () => {
   it('the summary reports the alarms watched, the last that fired and the decision', () => {
     expect(healthReport(['api-5xx'], null)).toEqual({ alarms: ['api-5xx'] });
     expect(healthReport(['api-5xx'], { ...state({ alarms: [{ name: 'api-5xx', reason: 'r' }], decision: 'abort' }), decidedBy: 'bob' })).toEqual({
-      alarms: ['api-5xx'], firing: [{ name: 'api-5xx', reason: 'r' }], decision: 'abort', decidedBy: 'bob',
+      alarms: ['api-5xx'],
+      firing: [{ name: 'api-5xx', reason: 'r' }],
+      decision: 'abort',
+      decidedBy: 'bob',
     });
   });
 });
@@ -90,14 +122,33 @@ describe('health gate input', () => {
   });
 });
 
-describe('a health question\'s reminder', () => {
-  it('names the alarm and offers continue or abort, not a failed node\'s four', async () => {
+describe("a health question's reminder", () => {
+  it("names the alarm and offers continue or abort, not a failed node's four", async () => {
     const { approvalReminderEmail } = await import('../../core/approval-email.js');
-    const email = approvalReminderEmail({
-      kind: 'health', approvalId: 'a1b2c3d4', runId: 'r1', cluster: 'c1', nodeId: 'dea-1', roles: ['dea'], failedStep: 'post-upgrade-validation',
-      exitCode: null, outputTail: '', from: null, to: '3.1.0', backupId: null, upgraded: ['dea-1'], held: ['dea-2'],
-      alarms: [{ name: 'api-5xx', reason: 'Threshold Crossed' }], createdAt: '2026-11-30T01:00:00Z', expiresAt: '2026-11-30T02:00:00Z', onTimeout: 'abort',
-    }, 'fresh-link', { link: null });
+    const email = approvalReminderEmail(
+      {
+        kind: 'health',
+        approvalId: 'a1b2c3d4',
+        runId: 'r1',
+        cluster: 'c1',
+        nodeId: 'dea-1',
+        roles: ['dea'],
+        failedStep: 'post-upgrade-validation',
+        exitCode: null,
+        outputTail: '',
+        from: null,
+        to: '3.1.0',
+        backupId: null,
+        upgraded: ['dea-1'],
+        held: ['dea-2'],
+        alarms: [{ name: 'api-5xx', reason: 'Threshold Crossed' }],
+        createdAt: '2026-11-30T01:00:00Z',
+        expiresAt: '2026-11-30T02:00:00Z',
+        onTimeout: 'abort',
+      },
+      'fresh-link',
+      { link: null },
+    );
     expect(email.message).toContain('Health alarm api-5xx fired');
     expect(email.message).toContain('fleet-upgrade decide a1b2c3d4 continue|abort');
     expect(email.message).not.toContain('rollback:');

@@ -15,13 +15,20 @@ const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:FleetUpgrade
 const INSTANCE = 'arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0';
 
 const policy = (...Statement: PolicyStatement[]): NamedPolicy[] => [{ name: 'Policy', document: { Version: '2012-10-17', Statement } }];
-const allow = (Action: string | string[], Resource: string | string[], Condition?: PolicyStatement['Condition']): PolicyStatement =>
-  ({ Effect: 'Allow', Action, Resource, ...(Condition ? { Condition } : {}) });
+const allow = (Action: string | string[], Resource: string | string[], Condition?: PolicyStatement['Condition']): PolicyStatement => ({
+  Effect: 'Allow',
+  Action,
+  Resource,
+  ...(Condition ? { Condition } : {}),
+});
 const decide = (request: IamRequest, policies: NamedPolicy[]) => evaluate(request, policies).decision;
 
 describe(`evaluation logic (${EVALUATION}, ${DENY_ALLOW})`, () => {
   it('denies implicitly when no policy applies', () => {
-    expect(evaluate({ action: 'dynamodb:GetItem', resource: TABLE }, [])).toMatchObject({ decision: 'ImplicitDeny', reason: `no statement allows dynamodb:GetItem on ${TABLE}` });
+    expect(evaluate({ action: 'dynamodb:GetItem', resource: TABLE }, [])).toMatchObject({
+      decision: 'ImplicitDeny',
+      reason: `no statement allows dynamodb:GetItem on ${TABLE}`,
+    });
   });
 
   it('allows when a statement matches action and resource, and names that statement', () => {
@@ -34,7 +41,11 @@ describe(`evaluation logic (${EVALUATION}, ${DENY_ALLOW})`, () => {
       { name: 'Grants', document: { Statement: [allow('dynamodb:*', TABLE)] } },
       { name: 'Guard', document: { Statement: { Sid: 'NoDelete', Effect: 'Deny', Action: 'dynamodb:DeleteItem', Resource: '*' } } },
     ];
-    expect(evaluate({ action: 'dynamodb:DeleteItem', resource: TABLE }, policies)).toMatchObject({ decision: 'ExplicitDeny', matchedStatement: { policy: 'Guard', sid: 'NoDelete' }, reason: 'explicitly denied by Guard statement NoDelete' });
+    expect(evaluate({ action: 'dynamodb:DeleteItem', resource: TABLE }, policies)).toMatchObject({
+      decision: 'ExplicitDeny',
+      matchedStatement: { policy: 'Guard', sid: 'NoDelete' },
+      reason: 'explicitly denied by Guard statement NoDelete',
+    });
     expect(decide({ action: 'dynamodb:PutItem', resource: TABLE }, policies)).toBe('Allow');
   });
 
@@ -47,7 +58,8 @@ describe(`evaluation logic (${EVALUATION}, ${DENY_ALLOW})`, () => {
     const request = { action: 'ssm:SendCommand', resource: INSTANCE };
     const principal = 'arn:aws:sts::123456789012:assumed-role/RunStepRole/RunStepFunction';
     expect(accessDeniedMessage(principal, request, evaluate(request, []))).toBe(
-      `User: ${principal} is not authorized to perform: ssm:SendCommand on resource: ${INSTANCE} because no identity-based policy allows the ssm:SendCommand action`);
+      `User: ${principal} is not authorized to perform: ssm:SendCommand on resource: ${INSTANCE} because no identity-based policy allows the ssm:SendCommand action`,
+    );
     const denied = evaluate(request, policy({ Effect: 'Deny', Action: '*', Resource: '*' }));
     expect(accessDeniedMessage(principal, request, denied)).toMatch(/with an explicit deny in an identity-based policy$/);
   });
@@ -102,7 +114,9 @@ describe(`Resource and NotResource (${RESOURCE})`, () => {
 
   it('lets a * that ends a segment reach past colons, and keeps one inside a segment within it', () => {
     const logs = policy(allow('logs:PutLogEvents', 'arn:aws:logs:us-east-1:123456789012:log-group:RunStepLogs:*'));
-    expect(decide({ action: 'logs:PutLogEvents', resource: 'arn:aws:logs:us-east-1:123456789012:log-group:RunStepLogs:log-stream:2026/11/29/abc' }, logs)).toBe('Allow');
+    expect(decide({ action: 'logs:PutLogEvents', resource: 'arn:aws:logs:us-east-1:123456789012:log-group:RunStepLogs:log-stream:2026/11/29/abc' }, logs)).toBe(
+      'Allow',
+    );
     const inner = policy(allow('logs:PutLogEvents', 'arn:aws:logs:us-east-1:123456789012:log-group:a*z'));
     expect(decide({ action: 'logs:PutLogEvents', resource: 'arn:aws:logs:us-east-1:123456789012:log-group:abcz' }, inner)).toBe('Allow');
     expect(decide({ action: 'logs:PutLogEvents', resource: 'arn:aws:logs:us-east-1:123456789012:log-group:a:b:z' }, inner)).toBe('ImplicitDeny');
@@ -122,7 +136,9 @@ describe(`Resource and NotResource (${RESOURCE})`, () => {
 });
 
 describe(`condition operators (${OPERATORS})`, () => {
-  const tagged = policy(allow('ssm:SendCommand', 'arn:aws:ec2:us-east-1:123456789012:instance/*', { StringLike: { 'ssm:resourceTag/fleet-upgrade:cluster': '*' } }));
+  const tagged = policy(
+    allow('ssm:SendCommand', 'arn:aws:ec2:us-east-1:123456789012:instance/*', { StringLike: { 'ssm:resourceTag/fleet-upgrade:cluster': '*' } }),
+  );
 
   it('StringLike "*" on ssm:resourceTag/… holds for any value of the tag, even an empty one', () => {
     expect(decide({ action: 'ssm:SendCommand', resource: INSTANCE, context: { 'ssm:resourceTag/fleet-upgrade:cluster': 'demo' } }, tagged)).toBe('Allow');
@@ -136,7 +152,9 @@ describe(`condition operators (${OPERATORS})`, () => {
   });
 
   it('a negated operator on an absent key is true (StringNotEquals, ArnNotLike)', () => {
-    const policies = policy(allow('s3:GetObject', '*', { StringNotEquals: { 'aws:PrincipalTag/team': 'blue' }, ArnNotLike: { 'aws:SourceArn': 'arn:aws:sns:*:*:*' } }));
+    const policies = policy(
+      allow('s3:GetObject', '*', { StringNotEquals: { 'aws:PrincipalTag/team': 'blue' }, ArnNotLike: { 'aws:SourceArn': 'arn:aws:sns:*:*:*' } }),
+    );
     expect(decide({ action: 's3:GetObject', resource: '*' }, policies)).toBe('Allow');
     expect(decide({ action: 's3:GetObject', resource: '*', context: { 'aws:PrincipalTag/team': 'blue' } }, policies)).toBe('ImplicitDeny');
   });
@@ -179,13 +197,18 @@ describe(`condition operators (${OPERATORS})`, () => {
     for (const op of ['ArnLike', 'ArnEquals']) {
       const policies = policy(allow('sts:AssumeRole', '*', { [op]: { 'aws:SourceArn': 'arn:aws:states:us-east-1:123456789012:stateMachine:*' } }));
       expect(decide({ action: 'sts:AssumeRole', resource: '*', context: { 'aws:SourceArn': MACHINE } }, policies), op).toBe('Allow');
-      expect(decide({ action: 'sts:AssumeRole', resource: '*', context: { 'aws:SourceArn': MACHINE.replace('us-east-1', 'eu-west-1') } }, policies), op).toBe('ImplicitDeny');
+      expect(decide({ action: 'sts:AssumeRole', resource: '*', context: { 'aws:SourceArn': MACHINE.replace('us-east-1', 'eu-west-1') } }, policies), op).toBe(
+        'ImplicitDeny',
+      );
       expect(decide({ action: 'sts:AssumeRole', resource: '*', context: { 'aws:SourceArn': 'stateMachine:FleetUpgrade' } }, policies), op).toBe('ImplicitDeny');
     }
   });
 
   it('Bool compares true/false whatever their JSON type', () => {
-    const policies = policy({ Effect: 'Deny', Action: 'sns:Publish', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }, allow('sns:Publish', '*'));
+    const policies = policy(
+      { Effect: 'Deny', Action: 'sns:Publish', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+      allow('sns:Publish', '*'),
+    );
     expect(decide({ action: 'sns:Publish', resource: '*', context: { 'aws:SecureTransport': false } }, policies)).toBe('ExplicitDeny');
     expect(decide({ action: 'sns:Publish', resource: '*', context: { 'aws:SecureTransport': true } }, policies)).toBe('Allow');
   });
@@ -200,7 +223,9 @@ describe(`condition operators (${OPERATORS})`, () => {
   it('Date operators compare ISO 8601 dates and epoch seconds', () => {
     const policies = policy(allow('s3:GetObject', '*', { DateLessThan: { 'aws:CurrentTime': '2027-01-01T00:00:00Z' } }));
     expect(decide({ action: 's3:GetObject', resource: '*', context: { 'aws:CurrentTime': '2026-11-29T12:00:00Z' } }, policies)).toBe('Allow');
-    expect(decide({ action: 's3:GetObject', resource: '*', context: { 'aws:EpochTime': 0, 'aws:CurrentTime': String(Date.UTC(2027, 5, 1) / 1000) } }, policies)).toBe('ImplicitDeny');
+    expect(
+      decide({ action: 's3:GetObject', resource: '*', context: { 'aws:EpochTime': 0, 'aws:CurrentTime': String(Date.UTC(2027, 5, 1) / 1000) } }, policies),
+    ).toBe('ImplicitDeny');
   });
 
   it('reads condition key names case-insensitively', () => {
@@ -212,16 +237,20 @@ describe(`conditions with multiple keys or values (${MULTIPLE})`, () => {
   const request = (context: IamRequest['context']): IamRequest => ({ action: 'kms:Decrypt', resource: '*', context });
 
   it('ORs the values of one key', () => {
-    const policies = policy(allow('kms:Decrypt', '*', { StringEquals: { 'kms:ViaService': ['dynamodb.us-east-1.amazonaws.com', 'sns.us-east-1.amazonaws.com'] } }));
+    const policies = policy(
+      allow('kms:Decrypt', '*', { StringEquals: { 'kms:ViaService': ['dynamodb.us-east-1.amazonaws.com', 'sns.us-east-1.amazonaws.com'] } }),
+    );
     expect(decide(request({ 'kms:ViaService': 'sns.us-east-1.amazonaws.com' }), policies)).toBe('Allow');
     expect(decide(request({ 'kms:ViaService': 'ssm.us-east-1.amazonaws.com' }), policies)).toBe('ImplicitDeny');
   });
 
   it('ANDs the keys of one operator, and the operators of one block', () => {
-    const policies = policy(allow('kms:Decrypt', '*', {
-      StringEquals: { 'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com', 'kms:CallerAccount': '123456789012' },
-      Bool: { 'aws:SecureTransport': 'true' },
-    }));
+    const policies = policy(
+      allow('kms:Decrypt', '*', {
+        StringEquals: { 'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com', 'kms:CallerAccount': '123456789012' },
+        Bool: { 'aws:SecureTransport': 'true' },
+      }),
+    );
     const all = { 'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com', 'kms:CallerAccount': '123456789012', 'aws:SecureTransport': 'true' };
     expect(decide(request(all), policies)).toBe('Allow');
     expect(decide(request({ ...all, 'kms:CallerAccount': '210987654321' }), policies)).toBe('ImplicitDeny');
@@ -237,8 +266,14 @@ describe(`conditions with multiple keys or values (${MULTIPLE})`, () => {
 });
 
 describe(`set operators on multivalued keys (${MULTIVALUED})`, () => {
-  const approvals = policy(allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*', 'APPROVALS#PENDING'] } }));
-  const item = (leadingKeys: readonly string[] | undefined): IamRequest => ({ action: 'dynamodb:UpdateItem', resource: TABLE, context: { 'dynamodb:LeadingKeys': leadingKeys } });
+  const approvals = policy(
+    allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], TABLE, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*', 'APPROVALS#PENDING'] } }),
+  );
+  const item = (leadingKeys: readonly string[] | undefined): IamRequest => ({
+    action: 'dynamodb:UpdateItem',
+    resource: TABLE,
+    context: { 'dynamodb:LeadingKeys': leadingKeys },
+  });
 
   it('ForAllValues holds when every request value matches one of the policy values', () => {
     expect(decide(item(['APPROVAL#a1']), approvals)).toBe('Allow');
@@ -262,7 +297,12 @@ describe(`set operators on multivalued keys (${MULTIVALUED})`, () => {
   });
 
   it('ForAllValues with a negated operator holds when no request value matches any policy value', () => {
-    const deny = policy(allow('iam:TagRole', '*'), { Effect: 'Deny', Action: 'iam:TagRole', Resource: '*', Condition: { 'ForAllValues:StringNotLike': { 'aws:TagKeys': 'key1*' } } });
+    const deny = policy(allow('iam:TagRole', '*'), {
+      Effect: 'Deny',
+      Action: 'iam:TagRole',
+      Resource: '*',
+      Condition: { 'ForAllValues:StringNotLike': { 'aws:TagKeys': 'key1*' } },
+    });
     const tag = (keys: string[]): IamRequest => ({ action: 'iam:TagRole', resource: '*', context: { 'aws:TagKeys': keys } });
     expect(decide(tag(['other']), deny)).toBe('ExplicitDeny');
     expect(decide(tag(['key1-a', 'key1-b']), deny)).toBe('Allow');
@@ -278,7 +318,9 @@ describe('what the evaluator refuses to guess', () => {
   });
 
   it('refuses operators it does not implement', () => {
-    expect(() => evaluate(request, policy(allow('s3:GetObject', '*', { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } })))).toThrow(/IpAddress is not supported/);
+    expect(() => evaluate(request, policy(allow('s3:GetObject', '*', { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } })))).toThrow(
+      /IpAddress is not supported/,
+    );
     expect(() => evaluate(request, policy(allow('s3:GetObject', '*', { 'ForEachValue:StringLike': { 'aws:TagKeys': '*' } })))).toThrow(/ForEachValue/);
   });
 

@@ -57,9 +57,22 @@ beforeAll(() => {
   documentArn = `arn:aws:ssm:${LOCAL_REGION}:${LOCAL_ACCOUNT}:document/fleet-upgrade-runbook`;
 });
 
-describe('the template\'s policies, read for the rehearsal', () => {
+describe("the template's policies, read for the rehearsal", () => {
   it('finds a role with policies for every handler and for the state machine', () => {
-    expect([...functions.keys()].sort()).toEqual(['approval-page', 'clean-up-run', 'command-finished', 'lock', 'plan', 'record-node', 'remind-approvers', 'request-approval', 'run-step', 'run-stopped', 'summarize', 'validate-input']);
+    expect([...functions.keys()].sort()).toEqual([
+      'approval-page',
+      'clean-up-run',
+      'command-finished',
+      'lock',
+      'plan',
+      'record-node',
+      'remind-approvers',
+      'request-approval',
+      'run-step',
+      'run-stopped',
+      'summarize',
+      'validate-input',
+    ]);
     for (const id of functions.values()) expect(policiesOf(policies, id).length, id).toBeGreaterThan(0);
     expect(Object.keys(policies.stateMachineRoles).sort()).toEqual([logicalIdOfType('AWS::StepFunctions::StateMachine'), cleanupMachineId()].sort());
   });
@@ -83,13 +96,17 @@ describe('the template\'s policies, read for the rehearsal', () => {
   it('refuses a template whose policy names a resource it cannot stand in for', () => {
     const broken = structuredClone(template);
     const policyId = Object.keys(broken.Resources).find((id) => broken.Resources[id]?.Type === 'AWS::IAM::Policy') as string;
-    (broken.Resources[policyId]?.Properties?.PolicyDocument as { Statement: unknown[] }).Statement.push({ Effect: 'Allow', Action: 'x:Y', Resource: { 'Fn::GetAtt': ['Nowhere', 'Arn'] } });
+    (broken.Resources[policyId]?.Properties?.PolicyDocument as { Statement: unknown[] }).Statement.push({
+      Effect: 'Allow',
+      Action: 'x:Y',
+      Resource: { 'Fn::GetAtt': ['Nowhere', 'Arn'] },
+    });
     expect(() => templatePolicies(broken, { account: LOCAL_ACCOUNT, region: LOCAL_REGION })).toThrow(UnresolvableTemplateValueError);
   });
 });
 
 describe('what each principal of the synthesized stack may do', () => {
-  it('run-step may send the stack\'s document to an instance tagged fleet-upgrade:cluster, whatever the value', () => {
+  it("run-step may send the stack's document to an instance tagged fleet-upgrade:cluster, whatever the value", () => {
     expect(as('run-step', { action: 'ssm:SendCommand', resource: documentArn }).decision).toBe('Allow');
     expect(as('run-step', { action: 'ssm:SendCommand', resource: INSTANCE, context: { [CLUSTER_TAG]: 'demo' } }).decision).toBe('Allow');
   });
@@ -102,7 +119,8 @@ describe('what each principal of the synthesized stack may do', () => {
   });
 
   it('run-step may read, list and cancel commands (no resource-level permissions: "*")', () => {
-    for (const action of ['ssm:GetCommandInvocation', 'ssm:ListCommands', 'ssm:CancelCommand']) expect(as('run-step', { action, resource: '*' }).decision, action).toBe('Allow');
+    for (const action of ['ssm:GetCommandInvocation', 'ssm:ListCommands', 'ssm:CancelCommand'])
+      expect(as('run-step', { action, resource: '*' }).decision, action).toBe('Allow');
   });
 
   it('run-stopped may start cleanup executions and nothing else of Step Functions; the cleanup machine may invoke clean-up-run only', () => {
@@ -116,12 +134,20 @@ describe('what each principal of the synthesized stack may do', () => {
   });
 
   it('validate-input has no DynamoDB access', () => {
-    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']) expect(as('validate-input', { action, resource: tableArn }).decision, action).toBe('ImplicitDeny');
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'])
+      expect(as('validate-input', { action, resource: tableArn }).decision, action).toBe('ImplicitDeny');
   });
 
   it('the handlers that keep records may read and write the table, and no other table', () => {
     for (const handler of ['lock', 'plan', 'run-step', 'command-finished', 'record-node', 'summarize', 'request-approval', 'run-stopped', 'clean-up-run']) {
-      for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem']) {
+      for (const action of [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+        'dynamodb:BatchWriteItem',
+      ]) {
         expect(as(handler, { action, resource: tableArn }).decision, `${handler} ${action}`).toBe('Allow');
       }
       expect(as(handler, { action: 'dynamodb:GetItem', resource: `${tableArn}-other` }).decision, handler).toBe('ImplicitDeny');
@@ -146,12 +172,15 @@ describe('what each principal of the synthesized stack may do', () => {
 
   it('approval-page may use the data key only through DynamoDB (kms:ViaService)', () => {
     const keyArn = policies.resources[logicalIdOfType('AWS::KMS::Key')]?.attributes.Arn as string;
-    expect(as('approval-page', { action: 'kms:Decrypt', resource: keyArn, context: { 'kms:ViaService': `dynamodb.${LOCAL_REGION}.amazonaws.com` } }).decision).toBe('Allow');
+    expect(
+      as('approval-page', { action: 'kms:Decrypt', resource: keyArn, context: { 'kms:ViaService': `dynamodb.${LOCAL_REGION}.amazonaws.com` } }).decision,
+    ).toBe('Allow');
     expect(as('approval-page', { action: 'kms:Decrypt', resource: keyArn }).decision).toBe('ImplicitDeny');
   });
 
   it('command-finished may answer the task of the execution', () => {
-    for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure']) expect(as('command-finished', { action, resource: machineArn }).decision, action).toBe('Allow');
+    for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure'])
+      expect(as('command-finished', { action, resource: machineArn }).decision, action).toBe('Allow');
   });
 
   it('request-approval may publish to the operator topic and read the link key', () => {
@@ -168,7 +197,13 @@ describe('what each principal of the synthesized stack may do', () => {
     expect(as('remind-approvers', item('dynamodb:Query', ['APPROVALS#PENDING'])).decision).toBe('Allow');
     expect(as('remind-approvers', item('dynamodb:GetItem', ['APPROVAL#a1'])).decision).toBe('Allow');
     expect(as('remind-approvers', item('dynamodb:UpdateItem', ['APPROVAL#a1'])).decision).toBe('Allow');
-    for (const [action, key] of [['dynamodb:Query', 'RUN#r1'], ['dynamodb:GetItem', 'CLUSTER#demo'], ['dynamodb:PutItem', 'APPROVAL#a1'], ['dynamodb:DeleteItem', 'APPROVALS#PENDING'], ['dynamodb:UpdateItem', 'APPROVALS#PENDING']] as const) {
+    for (const [action, key] of [
+      ['dynamodb:Query', 'RUN#r1'],
+      ['dynamodb:GetItem', 'CLUSTER#demo'],
+      ['dynamodb:PutItem', 'APPROVAL#a1'],
+      ['dynamodb:DeleteItem', 'APPROVALS#PENDING'],
+      ['dynamodb:UpdateItem', 'APPROVALS#PENDING'],
+    ] as const) {
       expect(as('remind-approvers', item(action, [key])).decision, `${action} ${key}`).toBe('ImplicitDeny');
     }
     const topic = policies.resources[logicalIdOfType('AWS::SNS::Topic')]?.ref as string;
@@ -181,13 +216,16 @@ describe('what each principal of the synthesized stack may do', () => {
   it('plan may discover nodes by tag, and check listed nodes with the same GetResources and nothing more', () => {
     for (const action of ['tag:GetResources', 'ssm:DescribeInstanceInformation']) expect(as('plan', { action, resource: '*' }).decision, action).toBe('Allow');
     // The other ways to read an instance's tags are not granted: GetResources already answers for EC2 and hybrid instances.
-    for (const action of ['ec2:DescribeTags', 'ssm:ListTagsForResource', 'ec2:DescribeInstances']) expect(as('plan', { action, resource: '*' }).decision, action).toBe('ImplicitDeny');
+    for (const action of ['ec2:DescribeTags', 'ssm:ListTagsForResource', 'ec2:DescribeInstances'])
+      expect(as('plan', { action, resource: '*' }).decision, action).toBe('ImplicitDeny');
   });
 
   it('record-node may read alarm states for the health gates (DescribeAlarms on "*"), and change no alarm; no other function may read them', () => {
     expect(as('record-node', { action: 'cloudwatch:DescribeAlarms', resource: '*' }).decision).toBe('Allow');
-    for (const action of ['cloudwatch:SetAlarmState', 'cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms']) expect(as('record-node', { action, resource: '*' }).decision, action).toBe('ImplicitDeny');
-    for (const name of ['run-step', 'plan', 'request-approval']) expect(as(name, { action: 'cloudwatch:DescribeAlarms', resource: '*' }).decision, name).toBe('ImplicitDeny');
+    for (const action of ['cloudwatch:SetAlarmState', 'cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'])
+      expect(as('record-node', { action, resource: '*' }).decision, action).toBe('ImplicitDeny');
+    for (const name of ['run-step', 'plan', 'request-approval'])
+      expect(as(name, { action: 'cloudwatch:DescribeAlarms', resource: '*' }).decision, name).toBe('ImplicitDeny');
   });
 
   it('each function may write to its own log group only', () => {
@@ -212,7 +250,9 @@ describe('what each principal of the synthesized stack may do', () => {
   it('the state machine may start its own Distributed Map children and stop their executions', () => {
     const machine = logicalIdOfType('AWS::StepFunctions::StateMachine');
     expect(as(machine, { action: 'states:StartExecution', resource: machineArn }).decision).toBe('Allow');
-    expect(as(machine, { action: 'states:StopExecution', resource: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:FleetUpgrade:run-1` }).decision).toBe('Allow');
+    expect(
+      as(machine, { action: 'states:StopExecution', resource: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:FleetUpgrade:run-1` }).decision,
+    ).toBe('Allow');
     expect(as(machine, { action: 'states:StartExecution', resource: `${machineArn}Other` }).decision).toBe('ImplicitDeny');
   });
 });
@@ -235,6 +275,8 @@ describe('calls the handlers make that their roles must allow (issue 17)', () =>
   });
 
   it('approval-page may put the pending pointer back (unclaimApproval: PutItem on APPROVALS#PENDING)', () => {
-    expect(as('approval-page', { action: 'dynamodb:PutItem', resource: tableArn, context: { 'dynamodb:LeadingKeys': ['APPROVALS#PENDING'] } }).decision).toBe('Allow');
+    expect(as('approval-page', { action: 'dynamodb:PutItem', resource: tableArn, context: { 'dynamodb:LeadingKeys': ['APPROVALS#PENDING'] } }).decision).toBe(
+      'Allow',
+    );
   });
 });

@@ -18,21 +18,47 @@ function failure(input: unknown): InputValidationError {
 describe('execution input', () => {
   it('accepts the documented contract and applies defaults', () => {
     const input = parseInput(valid);
-    expect(input).toMatchObject({ force: false, ignoreInspectFailures: false, dryRun: false, concurrency: {}, approval: { timeoutMinutes: 1440, onTimeout: 'rollback' } });
+    expect(input).toMatchObject({
+      force: false,
+      ignoreInspectFailures: false,
+      dryRun: false,
+      concurrency: {},
+      approval: { timeoutMinutes: 1440, onTimeout: 'rollback' },
+    });
   });
 
   it.each([
     [{ ...valid, targetVersion: '3.2.0; rm -rf /' }, 'targetVersion', 'expected a version like 3.2.0'],
     [{ ...valid, targetVersion: undefined }, 'targetVersion', 'is required'],
     [{ ...valid, cluster: '$(reboot)' }, 'cluster', 'expected a cluster name'],
-    [{ ...valid, nodes: [{ id: 'dea-1', roles: ['dea'] }, { id: 'a`b`', roles: [] }] }, 'nodes[1].id', 'expected a node id'],
+    [
+      {
+        ...valid,
+        nodes: [
+          { id: 'dea-1', roles: ['dea'] },
+          { id: 'a`b`', roles: [] },
+        ],
+      },
+      'nodes[1].id',
+      'expected a node id',
+    ],
     [{ ...valid, nodes: [{ id: 'dea-1', roles: ['DEA'] }] }, 'nodes[0].roles[0]', 'expected a role name'],
     [{ ...valid, roleOrder: ['dea', 'dea'] }, 'roleOrder', 'duplicate'],
     [{ ...valid, roleOrder: [] }, 'roleOrder', 'at least one role'],
     [{ ...valid, force: 'yes' }, 'force', 'expected true or false'],
     [{ ...valid, concurrency: { dea: 0 } }, 'concurrency.dea', 'at least 1'],
     [{ ...valid, httpsProxy: 'http://proxy:3128/$(id)' }, 'httpsProxy', 'expected a proxy URL'],
-    [{ ...valid, nodes: [{ id: 'x', roles: [] }, { id: 'x', roles: [] }] }, 'nodes', 'unique node ids'],
+    [
+      {
+        ...valid,
+        nodes: [
+          { id: 'x', roles: [] },
+          { id: 'x', roles: [] },
+        ],
+      },
+      'nodes',
+      'unique node ids',
+    ],
     [{ ...valid, clutser: 'typo' }, 'clutser', 'not a known field'],
     [{ ...valid, coreNode: 'nope' }, 'coreNode', 'one of the nodes'],
     // The execution times out after 14 days: a longer wait would end TIMED_OUT instead of applying onTimeout.

@@ -8,8 +8,8 @@ const nodeId = fc.stringMatching(NODE_ID_PATTERN);
 const step = fc.constantFrom(...STEP_IDS);
 const runPrefixes = [SK_PREFIX.plan, SK_PREFIX.outcome, SK_PREFIX.checkpoint, SK_PREFIX.hold, SK_PREFIX.held];
 
-describe('the keys of a run\'s partition', () => {
-  it('every record of a run begins with its own kind\'s prefix and with no other kind\'s', () => {
+describe("the keys of a run's partition", () => {
+  it("every record of a run begins with its own kind's prefix and with no other kind's", () => {
     fc.assert(
       fc.property(nodeId, step, (id, s) => {
         const records: [string, string][] = [
@@ -24,7 +24,7 @@ describe('the keys of a run\'s partition', () => {
     );
   });
 
-  it('a node\'s checkpoint prefix selects that node\'s checkpoints alone (i-1 never selects i-10), and never an outcome', () => {
+  it("a node's checkpoint prefix selects that node's checkpoints alone (i-1 never selects i-10), and never an outcome", () => {
     const nodeStep = fc.constantFrom(...STEP_IDS.filter((s) => !CLUSTER_STEPS.includes(s)));
     fc.assert(
       fc.property(nodeId, nodeId, nodeStep, (a, b, s) => {
@@ -36,7 +36,7 @@ describe('the keys of a run\'s partition', () => {
     expect(checkpointKey('r', 'i-10', 'upgrade').sk.startsWith(nodeCheckpointsPrefix('i-1'))).toBe(false);
   });
 
-  it('maintenance mode\'s checkpoints are the run\'s, under no node', () => {
+  it("maintenance mode's checkpoints are the run's, under no node", () => {
     fc.assert(
       fc.property(nodeId, fc.constantFrom(...CLUSTER_STEPS), (id, s) => {
         expect(checkpointKey('r', id, s).sk.startsWith(SK_PREFIX.checkpoint)).toBe(true);

@@ -23,11 +23,13 @@ describe('only: the nodes of this run', () => {
   });
 
   it('selected and not in the run partition the cluster, whatever the selection', () => {
-    fc.assert(fc.property(fc.shuffledSubarray(ids, { minLength: 1 }), (only) => {
-      const { selected, notInRun } = selectNodes(nodes, only);
-      expect(selected.map((n) => n.id).sort()).toEqual([...only].sort());
-      expect([...selected.map((n) => n.id), ...notInRun].sort()).toEqual([...ids].sort());
-    }));
+    fc.assert(
+      fc.property(fc.shuffledSubarray(ids, { minLength: 1 }), (only) => {
+        const { selected, notInRun } = selectNodes(nodes, only);
+        expect(selected.map((n) => n.id).sort()).toEqual([...only].sort());
+        expect([...selected.map((n) => n.id), ...notInRun].sort()).toEqual([...ids].sort());
+      }),
+    );
   });
 
   it('refuses an id the cluster does not have, naming it', () => {
@@ -37,7 +39,9 @@ describe('only: the nodes of this run', () => {
   });
 
   it('is refused by the input schema where the input lists the nodes', () => {
-    expect(() => parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes, only: ['dea-1', 'dea-9'] })).toThrow(/^only\[1\]: expected the id of one of the cluster's nodes, got "dea-9"/);
+    expect(() => parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes, only: ['dea-1', 'dea-9'] })).toThrow(
+      /^only\[1\]: expected the id of one of the cluster's nodes, got "dea-9"/,
+    );
   });
 
   it('plans only the selected nodes, in role order, and reports the others as not in the run', () => {
@@ -57,7 +61,10 @@ describe('only: the nodes of this run', () => {
   });
 
   it('judges a downgrade only on the selected nodes', () => {
-    const known = new Map([['dea-1', '3.0.0'], ['dea-2', '3.2.0']]);
+    const known = new Map([
+      ['dea-1', '3.0.0'],
+      ['dea-2', '3.2.0'],
+    ]);
     expect(() => planUpgrade(discovered({ only: ['dea-2'] }), nodes, known)).toThrow(/downgrade/);
     expect(planUpgrade(discovered({ only: ['dea-1'] }), nodes, known).upgradeCount).toBe(1);
   });

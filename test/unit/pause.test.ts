@@ -13,7 +13,13 @@ describe('a paused run starts no node until it is resumed or its limit passes (c
   it('an open pause holds a node that could start, until its limit, waking at the limit at the latest', () => {
     const check = pauseCheck(pause, 2 * hour, '2026-11-29T11:30:00.000Z');
     expect(check).toEqual({ kind: 'paused', until: '2026-11-29T12:00:00.000Z', recheckSeconds: 1800 });
-    expect(pauseGate({ go: true }, check, 'alice')).toEqual({ go: false, paused: true, until: '2026-11-29T12:00:00.000Z', pausedBy: 'alice', recheckSeconds: 1800 });
+    expect(pauseGate({ go: true }, check, 'alice')).toEqual({
+      go: false,
+      paused: true,
+      until: '2026-11-29T12:00:00.000Z',
+      pausedBy: 'alice',
+      recheckSeconds: 1800,
+    });
   });
 
   it('a paused node asks again within the hour even under a long limit (a lost release costs at most that)', () => {
@@ -30,7 +36,9 @@ describe('a paused run starts no node until it is resumed or its limit passes (c
   it('past its limit the pause has expired, naming who paused and when', () => {
     const check = pauseCheck(pause, 90 * 60, '2026-11-29T11:30:00.000Z');
     expect(check.kind).toBe('expired');
-    expect(check.kind === 'expired' && check.reason).toBe('the run stopped: paused by alice at 2026-11-29T10:00:00.000Z and not resumed within its limit (90 min, until 2026-11-29T11:30:00.000Z)');
+    expect(check.kind === 'expired' && check.reason).toBe(
+      'the run stopped: paused by alice at 2026-11-29T10:00:00.000Z and not resumed within its limit (90 min, until 2026-11-29T11:30:00.000Z)',
+    );
     expect(pauseGate({ go: true }, check)).toEqual({ go: true });
   });
 

@@ -9,9 +9,13 @@ describe('plan items', () => {
     notInRun: ['core-1'],
   };
 
-  it('records the nodes only left out after the run\'s own, marked, and reads the run back as it was planned', () => {
+  it("records the nodes only left out after the run's own, marked, and reads the run back as it was planned", () => {
     const items = planItems(run);
-    expect(items.map((i) => [i.nodeId, i.seq, i.notInRun ?? false])).toEqual([['dea-1', 0, false], ['ctl-1', 1, false], ['core-1', 2, true]]);
+    expect(items.map((i) => [i.nodeId, i.seq, i.notInRun ?? false])).toEqual([
+      ['dea-1', 0, false],
+      ['ctl-1', 1, false],
+      ['core-1', 2, true],
+    ]);
     expect(planFromItems([...items].reverse())).toEqual(run);
   });
 

@@ -13,10 +13,21 @@ const nodes = [
 describe('plan', () => {
   it('lists groups in role order with the core node, retire flags and processing order', () => {
     const input = parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes, concurrency: { dea: 2 } });
-    const plan = planUpgrade(input, nodes, new Map([['dea-1', '3.1.0'], ['dea-2', '3.0.0']]));
+    const plan = planUpgrade(
+      input,
+      nodes,
+      new Map([
+        ['dea-1', '3.1.0'],
+        ['dea-2', '3.0.0'],
+      ]),
+    );
     expect(plan.order).toEqual(['dea-1', 'dea-2', 'core-1', 'mysql-1']);
     expect(plan.coreNode).toBe('core-1');
-    expect(plan.groups.map((g) => [g.role, g.concurrency])).toEqual([['dea', 2], ['primary', 1], ['unmatched', 1]]);
+    expect(plan.groups.map((g) => [g.role, g.concurrency])).toEqual([
+      ['dea', 2],
+      ['primary', 1],
+      ['unmatched', 1],
+    ]);
     expect(plan.groups[0]?.nodes).toEqual([
       { id: 'dea-1', roles: ['dea'], from: '3.1.0', to: '3.1.0', action: 'skip', reason: 'already at 3.1.0', retire: true },
       { id: 'dea-2', roles: ['dea'], from: '3.0.0', to: '3.1.0', action: 'upgrade', reason: '3.0.0 → 3.1.0', retire: true },
@@ -39,14 +50,31 @@ describe('plan', () => {
 });
 
 describe('downgrades', () => {
-  const cluster = [{ id: 'core-1', roles: ['primary'] }, { id: 'dea-1', roles: ['dea'] }];
+  const cluster = [
+    { id: 'core-1', roles: ['primary'] },
+    { id: 'dea-1', roles: ['dea'] },
+  ];
 
   it('refuses a target older than the cluster unless forced, naming the field and what to do', () => {
     const input = parseInput({ cluster: 'c', targetVersion: '3.0.9', nodes: cluster });
-    expect(() => planUpgrade(input, cluster, new Map([['core-1', '3.0.10'], ['dea-1', '3.0.10']]))).toThrow(
-      "targetVersion: 3.0.9 is older than core-1's 3.0.10 and 1 more node: that is a downgrade, which needs force (--force); nothing was changed",
+    expect(() =>
+      planUpgrade(
+        input,
+        cluster,
+        new Map([
+          ['core-1', '3.0.10'],
+          ['dea-1', '3.0.10'],
+        ]),
+      ),
+    ).toThrow("targetVersion: 3.0.9 is older than core-1's 3.0.10 and 1 more node: that is a downgrade, which needs force (--force); nothing was changed");
+    const forced = planUpgrade(
+      { ...input, force: true },
+      cluster,
+      new Map([
+        ['core-1', '3.0.10'],
+        ['dea-1', '3.0.10'],
+      ]),
     );
-    const forced = planUpgrade({ ...input, force: true }, cluster, new Map([['core-1', '3.0.10'], ['dea-1', '3.0.10']]));
     expect(forced.groups.flatMap((g) => g.nodes.map((n) => n.reason))).toEqual(['forced downgrade 3.0.10 → 3.0.9', 'forced downgrade 3.0.10 → 3.0.9']);
   });
 
@@ -59,8 +87,18 @@ describe('downgrades', () => {
 
   it('upgrades the nodes behind the target in a mixed cluster and skips the one ahead', () => {
     const input = parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes: cluster });
-    const plan = planUpgrade(input, cluster, new Map([['core-1', '3.2.0'], ['dea-1', '3.0.0']]));
-    expect(plan.groups.flatMap((g) => g.nodes.map((n) => [n.id, n.action]))).toEqual([['dea-1', 'upgrade'], ['core-1', 'skip']]);
+    const plan = planUpgrade(
+      input,
+      cluster,
+      new Map([
+        ['core-1', '3.2.0'],
+        ['dea-1', '3.0.0'],
+      ]),
+    );
+    expect(plan.groups.flatMap((g) => g.nodes.map((n) => [n.id, n.action]))).toEqual([
+      ['dea-1', 'upgrade'],
+      ['core-1', 'skip'],
+    ]);
   });
 });
 
@@ -77,7 +115,10 @@ describe('per-role concurrency and the minimum-healthy guard', () => {
 
   it('takes out as many nodes as asked, per role, and never more than the group has', () => {
     expect(concurrency(plan({ concurrency: { dea: 4, unmatched: 4, router: 5 } }))).toEqual({
-      dea: [4, null], router: [2, null], primary: [1, null], unmatched: [4, null],
+      dea: [4, null],
+      router: [2, null],
+      primary: [1, null],
+      unmatched: [4, null],
     });
   });
 
@@ -99,8 +140,12 @@ describe('per-role concurrency and the minimum-healthy guard', () => {
   });
 
   it('refuses per-role settings for a role that is not in the order, naming the field', () => {
-    expect(() => parseInput({ cluster: 'c', targetVersion: '3.1.0', concurrency: { mysql: 2 } })).toThrow(/^concurrency\.mysql: expected a role of the role order \(dea, controller, router, base, primary, unmatched\)/);
-    expect(() => parseInput({ cluster: 'c', targetVersion: '3.1.0', minHealthy: { dea: '150%' } })).toThrow(/^minHealthy\.dea: expected a whole number or a percentage/);
+    expect(() => parseInput({ cluster: 'c', targetVersion: '3.1.0', concurrency: { mysql: 2 } })).toThrow(
+      /^concurrency\.mysql: expected a role of the role order \(dea, controller, router, base, primary, unmatched\)/,
+    );
+    expect(() => parseInput({ cluster: 'c', targetVersion: '3.1.0', minHealthy: { dea: '150%' } })).toThrow(
+      /^minHealthy\.dea: expected a whole number or a percentage/,
+    );
     expect(parseInput({ cluster: 'c', targetVersion: '3.1.0', roleOrder: ['mysql'], concurrency: { mysql: 2 } }).concurrency).toEqual({ mysql: 2 });
   });
 });

@@ -20,7 +20,9 @@ describe('--on-failure, --max-failed-nodes, --not-after', () => {
 
   it('refuses a cutoff it cannot read, naming the flag and the forms it takes', () => {
     expect(() => parseNotAfter('in two hours')).toThrow(UsageError);
-    expect(() => parseNotAfter('in two hours')).toThrow(/^--not-after: expected an ISO time with a zone \(2026-12-01T06:00:00Z\) or a time from now \(\+45m, \+2h, \+1d\)/);
+    expect(() => parseNotAfter('in two hours')).toThrow(
+      /^--not-after: expected an ISO time with a zone \(2026-12-01T06:00:00Z\) or a time from now \(\+45m, \+2h, \+1d\)/,
+    );
     expect(parseNotAfter('2026-12-01T07:00:00+01:00')).toBe('2026-12-01T06:00:00.000Z');
   });
 

@@ -46,10 +46,10 @@ describe('role ordering', () => {
   });
 
   const roles = fc.constantFrom('dea', 'controller', 'router', 'base', 'primary', 'mysql', 'redis');
-  const nodes = fc.uniqueArray(
-    fc.record({ id: fc.stringMatching(/^[a-z]{1,3}-[0-9]{1,3}$/), roles: fc.uniqueArray(roles, { maxLength: 4 }) }),
-    { selector: (n) => n.id, maxLength: 40 },
-  );
+  const nodes = fc.uniqueArray(fc.record({ id: fc.stringMatching(/^[a-z]{1,3}-[0-9]{1,3}$/), roles: fc.uniqueArray(roles, { maxLength: 4 }) }), {
+    selector: (n) => n.id,
+    maxLength: 40,
+  });
 
   it('places every node in exactly one group (property)', () => {
     fc.assert(

@@ -19,7 +19,14 @@ async function writtenFiles(runbookDir: string, sharedDir: string, step: string)
   const doc = buildRunbookDocument(runbookDir, packageKeyDer(TEST_PACKAGE_KEY), sharedDir);
   const runCommand = (doc.content.mainSteps as { inputs: { runCommand: string[] } }[])[0]?.inputs.runCommand ?? [];
   const out = mkdtempSync(join(tmpdir(), 'fu-doc-'));
-  const params: Record<string, string> = { step, targetVersion: '3.1.0', artifactBaseUrl: 'http://127.0.0.1:1/a', httpsProxy: '', runId: 'r-1', executionTimeout: '60' };
+  const params: Record<string, string> = {
+    step,
+    targetVersion: '3.1.0',
+    artifactBaseUrl: 'http://127.0.0.1:1/a',
+    httpsProxy: '',
+    runId: 'r-1',
+    executionTimeout: '60',
+  };
   const script = runCommand
     .map((line) => line.replace(/\{\{ (\w+) \}\}/g, (_, name: string) => params[name] ?? ''))
     .map((line) => (line === 'bash "$fu_dir/$fu_step.sh"' ? `cp "$fu_dir"/* '${out}'/` : line))
@@ -37,7 +44,7 @@ describe('the SSM document writes the runbook onto the node', () => {
     cpSync(join(ROOT, 'runbooks', 'release-dir'), runbook, { recursive: true });
     const tricky = [
       '#!/usr/bin/env bash',
-      "echo 'single' \"double\" \\\\ back\\slash $(date) `id` ${HOME} $HOME ;& | > < ! * ?",
+      'echo \'single\' "double" \\\\ back\\slash $(date) `id` ${HOME} $HOME ;& | > < ! * ?',
       "it's a quote: ''' and '\\''",
       '\tindented with a tab   ',
       '',

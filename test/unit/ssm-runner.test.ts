@@ -30,11 +30,20 @@ const command = (id: string, comment: string): Command => ({
 describe('sending a step', () => {
   beforeEach(() => ssm.reset());
 
-  it('waits a short delivery timeout apart from the step\'s execution timeout, and sends the whole output to the stack\'s log group', async () => {
+  it("waits a short delivery timeout apart from the step's execution timeout, and sends the whole output to the stack's log group", async () => {
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
     const withLogs = new SsmCommandRunner(new SSMClient({ region: 'eu-west-1' }), 'fleet-upgrade-runbook', 'fleet-upgrade-command-output');
     const upgrade = String(STEP_TIMEOUT_SECONDS.upgrade);
-    await expect(withLogs.send('i-0abc', { step: 'upgrade', targetVersion: '3.1.0', artifactBaseUrl: 'https://a.example.com', httpsProxy: '', runId: 'run-1', executionTimeout: upgrade })).resolves.toBe('c-1');
+    await expect(
+      withLogs.send('i-0abc', {
+        step: 'upgrade',
+        targetVersion: '3.1.0',
+        artifactBaseUrl: 'https://a.example.com',
+        httpsProxy: '',
+        runId: 'run-1',
+        executionTimeout: upgrade,
+      }),
+    ).resolves.toBe('c-1');
     const input = ssm.commandCalls(SendCommandCommand)[0]?.args[0].input;
     expect(input).toMatchObject({
       InstanceIds: ['i-0abc'],
@@ -57,25 +66,34 @@ describe('sending a step', () => {
 describe('finding the command a crashed attempt sent', () => {
   beforeEach(() => ssm.reset());
 
-  it('reads every page (an empty token ends the list) and keeps only this run\'s step', async () => {
-    ssm.on(ListCommandsCommand)
-      .resolvesOnce({ Commands: [command('c-other-step', commandComment('run-1', 'backup')), command('c-other-run', commandComment('run-2', 'upgrade'))], NextToken: 'page-2' })
+  it("reads every page (an empty token ends the list) and keeps only this run's step", async () => {
+    ssm
+      .on(ListCommandsCommand)
+      .resolvesOnce({
+        Commands: [command('c-other-step', commandComment('run-1', 'backup')), command('c-other-run', commandComment('run-2', 'upgrade'))],
+        NextToken: 'page-2',
+      })
       .resolvesOnce({ Commands: [command('c-mine', commandComment('run-1', 'upgrade'))], NextToken: '' });
     await expect(runner.findSent('i-0abc', 'run-1', 'upgrade', new Date('2026-11-24T10:00:00Z'))).resolves.toEqual(['c-mine']);
     const calls = ssm.commandCalls(ListCommandsCommand);
     expect(calls).toHaveLength(2);
     expect(calls[0]?.args[0].input).toEqual({
       InstanceId: 'i-0abc',
-      Filters: [{ key: 'InvokedAfter', value: '2026-11-24T09:59:55Z' }, { key: 'DocumentName', value: 'fleet-upgrade-runbook' }],
+      Filters: [
+        { key: 'InvokedAfter', value: '2026-11-24T09:59:55Z' },
+        { key: 'DocumentName', value: 'fleet-upgrade-runbook' },
+      ],
       NextToken: undefined,
     });
     expect(calls[1]?.args[0].input.NextToken).toBe('page-2');
   });
 
-  it('names steps and runs apart within SSM\'s 100 characters, even for the longest run ids', () => {
+  it("names steps and runs apart within SSM's 100 characters, even for the longest run ids", () => {
     const long = `r${'x'.repeat(78)}1`;
-    const comments = ['maintenance-on', 'maintenance-off', 'post-upgrade-validation', 'pre-upgrade-validation']
-      .flatMap((step) => [commandComment(long, step), commandComment(`${long.slice(0, -1)}2`, step)]);
+    const comments = ['maintenance-on', 'maintenance-off', 'post-upgrade-validation', 'pre-upgrade-validation'].flatMap((step) => [
+      commandComment(long, step),
+      commandComment(`${long.slice(0, -1)}2`, step),
+    ]);
     expect(new Set(comments).size).toBe(comments.length);
     for (const c of comments) expect(c.length).toBeLessThanOrEqual(100);
     expect(commandComment('run-1', 'upgrade')).toBe('fleet-upgrade upgrade run-1');
@@ -85,20 +103,34 @@ describe('finding the command a crashed attempt sent', () => {
 // GetCommandInvocation returns only the first 24,000 characters of stdout and 8,000 of stderr
 // (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html): the step's
 // result line and a failure's reason are at the end, so a cut output is completed from its log stream.
-describe('reading a step\'s result', () => {
+describe("reading a step's result", () => {
   const logs = mockClient(CloudWatchLogsClient);
-  const reader = new SsmCommandRunner(new SSMClient({ region: 'eu-west-1' }), 'fleet-upgrade-runbook', 'command-output', new CloudWatchLogsClient({ region: 'eu-west-1' }));
+  const reader = new SsmCommandRunner(
+    new SSMClient({ region: 'eu-west-1' }),
+    'fleet-upgrade-runbook',
+    'command-output',
+    new CloudWatchLogsClient({ region: 'eu-west-1' }),
+  );
   const chatty = `${'progress line\n'.repeat(3_000)}{"version":"3.1.0"}\n`;
   beforeEach(() => {
     ssm.reset();
     logs.reset();
-    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: chatty.slice(0, STDOUT_CONTENT_LIMIT), StandardErrorContent: '' });
+    ssm
+      .on(GetCommandInvocationCommand)
+      .resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: chatty.slice(0, STDOUT_CONTENT_LIMIT), StandardErrorContent: '' });
   });
 
   it('completes a stdout cut at 24,000 characters from CloudWatch Logs, so the result line is read', async () => {
-    logs.on(DescribeLogStreamsCommand, { logGroupName: 'command-output', logStreamNamePrefix: 'cmd-1/i-0abc/' }).resolves({ logStreams: [{ logStreamName: 'cmd-1/i-0abc/runUpgradeStep/stdout' }] });
-    logs.on(GetLogEventsCommand, { logGroupName: 'command-output', logStreamName: 'cmd-1/i-0abc/runUpgradeStep/stdout', startFromHead: false })
-      .resolves({ events: chatty.trimEnd().split('\n').slice(-500).map((message) => ({ message, timestamp: 1 })) });
+    logs
+      .on(DescribeLogStreamsCommand, { logGroupName: 'command-output', logStreamNamePrefix: 'cmd-1/i-0abc/' })
+      .resolves({ logStreams: [{ logStreamName: 'cmd-1/i-0abc/runUpgradeStep/stdout' }] });
+    logs.on(GetLogEventsCommand, { logGroupName: 'command-output', logStreamName: 'cmd-1/i-0abc/runUpgradeStep/stdout', startFromHead: false }).resolves({
+      events: chatty
+        .trimEnd()
+        .split('\n')
+        .slice(-500)
+        .map((message) => ({ message, timestamp: 1 })),
+    });
     const out = await reader.invocation('cmd-1', 'i-0abc');
     expect(parseDetails(out.stdout)).toEqual({ version: '3.1.0' });
     expect(out.stdout).toMatch(/^\[the first part of this output is in CloudWatch Logs command-output, stream cmd-1\/i-0abc\/runUpgradeStep\/stdout\]\n/);

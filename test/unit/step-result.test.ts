@@ -20,11 +20,20 @@ describe('ignoreInspectFailures (kato --ignore-inspect-failures)', () => {
   it('turns a failed post-upgrade validation into a warning that says the node runs the new version', () => {
     const result = ignoreFailure(failed('post-upgrade-validation'));
     expect(result.outcome).toBe('FAILED_IGNORED');
-    expect(result.warnings[0]).toBe('post-upgrade-validation failed (exit code 1), ignored as asked (ignoreInspectFailures); the node runs the new version: service answers 503');
+    expect(result.warnings[0]).toBe(
+      'post-upgrade-validation failed (exit code 1), ignored as asked (ignoreInspectFailures); the node runs the new version: service answers 503',
+    );
   });
 
   it('leaves a step that did not fail as it was', () => {
-    const ok = interpretStepResult({ step: 'post-upgrade-validation', nodeId: 'dea-2', exitCode: 0, stdout: '{"version":"3.1.0"}', stderr: '', targetVersion: '3.1.0' });
+    const ok = interpretStepResult({
+      step: 'post-upgrade-validation',
+      nodeId: 'dea-2',
+      exitCode: 0,
+      stdout: '{"version":"3.1.0"}',
+      stderr: '',
+      targetVersion: '3.1.0',
+    });
     expect(ignoreFailure(ok)).toBe(ok);
   });
 });

@@ -18,7 +18,7 @@ function fieldOf(run: () => unknown): string {
 }
 
 describe('the confirmation link (https://docs.aws.amazon.com/sns/latest/api/API_ConfirmSubscription.html)', () => {
-  it('reads topic, token, region and address from the email\'s Confirm subscription link', () => {
+  it("reads topic, token, region and address from the email's Confirm subscription link", () => {
     expect(confirmationFromLink(LINK)).toEqual({ topicArn: TOPIC, token: TOKEN, region: 'eu-west-1', endpoint: 'ops@example.com' });
   });
 

@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { ConfirmSubscriptionCommand, GetSubscriptionAttributesCommand, InvalidParameterException, ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  ConfirmSubscriptionCommand,
+  GetSubscriptionAttributesCommand,
+  InvalidParameterException,
+  ListSubscriptionsByTopicCommand,
+  SNSClient,
+} from '@aws-sdk/client-sns';
 import { main } from '../../cli/main.js';
 
 // Response shapes as SNS returns them (https://docs.aws.amazon.com/sns/latest/api/API_ConfirmSubscription.html,
@@ -24,8 +30,15 @@ function attributes(arn: string, endpoint: string, authenticated: boolean) {
   return {
     $metadata: metadata,
     Attributes: {
-      Owner: ACCOUNT, RawMessageDelivery: 'false', TopicArn: TOPIC, Endpoint: endpoint, Protocol: 'email', PendingConfirmation: 'false',
-      ConfirmationWasAuthenticated: String(authenticated), SubscriptionArn: arn, SubscriptionPrincipal: `arn:aws:iam::${ACCOUNT}:role/Operators`,
+      Owner: ACCOUNT,
+      RawMessageDelivery: 'false',
+      TopicArn: TOPIC,
+      Endpoint: endpoint,
+      Protocol: 'email',
+      PendingConfirmation: 'false',
+      ConfirmationWasAuthenticated: String(authenticated),
+      SubscriptionArn: arn,
+      SubscriptionPrincipal: `arn:aws:iam::${ACCOUNT}:role/Operators`,
     },
   };
 }
@@ -40,7 +53,17 @@ beforeEach(() => {
   vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
   cfn.on(DescribeStacksCommand).resolves({
     $metadata: metadata,
-    Stacks: [{ StackName: 'FleetUpgradeStack', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date('2026-11-01T09:00:00Z'), Outputs: [{ OutputKey: 'TopicArn', OutputValue: TOPIC }, { OutputKey: 'TableName', OutputValue: 'FleetUpgradeStack-Table' }] }],
+    Stacks: [
+      {
+        StackName: 'FleetUpgradeStack',
+        StackStatus: 'UPDATE_COMPLETE',
+        CreationTime: new Date('2026-11-01T09:00:00Z'),
+        Outputs: [
+          { OutputKey: 'TopicArn', OutputValue: TOPIC },
+          { OutputKey: 'TableName', OutputValue: 'FleetUpgradeStack-Table' },
+        ],
+      },
+    ],
   });
 });
 
@@ -76,7 +99,9 @@ describe('fleet-upgrade confirm-subscription', () => {
   });
 
   it('exits 1 with what to do when SNS refuses the token', async () => {
-    sns.on(ConfirmSubscriptionCommand).rejects(new InvalidParameterException({ $metadata: { ...metadata, httpStatusCode: 400 }, message: 'Invalid parameter: Token' }));
+    sns
+      .on(ConfirmSubscriptionCommand)
+      .rejects(new InvalidParameterException({ $metadata: { ...metadata, httpStatusCode: 400 }, message: 'Invalid parameter: Token' }));
     expect(await main(['confirm-subscription', '--link', LINK])).toBe(1);
     expect(err).toContain('InvalidParameterException: Invalid parameter: Token');
     expect(err).toContain('valid for three days');
@@ -85,7 +110,7 @@ describe('fleet-upgrade confirm-subscription', () => {
 });
 
 describe('fleet-upgrade subscriptions', () => {
-  it('lists the stack topic\'s subscriptions, pending and confirmed by a click, and exits 1', async () => {
+  it("lists the stack topic's subscriptions, pending and confirmed by a click, and exits 1", async () => {
     sns.on(ListSubscriptionsByTopicCommand, { TopicArn: TOPIC, NextToken: undefined }).resolves({
       $metadata: metadata,
       Subscriptions: [{ SubscriptionArn: OPS, Owner: ACCOUNT, Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: TOPIC }],
@@ -113,12 +138,18 @@ describe('fleet-upgrade subscriptions', () => {
   });
 
   it('exits 0 when every subscription was confirmed with authenticated unsubscribe, and says how to fix the others', async () => {
-    sns.on(ListSubscriptionsByTopicCommand).resolves({ $metadata: metadata, Subscriptions: [{ SubscriptionArn: OPS, Owner: ACCOUNT, Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: TOPIC }] });
+    sns.on(ListSubscriptionsByTopicCommand).resolves({
+      $metadata: metadata,
+      Subscriptions: [{ SubscriptionArn: OPS, Owner: ACCOUNT, Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: TOPIC }],
+    });
     sns.on(GetSubscriptionAttributesCommand).resolves(attributes(OPS, 'ops@example.com', true));
     expect(await main(['subscriptions'])).toBe(0);
     expect(out).toMatch(/ops@example\.com\s+email\s+confirmed-authenticated/);
 
-    sns.on(ListSubscriptionsByTopicCommand).resolves({ $metadata: metadata, Subscriptions: [{ SubscriptionArn: 'PendingConfirmation', Owner: ACCOUNT, Protocol: 'email', Endpoint: 'lead@example.com', TopicArn: TOPIC }] });
+    sns.on(ListSubscriptionsByTopicCommand).resolves({
+      $metadata: metadata,
+      Subscriptions: [{ SubscriptionArn: 'PendingConfirmation', Owner: ACCOUNT, Protocol: 'email', Endpoint: 'lead@example.com', TopicArn: TOPIC }],
+    });
     out = '';
     expect(await main(['subscriptions'])).toBe(1);
     expect(out).toContain('pending: not confirmed');

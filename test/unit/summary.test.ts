@@ -5,7 +5,13 @@ function summaryOf(count: number, failing: string[] = []) {
   const ids = Array.from({ length: count }, (_, i) => `i-${String(i).padStart(17, '0')}`);
   const checkpoints: StepCheckpoint[] = ids.flatMap((nodeId) =>
     (['self-update', 'version-check', 'download', 'backup', 'upgrade'] as const).map((step) => ({
-      nodeId, step, status: failing.includes(nodeId) && step === 'upgrade' ? 'FAILED' as const : 'SUCCEEDED' as const, exitCode: 0, warnings: [], startedAt: 't0', finishedAt: 't1',
+      nodeId,
+      step,
+      status: failing.includes(nodeId) && step === 'upgrade' ? ('FAILED' as const) : ('SUCCEEDED' as const),
+      exitCode: 0,
+      warnings: [],
+      startedAt: 't0',
+      finishedAt: 't1',
     })),
   );
   return buildSummary({
@@ -40,9 +46,19 @@ describe('compactSummary', () => {
 });
 
 describe('nodes not in the run (only)', () => {
-  it('are listed and counted, so the counts add up to the cluster\'s nodes', () => {
+  it("are listed and counted, so the counts add up to the cluster's nodes", () => {
     const summary = buildSummary({
-      run: { runId: 'r', cluster: 'c', targetVersion: '3.1.0', coreNode: 'core-1', order: ['dea-1'], roles: { 'dea-1': ['dea'], 'core-1': ['primary'], 'dea-2': ['dea'] }, plannedFrom: {}, startedAt: 't0', notInRun: ['core-1', 'dea-2'] },
+      run: {
+        runId: 'r',
+        cluster: 'c',
+        targetVersion: '3.1.0',
+        coreNode: 'core-1',
+        order: ['dea-1'],
+        roles: { 'dea-1': ['dea'], 'core-1': ['primary'], 'dea-2': ['dea'] },
+        plannedFrom: {},
+        startedAt: 't0',
+        notInRun: ['core-1', 'dea-2'],
+      },
       checkpoints: [],
       outcomes: [{ nodeId: 'dea-1', status: 'UPGRADED', from: '3.0.0', to: '3.1.0', at: 't1' }],
       lockReleased: true,

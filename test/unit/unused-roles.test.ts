@@ -31,20 +31,24 @@ describe('edit distance', () => {
   });
 
   it('is zero exactly for equal words, symmetric, and never more than the longer word', () => {
-    fc.assert(fc.property(role, role, (a, b) => {
-      const d = editDistance(a, b);
-      expect(d === 0).toBe(a === b);
-      expect(editDistance(b, a)).toBe(d);
-      expect(d).toBeLessThanOrEqual(Math.max(a.length, b.length));
-    }));
+    fc.assert(
+      fc.property(role, role, (a, b) => {
+        const d = editDistance(a, b);
+        expect(d === 0).toBe(a === b);
+        expect(editDistance(b, a)).toBe(d);
+        expect(d).toBeLessThanOrEqual(Math.max(a.length, b.length));
+      }),
+    );
   });
 
   it('finds a cluster role one edit away as the closest', () => {
-    fc.assert(fc.property(fc.constantFrom('primary', 'controller', 'router', 'mysql'), fc.nat(), (word, at) => {
-      const i = at % word.length;
-      const typo = word.slice(0, i) + word.slice(i + 1);
-      expect(closestWord(typo, ['primary', 'controller', 'router', 'mysql', 'dea'])?.distance).toBeLessThanOrEqual(1);
-    }));
+    fc.assert(
+      fc.property(fc.constantFrom('primary', 'controller', 'router', 'mysql'), fc.nat(), (word, at) => {
+        const i = at % word.length;
+        const typo = word.slice(0, i) + word.slice(i + 1);
+        expect(closestWord(typo, ['primary', 'controller', 'router', 'mysql', 'dea'])?.distance).toBeLessThanOrEqual(1);
+      }),
+    );
   });
 });
 
@@ -57,8 +61,8 @@ describe('roles in roleOrder that no node has', () => {
     expect(error?.message).toContain('--allow-unused-roles');
   });
 
-  it('lists the cluster\'s roles when no role is close', () => {
-    expect(refusal(['dea', 'zookeeper'])?.message).toContain('the cluster\'s roles are controller, dea, mysql, primary, router');
+  it("lists the cluster's roles when no role is close", () => {
+    expect(refusal(['dea', 'zookeeper'])?.message).toContain("the cluster's roles are controller, dea, mysql, primary, router");
   });
 
   it('names every unused role after the first', () => {
@@ -70,15 +74,22 @@ describe('roles in roleOrder that no node has', () => {
     expect(unusedRoles(undefined, [{ id: 'a', roles: [] }])).toEqual([]);
   });
 
-  it('never refuses a role order made of the cluster\'s own roles', () => {
+  it("never refuses a role order made of the cluster's own roles", () => {
     const own = ['primary', 'controller', 'dea', 'router', 'mysql'];
-    fc.assert(fc.property(fc.shuffledSubarray(own, { minLength: 1 }), (order) => {
-      expect(refusal(order)).toBeUndefined();
-    }));
+    fc.assert(
+      fc.property(fc.shuffledSubarray(own, { minLength: 1 }), (order) => {
+        expect(refusal(order)).toBeUndefined();
+      }),
+    );
   });
 
   it('is refused by the input schema where the input lists the nodes', () => {
-    expect(() => parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes, roleOrder: ['dea', 'contrller'] })).toThrow(/roleOrder\[1\]: .*did you mean "controller"\?.*got "contrller"/);
-    expect(parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes, roleOrder: ['dea', 'contrller'], allowUnusedRoles: true }).roleOrder).toEqual(['dea', 'contrller']);
+    expect(() => parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes, roleOrder: ['dea', 'contrller'] })).toThrow(
+      /roleOrder\[1\]: .*did you mean "controller"\?.*got "contrller"/,
+    );
+    expect(parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes, roleOrder: ['dea', 'contrller'], allowUnusedRoles: true }).roleOrder).toEqual([
+      'dea',
+      'contrller',
+    ]);
   });
 });

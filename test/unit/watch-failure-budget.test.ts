@@ -17,7 +17,14 @@ describe('watch view: the failure budget decides', () => {
     const view = new WatchView();
     const run = { runId: 'r', cluster: 'c' };
     view.add(ev('ExecutionStarted', 0, { executionStartedEventDetails: { input: JSON.stringify({ cluster: 'c', targetVersion: '2.0.0' }) } }));
-    view.add(ev('MapStateEntered', 1, { stateEnteredEventDetails: { name: 'Upgrade nodes of the group', input: JSON.stringify({ group: { role: 'dea', nodes: [{ id: 'dea-1' }, { id: 'dea-2' }] }, run }) } }));
+    view.add(
+      ev('MapStateEntered', 1, {
+        stateEnteredEventDetails: {
+          name: 'Upgrade nodes of the group',
+          input: JSON.stringify({ group: { role: 'dea', nodes: [{ id: 'dea-1' }, { id: 'dea-2' }] }, run }),
+        },
+      }),
+    );
     for (const [node, decision, by, s] of [
       ['dea-1', 'skip', 'policy: onFailure=rollback-and-continue (1 of 1 failures)', 2],
       ['dea-2', 'abort', 'policy: onFailure=rollback-and-continue (failure 2: the budget of 1 is spent)', 4],

@@ -23,7 +23,7 @@ const exited = (type: string, name: string, output: unknown, s: number, prev?: n
   ev(type, s, { stateExitedEventDetails: { name, output: JSON.stringify(output) } }, prev);
 
 describe('watch view (from the execution history alone)', () => {
-  it('shows groups, each node\'s current step and elapsed time, warnings and failures; plain lines and a frame', () => {
+  it("shows groups, each node's current step and elapsed time, warnings and failures; plain lines and a frame", () => {
     id = 0;
     const view = new WatchView();
     const run = { runId: 'r', cluster: 'prod-als' };
@@ -41,7 +41,17 @@ describe('watch view (from the execution history alone)', () => {
     expect(frame).toContain('  group dea (0/2)');
     expect(frame.find((l) => l.includes('dea-1'))).toMatch(/⠋ dea-1 +Download and verify 2\.0s/);
     expect(frame.find((l) => l.includes('dea-2'))).toMatch(/dea-2 +Self-update .*\(1 warning\)/);
-    const fail = ev('TaskFailed', 5, { taskFailedEventDetails: { error: 'StepFailed', cause: JSON.stringify({ nodeId: 'dea-1', step: 'download', exitCode: 1, outputTail: 'fetching\nsha256 mismatch' }) } }, (a.id ?? 0) + 1);
+    const fail = ev(
+      'TaskFailed',
+      5,
+      {
+        taskFailedEventDetails: {
+          error: 'StepFailed',
+          cause: JSON.stringify({ nodeId: 'dea-1', step: 'download', exitCode: 1, outputTail: 'fetching\nsha256 mismatch' }),
+        },
+      },
+      (a.id ?? 0) + 1,
+    );
     view.add(fail);
     view.add(ev('ExecutionFailed', 6, { executionFailedEventDetails: { error: 'StepFailed', cause: 'download failed on dea-1 (exit code 1)' } }));
     expect(view.take()).toEqual([
@@ -56,7 +66,7 @@ describe('watch view (from the execution history alone)', () => {
     expect(view.frame(T0 + 7000).find((l) => l.includes('dea-1'))).toMatch(/✘ dea-1 +failed StepFailed/);
   });
 
-  it('shows a node waiting for the operator\'s decision, then the decision, from a child execution\'s history', () => {
+  it("shows a node waiting for the operator's decision, then the decision, from a child execution's history", () => {
     id = 0;
     const view = new WatchView();
     const run = { runId: 'r', cluster: 'c' };
@@ -67,18 +77,23 @@ describe('watch view (from the execution history alone)', () => {
     const child = 'arn:aws:states:us-east-1:1:execution:FleetUpgrade/UpgradeNodes:x';
     view.add(ev('ExecutionStarted', 1, { executionStartedEventDetails: { input: '{}' } }), child);
     view.add(entered('TaskStateEntered', 'Upgrade', { node: { id: 'dea-1' }, run }, 1), child);
-    view.add(entered('TaskStateEntered', 'Ask operator', { node: { id: 'dea-1' }, run: { ...run, approvalTimeoutSeconds: 3600, onTimeout: 'rollback' } }, 2), child);
+    view.add(
+      entered('TaskStateEntered', 'Ask operator', { node: { id: 'dea-1' }, run: { ...run, approvalTimeoutSeconds: 3600, onTimeout: 'rollback' } }, 2),
+      child,
+    );
     expect(view.frame(T0 + 3000).find((l) => l.includes('dea-1'))).toMatch(/\? dea-1 +failed Upgrade, waiting for the operator's decision/);
     view.add(exited('TaskStateExited', 'Ask operator', { node: { id: 'dea-1' }, approval: { decision: 'rollback', decidedBy: 'ops@example.com' } }, 4), child);
     view.add(ev('ExecutionSucceeded', 5, { executionSucceededEventDetails: { output: 'null' } }), child);
     expect(view.status).toBe('RUNNING'); // a child's end is not the run's
     const lines = view.take();
     // The deadline, what the timeout decides, and how to decide from a terminal.
-    expect(lines.find((l) => l.includes("dea-1          waiting for the operator's decision"))).toMatch(/decision until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(then rollback\): .*fleet-upgrade decide <approval-id> rollback\|retry\|skip\|abort$/);
+    expect(lines.find((l) => l.includes("dea-1          waiting for the operator's decision"))).toMatch(
+      /decision until \d{4}-\d\d-\d\d \d\d:\d\d UTC \(then rollback\): .*fleet-upgrade decide <approval-id> rollback\|retry\|skip\|abort$/,
+    );
     expect(lines.at(-1)).toMatch(/dea-1 +operator decided: rollback \(by ops@example\.com\)/);
   });
 
-  it('shows a node held while another node\'s question is open, and its release', () => {
+  it("shows a node held while another node's question is open, and its release", () => {
     id = 0;
     const view = new WatchView();
     const run = { runId: 'r', cluster: 'c' };
@@ -130,13 +145,17 @@ describe('watch view (from the execution history alone)', () => {
 });
 
 describe('operator formatting', () => {
-  it('marks nodes off the cluster\'s most common version and names the versions', () => {
+  it("marks nodes off the cluster's most common version and names the versions", () => {
     const { rows, versions } = nodeRows([
       { nodeId: 'dea-10', roles: ['dea'], version: '3.1.0', status: 'UPGRADED' },
       { nodeId: 'dea-2', roles: ['dea'], version: '3.0.0', status: 'FAILED' },
       { nodeId: 'core-1', roles: ['primary'], version: '3.1.0', status: 'UPGRADED' },
     ]);
-    expect(rows.map((r) => [r.id, r.odd])).toEqual([['core-1', false], ['dea-2', true], ['dea-10', false]]);
+    expect(rows.map((r) => [r.id, r.odd])).toEqual([
+      ['core-1', false],
+      ['dea-2', true],
+      ['dea-10', false],
+    ]);
     const text = formatNodes('c', rows, versions, false);
     expect(text).toContain('*dea-2');
     expect(text).toContain('Mixed versions: 3.1.0 (2 nodes), 3.0.0 (1 node)');
@@ -144,8 +163,27 @@ describe('operator formatting', () => {
   });
 
   it('prints the plan group by group with versions and reasons', () => {
-    const input = parseInput({ cluster: 'c', targetVersion: '3.1.0', nodes: [{ id: 'dea-1', roles: ['dea'] }, { id: 'dea-2', roles: ['dea'] }, { id: 'core-1', roles: ['primary'] }], concurrency: { dea: 2 } });
-    const text = formatPlan(planUpgrade(input, input.nodes ?? [], new Map([['dea-1', '3.0.0'], ['dea-2', '3.0.0'], ['core-1', '3.1.0']])));
+    const input = parseInput({
+      cluster: 'c',
+      targetVersion: '3.1.0',
+      nodes: [
+        { id: 'dea-1', roles: ['dea'] },
+        { id: 'dea-2', roles: ['dea'] },
+        { id: 'core-1', roles: ['primary'] },
+      ],
+      concurrency: { dea: 2 },
+    });
+    const text = formatPlan(
+      planUpgrade(
+        input,
+        input.nodes ?? [],
+        new Map([
+          ['dea-1', '3.0.0'],
+          ['dea-2', '3.0.0'],
+          ['core-1', '3.1.0'],
+        ]),
+      ),
+    );
     expect(text).toContain('Plan: c → 3.1.0: 2 to upgrade, 1 to skip; maintenance mode on core-1');
     expect(text).toContain('1. group dea (2 nodes, 2 at a time)');
     expect(text).toMatch(/core-1 +primary +3\.1\.0 +3\.1\.0 +skip +already at 3\.1\.0/);
