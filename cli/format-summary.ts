@@ -1,4 +1,5 @@
-import type { Summary } from '../core/summary.js';
+import { BEFORE_WINDOW, type NodeSummary, type Summary } from '../core/summary.js';
+import type { StepId } from '../core/steps.js';
 import { PAUSE_HOLDER } from '../core/pause.js';
 
 type RehearsalSummary = Summary & {
@@ -27,10 +28,31 @@ function table(rows: string[][]): string[] {
   );
 }
 
+const SHORT_STEP: Partial<Record<StepId, string>> = {
+  'self-update': 'self-update',
+  'version-check': 'check',
+  'pre-upgrade-validation': 'pre',
+  'post-upgrade-validation': 'post',
+};
+
+/** Each step the node ran with its seconds; a failed one is marked so the slow or broken step stands out. */
+export function stepTimes(n: NodeSummary): string {
+  return n.steps.map((s) => `${SHORT_STEP[s.step] ?? s.step} ${s.seconds?.toFixed(1) ?? '…'}${s.status === 'FAILED' ? ' FAILED' : ''}`).join(', ');
+}
+
+/** How long the node's own steps took while maintenance mode was on: the downtime it adds. */
+export function windowTime(n: NodeSummary): string {
+  const inWindow = n.steps.filter((s) => !BEFORE_WINDOW.includes(s.step));
+  if (inWindow.length === 0) return '—';
+  return `${inWindow.reduce((sum, s) => sum + (s.seconds ?? 0), 0).toFixed(1)} s`;
+}
+
 /** The summary as an operator reads it at the end of a run. */
-export function formatSummary(summary: RehearsalSummary): string {
+export function formatSummary(summary: RehearsalSummary, opts: { wholeSeconds?: number } = {}): string {
   const lines: string[] = [];
-  const took = summary.execution ? ` in ${(summary.execution.durationMs / 1000).toFixed(1)} s` : '';
+  // The execution's time is the run's; a rehearsal also spends time setting up, which the operator waited for too.
+  const whole = opts.wholeSeconds !== undefined ? `; ${opts.wholeSeconds.toFixed(1)} s with the rehearsal's set-up` : '';
+  const took = summary.execution ? ` in ${(summary.execution.durationMs / 1000).toFixed(1)} s${whole}` : '';
   lines.push('');
   lines.push(`Upgrade of ${summary.cluster} to ${summary.targetVersion}: ${summary.status}${took} (run ${summary.runId})`);
   const c = summary.counts;
@@ -47,13 +69,14 @@ export function formatSummary(summary: RehearsalSummary): string {
   ];
   lines.push(`  ${counted.join(', ')}`);
   lines.push('');
-  const rows = [['  NODE', 'ROLES', 'FROM', 'TO', 'STATUS']];
+  const rows = [['  NODE', 'ROLES', 'FROM', 'TO', 'STATUS', 'IN WINDOW', 'STEPS (seconds)']];
   for (const id of summary.order) {
     const n = summary.nodes[id];
     if (n === undefined) continue;
-    rows.push([`  ${id}`, n.roles.join(',') || '—', n.from ?? '?', n.to ?? '?', n.status]);
+    rows.push([`  ${id}`, n.roles.join(',') || '—', n.from ?? '?', n.to ?? '?', n.status, windowTime(n), stepTimes(n)]);
   }
   lines.push(...table(rows));
+  lines.push("  IN WINDOW: the node's steps while maintenance mode was on (self-update, check and download ran before it)");
   if (summary.notInRun?.length) {
     const more = c.notInRun > summary.notInRun.length ? `, and ${c.notInRun - summary.notInRun.length} more` : '';
     const core = summary.maintenanceMode;

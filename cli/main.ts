@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { InputValidationError, PlanError } from '../core/errors.js';
 import { createRequire } from 'node:module';
+import { existsSync, statSync } from 'node:fs';
 import { AwsUnreachableError, EXIT_BAD_INPUT, EXIT_RUN_FAILED, EXIT_UNREACHABLE, isUnreachable, unreachableHint, UsageError } from './errors.js';
 import { rehearseCommand } from './rehearse.js';
 import { addGlobalOptions } from './aws.js';
@@ -96,12 +97,34 @@ export function withOutputFlag(argv: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * `--cluster-file FILE` is `--cluster FILE` for those who want to say it is a file: it must be one, so a
+ * missing file is refused instead of being taken for a cluster name.
+ */
+export function withClusterFileFlag(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const inline = /^--cluster-file=(.*)$/.exec(arg);
+    if (arg !== '--cluster-file' && inline === null) {
+      out.push(arg);
+      continue;
+    }
+    const value = inline?.[1] ?? argv[++i] ?? '';
+    if (value === '' || !existsSync(value) || !statSync(value).isFile()) {
+      throw new UsageError(`--cluster-file: expected the path of a cluster file, got ${JSON.stringify(value)} (no such file)`);
+    }
+    out.push('--cluster', value);
+  }
+  return out;
+}
+
 /** Runs the CLI and returns the exit code: 0 ok, 1 run failed, 2 bad input or usage, 3 AWS unreachable. */
 export async function main(argv: string[]): Promise<number> {
   // One command's exit code, not a previous one's (tests run many commands in one process).
   process.exitCode = undefined;
   try {
-    await program().parseAsync(withOutputFlag(argv), { from: 'user' });
+    await program().parseAsync(withClusterFileFlag(withOutputFlag(argv)), { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -193,6 +193,8 @@ export function rehearseCommand(): Command {
           throw new InputValidationError(`--fail: node ${f.nodeId} is not in ${flags.cluster}`, 'fail');
         }
       }
+      // Said before the import, which takes seconds: the operator sees at once that the rehearsal is starting.
+      process.stderr.write(`Rehearsing ${cluster.cluster} → ${flags.targetVersion}: loading the local stand-ins for AWS\n`);
       // Loaded on use: the rehearsal brings the CDK synth, which the other commands do not need at start-up.
       const { rehearse } = await import('../local/rehearsal.js');
       // Ctrl-C (or SIGTERM) stops the run as `fleet-upgrade stop` would: the step under way finishes, a node
@@ -252,7 +254,7 @@ export function rehearseCommand(): Command {
         process.off('SIGTERM', interrupted);
       });
       if (flags.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
-      else process.stdout.write(`${formatSummary(result.summary)}\n`);
+      else process.stdout.write(`${formatSummary(result.summary, { wholeSeconds: process.uptime() })}\n`);
       process.exitCode = result.summary.status === 'SUCCEEDED' || result.summary.status === 'PREPARED' ? EXIT_OK : EXIT_RUN_FAILED;
     });
 }

@@ -88,6 +88,8 @@ export interface SummaryStep {
   status: CheckpointStatus;
   warnings: string[];
   exitCode?: number | null;
+  /** How long the step ran, to a tenth of a second (absent while it runs). */
+  seconds?: number;
   /** The step was retried: how each earlier attempt failed (its output trimmed to 200 characters). */
   failedAttempts?: { exitCode: number | null; outputTail: string }[];
 }
@@ -148,7 +150,14 @@ export interface CaughtError {
 }
 
 /** Steps every node runs before the maintenance window; they change nothing the node serves. */
-const BEFORE_WINDOW: readonly StepId[] = ['self-update', 'version-check', 'download'];
+function stepSeconds(c: StepCheckpoint): { seconds?: number } {
+  if (c.finishedAt === undefined) return {};
+  const ms = Date.parse(c.finishedAt) - Date.parse(c.startedAt);
+  return Number.isFinite(ms) && ms >= 0 ? { seconds: Math.round(ms / 100) / 10 } : {};
+}
+
+/** Steps a node runs before the maintenance window opens (checks and pre-staging). */
+export const BEFORE_WINDOW: readonly StepId[] = ['self-update', 'version-check', 'download'];
 
 function nodeStatus(outcome: NodeOutcome | undefined, steps: readonly StepCheckpoint[], prepareOnly: boolean): NodeStatus {
   if (outcome !== undefined) return outcome.status;
@@ -247,6 +256,7 @@ export function buildSummary(args: {
         status: s.status,
         warnings: s.warnings,
         exitCode: s.exitCode,
+        ...stepSeconds(s),
         ...(s.earlierAttempts?.length
           ? { failedAttempts: s.earlierAttempts.map((a) => ({ exitCode: a.exitCode, outputTail: a.outputTail.slice(-200) })) }
           : {}),

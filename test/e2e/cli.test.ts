@@ -68,6 +68,64 @@ describe('fleet-upgrade rehearse (CLI)', () => {
     expect(stderr).toContain('Post-upgrade validation: FAILED');
   });
 
+  it('in a real terminal (tmux): one line per step in words, one FAILED line with its reason, and a summary that says what to do next', async () => {
+    const cluster = join(dir, 'terminal.json');
+    await writeFile(
+      cluster,
+      JSON.stringify({
+        cluster: 'cli-terminal',
+        nodes: [
+          { id: 'dea-1', roles: ['dea'], version: '3.0.0' },
+          { id: 'dea-2', roles: ['dea'], version: '3.0.0' },
+          { id: 'core-1', roles: ['primary'], version: '3.0.0' },
+        ],
+      }),
+    );
+    const args = [
+      'rehearse',
+      '--cluster',
+      cluster,
+      '--target-version',
+      '3.1.0',
+      '--workdir',
+      join(dir, 'terminal'),
+      '--fail',
+      'dea-2:upgrade',
+      '--decision',
+      'rollback',
+    ];
+    const command = [process.execPath, '--import', 'tsx', 'bin/fleet-upgrade.ts', ...args].map((a) => `'${a}'`).join(' ');
+    const socket = `fleet-upgrade-rehearse-${process.pid}`;
+    const tmux = (...a: string[]) => exec('tmux', ['-L', socket, ...a], { timeout: 10_000 });
+    await tmux('new-session', '-d', '-x', '200', '-y', '100', '-c', process.cwd(), `${command}; echo "EXIT=$?"; sleep 60`);
+    try {
+      let screen = '';
+      const deadline = Date.now() + 150_000;
+      while (!/EXIT=\d+/.test(screen)) {
+        expect(Date.now(), `rehearse did not finish; screen:\n${screen}`).toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        screen = (await tmux('capture-pane', '-p', '-J', '-S', '-300')).stdout;
+      }
+      expect(screen, screen).toContain('EXIT=1');
+      // The first line comes before the slow imports, so the operator is not left looking at nothing.
+      expect(screen.trimStart().split('\n')[0]).toBe('Rehearsing cli-terminal → 3.1.0: loading the local stand-ins for AWS');
+      expect(screen).toMatch(/^\[ *[\d.]+s\] dea-2 +Upgrade: FAILED after [\d.]+s — exit code 1: rehearsal: injected failure of upgrade on dea-2$/m);
+      expect(screen.match(/FAILED after/g)).toHaveLength(1);
+      expect(screen).toMatch(/no further node starts: rollback decided for dea-2 after upgrade failed$/m);
+      expect(screen).not.toMatch(/May this node start|StepFailed|\{"nodeId"/);
+      // The summary: the execution's time and the whole rehearsal's, per-node step times, the mixed versions and what next.
+      expect(screen).toMatch(/^Upgrade of cli-terminal to 3\.1\.0: ROLLED_BACK in [\d.]+ s; [\d.]+ s with the rehearsal's set-up \(run /m);
+      expect(screen).toMatch(/^ +NODE +ROLES +FROM +TO +STATUS +IN WINDOW +STEPS \(seconds\)$/m);
+      expect(screen).toMatch(
+        /^ +dea-2 +dea +3\.0\.0 +3\.0\.0 +ROLLED_BACK +[\d.]+ s +self-update [\d.]+, check [\d.]+, pre [\d.]+, .*upgrade [\d.]+ FAILED, rollback [\d.]+$/m,
+      );
+      expect(screen).toContain('The cluster is now on 2 versions: 3.1.0: dea-1; 3.0.0: dea-2, core-1.');
+      expect(screen).toMatch(/Next: fix what failed, then carry on from where this run stopped: fleet-upgrade start --resume-from cli-terminal-3\.1\.0-/);
+    } finally {
+      await tmux('kill-server').catch(() => undefined);
+    }
+  }, 200_000);
+
   it('Ctrl-C while the run waits for a decision stops it safely: node rolled back, maintenance off, lock released, services stopped', async () => {
     const cluster = join(dir, 'interrupted.json');
     await writeFile(

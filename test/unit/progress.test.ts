@@ -96,3 +96,13 @@ describe('--output json|text', () => {
     expect(() => withOutputFlag(['status', '--output', 'yaml'])).toThrow('--output: expected json or text, got "yaml"');
   });
 });
+
+describe('--cluster-file FILE', () => {
+  it('is --cluster FILE, and a path that is not a file is refused rather than taken for a cluster name', async () => {
+    const { withClusterFileFlag } = await import('../../cli/main.js');
+    expect(withClusterFileFlag(['plan', '--cluster-file', 'examples/demo-cluster.json'])).toEqual(['plan', '--cluster', 'examples/demo-cluster.json']);
+    expect(withClusterFileFlag(['plan', '--cluster-file=examples/demo-cluster.json'])).toEqual(['plan', '--cluster', 'examples/demo-cluster.json']);
+    expect(() => withClusterFileFlag(['plan', '--cluster-file', 'demo'])).toThrow('--cluster-file: expected the path of a cluster file, got "demo"');
+    expect(() => withClusterFileFlag(['plan', '--cluster-file', 'examples'])).toThrow('--cluster-file');
+  });
+});

@@ -71,3 +71,41 @@ describe('nodes not in the run (only)', () => {
     expect(summary.counts).toMatchObject({ upgraded: 1, notInRun: 2 });
   });
 });
+
+describe('step durations', () => {
+  it('each finished step carries its seconds; the text table shows them and the node’s time in the window', async () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 30, 3, 0, 0) + s * 1000).toISOString();
+    const step = (step: StepCheckpoint['step'], from: number, to: number | undefined, status: StepCheckpoint['status'] = 'SUCCEEDED'): StepCheckpoint => ({
+      nodeId: 'dea-1',
+      step,
+      status,
+      exitCode: status === 'FAILED' ? 1 : 0,
+      warnings: [],
+      startedAt: at(from),
+      ...(to !== undefined ? { finishedAt: at(to) } : {}),
+    });
+    const summary = buildSummary({
+      run: {
+        runId: 'r',
+        cluster: 'c',
+        targetVersion: '3.1.0',
+        coreNode: 'dea-1',
+        order: ['dea-1'],
+        roles: { 'dea-1': ['dea'] },
+        plannedFrom: {},
+        startedAt: at(0),
+      },
+      checkpoints: [step('download', 0, 2.04), step('backup', 3, 4.5), step('upgrade', 5, 5.25, 'FAILED'), step('rollback', 6, undefined, 'RUNNING')],
+      outcomes: [],
+      lockReleased: true,
+      finishedAt: at(7),
+    });
+    const node = summary.nodes['dea-1'];
+    expect(node?.steps.map((s) => s.seconds)).toEqual([2, 1.5, 0.3, undefined]);
+    const { stepTimes, windowTime } = await import('../../cli/format-summary.js');
+    if (node === undefined) throw new Error('no node');
+    expect(stepTimes(node)).toBe('download 2.0, backup 1.5, upgrade 0.3 FAILED, rollback …');
+    // Download ran before maintenance mode went on, so it is not the node's window time.
+    expect(windowTime(node)).toBe('1.8 s');
+  });
+});
