@@ -14,7 +14,8 @@ const MEANING: Record<string, string> = {
   minHealthy: 'Per role (or `unmatched`): how many of its nodes must stay in service while its group upgrades — a count or a percentage like `"75%"`.',
   prepareOnly: 'Check every node and stage the target package where needed, then stop: no maintenance window.',
   nodes:
-    "The cluster's nodes (id and roles), each tagged `fleet-upgrade:cluster=<cluster>`: the plan refuses others, naming them, touching nothing. Omitted: discovery by tags. One run takes as many as its state data holds (5,102 EC2 instance ids); the plan refuses a larger cluster, touching nothing: split it into runs.",
+    "The cluster's nodes (id and roles), each tagged `fleet-upgrade:cluster=<cluster>`: the plan refuses others, naming them, touching nothing. Omitted: discovery " +
+    'by tags. One run takes as many as its state data holds (5,102 EC2 instance ids); the plan refuses a larger cluster, touching nothing: split it into runs.',
   'nodes[].id': 'Node id: the EC2 instance / SSM managed-instance id.',
   'nodes[].roles': 'Roles enabled on the node.',
   coreNode: 'Node that switches maintenance mode on and off. Default: the node with role `primary`.',
@@ -23,23 +24,33 @@ const MEANING: Record<string, string> = {
   'approval.timeoutMinutes': "How long to wait for the operator's decision.",
   'approval.onTimeout': 'Decision taken when nobody answers in time.',
   dryRun: 'Only plan: return the plan, touch nothing, take no lock.',
-  only: "Upgrade only these nodes (kato's single-node upgrade). The others get no command and are reported as not in this run; the core node still switches maintenance mode. An id the cluster does not have is refused.",
+  only:
+    "Upgrade only these nodes (kato's single-node upgrade). The others get no command and are reported as not " +
+    'in this run; the core node still switches maintenance mode. An id the cluster does not have is refused.',
   allowUnusedRoles:
     'Accept roles in `roleOrder` that no node of the cluster has. Without it such a role is refused as a likely typo, naming the closest role the cluster has.',
   pauseLimitMinutes:
-    'How long `fleet-upgrade pause` may hold the run. Not resumed by then, the run stops as abort does: nodes not started stay at their version (NOT_STARTED), maintenance mode goes off, the lock is released; the run ends ABORTED.',
+    'How long `fleet-upgrade pause` may hold the run. Not resumed by then, the run stops as abort does: nodes not ' +
+    'started stay at their version (NOT_STARTED), maintenance mode goes off, the lock is released; the run ends ABORTED.',
   canary:
-    'Canary, then widen: once the first N nodes to start (in run order) are upgraded, the run waits for `continue` or `abort` (approval page, email, `fleet-upgrade decide`) before any other node starts. `abort` stops the run as abort does: the canary nodes stay at the target, nothing else changes, maintenance mode off, lock released (ABORTED). No answer within `approval.timeoutMinutes`: abort.',
+    'Canary, then widen: once the first N nodes to start (in run order) are upgraded, the run waits for ' +
+    '`continue` or `abort` (approval page, email, `fleet-upgrade decide`) before any other node starts. ' +
+    '`abort` stops the run as abort does: the canary nodes stay at the target, nothing else changes, maintenance mode off, lock released (ABORTED). No answer within `approval.timeoutMinutes`: abort.',
   onFailure:
-    'A failed window step: `ask` the operator, or `rollback-and-continue`: roll the node back and go on without asking (decided by policy) until `maxFailedNodes` failed; the next failure stops the run as `abort` does.',
+    'A failed window step: `ask` the operator, or `rollback-and-continue`: roll the node back and go on without ' +
+    'asking (decided by policy) until `maxFailedNodes` failed; the next failure stops the run as `abort` does.',
   maxFailedNodes:
     'With `onFailure: "rollback-and-continue"` only: failed nodes rolled back without asking in this run, across parallel nodes (exact). Default 1; 0 stops at the first failure.',
   healthAlarms:
-    'Health gates: CloudWatch alarm names (metric or composite, at most 100) read before each node starts and after it finishes. An alarm in ALARM, or a name CloudWatch does not know (a typo), stops new nodes from starting and asks `continue` or `abort` (approval page, email, `fleet-upgrade decide`) with the alarm, its StateReason and the nodes changed since the gate last passed. `continue`: those alarms no longer stop this run (a new one asks again). `abort`: the run stops as abort does (ABORTED, failure `HealthAlarm`). No answer within `approval.timeoutMinutes`: abort.',
+    'Health gates: CloudWatch alarm names (metric or composite, at most 100) read before each node starts and after it finishes. An alarm in ALARM, ' +
+    'or a name CloudWatch does not know (a typo), stops new nodes from starting and asks `continue` or `abort` (approval page, email, `fleet-upgrade ' +
+    'decide`) with the alarm, its StateReason and the nodes changed since the gate last passed. `continue`: those alarms no longer stop this run (a ' +
+    'new one asks again). `abort`: the run stops as abort does (ABORTED, failure `HealthAlarm`). No answer within `approval.timeoutMinutes`: abort.',
   bakeSeconds:
     'With `healthAlarms` only: seconds of watching the alarms after each node before it counts as healthy (a Wait state; no function runs meanwhile). Default 0.',
   notAfter:
-    "ISO time with a zone: no node starts that is estimated (90th percentile of the node durations of the cluster's 5 recent runs, per role; 20 minutes before any) to finish after it. The run then ends `INCOMPLETE`; `resumeFrom` carries on.",
+    "ISO time with a zone: no node starts that is estimated (90th percentile of the node durations of the cluster's 5 recent " +
+    'runs, per role; 20 minutes before any) to finish after it. The run then ends `INCOMPLETE`; `resumeFrom` carries on.',
 };
 
 type JsonSchema = {

@@ -20,7 +20,8 @@ import { checkCluster } from './fleet-records.js';
 export function doctorCommand(): Command {
   return new Command('doctor')
     .description(
-      "Check, item by item, what is ready for a run and what is not: credentials and region, the stack and its outputs, the SSM document, each node of the cluster (tags, SSM agent online), approver subscriptions, approval sign-in, the functions' permissions (IAM policy simulator), and optionally that a node reaches the package repository.",
+      'Check, item by item, what is ready for a run and what is not: credentials and region, the stack and its outputs, the SSM document, each node of the cluster (tags, SSM ' +
+        "agent online), approver subscriptions, approval sign-in, the functions' permissions (IAM policy simulator), and optionally that a node reaches the package repository.",
     )
     .requiredOption('--cluster <name|file>', 'the cluster (its nodes carry fleet-upgrade:cluster=<name>), or a cluster file (its name is read)')
     .option('--probe-artifacts <version>', 'also ask one node (SSM AWS-RunShellScript, your credentials) to fetch <artifactBaseUrl>/<version>/SHA256SUMS')

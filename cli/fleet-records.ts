@@ -79,10 +79,10 @@ export function historyCommand(): Command {
         changes.sort((a, b) => a.at.localeCompare(b.at) || compareNatural(a.node, b.node));
         if (flags.json) process.stdout.write(`${JSON.stringify(changes, null, 2)}\n`);
         else if (changes.length === 0) process.stdout.write(`No version changes recorded for ${cluster}${flags.node ? ` node ${flags.node}` : ''}.\n`);
-        else
-          process.stdout.write(
-            `${table([['WHEN', 'NODE', 'FROM', 'TO', 'RESULT', 'DECIDED', 'RUN'], ...changes.map((c) => [when(c.at), c.node, c.from ?? '?', c.to ?? '?', c.status, c.decided ?? '—', c.runId])]).join('\n')}\n`,
-          );
+        else {
+          const rows = changes.map((c) => [when(c.at), c.node, c.from ?? '?', c.to ?? '?', c.status, c.decided ?? '—', c.runId]);
+          process.stdout.write(`${table([['WHEN', 'NODE', 'FROM', 'TO', 'RESULT', 'DECIDED', 'RUN'], ...rows]).join('\n')}\n`);
+        }
         process.exitCode = EXIT_OK;
       } finally {
         clients.destroy();

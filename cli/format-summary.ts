@@ -192,7 +192,8 @@ export function afterwards(summary: Pick<RehearsalSummary, 'status' | 'order' | 
   }
   const upgraded = summary.order.filter((id) => summary.nodes[id]?.status === 'UPGRADED');
   lines.push(
-    `Next: fix what failed, then carry on from where this run stopped: fleet-upgrade start --resume-from ${summary.runId} (in the rehearsal: rehearse --resume-from ${summary.runId} with the same --workdir); upgraded nodes are skipped.`,
+    `Next: fix what failed, then carry on from where this run stopped: fleet-upgrade start --resume-from ${summary.runId} ` +
+      `(in the rehearsal: rehearse --resume-from ${summary.runId} with the same --workdir); upgraded nodes are skipped.`,
   );
   if (upgraded.length > 0)
     lines.push(

@@ -45,7 +45,14 @@ export function pauseCommand(): Command {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  fleet-upgrade pause --run prod-als-3.2.0-20261124T1030 --reason "error rate up, looking"\n  fleet-upgrade --endpoint http://127.0.0.1:4599 --table fleet-upgrade-local pause --run demo-3.1.0-20261124T1030\n\nExit codes: 0 paused, 1 not possible (the run is not running, is stopping, or is paused already), 2 bad usage.',
+      [
+        '',
+        'Examples:',
+        '  fleet-upgrade pause --run prod-als-3.2.0-20261124T1030 --reason "error rate up, looking"',
+        '  fleet-upgrade --endpoint http://127.0.0.1:4599 --table fleet-upgrade-local pause --run demo-3.1.0-20261124T1030',
+        '',
+        'Exit codes: 0 paused, 1 not possible (the run is not running, is stopping, or is paused already), 2 bad usage.',
+      ].join('\n'),
     )
     .action(async (flags: { run: string; reason?: string; json?: boolean }, command: Command) => {
       const run = checkRun(flags.run);
@@ -98,7 +105,14 @@ export function resumeCommand(): Command {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      "\nExamples:\n  fleet-upgrade resume --run prod-als-3.2.0-20261124T1030\n\nExit codes: 0 resumed, 1 not possible (the run is not running or not paused, or its pause passed its limit), 2 bad usage.\nIAM: besides reading the table, this updates the run's PAUSE item and calls states:SendTaskSuccess (as `decide` does).",
+      [
+        '',
+        'Examples:',
+        '  fleet-upgrade resume --run prod-als-3.2.0-20261124T1030',
+        '',
+        'Exit codes: 0 resumed, 1 not possible (the run is not running or not paused, or its pause passed its limit), 2 bad usage.',
+        "IAM: besides reading the table, this updates the run's PAUSE item and calls states:SendTaskSuccess (as `decide` does).",
+      ].join('\n'),
     )
     .action(async (flags: { run: string; json?: boolean }, command: Command) => {
       const run = checkRun(flags.run);

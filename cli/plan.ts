@@ -64,7 +64,16 @@ export function planCommand(): Command {
     .option('--json', 'print the plan as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  fleet-upgrade plan --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade plan --cluster prod-als --target-version 3.2.0          # nodes found by their fleet-upgrade:cluster tag\n  fleet-upgrade plan --input upgrade.json --recorded --json\n  fleet-upgrade plan --cluster prod-als.json --target-version 3.2.0 --recorded --not-after +4h\n\nExit codes: 0 ok, 2 bad input.',
+      [
+        '',
+        'Examples:',
+        '  fleet-upgrade plan --cluster examples/demo-cluster.json --target-version 3.1.0',
+        '  fleet-upgrade plan --cluster prod-als --target-version 3.2.0          # nodes found by their fleet-upgrade:cluster tag',
+        '  fleet-upgrade plan --input upgrade.json --recorded --json',
+        '  fleet-upgrade plan --cluster prod-als.json --target-version 3.2.0 --recorded --not-after +4h',
+        '',
+        'Exit codes: 0 ok, 2 bad input.',
+      ].join('\n'),
     )
     .action(async (flags: InputFlags & { recorded?: boolean; json?: boolean }, command: Command) => {
       const { input, cluster } = await buildInput(flags);

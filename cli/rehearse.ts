@@ -184,7 +184,25 @@ export function rehearseCommand(): Command {
     .option('--allow-unused-roles', 'accept roles in --role-order that no node of the cluster has (else refused as a likely typo)')
     .addHelpText(
       'after',
-      '\nExamples:\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --approver bob@example.com --decision rollback --approver alice@example.com\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --pause-after dea-1 --resume-after 10\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --canary 1 --decision continue\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --only dea-1,controller-1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --on-failure rollback-and-continue --max-failed-nodes 1\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --not-after +90m\n  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --health-alarm api-5xx --alarm api-5xx:after=dea-1 --decision abort\n\nExit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).',
+      [
+        '',
+        'Examples:',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --decision rollback --json',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade ' +
+          '--decision rollback --approver bob@example.com --decision rollback --approver alice@example.com',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:signature --json',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --resume-from <run id of a stopped rehearsal>',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --https-proxy --ignore-inspect-failures',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --pause-after dea-1 --resume-after 10',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --canary 1 --decision continue',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --only dea-1,controller-1',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --fail dea-2:upgrade --on-failure rollback-and-continue --max-failed-nodes 1',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --not-after +90m',
+        '  fleet-upgrade rehearse --cluster examples/demo-cluster.json --target-version 3.1.0 --health-alarm api-5xx --alarm api-5xx:after=dea-1 --decision abort',
+        '',
+        'Exit codes: 0 succeeded, 1 the run ended otherwise, 2 bad input (nothing touched).',
+      ].join('\n'),
     )
     .action(async (flags: RehearseFlags) => {
       const cluster = await readClusterFile(flags.cluster);

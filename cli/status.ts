@@ -14,7 +14,14 @@ export function statusCommand(): Command {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  fleet-upgrade status\n  fleet-upgrade status prod-als-3.2.0-20261124T1030 --json\n\nExit codes: 0 ok (a run: it succeeded or is still running), 1 the run ended otherwise, 2 bad usage.',
+      [
+        '',
+        'Examples:',
+        '  fleet-upgrade status',
+        '  fleet-upgrade status prod-als-3.2.0-20261124T1030 --json',
+        '',
+        'Exit codes: 0 ok (a run: it succeeded or is still running), 1 the run ended otherwise, 2 bad usage.',
+      ].join('\n'),
     )
     .action(async (run: string | undefined, flags: { limit: number; json?: boolean }, command: Command) => {
       const clients = new StackClients(globalFlags(command));
@@ -25,9 +32,13 @@ export function statusCommand(): Command {
           if (described.status === 'RUNNING' && !flags.json) {
             const pause = await (await clients.pauses()).open(described.name ?? run);
             const until = pause === null ? '' : pauseUntil(pause, pauseLimitSecondsOf(JSON.parse(described.input ?? '{}') as object));
-            process.stdout.write(
-              `Run ${described.name ?? run}: RUNNING since ${when(described.startDate)}${pause === null ? '' : ` — PAUSED by ${pause.pausedBy} at ${pause.pausedAt}${pause.reason ? ` (${pause.reason})` : ''}; no node starts until fleet-upgrade resume --run ${described.name ?? run} (limit ${until}, then the run stops as abort does)`}\n`,
-            );
+            const name = described.name ?? run;
+            const paused =
+              pause === null
+                ? ''
+                : ` — PAUSED by ${pause.pausedBy} at ${pause.pausedAt}${pause.reason ? ` (${pause.reason})` : ''}; ` +
+                  `no node starts until fleet-upgrade resume --run ${name} (limit ${until}, then the run stops as abort does)`;
+            process.stdout.write(`Run ${name}: RUNNING since ${when(described.startDate)}${paused}\n`);
           }
           process.exitCode = await watchRun(clients, executionArn, { interval: 0, tty: false, once: true, ...(flags.json ? { json: true } : {}) });
           return;

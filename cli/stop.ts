@@ -17,7 +17,13 @@ export function stopCommand(): Command {
     .option('--json', "print the run's summary as JSON")
     .addHelpText(
       'after',
-      '\nExamples:\n  fleet-upgrade stop prod-als-3.2.0-20261124T1030 --reason "wrong version"\n\nExit codes: 0 stopped and cleaned up, 1 the clean-up did not finish in time, 2 bad usage (e.g. the run is not running).',
+      [
+        '',
+        'Examples:',
+        '  fleet-upgrade stop prod-als-3.2.0-20261124T1030 --reason "wrong version"',
+        '',
+        'Exit codes: 0 stopped and cleaned up, 1 the clean-up did not finish in time, 2 bad usage (e.g. the run is not running).',
+      ].join('\n'),
     )
     .action(async (run: string, flags: { reason?: string; wait: boolean; timeout: number; json?: boolean }, command: Command) => {
       const clients = new StackClients(globalFlags(command));
@@ -54,7 +60,8 @@ export function stopCommand(): Command {
           }
           if (Date.now() >= deadline) {
             process.stderr.write(
-              `fleet-upgrade: the clean-up of ${described.name ?? run} did not finish in ${flags.timeout} s: check the cleanup state machine's execution named ${described.name ?? run} and the clean-up-run function's logs; \`fleet-upgrade status ${described.name ?? run}\`\n`,
+              `fleet-upgrade: the clean-up of ${described.name ?? run} did not finish in ${flags.timeout} s: check the cleanup state machine's ` +
+                `execution named ${described.name ?? run} and the clean-up-run function's logs; \`fleet-upgrade status ${described.name ?? run}\`\n`,
             );
             process.exitCode = EXIT_RUN_FAILED;
             return;

@@ -18,7 +18,10 @@ const DOCS = 'https://docs.aws.amazon.com/sns/latest/api/API_ConfirmSubscription
 /** What to do after SNS refused, by its error name (the SDK's, and the protocol's code). */
 function refusalHint(name: string): string {
   if (name === 'InvalidParameterException' || name === 'InvalidParameter') {
-    return 'the token is valid for three days and for this topic only; if it expired, the topic owner re-sends the confirmation (aws sns subscribe --topic-arn ARN --protocol email --notification-endpoint ADDRESS)';
+    return (
+      'the token is valid for three days and for this topic only; if it expired, the topic owner re-sends ' +
+      'the confirmation (aws sns subscribe --topic-arn ARN --protocol email --notification-endpoint ADDRESS)'
+    );
   }
   if (name === 'NotFoundException' || name === 'NotFound') return 'no such topic in that region, as far as your credentials can see';
   if (name === 'AuthorizationErrorException' || name === 'AuthorizationError')
@@ -40,7 +43,8 @@ function confirmation(flags: { link?: string; topicArn?: string; token?: string 
 export function confirmSubscriptionCommand(): Command {
   return new Command('confirm-subscription')
     .description(
-      "Confirm an email subscription to the operator topic with authenticated unsubscribe (ConfirmSubscription, AuthenticateOnUnsubscribe=true): the email's unsubscribe links then no longer work, so a mail scanner cannot silently unsubscribe an approver.",
+      'Confirm an email subscription to the operator topic with authenticated unsubscribe (ConfirmSubscription, AuthenticateOnUnsubscribe=true): ' +
+        "the email's unsubscribe links then no longer work, so a mail scanner cannot silently unsubscribe an approver.",
     )
     .option('--link <url>', 'the "Confirm subscription" URL from SNS\'s email: copy it, do not click it')
     .option('--topic-arn <arn>', 'instead of --link: the topic ARN (TopicArn= in the link)')

@@ -17,7 +17,13 @@ export function unlockCommand(): Command {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  fleet-upgrade unlock --cluster prod-als --run prod-als-3.2.0-20261124T1030\n\nExit codes: 0 released (or not locked), 1 refused (another run holds it, or the run is still running), 2 bad usage.',
+      [
+        '',
+        'Examples:',
+        '  fleet-upgrade unlock --cluster prod-als --run prod-als-3.2.0-20261124T1030',
+        '',
+        'Exit codes: 0 released (or not locked), 1 refused (another run holds it, or the run is still running), 2 bad usage.',
+      ].join('\n'),
     )
     .action(async (flags: { cluster: string; run: string; json?: boolean }, command: Command) => {
       const cluster = checkCluster(flags.cluster);

@@ -137,7 +137,8 @@ export class WatchView {
                 .replace(/:\d\d\.\d+Z$/, ' UTC')} (then ${run.onTimeout ?? 'rollback'})`;
         this.say(
           t,
-          `${node.padEnd(14)} waiting for the operator's decision${until}: the approval link went by email to the operator topic; or fleet-upgrade approvals, then fleet-upgrade decide <approval-id> rollback|retry|skip|abort`,
+          `${node.padEnd(14)} waiting for the operator's decision${until}: the approval link went by email to the ` +
+            `operator topic; or fleet-upgrade approvals, then fleet-upgrade decide <approval-id> rollback|retry|skip|abort`,
         );
         this.nodes.set(node, view);
         return;
@@ -288,7 +289,8 @@ export class WatchView {
     const out: string[] = [];
     const paused = this.paused !== null && this.status === 'RUNNING' ? ` — PAUSED by ${this.paused.pausedBy} (limit ${this.paused.until})` : '';
     out.push(
-      `Upgrade of ${this.input.cluster ?? '?'} to ${this.input.targetVersion ?? '?'} — ${this.status}, ${secondsSince(this.startedAt, now)}${this.phase && this.status === 'RUNNING' ? ` — ${this.phase}` : ''}${paused}`,
+      `Upgrade of ${this.input.cluster ?? '?'} to ${this.input.targetVersion ?? '?'} — ` +
+        `${this.status}, ${secondsSince(this.startedAt, now)}${this.phase && this.status === 'RUNNING' ? ` — ${this.phase}` : ''}${paused}`,
     );
     for (const g of this.groups) {
       const done = g.nodes.filter((n) => ['upgraded', 'skipped'].includes(this.nodes.get(n)?.state ?? '')).length;

@@ -183,7 +183,14 @@ export function watchCommand(): Command {
     .option('--json', 'print only the final summary as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  fleet-upgrade watch prod-als-3.2.0-20261124T1030\n  fleet-upgrade --endpoint http://127.0.0.1:4599 watch demo-3.1.0-20261124T1030 --plain\n\nExit codes: 0 the run succeeded, 1 it ended otherwise, 2 bad usage.',
+      [
+        '',
+        'Examples:',
+        '  fleet-upgrade watch prod-als-3.2.0-20261124T1030',
+        '  fleet-upgrade --endpoint http://127.0.0.1:4599 watch demo-3.1.0-20261124T1030 --plain',
+        '',
+        'Exit codes: 0 the run succeeded, 1 it ended otherwise, 2 bad usage.',
+      ].join('\n'),
     )
     .action(async (run: string, flags: { interval: number; plain?: boolean; json?: boolean }, command: Command) => {
       const clients = new StackClients(globalFlags(command));

@@ -115,7 +115,10 @@ function reminderWhat(a: ApprovalRequest): string {
   if (a.kind === 'canary')
     return `The canary of cluster ${a.cluster} (run ${a.runId}) is upgraded (${nodeNames(a.upgraded)}) and waits for continue or abort since ${utc(a.createdAt)}.`;
   if (a.kind === 'health')
-    return `Health alarm ${(a.alarms ?? []).map((x) => x.name).join(', ')} fired during the upgrade of cluster ${a.cluster} (run ${a.runId}); no node starts until you decide (since ${utc(a.createdAt)}).`;
+    return (
+      `Health alarm ${(a.alarms ?? []).map((x) => x.name).join(', ')} fired during the upgrade of ` +
+      `cluster ${a.cluster} (run ${a.runId}); no node starts until you decide (since ${utc(a.createdAt)}).`
+    );
   return `${STEP_STATE_NAMES[a.failedStep]} failed on node ${a.nodeId} of cluster ${a.cluster}, run ${a.runId}, at ${utc(a.createdAt)}.`;
 }
 

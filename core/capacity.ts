@@ -135,7 +135,9 @@ export function refuseOversizedRun(input: UpgradeInput, run: RunContext, plan: U
   const estimate = estimateStates(input, run, plan, options);
   if (estimate.fits) return estimate;
   const { largest, maxNodes, idLength } = estimate;
-  const limit = `the ${n(STATE_LIMIT_BYTES)}-byte (256 KiB) Step Functions limit per state${largest.budget < STATE_LIMIT_BYTES ? `, less ${n(STATE_MARGIN_BYTES)} bytes kept for the run's other fields` : ''}`;
+  const limit =
+    `the ${n(STATE_LIMIT_BYTES)}-byte (256 KiB) Step Functions ` +
+    `limit per state${largest.budget < STATE_LIMIT_BYTES ? `, less ${n(STATE_MARGIN_BYTES)} bytes kept for the run's other fields` : ''}`;
   const size = `would make the run's state ${n(largest.bytes)} bytes ${largest.state}, over ${limit}`;
   const fit = `at most ${n(maxNodes.listed)} nodes with ids of ${idLength} characters fit one run`;
   const split = `split the cluster into runs of at most ${n(maxNodes.listed)} nodes each, listing each run's nodes in "nodes" (for example one run per role, or per subset of a large role)`;

@@ -97,7 +97,9 @@ export const inputSchema = z
           .number({ message: 'expected a number of minutes' })
           .min(0.1, { message: 'expected at least 0.1 minutes' })
           .max(MAX_APPROVAL_TIMEOUT_MINUTES, {
-            message: `expected at most ${MAX_APPROVAL_TIMEOUT_MINUTES} minutes (${MAX_APPROVAL_TIMEOUT_MINUTES / 1440} days: an execution times out after ${EXECUTION_TIMEOUT_DAYS} days, and the rest of the run needs time too)`,
+            message:
+              `expected at most ${MAX_APPROVAL_TIMEOUT_MINUTES} minutes (${MAX_APPROVAL_TIMEOUT_MINUTES / 1440} days: ` +
+              `an execution times out after ${EXECUTION_TIMEOUT_DAYS} days, and the rest of the run needs time too)`,
           })
           .default(1440),
         onTimeout: z.enum(['rollback', 'abort'], { message: 'expected "rollback" or "abort"' }).default('rollback'),

@@ -124,7 +124,9 @@ export function cutoffAnswer(notAfter: string, now: Date, nodeId: string, estima
   return {
     go: false,
     estimatedFinish: finish.toISOString(),
-    reason: `window cutoff: ${nodeId} would finish about ${finish.toISOString()} (estimated ${formatSeconds(estimateSeconds)}), after notAfter ${notAfter}; no further node starts (resume later with --resume-from)`,
+    reason:
+      `window cutoff: ${nodeId} would finish about ${finish.toISOString()} (estimated ${formatSeconds(estimateSeconds)}), ` +
+      `after notAfter ${notAfter}; no further node starts (resume later with --resume-from)`,
   };
 }
 

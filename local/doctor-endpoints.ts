@@ -47,7 +47,11 @@ function stackResources(world: DoctorWorld): string {
         `<ResourceType>${xml(r.Type)}</ResourceType><ResourceStatus>CREATE_COMPLETE</ResourceStatus><Timestamp>2026-01-01T00:00:00Z</Timestamp></member>`,
     )
     .join('');
-  return `<DescribeStackResourcesResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStackResourcesResult><StackResources>${rows}</StackResources></DescribeStackResourcesResult>${meta()}</DescribeStackResourcesResponse>`;
+  return (
+    `<DescribeStackResourcesResponse ` +
+    `xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStackResourcesResult>` +
+    `<StackResources>${rows}</StackResources></DescribeStackResourcesResult>${meta()}</DescribeStackResourcesResponse>`
+  );
 }
 
 /** IAM SimulatePrincipalPolicy for a role of the template, judged by the same evaluator that enforces the rehearsal's calls. */
@@ -65,7 +69,10 @@ function simulate(world: DoctorWorld, form: URLSearchParams): string {
     (members(form, 'ResourceArns').length > 0 ? members(form, 'ResourceArns') : ['*']).map((resource) => {
       const decision = evaluate({ action, resource, context: context1 }, policiesOf(world.policies, role)).decision;
       const said = decision === 'Allow' ? 'allowed' : decision === 'ExplicitDeny' ? 'explicitDeny' : 'implicitDeny';
-      return `<member><EvalActionName>${xml(action)}</EvalActionName><EvalResourceName>${xml(resource)}</EvalResourceName><EvalDecision>${said}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`;
+      return (
+        `<member><EvalActionName>${xml(action)}</EvalActionName><EvalResourceName>${xml(resource)}</EvalResourceName>` +
+        `<EvalDecision>${said}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`
+      );
     }),
   );
   return (

@@ -169,7 +169,9 @@ export async function startIdentityProvider(opts: { redirectUri: string; users: 
     // Its own error page: the built-in one loads web fonts from the internet and prints a notice on stdout.
     renderError: (ctx: KoaContextWithOIDC, out: { error?: string; error_description?: string }) => {
       ctx.type = 'html';
-      ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head><body><main><h1>Sign-in error</h1><p role="alert">${escape(String(out.error ?? 'error'))}: ${escape(String(out.error_description ?? ''))}</p></main></body></html>`;
+      ctx.body =
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head><body><main><h1>Sign-in error</h1><p ` +
+        `role="alert">${escape(String(out.error ?? 'error'))}: ${escape(String(out.error_description ?? ''))}</p></main></body></html>`;
       return Promise.resolve();
     },
     pkce: { required: () => true },

@@ -137,7 +137,8 @@ export async function startLocalOperator(opts: {
             .then(
               (a) =>
                 opts.say(
-                  `approval ${approvalId}: ${message.subject}. Waiting for a decision until ${a?.expiresAt ?? '?'} (then ${a?.onTimeout ?? 'the timeout decision'}): open ${link}${opts.signIn === null ? '' : ' and sign in'}, or run fleet-upgrade decide ${approvalId} rollback|retry|skip|abort`,
+                  `approval ${approvalId}: ${message.subject}. Waiting for a decision until ${a?.expiresAt ?? '?'} (then ${a?.onTimeout ?? 'the timeout decision'}): ` +
+                    `open ${link}${opts.signIn === null ? '' : ' and sign in'}, or run fleet-upgrade decide ${approvalId} rollback|retry|skip|abort`,
                 ),
               () =>
                 opts.say(
@@ -148,7 +149,8 @@ export async function startLocalOperator(opts: {
         return;
       }
       opts.say(
-        `approval ${approvalId}: ${message.subject}. Answering "${turn.decision}"${opts.signIn === null ? '' : ` as ${turn.as}`} through the approval page (--decision) once the nodes in flight have settled`,
+        `approval ${approvalId}: ${message.subject}. Answering ` +
+          `"${turn.decision}"${opts.signIn === null ? '' : ` as ${turn.as}`} through the approval page (--decision) once the nodes in flight have settled`,
       );
       answering.push(answer(approvalId, link, turn));
     });

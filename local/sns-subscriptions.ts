@@ -97,7 +97,8 @@ export class LocalSubscriptions {
       .filter((s) => s.topicArn === topicArn)
       .map(
         (s) =>
-          `<member>${field('TopicArn', s.topicArn)}${field('Protocol', s.protocol)}${field('SubscriptionArn', s.subscriptionArn)}${field('Owner', this.owner)}${field('Endpoint', s.endpoint)}</member>`,
+          `<member>${field('TopicArn', s.topicArn)}${field('Protocol', s.protocol)}${field('SubscriptionArn', s.subscriptionArn)}` +
+          `${field('Owner', this.owner)}${field('Endpoint', s.endpoint)}</member>`,
       );
     return ok('ListSubscriptionsByTopic', `<Subscriptions>${members.join('')}</Subscriptions>`);
   }

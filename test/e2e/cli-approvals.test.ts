@@ -108,7 +108,11 @@ describe('fleet-upgrade approvals / decide (CLI, the local DynamoDB, local Step 
     expect(listed[0]).not.toHaveProperty('taskToken');
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(
-      `${first.request.approvalId}\n  cluster demo, run ${first.request.runId}\n  node dea-1 (dea, stager) failed at post-upgrade-validation, exit code 3; 3.0.0 → 3.1.0; backup backup-demo-3.1.0-20261125T020000`,
+      [
+        `${first.request.approvalId}`,
+        `  cluster demo, run ${first.request.runId}`,
+        `  node dea-1 (dea, stager) failed at post-upgrade-validation, exit code 3; 3.0.0 → 3.1.0; backup backup-demo-3.1.0-20261125T020000`,
+      ].join('\n'),
     );
     expect(text.stdout).toContain(`decide: fleet-upgrade decide ${second.request.approvalId} rollback|retry|skip|abort`);
 

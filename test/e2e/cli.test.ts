@@ -251,8 +251,10 @@ describe('a cluster too large for one run (CLI)', () => {
     await writeFile(file, JSON.stringify({ cluster: 'too-large', nodes }));
     return file;
   };
-  const refusal =
-    /^fleet-upgrade: nodes: 2,600 nodes would make the run's state [0-9,]+ bytes in the window .* at most 2,[0-9]{3} nodes with ids of 63 characters fit one run\. Nothing was changed: split the cluster/;
+  const refusal = new RegExp(
+    "^fleet-upgrade: nodes: 2,600 nodes would make the run's state [0-9,]+ bytes in the window .* " +
+      'at most 2,[0-9]{3} nodes with ids of 63 characters fit one run\\. Nothing was changed: split the cluster',
+  );
 
   it('plan says so with exit 2', async () => {
     const { code, stdout, stderr } = await cli('plan', '--cluster', await tooLarge(), '--target-version', '3.2.0');

@@ -58,7 +58,9 @@ async function runShard(index: number, count: number): Promise<CaseResult[]> {
       // One line per case as it ends: a run cut short (the matrix takes hours) keeps what it learned.
       await appendFile(`${out}.jsonl`, `${JSON.stringify(r)}\n`);
       process.stdout.write(
-        `[${index + 1}/${count}] ${n + 1}/${mine.length} ${r.passed ? 'ok  ' : 'FAIL'} ${c.id} → ${r.status}${r.passed ? '' : ` (expected ${r.expectedStatus}) ${[...r.violations, r.error ?? ''].join('; ')}`} ${Math.round(r.durationMs / 100) / 10} s\n`,
+        `[${index + 1}/${count}] ${n + 1}/${mine.length} ` +
+          `${r.passed ? 'ok  ' : 'FAIL'} ` +
+          `${c.id} → ${r.status}${r.passed ? '' : ` (expected ${r.expectedStatus}) ${[...r.violations, r.error ?? ''].join('; ')}`} ${Math.round(r.durationMs / 100) / 10} s\n`,
       );
     }
   } finally {
