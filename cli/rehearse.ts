@@ -108,7 +108,11 @@ export function rehearseCommand(): Command {
     )
     .option('--prepare-only', 'check every node and stage the package where needed, then stop: no maintenance window (kato --prepare)')
     .option('--https-proxy [url]', 'serve packages only through a loopback proxy given to the nodes as HTTPS_PROXY (optionally http://127.0.0.1:PORT)')
-    .option('--runbook <name>', 'runbook the SSM document is built from: release-dir or kato', 'release-dir')
+    .option(
+      '--runbook <name>',
+      'runbook the SSM document is built from: release-dir, or kato (each sandbox then a simulated ALS node with its own kato: docs/rehearsal.md)',
+      'release-dir',
+    )
     .option(
       '--template <file>',
       'rehearse this synthesized template (what `cdk synth` wrote, e.g. cdk.out/FleetUpgradeStack.template.json) instead of synthesizing one: its state machine, SSM document and IAM policies',

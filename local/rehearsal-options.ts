@@ -39,7 +39,7 @@ export interface RehearsalOptions {
   bareSandboxes?: boolean;
   /** Extra environment of the nodes' agent (e.g. the benchmarks' FU_BENCH_SCALE). */
   nodeEnv?: Record<string, string>;
-  /** Directories put first on the nodes' PATH (e.g. a test's fake `kato`). */
+  /** Directories put first on the nodes' PATH (a test's own tools); the kato runbook's simulated ALS `kato` comes after them. */
   nodePath?: string[];
   failures?: InjectedFailure[];
   /**

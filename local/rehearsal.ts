@@ -25,6 +25,7 @@ import { startPackageRepo } from './package-repo.js';
 import { withPackageKey } from '../lib/runbook-document.js';
 import { packageKeyDer } from '../lib/package-key.js';
 import { createSandbox, startService, stopService } from './sandbox.js';
+import { sandboxKind, sandboxPath } from './als-node/node-path.js';
 import { ExecutionCounter } from './execution-counter.js';
 import { LocalCleanupMachine } from './cleanup-machine.js';
 import { ProgressPrinter } from './progress.js';
@@ -91,7 +92,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       say(`Packages are served only through the proxy at ${proxy.url} (HTTPS_PROXY on the nodes)`);
     }
     const input = proxy ? { ...checkedInput, httpsProxy: proxy.url } : checkedInput;
-    say(`Preparing ${nodeRoots.size} sandbox nodes, the package repository and the local DynamoDB in ${workdir}`);
+    say(`Preparing ${nodeRoots.size} ${sandboxKind(runbook)}, the package repository and the local DynamoDB in ${workdir}`);
     const versions = [...new Set([...opts.cluster.nodes.map((n) => n.version), input.targetVersion])];
     const packageDir = join(workdir, 'packages');
     const impostor = (opts.failures ?? []).some((f) => f.kind === 'signature');
@@ -203,7 +204,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       failures: opts.failures ?? [],
       ...(repo.impostorUrl !== undefined ? { impostorArtifactBaseUrl: repo.impostorUrl } : {}),
       onStatusChange: (event) => bus.put(event),
-      env: { ...opts.nodeEnv, PATH: [...(opts.nodePath ?? []), process.env.PATH ?? '/usr/bin:/bin'].join(':'), LANG: 'C.UTF-8' },
+      env: { ...opts.nodeEnv, PATH: sandboxPath(runbook, opts.nodePath), LANG: 'C.UTF-8' },
     });
     cleanups.push(async () => {
       await ssm.idle();

@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rehearse, type RehearsalOptions, type RehearsalResult } from '../../local/rehearsal.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
@@ -10,6 +12,11 @@ import { inspectSandbox, stopService } from '../../local/sandbox.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
 import { InputValidationError } from '../../core/errors.js';
+import { invariantViolations } from '../support/invariants.js';
+
+const execFileAsync = promisify(execFile);
+/** The simulated ALS node's kato, as the rehearsal puts it on every sandbox's PATH with the kato runbook. */
+const KATO = resolve('local/als-node/kato');
 
 /** A small cluster with every kind of node: a DEA, the core node, a data service. */
 const small = (name: string, versions: Record<string, string> = {}): ClusterFile => ({
@@ -59,49 +66,105 @@ afterAll(async () => {
   await dynamodb?.stop();
 });
 
-describe('the kato runbook', () => {
-  let result: RehearsalResult;
-  const calls = async (id: string) => (await readFile(join(root(result, id), 'kato-calls.log'), 'utf8')).trim().split('\n');
+describe('the kato runbook, on simulated ALS nodes (local/als-node/kato)', () => {
+  const demo = JSON.parse(readFileSync('examples/demo-cluster.json', 'utf8')) as ClusterFile;
+  const cluster = (name: string): ClusterFile => ({ ...demo, cluster: `kato-${name}` });
+  /** What the node's own kato answers, as an operator on the node would ask it. */
+  const kato = async (r: RehearsalResult, id: string, command: string) =>
+    (await execFileAsync(KATO, command.split(' '), { env: { FLEET_UPGRADE_ROOT: root(r, id), PATH: process.env.PATH } })).stdout.trim();
+  /** The node's kato commands, in order (without their times). */
+  const calls = async (r: RehearsalResult, id: string) =>
+    (await readFile(join(root(r, id), 'var/log/kato/commands.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => line.replace(/^\S+ /, ''));
+  const backup = (r: RehearsalResult, id: string) => join(root(r, id), 'var/lib/fleet-upgrade/backups', r.summary.runId, 'data.tgz');
 
-  beforeAll(async () => {
-    result = await run('runbook', { runbook: 'kato', nodePath: [resolve('test/fixtures/fake-kato')] });
+  describe('the demo cluster', () => {
+    let result: RehearsalResult;
+    beforeAll(async () => {
+      result = await run('demo', { cluster: cluster('demo'), runbook: 'kato' });
+    });
+
+    it("upgrades every node through kato commands, in the seed procedure's order", async () => {
+      expect(result.summary.status).toBe('SUCCEEDED');
+      expect(result.summary.order).toEqual(['dea-1', 'dea-2', 'controller-1', 'router-1', 'base-1', 'core-1', 'mysql-1']);
+      const pipeline = (id: string, retire: boolean) => [
+        'node inspect',
+        ...(retire ? ['node retire', 'node retire --status'] : []),
+        'node version',
+        `data export --only-this-node ${backup(result, id)}`,
+        'node upgrade --version 3.1.0 --skip-download --no-restart',
+        'restart',
+        'status',
+        'node version',
+        'node inspect',
+      ];
+      // Before the window: version check and the package staged (kato --download-only) on every node.
+      const staged = ['node version', 'node upgrade --download-only --version 3.1.0'];
+      expect(await calls(result, 'dea-1')).toEqual([...staged, ...pipeline('dea-1', true)]);
+      expect(await calls(result, 'mysql-1')).toEqual([...staged, ...pipeline('mysql-1', false)]);
+      // The core node also switches maintenance mode: on before the first node changes, off at the very end.
+      expect(await calls(result, 'core-1')).toEqual([
+        ...staged,
+        'config set cloud_controller_ng maintenance_mode true',
+        ...pipeline('core-1', false),
+        'config set cloud_controller_ng maintenance_mode false',
+      ]);
+    });
+
+    it("leaves each node's kato reporting the target version, its service up and its data intact", async () => {
+      expect(await invariantViolations(result, cluster('demo'))).toEqual([]);
+      for (const id of Object.keys(result.summary.nodes)) {
+        expect(await kato(result, id, 'node version'), id).toBe('3.1.0');
+        expect(await kato(result, id, 'status'), id).toMatch(/^app +RUNNING +version 3\.1\.0, pid \d+$/);
+        expect(result.summary.nodes[id], id).toMatchObject({ from: '3.0.0', to: '3.1.0', status: 'UPGRADED' });
+      }
+    });
   });
 
-  it("upgrades every node through kato commands, in the seed procedure's order", async () => {
-    expect(result.summary.status).toBe('SUCCEEDED');
-    expect(result.summary.order).toEqual(['dea-1', 'core-1', 'mysql-1']);
-    const backup = (id: string) => join(root(result, id), 'var/lib/fleet-upgrade/backups', result.summary.runId, 'data.tgz');
-    const pipeline = (id: string, retire: boolean) => [
-      'node inspect',
-      ...(retire ? ['node retire', 'node retire --status'] : []),
-      'node version',
-      `data export --only-this-node ${backup(id)}`,
-      'node upgrade --version 3.1.0 --skip-download --no-restart',
-      'restart',
-      'status',
-      'node version',
-      'node inspect',
-    ];
-    // Before the window: version check and the package staged (kato --download-only) on every node.
-    const staged = ['node version', 'node upgrade --download-only --version 3.1.0'];
-    expect(await calls('dea-1')).toEqual([...staged, ...pipeline('dea-1', true)]);
-    expect(await calls('mysql-1')).toEqual([...staged, ...pipeline('mysql-1', false)]);
-    // The core node also switches maintenance mode: on before the first node changes, off at the very end.
-    expect(await calls('core-1')).toEqual([
-      ...staged,
-      'config set cloud_controller_ng maintenance_mode true',
-      ...pipeline('core-1', false),
-      'config set cloud_controller_ng maintenance_mode false',
-    ]);
-  });
+  describe('after a failure', () => {
+    let result: RehearsalResult;
+    beforeAll(async () => {
+      // dea-1's restart fails (answered skip: rolled back, the run goes on), then dea-2's upgrade (answered rollback).
+      result = await run('rollback', {
+        cluster: cluster('rollback'),
+        runbook: 'kato',
+        failures: [
+          { nodeId: 'dea-1', step: 'restart', times: Number.POSITIVE_INFINITY },
+          { nodeId: 'dea-2', step: 'upgrade', times: Number.POSITIVE_INFINITY },
+        ],
+        decisions: ['skip', 'rollback'],
+      });
+    });
 
-  it("leaves kato reporting the target version with the node's data intact", async () => {
-    for (const id of ['dea-1', 'core-1', 'mysql-1']) {
-      const fake = join(root(result, id), 'var/lib/fake-kato');
-      expect((await readFile(join(fake, 'version'), 'utf8')).trim(), id).toBe('3.1.0');
-      expect(await readFile(join(fake, 'data'), 'utf8'), id).toBe(await readFile(join(root(result, id), 'var/lib/app/state.json'), 'utf8'));
-      expect(result.summary.nodes[id]).toMatchObject({ from: '3.0.0', to: '3.1.0', status: 'UPGRADED' });
-    }
+    it('an upgrade that fails and is rolled back leaves kato at the old version with the pre-upgrade data', async () => {
+      expect(result.summary.status).toBe('ROLLED_BACK');
+      expect(result.summary.failure).toMatchObject({ node: 'dea-2', step: 'upgrade' });
+      expect(result.summary.nodes['dea-2']).toMatchObject({ from: '3.0.0', to: '3.0.0', status: 'ROLLED_BACK' });
+      // Still at its version: kato re-imports the exported data and restarts the node back into service.
+      expect((await calls(result, 'dea-2')).slice(-4)).toEqual([
+        'node version',
+        `data import --only-this-node ${backup(result, 'dea-2')}`,
+        'restart',
+        'status',
+      ]);
+      expect(await kato(result, 'dea-2', 'node version')).toBe('3.0.0');
+      // State, service, maintenance mode, lock and DynamoDB: the promises every run keeps.
+      expect(await invariantViolations(result, cluster('rollback'))).toEqual([]);
+    });
+
+    it('a node switched before its failure is switched back by kato to the release it still has', async () => {
+      expect(result.summary.nodes['dea-1']).toMatchObject({ from: '3.0.0', to: '3.0.0' });
+      expect((await calls(result, 'dea-1')).slice(-5)).toEqual([
+        'node version',
+        'node upgrade --version 3.0.0 --skip-download --no-restart --force',
+        `data import --only-this-node ${backup(result, 'dea-1')}`,
+        'restart',
+        'status',
+      ]);
+      expect(await kato(result, 'dea-1', 'node version')).toBe('3.0.0');
+    });
   });
 });
 
