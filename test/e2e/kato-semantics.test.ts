@@ -80,15 +80,26 @@ describe('the kato runbook, on simulated ALS nodes (local/als-node/kato)', () =>
       .map((line) => line.replace(/^\S+ /, ''));
   const backup = (r: RehearsalResult, id: string) => join(root(r, id), 'var/lib/fleet-upgrade/backups', r.summary.runId, 'data.tgz');
 
-  describe('the demo cluster', () => {
+  // The demo cluster and three more nodes: ten, as an ALS cluster of some size has.
+  const ten = (): ClusterFile => {
+    const base = cluster('ten');
+    const more = [
+      { id: 'dea-3', roles: ['dea'], version: '3.0.0', state: { droplets: 4 } },
+      { id: 'router-2', roles: ['router'], version: '3.0.0', state: { routes: 12 } },
+      { id: 'mysql-2', roles: ['mysql'], version: '3.0.0', state: { databases: ['audit'] } },
+    ];
+    return { ...base, nodes: [...base.nodes, ...more] };
+  };
+
+  describe('a ten-node cluster', () => {
     let result: RehearsalResult;
     beforeAll(async () => {
-      result = await run('demo', { cluster: cluster('demo'), runbook: 'kato' });
+      result = await run('ten', { cluster: ten(), runbook: 'kato' });
     });
 
     it("upgrades every node through kato commands, in the seed procedure's order", async () => {
       expect(result.summary.status).toBe('SUCCEEDED');
-      expect(result.summary.order).toEqual(['dea-1', 'dea-2', 'controller-1', 'router-1', 'base-1', 'core-1', 'mysql-1']);
+      expect(result.summary.order).toEqual(['dea-1', 'dea-2', 'dea-3', 'controller-1', 'router-1', 'router-2', 'base-1', 'core-1', 'mysql-1', 'mysql-2']);
       const pipeline = (id: string, retire: boolean) => [
         'node inspect',
         ...(retire ? ['node retire', 'node retire --status'] : []),
@@ -114,7 +125,7 @@ describe('the kato runbook, on simulated ALS nodes (local/als-node/kato)', () =>
     });
 
     it("leaves each node's kato reporting the target version, its service up and its data intact", async () => {
-      expect(await invariantViolations(result, cluster('demo'))).toEqual([]);
+      expect(await invariantViolations(result, ten())).toEqual([]);
       for (const id of Object.keys(result.summary.nodes)) {
         expect(await kato(result, id, 'node version'), id).toBe('3.1.0');
         expect(await kato(result, id, 'status'), id).toMatch(/^app +RUNNING +version 3\.1\.0, pid \d+$/);
