@@ -1,13 +1,13 @@
 import { ENDED_WITHOUT_CLEANUP, clusterOf, endedWithoutCleanup, type ExecutionStatusChangeEvent } from '../../core/execution-status.js';
-import { interpretStepResult, type StepOutcome, type StepResult } from '../../core/step-result.js';
-import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, type StepId } from '../../core/steps.js';
+import { interpretStepResult, resultFromCheckpoint, type StepOutcome, type StepResult } from '../../core/step-result.js';
+import { NODE_PIPELINE, STEP_TIMEOUT_SECONDS, unresponsiveAfterSeconds, type StepId } from '../../core/steps.js';
 import { buildSummary, compactSummary, type Summary } from '../../core/summary.js';
 import { FleetStore } from '../../adapters/store.js';
 import { PauseStore } from '../../adapters/pause-store.js';
 import { HealthStore } from '../../adapters/health-store.js';
 import { Table } from '../../adapters/table.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
-import { FINAL_COMMAND_STATUSES, resultFromCheckpoint, unresponsiveAfterSeconds } from '../../adapters/command-completion.js';
+import { FINAL_COMMAND_STATUSES } from '../../adapters/command-completion.js';
 import { documentClient, logsClient, requireEnv, ssmClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 

@@ -1,17 +1,10 @@
 import type { RunContext } from '../../core/run-context.js';
-import { STEP_TIMEOUT_SECONDS, isStepId, type StepId } from '../../core/steps.js';
-import { failureIgnored } from '../../core/step-result.js';
+import { STEP_TIMEOUT_SECONDS, isStepId, unresponsiveAfterSeconds, type StepId } from '../../core/steps.js';
+import { failureIgnored, resultFromCheckpoint } from '../../core/step-result.js';
 import { FleetStore, type PendingCommand } from '../../adapters/store.js';
 import { SsmCommandRunner } from '../../adapters/ssm.js';
 import { TaskCallback } from '../../adapters/task-callback.js';
-import {
-  FINAL_COMMAND_STATUSES,
-  answer,
-  completeCommand,
-  resultFromCheckpoint,
-  unresponsiveAfterSeconds,
-  type CompletionDeps,
-} from '../../adapters/command-completion.js';
+import { FINAL_COMMAND_STATUSES, answer, completeCommand, type CompletionDeps } from '../../adapters/command-completion.js';
 import { documentClient, logsClient, requireEnv, sfnClient, ssmClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
 
