@@ -1,23 +1,11 @@
 import { ignoreFailure, interpretStepResult, type StepResult } from '../core/step-result.js';
-import { deliveryTimeoutSeconds } from '../core/steps.js';
 import { STEP_FAILED } from '../core/errors.js';
-import { FINAL_COMMAND_STATUSES as FINAL_STATUSES, FINAL_STATUS_DETAILS } from '../core/command-status.js';
-import type { StepCheckpoint } from '../core/summary.js';
+import { FINAL_COMMAND_STATUSES as FINAL_STATUSES, FINAL_STATUS_DETAILS, type CommandInvocation } from '../core/command-status.js';
 import type { FleetStore, PendingCommand } from './store.js';
-import type { CommandInvocation } from './ssm.js';
 import type { TaskCallback } from './task-callback.js';
 
 /** SSM statuses after which a command's invocation will not change again (core/command-status.ts). */
 export const FINAL_COMMAND_STATUSES: ReadonlySet<string> = new Set<string>([...FINAL_STATUSES, ...FINAL_STATUS_DETAILS]);
-
-/**
- * Seconds after it was sent when a command still "in progress" has lost its node: a command starts within
- * its delivery timeout or never, and SSM stops a script at its execution timeout and reports TimedOut, so
- * past both plus a margin (30 s, less for short timeouts) nobody is left to report.
- */
-export function unresponsiveAfterSeconds(timeoutSeconds: number): number {
-  return deliveryTimeoutSeconds(timeoutSeconds) + timeoutSeconds + Math.min(30, Math.ceil(timeoutSeconds / 4));
-}
 
 export interface CompletionDeps {
   store: FleetStore;
@@ -61,21 +49,6 @@ export async function completeCommand(
   });
   const answered = await answer(deps, command.commandId, taskToken, result);
   return { answered, result };
-}
-
-/** The result a checkpoint holds, as the step's task output (a stale answer handed to the retried task). */
-export function resultFromCheckpoint(checkpoint: StepCheckpoint): StepResult {
-  const outcome = checkpoint.status === 'RUNNING' ? 'FAILED' : checkpoint.status;
-  return {
-    step: checkpoint.step,
-    nodeId: checkpoint.nodeId,
-    outcome,
-    exitCode: checkpoint.exitCode,
-    details: checkpoint.details ?? {},
-    outputTail: checkpoint.outputTail ?? '',
-    warnings: checkpoint.warnings,
-    atTarget: checkpoint.step === 'version-check' && outcome === 'NOTHING_TO_DO',
-  };
 }
 
 /** Answers the task with a step's result and settles the command: ANSWERED, STALE, or PENDING again when answering failed. */

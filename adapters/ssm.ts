@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { CancelCommandCommand, GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { DescribeLogStreamsCommand, GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { deliveryTimeoutSeconds } from '../core/steps.js';
+import type { CommandInvocation } from '../core/command-status.js';
 
 /** GetCommandInvocation returns at most the first 24,000 characters of stdout and 8,000 of stderr (API reference). */
 export const STDOUT_CONTENT_LIMIT = 24_000;
@@ -16,13 +17,6 @@ export interface StepCommandParameters {
   runId: string;
   /** Seconds the script may run on the node (the document's execution timeout). */
   executionTimeout: string;
-}
-
-export interface CommandInvocation {
-  status: string;
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
 }
 
 /** SSM Run Command edge: sends the stack's document to one instance and reads the invocation back. */

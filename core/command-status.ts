@@ -13,3 +13,11 @@ const FINAL: ReadonlySet<string> = new Set<string>([...FINAL_COMMAND_STATUSES, .
 export function isFinalCommandStatus(status: string): boolean {
   return FINAL.has(status);
 }
+
+/** What GetCommandInvocation says about a command on one node (the fields the steps read). */
+export interface CommandInvocation {
+  status: string;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}

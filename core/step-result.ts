@@ -1,5 +1,6 @@
 import { compareVersions, isValidVersion } from './version.js';
 import type { StepId } from './steps.js';
+import type { StepCheckpoint } from './summary.js';
 
 /** Runbook contract: exit 0 ok, 3 nothing to do / already at target, anything else failed. */
 export const EXIT_NOTHING_TO_DO = 3;
@@ -112,5 +113,20 @@ export function ignoreFailure(result: StepResult): StepResult {
       ...result.warnings,
       `${result.step} failed (exit code ${result.exitCode ?? 'none'}), ignored as asked (ignoreInspectFailures)${after}: ${lastLine}`,
     ],
+  };
+}
+
+/** The result a checkpoint holds, as the step's task output (a stale answer handed to the retried task). */
+export function resultFromCheckpoint(checkpoint: StepCheckpoint): StepResult {
+  const outcome = checkpoint.status === 'RUNNING' ? 'FAILED' : checkpoint.status;
+  return {
+    step: checkpoint.step,
+    nodeId: checkpoint.nodeId,
+    outcome,
+    exitCode: checkpoint.exitCode,
+    details: checkpoint.details ?? {},
+    outputTail: checkpoint.outputTail ?? '',
+    warnings: checkpoint.warnings,
+    atTarget: checkpoint.step === 'version-check' && outcome === 'NOTHING_TO_DO',
   };
 }

@@ -76,5 +76,14 @@ export function deliveryTimeoutSeconds(executionSeconds: number): number {
   return Math.min(COMMAND_DELIVERY_TIMEOUT_SECONDS, executionSeconds);
 }
 
+/**
+ * Seconds after it was sent when a command still "in progress" has lost its node: a command starts within
+ * its delivery timeout or never, and SSM stops a script at its execution timeout and reports TimedOut, so
+ * past both plus a margin (30 s, less for short timeouts) nobody is left to report.
+ */
+export function unresponsiveAfterSeconds(timeoutSeconds: number): number {
+  return deliveryTimeoutSeconds(timeoutSeconds) + timeoutSeconds + Math.min(30, Math.ceil(timeoutSeconds / 4));
+}
+
 /** Steps inside the maintenance window, in order: what a failure there asks the operator about, and what `retry` re-runs. */
 export const WINDOW_STEPS: readonly StepId[] = NODE_PIPELINE.filter((s) => !['self-update', 'version-check', 'download'].includes(s));

@@ -19,7 +19,7 @@ import { startLocalSsm, type LocalSsm } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
 import { LOCAL_STATE_MACHINE_NAME, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides } from './state-machine-runner.js';
-import { unresponsiveAfterSeconds } from '../adapters/command-completion.js';
+import { unresponsiveAfterSeconds } from '../core/steps.js';
 import { capStepTimeouts } from './definition-adjustments.js';
 import { startPackageRepo } from './package-repo.js';
 import { withPackageKey } from '../lib/runbook-document.js';

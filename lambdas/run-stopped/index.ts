@@ -1,5 +1,6 @@
 import { DescribeExecutionCommand, ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ENDED_WITHOUT_CLEANUP, clusterOf, type ExecutionStatusChangeEvent } from '../../core/execution-status.js';
+import { stoppedRunAction } from '../../core/stopped-run.js';
 import { FleetStore } from '../../adapters/store.js';
 import { documentClient, requireEnv, sfnClient } from '../../adapters/aws-clients.js';
 import { logger } from '../../adapters/logger.js';
@@ -42,11 +43,11 @@ export const handler = async (event: ExecutionStatusChangeEvent): Promise<RunSto
     return { cluster, action: 'nothing', lockReleased: false };
   }
   const store = new FleetStore(documentClient(), requireEnv('TABLE_NAME'));
-  const run = await store.runFacts(cluster, runId);
-  // Summarized: the run's own failure path finished. Never planned: it touched no node. The lock is all that is left.
-  if (run === null || run.summarized) {
+  const facts = await store.runFacts(cluster, runId);
+  const action = stoppedRunAction(facts, facts?.summarized === true);
+  if (action.kind === 'release-lock') {
     const lockReleased = await store.releaseLock(cluster, runId);
-    logger.info(run === null ? 'the run ended before it was planned' : 'the run was already summarized: its own path cleaned up', {
+    logger.info(action.reason === 'never-planned' ? 'the run ended before it was planned' : 'the run was already summarized: its own path cleaned up', {
       runId,
       cluster,
       status,

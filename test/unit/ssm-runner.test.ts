@@ -4,8 +4,7 @@ import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient, SendComman
 import { CloudWatchLogsClient, DescribeLogStreamsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { STDOUT_CONTENT_LIMIT, SsmCommandRunner, commandComment } from '../../adapters/ssm.js';
 import { parseDetails } from '../../core/step-result.js';
-import { unresponsiveAfterSeconds } from '../../adapters/command-completion.js';
-import { COMMAND_DELIVERY_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS } from '../../core/steps.js';
+import { COMMAND_DELIVERY_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS, unresponsiveAfterSeconds } from '../../core/steps.js';
 
 const ssm = mockClient(SSMClient);
 const runner = new SsmCommandRunner(new SSMClient({ region: 'eu-west-1' }), 'fleet-upgrade-runbook');
