@@ -111,3 +111,13 @@ export interface ApprovalDecision {
   /** Who signed in to decide on the approval page (issuer, subject, email); absent without sign-in. */
   decidedIdentity?: DeciderIdentity;
 }
+
+/** No decision in time: `decision` applies (onTimeout, or abort for a continue-or-abort question), recorded as decided by timeout. */
+export function decidedByTimeout(decision: AnyDecision, now: Date): ApprovalDecision {
+  return { decision, decidedBy: 'timeout', decidedAt: now.toISOString(), byTimeout: true };
+}
+
+/** The question a timeout closes: the latest approval still waiting about this node of this run. */
+export function latestOpenApproval<T extends { runId: string; nodeId: string }>(pending: readonly T[], runId: string, nodeId: string): T | undefined {
+  return pending.filter((a) => a.runId === runId && a.nodeId === nodeId).at(-1);
+}

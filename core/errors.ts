@@ -62,3 +62,11 @@ export class WindowCutoff extends Error {
     this.name = 'WindowCutoff';
   }
 }
+
+/** A group stops the run when one of its nodes marked it stopping (after its in-flight nodes finished). */
+export class RunStopped extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunStopped';
+  }
+}

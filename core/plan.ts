@@ -5,6 +5,8 @@ import { compareNatural } from './natural-sort.js';
 import { compareVersions } from './version.js';
 import { selectNodes } from './node-selection.js';
 import { refuseUnusedRoles } from './unused-roles.js';
+import type { RunContext } from './run-context.js';
+import type { RunInfo } from './summary.js';
 
 export interface PlannedNode {
   id: string;
@@ -148,5 +150,26 @@ export function planUpgrade(input: UpgradeInput, nodes: readonly NodeSpec[], kno
     upgradeCount,
     skipCount: order.length - upgradeCount,
     ...(input.only === undefined ? {} : { notInRun }),
+  };
+}
+
+/** What the plan phase records about the run: the order, every node's roles (the whole cluster's) and version as planned. */
+export function plannedRun(
+  run: Pick<RunContext, 'runId' | 'cluster' | 'targetVersion' | 'startedAt'>,
+  input: Pick<UpgradeInput, 'prepareOnly'>,
+  plan: UpgradePlan,
+  nodes: readonly NodeSpec[],
+): RunInfo {
+  return {
+    runId: run.runId,
+    cluster: run.cluster,
+    targetVersion: run.targetVersion,
+    coreNode: plan.coreNode,
+    order: plan.order,
+    roles: Object.fromEntries(nodes.map((n) => [n.id, n.roles])),
+    plannedFrom: Object.fromEntries(plan.groups.flatMap((g) => g.nodes.map((n) => [n.id, n.from]))),
+    startedAt: run.startedAt,
+    ...(input.prepareOnly ? { prepareOnly: true } : {}),
+    ...(plan.notInRun?.length ? { notInRun: plan.notInRun } : {}),
   };
 }

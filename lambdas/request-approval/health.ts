@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { approvalDeadline, type ApprovalDecision, type ApprovalRequest } from '../../core/approval.js';
+import type { ApprovalDecision } from '../../core/approval.js';
+import { healthEvidence } from '../../core/approval-evidence.js';
 import { healthRequestEmail } from '../../core/health-email.js';
 import type { RunContext } from '../../core/run-context.js';
 import type { FleetStore } from '../../adapters/store.js';
@@ -27,30 +28,7 @@ export async function askHealth(
     store.runOutcomes(run.runId),
     new HealthStore(new Table(documentClient(), requireEnv('TABLE_NAME'))).get(run.runId),
   ]);
-  const ended = new Set(outcomes.map((o) => o.nodeId));
-  const request: ApprovalRequest = {
-    kind: 'health',
-    approvalId: randomUUID(),
-    runId: run.runId,
-    cluster: run.cluster,
-    nodeId,
-    roles: planned.find((p) => p.nodeId === nodeId)?.roles ?? [],
-    // Nothing failed on a node: the step fields are required by the shape, and say where the gate looked last.
-    failedStep: 'post-upgrade-validation',
-    exitCode: null,
-    outputTail: '',
-    from: null,
-    to: run.targetVersion,
-    backupId: null,
-    upgraded: outcomes.filter((o) => o.status === 'UPGRADED').map((o) => o.nodeId),
-    inFlight: planned.filter((p) => !ended.has(p.nodeId) && p.startedAt !== undefined && p.nodeId !== nodeId).map((p) => p.nodeId),
-    held: planned.filter((p) => !ended.has(p.nodeId) && (p.startedAt === undefined || p.nodeId === nodeId)).map((p) => p.nodeId),
-    alarms: health?.alarms ?? [],
-    changedSince: health?.changedSince ?? [],
-    createdAt: now.toISOString(),
-    expiresAt: approvalDeadline(run.approvalTimeoutSeconds, now, enteredAt).toISOString(),
-    onTimeout: 'abort',
-  };
+  const request = healthEvidence({ approvalId: randomUUID(), run, nodeId, planned, outcomes, health, now, enteredAt });
   const asked = await putQuestion(store, run, request, taskToken, now, healthRequestEmail);
   logger.info('operator asked about a health alarm', { approvalId: request.approvalId, runId: run.runId, alarms: request.alarms?.map((a) => a.name) });
   return asked;

@@ -1,5 +1,6 @@
 import type { ApprovalDecision } from '../../core/approval.js';
 import { DEFAULT_MAX_FAILED_NODES, failurePolicy } from '../../core/failure-budget.js';
+import { failureBudgetSpentEmail } from '../../core/operator-notices.js';
 import type { RunContext } from '../../core/run-context.js';
 import type { StepId } from '../../core/steps.js';
 import type { CaughtError } from '../../core/summary.js';
@@ -17,16 +18,8 @@ import { failedCheckpoint } from './failed-step.js';
  */
 async function tellOperators(run: RunContext, nodeId: string, step: string, max: number): Promise<void> {
   try {
-    await publish(
-      `fleet-upgrade: FAILURE BUDGET SPENT on ${nodeId} (${run.cluster})`,
-      [
-        `${step} failed on node ${nodeId} in cluster ${run.cluster} (run ${run.runId}) after the failure budget of ${max} was spent (onFailure rollback-and-continue).`,
-        'The run stops as abort does: the node was left as it was and is marked NEEDS_ATTENTION; its version and state must be checked by hand.',
-        'Nodes in flight finish their current node, no further node starts, maintenance mode is switched off and the cluster lock released.',
-        `Carry on once it is fixed: fleet-upgrade start ... --resume-from ${run.runId}`,
-      ].join('\n'),
-      { runId: run.runId, nodeId, kind: 'failure-budget-spent' },
-    );
+    const { subject, message } = failureBudgetSpentEmail(run, nodeId, step, max);
+    await publish(subject, message, { runId: run.runId, nodeId, kind: 'failure-budget-spent' });
   } catch (error) {
     logger.warn('could not tell the operators that the failure budget is spent', { runId: run.runId, nodeId, error: String(error) });
   }

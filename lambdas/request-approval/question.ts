@@ -1,4 +1,4 @@
-import type { ApprovalDecision, ApprovalRequest } from '../../core/approval.js';
+import { decidedByTimeout, latestOpenApproval, type ApprovalDecision, type ApprovalRequest } from '../../core/approval.js';
 import type { ApprovalEmailContext, OperatorEmail } from '../../core/approval-email.js';
 import { linkExpiry } from '../../core/approval-reminders.js';
 import { DEFAULT_LOCK_TTL_SECONDS } from '../../core/execution-timeout.js';
@@ -49,8 +49,8 @@ export async function questionTimeout(
   now: Date,
   what: string,
 ): Promise<ApprovalDecision & { approvalId: string }> {
-  const approval = (await store.pendingApprovals()).filter((a) => a.runId === run.runId && a.nodeId === nodeId).at(-1);
-  const decided: ApprovalDecision = { decision: 'abort', decidedBy: 'timeout', decidedAt: now.toISOString(), byTimeout: true };
+  const approval = latestOpenApproval(await store.pendingApprovals(), run.runId, nodeId);
+  const decided = decidedByTimeout('abort', now);
   if (approval !== undefined) await store.claimApproval(approval.approvalId, decided);
   logger.warn(`no decision about ${what} in time: abort`, { runId: run.runId });
   return { ...decided, approvalId: approval?.approvalId ?? 'none' };

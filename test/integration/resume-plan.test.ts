@@ -4,10 +4,10 @@ import { FleetStore } from '../../adapters/store.js';
 import { documentClient } from '../../adapters/aws-clients.js';
 import type { StepId } from '../../core/steps.js';
 import { buildSummary } from '../../core/summary.js';
-import { interruptedNodes } from '../../lambdas/plan/index.js';
+import { readInterruptedNodes } from '../../lambdas/plan/resume.js';
 import { localTable } from '../support/dynamodb.js';
 
-/** Where each node of a stopped run resumes, from that run's checkpoints and outcomes (the plan's interruptedNodes). */
+/** Where each node of a stopped run resumes, from that run's checkpoints and outcomes (core/resume.ts, read by the plan Lambda). */
 let dynamodb: LocalDynamoDb;
 const store = () => new FleetStore(documentClient(), 'fleet-upgrade-test');
 const nodes = ['switched', 'retired', 'backed-up', 'rolled-back', 'cleanup-rolled-back', 'untouched', 'upgraded'];
@@ -79,7 +79,7 @@ describe("a resumed run goes on from the step each node's checkpoints say", () =
       }),
     );
 
-    const resumed = await interruptedNodes(s, 'resume-plan', runId);
+    const resumed = await readInterruptedNodes(s, 'resume-plan', runId);
     expect(Object.fromEntries([...resumed].map(([id, r]) => [id, r.step]))).toEqual({ switched: 'restart', retired: 'backup', 'backed-up': 'backup' });
     expect(resumed.get('switched')?.from).toBe('3.0.0');
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planUpgrade } from '../../core/plan.js';
+import { plannedRun, planUpgrade } from '../../core/plan.js';
 import { parseInput } from '../../core/input-schema.js';
 import { PlanError } from '../../core/errors.js';
 
@@ -147,5 +147,29 @@ describe('per-role concurrency and the minimum-healthy guard', () => {
       /^minHealthy\.dea: expected a whole number or a percentage/,
     );
     expect(parseInput({ cluster: 'c', targetVersion: '3.1.0', roleOrder: ['mysql'], concurrency: { mysql: 2 } }).concurrency).toEqual({ mysql: 2 });
+  });
+});
+
+describe('what the plan phase records', () => {
+  it('the order, the whole cluster’s roles and each node’s version as planned; prepareOnly and notInRun only when set', () => {
+    const at = '2026-11-24T10:00:00.000Z';
+    const run = { runId: 'r1', cluster: 'c', targetVersion: '3.1.0', startedAt: at };
+    const cluster = [
+      { id: 'core-1', roles: ['primary'] },
+      { id: 'dea-1', roles: ['dea'] },
+      { id: 'dea-2', roles: ['dea'] },
+    ];
+    const input = (more: Record<string, unknown> = {}) => parseInput({ cluster: 'c', targetVersion: '3.1.0', ...more });
+    const plan = planUpgrade(input({ only: ['dea-1'] }), cluster, new Map([['dea-1', '3.0.0']]));
+    expect(plannedRun(run, { prepareOnly: false }, plan, cluster)).toEqual({
+      ...run,
+      coreNode: 'core-1',
+      order: ['dea-1'],
+      roles: { 'core-1': ['primary'], 'dea-1': ['dea'], 'dea-2': ['dea'] },
+      plannedFrom: { 'dea-1': '3.0.0' },
+      notInRun: ['core-1', 'dea-2'],
+    });
+    expect(plannedRun(run, { prepareOnly: true }, planUpgrade(input(), cluster, new Map()), cluster)).toMatchObject({ prepareOnly: true });
+    expect(plannedRun(run, { prepareOnly: false }, planUpgrade(input(), cluster, new Map()), cluster)).not.toHaveProperty('notInRun');
   });
 });
