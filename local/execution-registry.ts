@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { AwsJsonError } from './json-protocol.js';
 import type { LocalStack } from './local-stack.js';
 import { PAYLOAD_LIMIT_BYTES } from './service-limits.js';
-import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_STATE_MACHINE_NAME, localArns } from './local-arns.js';
+import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_STATE_MACHINE_NAME, localArns, parseStatesArn } from './local-arns.js';
+import { page } from './list-page.js';
 import type { LocalExecution } from './runner-types.js';
 import { MapFence } from './map-fence.js';
 import { StopSwitch } from './stop-switch.js';
@@ -12,7 +13,6 @@ import { startExecution } from './state-machine-runner.js';
 import { ExecutionHistories, type ChildExecution, type HistoryRecorder } from './history-events.js';
 
 const STATE_MACHINE_NAME = LOCAL_STATE_MACHINE_NAME;
-const ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/fleet-upgrade-local`;
 
 type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
@@ -55,6 +55,8 @@ export class LocalExecutions {
   constructor(
     private readonly stack: LocalStack,
     readonly stateMachineArn: string,
+    /** The state machine's role: its executions' histories name it. */
+    private readonly roleArn: string,
   ) {}
 
   /** The tasks an execution started, with when (Step Functions starts none after StopExecution). */
@@ -71,6 +73,25 @@ export class LocalExecutions {
   /** Stops every execution still running. */
   stopAll(error: string, cause: string): void {
     for (const e of this.executions.values()) if (e.status === 'RUNNING') this.stop(e.executionArn, error, cause);
+  }
+
+  /** ListMapRuns: the Map Runs the execution (a parent, or a child running a Distributed Map of its own) started. */
+  listMapRuns(r: Record<string, unknown>): { mapRuns: unknown[]; nextToken?: string } {
+    const arn = r.executionArn;
+    if (parseStatesArn(arn)?.type !== 'execution') throw new AwsJsonError('InvalidArn', `Invalid Arn: '${String(arn)}' is not an execution ARN`);
+    if (this.findChild(arn) === undefined) this.find(arn);
+    const runs = [...this.executions.values()].flatMap((e) => e.histories.mapRuns).filter((run) => run.owner.executionArn === arn);
+    const { items, nextToken } = page(runs, r);
+    return { mapRuns: items.map((run) => run.listItem()), ...(nextToken !== undefined ? { nextToken } : {}) };
+  }
+
+  /** DescribeMapRun. */
+  describeMapRun(r: Record<string, unknown>): Record<string, unknown> {
+    const arn = r.mapRunArn;
+    if (parseStatesArn(arn)?.type !== 'mapRun') throw new AwsJsonError('InvalidArn', `Invalid Arn: '${String(arn)}' is not a Map Run ARN`);
+    const run = [...this.executions.values()].flatMap((e) => e.histories.mapRuns).find((m) => m.arn === arn);
+    if (run === undefined) throw new AwsJsonError('ResourceNotFound', `Resource not found: '${String(arn)}'`);
+    return run.describe();
   }
 
   /** DescribeExecution, of an execution or of a Distributed Map's child. */
@@ -136,10 +157,15 @@ export class LocalExecutions {
     }
     const { parts, handlers, tokens, iam } = this.stack;
     const fence = new MapFence(parts.definition);
-    const histories = new ExecutionHistories(parts.definition, { region: LOCAL_REGION, account: LOCAL_ACCOUNT, stateMachine: STATE_MACHINE_NAME });
+    const histories = new ExecutionHistories(parts.definition, {
+      region: LOCAL_REGION,
+      account: LOCAL_ACCOUNT,
+      stateMachine: STATE_MACHINE_NAME,
+      execution: name,
+    });
     const history = histories.root;
     const startDate = Date.now();
-    history.started(input, startDate, ROLE_ARN);
+    history.started(input, startDate, this.roleArn);
     const state: ExecutionRecord['state'] = { stop: new StopSwitch(), tasks: [] };
     const overrides = state.stop.tasks(
       taskOverrides(parts.definition, handlers, tokens, fence, {
@@ -185,8 +211,8 @@ export class LocalExecutions {
       const outcome = await execution.result;
       await consume.catch(() => undefined);
       if (record.status === 'ABORTED') return;
-      histories.flush();
       record.stopDate = Date.now();
+      histories.flush(record.stopDate);
       if (outcome.status === 'SUCCEEDED') {
         record.status = 'SUCCEEDED';
         record.output = JSON.stringify(outcome.output ?? null);

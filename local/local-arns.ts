@@ -12,3 +12,9 @@ export function localArns(stateMachineName = LOCAL_STATE_MACHINE_NAME): { stateM
   const base = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}`;
   return { stateMachine: `${base}:stateMachine:${stateMachineName}`, execution: (name) => `${base}:execution:${stateMachineName}:${name}` };
 }
+
+/** The resource type (`stateMachine`, `execution`, `mapRun`, …) and the rest of a Step Functions ARN; undefined for anything else. */
+export function parseStatesArn(arn: unknown): { type: string; resource: string } | undefined {
+  const match = typeof arn === 'string' ? /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:([A-Za-z]+):(.+)$/.exec(arn) : null;
+  return match === null ? undefined : { type: match[1] as string, resource: match[2] as string };
+}

@@ -14,6 +14,7 @@ import { prepareLocalStack, type LocalStack } from './local-stack.js';
 import { localArns, LOCAL_STATE_MACHINE_NAME } from './local-arns.js';
 import { LocalExecutions, type StartedTask } from './execution-registry.js';
 import { describeStacksXml, LOCAL_STACK_NAME } from './describe-stacks-xml.js';
+import { LocalStateMachines } from './state-machine-descriptions.js';
 
 export interface LocalRuntimeOptions {
   cluster: ClusterFile;
@@ -32,7 +33,8 @@ export interface LocalRuntimeOptions {
 /**
  * The local runtime as a server (`fleet-upgrade local serve`): on one loopback port it speaks the Step
  * Functions JSON 1.0 subset the CLI uses (StartExecution, DescribeExecution, GetExecutionHistory,
- * ListExecutions, StopExecution, SendTask*), passes DynamoDB calls through to the local DynamoDB, and answers
+ * ListExecutions, StopExecution, SendTask*) and the reads scripts and consoles make (DescribeStateMachine,
+ * ListStateMachines, ListMapRuns, DescribeMapRun), passes DynamoDB calls through to the local DynamoDB, and answers
  * CloudFormation DescribeStacks with the stack's outputs — so the CLI, given `--endpoint`, runs exactly
  * the code that talks to AWS. Executions run the synthesized definition with the real handlers.
  */
@@ -40,6 +42,7 @@ export class LocalRuntime {
   readonly stateMachineArn = localArns(LOCAL_STATE_MACHINE_NAME).stateMachine;
   private page: ApprovalPageHandler | undefined;
   private readonly executions: LocalExecutions;
+  private readonly machines: LocalStateMachines;
 
   private constructor(
     readonly endpoint: string,
@@ -47,7 +50,9 @@ export class LocalRuntime {
     private readonly server: Server,
     private readonly cleanups: (() => Promise<void>)[],
   ) {
-    this.executions = new LocalExecutions(stack, this.stateMachineArn);
+    // Deployed, as far as DescribeStateMachine can tell, when the runtime started.
+    this.machines = new LocalStateMachines(stack.template, stack.parts, Date.now());
+    this.executions = new LocalExecutions(stack, this.stateMachineArn, this.machines.roleArn(this.stateMachineArn));
   }
 
   static async start(opts: LocalRuntimeOptions): Promise<LocalRuntime> {
@@ -161,6 +166,10 @@ export class LocalRuntime {
         );
         return { stopDate: Date.now() / 1000 };
       },
+      DescribeStateMachine: (r) => this.machines.describe(r),
+      ListStateMachines: (r) => this.machines.list(r),
+      ListMapRuns: (r) => this.executions.listMapRuns(r),
+      DescribeMapRun: (r) => this.executions.describeMapRun(r),
     };
   }
 
