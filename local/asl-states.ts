@@ -51,3 +51,15 @@ export function taskStates(states: Record<string, AslState>): Map<string, TaskIn
   for (const { name, state, maps } of allStates(states)) if (state.Type === 'Task') out.set(name, { state, maps });
   return out;
 }
+
+/** The value at a plain `$.a.b` path (what this project's definitions use) in a state's input. */
+export function atPath(input: unknown, path: string): unknown {
+  let value = input;
+  for (const key of path
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter(Boolean)) {
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  return value;
+}

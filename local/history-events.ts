@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunnerEvent } from './state-machine-runner.js';
+import { atPath } from './asl-states.js';
+import { MapRun, mapRunSettings, type MapRunHooks, type MapRunOwner } from './map-runs.js';
 
 /** One event of `GetExecutionHistory`, as the Step Functions JSON protocol answers it (timestamp in epoch seconds). */
 export interface HistoryEventJson {
@@ -26,13 +28,7 @@ const isDistributed = (state: AslState | undefined) => state?.ItemProcessor?.Pro
 
 /** The items a Map state iterates over (its ItemsPath, a plain `$.a.b` path) in the given input. */
 export function itemsOf(state: AslState | undefined, input: unknown): unknown[] {
-  let value: unknown = input;
-  for (const key of (state?.ItemsPath ?? '$')
-    .replace(/^\$\.?/, '')
-    .split('.')
-    .filter(Boolean)) {
-    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
-  }
+  const value = atPath(input, state?.ItemsPath ?? '$');
   return Array.isArray(value) ? value : [];
 }
 
@@ -64,8 +60,8 @@ export class HistoryRecorder {
   /** States whose task failed: the library still reports them exited after a Catch, which AWS shows as failed, then exited. */
   private readonly failed = new Set<string>();
 
-  /** For a Distributed Map's events: the ARN of its current Map Run (set by the tree that owns this history). */
-  mapRunArn: ((mapState: string) => string) | undefined;
+  /** For a Distributed Map's events: starts its Map Run (answering its ARN) and ends it (set by the tree that owns this history). */
+  mapRuns: MapRunHooks | undefined;
   /**
    * The task's own result (what AWS records in LambdaFunctionSucceeded / TaskSucceeded), by lane and state:
    * the state's output differs from it (ResultPath, and OutputPath on the states that end a Map child).
@@ -141,8 +137,8 @@ export class HistoryRecorder {
         }
         if (type === 'Map') {
           this.push(lane, at, 'MapStateStarted', { mapStateStartedEventDetails: { length: itemsOf(state, event.input).length } });
-          if (isDistributed(state) && this.mapRunArn !== undefined)
-            this.push(lane, at, 'MapRunStarted', { mapRunStartedEventDetails: { mapRunArn: this.mapRunArn(name) } });
+          if (isDistributed(state) && this.mapRuns !== undefined)
+            this.push(lane, at, 'MapRunStarted', { mapRunStartedEventDetails: { mapRunArn: this.mapRuns.started(name, event.input, at) } });
         }
         break;
       }
@@ -154,7 +150,10 @@ export class HistoryRecorder {
           else this.push(lane, at, 'TaskSucceeded', { taskSucceededEventDetails: { ...task, output } });
         }
         if (type === 'Map' && !this.failed.has(key)) {
-          if (isDistributed(state)) this.push(lane, at, 'MapRunSucceeded');
+          if (isDistributed(state)) {
+            this.mapRuns?.ended(name, 'SUCCEEDED', at);
+            this.push(lane, at, 'MapRunSucceeded');
+          }
           this.push(lane, at, 'MapStateSucceeded');
         }
         if (type !== 'Fail')
@@ -169,7 +168,10 @@ export class HistoryRecorder {
         if (type === 'Task' && direct) this.push(lane, at, 'LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: { error, cause } });
         else if (type === 'Task') this.push(lane, at, 'TaskFailed', { taskFailedEventDetails: { ...task, error, cause } });
         else if (type === 'Map') {
-          if (isDistributed(state)) this.push(lane, at, 'MapRunFailed', { mapRunFailedEventDetails: { error, cause } });
+          if (isDistributed(state)) {
+            this.mapRuns?.ended(name, 'FAILED', at);
+            this.push(lane, at, 'MapRunFailed', { mapRunFailedEventDetails: { error, cause } });
+          }
           this.push(lane, at, 'MapStateFailed');
         }
         break;
@@ -223,14 +225,17 @@ export class ExecutionHistories {
   private readonly enclosing = new Map<string, string>();
   /** Children whose iteration ended but whose last events may still be on their way. */
   private readonly pendingEnds = new Map<ChildExecution, { end: () => void; timer: NodeJS.Timeout }>();
-  /** Map state name → its current Map Run: ARN and children by item key. */
-  private readonly runs = new Map<string, { arn: string; byKey: Map<string, ChildExecution> }>();
+  /** Map state name → its current Map Run. */
+  private readonly runs = new Map<string, MapRun<ChildExecution>>();
+  /** Every Map Run of this execution and of its children, in the order they started. */
+  readonly mapRuns: MapRun<ChildExecution>[] = [];
   /** Task results by node and state, as the task overrides return them (the event log carries only state outputs). */
   private readonly results = new Map<string, unknown>();
 
   constructor(
     private readonly definition: Record<string, unknown>,
-    private readonly arnBase: { region: string; account: string; stateMachine: string },
+    /** `execution`: the root execution's name. */
+    private readonly arnBase: { region: string; account: string; stateMachine: string; execution: string },
   ) {
     const walk = (states: Record<string, AslState>, map: string | undefined) => {
       for (const [name, state] of Object.entries(states)) {
@@ -241,12 +246,20 @@ export class ExecutionHistories {
       }
     };
     walk(definition.States as Record<string, AslState>, undefined);
-    this.root = this.recorder();
+    const { region, account, stateMachine, execution } = arnBase;
+    this.root = this.recorder({
+      executionArn: `arn:aws:states:${region}:${account}:execution:${stateMachine}:${execution}`,
+      stateMachineArn: `arn:aws:states:${region}:${account}:stateMachine:${stateMachine}`,
+    });
   }
 
-  private recorder(): HistoryRecorder {
+  /** A history of the execution `owner` (the root or a child): the Map Runs it starts are its own. */
+  private recorder(owner: MapRunOwner): HistoryRecorder {
     const r = new HistoryRecorder(this.definition);
-    r.mapRunArn = (mapState) => this.startRun(mapState);
+    r.mapRuns = {
+      started: (mapState, input, at) => this.startRun(mapState, owner, input, at),
+      ended: (mapState, status, at) => this.runs.get(mapState)?.end(status, at),
+    };
     r.taskResult = (lane, stateName) => this.results.get(`${lane}|${stateName}`);
     return r;
   }
@@ -263,10 +276,13 @@ export class ExecutionHistories {
     return this.states.get(mapState)?.Label ?? mapState.replace(/[^A-Za-z0-9]/g, '');
   }
 
-  private startRun(mapState: string): string {
+  private startRun(mapState: string, owner: MapRunOwner, input: unknown, at: number): string {
     const { region, account, stateMachine } = this.arnBase;
     const arn = `arn:aws:states:${region}:${account}:mapRun:${stateMachine}/${this.label(mapState)}:${randomUUID()}`;
-    this.runs.set(mapState, { arn, byKey: new Map() });
+    const state = this.states.get(mapState);
+    const run = new MapRun<ChildExecution>(arn, owner, at, mapRunSettings(state, input, itemsOf(state, input).length));
+    this.runs.set(mapState, run);
+    this.mapRuns.push(run);
     return arn;
   }
 
@@ -285,21 +301,22 @@ export class ExecutionHistories {
   private child(mapState: string, key: string, input: unknown, at: number): ChildExecution | undefined {
     const run = this.runs.get(mapState);
     if (run === undefined) return undefined;
-    let child = run.byKey.get(key);
+    let child = run.children.get(key);
     if (child === undefined) {
       const { region, account, stateMachine } = this.arnBase;
       const name = randomUUID();
+      const executionArn = `arn:aws:states:${region}:${account}:execution:${stateMachine}/${this.label(mapState)}:${name}`;
       child = {
-        executionArn: `arn:aws:states:${region}:${account}:execution:${stateMachine}/${this.label(mapState)}:${name}`,
+        executionArn,
         name,
         mapRunArn: run.arn,
         input,
         status: 'RUNNING',
         startDate: at,
-        history: this.recorder(),
+        history: this.recorder({ executionArn, stateMachineArn: `arn:aws:states:${region}:${account}:stateMachine:${stateMachine}/${this.label(mapState)}` }),
       };
       child.history.started(input, at, '');
-      run.byKey.set(key, child);
+      run.children.set(key, child);
       this.children.set(child.executionArn, child);
     }
     return child;
@@ -347,12 +364,16 @@ export class ExecutionHistories {
     target.add(event);
   }
 
-  /** Ends every child whose end is still pending (the parent execution has ended: nothing more will come). */
-  flush(): void {
+  /**
+   * Ends every child whose end is still pending (the parent execution has ended: nothing more will come); a Map Run
+   * still running then (the execution failed around it) ends aborted with it.
+   */
+  flush(at: number = Date.now()): void {
     for (const { end, timer } of [...this.pendingEnds.values()]) {
       clearTimeout(timer);
       end();
     }
+    for (const run of this.mapRuns) run.end('ABORTED', at);
   }
 
   /** StopExecution: the children still running are aborted with their parent. */
@@ -365,5 +386,6 @@ export class ExecutionHistories {
       child.stopDate = at;
       child.history.aborted('', 'the parent execution was stopped', at);
     }
+    for (const run of this.mapRuns) run.end('ABORTED', at);
   }
 }

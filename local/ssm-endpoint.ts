@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { AwsJsonError, startJsonProtocolServer } from './json-protocol.js';
 import { startNodeAgent } from './node-agent.js';
+import { resolveParameters, substitute, type CommandDocument } from './ssm-document.js';
+import { startCommandOutputLogs } from './ssm-output-logs.js';
 
 /**
  * GetCommandInvocation's StandardOutputContent is "the first 24,000 characters written by the plugin to
@@ -44,18 +46,6 @@ interface Invocation {
   pluginName: string;
 }
 
-interface DocumentParameter {
-  type: string;
-  default?: string;
-  allowedPattern?: string;
-  allowedValues?: string[];
-}
-
-interface CommandDocument {
-  parameters: Record<string, DocumentParameter>;
-  mainSteps: { action: string; name?: string; inputs: { runCommand: string[]; timeoutSeconds?: string } }[];
-}
-
 /**
  * What goes wrong with a command (fault injection):
  * - `fail`: the script fails (exit 1) without running;
@@ -95,31 +85,6 @@ export interface LocalSsm {
 function cloudWatchGroup(config: unknown): { outputLogGroup?: string } {
   const c = config as { CloudWatchOutputEnabled?: unknown; CloudWatchLogGroupName?: unknown } | undefined;
   return c?.CloudWatchOutputEnabled === true && typeof c.CloudWatchLogGroupName === 'string' ? { outputLogGroup: c.CloudWatchLogGroupName } : {};
-}
-
-/** SSM's own `{{ name }}` substitution (it is textual: hence every parameter's allowedPattern). */
-function substitute(text: string, values: Record<string, string>): string {
-  return text.replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
-}
-
-function resolveParameters(doc: CommandDocument, given: Record<string, unknown>): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const name of Object.keys(given)) {
-    if (!(name in doc.parameters)) throw new AwsJsonError('InvalidParameters', `document has no parameter ${name}`);
-  }
-  for (const [name, spec] of Object.entries(doc.parameters)) {
-    const list = given[name];
-    const value = Array.isArray(list) ? list.map(String).join(',') : spec.default;
-    if (value === undefined) throw new AwsJsonError('InvalidParameters', `parameter ${name} is required`);
-    if (spec.allowedPattern !== undefined && !new RegExp(spec.allowedPattern).test(value)) {
-      throw new AwsJsonError('InvalidParameters', `parameter ${name} value ${JSON.stringify(value)} does not match ${spec.allowedPattern}`);
-    }
-    if (spec.allowedValues !== undefined && !spec.allowedValues.includes(value)) {
-      throw new AwsJsonError('InvalidParameters', `parameter ${name} value ${JSON.stringify(value)} is not allowed`);
-    }
-    values[name] = value;
-  }
-  return values;
 }
 
 /**
@@ -350,40 +315,7 @@ export async function startLocalSsm(opts: {
     },
   });
 
-  // The agent's CloudWatch output: one stream per command, instance, step and output, in the group SendCommand named.
-  const streamsOf = (group: unknown) =>
-    invocations
-      .filter((inv) => inv.outputLogGroup !== undefined && inv.outputLogGroup === group && inv.status !== 'InProgress')
-      .flatMap((inv) =>
-        (['stdout', 'stderr'] as const)
-          .filter((o) => inv[o] !== '')
-          .map((o) => ({ name: `${inv.commandId}/${inv.instanceId}/${inv.pluginName}/${o}`, text: inv[o], at: inv.requestedAt.getTime() })),
-      );
-  const logs = await startJsonProtocolServer({
-    targetPrefix: 'Logs_20140328',
-    contentType: 'application/x-amz-json-1.1',
-    operations: {
-      DescribeLogStreams: (request) => {
-        const prefix = typeof request.logStreamNamePrefix === 'string' ? request.logStreamNamePrefix : '';
-        return {
-          logStreams: streamsOf(request.logGroupName)
-            .filter((st) => st.name.startsWith(prefix))
-            .map((st) => ({ logStreamName: st.name, creationTime: st.at })),
-        };
-      },
-      GetLogEvents: (request) => {
-        const stream = streamsOf(request.logGroupName).find((st) => st.name === request.logStreamName);
-        if (stream === undefined) throw new AwsJsonError('ResourceNotFoundException', 'The specified log stream does not exist.');
-        // One event per line; without startFromHead the newest events come (at most 10,000 by default).
-        const lines = stream.text
-          .replace(/\n$/, '')
-          .split('\n')
-          .map((message) => ({ timestamp: stream.at, message, ingestionTime: stream.at }));
-        const events = request.startFromHead === true ? lines.slice(0, 10_000) : lines.slice(-10_000);
-        return { events, nextForwardToken: 'f/end', nextBackwardToken: 'b/end' };
-      },
-    },
-  });
+  const logs = await startCommandOutputLogs(invocations);
 
   return {
     endpoint: server.endpoint,
