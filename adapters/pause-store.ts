@@ -60,11 +60,13 @@ export class PauseStore {
 
   /** Pauses the run unless it is paused already. */
   async pause(runId: string, by: string, at: string, reason?: string): Promise<PauseResult> {
+    // A pause reuses the item: the last one's end (and its reason, when this one gives none) goes.
+    const set = `SET #state = ${PAUSED}, pausedAt = :at, pausedBy = :by, pausedMs = if_not_exists(pausedMs, :zero)${reason ? ', reason = :reason' : ''}`;
     const pause = this.table.db.send(
       new UpdateCommand({
         TableName: this.table.name,
         Key: pauseKey(runId),
-        UpdateExpression: `SET #state = ${PAUSED}, pausedAt = :at, pausedBy = :by, pausedMs = if_not_exists(pausedMs, :zero)${reason ? ', reason = :reason' : ''} REMOVE endedAt, endedBy${reason ? '' : ', reason'}`,
+        UpdateExpression: `${set} REMOVE endedAt, endedBy${reason ? '' : ', reason'}`,
         ConditionExpression: `attribute_not_exists(pk) OR #state <> ${PAUSED}`,
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: { [PAUSED]: 'PAUSED', ':at': at, ':by': by, ':zero': 0, ...(reason ? { ':reason': reason } : {}) },
