@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDBApprovalStore, type ApprovalStore, type StoredApproval } from '../../adapters/approval-store.js';
 import type { ApprovalDecision, ApprovalRequest } from '../../core/approval.js';
-import { contractTable, type ContractTable } from '../support/dynamodb.js';
+import { onContractTable } from '../support/contract-table.js';
 
 // The ApprovalStore port's contract, run against its DynamoDB adapter on the engine under test.
-let engine: ContractTable;
 let approvals: ApprovalStore;
-beforeAll(async () => {
-  engine = await contractTable('approval');
-  approvals = new DynamoDBApprovalStore(engine.table);
-});
-afterAll(async () => {
-  await engine?.stop();
+onContractTable('approval', (table) => {
+  approvals = new DynamoDBApprovalStore(table);
 });
 
 const request = (approvalId: string, createdAt = '2026-11-30T01:00:00.000Z'): ApprovalRequest => ({

@@ -1,18 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDBCheckpointStore, type CheckpointStore } from '../../adapters/checkpoint-store.js';
 import type { StepId } from '../../core/steps.js';
 import type { StepCheckpoint } from '../../core/summary.js';
-import { contractTable, type ContractTable } from '../support/dynamodb.js';
+import { onContractTable } from '../support/contract-table.js';
 
 // The CheckpointStore port's contract, run against its DynamoDB adapter on the engine under test.
-let engine: ContractTable;
 let checkpoints: CheckpointStore;
-beforeAll(async () => {
-  engine = await contractTable('checkpoint');
-  checkpoints = new DynamoDBCheckpointStore(engine.table);
-});
-afterAll(async () => {
-  await engine?.stop();
+onContractTable('checkpoint', (table) => {
+  checkpoints = new DynamoDBCheckpointStore(table);
 });
 
 const running = (nodeId: string, step: StepId, startedAt = 't1'): StepCheckpoint => ({

@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDBCommandStore, type CommandStore, type PendingCommand } from '../../adapters/command-store.js';
-import { contractTable, type ContractTable } from '../support/dynamodb.js';
+import { onContractTable } from '../support/contract-table.js';
 
 // The CommandStore port's contract, run against its DynamoDB adapter on the engine under test.
-let engine: ContractTable;
 let commands: CommandStore;
-beforeAll(async () => {
-  engine = await contractTable('command');
-  commands = new DynamoDBCommandStore(engine.table);
-});
-afterAll(async () => {
-  await engine?.stop();
+onContractTable('command', (table) => {
+  commands = new DynamoDBCommandStore(table);
 });
 
 const now = new Date('2026-11-30T01:00:00.000Z');

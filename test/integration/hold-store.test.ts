@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDBHoldStore, type HoldStore } from '../../adapters/hold-store.js';
-import { contractTable, type ContractTable } from '../support/dynamodb.js';
+import { onContractTable } from '../support/contract-table.js';
 
 // The HoldStore port's contract, run against its DynamoDB adapter on the engine under test.
-let engine: ContractTable;
 let holds: HoldStore;
-beforeAll(async () => {
-  engine = await contractTable('hold');
-  holds = new DynamoDBHoldStore(engine.table);
-});
-afterAll(async () => {
-  await engine?.stop();
+onContractTable('hold', (table) => {
+  holds = new DynamoDBHoldStore(table);
 });
 
 describe('what keeps nodes of a run from starting (RUN#id / STOP, HOLD#node, HELD#node)', () => {

@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDBLockStore, type LockStore } from '../../adapters/lock-store.js';
 import { ClusterLockedError } from '../../core/errors.js';
-import { contractTable, type ContractTable } from '../support/dynamodb.js';
+import { onContractTable } from '../support/contract-table.js';
 
 // The LockStore port's contract, run against its DynamoDB adapter on the engine under test.
-let engine: ContractTable;
 let locks: LockStore;
-beforeAll(async () => {
-  engine = await contractTable('lock');
-  locks = new DynamoDBLockStore(engine.table);
-});
-afterAll(async () => {
-  await engine?.stop();
+onContractTable('lock', (table) => {
+  locks = new DynamoDBLockStore(table);
 });
 
 const t0 = new Date('2026-11-30T01:00:00.000Z');

@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDBNodeStore, type NodeStore } from '../../adapters/node-store.js';
 import type { NodeOutcome } from '../../core/summary.js';
-import { contractTable, type ContractTable } from '../support/dynamodb.js';
+import { onContractTable } from '../support/contract-table.js';
 
 // The NodeStore port's contract, run against its DynamoDB adapter on the engine under test.
-let engine: ContractTable;
 let nodes: NodeStore;
-beforeAll(async () => {
-  engine = await contractTable('node');
-  nodes = new DynamoDBNodeStore(engine.table);
-});
-afterAll(async () => {
-  await engine?.stop();
+onContractTable('node', (table) => {
+  nodes = new DynamoDBNodeStore(table);
 });
 
 const outcome = (nodeId: string, o: Partial<NodeOutcome>): NodeOutcome => ({ nodeId, status: 'UPGRADED', from: '3.0.0', to: '3.1.0', at: 'now', ...o });

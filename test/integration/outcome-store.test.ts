@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDBOutcomeStore, type OutcomeStore } from '../../adapters/outcome-store.js';
 import type { NodeOutcome } from '../../core/summary.js';
-import { contractTable, type ContractTable } from '../support/dynamodb.js';
+import { onContractTable } from '../support/contract-table.js';
 
 // The OutcomeStore port's contract, run against its DynamoDB adapter on the engine under test.
-let engine: ContractTable;
 let outcomes: OutcomeStore;
-beforeAll(async () => {
-  engine = await contractTable('outcome');
-  outcomes = new DynamoDBOutcomeStore(engine.table);
-});
-afterAll(async () => {
-  await engine?.stop();
+onContractTable('outcome', (table) => {
+  outcomes = new DynamoDBOutcomeStore(table);
 });
 
 const outcome = (nodeId: string, status: NodeOutcome['status'] = 'UPGRADED'): NodeOutcome => ({ nodeId, status, from: '3.0.0', to: '3.1.0', at: 'now' });

@@ -1,22 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CanaryStore } from '../../adapters/canary-store.js';
 import { QuestionStore } from '../../adapters/question-store.js';
 import { canaryKey } from '../../adapters/keys.js';
-import { contractTable, type ContractTable } from '../support/dynamodb.js';
+import { onContractTable } from '../support/contract-table.js';
 
 // The continue-or-abort question (QuestionStore) under the canary's slots; the health gate's use of it:
 // health-store.test.ts.
 
-let engine: ContractTable;
 let canary: CanaryStore;
 let question: QuestionStore;
-beforeAll(async () => {
-  engine = await contractTable('question');
-  canary = new CanaryStore(engine.table);
-  question = new QuestionStore(engine.table, canaryKey);
-});
-afterAll(async () => {
-  await engine?.stop();
+onContractTable('question', (table) => {
+  canary = new CanaryStore(table);
+  question = new QuestionStore(table, canaryKey);
 });
 
 const at = '2026-11-30T01:00:00.000Z';

@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDBRunStore, type RunStore } from '../../adapters/run-store.js';
 import type { RunInfo, Summary } from '../../core/summary.js';
-import { contractTable, type ContractTable } from '../support/dynamodb.js';
+import { onContractTable } from '../support/contract-table.js';
 
 // The RunStore port's contract, run against its DynamoDB adapter on the engine under test.
-let engine: ContractTable;
 let runs: RunStore;
-beforeAll(async () => {
-  engine = await contractTable('run');
-  runs = new DynamoDBRunStore(engine.table);
-});
-afterAll(async () => {
-  await engine?.stop();
+onContractTable('run', (table) => {
+  runs = new DynamoDBRunStore(table);
 });
 
 const run = (runId: string, overrides: Partial<RunInfo> = {}): RunInfo => ({
