@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalDecision, ApprovalRequest } from '../core/approval.js';
 import type { ReminderKind } from '../core/approval-reminders.js';
+import { written } from './if-condition-fails.js';
 import { PENDING_APPROVALS_PK, SK_PREFIX, approvalRecordKey, pendingApprovalKey } from './keys.js';
 import { withoutKey, type Table } from './table.js';
 
@@ -33,52 +33,68 @@ export interface ReminderRecord {
   linkExpiresAt?: number;
 }
 
-/** Approval requests (`APPROVAL#id`) and the pointers to those still waiting for a human (`APPROVALS#PENDING`). */
-export class ApprovalStore {
+/**
+ * Approval requests (`APPROVAL#id`) and the pointers to those still waiting for a human (`APPROVALS#PENDING`).
+ * The task token a decision answers stays here; links carry only the approval id.
+ *
+ *   PENDING ──(POST / CLI / timeout: conditional on PENDING)──► DECIDED   (a second decision is refused)
+ */
+export interface ApprovalStore {
+  /** Records a request, PENDING, with its task token and the expiry of the link emailed about it. */
+  putApproval(request: ApprovalRequest, taskToken: string, ttl: number, link?: { expiresAt?: number }): Promise<void>;
+  getApproval(approvalId: string): Promise<StoredApproval | null>;
+  /** Marks an approval decided, once: false when it was already decided (or does not exist). */
+  claimApproval(approvalId: string, decision: ApprovalDecision): Promise<boolean>;
+  /** Undoes a claim whose answer could not be delivered (that claim only), so the decision can be made again. */
+  unclaimApproval(approval: StoredApproval, decidedAt: string): Promise<void>;
+  /** The task stopped waiting before this claim's answer reached it: records the onTimeout applied, the attempt beside it. */
+  recordLateAttempt(approval: StoredApproval, late: ApprovalDecision, at: string): Promise<StoredApproval | null>;
+  /** Records a reminder about to be emailed, once per email: false when another sweep or a decision came first. */
+  recordReminder(seen: StoredApproval, record: ReminderRecord): Promise<boolean>;
+  /** Approvals waiting for a human, oldest first. */
+  pendingApprovals(): Promise<StoredApproval[]>;
+}
+
+const stillPending = '#state = :pending';
+
+/** The pointer that lists an approval as waiting for a human. */
+const pendingPointer = (a: Pick<StoredApproval, 'approvalId' | 'cluster' | 'runId' | 'nodeId' | 'createdAt' | 'ttl'>) => ({
+  ...pendingApprovalKey(a.approvalId),
+  approvalId: a.approvalId,
+  cluster: a.cluster,
+  runId: a.runId,
+  nodeId: a.nodeId,
+  createdAt: a.createdAt,
+  ttl: a.ttl,
+});
+
+/** Approvals in the single table: the request's own item and, while it waits, its pointer. */
+export class DynamoDBApprovalStore implements ApprovalStore {
   constructor(private readonly table: Table) {}
 
-  /**
-   * Records an approval request with the task token that its decision answers. The token stays here;
-   * links carry only the approval id. A pointer under `APPROVALS#PENDING` lists what waits for a human.
-   *
-   *   PENDING ──(POST / CLI / timeout: conditional on PENDING)──► DECIDED   (a second decision is refused)
-   */
+  /** The request's item first: a pointer never lists an approval that is not recorded. */
   async putApproval(request: ApprovalRequest, taskToken: string, ttl: number, link: { expiresAt?: number } = {}): Promise<void> {
     const { db, name } = this.table;
     const notice = { lastNotifiedAt: request.createdAt, ...(link.expiresAt !== undefined ? { linkExpiresAt: link.expiresAt } : {}) };
     await db.send(
       new PutCommand({ TableName: name, Item: { ...approvalRecordKey(request.approvalId), ...request, taskToken, state: 'PENDING', ...notice, ttl } }),
     );
-    await db.send(
-      new PutCommand({
-        TableName: name,
-        Item: {
-          ...pendingApprovalKey(request.approvalId),
-          approvalId: request.approvalId,
-          cluster: request.cluster,
-          runId: request.runId,
-          nodeId: request.nodeId,
-          createdAt: request.createdAt,
-          ttl,
-        },
-      }),
-    );
+    await db.send(new PutCommand({ TableName: name, Item: pendingPointer({ ...request, ttl }) }));
   }
 
   async getApproval(approvalId: string): Promise<StoredApproval | null> {
-    const out = await this.table.db.send(new GetCommand({ TableName: this.table.name, Key: approvalRecordKey(approvalId) }));
-    return out.Item === undefined ? null : (withoutKey(out.Item) as unknown as StoredApproval);
+    const item = await this.table.get(approvalRecordKey(approvalId));
+    return item === undefined ? null : (withoutKey(item) as unknown as StoredApproval);
   }
 
-  /** Marks an approval decided, once: false when it was already decided (or does not exist). */
   async claimApproval(approvalId: string, decision: ApprovalDecision): Promise<boolean> {
     const { db, name } = this.table;
-    try {
-      await db.send(
+    const claimed = await written(
+      db.send(
         new UpdateCommand({
           TableName: name,
           Key: approvalRecordKey(approvalId),
-          ConditionExpression: '#state = :pending',
+          ConditionExpression: stillPending,
           UpdateExpression: `SET #state = :decided, decision = :decision, decidedBy = :by, decidedAt = :at, byTimeout = :timeout${decision.decidedIdentity ? ', decidedIdentity = :identity' : ''}`,
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
@@ -91,47 +107,28 @@ export class ApprovalStore {
             ...(decision.decidedIdentity ? { ':identity': decision.decidedIdentity } : {}),
           },
         }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-    await db.send(new DeleteCommand({ TableName: name, Key: pendingApprovalKey(approvalId) }));
-    return true;
+      ),
+    );
+    if (claimed) await db.send(new DeleteCommand({ TableName: name, Key: pendingApprovalKey(approvalId) }));
+    return claimed;
   }
 
-  /** Undoes a claim whose answer could not be delivered, so the decision can be made again. */
   async unclaimApproval(approval: StoredApproval, decidedAt: string): Promise<void> {
     const { db, name } = this.table;
-    try {
-      await db.send(
+    const thisClaim = '#state = :decided AND decidedAt = :at';
+    const unclaimed = await written(
+      db.send(
         new UpdateCommand({
           TableName: name,
           Key: approvalRecordKey(approval.approvalId),
-          ConditionExpression: '#state = :decided AND decidedAt = :at',
+          ConditionExpression: thisClaim,
           UpdateExpression: 'SET #state = :pending REMOVE decision, decidedBy, decidedAt, byTimeout, decidedIdentity',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':decided': 'DECIDED', ':pending': 'PENDING', ':at': decidedAt },
         }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw error;
-    }
-    await db.send(
-      new PutCommand({
-        TableName: name,
-        Item: {
-          ...pendingApprovalKey(approval.approvalId),
-          approvalId: approval.approvalId,
-          cluster: approval.cluster,
-          runId: approval.runId,
-          nodeId: approval.nodeId,
-          createdAt: approval.createdAt,
-          ttl: approval.ttl,
-        },
-      }),
+      ),
     );
+    if (unclaimed) await db.send(new PutCommand({ TableName: name, Item: pendingPointer(approval) }));
   }
 
   /**
@@ -143,12 +140,13 @@ export class ApprovalStore {
    */
   async recordLateAttempt(approval: StoredApproval, late: ApprovalDecision, at: string): Promise<StoredApproval | null> {
     const { db, name } = this.table;
-    try {
-      await db.send(
+    const thisAttemptsClaim = '#state = :decided AND decidedAt = :claimedAt AND decidedBy = :claimedBy';
+    await written(
+      db.send(
         new UpdateCommand({
           TableName: name,
           Key: approvalRecordKey(approval.approvalId),
-          ConditionExpression: '#state = :decided AND decidedAt = :claimedAt AND decidedBy = :claimedBy',
+          ConditionExpression: thisAttemptsClaim,
           UpdateExpression: 'SET decision = :applied, decidedBy = :timeout, decidedAt = :at, byTimeout = :true, lateAttempt = :late REMOVE decidedIdentity',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
@@ -162,10 +160,8 @@ export class ApprovalStore {
             ':late': { decision: late.decision, by: late.decidedBy, at: late.decidedAt, ...(late.decidedIdentity ? { identity: late.decidedIdentity } : {}) },
           },
         }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+      ),
+    );
     return this.getApproval(approval.approvalId);
   }
 
@@ -177,11 +173,10 @@ export class ApprovalStore {
    *   read (lastNotifiedAt = t0) ──► record (if lastNotifiedAt = t0: set t1, reminded, linkExpiresAt) ──► publish
    *   a second sweep that read t0 ──► record fails (lastNotifiedAt is t1) ──► sends nothing
    */
-  async recordReminder(seen: StoredApproval, record: ReminderRecord): Promise<boolean> {
-    const stillPending = '#state = :pending';
+  recordReminder(seen: StoredApproval, record: ReminderRecord): Promise<boolean> {
     const noEmailSinceRead = seen.lastNotifiedAt === undefined ? 'attribute_not_exists(lastNotifiedAt)' : 'lastNotifiedAt = :seen';
-    try {
-      await this.table.db.send(
+    return written(
+      this.table.db.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: approvalRecordKey(seen.approvalId),
@@ -196,15 +191,10 @@ export class ApprovalStore {
             ...(record.linkExpiresAt !== undefined ? { ':linkExp': record.linkExpiresAt } : {}),
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
-  /** Approvals waiting for a human, oldest first. */
   async pendingApprovals(): Promise<StoredApproval[]> {
     const pointers = await this.table.query(PENDING_APPROVALS_PK, SK_PREFIX.pendingApproval);
     const found = await Promise.all(pointers.map((p) => this.getApproval(String(p.approvalId))));

@@ -36,11 +36,12 @@ function built<T extends DynamoDBClient | SSMClient | SFNClient | SNSClient | Re
   return client;
 }
 
+/** How the stores' items are converted: an optional field left undefined is not written. */
+export const DOCUMENT_CLIENT_OPTIONS = { marshallOptions: { removeUndefinedValues: true } } as const;
+
 export function documentClient(): DynamoDBDocumentClient {
   // The document client shares the wrapped client's middleware stack: the hook sees every call.
-  ddb ??= DynamoDBDocumentClient.from(built(new DynamoDBClient(retryOptions), 'DynamoDBClient'), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  ddb ??= DynamoDBDocumentClient.from(built(new DynamoDBClient(retryOptions), 'DynamoDBClient'), DOCUMENT_CLIENT_OPTIONS);
   return ddb;
 }
 

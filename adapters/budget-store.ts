@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ifConditionFails } from './if-condition-fails.js';
 import { budgetKey } from './keys.js';
 import type { Table } from './table.js';
 
@@ -17,29 +17,25 @@ export class BudgetStore {
   /** Counts `nodeId` as failed (once, however often asked) and returns its place among the run's failed nodes, from 1. */
   async countFailure(runId: string, nodeId: string): Promise<number> {
     const notListedYet = 'attribute_not_exists(failedNodes) OR NOT contains(failedNodes, :id)';
-    try {
-      const out = await this.table.db.send(
-        new UpdateCommand({
-          TableName: this.table.name,
-          Key: budgetKey(runId),
-          UpdateExpression: 'SET failedNodes = list_append(if_not_exists(failedNodes, :none), :node)',
-          ConditionExpression: notListedYet,
-          ExpressionAttributeValues: { ':none': [], ':node': [nodeId], ':id': nodeId },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return (out.Attributes?.failedNodes as string[] | undefined)?.length ?? 1;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-    // Listed by an earlier attempt of the same decision: the place it got then (the list only grows).
-    const failed = await this.failedNodes(runId);
-    return failed.indexOf(nodeId) + 1;
+    const append = this.table.db.send(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: budgetKey(runId),
+        UpdateExpression: 'SET failedNodes = list_append(if_not_exists(failedNodes, :none), :node)',
+        ConditionExpression: notListedYet,
+        ExpressionAttributeValues: { ':none': [], ':node': [nodeId], ':id': nodeId },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return ifConditionFails(
+      append.then((out) => (out.Attributes?.failedNodes as string[] | undefined)?.length ?? 1),
+      // Listed by an earlier attempt of the same decision: the place it got then (the list only grows).
+      async () => (await this.failedNodes(runId)).indexOf(nodeId) + 1,
+    );
   }
 
   /** The failed nodes counted so far, in order (strongly consistent). */
   async failedNodes(runId: string): Promise<string[]> {
-    const out = await this.table.db.send(new GetCommand({ TableName: this.table.name, Key: budgetKey(runId), ConsistentRead: true }));
-    return (out.Item?.failedNodes as string[] | undefined) ?? [];
+    return ((await this.table.get(budgetKey(runId), true))?.failedNodes as string[] | undefined) ?? [];
   }
 }

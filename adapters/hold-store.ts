@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { written } from './if-condition-fails.js';
 import { SK_PREFIX, heldKey, holdKey, runPk, stopKey } from './keys.js';
-import type { Table } from './table.js';
+import { strings, type Table } from './table.js';
 
 /** An open question that holds the run (`RUN#id` / `HOLD#node`). */
 export interface RunHold {
@@ -22,31 +22,48 @@ export interface HeldNode {
   releasedAt?: string;
 }
 
-export function heldNodeOf(item: Record<string, unknown>): HeldNode {
-  const waitedFor = item.waitedFor instanceof Set ? [...(item.waitedFor as Set<string>)].sort() : [];
+function heldNodeOf(item: Record<string, unknown>): HeldNode {
   return {
     nodeId: String(item.nodeId),
     heldMs: Number(item.heldMs ?? 0),
-    waitedFor,
+    waitedFor: strings(item.waitedFor),
     ...(typeof item.taskToken === 'string' ? { taskToken: item.taskToken } : {}),
     ...(typeof item.since === 'string' ? { since: item.since } : {}),
     ...(typeof item.releasedAt === 'string' ? { releasedAt: item.releasedAt } : {}),
   };
 }
 
-/** What keeps nodes of a run from starting: its stop mark, open questions (holds) and the nodes they hold. */
-export class HoldStore {
+/**
+ * What keeps nodes of a run from starting: its stop mark (`RUN#id` / `STOP`), the open questions that hold it
+ * (`HOLD#node`) and the nodes they hold (`HELD#node`). The reads a gate decides by are strongly consistent.
+ */
+export interface HoldStore {
+  /** Marks the run as stopping: no node starts any more (nodes in flight finish theirs); the first reason is kept. */
+  markRunStopping(runId: string, reason: string, at: string): Promise<void>;
+  runStopping(runId: string): Promise<{ reason: string; at: string } | null>;
+  /** Holds the run for a question about `nodeId`; re-opening an open hold keeps its first time. */
+  openHold(runId: string, nodeId: string, step: string, at: string): Promise<void>;
+  /** The question about `nodeId` is answered (its outcome is recorded); true when a hold was open. */
+  closeHold(runId: string, nodeId: string): Promise<boolean>;
+  openHolds(runId: string): Promise<RunHold[]>;
+  /** A node waits for the open holds with the task token of its waiting state. */
+  holdNode(runId: string, nodeId: string, taskToken: string, waitingFor: readonly string[], at: string): Promise<void>;
+  /** The nodes held in this run, waiting or not. */
+  heldNodes(runId: string): Promise<HeldNode[]>;
+  /** Ends a node's wait (only the wait `held` was read in); false when it was not waiting in it any more. */
+  releaseHeldNode(runId: string, held: HeldNode, at: string): Promise<boolean>;
+}
+
+const notYetWritten = 'attribute_not_exists(pk)';
+
+/** The stop mark, holds and held nodes in the single table, under their run. */
+export class DynamoDBHoldStore implements HoldStore {
   constructor(private readonly table: Table) {}
 
-  /** Marks the run as stopping: nodes not yet started stay untouched; the first reason is kept. */
   async markRunStopping(runId: string, reason: string, at: string): Promise<void> {
-    try {
-      await this.table.db.send(
-        new PutCommand({ TableName: this.table.name, Item: { ...stopKey(runId), reason, at }, ConditionExpression: 'attribute_not_exists(pk)' }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await written(
+      this.table.db.send(new PutCommand({ TableName: this.table.name, Item: { ...stopKey(runId), reason, at }, ConditionExpression: notYetWritten })),
+    );
   }
 
   /**
@@ -54,8 +71,8 @@ export class HoldStore {
    * consistent read could miss it and let the node start after a rollback or abort was decided.
    */
   async runStopping(runId: string): Promise<{ reason: string; at: string } | null> {
-    const out = await this.table.db.send(new GetCommand({ TableName: this.table.name, Key: stopKey(runId), ConsistentRead: true }));
-    return out.Item === undefined ? null : { reason: String(out.Item.reason), at: String(out.Item.at) };
+    const item = await this.table.get(stopKey(runId), true);
+    return item === undefined ? null : { reason: String(item.reason), at: String(item.at) };
   }
 
   /**
@@ -63,20 +80,13 @@ export class HoldStore {
    * node starts until the hold is closed. Re-opening an open hold (a retried ask) keeps its first time.
    */
   async openHold(runId: string, nodeId: string, step: string, at: string): Promise<void> {
-    try {
-      await this.table.db.send(
-        new PutCommand({
-          TableName: this.table.name,
-          Item: { ...holdKey(runId, nodeId), nodeId, step, at },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await written(
+      this.table.db.send(
+        new PutCommand({ TableName: this.table.name, Item: { ...holdKey(runId, nodeId), nodeId, step, at }, ConditionExpression: notYetWritten }),
+      ),
+    );
   }
 
-  /** The question about `nodeId` is answered (its outcome is recorded); true when a hold was open. */
   async closeHold(runId: string, nodeId: string): Promise<boolean> {
     const out = await this.table.db.send(new DeleteCommand({ TableName: this.table.name, Key: holdKey(runId, nodeId), ReturnValues: 'ALL_OLD' }));
     return out.Attributes !== undefined;
@@ -127,20 +137,17 @@ export class HoldStore {
   async releaseHeldNode(runId: string, held: HeldNode, at: string): Promise<boolean> {
     if (held.taskToken === undefined || held.since === undefined) return false;
     const waited = Math.max(0, Date.parse(at) - Date.parse(held.since));
-    try {
-      await this.table.db.send(
+    const stillThisWait = 'taskToken = :token';
+    return written(
+      this.table.db.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: heldKey(runId, held.nodeId),
           UpdateExpression: 'SET heldMs = heldMs + :waited, releasedAt = :at REMOVE taskToken, since',
-          ConditionExpression: 'taskToken = :token',
+          ConditionExpression: stillThisWait,
           ExpressionAttributeValues: { ':waited': waited, ':at': at, ':token': held.taskToken },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 }

@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PauseReport, RunPause } from '../core/pause.js';
+import { ifConditionFails, written } from './if-condition-fails.js';
 import { pauseKey } from './keys.js';
 import type { Table } from './table.js';
 
@@ -48,8 +48,8 @@ export class PauseStore {
 
   /** Strongly consistent: the gate must not start a node a moment after the pause was written. */
   async get(runId: string): Promise<PauseRecord | null> {
-    const out = await this.table.db.send(new GetCommand({ TableName: this.table.name, Key: pauseKey(runId), ConsistentRead: true }));
-    return out.Item === undefined ? null : pauseRecordOf(out.Item);
+    const item = await this.table.get(pauseKey(runId), true);
+    return item === undefined ? null : pauseRecordOf(item);
   }
 
   /** The open pause as the gate needs it, or null. */
@@ -60,25 +60,27 @@ export class PauseStore {
 
   /** Pauses the run unless it is paused already. */
   async pause(runId: string, by: string, at: string, reason?: string): Promise<PauseResult> {
-    try {
-      const out = await this.table.db.send(
-        new UpdateCommand({
-          TableName: this.table.name,
-          Key: pauseKey(runId),
-          UpdateExpression: `SET #state = ${PAUSED}, pausedAt = :at, pausedBy = :by, pausedMs = if_not_exists(pausedMs, :zero)${reason ? ', reason = :reason' : ''} REMOVE endedAt, endedBy${reason ? '' : ', reason'}`,
-          ConditionExpression: `attribute_not_exists(pk) OR #state <> ${PAUSED}`,
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { [PAUSED]: 'PAUSED', ':at': at, ':by': by, ':zero': 0, ...(reason ? { ':reason': reason } : {}) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { paused: true, pause: pauseRecordOf(out.Attributes ?? {}) };
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const existing = await this.get(runId);
-      if (existing === null) throw error;
-      return { paused: false, existing };
-    }
+    // A pause reuses the item: the last one's end (and its reason, when this one gives none) goes.
+    const set = `SET #state = ${PAUSED}, pausedAt = :at, pausedBy = :by, pausedMs = if_not_exists(pausedMs, :zero)${reason ? ', reason = :reason' : ''}`;
+    const pause = this.table.db.send(
+      new UpdateCommand({
+        TableName: this.table.name,
+        Key: pauseKey(runId),
+        UpdateExpression: `${set} REMOVE endedAt, endedBy${reason ? '' : ', reason'}`,
+        ConditionExpression: `attribute_not_exists(pk) OR #state <> ${PAUSED}`,
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { [PAUSED]: 'PAUSED', ':at': at, ':by': by, ':zero': 0, ...(reason ? { ':reason': reason } : {}) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return ifConditionFails(
+      pause.then((out): PauseResult => ({ paused: true, pause: pauseRecordOf(out.Attributes ?? {}) })),
+      async (_old, error): Promise<PauseResult> => {
+        const existing = await this.get(runId);
+        if (existing === null) throw error;
+        return { paused: false, existing };
+      },
+    );
   }
 
   /**
@@ -87,8 +89,8 @@ export class PauseStore {
    */
   async end(runId: string, pause: RunPause, state: Exclude<PauseState, 'PAUSED'>, by: string, at: string): Promise<boolean> {
     const waited = Math.max(0, Date.parse(at) - Date.parse(pause.pausedAt));
-    try {
-      await this.table.db.send(
+    return written(
+      this.table.db.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: pauseKey(runId),
@@ -97,12 +99,8 @@ export class PauseStore {
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':ended': state, ':at': at, ':by': by, ':waited': waited, [PAUSED]: 'PAUSED', ':pausedAt': pause.pausedAt },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** At the run's end: a pause still open ends with the run (ENDED); the last pause as the summary reports it. */

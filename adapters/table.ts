@@ -1,6 +1,7 @@
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  GetCommand,
   QueryCommand,
   type BatchGetCommandInput,
   type BatchGetCommandOutput,
@@ -19,6 +20,12 @@ export class Table {
     readonly db: DynamoDBDocumentClient,
     readonly name: string,
   ) {}
+
+  /** One item by key, or undefined; strongly consistent when asked (a write just before must be seen). */
+  async get(key: Key, consistent = false): Promise<Record<string, unknown> | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.name, Key: key, ...(consistent ? { ConsistentRead: true } : {}) }));
+    return out.Item;
+  }
 
   /** Every item of a partition, or of its sort keys under `skPrefix`, page after page. */
   async query(pk: string, skPrefix?: string, consistent = false): Promise<Record<string, unknown>[]> {
@@ -66,6 +73,12 @@ export class Table {
       }
     }
   }
+}
+
+/** A string set (sorted) or list attribute as an array of strings; anything else as none. */
+export function strings(value: unknown): string[] {
+  if (value instanceof Set) return [...(value as Set<string>)].sort();
+  return Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : [];
 }
 
 /** An item without its key attributes. */

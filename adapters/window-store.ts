@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { WindowCutoff } from '../core/window-outcome.js';
 import { RECENT_RUNS, type RecordedDurations, type WindowEstimates } from '../core/window.js';
+import { written } from './if-condition-fails.js';
 import { SK_PREFIX, clusterPk, durationsKey, windowKey } from './keys.js';
 import { withoutKey, type Table } from './table.js';
 
@@ -43,9 +43,7 @@ export class WindowStore {
       .filter((r) => r.runId !== exceptRunId)
       .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
       .slice(0, runs);
-    const items = await Promise.all(
-      recent.map(async ({ runId }) => (await this.table.db.send(new GetCommand({ TableName: this.table.name, Key: durationsKey(runId) }))).Item),
-    );
+    const items = await Promise.all(recent.map(({ runId }) => this.table.get(durationsKey(runId))));
     return items
       .filter((i): i is Record<string, unknown> => i !== undefined)
       .map((i) => ({
@@ -65,14 +63,14 @@ export class WindowStore {
   }
 
   async getWindow(runId: string): Promise<RunWindow | null> {
-    const out = await this.table.db.send(new GetCommand({ TableName: this.table.name, Key: windowKey(runId), ConsistentRead: true }));
-    return out.Item === undefined ? null : (withoutKey(out.Item) as unknown as RunWindow);
+    const item = await this.table.get(windowKey(runId), true);
+    return item === undefined ? null : (withoutKey(item) as unknown as RunWindow);
   }
 
   /** Records the first node the cutoff refused (later refusals keep it). */
   async recordCutoff(runId: string, cutoff: CutoffRecord): Promise<void> {
-    try {
-      await this.table.db.send(
+    await written(
+      this.table.db.send(
         new UpdateCommand({
           TableName: this.table.name,
           Key: windowKey(runId),
@@ -80,9 +78,7 @@ export class WindowStore {
           ConditionExpression: 'attribute_not_exists(cutoff)',
           ExpressionAttributeValues: { ':cutoff': cutoff },
         }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+      ),
+    );
   }
 }

@@ -2,10 +2,12 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
 import { resetClients } from '../../adapters/aws-clients.js';
 
-/** Starts the local DynamoDB, creates the table as the stack defines it, and points the handlers at it. */
-export async function localTable(tableName = 'fleet-upgrade-test'): Promise<LocalDynamoDb> {
-  const dynamodb = await startLocalDynamoDb();
-  const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+/** The region and dummy keys every local client uses. */
+export const LOCAL_CREDENTIALS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+
+/** Creates the table as the stack defines it (`pk`/`sk`, on demand). */
+export async function createTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, ...LOCAL_CREDENTIALS });
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
@@ -21,6 +23,12 @@ export async function localTable(tableName = 'fleet-upgrade-test'): Promise<Loca
     }),
   );
   client.destroy();
+}
+
+/** Starts the local DynamoDB, creates the table as the stack defines it, and points the handlers at it. */
+export async function localTable(tableName = 'fleet-upgrade-test'): Promise<LocalDynamoDb> {
+  const dynamodb = await startLocalDynamoDb();
+  await createTable(dynamodb.endpoint, tableName);
   Object.assign(process.env, {
     TABLE_NAME: tableName,
     AWS_REGION: 'us-east-1',
