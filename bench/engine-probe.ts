@@ -36,9 +36,11 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { freePort } from '../local/free-port.js';
-import { startLocalDynamoDb } from '../local/dynamodb/start.js';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../local/dynamodb/start.js';
+import { startBareDynalite } from '../local/dynamodb/bare.js';
+import { STORE_TABLE_KEYS, localDynamoDbClient } from '../local/dynamodb/table.js';
 
-type Engine = { endpoint: string; pid: number | undefined; stop(): Promise<void> };
+type Engine = LocalDynamoDb;
 
 async function startEngine(name: string): Promise<Engine> {
   if (name.startsWith('http')) return { endpoint: name, pid: undefined, stop: async () => undefined };
@@ -55,14 +57,7 @@ async function startEngine(name: string): Promise<Engine> {
     };
   }
   const require = createRequire(import.meta.url);
-  if (name === 'dynalite-inprocess') {
-    const dynalite = require('dynalite') as (o: object) => import('node:http').Server;
-    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
-    return { endpoint: `http://127.0.0.1:${port}`, pid: undefined, stop: () => new Promise((resolve) => server.close(() => resolve())) };
-  }
+  if (name === 'dynalite-inprocess') return startBareDynalite();
   if (name === 'dynalite' || name === 'dynalite-disk') {
     const port = await freePort();
     const dir = name === 'dynalite-disk' ? mkdtempSync(join(tmpdir(), 'probe-dynalite-')) : undefined;
@@ -122,14 +117,7 @@ async function features(db: DynamoDBClient): Promise<Record<string, unknown>> {
   await db.send(
     new CreateTableCommand({
       TableName: TABLE,
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
+      ...STORE_TABLE_KEYS,
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
@@ -456,7 +444,7 @@ async function main(): Promise<void> {
   const name = process.argv[2] ?? 'dynalite';
   const started = performance.now();
   const engine = await startEngine(name);
-  const db = new DynamoDBClient({ endpoint: engine.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const db = localDynamoDbClient(engine.endpoint);
   await db.send(new ListTablesCommand({}));
   const startMs = Math.round(performance.now() - started);
   try {

@@ -11,15 +11,15 @@ import { loadavg } from 'node:os';
 import { readFileSync, writeFileSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { TABLE_NAME, createTable, rehearse, type RehearsalOptions, type RehearsalResult } from '../local/rehearsal.js';
+import { TABLE_NAME, rehearse, type RehearsalOptions, type RehearsalResult } from '../local/rehearsal.js';
 import { clusterFileSchema, type ClusterFile } from '../local/cluster-file.js';
 import { startLocalDynamoDb } from '../local/dynamodb/start.js';
+import { STORE_TABLE_KEYS, createTable, localDynamoDbClient } from '../local/dynamodb/table.js';
 import { parseInput } from '../core/input-schema.js';
 import { planUpgrade } from '../core/plan.js';
 import { capacity, capacityRows } from './capacity.js';
 import { synth } from './synth.js';
 import { printTable } from './table.js';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
 const quick = process.argv.includes('--quick');
@@ -186,20 +186,8 @@ async function noopRun(count: number, dynamodb: Awaited<ReturnType<typeof startL
 async function requestLatency(dynamodb: Awaited<ReturnType<typeof startLocalDynamoDb>>) {
   // The rehearsals' own table (created here if no rehearsal ran yet), under keys of its own.
   const table = TABLE_NAME;
-  await createTable(dynamodb.endpoint, {
-    KeySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' },
-      { AttributeName: 'sk', KeyType: 'RANGE' },
-    ],
-    AttributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: 'sk', AttributeType: 'S' },
-    ],
-    BillingMode: 'PAY_PER_REQUEST',
-  });
-  const db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-  );
+  await createTable(dynamodb.endpoint, STORE_TABLE_KEYS, table);
+  const db = DynamoDBDocumentClient.from(localDynamoDbClient(dynamodb.endpoint));
   const times: number[] = [];
   const cpu = process.cpuUsage();
   const engineCpu = cpuSeconds(dynamodb.pid);

@@ -6,7 +6,8 @@ import type { ClusterFile } from './cluster-file.js';
 import { startLocalDynamoDb, type LocalDynamoDb } from './dynamodb/start.js';
 import { LOCAL_HANDLERS } from './handlers.js';
 import { startPackageRepo } from './package-repo.js';
-import { createTable, DOCUMENT_NAME, TABLE_NAME } from './rehearsal.js';
+import { DOCUMENT_NAME, TABLE_NAME } from './rehearsal.js';
+import { createTable } from './dynamodb/table.js';
 import { createSandbox, stopService } from './sandbox.js';
 import { startLocalSsm, type InjectedFailure, type LocalSsm } from './ssm-endpoint.js';
 import { LOCAL_ACCOUNT, LOCAL_STATE_MACHINE_NAME, type LocalHandler } from './state-machine-runner.js';
@@ -99,7 +100,7 @@ export async function prepareLocalStack(opts: {
     cdkDir,
   );
   const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
-  await createTable(dynamodb.endpoint, parts.table.properties);
+  await createTable(dynamodb.endpoint, parts.table.properties, TABLE_NAME);
 
   // IAM as in AWS: each call a function makes is judged against its role in the template; a denied call fails
   // with AccessDeniedException (said once on stderr) and the run takes the path AWS would take.

@@ -2,7 +2,6 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { parseInput, type UpgradeInput } from '../core/input-schema.js';
 import { InputValidationError } from '../core/errors.js';
 import type { RehearsalOptions } from './rehearsal-options.js';
@@ -109,31 +108,6 @@ export function checkRunbookName(name: string): string {
     throw new InputValidationError(`runbook: expected one of ${known}, got ${JSON.stringify(name)}`, 'runbook');
   }
   return name;
-}
-
-/** Creates the stack's table in the local DynamoDB, as the synthesized template defines it. */
-export async function createTable(endpoint: string, properties: Record<string, unknown>): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: TABLE_NAME,
-        KeySchema: properties.KeySchema as CreateTableCommandInput['KeySchema'],
-        AttributeDefinitions: properties.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    const ttl = properties.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
-    if (ttl?.AttributeName !== undefined) {
-      await client.send(
-        new UpdateTimeToLiveCommand({ TableName: TABLE_NAME, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: ttl.Enabled ?? true } }),
-      );
-    }
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-  } finally {
-    client.destroy();
-  }
 }
 
 /** Stops services a previous rehearsal left in the workdir, then empties it. */

@@ -15,6 +15,7 @@ import { clusterInstances, startLocalTagging } from './tagging-endpoint.js';
 import { randomBytes } from 'node:crypto';
 import { logger } from '../adapters/logger.js';
 import { startLocalDynamoDb } from './dynamodb/start.js';
+import { createTable } from './dynamodb/table.js';
 import { startLocalSsm, type LocalSsm } from './ssm-endpoint.js';
 import { LocalTaskTokens } from './task-tokens.js';
 import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
@@ -33,24 +34,14 @@ import type { RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
 import { rehearsalHandlers } from './rehearsal-handlers.js';
 import { LocalSchedules } from './schedules.js';
 import { startLocalCloudWatch } from './cloudwatch-endpoint.js';
-import {
-  DOCUMENT_NAME,
-  TABLE_NAME,
-  checkRunbookName,
-  cleanWorkdir,
-  createTable,
-  defaultRunId,
-  describeRun,
-  rehearsalInput,
-  rehearsalProxyPort,
-} from './rehearsal-setup.js';
+import { DOCUMENT_NAME, TABLE_NAME, checkRunbookName, cleanWorkdir, defaultRunId, describeRun, rehearsalInput, rehearsalProxyPort } from './rehearsal-setup.js';
 import { SIGN_IN_ENV, startLocalOperator } from './scripted-operator.js';
 import { REHEARSAL_APPROVERS } from './identity-provider.js';
 import { LocalEventBus } from './eventbridge.js';
 import { startScriptedPause } from './scripted-pause.js';
 
 export type { LambdaFault, RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
-export { DOCUMENT_NAME, TABLE_NAME, cleanWorkdir, createTable } from './rehearsal-setup.js';
+export { DOCUMENT_NAME, TABLE_NAME, cleanWorkdir } from './rehearsal-setup.js';
 
 /**
  * The local rehearsal: runs the synthesized state machine and SSM document against sandbox nodes,
@@ -164,7 +155,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
     const asFunction = local.asFunction;
     if (opts.stepTimeoutSeconds !== undefined)
       parts.definition = capStepTimeouts(parts.definition, opts.stepTimeoutSeconds, (cap) => unresponsiveAfterSeconds(cap) + 1, opts.cappedSteps);
-    await createTable(dynamodb.endpoint, parts.table.properties);
+    await createTable(dynamodb.endpoint, parts.table.properties, TABLE_NAME);
 
     const invocations: Record<string, number> = {};
     // run-stopped starts the cleanup state machine through this endpoint, as it would in AWS.
