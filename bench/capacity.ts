@@ -83,10 +83,7 @@ export function capacity() {
 /** The bench table's row for the nodes per execution. */
 export function capacityRows(cap: ReturnType<typeof capacity>, ranNodes: number | undefined): [string, string][] {
   const ran = ranNodes === undefined ? 'not run here' : `${ranNodes} run in one execution`;
-  return [
-    [
-      'max nodes per execution',
-      `${ranNodes === undefined ? cap.maxNodesPerExecution : Math.min(cap.maxNodesPerExecution, ranNodes)} (${ran}; payload bound ${cap.maxNodesPerExecution}, limited by ${cap.limitedBy}; ${cap.maxNodesByStatePayloadWithNodesInInput} with nodes listed in the input)`,
-    ],
-  ];
+  const nodes = ranNodes === undefined ? cap.maxNodesPerExecution : Math.min(cap.maxNodesPerExecution, ranNodes);
+  const bound = `payload bound ${cap.maxNodesPerExecution}, limited by ${cap.limitedBy}`;
+  return [['max nodes per execution', `${nodes} (${ran}; ${bound}; ${cap.maxNodesByStatePayloadWithNodesInInput} with nodes listed in the input)`]];
 }

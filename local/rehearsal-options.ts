@@ -6,6 +6,9 @@ import type { LocalDynamoDb } from './dynamodb/start.js';
 import type { PublishedMessage } from './sns-endpoint.js';
 import type { InjectedFailure } from './ssm-endpoint.js';
 import type { StepTiming } from './step-timings.js';
+import type { LambdaFault } from './local-stack-handlers.js';
+
+export type { LambdaFault } from './local-stack-handlers.js';
 
 export interface RehearsalOptions {
   cluster: ClusterFile;
@@ -113,14 +116,6 @@ export interface RehearsalOptions {
   bakeSeconds?: number;
   /** The local CloudWatch puts alarm `name` in ALARM once `afterNode` is upgraded (`--alarm NAME:after=NODE`). */
   alarms?: { name: string; afterNode: string }[];
-}
-
-/** A handler that throws `times` times when its event matches (`step`/`nodeId` of run-step and record-node events). */
-export interface LambdaFault {
-  handler: string;
-  times: number;
-  step?: string;
-  nodeId?: string;
 }
 
 export interface RehearsalResult {

@@ -1,18 +1,13 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { parseInput, type UpgradeInput } from '../core/input-schema.js';
 import { InputValidationError } from '../core/errors.js';
 import type { RehearsalOptions } from './rehearsal-options.js';
-import { stopService } from './sandbox.js';
 import { AwsJsonError, type JsonOperation } from './json-protocol.js';
 import { localArns } from './state-machine-runner.js';
 
-export const TABLE_NAME = 'fleet-upgrade-rehearsal';
 const RUNBOOKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'runbooks');
-export const DOCUMENT_NAME = 'fleet-upgrade-runbook';
 
 /** A readable, unique run id: `demo-3.1.0-20261124T103000`. */
 export function defaultRunId(cluster: string, version: string, now = new Date()): string {
@@ -109,41 +104,6 @@ export function checkRunbookName(name: string): string {
     throw new InputValidationError(`runbook: expected one of ${known}, got ${JSON.stringify(name)}`, 'runbook');
   }
   return name;
-}
-
-/** Creates the stack's table in the local DynamoDB, as the synthesized template defines it. */
-export async function createTable(endpoint: string, properties: Record<string, unknown>): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: TABLE_NAME,
-        KeySchema: properties.KeySchema as CreateTableCommandInput['KeySchema'],
-        AttributeDefinitions: properties.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    const ttl = properties.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
-    if (ttl?.AttributeName !== undefined) {
-      await client.send(
-        new UpdateTimeToLiveCommand({ TableName: TABLE_NAME, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: ttl.Enabled ?? true } }),
-      );
-    }
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-  } finally {
-    client.destroy();
-  }
-}
-
-/** Stops services a previous rehearsal left in the workdir, then empties it. */
-export async function cleanWorkdir(workdir: string): Promise<void> {
-  const nodes = join(workdir, 'nodes');
-  if (existsSync(nodes)) {
-    for (const id of await readdir(nodes)) await stopService(join(nodes, id));
-  }
-  await rm(workdir, { recursive: true, force: true });
-  await mkdir(workdir, { recursive: true });
 }
 
 /** DescribeExecution of the rehearsal's one execution (the SFN API answers it with the input included). */

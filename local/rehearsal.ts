@@ -1,57 +1,25 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputValidationError } from '../core/errors.js';
 import { refuseDowngrade } from '../core/plan.js';
 import type { Summary } from '../core/summary.js';
-import { startLocalProxy } from './https-proxy.js';
 import { FleetStore } from '../adapters/store.js';
-import { documentClient, resetClients } from '../adapters/aws-clients.js';
-import type { IamDenial } from './iam/enforce.js';
-import { localIam } from './iam/local-iam.js';
-import { handler as approvalPageHandler } from '../lambdas/approval-page/index.js';
-import { resetApprovalKey } from '../adapters/approval-links.js';
-import { clusterInstances, startLocalTagging } from './tagging-endpoint.js';
-import { randomBytes } from 'node:crypto';
-import { logger } from '../adapters/logger.js';
-import { startLocalDynamoDb } from './dynamodb/start.js';
-import { startLocalSsm, type LocalSsm } from './ssm-endpoint.js';
-import { LocalTaskTokens } from './task-tokens.js';
-import { localStackParts, readTemplateFile, synthesizeTemplate } from './template.js';
-import { LOCAL_STATE_MACHINE_NAME, MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides } from './state-machine-runner.js';
-import { unresponsiveAfterSeconds } from '../core/steps.js';
-import { capStepTimeouts } from './definition-adjustments.js';
-import { startPackageRepo } from './package-repo.js';
-import { withPackageKey } from '../lib/runbook-document.js';
-import { packageKeyDer } from '../lib/package-key.js';
-import { createSandbox, startService, stopService } from './sandbox.js';
-import { sandboxKind, sandboxPath } from './als-node/node-path.js';
+import { documentClient } from '../adapters/aws-clients.js';
+import { startLocalProxy } from './https-proxy.js';
+import type { LocalSsm } from './ssm-endpoint.js';
+import { readTemplateFile } from './template.js';
+import { MapFence, StopSwitch, executionEndedEvent, localArns, startExecution, taskOverrides } from './state-machine-runner.js';
 import { ExecutionCounter } from './execution-counter.js';
-import { LocalCleanupMachine } from './cleanup-machine.js';
 import { ProgressPrinter } from './progress.js';
 import { StepTimer, type StepTiming } from './step-timings.js';
 import type { RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
-import { rehearsalHandlers } from './rehearsal-handlers.js';
-import { LocalSchedules } from './schedules.js';
-import { startLocalCloudWatch } from './cloudwatch-endpoint.js';
-import {
-  DOCUMENT_NAME,
-  TABLE_NAME,
-  checkRunbookName,
-  cleanWorkdir,
-  createTable,
-  defaultRunId,
-  describeRun,
-  rehearsalInput,
-  rehearsalProxyPort,
-} from './rehearsal-setup.js';
-import { SIGN_IN_ENV, startLocalOperator } from './scripted-operator.js';
+import { checkRunbookName, defaultRunId, describeRun, rehearsalInput, rehearsalProxyPort } from './rehearsal-setup.js';
+import { TABLE_NAME, buildLocalStack } from './local-stack.js';
 import { REHEARSAL_APPROVERS } from './identity-provider.js';
-import { LocalEventBus } from './eventbridge.js';
 import { startScriptedPause } from './scripted-pause.js';
 
 export type { LambdaFault, RehearsalOptions, RehearsalResult } from './rehearsal-options.js';
-export { DOCUMENT_NAME, TABLE_NAME, cleanWorkdir, createTable } from './rehearsal-setup.js';
+export { DOCUMENT_NAME, TABLE_NAME, cleanWorkdir } from './local-stack.js';
 
 /**
  * The local rehearsal: runs the synthesized state machine and SSM document against sandbox nodes,
@@ -78,13 +46,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
   const givenTemplate = opts.template === undefined ? undefined : await readTemplateFile(opts.template);
   const runId = opts.runId ?? defaultRunId(checkedInput.cluster, checkedInput.targetVersion);
   const workdir = resolve(opts.workdir);
-  if (opts.resumeFrom === undefined) await cleanWorkdir(workdir);
-  else if (!existsSync(join(workdir, 'nodes'))) {
+  if (opts.resumeFrom !== undefined && !existsSync(join(workdir, 'nodes'))) {
     throw new InputValidationError(`resumeFrom: ${workdir} holds no sandboxes of an earlier rehearsal to resume`, 'resumeFrom');
   }
 
   const cleanups: (() => Promise<void>)[] = [];
-  const nodeRoots = new Map(opts.cluster.nodes.map((n) => [n.id, join(workdir, 'nodes', n.id)]));
   try {
     const proxy = opts.httpsProxy === undefined ? undefined : await startLocalProxy(rehearsalProxyPort(opts.httpsProxy));
     if (proxy) {
@@ -92,169 +58,45 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       say(`Packages are served only through the proxy at ${proxy.url} (HTTPS_PROXY on the nodes)`);
     }
     const input = proxy ? { ...checkedInput, httpsProxy: proxy.url } : checkedInput;
-    say(`Preparing ${nodeRoots.size} ${sandboxKind(runbook)}, the package repository and the local DynamoDB in ${workdir}`);
-    const versions = [...new Set([...opts.cluster.nodes.map((n) => n.version), input.targetVersion])];
-    const packageDir = join(workdir, 'packages');
-    const impostor = (opts.failures ?? []).some((f) => f.kind === 'signature');
-    const repo = await startPackageRepo({
-      dir: packageDir,
-      versions,
-      onlyThroughProxy: proxy !== undefined,
-      impostor,
-      ...(opts.corruptPackage ? { corrupt: [input.targetVersion] } : {}),
-    });
-    cleanups.push(() => repo.close());
-    // A resumed rehearsal keeps the sandboxes as the earlier run left them.
-    const newSandboxes = opts.resumeFrom === undefined ? opts.cluster.nodes : [];
-    for (let i = 0; i < newSandboxes.length; i += 50) {
-      await Promise.all(
-        newSandboxes.slice(i, i + 50).map(async (n) => {
-          const root = nodeRoots.get(n.id) as string;
-          if (opts.bareSandboxes === true) {
-            await mkdir(root, { recursive: true });
-            await writeFile(join(root, 'VERSION'), `${n.version}\n`);
-            return;
-          }
-          await createSandbox({ root, version: n.version, packageDir, state: n.state ?? { node: n.id, roles: n.roles, data: `state of ${n.id}` } });
-        }),
-      );
-    }
-    // A resumed rehearsal's nodes kept running in the world it rehearses: their services come back as they were left.
-    if (opts.resumeFrom !== undefined && opts.bareSandboxes !== true) await Promise.all([...nodeRoots.values()].map((root) => startService(root)));
-    if (!opts.keepServices)
-      cleanups.push(async () => {
-        await Promise.all([...nodeRoots.values()].map((root) => stopService(root)));
-      });
-
-    // In the workdir: a stopped rehearsal resumes on the table it left (--resume-from with the same --workdir).
-    const dynamodb = opts.dynamodb ?? (await startLocalDynamoDb({ dir: join(workdir, 'dynamodb') }));
-    if (opts.dynamodb === undefined) cleanups.push(() => dynamodb.stop());
-
-    // Synthesized once per process for a built-in runbook (local/template.ts); a runbookPath every time.
-    if (givenTemplate === undefined) say(`Synthesizing the stack (what \`cdk synth\` deploys) with the ${opts.runbookPath ?? runbook} runbook`);
-    const template =
-      givenTemplate ??
-      synthesizeTemplate(
-        { runbook, ...(opts.runbookPath !== undefined ? { runbookPath: resolve(opts.runbookPath) } : {}) },
-        await ensureDir(join(workdir, 'cdk')),
-      );
-    const parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
-    // The nodes check packages against the key this rehearsal's repository signs with (a given template pins the real one).
-    parts.document = withPackageKey(parts.document, packageKeyDer(repo.publicKey));
-    // IAM as AWS enforces it: each call a function (or the state machine) makes is judged against its role
-    // in this template before it is served; the first denial stops the run, naming function and action.
+    // The first denial stops the run, naming function and action.
     let stopForDenial: (cause: string) => void = () => undefined;
-    const saidDenials = new Set<string>();
-    const tokens = new LocalTaskTokens();
-    const local = localIam(template, parts, {
-      tableName: TABLE_NAME,
-      documentName: DOCUMENT_NAME,
-      stateMachineName: LOCAL_STATE_MACHINE_NAME,
-      clusterTag: input.cluster,
-      tokens,
-      onDenied: (d: IamDenial) => {
-        // Retries repeat a denial: say each once.
-        const key = `${d.logicalId} ${d.action} ${d.resource}`;
-        if (!saidDenials.has(key)) say(`IAM: AccessDeniedException — ${d.principal} (${d.logicalId}) may not ${d.action} on ${d.resource}: ${d.reason}`);
-        saidDenials.add(key);
-        stopForDenial(`AccessDeniedException: ${d.principal} may not ${d.action} on ${d.resource}`);
-      },
-    });
-    cleanups.push(async () => local.uninstall());
-    const iam = local.enforcer;
-    const asFunction = local.asFunction;
-    if (opts.stepTimeoutSeconds !== undefined)
-      parts.definition = capStepTimeouts(parts.definition, opts.stepTimeoutSeconds, (cap) => unresponsiveAfterSeconds(cap) + 1, opts.cappedSteps);
-    await createTable(dynamodb.endpoint, parts.table.properties);
-
-    const invocations: Record<string, number> = {};
-    // run-stopped starts the cleanup state machine through this endpoint, as it would in AWS.
-    const cleanupMachine = new LocalCleanupMachine((name, outcome) => {
-      if (outcome.status !== 'SUCCEEDED') say(`cleanup of ${name} ended ${outcome.status}: ${outcome.error}: ${outcome.cause}`);
-    });
-    const sfnEndpoint = await tokens.start({
-      StartExecution: (r) => cleanupMachine.start(r),
-      // run-stopped reads a large input the status-change event left out.
-      DescribeExecution: describeRun(runId, input),
-    });
-    cleanups.push(() => tokens.close());
-
-    // The approval page (the same handler as in AWS), its sign-in, and the operator who answers as --decision says.
-    const operator = await startLocalOperator({
-      handler: asFunction('approval-page', approvalPageHandler),
-      decisions: opts.decisions ?? [],
-      signIn: opts.signIn === false ? null : { approvers: opts.approvers ?? REHEARSAL_APPROVERS, as: opts.decideAs ?? [] },
-      store: () => new FleetStore(documentClient(), TABLE_NAME),
-      say,
-    });
-    cleanups.push(() => operator.close());
-    const topic = operator.topic;
-
-    // The real handlers, each held to its function's Timeout from the template, as Lambda holds it.
-    const { handlers, scheduled } = rehearsalHandlers(parts, asFunction, opts.lambdaFaults ?? [], invocations);
-    // Status changes (SSM commands, this execution) reach a function only through a rule of the template.
-    const bus = new LocalEventBus(parts.rules, handlers);
-    cleanupMachine.attach({ parts, handlers, tokens, iam: local });
-
-    const ssm = await startLocalSsm({
-      documentName: DOCUMENT_NAME,
-      document: parts.document as never,
-      nodeRoots,
+    const stack = await buildLocalStack({
+      cluster: opts.cluster,
       workdir,
+      resume: opts.resumeFrom !== undefined,
+      versions: [input.targetVersion],
+      cleanups,
+      progress: say,
+      report: say,
+      sandboxes: opts.bareSandboxes === true ? 'bare' : 'full',
+      keepServices: opts.keepServices === true,
+      packagesOnlyThroughProxy: proxy !== undefined,
+      corruptVersions: opts.corruptPackage ? [input.targetVersion] : [],
       failures: opts.failures ?? [],
-      ...(repo.impostorUrl !== undefined ? { impostorArtifactBaseUrl: repo.impostorUrl } : {}),
-      onStatusChange: (event) => bus.put(event),
-      env: { ...opts.nodeEnv, PATH: sandboxPath(runbook, opts.nodePath), LANG: 'C.UTF-8' },
+      ...(opts.nodeEnv ? { nodeEnv: opts.nodeEnv } : {}),
+      ...(opts.nodePath ? { nodePath: opts.nodePath } : {}),
+      nodesRunbook: runbook,
+      // In the workdir: a stopped rehearsal resumes on the table it left (--resume-from with the same --workdir).
+      dynamodb: opts.dynamodb ?? 'in-workdir',
+      template: givenTemplate ? { given: givenTemplate } : { runbook, ...(opts.runbookPath !== undefined ? { runbookPath: opts.runbookPath } : {}) },
+      ...(opts.stepTimeoutSeconds !== undefined
+        ? { stepTimeouts: { seconds: opts.stepTimeoutSeconds, ...(opts.cappedSteps ? { steps: opts.cappedSteps } : {}) } }
+        : {}),
+      lambdaFaults: opts.lambdaFaults ?? [],
+      onDenied: (d) => stopForDenial(`AccessDeniedException: ${d.principal} may not ${d.action} on ${d.resource}`),
+      // run-stopped reads a large input the status-change event left out.
+      stepFunctions: { describeExecution: describeRun(runId, input) },
+      // The approval page (the same handler as in AWS), its sign-in, and the operator who answers as --decision says.
+      approvals: {
+        scripted: {
+          decisions: opts.decisions ?? [],
+          signIn: opts.signIn === false ? null : { approvers: opts.approvers ?? REHEARSAL_APPROVERS, as: opts.decideAs ?? [] },
+        },
+      },
+      alarms: { names: input.healthAlarms ?? [], scripted: opts.alarms ?? [], runId },
     });
-    cleanups.push(async () => {
-      await ssm.idle();
-      await ssm.close();
-    });
-
-    // tag:GetResources answers from the sandbox cluster (discovery, and the plan's check of listed nodes).
-    const tagging = await startLocalTagging(clusterInstances(input.cluster, opts.cluster.nodes));
-    cleanups.push(() => tagging.close());
-
-    // DescribeAlarms answers for the run's health alarms, with the scripted ones going off (--alarm NAME:after=NODE).
-    const cloudwatch = await startLocalCloudWatch({ alarms: input.healthAlarms ?? [], scripted: opts.alarms ?? [], runId, tableName: TABLE_NAME });
-    cleanups.push(() => cloudwatch.close());
-
-    // The handlers read their configuration from the environment, exactly as in Lambda.
-    Object.assign(process.env, parts.environment, {
-      TABLE_NAME,
-      DOCUMENT_NAME,
-      ARTIFACT_BASE_URL: repo.url,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-      AWS_ENDPOINT_URL_SSM: ssm.endpoint,
-      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: ssm.logsEndpoint,
-      AWS_ENDPOINT_URL_SFN: sfnEndpoint,
-      AWS_ENDPOINT_URL_SNS: topic.endpoint,
-      AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: tagging.endpoint,
-      AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.endpoint,
-      APPROVAL_KEY: randomBytes(32).toString('hex'),
-      STEP_TIMEOUT_CAP_SECONDS: opts.stepTimeoutSeconds === undefined ? '' : String(opts.stepTimeoutSeconds),
-      STEP_TIMEOUT_CAP_STEPS: (opts.cappedSteps ?? []).join(','),
-      // run-stopped (a stopped rehearsal) polls the node's rollback and maintenance-off this often.
-      RUN_STOPPED_POLL_MS: '200',
-      POWERTOOLS_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
-      AWS_LAMBDA_LOG_LEVEL: process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT',
-    });
-    // After the synthesized environment (whose APPROVAL_URL is the API Gateway endpoint's token, and whose
-    // sign-in, if synthesized with one, is a real provider's).
-    for (const name of SIGN_IN_ENV) delete process.env[name];
-    Object.assign(process.env, operator.env);
-    if (local.topicArn !== undefined) process.env.TOPIC_ARN = local.topicArn;
-    // Clients built from now on see this environment, and carry the IAM check.
-    resetClients();
-    resetApprovalKey();
-    // The logger may have been built before this environment was set: apply the level explicitly.
-    logger.setLogLevel((process.env.FLEET_UPGRADE_LAMBDA_LOG_LEVEL ?? 'SILENT') as Parameters<typeof logger.setLogLevel>[0]);
-    // The template's schedule rules (the approval reminders) run from now on, until the rehearsal ends.
-    const schedules = new LocalSchedules(parts.rules, scheduled, (rule, target, error) => say(`schedule ${rule}: ${target} failed: ${String(error)}`)).start();
-    cleanups.push(() => schedules.stop());
+    const { parts, handlers, tokens, iam: local, bus, ssm } = stack;
+    const iam = local.enforcer;
     say(`Run ${runId}: ${input.cluster} → ${input.targetVersion}`);
     const started = Date.now();
     const fence = new MapFence(parts.definition);
@@ -343,7 +185,7 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
       }),
     );
     await bus.idle();
-    await cleanupMachine.idle();
+    await stack.cleanup.idle();
     await ssm.idle();
 
     const store = new FleetStore(documentClient(), TABLE_NAME);
@@ -368,11 +210,11 @@ export async function rehearse(opts: RehearsalOptions): Promise<RehearsalResult>
           iam: { checked: iam.checked, denied: iam.denials.length },
         },
       },
-      nodeRoots,
+      nodeRoots: stack.nodeRoots,
       tableName: TABLE_NAME,
       proxied: proxy ? [...proxy.forwarded] : [],
-      notifications: [...topic.published],
-      invocations,
+      notifications: [...stack.sns.published],
+      invocations: stack.invocations,
       steps: stepsWithScriptTimes(timer.timings, ssm.invocations),
     };
   } finally {
@@ -391,9 +233,4 @@ function stepsWithScriptTimes(timings: StepTiming[], invocations: LocalSsm['invo
   const last = new Map<string, number>();
   for (const i of invocations) last.set(`${i.instanceId}|${i.step}`, i.scriptMs);
   return timings.map((t) => ({ ...t, scriptMs: last.get(`${t.nodeId}|${t.step}`) ?? 0 }));
-}
-
-async function ensureDir(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  return dir;
 }

@@ -18,6 +18,7 @@ import { jsonAnswer } from '../../local/dynamodb/answers.js';
 import type { Answer, Engine } from '../../local/dynamodb/engine.js';
 import { ItemLocks } from '../../local/dynamodb/item-locks.js';
 import { OldItemOnFailure } from '../../local/dynamodb/old-item-on-failure.js';
+import { STORE_TABLE_KEYS } from '../../local/dynamodb/table.js';
 
 /*
  * The compatibility layer in front of dynalite (local/dynamodb/): each gap it fills is shown here twice, with the
@@ -46,14 +47,7 @@ async function withTable(client: DynamoDBClient, TableName = 'compat-table'): Pr
   await client.send(
     new CreateTableCommand({
       TableName,
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
+      ...STORE_TABLE_KEYS,
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

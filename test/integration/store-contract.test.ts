@@ -21,6 +21,7 @@ import { FleetStore, type PendingCommand } from '../../adapters/store.js';
 import { ClusterLockedError } from '../../core/errors.js';
 import type { RunInfo } from '../../core/summary.js';
 import { engineUnderTest, startEngine } from '../support/dynamodb-engine.js';
+import { STORE_TABLE_KEYS } from '../../local/dynamodb/table.js';
 
 /*
  * What our store relies on DynamoDB to do, written from DynamoDB's documentation (the page is cited above each
@@ -65,14 +66,7 @@ beforeAll(async () => {
   await db.send(
     new CreateTableCommand({
       TableName: TABLE,
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
+      ...STORE_TABLE_KEYS,
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );

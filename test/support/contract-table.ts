@@ -1,10 +1,9 @@
 import { afterAll, beforeAll } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DOCUMENT_CLIENT_OPTIONS } from '../../adapters/aws-clients.js';
 import { Table } from '../../adapters/table.js';
 import { engineUnderTest, startEngine } from './dynamodb-engine.js';
-import { LOCAL_CREDENTIALS, createTable } from './dynamodb.js';
+import { STORE_TABLE_KEYS, createTable, localDynamoDbClient } from '../../local/dynamodb/table.js';
 
 /**
  * Runs a port's contract test file on a table of its own on the engine under test (FLEET_UPGRADE_DYNAMODB_ENGINE):
@@ -16,8 +15,8 @@ export function onContractTable(port: string, ready: (table: Table) => void): vo
   beforeAll(async () => {
     const engine = await startEngine(engineUnderTest());
     const name = `${port}-contract-${process.pid}`;
-    await createTable(engine.endpoint, name);
-    const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: engine.endpoint, ...LOCAL_CREDENTIALS, maxAttempts: 1 }), DOCUMENT_CLIENT_OPTIONS);
+    await createTable(engine.endpoint, STORE_TABLE_KEYS, name);
+    const db = DynamoDBDocumentClient.from(localDynamoDbClient(engine.endpoint, { maxAttempts: 1 }), DOCUMENT_CLIENT_OPTIONS);
     stop = async () => {
       db.destroy();
       await engine.stop();

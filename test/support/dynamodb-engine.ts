@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
+import { startBareDynalite } from '../../local/dynamodb/bare.js';
 
 /**
  * The DynamoDB engine a contract test runs against, named by FLEET_UPGRADE_DYNAMODB_ENGINE:
@@ -22,10 +21,5 @@ export function engineUnderTest(): EngineName {
 export async function startEngine(name: EngineName = engineUnderTest()): Promise<LocalDynamoDb> {
   if (name.startsWith('http://')) return { endpoint: name, stop: async () => undefined };
   if (name === 'dynalite') return startLocalDynamoDb();
-  const dynalite = createRequire(import.meta.url)('dynalite') as (options: object) => Server;
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('dynalite did not listen on a TCP port');
-  return { endpoint: `http://127.0.0.1:${address.port}`, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return startBareDynalite();
 }

@@ -1,34 +1,11 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../local/dynamodb/start.js';
+import { STORE_TABLE_KEYS, createTable } from '../../local/dynamodb/table.js';
 import { resetClients } from '../../adapters/aws-clients.js';
 
-/** The region and dummy keys every local client uses. */
-export const LOCAL_CREDENTIALS = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-
-/** Creates the table as the stack defines it (`pk`/`sk`, on demand). */
-export async function createTable(endpoint: string, tableName: string): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, ...LOCAL_CREDENTIALS });
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  client.destroy();
-}
-
-/** Starts the local DynamoDB, creates the table as the stack defines it, and points the handlers at it. */
+/** Starts the local DynamoDB, creates the table with the store's keys, and points the handlers at it. */
 export async function localTable(tableName = 'fleet-upgrade-test'): Promise<LocalDynamoDb> {
   const dynamodb = await startLocalDynamoDb();
-  await createTable(dynamodb.endpoint, tableName);
+  await createTable(dynamodb.endpoint, STORE_TABLE_KEYS, tableName);
   Object.assign(process.env, {
     TABLE_NAME: tableName,
     AWS_REGION: 'us-east-1',

@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FleetStore } from '../../adapters/store.js';
 import { Table } from '../../adapters/table.js';
@@ -6,7 +5,8 @@ import { WindowStore } from '../../adapters/window-store.js';
 import { nodeDurations, recordDurations } from '../../core/window.js';
 import type { ClusterFile } from '../../local/cluster-file.js';
 import type { LocalDynamoDb } from '../../local/dynamodb/start.js';
-import { TABLE_NAME, createTable } from '../../local/rehearsal.js';
+import { TABLE_NAME } from '../../local/rehearsal.js';
+import { STORE_TABLE_KEYS, createTable, localDynamoDbClient } from '../../local/dynamodb/table.js';
 
 /**
  * Records an earlier run of `cluster` in the rehearsal's table as the stack records one: its plan, and the
@@ -19,17 +19,8 @@ export async function recordEarlierRun(
   seconds: Record<string, number>,
   runId = `${cluster.cluster}-earlier`.slice(0, 80),
 ): Promise<void> {
-  await createTable(dynamodb.endpoint, {
-    KeySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' },
-      { AttributeName: 'sk', KeyType: 'RANGE' },
-    ],
-    AttributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: 'sk', AttributeType: 'S' },
-    ],
-  });
-  const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  await createTable(dynamodb.endpoint, STORE_TABLE_KEYS, TABLE_NAME);
+  const client = localDynamoDbClient(dynamodb.endpoint);
   try {
     const db = DynamoDBDocumentClient.from(client);
     const store = new FleetStore(db, TABLE_NAME);

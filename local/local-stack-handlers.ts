@@ -1,8 +1,15 @@
 import { DEFAULT_LAMBDA_TIMEOUT_SECONDS, withLambdaTimeout } from './lambda-timeout.js';
 import { LOCAL_HANDLERS } from './handlers.js';
-import type { LambdaFault } from './rehearsal-options.js';
 import type { LocalHandler } from './state-machine-runner.js';
 import type { LocalStackParts } from './template.js';
+
+/** A handler that throws `times` times when its event matches (`step`/`nodeId` of run-step and record-node events). */
+export interface LambdaFault {
+  handler: string;
+  times: number;
+  step?: string;
+  nodeId?: string;
+}
 
 /** Counts invocations per handler name. */
 function counted(name: string, handler: LocalHandler, counts: Record<string, number>): LocalHandler {
@@ -28,12 +35,12 @@ function withFaults(name: string, handler: LocalHandler, faults: LambdaFault[]):
 }
 
 /**
- * The rehearsal's real handlers by function logical id, each run as its function (`asFunction`: its IAM role)
+ * The local stack's real handlers by function logical id, each run as its function (`asFunction`: its IAM role)
  * and held to its Timeout from the template, as Lambda holds it. `handlers` counts invocations into
  * `invocations` (the run's Lambda bill) and injects `faults`; `scheduled` is for schedule rules, whose
  * invocations come from the clock, not from the run, so they are neither counted nor faulted.
  */
-export function rehearsalHandlers(
+export function stackHandlers(
   parts: Pick<LocalStackParts, 'handlers' | 'timeouts'>,
   asFunction: (name: string, handler: LocalHandler) => LocalHandler,
   faults: LambdaFault[],
@@ -43,7 +50,7 @@ export function rehearsalHandlers(
   const scheduled = new Map<string, LocalHandler>();
   for (const [logicalId, name] of Object.entries(parts.handlers)) {
     const handler = LOCAL_HANDLERS[name];
-    if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the rehearsal does not know`);
+    if (handler === undefined) throw new Error(`function ${logicalId} names handler ${name}, which the local runtime does not know`);
     const limited = withLambdaTimeout(handler, parts.timeouts[logicalId] ?? DEFAULT_LAMBDA_TIMEOUT_SECONDS);
     handlers.set(logicalId, counted(name, asFunction(name, withFaults(name, limited, faults)), invocations));
     scheduled.set(logicalId, asFunction(name, limited));
