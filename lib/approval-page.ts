@@ -64,8 +64,8 @@ export interface ApprovalPageProps {
   readonly topic: sns.ITopic;
   /** Email addresses subscribed to the topic (each confirms by email once). @default none */
   readonly approverEmails?: string[];
-  /** Builds a function the way the stack builds all of them (bundling, runtime, logs, handler metadata). */
-  readonly newFunction: (name: string, description: string) => lambda.Function;
+  /** The page's function (lambdas/approval-page): the page gives it its environment and permissions. */
+  readonly pageFunction: lambda.Function;
   /** Customer-managed key for the link-key secret; also the table's key, which the page needs to read its items. @default the AWS-managed keys */
   readonly encryptionKey?: kms.IKey;
   /** Sign-in with the company's OpenID Connect provider. @default none: the link alone decides */
@@ -109,7 +109,7 @@ export class ApprovalPage extends Construct {
       encryptionKey: props.encryptionKey,
     });
 
-    this.pageFunction = props.newFunction('approval-page', 'the approval page: shows the evidence (GET), decides once (POST)');
+    this.pageFunction = props.pageFunction;
     this.pageFunction.addEnvironment('APPROVAL_KEY_SECRET_ARN', this.approvalKeySecret.secretArn);
     this.approvalKeySecret.grantRead(this.pageFunction);
     if (props.signIn) {
