@@ -7,46 +7,13 @@ import { STEP_STATE_NAMES, STEP_TIMEOUT_SECONDS, WINDOW_STEPS, deliveryTimeoutSe
 import { HELD_STATE_NAME } from '../core/hold.js';
 import { STEP_FAILED } from '../core/errors.js';
 import { isPaused, pausedState } from './paused-state.js';
-import { CanaryStates } from './canary-states.js';
-import { HealthStates } from './health-states.js';
+import { Canary } from './workflow/canary.js';
+import { HealthWatch } from './workflow/health.js';
+import { CHILD_OUTPUT, ENDS_CHILD, TRANSIENT_ERRORS } from './workflow/tasks.js';
 import { whoDecides } from './failure-policy.js';
 
 /** Nodes checked at once before the window (self-update and version check only: read-mostly, safe in parallel). */
 const CHECK_CONCURRENCY = 10;
-
-/**
- * Errors worth another attempt with backoff and jitter: Lambda's own service errors, throttling and
- * transient AWS errors that outlasted the SDK's retries inside the handler, and a crash ("Error"). A step's
- * own failure (StepFailed) is not among them: the operator decides about that.
- */
-export const TRANSIENT_ERRORS = [
-  'Error',
-  // A function that ran past its timeout (Lambda's errorType; Step Functions' docs also name Lambda.Unknown):
-  // every handler is idempotent, and run-step's retry takes over a command its first attempt sent.
-  'Sandbox.Timedout',
-  'Lambda.Unknown',
-  'Lambda.TooManyRequestsException',
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'ThrottlingException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TimeoutError',
-];
-
-/**
- * What every Distributed Map child hands back: an empty object its ItemSelector puts in, selected by the
- * OutputPath of each state that ends a child. A Distributed Map gathers its children's outputs into its
- * result even with ResultPath null (aws-cdk issue 24799), and past 256 KiB the execution fails with
- * States.DataLimitExceeded, which no Catch takes; a child ending with its whole state reaches that at a
- * few hundred nodes.
- */
-const CHILD_OUTPUT = { key: 'childOutput', path: '$.childOutput' } as const;
-/** Props of a state that ends a Distributed Map child: it outputs the empty object, at no extra transition. */
-const ENDS_CHILD = { outputPath: CHILD_OUTPUT.path };
 
 /** The functions the workflow invokes. */
 export interface WorkflowFunctions {
@@ -208,7 +175,7 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   const decidedRollback = rollback('Roll back node')
     .next(recordNode('Record rollback', { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }))
     .next(new sfn.Succeed(scope, 'Node rolled back', { ...ENDS_CHILD, comment: 'the operator (or the timeout) rolled this node back; the run stops' }));
-  const canary = new CanaryStates(scope, { requestApproval: f.requestApproval, recordNode: f.recordNode, retry: transientRetry, endsChild: ENDS_CHILD });
+  const canary = new Canary(scope, 'Canary', { requestApproval: f.requestApproval, recordNode: f.recordNode });
   const decidedSkip = rollback('Roll back node and skip it')
     .next(recordNode('Record skipped node', { action: 'rolledBack', 'node.$': '$.node', 'run.$': '$.run', 'approval.$': '$.approval' }))
     .next(
@@ -236,7 +203,7 @@ export function buildWorkflow(scope: Construct, f: WorkflowFunctions): sfn.IChai
   const at = (id: StepId) => windowStep.get(id) as tasks.LambdaInvoke;
   const recordVersion = recordNode('Record version', { action: 'upgraded', 'node.$': '$.node', 'run.$': '$.run' });
   recordVersion.addCatch(recordFailure, { resultPath: '$.error' });
-  const health = new HealthStates(scope, { requestApproval: f.requestApproval, recordNode: f.recordNode, retry: transientRetry });
+  const health = new HealthWatch(scope, 'Health', { requestApproval: f.requestApproval, recordNode: f.recordNode });
   // With healthAlarms, the node's outcome first goes to the alarms' watch (its own branch: no state for runs without).
   const afterNode = canary.after('Is the canary complete?', new sfn.Succeed(scope, 'Node upgraded', ENDS_CHILD), { when: health.watched, then: health.watch });
   recordVersion.next(afterNode);
