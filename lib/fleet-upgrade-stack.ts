@@ -20,7 +20,7 @@ import { ApprovalPage, type ApprovalSignInProps } from './approval-page.js';
 import { ApprovalReminders, SIGN_IN_ISSUER_ENV } from './approval-reminders.js';
 import { taskAnswerStatement } from './task-answers.js';
 import { acknowledgeNagFindings } from './nag.js';
-import { buildWorkflow } from './workflow.js';
+import { UpgradeWorkflow } from './workflow/workflow.js';
 import { sendCommandStatements } from './send-command.js';
 import { CLEAN_UP_RUN_TIMEOUT, STATE_MACHINE_METADATA_KEY, StoppedRunCleanup } from './stopped-run-cleanup.js';
 import { FleetFunction } from './fleet-function.js';
@@ -234,7 +234,9 @@ export class FleetUpgradeStack extends Stack {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: 'fleet-upgrade: rolling in-place upgrade of a role-based cluster',
-      definitionBody: sfn.DefinitionBody.fromChainable(buildWorkflow(this, { validateInput, lock, plan, runStep, recordNode, summarize, requestApproval })),
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        new UpgradeWorkflow(this, 'Workflow', { validateInput, lock, plan, runStep, recordNode, summarize, requestApproval }),
+      ),
       timeout: Duration.days(EXECUTION_TIMEOUT_DAYS),
       // Every state transition to CloudWatch Logs, without state data (task tokens, output tails): the
       // execution history holds that, behind states:GetExecutionHistory.
