@@ -9,7 +9,6 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { buildRunbookDocument, checkArtifactBaseUrl } from './runbook-document.js';
@@ -21,7 +20,7 @@ import { ApprovalReminders, SIGN_IN_ISSUER_ENV } from './approval-reminders.js';
 import { taskAnswerStatement } from './task-answers.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { UpgradeWorkflow } from './workflow/workflow.js';
-import { sendCommandStatements } from './send-command.js';
+import { CommandDocument } from './command-document.js';
 import { CLEAN_UP_RUN_TIMEOUT, STATE_MACHINE_METADATA_KEY, StoppedRunCleanup } from './stopped-run-cleanup.js';
 import { FleetFunction } from './fleet-function.js';
 
@@ -59,7 +58,7 @@ export class FleetUpgradeStack extends Stack {
   /** Cleans up after an execution that ended without its catch paths. */
   readonly cleanup: StoppedRunCleanup;
   readonly table: dynamodb.Table;
-  readonly document: ssm.CfnDocument;
+  readonly document: CommandDocument;
   readonly topic: sns.Topic;
   /** Where SSM Run Command sends each step's whole output (CloudWatchOutputConfig of every SendCommand). */
   readonly commandOutputLogs: logs.LogGroup;
@@ -109,12 +108,7 @@ export class FleetUpgradeStack extends Stack {
       packageKey,
       join(PROJECT_ROOT, 'runbooks', 'shared'),
     );
-    this.document = new ssm.CfnDocument(this, 'RunbookDocument', {
-      documentType: 'Command',
-      documentFormat: 'JSON',
-      content: runbookDocument.content,
-      updateMethod: 'NewVersion',
-    });
+    this.document = new CommandDocument(this, 'RunbookDocument', { content: runbookDocument.content });
 
     // Approval notifications arrive here (the approval flow builds on it).
     this.topic = new sns.Topic(this, 'OperatorTopic', {
@@ -129,7 +123,7 @@ export class FleetUpgradeStack extends Stack {
 
     const environment = {
       TABLE_NAME: this.table.tableName,
-      DOCUMENT_NAME: this.document.ref,
+      DOCUMENT_NAME: this.document.documentName,
       COMMAND_OUTPUT_LOG_GROUP: this.commandOutputLogs.logGroupName,
       ARTIFACT_BASE_URL: props.artifactBaseUrl,
       LOCK_TTL_SECONDS: String(props.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS),
@@ -205,8 +199,7 @@ export class FleetUpgradeStack extends Stack {
 
     for (const f of [lock, plan, runStep, commandFinished, recordNode, summarize, requestApproval]) this.table.grantReadWriteData(f);
     this.topic.grantPublish(requestApproval);
-    const documentArn = this.formatArn({ service: 'ssm', resource: 'document', resourceName: this.document.ref });
-    for (const statement of sendCommandStatements(this, documentArn)) runStep.addToRolePolicy(statement);
+    this.document.grantSendCommand(runStep);
     // A retried step finds the command its crashed attempt sent, reconciles the command its first attempt
     // started, or cancels it on an unresponsive node: none of these actions supports resource-level permissions.
     runStep.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation', 'ssm:CancelCommand', 'ssm:ListCommands'], resources: ['*'] }));
@@ -226,7 +219,7 @@ export class FleetUpgradeStack extends Stack {
         source: ['aws.ssm'],
         detailType: ['EC2 Command Invocation Status-change Notification'],
         // Only the statuses that end a command (core/command-status.ts).
-        detail: { 'document-name': [this.document.ref], status: [...FINAL_COMMAND_STATUSES] },
+        detail: { 'document-name': [this.document.documentName], status: [...FINAL_COMMAND_STATUSES] },
       },
       targets: [new targets.LambdaFunction(commandFinished, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
     });
@@ -268,7 +261,7 @@ export class FleetUpgradeStack extends Stack {
     this.cleanup = new StoppedRunCleanup(this, 'StoppedRunCleanup', {
       table: this.table,
       upgradeMachine: this.stateMachine,
-      documentArn,
+      document: this.document,
       commandOutputLogs: this.commandOutputLogs,
       runStopped,
       cleanUpRun,
@@ -308,7 +301,7 @@ export class FleetUpgradeStack extends Stack {
       description: 'cleans up after a stopped, timed-out or failed run; one execution per run, named after it',
     });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
-    new CfnOutput(this, 'DocumentName', { value: this.document.ref });
+    new CfnOutput(this, 'DocumentName', { value: this.document.documentName });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'ArtifactBaseUrl', {
       value: props.artifactBaseUrl,

@@ -9,7 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
-import { sendCommandStatements } from './send-command.js';
+import type { CommandDocument } from './command-document.js';
 
 /** CloudFormation metadata key saying which of the stack's state machines a StateMachine resource is. */
 export const STATE_MACHINE_METADATA_KEY = 'fleet-upgrade:state-machine';
@@ -24,7 +24,8 @@ export interface StoppedRunCleanupProps {
   table: dynamodb.ITable;
   /** The upgrade state machine whose stopped, timed-out and failed executions are cleaned up. */
   upgradeMachine: sfn.IStateMachine;
-  documentArn: string;
+  /** The runbook document clean-up-run sends (rollback, maintenance mode off). */
+  document: CommandDocument;
   commandOutputLogs: logs.ILogGroup;
   /** The stop rule's target: starts one cleanup execution per run. */
   runStopped: lambda.Function;
@@ -52,7 +53,7 @@ export class StoppedRunCleanup extends Construct {
       );
     }
     props.table.grantReadWriteData(cleanUpRun);
-    for (const statement of sendCommandStatements(stack, props.documentArn)) cleanUpRun.addToRolePolicy(statement);
+    props.document.grantSendCommand(cleanUpRun);
     cleanUpRun.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
     props.commandOutputLogs.grant(cleanUpRun, 'logs:DescribeLogStreams', 'logs:GetLogEvents');
 
