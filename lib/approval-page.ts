@@ -48,7 +48,8 @@ function checkSignIn(signIn: ApprovalSignInProps): void {
     throw new Error(`approvalClientId: expected the client id registered at ${signIn.issuer} (printable, no spaces), got ${JSON.stringify(signIn.clientId)}`);
   if (!SECRET_ARN.test(signIn.clientSecretArn))
     throw new Error(
-      `approvalClientSecretArn: expected the ARN of a Secrets Manager secret holding the client secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), got ${JSON.stringify(signIn.clientSecretArn)}`,
+      'approvalClientSecretArn: expected the ARN of a Secrets Manager secret holding the client secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), ' +
+        `got ${JSON.stringify(signIn.clientSecretArn)}`,
     );
   parseApprovers(signIn.approvers, 'approvers');
   if (signIn.groupsClaim !== undefined && !/^[A-Za-z0-9_:./-]{1,128}$/.test(signIn.groupsClaim))
@@ -137,7 +138,8 @@ export class ApprovalPage extends Construct {
     } else {
       Annotations.of(this).addWarningV2(
         'fleet-upgrade:approval-without-sign-in',
-        'approvalIssuer is not set: anyone holding an approval link (a forwarded email, a shared mailbox, a ticket importer) can decide rollback, retry, skip or abort. Set approvalIssuer, approvalClientId, approvalClientSecretArn and approvers (docs/security.md).',
+        'approvalIssuer is not set: anyone holding an approval link (a forwarded email, a shared mailbox, a ticket importer) can ' +
+          'decide rollback, retry, skip or abort. Set approvalIssuer, approvalClientId, approvalClientSecretArn and approvers (docs/security.md).',
       );
     }
     // Only its own items: get, claim and un-list approvals, and list one again when its answer could not be

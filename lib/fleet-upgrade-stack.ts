@@ -36,7 +36,7 @@ export interface FleetUpgradeStackProps extends StackProps {
   readonly packageSigningPublicKey: string;
   /** Runbook folder under `runbooks/` turned into the SSM document: `release-dir` or `kato`. @default 'release-dir' */
   readonly runbook?: string;
-  /** Absolute path of a runbook folder outside `runbooks/` (benchmarks and tests); wins over `runbook`. */
+  /** Absolute path of a runbook folder outside `runbooks/` (benchmarks and tests); wins over `runbook`. @default the folder `runbook` names */
   readonly runbookPath?: string;
   /** Seconds a cluster lock lasts before another run may take it. @default 43200 (12 hours) */
   readonly lockTtlSeconds?: number;
