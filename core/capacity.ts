@@ -67,7 +67,7 @@ function windowPlan(input: UpgradeInput, plan: UpgradePlan, resumed: ReadonlyMap
   return { coreNode: plan.coreNode, upgradeCount: plan.order.length, skipCount: 0, groups, skipped: [] };
 }
 
-/** The states whose size grows with the nodes, as the stack builds them (lib/fleet-upgrade-stack.ts). */
+/** The states whose size grows with the nodes, as the stack builds them (lib/workflow/). */
 function stateSizes(input: UpgradeInput, run: RunContext, plan: UpgradePlan, options: EstimateOptions): StateSize[] {
   // validate-input keeps `nodes` out of the state data.
   const { nodes: _listed, ...stateInput } = input;

@@ -48,7 +48,8 @@ function checkSignIn(signIn: ApprovalSignInProps): void {
     throw new Error(`approvalClientId: expected the client id registered at ${signIn.issuer} (printable, no spaces), got ${JSON.stringify(signIn.clientId)}`);
   if (!SECRET_ARN.test(signIn.clientSecretArn))
     throw new Error(
-      `approvalClientSecretArn: expected the ARN of a Secrets Manager secret holding the client secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), got ${JSON.stringify(signIn.clientSecretArn)}`,
+      'approvalClientSecretArn: expected the ARN of a Secrets Manager secret holding the client secret (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), ' +
+        `got ${JSON.stringify(signIn.clientSecretArn)}`,
     );
   parseApprovers(signIn.approvers, 'approvers');
   if (signIn.groupsClaim !== undefined && !/^[A-Za-z0-9_:./-]{1,128}$/.test(signIn.groupsClaim))
@@ -64,8 +65,8 @@ export interface ApprovalPageProps {
   readonly topic: sns.ITopic;
   /** Email addresses subscribed to the topic (each confirms by email once). @default none */
   readonly approverEmails?: string[];
-  /** Builds a function the way the stack builds all of them (bundling, runtime, logs, handler metadata). */
-  readonly newFunction: (name: string, description: string) => lambda.Function;
+  /** The page's function (lambdas/approval-page): the page gives it its environment and permissions. */
+  readonly pageFunction: lambda.Function;
   /** Customer-managed key for the link-key secret; also the table's key, which the page needs to read its items. @default the AWS-managed keys */
   readonly encryptionKey?: kms.IKey;
   /** Sign-in with the company's OpenID Connect provider. @default none: the link alone decides */
@@ -109,7 +110,7 @@ export class ApprovalPage extends Construct {
       encryptionKey: props.encryptionKey,
     });
 
-    this.pageFunction = props.newFunction('approval-page', 'the approval page: shows the evidence (GET), decides once (POST)');
+    this.pageFunction = props.pageFunction;
     this.pageFunction.addEnvironment('APPROVAL_KEY_SECRET_ARN', this.approvalKeySecret.secretArn);
     this.approvalKeySecret.grantRead(this.pageFunction);
     if (props.signIn) {
@@ -137,7 +138,8 @@ export class ApprovalPage extends Construct {
     } else {
       Annotations.of(this).addWarningV2(
         'fleet-upgrade:approval-without-sign-in',
-        'approvalIssuer is not set: anyone holding an approval link (a forwarded email, a shared mailbox, a ticket importer) can decide rollback, retry, skip or abort. Set approvalIssuer, approvalClientId, approvalClientSecretArn and approvers (docs/security.md).',
+        'approvalIssuer is not set: anyone holding an approval link (a forwarded email, a shared mailbox, a ticket importer) can ' +
+          'decide rollback, retry, skip or abort. Set approvalIssuer, approvalClientId, approvalClientSecretArn and approvers (docs/security.md).',
       );
     }
     // Only its own items: get, claim and un-list approvals, and list one again when its answer could not be

@@ -20,8 +20,8 @@ export interface ApprovalRemindersProps {
   readonly approvalUrl: string;
   /** The link-signing key. */
   readonly approvalKeySecret: secretsmanager.ISecret;
-  /** Builds a function the way the stack builds all of them (bundling, runtime, logs, handler metadata). */
-  readonly newFunction: (name: string, description: string) => lambda.Function;
+  /** The sweep's function (lambdas/remind-approvers): given its environment and permissions here. */
+  readonly remindFunction: lambda.Function;
   /** The OpenID Connect issuer approvers sign in with, said in each reminder. @default none (the email says no sign-in is configured) */
   readonly signInIssuer?: string;
   /** How often the sweep runs. @default rate(5 minutes) */
@@ -40,7 +40,7 @@ export class ApprovalReminders extends Construct {
 
   constructor(scope: Construct, id: string, props: ApprovalRemindersProps) {
     super(scope, id);
-    const f = props.newFunction('remind-approvers', 'reminds the approvers of decisions still waiting (deadline, what the timeout does, a fresh link)');
+    const f = props.remindFunction;
     this.remindFunction = f;
     f.addEnvironment('APPROVAL_URL', props.approvalUrl).addEnvironment('APPROVAL_KEY_SECRET_ARN', props.approvalKeySecret.secretArn);
     if (props.signInIssuer !== undefined) f.addEnvironment(SIGN_IN_ISSUER_ENV, props.signInIssuer);

@@ -6,12 +6,9 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { buildRunbookDocument, checkArtifactBaseUrl } from './runbook-document.js';
@@ -22,14 +19,15 @@ import { ApprovalPage, type ApprovalSignInProps } from './approval-page.js';
 import { ApprovalReminders, SIGN_IN_ISSUER_ENV } from './approval-reminders.js';
 import { taskAnswerStatement } from './task-answers.js';
 import { acknowledgeNagFindings } from './nag.js';
-import { buildWorkflow } from './workflow.js';
-import { sendCommandStatements } from './send-command.js';
-import { STATE_MACHINE_METADATA_KEY, StoppedRunCleanup } from './stopped-run-cleanup.js';
+import { UpgradeWorkflow } from './workflow/workflow.js';
+import { CommandDocument } from './command-document.js';
+import { CLEAN_UP_RUN_TIMEOUT, STATE_MACHINE_METADATA_KEY, StoppedRunCleanup } from './stopped-run-cleanup.js';
+import { FleetFunction } from './fleet-function.js';
 
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** CloudFormation metadata key naming the handler module of a function (lets the local rehearsal run it in-process). */
-export const HANDLER_METADATA_KEY = 'fleet-upgrade:handler';
+// The local rehearsal and the tests find each function's handler by this key.
+export { HANDLER_METADATA_KEY } from './fleet-function.js';
 
 export interface FleetUpgradeStackProps extends StackProps {
   /** Base URL (https) of the package repository: `<url>/<version>/app-<version>.tar.gz`, its `.sig` and `<url>/<version>/SHA256SUMS`. */
@@ -38,7 +36,7 @@ export interface FleetUpgradeStackProps extends StackProps {
   readonly packageSigningPublicKey: string;
   /** Runbook folder under `runbooks/` turned into the SSM document: `release-dir` or `kato`. @default 'release-dir' */
   readonly runbook?: string;
-  /** Absolute path of a runbook folder outside `runbooks/` (benchmarks and tests); wins over `runbook`. */
+  /** Absolute path of a runbook folder outside `runbooks/` (benchmarks and tests); wins over `runbook`. @default the folder `runbook` names */
   readonly runbookPath?: string;
   /** Seconds a cluster lock lasts before another run may take it. @default 43200 (12 hours) */
   readonly lockTtlSeconds?: number;
@@ -60,7 +58,7 @@ export class FleetUpgradeStack extends Stack {
   /** Cleans up after an execution that ended without its catch paths. */
   readonly cleanup: StoppedRunCleanup;
   readonly table: dynamodb.Table;
-  readonly document: ssm.CfnDocument;
+  readonly document: CommandDocument;
   readonly topic: sns.Topic;
   /** Where SSM Run Command sends each step's whole output (CloudWatchOutputConfig of every SendCommand). */
   readonly commandOutputLogs: logs.LogGroup;
@@ -71,7 +69,7 @@ export class FleetUpgradeStack extends Stack {
   /** Customer-managed key (rotated yearly) encrypting the table, the topic and the link-key secret. */
   readonly dataKey: kms.Key;
   /** Every function of the stack by handler name (folder under lambdas/). */
-  readonly functions: Readonly<Record<string, nodejs.NodejsFunction>>;
+  readonly functions: Readonly<Record<string, FleetFunction>>;
   /** The approval page: its function, HTTP API and stage. */
   readonly approvalPage: ApprovalPage;
   /** The reminders while a decision waits: a schedule rule and its function. */
@@ -110,12 +108,7 @@ export class FleetUpgradeStack extends Stack {
       packageKey,
       join(PROJECT_ROOT, 'runbooks', 'shared'),
     );
-    this.document = new ssm.CfnDocument(this, 'RunbookDocument', {
-      documentType: 'Command',
-      documentFormat: 'JSON',
-      content: runbookDocument.content,
-      updateMethod: 'NewVersion',
-    });
+    this.document = new CommandDocument(this, 'RunbookDocument', { content: runbookDocument.content });
 
     // Approval notifications arrive here (the approval flow builds on it).
     this.topic = new sns.Topic(this, 'OperatorTopic', {
@@ -130,7 +123,7 @@ export class FleetUpgradeStack extends Stack {
 
     const environment = {
       TABLE_NAME: this.table.tableName,
-      DOCUMENT_NAME: this.document.ref,
+      DOCUMENT_NAME: this.document.documentName,
       COMMAND_OUTPUT_LOG_GROUP: this.commandOutputLogs.logGroupName,
       ARTIFACT_BASE_URL: props.artifactBaseUrl,
       LOCK_TTL_SECONDS: String(props.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS),
@@ -138,59 +131,75 @@ export class FleetUpgradeStack extends Stack {
       POWERTOOLS_SERVICE_NAME: 'fleet-upgrade',
       NODE_OPTIONS: '--enable-source-maps',
     };
-    const functions: Record<string, nodejs.NodejsFunction> = {};
-    this.functions = functions;
-    const fn = (name: string, description: string): nodejs.NodejsFunction => {
-      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, { retention: logs.RetentionDays.ONE_MONTH });
-      // Its own role, writing to its own log group only (not AWSLambdaBasicExecutionRole's logs:* on every group).
-      const role = new iam.Role(this, `${pascal(name)}Role`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `fleet-upgrade: the ${name} function`,
-      });
-      logGroup.grantWrite(role);
-      const f = new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
-        entry: join(PROJECT_ROOT, 'lambdas', name, 'index.ts'),
-        handler: 'handler',
-        description: `fleet-upgrade: ${description}`,
-        runtime: lambda.Runtime.NODEJS_22_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: 256,
-        timeout: Duration.seconds(30),
-        loggingFormat: lambda.LoggingFormat.JSON,
-        logGroup,
-        role,
-        environment,
-        projectRoot: PROJECT_ROOT,
-        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-        bundling: {
-          format: nodejs.OutputFormat.ESM,
-          target: 'node22',
-          minify: true,
-          sourceMap: true,
-          // The SDK is in the Lambda runtime; powertools and zod are bundled.
-          externalModules: ['@aws-sdk/*'],
-          mainFields: ['module', 'main'],
-          banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-        },
-      });
-      (f.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, name);
-      functions[name] = f;
-      return f;
-    };
-
-    const validateInput = fn('validate-input', 'validates the execution input');
-    const lock = fn('lock', 'takes and releases the cluster lock');
-    const plan = fn('plan', 'plans the upgrade: role order, groups, versions');
-    const runStep = fn('run-step', 'starts a runbook step on a node through SSM Run Command');
-    const commandFinished = fn('command-finished', 'answers the waiting task when an SSM command finishes');
-    const recordNode = fn('record-node', "records how a node's upgrade ended");
-    const summarize = fn('summarize', 'summarizes the run from DynamoDB');
-    const requestApproval = fn('request-approval', 'asks the operators what to do after a node failed (SNS email with the approval link)');
+    // One function per handler, each with its own role and log group; what each may do is granted where it is used.
+    const validateInput = new FleetFunction(this, 'ValidateInputFunction', {
+      handler: 'validate-input',
+      description: 'validates the execution input',
+      environment,
+    });
+    const lock = new FleetFunction(this, 'LockFunction', { handler: 'lock', description: 'takes and releases the cluster lock', environment });
+    const plan = new FleetFunction(this, 'PlanFunction', { handler: 'plan', description: 'plans the upgrade: role order, groups, versions', environment });
+    const runStep = new FleetFunction(this, 'RunStepFunction', {
+      handler: 'run-step',
+      description: 'starts a runbook step on a node through SSM Run Command',
+      environment,
+    });
+    const commandFinished = new FleetFunction(this, 'CommandFinishedFunction', {
+      handler: 'command-finished',
+      description: 'answers the waiting task when an SSM command finishes',
+      environment,
+    });
+    const recordNode = new FleetFunction(this, 'RecordNodeFunction', {
+      handler: 'record-node',
+      description: "records how a node's upgrade ended",
+      environment,
+    });
+    const summarize = new FleetFunction(this, 'SummarizeFunction', { handler: 'summarize', description: 'summarizes the run from DynamoDB', environment });
+    const requestApproval = new FleetFunction(this, 'RequestApprovalFunction', {
+      handler: 'request-approval',
+      description: 'asks the operators what to do after a node failed (SNS email with the approval link)',
+      environment,
+    });
+    const runStopped = new FleetFunction(this, 'RunStoppedFunction', {
+      handler: 'run-stopped',
+      description: 'starts the cleanup of a run stopped, timed out or failed past its catch paths',
+      environment,
+    });
+    const cleanUpRun = new FleetFunction(this, 'CleanUpRunFunction', {
+      handler: 'clean-up-run',
+      description: 'rolls back interrupted nodes, turns maintenance mode off and releases the lock of a stopped run',
+      environment,
+      timeout: CLEAN_UP_RUN_TIMEOUT,
+    });
+    const pageFunction = new FleetFunction(this, 'ApprovalPageFunction', {
+      handler: 'approval-page',
+      description: 'the approval page: shows the evidence (GET), decides once (POST)',
+      environment,
+    });
+    const remindApprovers = new FleetFunction(this, 'RemindApproversFunction', {
+      handler: 'remind-approvers',
+      description: 'reminds the approvers of decisions still waiting (deadline, what the timeout does, a fresh link)',
+      environment,
+    });
+    const all = [
+      validateInput,
+      lock,
+      plan,
+      runStep,
+      commandFinished,
+      recordNode,
+      summarize,
+      requestApproval,
+      runStopped,
+      cleanUpRun,
+      pageFunction,
+      remindApprovers,
+    ];
+    this.functions = Object.fromEntries(all.map((f) => [f.handlerName, f]));
 
     for (const f of [lock, plan, runStep, commandFinished, recordNode, summarize, requestApproval]) this.table.grantReadWriteData(f);
     this.topic.grantPublish(requestApproval);
-    const documentArn = this.formatArn({ service: 'ssm', resource: 'document', resourceName: this.document.ref });
-    for (const statement of sendCommandStatements(this, documentArn)) runStep.addToRolePolicy(statement);
+    this.document.grantSendCommand(runStep);
     // A retried step finds the command its crashed attempt sent, reconciles the command its first attempt
     // started, or cancels it on an unresponsive node: none of these actions supports resource-level permissions.
     runStep.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation', 'ssm:CancelCommand', 'ssm:ListCommands'], resources: ['*'] }));
@@ -210,7 +219,7 @@ export class FleetUpgradeStack extends Stack {
         source: ['aws.ssm'],
         detailType: ['EC2 Command Invocation Status-change Notification'],
         // Only the statuses that end a command (core/command-status.ts).
-        detail: { 'document-name': [this.document.ref], status: [...FINAL_COMMAND_STATUSES] },
+        detail: { 'document-name': [this.document.documentName], status: [...FINAL_COMMAND_STATUSES] },
       },
       targets: [new targets.LambdaFunction(commandFinished, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
     });
@@ -218,7 +227,9 @@ export class FleetUpgradeStack extends Stack {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: 'fleet-upgrade: rolling in-place upgrade of a role-based cluster',
-      definitionBody: sfn.DefinitionBody.fromChainable(buildWorkflow(this, { validateInput, lock, plan, runStep, recordNode, summarize, requestApproval })),
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        new UpgradeWorkflow(this, 'Workflow', { validateInput, lock, plan, runStep, recordNode, summarize, requestApproval }),
+      ),
       timeout: Duration.days(EXECUTION_TIMEOUT_DAYS),
       // Every state transition to CloudWatch Logs, without state data (task tokens, output tails): the
       // execution history holds that, behind states:GetExecutionHistory.
@@ -250,10 +261,10 @@ export class FleetUpgradeStack extends Stack {
     this.cleanup = new StoppedRunCleanup(this, 'StoppedRunCleanup', {
       table: this.table,
       upgradeMachine: this.stateMachine,
-      documentArn,
+      document: this.document,
       commandOutputLogs: this.commandOutputLogs,
-      runStopped: fn('run-stopped', 'starts the cleanup of a run stopped, timed out or failed past its catch paths'),
-      cleanUpRun: fn('clean-up-run', 'rolls back interrupted nodes, turns maintenance mode off and releases the lock of a stopped run'),
+      runStopped,
+      cleanUpRun,
     });
     // Who reads a command's result reads the end of an output GetCommandInvocation cut off from its log stream.
     for (const reader of [runStep, commandFinished]) this.commandOutputLogs.grant(reader, 'logs:DescribeLogStreams', 'logs:GetLogEvents');
@@ -264,7 +275,7 @@ export class FleetUpgradeStack extends Stack {
       stateMachine: this.stateMachine,
       topic: this.topic,
       approverEmails: props.approverEmails,
-      newFunction: fn,
+      pageFunction,
       encryptionKey: this.dataKey,
       ...(props.approvalSignIn ? { signIn: props.approvalSignIn } : {}),
     });
@@ -280,7 +291,7 @@ export class FleetUpgradeStack extends Stack {
       topic: this.topic,
       approvalUrl: this.approvalUrl,
       approvalKeySecret: this.approvalKeySecret,
-      newFunction: fn,
+      remindFunction: remindApprovers,
       ...(props.approvalSignIn !== undefined ? { signInIssuer: props.approvalSignIn.issuer } : {}),
     });
 
@@ -290,7 +301,7 @@ export class FleetUpgradeStack extends Stack {
       description: 'cleans up after a stopped, timed-out or failed run; one execution per run, named after it',
     });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
-    new CfnOutput(this, 'DocumentName', { value: this.document.ref });
+    new CfnOutput(this, 'DocumentName', { value: this.document.documentName });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'ArtifactBaseUrl', {
       value: props.artifactBaseUrl,
@@ -312,8 +323,4 @@ export class FleetUpgradeStack extends Stack {
 
     acknowledgeNagFindings(this);
   }
-}
-
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_m, _d: string, c: string) => c.toUpperCase());
 }

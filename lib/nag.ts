@@ -1,8 +1,24 @@
 import { Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
 import { CLUSTER_TAG } from '../core/node-tags.js';
-import type { FleetUpgradeStack } from './fleet-upgrade-stack.js';
+
+/** What the acknowledgements are attached to: the stack's constructs that raise findings (the stack itself, without importing it). */
+export interface NagSubjects extends IConstruct {
+  /** Every function by handler name. */
+  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /** The upgrade state machine. */
+  readonly stateMachine: sfn.IStateMachine;
+  /** The cleanup of stopped runs and its state machine. */
+  readonly cleanup: { readonly stateMachine: sfn.IStateMachine };
+  /** The approval page's API and, with sign-in, its session key. */
+  readonly approvalPage: { readonly api: apigwv2.IHttpApi; readonly sessionKeySecret?: secretsmanager.ISecret };
+  /** The approval link key. */
+  readonly approvalKeySecret: secretsmanager.ISecret;
+}
 
 /**
  * The cdk-nag AwsSolutions findings this stack accepts, each on the narrowest construct that raises it
@@ -11,7 +27,7 @@ import type { FleetUpgradeStack } from './fleet-upgrade-stack.js';
  * stack itself does not depend on cdk-nag; test/cdk/nag.test.ts runs the checks and fails on anything
  * not acknowledged here. Everything else the checks asked for is fixed in the stack instead.
  */
-export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
+export function acknowledgeNagFindings(stack: NagSubjects): void {
   const ack = (scope: IConstruct, id: string, reason: string): void => Validations.of(scope).acknowledge({ id, reason });
   const role = (name: string): IConstruct => {
     const found = stack.functions[name]?.role;
@@ -23,14 +39,18 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
     ack(
       fn,
       'AwsSolutions-L1',
-      `${name} stays on nodejs22.x on purpose: the local rehearsal and every test run the handlers on Node 22 (the project pins node ^22, esbuild targets node22), so the deployed runtime is the tested one; move the runtime, the esbuild target and the node pin together`,
+      `${name} stays on nodejs22.x on purpose: the local rehearsal and every test run the handlers on Node 22 (the project pins ` +
+        'node ^22, esbuild targets node22), so the deployed runtime is the tested one; move the runtime, the esbuild target and the ' +
+        'node pin together',
     );
     // Only the functions with a CDK grant on DataKey have these two (not validate-input; approval-page spells its key actions out).
     for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
       ack(
         role(name),
         `AwsSolutions-IAM5[Action::${action}]`,
-        `${action} comes from CDK's grants on the stack's own customer-managed DataKey (table read/write, topic publish), the statement's only resource; it matches only that action's variants (GenerateDataKey, -WithoutPlaintext, -Pair…; ReEncryptFrom/-To), which DynamoDB and SNS call on the key for the function`,
+        `${action} comes from CDK's grants on the stack's own customer-managed DataKey (table read/write, topic publish), the statement's ` +
+          "only resource; it matches only that action's variants (GenerateDataKey, -WithoutPlaintext, -Pair…; ReEncryptFrom/-To), which " +
+          'DynamoDB and SNS call on the key for the function',
       );
     }
   }
@@ -38,12 +58,15 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
   ack(
     role('plan'),
     'AwsSolutions-IAM5[Resource::*]',
-    `tag:GetResources and ssm:DescribeInstanceInformation find the cluster's nodes by the ${CLUSTER_TAG} tag, and tag:GetResources checks that listed nodes carry it; neither action supports resource-level permissions (no resource type in the Service Authorization Reference), so IAM only accepts "*"; both only read`,
+    `tag:GetResources and ssm:DescribeInstanceInformation find the cluster's nodes by the ${CLUSTER_TAG} tag, and tag:GetResources ` +
+      'checks that listed nodes carry it; neither action supports resource-level permissions (no resource type in the Service Authorization ' +
+      'Reference), so IAM only accepts "*"; both only read',
   );
   ack(
     role('record-node'),
     'AwsSolutions-IAM5[Resource::*]',
-    'cloudwatch:DescribeAlarms reads the health alarms a run names (healthAlarms: execution input, not known at deploy time; composite alarms too), so no alarm ARN can be listed; it only reads alarm states',
+    'cloudwatch:DescribeAlarms reads the health alarms a run names (healthAlarms: execution input, not known at deploy time; ' +
+      'composite alarms too), so no alarm ARN can be listed; it only reads alarm states',
   );
   for (const name of ['command-finished', 'clean-up-run']) {
     ack(
@@ -55,7 +78,9 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
   ack(
     role('run-step'),
     'AwsSolutions-IAM5[Resource::*]',
-    'a retried step finds the command its crashed attempt sent (ssm:ListCommands, read-only), reads the result of the command its first attempt started (ssm:GetCommandInvocation) or cancels it on an unresponsive node (ssm:CancelCommand); none of these actions supports resource-level permissions, so IAM only accepts "*"',
+    'a retried step finds the command its crashed attempt sent (ssm:ListCommands, read-only), reads the result of the command ' +
+      'its first attempt started (ssm:GetCommandInvocation) or cancels it on an unresponsive node (ssm:CancelCommand); none of ' +
+      'these actions supports resource-level permissions, so IAM only accepts "*"',
   );
   for (const name of ['run-step', 'clean-up-run']) {
     for (const resource of [
@@ -65,7 +90,8 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
       ack(
         role(name),
         `AwsSolutions-IAM5[Resource::${resource}]`,
-        `the nodes are an execution input, known only at run time; SendCommand may reach them only if they carry the ${CLUSTER_TAG} tag (condition ssm:resourceTag/${CLUSTER_TAG}) and only with the stack's own document (the document is a separate statement)`,
+        `the nodes are an execution input, known only at run time; SendCommand may reach them only if they carry the ${CLUSTER_TAG} ` +
+          `tag (condition ssm:resourceTag/${CLUSTER_TAG}) and only with the stack's own document (the document is a separate statement)`,
       );
     }
   }
@@ -75,7 +101,9 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
   ack(
     machine,
     'AwsSolutions-IAM5[Resource::*]',
-    'CloudWatch Logs delivery (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) accept only "*"; CDK adds them for the logging and tracing that AwsSolutions-SF1/SF2 ask for',
+    'CloudWatch Logs delivery (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, ' +
+      'PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, ' +
+      'GetSamplingTargets) accept only "*"; CDK adds them for the logging and tracing that AwsSolutions-SF1/SF2 ask for',
   );
   for (const [name, fn] of Object.entries(stack.functions)) {
     ack(
@@ -103,7 +131,8 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
   ack(
     role('run-stopped'),
     `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${machineName}:*]`,
-    "states:DescribeExecution on executions of the upgrade state machine only (named at run time): the status-change event leaves a large input out, and run-stopped reads the run's cluster from the execution",
+    'states:DescribeExecution on executions of the upgrade state machine only (named at run time): the status-change event leaves ' +
+      "a large input out, and run-stopped reads the run's cluster from the execution",
   );
   // The cleanup state machine's role: the same logging and tracing wildcards, and the one function it invokes.
   const cleanup = stack.cleanup.stateMachine;
@@ -124,7 +153,9 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
     ack(
       stack.node.findChild(id),
       `AwsSolutions-IAM5[Resource::<${logicalId(machine)}>/*]`,
-      'SendTaskSuccess/SendTaskFailure must accept the task tokens of node steps and of held nodes\' waiting states, which wait inside Distributed Map children running as "<state machine ARN>/<map label>"; "/*" reaches only the children of this state machine',
+      "SendTaskSuccess/SendTaskFailure must accept the task tokens of node steps and of held nodes' waiting states, which wait " +
+        'inside Distributed Map children running as "<state machine ARN>/<map label>"; "/*" reaches only the children of this state ' +
+        'machine',
     );
   }
 
@@ -133,26 +164,35 @@ export function acknowledgeNagFindings(stack: FleetUpgradeStack): void {
   ack(
     role('approval-page'),
     `AwsSolutions-IAM5[Resource::<${logicalId(machine)}>/*]`,
-    'SendTaskSuccess must accept the task tokens of the approval tasks inside Distributed Map children, which run as "<state machine ARN>/<map label>"; "/*" reaches only the children of this state machine',
+    'SendTaskSuccess must accept the task tokens of the approval tasks inside Distributed Map children, which run as "<state ' +
+      'machine ARN>/<map label>"; "/*" reaches only the children of this state machine',
   );
   ack(
     page.api,
     'AwsSolutions-APIG4',
     page.sessionKeySecret
-      ? "The approval page authorizes every request itself: a link signed with HMAC-SHA256 (LinkKey) and a person signed in with the company's OpenID Connect provider who is in `approvers` (authorization-code flow with PKCE, session cookie signed with SessionKey); an approval is decided once. Operators open it from an email, where no IAM credential exists. The stage is throttled (5 requests/s, burst 20)"
-      : 'The approval page checks a link signed with HMAC-SHA256 (LinkKey) over the approval id and an expiry, and an approval is decided once; no sign-in is configured, so ANYONE HOLDING A LINK CAN DECIDE (the synth warns; docs/security.md). Operators open it from an email, where no IAM credential exists. The stage is throttled (5 requests/s, burst 20)',
+      ? 'The approval page authorizes every request itself: a link signed with HMAC-SHA256 (LinkKey) and a person signed in with ' +
+          "the company's OpenID Connect provider who is in `approvers` (authorization-code flow with PKCE, session cookie signed with " +
+          'SessionKey); an approval is decided once. Operators open it from an email, where no IAM credential exists. The stage is ' +
+          'throttled (5 requests/s, burst 20)'
+      : 'The approval page checks a link signed with HMAC-SHA256 (LinkKey) over the approval id and an expiry, and an approval is ' +
+          'decided once; no sign-in is configured, so ANYONE HOLDING A LINK CAN DECIDE (the synth warns; docs/security.md). Operators ' +
+          'open it from an email, where no IAM credential exists. The stage is throttled (5 requests/s, burst 20)',
   );
   if (page.sessionKeySecret) {
     ack(
       page.sessionKeySecret,
       'AwsSolutions-SMG4',
-      'No automatic rotation needed for safety: sessions last 15 minutes, so rotating it (put-secret-value, between runs) only signs approvers out; generated by CloudFormation, encrypted with DataKey, readable by approval-page only',
+      'No automatic rotation needed for safety: sessions last 15 minutes, so rotating it (put-secret-value, between runs) only ' +
+        'signs approvers out; generated by CloudFormation, encrypted with DataKey, readable by approval-page only',
     );
   }
   ack(
     stack.approvalKeySecret,
     'AwsSolutions-SMG4',
-    'No automatic rotation: the key verifies links already emailed, so rotating it during a run would void every pending approval link; it is generated by CloudFormation, encrypted with DataKey and readable by request-approval, remind-approvers and approval-page only. Rotate it between runs (put-secret-value); functions read it at a cold start',
+    'No automatic rotation: the key verifies links already emailed, so rotating it during a run would void every pending approval ' +
+      'link; it is generated by CloudFormation, encrypted with DataKey and readable by request-approval, remind-approvers and approval-page ' +
+      'only. Rotate it between runs (put-secret-value); functions read it at a cold start',
   );
 }
 

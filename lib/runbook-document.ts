@@ -103,7 +103,9 @@ export function buildRunbookDocument(runbookDir: string, packageKey: string, sha
   ];
   const content = {
     schemaVersion: '2.2',
-    description: `fleet-upgrade runbook ${runbookVersion}: runs one upgrade step (self-update, version check, validation, download, retire, backup, upgrade, restart, rollback, maintenance mode) on a node.`,
+    description:
+      `fleet-upgrade runbook ${runbookVersion}: runs one upgrade step (self-update, version check, validation, download, retire, backup, ` +
+      'upgrade, restart, rollback, maintenance mode) on a node.',
     parameters: {
       step: { type: 'String', description: 'The step to run.', allowedPattern: `^(${STEP_IDS.join('|')})$` },
       targetVersion: { type: 'String', description: 'The version to upgrade to.', allowedPattern: VERSION_PATTERN.source },

@@ -9,10 +9,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
-import { sendCommandStatements } from './send-command.js';
+import type { CommandDocument } from './command-document.js';
 
 /** CloudFormation metadata key saying which of the stack's state machines a StateMachine resource is. */
 export const STATE_MACHINE_METADATA_KEY = 'fleet-upgrade:state-machine';
+
+/** One clean-up-run invocation's timeout, Lambda's longest: an invocation that needs more returns `done: false` and the machine invokes it again. */
+export const CLEAN_UP_RUN_TIMEOUT = Duration.minutes(15);
 
 /** The cleanup's Lambda task: the rehearsal and the tests find it by this name. */
 export const CLEAN_UP_STATE_NAME = 'Clean up the stopped run';
@@ -21,11 +24,12 @@ export interface StoppedRunCleanupProps {
   table: dynamodb.ITable;
   /** The upgrade state machine whose stopped, timed-out and failed executions are cleaned up. */
   upgradeMachine: sfn.IStateMachine;
-  documentArn: string;
+  /** The runbook document clean-up-run sends (rollback, maintenance mode off). */
+  document: CommandDocument;
   commandOutputLogs: logs.ILogGroup;
   /** The stop rule's target: starts one cleanup execution per run. */
   runStopped: lambda.Function;
-  /** Does the cleanup, a piece per invocation, until it says it is done. */
+  /** Does the cleanup, a piece per invocation, until it says it is done; its timeout must be CLEAN_UP_RUN_TIMEOUT. */
   cleanUpRun: lambda.Function;
 }
 
@@ -43,10 +47,13 @@ export class StoppedRunCleanup extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const { cleanUpRun, runStopped } = props;
-    // Lambda's longest: an invocation that needs more returns `done: false` and the machine invokes it again.
-    (cleanUpRun.node.defaultChild as lambda.CfnFunction).addPropertyOverride('Timeout', 900);
+    if (cleanUpRun.timeout?.toSeconds() !== CLEAN_UP_RUN_TIMEOUT.toSeconds()) {
+      throw new Error(
+        `StoppedRunCleanup: cleanUpRun: expected the timeout CLEAN_UP_RUN_TIMEOUT (${CLEAN_UP_RUN_TIMEOUT.toSeconds()} seconds), got ${String(cleanUpRun.timeout?.toSeconds())} seconds`,
+      );
+    }
     props.table.grantReadWriteData(cleanUpRun);
-    for (const statement of sendCommandStatements(stack, props.documentArn)) cleanUpRun.addToRolePolicy(statement);
+    props.document.grantSendCommand(cleanUpRun);
     cleanUpRun.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
     props.commandOutputLogs.grant(cleanUpRun, 'logs:DescribeLogStreams', 'logs:GetLogEvents');
 

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { App, Validations, type PolicyValidationPluginReport } from 'aws-cdk-lib';
+import { App, Validations, type CfnElement, type PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
@@ -88,7 +88,7 @@ describe('least privilege and data at rest', () => {
       expect([s.Action].flat()).toEqual(['ssm:SendCommand']);
       const resources = [resolveIntrinsics(s.Resource)].flat().map(String).sort();
       if (resources.some((r) => r.startsWith(arn('ssm', 'document/')))) {
-        expect(resources).toEqual([arn('ssm', `document/${String(stack.resolve(stack.document.logicalId))}`)]);
+        expect(resources).toEqual([arn('ssm', `document/${String(stack.resolve((stack.document.node.defaultChild as CfnElement).logicalId))}`)]);
         expect(s.Condition).toBeUndefined();
       } else {
         expect(resources).toEqual([arn('ec2', 'instance/*'), arn('ssm', 'managed-instance/*')]);

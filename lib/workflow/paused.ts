@@ -2,14 +2,15 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { PAUSE_HOLDER, PAUSED_STATE_NAME } from '../core/pause.js';
+import { PAUSE_HOLDER, PAUSED_STATE_NAME } from '../../core/pause.js';
+import { TRANSIENT_RETRY } from './tasks.js';
 
 /**
  * Where a node waits while an operator has paused the run (`fleet-upgrade pause`): a task token that `resume`
  * (or the run stopping) answers, so nothing polls. The gate hands it `recheckSeconds`: the state times out at the
  * pause's limit (or within the hour) and asks the gate again, which then stops the run if the limit passed.
  */
-export function pausedState(scope: Construct, recordNode: lambda.IFunction, retry: sfn.RetryProps, gate: sfn.IChainable & sfn.INextable): sfn.State {
+export function pausedState(scope: Construct, recordNode: lambda.IFunction, gate: sfn.IChainable): sfn.State {
   const paused = new tasks.LambdaInvoke(scope, PAUSED_STATE_NAME, {
     lambdaFunction: recordNode,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
@@ -24,7 +25,7 @@ export function pausedState(scope: Construct, recordNode: lambda.IFunction, retr
     }),
     resultPath: sfn.JsonPath.DISCARD,
     taskTimeout: sfn.Timeout.at('$.gate.recheckSeconds'),
-  }).addRetry(retry);
+  }).addRetry(TRANSIENT_RETRY);
   paused.addCatch(gate, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
   paused.next(gate);
   return paused;
