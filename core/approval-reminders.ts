@@ -69,7 +69,8 @@ export type ReminderDecision =
  * it expires (every email carries a link valid for the full week, or to the deadline). Nothing after the deadline.
  */
 export function nextReminder(facts: ReminderFacts, now: number): ReminderDecision {
-  if (now >= facts.expiresAt || facts.expiresAt <= facts.createdAt) return { send: false };
+  // Links expire in whole seconds: in the deadline's last part-second any link sent would be dead on arrival.
+  if (now >= linkExpiry(facts.expiresAt, facts.expiresAt) || facts.expiresAt <= facts.createdAt) return { send: false };
   const { at, gap } = reminderSchedule(facts.createdAt, facts.expiresAt);
   const pending = REMINDER_KINDS.filter((kind) => !facts.reminded.includes(kind));
   const due = pending.filter((kind) => at[kind] <= now);

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inspectSandbox } from '../../local/sandbox.js';
+import { cliInProcess } from '../support/cli-in-process.js';
+import { formatSummary } from '../../cli/format-summary.js';
+import type { Summary } from '../../core/summary.js';
 
 const exec = promisify(execFile);
 let dir: string;
@@ -26,49 +29,7 @@ beforeAll(async () => {
 });
 
 describe('fleet-upgrade rehearse (CLI)', () => {
-  it('prints only the summary JSON on stdout with --json and exits 1 when a step fails', async () => {
-    const cluster = join(dir, 'small.json');
-    await writeFile(
-      cluster,
-      JSON.stringify({
-        cluster: 'cli-small',
-        nodes: [
-          { id: 'dea-1', roles: ['dea'], version: '3.0.0' },
-          { id: 'core-1', roles: ['primary'], version: '3.0.0' },
-        ],
-      }),
-    );
-    const { code, stdout, stderr } = await cli(
-      'rehearse',
-      '--cluster',
-      cluster,
-      '--target-version',
-      '3.1.0',
-      '--workdir',
-      join(dir, 'work'),
-      '--fail',
-      'core-1:post-upgrade-validation',
-      '--decision',
-      'rollback',
-      '--json',
-    );
-    expect(code, stderr).toBe(1);
-    const summary = JSON.parse(stdout) as Record<string, unknown>;
-    expect(summary).toMatchObject({
-      status: 'ROLLED_BACK',
-      cluster: 'cli-small',
-      targetVersion: '3.1.0',
-      order: ['dea-1', 'core-1'],
-      nodes: { 'dea-1': { from: '3.0.0', to: '3.1.0', status: 'UPGRADED' }, 'core-1': { status: 'ROLLED_BACK', from: '3.0.0', to: '3.0.0' } },
-      failure: { node: 'core-1', step: 'post-upgrade-validation' },
-      lockReleased: true,
-      execution: { events: expect.any(Number), stateTransitions: expect.any(Number) },
-    });
-    expect((summary.maintenanceMode as { disabledAt: string | null }).disabledAt).not.toBeNull();
-    expect(stderr).toContain('Post-upgrade validation: FAILED');
-  });
-
-  it('in a real terminal (tmux): one line per step in words, one FAILED line with its reason, and a summary that says what to do next', async () => {
+  it('in a real terminal (tmux): progress in words, one FAILED line with its reason; --json prints only the summary, which reads as what to do next', async () => {
     const cluster = join(dir, 'terminal.json');
     await writeFile(
       cluster,
@@ -94,36 +55,56 @@ describe('fleet-upgrade rehearse (CLI)', () => {
       '--decision',
       'rollback',
     ];
-    const command = [process.execPath, '--import', 'tsx', 'bin/fleet-upgrade.ts', ...args].map((a) => `'${a}'`).join(' ');
+    const json = join(dir, 'terminal-summary.json');
+    // Progress goes to the terminal (stderr); stdout, with --json, is the summary alone.
+    const command = `${[process.execPath, '--import', 'tsx', 'bin/fleet-upgrade.ts', ...args, '--json'].map((a) => `'${a}'`).join(' ')} > '${json}'`;
     const socket = `fleet-upgrade-rehearse-${process.pid}`;
     const tmux = (...a: string[]) => exec('tmux', ['-L', socket, ...a], { timeout: 10_000 });
     await tmux('new-session', '-d', '-x', '200', '-y', '100', '-c', process.cwd(), `${command}; echo "EXIT=$?"; sleep 60`);
+    let screen = '';
     try {
-      let screen = '';
       const deadline = Date.now() + 150_000;
       while (!/EXIT=\d+/.test(screen)) {
         expect(Date.now(), `rehearse did not finish; screen:\n${screen}`).toBeLessThan(deadline);
         await new Promise((resolve) => setTimeout(resolve, 250));
         screen = (await tmux('capture-pane', '-p', '-J', '-S', '-300')).stdout;
       }
-      expect(screen, screen).toContain('EXIT=1');
-      // The first line comes before the slow imports, so the operator is not left looking at nothing.
-      expect(screen.trimStart().split('\n')[0]).toBe('Rehearsing cli-terminal → 3.1.0: loading the local stand-ins for AWS');
-      expect(screen).toMatch(/^\[ *[\d.]+s\] dea-2 +Upgrade: FAILED after [\d.]+s — exit code 1: rehearsal: injected failure of upgrade on dea-2$/m);
-      expect(screen.match(/FAILED after/g)).toHaveLength(1);
-      expect(screen).toMatch(/no further node starts: rollback decided for dea-2 after upgrade failed$/m);
-      expect(screen).not.toMatch(/May this node start|StepFailed|\{"nodeId"/);
-      // The summary: the execution's time and the whole rehearsal's, per-node step times, the mixed versions and what next.
-      expect(screen).toMatch(/^Upgrade of cli-terminal to 3\.1\.0: ROLLED_BACK in [\d.]+ s; [\d.]+ s with the rehearsal's set-up \(run /m);
-      expect(screen).toMatch(/^ +NODE +ROLES +FROM +TO +STATUS +IN WINDOW +STEPS \(seconds\)$/m);
-      expect(screen).toMatch(
-        /^ +dea-2 +dea +3\.0\.0 +3\.0\.0 +ROLLED_BACK +[\d.]+ s +self-update [\d.]+, check [\d.]+, pre [\d.]+, .*upgrade [\d.]+ FAILED, rollback [\d.]+$/m,
-      );
-      expect(screen).toContain('The cluster is now on 2 versions: 3.1.0: dea-1; 3.0.0: dea-2, core-1.');
-      expect(screen).toMatch(/Next: fix what failed, then carry on from where this run stopped: fleet-upgrade start --resume-from cli-terminal-3\.1\.0-/);
     } finally {
       await tmux('kill-server').catch(() => undefined);
     }
+    expect(screen, screen).toContain('EXIT=1');
+    // The first line comes before the slow imports, so the operator is not left looking at nothing.
+    expect(screen.trimStart().split('\n')[0]).toBe('Rehearsing cli-terminal → 3.1.0: loading the local stand-ins for AWS');
+    expect(screen).toMatch(/^\[ *[\d.]+s\] dea-2 +Upgrade: FAILED after [\d.]+s — exit code 1: rehearsal: injected failure of upgrade on dea-2$/m);
+    expect(screen.match(/FAILED after/g)).toHaveLength(1);
+    expect(screen).toMatch(/no further node starts: rollback decided for dea-2 after upgrade failed$/m);
+    expect(screen).not.toMatch(/May this node start|StepFailed|\{"nodeId"/);
+
+    const summary = JSON.parse(await readFile(json, 'utf8')) as Parameters<typeof formatSummary>[0] & Summary;
+    expect(summary).toMatchObject({
+      status: 'ROLLED_BACK',
+      cluster: 'cli-terminal',
+      targetVersion: '3.1.0',
+      order: ['dea-1', 'dea-2', 'core-1'],
+      nodes: {
+        'dea-1': { from: '3.0.0', to: '3.1.0', status: 'UPGRADED' },
+        'dea-2': { from: '3.0.0', to: '3.0.0', status: 'ROLLED_BACK' },
+        'core-1': { status: 'NOT_STARTED' },
+      },
+      failure: { node: 'dea-2', step: 'upgrade' },
+      lockReleased: true,
+      execution: { events: expect.any(Number), stateTransitions: expect.any(Number) },
+    });
+    expect(summary.maintenanceMode.disabledAt).not.toBeNull();
+    // The same summary as text (what the command prints without --json): step times, the mixed versions and what next.
+    const text = formatSummary(summary, { wholeSeconds: 20 });
+    expect(text).toMatch(/^Upgrade of cli-terminal to 3\.1\.0: ROLLED_BACK in [\d.]+ s; 20\.0 s with the rehearsal's set-up \(run /m);
+    expect(text).toMatch(/^ +NODE +ROLES +FROM +TO +STATUS +IN WINDOW +STEPS \(seconds\)$/m);
+    expect(text).toMatch(
+      /^ +dea-2 +dea +3\.0\.0 +3\.0\.0 +ROLLED_BACK +[\d.]+ s +self-update [\d.]+, check [\d.]+, pre [\d.]+, .*upgrade [\d.]+ FAILED, rollback [\d.]+$/m,
+    );
+    expect(text).toContain('The cluster is now on 2 versions: 3.1.0: dea-1; 3.0.0: dea-2, core-1.');
+    expect(text).toMatch(/Next: fix what failed, then carry on from where this run stopped: fleet-upgrade start --resume-from cli-terminal-3\.1\.0-/);
   }, 200_000);
 
   it('Ctrl-C while the run waits for a decision stops it safely: node rolled back, maintenance off, lock released, services stopped', async () => {
@@ -231,11 +212,27 @@ describe('fleet-upgrade rehearse (CLI)', () => {
     ],
     [['frobnicate'], 'unknown command'],
   ])('exits 2 on bad input %j, naming %s, touching nothing', async (args, named) => {
-    const { code, stdout, stderr } = await cli(...args, '--workdir', join(dir, 'untouched'));
+    const { code, stdout, stderr } = await cliInProcess(...args, '--workdir', join(dir, 'untouched'));
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toContain(named);
     await expect(import('node:fs').then((fs) => fs.existsSync(join(dir, 'untouched')))).resolves.toBe(false);
+  });
+});
+
+describe('bad input from a real process', () => {
+  it('exits 2 with the field named on stderr and nothing on stdout', async () => {
+    const { code, stdout, stderr } = await cli(
+      'rehearse',
+      '--cluster',
+      'examples/demo-cluster.json',
+      '--target-version',
+      '3.1;reboot',
+      '--workdir',
+      join(dir, 'untouched'),
+    );
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toContain('targetVersion');
   });
 });
 
@@ -257,7 +254,7 @@ describe('a cluster too large for one run (CLI)', () => {
   );
 
   it('plan says so with exit 2', async () => {
-    const { code, stdout, stderr } = await cli('plan', '--cluster', await tooLarge(), '--target-version', '3.2.0');
+    const { code, stdout, stderr } = await cliInProcess('plan', '--cluster', await tooLarge(), '--target-version', '3.2.0');
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(refusal);
@@ -265,7 +262,16 @@ describe('a cluster too large for one run (CLI)', () => {
 
   it.each([[[]], [['--dry-run']]])('start %j says so with exit 2 before it reaches the state machine', async (more) => {
     // Nothing listens on the endpoint: a start that got as far as StartExecution would fail otherwise.
-    const { code, stderr } = await cli('--endpoint', 'http://127.0.0.1:1', 'start', '--cluster', await tooLarge(), '--target-version', '3.2.0', ...more);
+    const { code, stderr } = await cliInProcess(
+      '--endpoint',
+      'http://127.0.0.1:1',
+      'start',
+      '--cluster',
+      await tooLarge(),
+      '--target-version',
+      '3.2.0',
+      ...more,
+    );
     expect(code).toBe(2);
     expect(stderr).toMatch(refusal);
   });
