@@ -7,7 +7,7 @@ import { toMermaid, toSvg, type AslGraph } from './asl-diagram.js';
 export async function synthesizedDefinition(): Promise<AslGraph> {
   const { localStackParts, synthesizeTemplate } = await import('../local/template.js');
   await mkdir('.tmp', { recursive: true });
-  const parts = localStackParts(synthesizeTemplate({}, '.tmp'), () => ({}));
+  const parts = localStackParts(await synthesizeTemplate({}, '.tmp'), () => ({}));
   return parts.definition as unknown as AslGraph;
 }
 

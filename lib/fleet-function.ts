@@ -7,11 +7,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { HANDLER_METADATA_KEY } from './metadata-keys.js';
 
 const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** CloudFormation metadata key naming the handler module of a function (lets the local rehearsal run it in-process). */
-export const HANDLER_METADATA_KEY = 'fleet-upgrade:handler';
+export { HANDLER_METADATA_KEY };
 
 /** Properties of a {@link FleetFunction}. */
 export interface FleetFunctionProps {

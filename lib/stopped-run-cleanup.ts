@@ -10,9 +10,9 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENDED_WITHOUT_CLEANUP } from '../core/execution-status.js';
 import type { CommandDocument } from './command-document.js';
+import { STATE_MACHINE_METADATA_KEY } from './metadata-keys.js';
 
-/** CloudFormation metadata key saying which of the stack's state machines a StateMachine resource is. */
-export const STATE_MACHINE_METADATA_KEY = 'fleet-upgrade:state-machine';
+export { STATE_MACHINE_METADATA_KEY };
 
 /** One clean-up-run invocation's timeout, Lambda's longest: an invocation that needs more returns `done: false` and the machine invokes it again. */
 export const CLEAN_UP_RUN_TIMEOUT = Duration.minutes(15);

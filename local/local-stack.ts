@@ -274,7 +274,7 @@ async function stackTemplate(source: LocalStackOptions['template'], workdir: str
   progress(`Synthesizing the stack (what \`cdk synth\` deploys) with the ${source.runbookPath ?? source.runbook} runbook`);
   const outdir = join(workdir, 'cdk');
   await mkdir(outdir, { recursive: true });
-  return synthesizeTemplate(
+  return await synthesizeTemplate(
     {
       runbook: source.runbook,
       ...(source.runbookPath !== undefined ? { runbookPath: resolve(source.runbookPath) } : {}),

@@ -1,11 +1,10 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { InputValidationError } from '../core/errors.js';
-import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { FleetUpgradeStack, HANDLER_METADATA_KEY, type FleetUpgradeStackProps } from '../lib/fleet-upgrade-stack.js';
-import { STATE_MACHINE_METADATA_KEY } from '../lib/stopped-run-cleanup.js';
+import { join, relative } from 'node:path';
+import type { FleetUpgradeStackProps } from '../lib/fleet-upgrade-stack.js';
+import { HANDLER_METADATA_KEY, STATE_MACHINE_METADATA_KEY } from '../lib/metadata-keys.js';
 // Account and region of the placeholder ARNs the synthesized definition is resolved with.
 import { LOCAL_ACCOUNT, LOCAL_CLEANUP_STATE_MACHINE_NAME, LOCAL_REGION, localArns } from './state-machine-runner.js';
 import { functionTimeouts } from './lambda-timeout.js';
@@ -20,12 +19,26 @@ export type CfnTemplate = { Resources: Record<string, { Type: string; Properties
 const LOCAL_PACKAGE_KEY = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
 /** Synthesizes the real stack in-process (no bundling: the rehearsal runs the handlers from source). */
-export function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> = {}, outdirBase = '.tmp'): CfnTemplate {
-  // A synth takes about a second and depends only on the props (and a runbookPath's files, which may change:
-  // never cached): later callers in the process get their own copy of the same template.
+export async function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> = {}, outdirBase = '.tmp'): Promise<CfnTemplate> {
+  // A synth takes seconds and depends only on the props and the sources (a runbookPath's files may change:
+  // never cached); later callers get their own copy of the same template.
   const key = props.runbookPath === undefined ? JSON.stringify(props) : undefined;
   const cached = key === undefined ? undefined : synthesized.get(key);
   if (cached !== undefined) return structuredClone(cached);
+  const onDisk = key === undefined ? undefined : diskCachePath(key, outdirBase);
+  let template = onDisk === undefined ? undefined : readCached(onDisk);
+  if (template === undefined) {
+    template = await synthesizeNow(props, outdirBase);
+    if (onDisk !== undefined) writeCached(onDisk, template);
+  }
+  if (key !== undefined) synthesized.set(key, structuredClone(template));
+  return template;
+}
+
+async function synthesizeNow(props: Partial<FleetUpgradeStackProps>, outdirBase: string): Promise<CfnTemplate> {
+  // Loaded only when a synth is needed: the CDK takes about a second to import.
+  const { App } = await import('aws-cdk-lib');
+  const { FleetUpgradeStack } = await import('../lib/fleet-upgrade-stack.js');
   const app = new App({
     outdir: mkdtempSync(join(outdirBase, 'cdk-')),
     context: { 'aws:cdk:bundling-stacks': [] },
@@ -35,9 +48,49 @@ export function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> = {}, 
     packageSigningPublicKey: LOCAL_PACKAGE_KEY,
     ...props,
   });
-  const template = app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
-  if (key !== undefined) synthesized.set(key, structuredClone(template));
-  return template;
+  return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
+}
+
+const PROJECT_ROOT = join(import.meta.dirname, '..');
+/** Everything a template is built from: the stack, what it reads from core and the handlers, the runbooks, the CDK's version. */
+const TEMPLATE_SOURCES = ['lib', 'core', 'lambdas', 'adapters', 'runbooks', 'package-lock.json'];
+
+/**
+ * Every process that rehearses synthesizes the same template (the tests start dozens): it is kept under
+ * `<outdirBase>/template-cache`, named by a hash of the props and of every source file, so any change misses.
+ */
+function diskCachePath(key: string, outdirBase: string): string {
+  const hash = createHash('sha256').update(key);
+  const add = (path: string) => {
+    const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      const full = join(path, e.name);
+      if (e.isDirectory()) add(full);
+      else hash.update(relative(PROJECT_ROOT, full)).update('\0').update(readFileSync(full)).update('\0');
+    }
+  };
+  for (const source of TEMPLATE_SOURCES) {
+    const full = join(PROJECT_ROOT, source);
+    if (source.endsWith('.json')) hash.update(source).update(readFileSync(full));
+    else add(full);
+  }
+  return join(outdirBase, 'template-cache', `${hash.digest('hex')}.json`);
+}
+
+function readCached(path: string): CfnTemplate | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as CfnTemplate;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written whole, then renamed: a process reading it at the same moment sees the old file or the new one. */
+function writeCached(path: string, template: CfnTemplate): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, JSON.stringify(template));
+  renameSync(partial, path);
 }
 
 const synthesized = new Map<string, CfnTemplate>();

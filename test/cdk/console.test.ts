@@ -9,8 +9,8 @@ let template: Template;
 let definition: AslGraph;
 const names: string[] = [];
 
-beforeAll(() => {
-  const synthesized = synthesizeTemplate({}, '.tmp');
+beforeAll(async () => {
+  const synthesized = await synthesizeTemplate({}, '.tmp');
   template = Template.fromJSON(synthesized);
   definition = localStackParts(synthesized, () => ({})).definition as unknown as AslGraph;
   const walk = (graph: AslGraph) => {

@@ -56,7 +56,7 @@ async function run(name: string, template: CfnTemplate, progress: string[]): Pro
 
 describe('the rehearsal enforces IAM from the template it runs', () => {
   it('the synthesized template: SUCCEEDED, every call checked, none denied', async () => {
-    const r = await run('good', synthesizeTemplate(), []);
+    const r = await run('good', await synthesizeTemplate(), []);
     expect(r.summary.status).toBe('SUCCEEDED');
     expect(r.summary.execution.iam.checked).toBeGreaterThan(100);
     expect(r.summary.execution.iam.denied).toBe(0);
@@ -66,7 +66,7 @@ describe('the rehearsal enforces IAM from the template it runs', () => {
   });
 
   it('without states:SendTaskSuccess for command-finished: the run stops, naming AccessDenied, the function and the action', async () => {
-    const template = synthesizeTemplate();
+    const template = await synthesizeTemplate();
     let removed = 0;
     for (const [id, resource] of Object.entries(template.Resources)) {
       if (resource.Type !== 'AWS::IAM::Policy' || !id.startsWith('CommandFinishedTaskAnswers')) continue;
@@ -86,7 +86,7 @@ describe('the rehearsal enforces IAM from the template it runs', () => {
   });
 
   it('refuses a template without the state machine or the SSM document, naming what is missing', async () => {
-    const template = synthesizeTemplate();
+    const template = await synthesizeTemplate();
     for (const [id, resource] of Object.entries(template.Resources)) if (resource.Type === 'AWS::SSM::Document') delete template.Resources[id];
     const file = join(dir, 'no-document.template.json');
     await writeFile(file, JSON.stringify(template));

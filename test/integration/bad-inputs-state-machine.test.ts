@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localStackParts, synthesizeTemplate, type LocalStackParts } from '../../local/template.js';
 import { startExecution, taskOverrides, type LocalHandler } from '../../local/state-machine-runner.js';
@@ -25,9 +24,9 @@ import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-s
  */
 let parts: LocalStackParts;
 
-beforeAll(() => {
+beforeAll(async () => {
   mkdirSync('.tmp', { recursive: true });
-  parts = localStackParts(synthesizeTemplate({}, mkdtempSync(join('.tmp', 'bad-inputs-'))), () => ({}));
+  parts = localStackParts(await synthesizeTemplate({}, '.tmp'), () => ({}));
   logger.setLogLevel('SILENT');
 });
 

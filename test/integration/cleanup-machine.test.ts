@@ -24,7 +24,7 @@ const noIam = { asStateMachine: () => undefined } as unknown as LocalIam;
 
 beforeAll(async () => {
   mkdirSync('.tmp', { recursive: true });
-  parts = localStackParts(synthesizeTemplate(), () => ({}));
+  parts = localStackParts(await synthesizeTemplate(), () => ({}));
   dynamodb = await localTable();
   process.env.FLEET_UPGRADE_RETRY_INTERVAL_MS = '1';
 }, 120_000);

@@ -38,9 +38,9 @@ describe('EventBridge pattern matching', () => {
 
 describe("the stack's rules route status changes", () => {
   let parts: LocalStackParts;
-  beforeAll(() => {
+  beforeAll(async () => {
     mkdirSync('.tmp', { recursive: true });
-    const template = synthesizeTemplate({ runbook: 'release-dir' }, '.tmp');
+    const template = await synthesizeTemplate({ runbook: 'release-dir' }, '.tmp');
     parts = localStackParts(template, ({ table, document }) => ({ [table]: TABLE_NAME, [document]: DOCUMENT_NAME }));
   });
 

@@ -38,9 +38,9 @@ function as(principal: string, request: IamRequest) {
   return evaluate(request, policiesOf(policies, functions.get(principal) ?? principal));
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   mkdirSync('.tmp', { recursive: true });
-  template = synthesizeTemplate();
+  template = await synthesizeTemplate();
   for (const [id, r] of Object.entries(template.Resources)) {
     const name = r.Metadata?.[HANDLER_METADATA_KEY];
     if (r.Type === 'AWS::Lambda::Function' && typeof name === 'string') functions.set(name, id);
