@@ -149,21 +149,22 @@ export interface CaughtError {
   Cause?: string;
 }
 
-/** Steps every node runs before the maintenance window; they change nothing the node serves. */
 function stepSeconds(c: StepCheckpoint): { seconds?: number } {
   if (c.finishedAt === undefined) return {};
   const ms = Date.parse(c.finishedAt) - Date.parse(c.startedAt);
   return Number.isFinite(ms) && ms >= 0 ? { seconds: Math.round(ms / 100) / 10 } : {};
 }
 
-/** Steps a node runs before the maintenance window opens (checks and pre-staging). */
+/** Steps a node runs before the maintenance window opens (checks and pre-staging); they change nothing the node serves. */
 export const BEFORE_WINDOW: readonly StepId[] = ['self-update', 'version-check', 'download'];
+/** Steps that leave what the node serves as it was: a node that ran no other step was not changed by the run. */
+const LEAVES_NODE_AS_IT_WAS: readonly StepId[] = [...BEFORE_WINDOW, 'pre-upgrade-validation'];
 
 function nodeStatus(outcome: NodeOutcome | undefined, steps: readonly StepCheckpoint[], prepareOnly: boolean): NodeStatus {
   if (outcome !== undefined) return outcome.status;
   if (steps.some((s) => s.status === 'FAILED')) return 'FAILED';
-  // Checked (and staged) before the window but never upgraded: its upgrade did not start.
-  if (!steps.every((s) => BEFORE_WINDOW.includes(s.step) && s.status !== 'RUNNING')) return 'IN_PROGRESS';
+  // Checked (staged, validated) but never changed: its upgrade did not start, e.g. a stop landed after its validation.
+  if (!steps.every((s) => LEAVES_NODE_AS_IT_WAS.includes(s.step) && s.status !== 'RUNNING')) return 'IN_PROGRESS';
   return prepareOnly && steps.some((s) => s.step === 'download' && s.status === 'SUCCEEDED') ? 'PREPARED' : 'NOT_STARTED';
 }
 

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,6 +43,35 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
     const e = error as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+
+/**
+ * The CLI in a process of its own, loaded and waiting: `go()` runs the command at once. A stop must land while
+ * the run is under way, and on a loaded machine a fresh process takes longer to load than nodes take to upgrade.
+ */
+async function warmCli(...args: string[]): Promise<{ go: () => Promise<{ code: number; stdout: string; stderr: string }> }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'TABLE_NAME' && k !== 'DOCUMENT_NAME'));
+  const argv = JSON.stringify(['--endpoint', runtime.endpoint, ...args]);
+  const script = `const { main } = await import('./cli/main.ts'); process.stderr.write('ready\\n');
+    process.stdin.once('data', async () => { process.exitCode = await main(${argv}); process.stdin.destroy(); });`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  while (!stderr.includes('ready\n')) {
+    if (child.exitCode !== null) throw new Error(`the CLI did not load: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    go: async () => {
+      stderr = '';
+      child.stdin.write('go\n');
+      const code = await exited;
+      return { code, stdout, stderr };
+    },
+  };
 }
 
 beforeAll(async () => {
@@ -91,6 +120,7 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
   }, 300_000);
 
   it('stop ends the run at once; maintenance mode is turned off and the lock released all the same', async () => {
+    const stopper = await warmCli('stop', 'ops-up-2', '--reason', 'operator changed their mind', '--json');
     const first = await cli('start', '--cluster', clusterFile, '--target-version', '3.2.0', '--run-id', 'ops-up-2', '--json');
     expect(first.code, first.stderr).toBe(0);
     // Idempotent per run id: the same start again answers the same running execution.
@@ -144,7 +174,7 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
       expect(Date.now(), 'the second node never started').toBeLessThan(deadline);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const stop = await cli('stop', 'ops-up-2', '--reason', 'operator changed their mind', '--json');
+    const stop = await stopper.go();
     expect(stop.code, stop.stderr).toBe(0);
     const summary = JSON.parse(stop.stdout) as Summary;
     expect(summary).toMatchObject({ status: 'FAILED', lockReleased: true, failure: { error: 'ExecutionAborted' } });

@@ -109,3 +109,34 @@ describe('step durations', () => {
     expect(windowTime(node)).toBe('1.8 s');
   });
 });
+
+describe('a node the run checked but never changed', () => {
+  it('is NOT_STARTED once its validation finished (a stop landed before it was retired), IN_PROGRESS while a step runs or after one changed it', () => {
+    const step = (nodeId: string, s: StepCheckpoint['step'], status: StepCheckpoint['status'] = 'SUCCEEDED'): StepCheckpoint => ({
+      nodeId,
+      step: s,
+      status,
+      exitCode: 0,
+      warnings: [],
+      startedAt: 't0',
+      ...(status === 'RUNNING' ? {} : { finishedAt: 't1' }),
+    });
+    const checks = (id: string) => [step(id, 'self-update'), step(id, 'version-check'), step(id, 'download')];
+    const summary = buildSummary({
+      run: { runId: 'r', cluster: 'c', targetVersion: '3.1.0', coreNode: 'a', order: ['a', 'b', 'c'], roles: {}, plannedFrom: {}, startedAt: 't0' },
+      checkpoints: [
+        ...checks('a'),
+        step('a', 'pre-upgrade-validation'),
+        ...checks('b'),
+        step('b', 'pre-upgrade-validation', 'RUNNING'),
+        ...checks('c'),
+        step('c', 'pre-upgrade-validation'),
+        step('c', 'retire'),
+      ],
+      outcomes: [],
+      lockReleased: true,
+      finishedAt: 't2',
+    });
+    expect([summary.nodes.a?.status, summary.nodes.b?.status, summary.nodes.c?.status]).toEqual(['NOT_STARTED', 'IN_PROGRESS', 'IN_PROGRESS']);
+  });
+});
