@@ -1,5 +1,5 @@
 import { compareNatural } from './natural-sort.js';
-import type { NodeSpec } from './input-schema.js';
+import type { NodeRoles as NodeSpec } from './node-roles.js';
 
 /** Name of the final group: nodes that match no role in the order. Also its key in `concurrency`. */
 export const UNMATCHED = 'unmatched';

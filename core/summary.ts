@@ -6,14 +6,12 @@ import type { PauseReport } from './pause.js';
 import type { CanaryReport } from './canary.js';
 import type { HealthReport } from './health.js';
 import { cutoffStatus, type WindowCutoff } from './window-outcome.js';
+import type { NodeStatus } from './node-status.js';
+
+export type { NodeStatus };
 
 export type CheckpointStatus = 'RUNNING' | 'SUCCEEDED' | 'NOTHING_TO_DO' | 'FAILED' | 'FAILED_IGNORED';
-/**
- * PREPARED: a prepareOnly run staged the node's package; NOT_STARTED: the window never reached the node;
- * ROLLED_BACK: it failed and was restored to its old version; NEEDS_ATTENTION: a human must look (aborted,
- * or its rollback failed).
- */
-export type NodeStatus = 'UPGRADED' | 'SKIPPED' | 'PREPARED' | 'ROLLED_BACK' | 'NEEDS_ATTENTION' | 'FAILED' | 'NOT_STARTED' | 'IN_PROGRESS';
+
 /**
  * PREPARED: a prepareOnly run checked every node and staged the package on those that need it.
  * PARTIAL: the operator skipped failed nodes (restored to their old version) and every other node upgraded.

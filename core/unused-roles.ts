@@ -1,5 +1,5 @@
 import { InputValidationError } from './errors.js';
-import type { NodeSpec } from './input-schema.js';
+import type { NodeRoles as NodeSpec } from './node-roles.js';
 
 /** A role of `roleOrder` that no node of the cluster has, and the cluster's role nearest to it. */
 export interface UnusedRole {

@@ -1,4 +1,4 @@
-import type { NodeStatus } from './summary.js';
+import type { NodeStatus } from './node-status.js';
 
 /** The node the window cutoff refused first, and why: what the summary reports for an INCOMPLETE run. */
 export interface WindowCutoff {

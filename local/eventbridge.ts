@@ -1,5 +1,5 @@
-import type { CfnTemplate } from './template.js';
-import type { LocalHandler } from './state-machine-runner.js';
+import type { CfnTemplate } from './cfn-template.js';
+import type { LocalHandler } from './runner-types.js';
 
 /** An EventBridge rule of the template, its intrinsics resolved: which events (or which schedule) reach which functions. */
 export interface EventRule {

@@ -1,4 +1,4 @@
-import type { RunnerEvent } from './state-machine-runner.js';
+import type { RunnerEvent } from './runner-types.js';
 
 interface AslState {
   Type: string;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { CfnTemplate } from './template.js';
-import type { LocalHandler } from './state-machine-runner.js';
+import type { CfnTemplate } from './cfn-template.js';
+import type { LocalHandler } from './runner-types.js';
 
 /** A function's Timeout when the template sets none (CloudFormation's default). */
 export const DEFAULT_LAMBDA_TIMEOUT_SECONDS = 3;

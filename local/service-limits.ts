@@ -1,4 +1,4 @@
-import type { RunnerEvent } from './state-machine-runner.js';
+import type { RunnerEvent } from './runner-types.js';
 import { ExecutionCounter } from './execution-counter.js';
 import { STEP_FUNCTIONS_PAYLOAD_BYTES } from '../core/input-schema.js';
 

@@ -9,8 +9,9 @@ import { HANDLER_METADATA_KEY, STATE_MACHINE_METADATA_KEY } from '../lib/metadat
 import { LOCAL_ACCOUNT, LOCAL_CLEANUP_STATE_MACHINE_NAME, LOCAL_REGION, localArns } from './state-machine-runner.js';
 import { functionTimeouts } from './lambda-timeout.js';
 import { eventRules, type EventRule } from './eventbridge.js';
+import type { CfnTemplate } from './cfn-template.js';
 
-export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }> };
+export type { CfnTemplate };
 
 /**
  * A key of this process for templates synthesized here: a rehearsal pins the key it signs its packages with
