@@ -17,7 +17,8 @@ export class ApprovalNotOpenError extends Error {
         : reason === 'decided'
           ? `approval ${approvalId} was already decided: ${approval?.decision ?? '?'} by ${approval?.decidedBy ?? '?'} at ${approval?.decidedAt ?? '?'}`
           : reason === 'late'
-            ? `approval ${approvalId}: too late: the run already applied ${approval?.onTimeout ?? 'its onTimeout decision'} (it had stopped waiting when this decision reached Step Functions); the attempt is recorded and decided nothing`
+            ? `approval ${approvalId}: too late: the run already applied ${approval?.onTimeout ?? 'its onTimeout decision'} ` +
+              `(it had stopped waiting when this decision reached Step Functions); the attempt is recorded and decided nothing`
             : `approval ${approvalId} expired at ${approval?.expiresAt ?? '?'}; the run applied its onTimeout decision`,
     );
     this.name = 'ApprovalNotOpenError';

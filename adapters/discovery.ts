@@ -81,7 +81,8 @@ export async function discoverNodes(
     .map((id) => `${id} (${ping.has(id) ? `SSM ping status ${ping.get(id)}` : 'not managed by SSM'})`);
   if (offline.length > 0) {
     throw new PlanError(
-      `${offline.length === 1 ? 'a node is' : `${offline.length} nodes are`} not online in SSM: ${offline.join(', ')}; bring ${offline.length === 1 ? 'it' : 'them'} online or list the nodes in "nodes"`,
+      `${offline.length === 1 ? 'a node is' : `${offline.length} nodes are`} not online in SSM: ${offline.join(', ')}; bring ` +
+        `${offline.length === 1 ? 'it' : 'them'} online or list the nodes in "nodes"`,
     );
   }
   return [...tagged].map(([id, roles]) => ({ id, roles }));

@@ -107,7 +107,10 @@ function viewerNote(viewer: PageViewer): string {
     return `<p class="warning" role="note"><strong>No sign-in is configured:</strong> anyone holding this link can decide. See docs/security.md to require approvers to sign in.</p>`;
   }
   const s = viewer.signedIn;
-  return `<p class="who">Signed in as <strong>${escapeHtml(s.name)}</strong> (${escapeHtml(s.issuer)}), an approver by ${escapeHtml(s.by)}. <a href="${escapeHtml(s.again)}">Not you? Sign in as someone else</a></p>`;
+  return (
+    `<p class="who">Signed in as <strong>${escapeHtml(s.name)}</strong> (${escapeHtml(s.issuer)}), an ` +
+    `approver by ${escapeHtml(s.by)}. <a href="${escapeHtml(s.again)}">Not you? Sign in as someone else</a></p>`
+  );
 }
 
 /** GET: the evidence and the four choices. Submitting the form (POST) decides; this page never does. */
