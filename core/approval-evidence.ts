@@ -113,13 +113,12 @@ export function failedNodeEvidence(
   };
 }
 
-/** The canary's question, asked by the node that completed it: what was upgraded, and every node not ended waits. */
-export function canaryEvidence(q: QuestionFacts): ApprovalRequest {
-  const ended = new Set(q.outcomes.map((o) => o.nodeId));
+/**
+ * A question about the run, not a failed node (the canary, a health alarm): nothing failed, so the step fields
+ * the shape requires say where the run stands (the last node validated), and every upgraded node is listed.
+ */
+function noFailedStep(q: QuestionFacts): Pick<ApprovalRequest, 'failedStep' | 'exitCode' | 'outputTail' | 'from' | 'to' | 'backupId' | 'upgraded'> {
   return {
-    kind: 'canary',
-    ...questionBase(q),
-    // Nothing failed: the step fields say where the canary ended (its last node validated).
     failedStep: 'post-upgrade-validation',
     exitCode: null,
     outputTail: '',
@@ -127,6 +126,16 @@ export function canaryEvidence(q: QuestionFacts): ApprovalRequest {
     to: q.run.targetVersion,
     backupId: null,
     upgraded: upgradedBy(q.outcomes),
+  };
+}
+
+/** The canary's question, asked by the node that completed it: what was upgraded, and every node not ended waits. */
+export function canaryEvidence(q: QuestionFacts): ApprovalRequest {
+  const ended = new Set(q.outcomes.map((o) => o.nodeId));
+  return {
+    kind: 'canary',
+    ...questionBase(q),
+    ...noFailedStep(q),
     inFlight: [],
     held: q.planned.filter((p) => !ended.has(p.nodeId)).map((p) => p.nodeId),
     createdAt: q.now.toISOString(),
@@ -142,14 +151,7 @@ export function healthEvidence(q: QuestionFacts & { health: { alarms: FiringAlar
   return {
     kind: 'health',
     ...questionBase(q),
-    // Nothing failed on a node: the step fields are required by the shape, and say where the gate looked last.
-    failedStep: 'post-upgrade-validation',
-    exitCode: null,
-    outputTail: '',
-    from: null,
-    to: q.run.targetVersion,
-    backupId: null,
-    upgraded: upgradedBy(q.outcomes),
+    ...noFailedStep(q),
     inFlight: open.filter((p) => p.startedAt !== undefined && p.nodeId !== q.nodeId).map((p) => p.nodeId),
     held: open.filter((p) => p.startedAt === undefined || p.nodeId === q.nodeId).map((p) => p.nodeId),
     alarms: q.health?.alarms ?? [],
