@@ -16,13 +16,18 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        // Files that share nothing but module imports run in one module cache per worker: importing the CDK
-        // and the SDK once per worker, not once per file, is most of their time.
-        test: { name: 'fast', include: ['test/unit/**/*.test.ts', 'test/cdk/**/*.test.ts'], isolate: false },
+        // Files that start no sandbox run in one module cache per worker: importing the CDK, the SDK and the local
+        // engines once per worker, not once per file, is most of their time. The setup file gives each file the
+        // process's environment and fresh SDK clients; a file that mocks a client class restores it.
+        test: {
+          name: 'fast',
+          include: ['test/unit/**/*.test.ts', 'test/cdk/**/*.test.ts', 'test/integration/**/*.test.ts'],
+          isolate: false,
+          setupFiles: ['test/support/shared-process-setup.ts'],
+        },
       },
-      // These set the environment, point the SDK clients at their own engines and start services and child
-      // processes: each file gets a fresh process.
-      { extends: true, test: { name: 'isolated', include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'] } },
+      // End-to-end files start sandboxes, services, child processes and signal handlers: each gets a fresh process.
+      { extends: true, test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'] } },
     ],
   },
 });

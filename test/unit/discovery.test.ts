@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, afterAll } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { DescribeInstanceInformationCommand, SSMClient, type InstanceInformation, type PingStatus } from '@aws-sdk/client-ssm';
@@ -8,6 +8,11 @@ import { mayBeSentCommands } from '../../core/node-selection.js';
 
 const tagging = mockClient(ResourceGroupsTaggingAPIClient);
 const ssm = mockClient(SSMClient);
+// Mocks patch the client classes for the whole process: undone for the files that run after this one.
+afterAll(() => {
+  tagging.restore();
+  ssm.restore();
+});
 const clients = { tagging: new ResourceGroupsTaggingAPIClient({ region: 'eu-west-1' }), ssm: new SSMClient({ region: 'eu-west-1' }) };
 
 /** Shaped like real GetResources responses: ARNs, Tags as Key/Value pairs, an empty token on the last page. */

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi, afterAll } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudFormationClient, DescribeStackResourcesCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
@@ -44,6 +44,15 @@ const ssm = mockClient(SSMClient);
 const tagging = mockClient(ResourceGroupsTaggingAPIClient);
 const sns = mockClient(SNSClient);
 const iam = mockClient(IAMClient);
+// Mocks patch the client classes for the whole process: undone for the files that run after this one.
+afterAll(() => {
+  sts.restore();
+  cfn.restore();
+  ssm.restore();
+  tagging.restore();
+  sns.restore();
+  iam.restore();
+});
 let out = '';
 let err = '';
 

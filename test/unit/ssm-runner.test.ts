@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, afterAll } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetCommandInvocationCommand, ListCommandsCommand, SSMClient, SendCommandCommand, type Command } from '@aws-sdk/client-ssm';
 import { CloudWatchLogsClient, DescribeLogStreamsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -7,6 +7,10 @@ import { parseDetails } from '../../core/step-result.js';
 import { COMMAND_DELIVERY_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS, unresponsiveAfterSeconds } from '../../core/steps.js';
 
 const ssm = mockClient(SSMClient);
+// Mocks patch the client classes for the whole process: undone for the files that run after this one.
+afterAll(() => {
+  ssm.restore();
+});
 const runner = new SsmCommandRunner(new SSMClient({ region: 'eu-west-1' }), 'fleet-upgrade-runbook');
 
 /** Shaped like real ListCommands entries (the fields we read, and a few we do not). */
@@ -104,6 +108,10 @@ describe('finding the command a crashed attempt sent', () => {
 // result line and a failure's reason are at the end, so a cut output is completed from its log stream.
 describe("reading a step's result", () => {
   const logs = mockClient(CloudWatchLogsClient);
+  // Mocks patch the client classes for the whole process: undone for the files that run after this one.
+  afterAll(() => {
+    logs.restore();
+  });
   const reader = new SsmCommandRunner(
     new SSMClient({ region: 'eu-west-1' }),
     'fleet-upgrade-runbook',

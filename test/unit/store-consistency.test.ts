@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, afterAll } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -11,6 +11,10 @@ import { FleetStore } from '../../adapters/store.js';
 describe('the reads that decide whether a node may start are strongly consistent', () => {
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
   const ddb = mockClient(DynamoDBDocumentClient);
+  // Mocks patch the client classes for the whole process: undone for the files that run after this one.
+  afterAll(() => {
+    ddb.restore();
+  });
   const store = new FleetStore(client, 't');
 
   it('the stop mark, the open questions and the held nodes', async () => {

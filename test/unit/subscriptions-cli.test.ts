@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi, afterAll } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
@@ -23,6 +23,11 @@ const metadata = { httpStatusCode: 200, requestId: 'b7f0c1a2-0000-5000-8000-0000
 
 const sns = mockClient(SNSClient);
 const cfn = mockClient(CloudFormationClient);
+// Mocks patch the client classes for the whole process: undone for the files that run after this one.
+afterAll(() => {
+  sns.restore();
+  cfn.restore();
+});
 let out = '';
 let err = '';
 
