@@ -3,7 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { App } from 'aws-cdk-lib';
 import { TEST_PACKAGE_KEY } from '../support/package-key.js';
+import { FleetUpgradeStack } from '../../lib/fleet-upgrade-stack.js';
+import { stackPropsFromContext } from '../../lib/app-context.js';
 
 const exec = promisify(execFile);
 const ENV = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DISABLE_VERSION_CHECK: '1', AWS_EC2_METADATA_DISABLED: 'true' };
@@ -34,34 +37,43 @@ describe('cdk synth', () => {
     }
   });
 
+  it('refuses to synthesize without artifactBaseUrl, naming the setting (a cdk process, as an operator runs it)', async () => {
+    const out = mkdtempSync(join('.tmp', 'synth-refused-'));
+    const refused = exec(process.execPath, [CDK, 'synth', '--quiet', '--output', out, '-c', `packageSigningPublicKey=${KEY_LINE}`], {
+      env: ENV,
+      timeout: 170_000,
+    });
+    await expect(refused).rejects.toMatchObject({ stderr: expect.stringMatching(/artifactBaseUrl: required: the https:\/\/ URL of your package repository/) });
+  });
+
+  // The app's own reading of the context, in this process: the same code bin/app.ts runs, without a cdk process each.
   it.each([
     [
       'an http artifactBaseUrl',
-      ['-c', 'artifactBaseUrl=http://artifacts.example.com/app', '-c', `packageSigningPublicKey=${KEY_LINE}`],
+      { artifactBaseUrl: 'http://artifacts.example.com/app', packageSigningPublicKey: KEY_LINE },
       /artifactBaseUrl: expected an https:\/\/ URL/,
     ],
-    ['no packageSigningPublicKey', ['-c', 'artifactBaseUrl=https://artifacts.example.com/app'], /packageSigningPublicKey: expected the Ed25519 public key/],
-    ['no artifactBaseUrl', ['-c', `packageSigningPublicKey=${KEY_LINE}`], /artifactBaseUrl: required: the https:\/\/ URL of your package repository/],
+    ['no packageSigningPublicKey', { artifactBaseUrl: 'https://artifacts.example.com/app' }, /packageSigningPublicKey: expected the Ed25519 public key/],
     [
       'sign-in without approvers',
-      [
-        '-c',
-        'artifactBaseUrl=https://artifacts.example.com/app',
-        '-c',
-        `packageSigningPublicKey=${KEY_LINE}`,
-        '-c',
-        'approvalIssuer=https://idp.example.com',
-        '-c',
-        'approvalClientId=page',
-        '-c',
-        'approvalClientSecretArn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:fu-client-AbCdEf',
-      ],
+      {
+        artifactBaseUrl: 'https://artifacts.example.com/app',
+        packageSigningPublicKey: KEY_LINE,
+        approvalIssuer: 'https://idp.example.com',
+        approvalClientId: 'page',
+        approvalClientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:fu-client-AbCdEf',
+      },
       /approvers: required with approvalIssuer/,
     ],
-    // Each refusal is a cdk process that fails before bundling: run them side by side.
-  ])('refuses %s, naming the setting', { concurrent: true }, async (_what, context, message) => {
-    const out = mkdtempSync(join('.tmp', 'synth-refused-'));
-    const refused = exec(process.execPath, [CDK, 'synth', '--quiet', '--output', out, ...context], { env: ENV, timeout: 170_000 });
-    await expect(refused).rejects.toMatchObject({ stderr: expect.stringMatching(message) });
+  ])('refuses %s, naming the setting', (_what, context: Record<string, string>, message) => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    expect(
+      () =>
+        new FleetUpgradeStack(
+          app,
+          'FleetUpgradeStack',
+          stackPropsFromContext((key) => context[key]),
+        ),
+    ).toThrow(message);
   });
 });
