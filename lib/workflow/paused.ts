@@ -11,24 +11,37 @@ import { TRANSIENT_RETRY } from './tasks.js';
  * pause's limit (or within the hour) and asks the gate again, which then stops the run if the limit passed.
  */
 export function pausedState(scope: Construct, recordNode: lambda.IFunction, gate: sfn.IChainable): sfn.State {
-  const paused = new tasks.LambdaInvoke(scope, PAUSED_STATE_NAME, {
-    lambdaFunction: recordNode,
-    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-    payload: sfn.TaskInput.fromObject({
-      action: 'hold',
-      taskToken: sfn.JsonPath.taskToken,
-      'node.$': '$.node',
-      'run.$': '$.run',
+  return holdState(scope, PAUSED_STATE_NAME, recordNode, gate, {
+    waitingFor: {
       waitingFor: [PAUSE_HOLDER],
       // Passed through so that the rehearsal's engine (which reads TimeoutSecondsPath after Parameters) sees it too.
       'recheckSeconds.$': '$.gate.recheckSeconds',
-    }),
+    },
+    timeout: sfn.Timeout.at('$.gate.recheckSeconds'),
+  });
+}
+
+/**
+ * A node waiting on a task token (record-node's `hold`) until what it waits for is released; on its timeout it
+ * asks the gate again, as after a release.
+ */
+export function holdState(
+  scope: Construct,
+  id: string,
+  recordNode: lambda.IFunction,
+  gate: sfn.IChainable,
+  opts: { waitingFor: Record<string, unknown>; timeout: sfn.Timeout },
+): sfn.State {
+  const hold = new tasks.LambdaInvoke(scope, id, {
+    lambdaFunction: recordNode,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({ action: 'hold', taskToken: sfn.JsonPath.taskToken, 'node.$': '$.node', 'run.$': '$.run', ...opts.waitingFor }),
     resultPath: sfn.JsonPath.DISCARD,
-    taskTimeout: sfn.Timeout.at('$.gate.recheckSeconds'),
+    taskTimeout: opts.timeout,
   }).addRetry(TRANSIENT_RETRY);
-  paused.addCatch(gate, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
-  paused.next(gate);
-  return paused;
+  hold.addCatch(gate, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
+  hold.next(gate);
+  return hold;
 }
 
 /** The gate said the run is paused. */

@@ -1,16 +1,15 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { HELD_STATE_NAME } from '../../core/hold.js';
 import { STEP_STATE_NAMES, WINDOW_STEPS, type StepId } from '../../core/steps.js';
 import { Canary } from './canary.js';
 import { HealthWatch } from './health.js';
 import { NodeFailure } from './node-failure.js';
-import { isPaused, pausedState } from './paused.js';
+import { holdState, isPaused, pausedState } from './paused.js';
 import { RunbookStep } from './runbook-step.js';
-import { ENDS_CHILD, FunctionTask, RECORDING_RETRY, RecordOutcome, TRANSIENT_RETRY } from './tasks.js';
+import { ENDS_CHILD, FunctionTask, RECORDING_RETRY, RecordOutcome } from './tasks.js';
 
 /** Properties of {@link UpgradeNode}. */
 export interface UpgradeNodeProps {
@@ -69,21 +68,10 @@ export class UpgradeNode extends sfn.StateMachineFragment {
     gate.addRetry(RECORDING_RETRY);
     // A failed node's open question holds every node that has not started: it waits (a task token, no polling)
     // until the decision is applied, then asks the gate again. The timeout only guards against a lost release.
-    const held = new tasks.LambdaInvoke(this, HELD_STATE_NAME, {
-      lambdaFunction: recordNode,
-      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      payload: sfn.TaskInput.fromObject({
-        action: 'hold',
-        taskToken: sfn.JsonPath.taskToken,
-        'node.$': '$.node',
-        'run.$': '$.run',
-        'waitingFor.$': '$.gate.waitingFor',
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-      taskTimeout: sfn.Timeout.duration(Duration.hours(1)),
-    }).addRetry(TRANSIENT_RETRY);
-    held.addCatch(gate, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
-    held.next(gate);
+    const held = holdState(this, HELD_STATE_NAME, recordNode, gate, {
+      waitingFor: { 'waitingFor.$': '$.gate.waitingFor' },
+      timeout: sfn.Timeout.duration(Duration.hours(1)),
+    });
     health.connect(afterNode, gate);
     const resumedAt = (step: StepId) => sfn.Condition.and(sfn.Condition.isPresent('$.node.resumeAt'), sfn.Condition.stringEquals('$.node.resumeAt', step));
     gate.next(
@@ -93,7 +81,7 @@ export class UpgradeNode extends sfn.StateMachineFragment {
         .when(isTrue('$.gate.askHealth'), health.ask)
         .when(isPaused, pausedState(this, recordNode, gate))
         .when(sfn.Condition.booleanEquals('$.gate.go', false), new sfn.Succeed(this, 'Not started: the run is stopping', ENDS_CHILD))
-        // A resumed run: a node the earlier run left mid-window goes on from the step its checkpoints say (plan's interruptedNodes).
+        // A resumed run: a node the earlier run left mid-window goes on from the step its checkpoints say (core/resume.ts interruptedNodes).
         .when(resumedAt('restart'), at('restart'))
         .when(resumedAt('backup'), at('backup'))
         .otherwise(at('pre-upgrade-validation')),
