@@ -68,11 +68,15 @@ afterAll(async () => {
   await dynamodb?.stop();
 });
 
+// One run serves the evidence and the rollback: a failed validation answered rollback.
+let rolledBack: Promise<RehearsalResult> | undefined;
+const rollbackRun = () => (rolledBack ??= run('rollback', { decisions: ['rollback'], failures: postFails() }));
+
 describe('the operator is asked', () => {
   it('by a notification carrying the evidence and how to decide', async () => {
-    const r = await run('evidence', { decisions: ['rollback'], failures: postFails() });
+    const r = await rollbackRun();
     const asked = r.notifications.find((n) => n.attributes.kind === 'approval');
-    expect(asked?.subject).toBe('fleet-upgrade: dea-1 failed post-upgrade-validation in approval-evidence - decision needed');
+    expect(asked?.subject).toBe('fleet-upgrade: dea-1 failed post-upgrade-validation in approval-rollback - decision needed');
     for (const text of [
       'Post-upgrade validation failed on node dea-1 (dea)',
       'Exit code: 1',
@@ -132,7 +136,7 @@ describe('who decides', () => {
 
 describe('each decision', () => {
   it('rollback: the node is restored (previous release, state byte for byte, service healthy) and the run stops', async () => {
-    const r = await run('rollback', { decisions: ['rollback'], failures: postFails() });
+    const r = await rollbackRun();
     expect(r.summary.status).toBe('ROLLED_BACK');
     expect(r.summary.nodes['dea-1']).toMatchObject({ status: 'ROLLED_BACK', from: '3.0.0', to: '3.0.0' });
     expect(await inspectSandbox(root(r, 'dea-1'))).toMatchObject({ currentLink: 'releases/3.0.0', serviceHealthy: true });
