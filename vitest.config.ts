@@ -16,7 +16,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        // Files that start no sandbox run in one module cache per worker: importing the CDK, the SDK and the local
+        // Files that need no fresh process run in one module cache per worker: importing the CDK, the SDK and the local
         // engines once per worker, not once per file, is most of their time. The setup file gives each file the
         // process's environment and fresh SDK clients; a file that mocks a client class restores it.
         test: {

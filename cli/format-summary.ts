@@ -76,7 +76,7 @@ export function formatSummary(summary: RehearsalSummary, opts: { wholeSeconds?: 
     rows.push([`  ${id}`, n.roles.join(',') || '—', n.from ?? '?', n.to ?? '?', n.status, windowTime(n), stepTimes(n)]);
   }
   lines.push(...table(rows));
-  lines.push("  IN WINDOW: the node's steps while maintenance mode was on (self-update, check and download ran before it)");
+  lines.push("  IN WINDOW: how long the node's own steps ran while maintenance mode was on (self-update, check and download ran before it)");
   if (summary.notInRun?.length) {
     const more = c.notInRun > summary.notInRun.length ? `, and ${c.notInRun - summary.notInRun.length} more` : '';
     const core = summary.maintenanceMode;

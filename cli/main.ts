@@ -105,6 +105,8 @@ export function withClusterFileFlag(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    // After `--` every word is an argument, not an option.
+    if (arg === '--') return [...out, ...argv.slice(i)];
     const inline = /^--cluster-file=(.*)$/.exec(arg);
     if (arg !== '--cluster-file' && inline === null) {
       out.push(arg);
@@ -112,7 +114,8 @@ export function withClusterFileFlag(argv: readonly string[]): string[] {
     }
     const value = inline?.[1] ?? argv[++i] ?? '';
     if (value === '' || !existsSync(value) || !statSync(value).isFile()) {
-      throw new UsageError(`--cluster-file: expected the path of a cluster file, got ${JSON.stringify(value)} (no such file)`);
+      const why = value !== '' && existsSync(value) ? 'not a file' : 'no such file';
+      throw new UsageError(`--cluster-file: expected the path of a cluster file, got ${JSON.stringify(value)} (${why})`);
     }
     out.push('--cluster', value);
   }

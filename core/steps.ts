@@ -22,6 +22,9 @@ export const CLUSTER_STEPS: readonly StepId[] = ['maintenance-on', 'maintenance-
 /** Steps a node goes through, in order (retire applies to dea nodes only): every step but rollback and the cluster steps. */
 export const NODE_PIPELINE: readonly StepId[] = STEP_IDS.filter((s) => s !== 'rollback' && !CLUSTER_STEPS.includes(s));
 
+/** The pipeline's steps that may drain or change what a node serves: from retire on. The ones before only read or stage. */
+export const CHANGES_NODE_STEPS: readonly StepId[] = NODE_PIPELINE.slice(NODE_PIPELINE.indexOf('retire'));
+
 /** The state names an operator reads in the console's execution view. */
 export const STEP_STATE_NAMES: Record<StepId, string> = {
   'self-update': 'Self-update',

@@ -1,7 +1,7 @@
 import type { ApprovalDecision } from './approval.js';
 import type { EndedWithoutCleanup } from './execution-status.js';
 import type { StepOutcome, StepResult } from './step-result.js';
-import { NODE_PIPELINE, type StepId } from './steps.js';
+import { CHANGES_NODE_STEPS, type StepId } from './steps.js';
 import type { NodeOutcome, StepCheckpoint } from './summary.js';
 
 /**
@@ -20,8 +20,7 @@ export function stoppedRunAction<R>(run: R | null, summarized: boolean): Stopped
   return summarized ? { kind: 'release-lock', reason: 'summarized' } : { kind: 'clean-up', run };
 }
 
-/** Steps after which a node may be drained or changed: from retire on (the check phase changes nothing). */
-const CHANGES_NODE: ReadonlySet<StepId> = new Set(NODE_PIPELINE.slice(NODE_PIPELINE.indexOf('retire')));
+const CHANGES_NODE: ReadonlySet<StepId> = new Set(CHANGES_NODE_STEPS);
 
 /**
  * The nodes the stop caught between retire and their outcome, in the order they started: they may be drained

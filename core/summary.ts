@@ -1,6 +1,6 @@
 import type { DeciderIdentity } from './approvers.js';
 import { STEP_FAILED } from './errors.js';
-import { CLUSTER_STEPS, STEP_IDS, type StepId } from './steps.js';
+import { CHANGES_NODE_STEPS, CLUSTER_STEPS, NODE_PIPELINE, STEP_IDS, type StepId } from './steps.js';
 import { heldReport, type HeldReport } from './hold.js';
 import type { PauseReport } from './pause.js';
 import type { CanaryReport } from './canary.js';
@@ -156,7 +156,7 @@ function stepSeconds(c: StepCheckpoint): { seconds?: number } {
 /** Steps a node runs before the maintenance window opens (checks and pre-staging); they change nothing the node serves. */
 export const BEFORE_WINDOW: readonly StepId[] = ['self-update', 'version-check', 'download'];
 /** Steps that leave what the node serves as it was: a node that ran no other step was not changed by the run. */
-const LEAVES_NODE_AS_IT_WAS: readonly StepId[] = [...BEFORE_WINDOW, 'pre-upgrade-validation'];
+const LEAVES_NODE_AS_IT_WAS: readonly StepId[] = NODE_PIPELINE.filter((s) => !CHANGES_NODE_STEPS.includes(s));
 
 function nodeStatus(outcome: NodeOutcome | undefined, steps: readonly StepCheckpoint[], prepareOnly: boolean): NodeStatus {
   if (outcome !== undefined) return outcome.status;

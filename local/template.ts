@@ -1,5 +1,5 @@
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { InputValidationError } from '../core/errors.js';
 import { join, relative } from 'node:path';
@@ -14,8 +14,8 @@ import type { CfnTemplate } from './cfn-template.js';
 export type { CfnTemplate };
 
 /**
- * A key of this process for templates synthesized here: a rehearsal pins the key it signs its packages with
- * in the document anyway (`withPackageKey`), so this one only has to be well-formed.
+ * A key for templates synthesized here (a cached one carries the key of the process that wrote it): a rehearsal
+ * pins the key it signs its packages with in the document anyway (`withPackageKey`), so this one only has to be well-formed.
  */
 const LOCAL_PACKAGE_KEY = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
@@ -26,7 +26,7 @@ export async function synthesizeTemplate(props: Partial<FleetUpgradeStackProps> 
   const key = props.runbookPath === undefined ? JSON.stringify(props) : undefined;
   const cached = key === undefined ? undefined : synthesized.get(key);
   if (cached !== undefined) return structuredClone(cached);
-  const onDisk = key === undefined ? undefined : diskCachePath(key, outdirBase);
+  const onDisk = key === undefined ? undefined : diskCachePath(key);
   let template = onDisk === undefined ? undefined : readCached(onDisk);
   if (template === undefined) {
     template = await synthesizeNow(props, outdirBase);
@@ -53,14 +53,19 @@ async function synthesizeNow(props: Partial<FleetUpgradeStackProps>, outdirBase:
 }
 
 const PROJECT_ROOT = join(import.meta.dirname, '..');
-/** Everything a template is built from: the stack, what it reads from core and the handlers, the runbooks, the CDK's version. */
-const TEMPLATE_SOURCES = ['lib', 'core', 'lambdas', 'adapters', 'runbooks', 'package-lock.json'];
+/**
+ * Everything a template is built from: the stack, what it reads from core and the handlers, the runbooks, this
+ * file's defaults, and the CDK's version as installed (lib imports nothing of local/: test/unit/import-graph.test.ts).
+ */
+const TEMPLATE_SOURCES = ['lib', 'core', 'lambdas', 'adapters', 'runbooks', 'local/template.ts', 'package-lock.json', 'node_modules/aws-cdk-lib/package.json'];
+/** In the checkout, owned by whoever runs it: a template from a shared folder could be planted by someone else. */
+const TEMPLATE_CACHE_DIR = join(PROJECT_ROOT, '.tmp', 'template-cache');
 
 /**
- * Every process that rehearses synthesizes the same template (the tests start dozens): it is kept under
- * `<outdirBase>/template-cache`, named by a hash of the props and of every source file, so any change misses.
+ * Every process that rehearses synthesizes the same template (the tests start dozens): it is kept in
+ * `.tmp/template-cache`, named by a hash of the props and of every source file, so any change misses.
  */
-function diskCachePath(key: string, outdirBase: string): string {
+function diskCachePath(key: string): string {
   const hash = createHash('sha256').update(key);
   const add = (path: string) => {
     const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
@@ -72,26 +77,36 @@ function diskCachePath(key: string, outdirBase: string): string {
   };
   for (const source of TEMPLATE_SOURCES) {
     const full = join(PROJECT_ROOT, source);
-    if (source.endsWith('.json')) hash.update(source).update(readFileSync(full));
+    // Absent (an install that hoists aws-cdk-lib elsewhere): its absence is part of the key, and package-lock.json holds the version.
+    if (!existsSync(full)) hash.update(source).update('\0absent\0');
+    else if (source.endsWith('.ts') || source.endsWith('.json')) hash.update(source).update('\0').update(readFileSync(full)).update('\0');
     else add(full);
   }
-  return join(outdirBase, 'template-cache', `${hash.digest('hex')}.json`);
+  return join(TEMPLATE_CACHE_DIR, `${hash.digest('hex')}.json`);
 }
 
 function readCached(path: string): CfnTemplate | undefined {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as CfnTemplate;
+    const template = JSON.parse(readFileSync(path, 'utf8')) as Partial<CfnTemplate>;
+    return typeof template.Resources === 'object' && template.Resources !== null ? (template as CfnTemplate) : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Written whole, then renamed: a process reading it at the same moment sees the old file or the new one. */
+/**
+ * Written whole, then renamed: a process reading it at the same moment sees no file or the whole one. The cache
+ * only saves time, so a folder that cannot be written is no error.
+ */
 function writeCached(path: string, template: CfnTemplate): void {
-  mkdirSync(join(path, '..'), { recursive: true });
-  const partial = `${path}.${process.pid}.partial`;
-  writeFileSync(partial, JSON.stringify(template));
-  renameSync(partial, path);
+  const partial = `${path}.${randomUUID()}.partial`;
+  try {
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(partial, JSON.stringify(template));
+    renameSync(partial, path);
+  } catch {
+    rmSync(partial, { force: true });
+  }
 }
 
 const synthesized = new Map<string, CfnTemplate>();

@@ -5,12 +5,12 @@ import { promisify } from 'node:util';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { LocalRuntime } from '../../local/runtime.js';
 import { FleetStore } from '../../adapters/store.js';
 import { inspectSandbox } from '../../local/sandbox.js';
 import type { Summary } from '../../core/summary.js';
-import { STEP_STATE_NAMES } from '../../core/steps.js';
+import { CHANGES_NODE_STEPS, STEP_STATE_NAMES } from '../../core/steps.js';
 
 const exec = promisify(execFile);
 const CLUSTER = {
@@ -49,26 +49,38 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
  * The CLI in a process of its own, loaded and waiting: `go()` runs the command at once. A stop must land while
  * the run is under way, and on a loaded machine a fresh process takes longer to load than nodes take to upgrade.
  */
-async function warmCli(...args: string[]): Promise<{ go: () => Promise<{ code: number; stdout: string; stderr: string }> }> {
+async function warmCli(...args: string[]): Promise<{ go: () => Promise<{ code: number; stdout: string; stderr: string }>; kill: () => void }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'TABLE_NAME' && k !== 'DOCUMENT_NAME'));
   const argv = JSON.stringify(['--endpoint', runtime.endpoint, ...args]);
   const script = `const { main } = await import('./cli/main.ts'); process.stderr.write('ready\\n');
-    process.stdin.once('data', async () => { process.exitCode = await main(${argv}); process.stdin.destroy(); });`;
+    process.stdin.once('data', async () => process.exit(await main(${argv})));`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  // A child that died before `go` would make the write fail: the exit code says what happened instead.
+  child.stdin.on('error', () => undefined);
+  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : -1))));
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  const loaded = Date.now() + 120_000;
   while (!stderr.includes('ready\n')) {
-    if (child.exitCode !== null) throw new Error(`the CLI did not load: ${stderr}`);
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > loaded) {
+      kill();
+      throw new Error(`the CLI did not load: ${stderr}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
+    kill,
     go: async () => {
       stderr = '';
       child.stdin.write('go\n');
+      const timer = setTimeout(kill, 240_000);
       const code = await exited;
+      clearTimeout(timer);
       return { code, stdout, stderr };
     },
   };
@@ -121,6 +133,7 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
 
   it('stop ends the run at once; maintenance mode is turned off and the lock released all the same', async () => {
     const stopper = await warmCli('stop', 'ops-up-2', '--reason', 'operator changed their mind', '--json');
+    onTestFinished(stopper.kill);
     const first = await cli('start', '--cluster', clusterFile, '--target-version', '3.2.0', '--run-id', 'ops-up-2', '--json');
     expect(first.code, first.stderr).toBe(0);
     // Idempotent per run id: the same start again answers the same running execution.
@@ -182,16 +195,23 @@ describe('fleet-upgrade against `local serve` (--endpoint): the code path that t
     expect(summary.maintenanceMode.enabledAt).not.toBeNull();
     expect(summary.maintenanceMode.disabledAt).not.toBeNull();
     expect(summary.nodes['dea-1']?.status).toBe('UPGRADED');
-    // Nodes go one at a time: those before the stop upgraded, the one in flight when it landed was rolled back
-    // (a retired DEA is back in service), and none after it started. On a loaded machine the stop (a CLI
-    // process) lands later than dea-2's start, so which node it catches varies; that no node starts after it does not.
+    // Nodes go one at a time: those before the stop upgraded, the one it caught after its retire was rolled back
+    // (a retired DEA is back in service), and none after it started. The stop lands as dea-2 starts; if dea-2 was
+    // still validating, the cleanup lets that finish and dea-2 is NOT_STARTED, having run no step that changes it.
     const statuses = summary.order.map((id) => summary.nodes[id]?.status);
     const firstUnstarted = statuses.indexOf('NOT_STARTED');
-    expect(firstUnstarted, JSON.stringify(statuses)).toBeGreaterThan(1);
+    expect(firstUnstarted, JSON.stringify(statuses)).toBeGreaterThanOrEqual(1);
     expect(
       statuses.slice(firstUnstarted).every((s) => s === 'NOT_STARTED'),
       JSON.stringify(statuses),
     ).toBe(true);
+    for (const id of summary.order.slice(firstUnstarted)) {
+      const ran = summary.nodes[id]?.steps.map((s) => s.step) ?? [];
+      expect(
+        ran.filter((step) => CHANGES_NODE_STEPS.includes(step) || step === 'rollback'),
+        id,
+      ).toEqual([]);
+    }
     for (const id of summary.order.slice(0, firstUnstarted)) {
       const node = summary.nodes[id];
       if (node?.status !== 'UPGRADED') {

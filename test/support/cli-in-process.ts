@@ -9,8 +9,14 @@ export async function cliInProcess(...args: string[]): Promise<{ code: number; s
   let stderr = '';
   const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => (
+    (stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()),
+    true
+  )) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => (
+    (stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()),
+    true
+  )) as typeof process.stderr.write;
   try {
     const code = await main(args);
     return { code, stdout, stderr };

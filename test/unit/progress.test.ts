@@ -103,6 +103,7 @@ describe('--cluster-file FILE', () => {
     expect(withClusterFileFlag(['plan', '--cluster-file', 'examples/demo-cluster.json'])).toEqual(['plan', '--cluster', 'examples/demo-cluster.json']);
     expect(withClusterFileFlag(['plan', '--cluster-file=examples/demo-cluster.json'])).toEqual(['plan', '--cluster', 'examples/demo-cluster.json']);
     expect(() => withClusterFileFlag(['plan', '--cluster-file', 'demo'])).toThrow('--cluster-file: expected the path of a cluster file, got "demo"');
-    expect(() => withClusterFileFlag(['plan', '--cluster-file', 'examples'])).toThrow('--cluster-file');
+    expect(() => withClusterFileFlag(['plan', '--cluster-file', 'examples'])).toThrow('got "examples" (not a file)');
+    expect(withClusterFileFlag(['plan', '--', '--cluster-file', 'x'])).toEqual(['plan', '--', '--cluster-file', 'x']);
   });
 });
