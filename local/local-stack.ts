@@ -271,7 +271,7 @@ export async function buildLocalStack(opts: LocalStackOptions): Promise<LocalSta
 /** The given template, or the stack synthesized (once per process for a built-in runbook: local/template.ts). */
 async function stackTemplate(source: LocalStackOptions['template'], workdir: string, progress: (line: string) => void): Promise<CfnTemplate> {
   if ('given' in source) return source.given;
-  progress(`Synthesizing the stack (what \`cdk synth\` deploys) with the ${source.runbookPath ?? source.runbook} runbook`);
+  progress(`Synthesizing the stack (what \`cdk synth\` deploys) with the ${source.runbookPath ?? source.runbook} runbook, unless .tmp/template-cache has it`);
   const outdir = join(workdir, 'cdk');
   await mkdir(outdir, { recursive: true });
   return await synthesizeTemplate(
