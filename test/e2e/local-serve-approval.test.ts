@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../local/runtime.js';
+import { cliAgainst } from '../support/cli-against.js';
 import { inspectSandbox } from '../../local/sandbox.js';
 
-const exec = promisify(execFile);
 const CLUSTER = {
   cluster: 'serve-ask',
   nodes: [
@@ -20,20 +18,7 @@ let dir: string;
 let clusterFile: string;
 let runtime: LocalRuntime;
 
-/** The CLI as an operator runs it against `local serve`: --endpoint only, none of the runtime's own environment. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'TABLE_NAME' && k !== 'DOCUMENT_NAME'));
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'bin/fleet-upgrade.ts', '--endpoint', runtime.endpoint, ...args], {
-      timeout: 120_000,
-      env,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = (...args: string[]) => cliAgainst(runtime.endpoint, ...args);
 
 /** Asks until `check` returns a value (the run is asynchronous; no fixed sleeps). */
 async function until<T>(what: string, check: () => Promise<T | undefined>, seconds = 120): Promise<T> {

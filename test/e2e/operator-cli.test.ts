@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { LocalRuntime } from '../../local/runtime.js';
+import { cliAgainst, operatorEnvironment } from '../support/cli-against.js';
 import { FleetStore } from '../../adapters/store.js';
 import { inspectSandbox } from '../../local/sandbox.js';
 import type { Summary } from '../../core/summary.js';
@@ -26,31 +27,14 @@ let clusterFile: string;
 let runtime: LocalRuntime;
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-/**
- * The CLI as an operator runs it, pointed at the local runtime with --endpoint only: none of the
- * runtime's own environment (handler endpoints, table name) reaches it.
- */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'TABLE_NAME' && k !== 'DOCUMENT_NAME'));
-  // Generous: on a loaded 2-core machine one upgrade of this cluster has taken 120 s (a timeout is not a speed check).
-  try {
-    const { stdout, stderr } = await exec(process.execPath, ['--import', 'tsx', 'bin/fleet-upgrade.ts', '--endpoint', runtime.endpoint, ...args], {
-      timeout: 240_000,
-      env,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const cli = (...args: string[]) => cliAgainst(runtime.endpoint, ...args);
 
 /**
  * The CLI in a process of its own, loaded and waiting: `go()` runs the command at once. A stop must land while
  * the run is under way, and on a loaded machine a fresh process takes longer to load than nodes take to upgrade.
  */
 async function warmCli(...args: string[]): Promise<{ go: () => Promise<{ code: number; stdout: string; stderr: string }>; kill: () => void }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'TABLE_NAME' && k !== 'DOCUMENT_NAME'));
+  const env = operatorEnvironment();
   const argv = JSON.stringify(['--endpoint', runtime.endpoint, ...args]);
   const script = `const { main } = await import('./cli/main.ts'); process.stderr.write('ready\\n');
     process.stdin.once('data', async () => process.exit(await main(${argv})));`;
