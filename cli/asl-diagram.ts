@@ -56,7 +56,7 @@ function edgesOf(name: string, state: AslState): Edge[] {
 
 const inner = (s: AslState): AslGraph | undefined => s.ItemProcessor ?? s.Iterator;
 
-// ── Mermaid ────────────────────────────────────────────────────────────────
+// ── Mermaid ────────────────────
 
 /** Mermaid flowchart: Map states are subgraphs, catch paths dotted. */
 export function toMermaid(definition: AslGraph): string {

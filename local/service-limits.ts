@@ -44,7 +44,7 @@ export function checkTaskPayload(stateName: string, value: unknown): void {
 
 /**
  * Watches an execution's events and says when the service would have failed it. A Map's result is the
- * array of its iterations' outputs whatever its ResultPath (aws-cdk issue 24799): it is summed per Map as
+ * array of its iterations' outputs whatever its ResultPath: it is summed per Map as
  * the iterations end. Two activations of one Map running at once would be summed together (stricter than
  * AWS); the stack runs its inner Maps one group at a time.
  */

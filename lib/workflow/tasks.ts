@@ -55,7 +55,7 @@ export const CLOSING_RETRY: sfn.RetryProps = { errors: [sfn.Errors.ALL], maxAtte
 /**
  * What every Distributed Map child hands back: an empty object its ItemSelector puts in, selected by the
  * OutputPath of each state that ends a child. A Distributed Map gathers its children's outputs into its
- * result even with ResultPath null (aws-cdk issue 24799), and past 256 KiB the execution fails with
+ * result even with ResultPath null, and past 256 KiB the execution fails with
  * States.DataLimitExceeded, which no Catch takes; a child ending with its whole state reaches that at a
  * few hundred nodes.
  */
