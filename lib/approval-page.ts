@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Stack } from 'aws-cdk-lib';
+import { Annotations, CfnOutput } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { APPROVAL_CALLBACK_PATH, APPROVAL_PAGE_PATH } from '../core/approval.js';
 import { parseApprovers } from '../core/approvers.js';
 import { taskAnswerStatement } from './task-answers.js';
+import { grantTableKeyViaDynamoDb } from './table-key-grant.js';
 
 /** An address SNS can deliver to (checked before deploying, so a typo fails the synth, not the subscription). */
 const EMAIL_PATTERN = /^[^\s@<>(),;:"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
@@ -151,25 +152,7 @@ export class ApprovalPage extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*', 'APPROVALS#PENDING'] } },
       }),
     );
-    // DynamoDB uses the table's customer-managed key on the caller's behalf: the key actions a table grant
-    // gives, spelled out (no wildcard), and only through DynamoDB.
-    if (props.table.encryptionKey) {
-      this.pageFunction.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: [
-            'kms:Decrypt',
-            'kms:DescribeKey',
-            'kms:Encrypt',
-            'kms:ReEncryptFrom',
-            'kms:ReEncryptTo',
-            'kms:GenerateDataKey',
-            'kms:GenerateDataKeyWithoutPlaintext',
-          ],
-          resources: [props.table.encryptionKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
-        }),
-      );
-    }
+    grantTableKeyViaDynamoDb(this, props.table, this.pageFunction);
     // A decision answers the approval task; an answer that cannot be delivered is un-claimed (no SendTaskFailure).
     this.pageFunction.addToRolePolicy(taskAnswerStatement(props.stateMachine, ['states:SendTaskSuccess']));
 

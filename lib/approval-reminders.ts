@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -7,6 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { grantTableKeyViaDynamoDb } from './table-key-grant.js';
 
 /** The environment variable that tells an approval email whether deciding requires signing in (the issuer, or absent). */
 export const SIGN_IN_ISSUER_ENV = 'APPROVAL_SIGN_IN_ISSUER';
@@ -61,24 +62,7 @@ export class ApprovalReminders extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*'] } },
       }),
     );
-    // DynamoDB uses the table's customer-managed key on the caller's behalf: spelled out, only through DynamoDB.
-    if (props.table.encryptionKey) {
-      f.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: [
-            'kms:Decrypt',
-            'kms:DescribeKey',
-            'kms:Encrypt',
-            'kms:ReEncryptFrom',
-            'kms:ReEncryptTo',
-            'kms:GenerateDataKey',
-            'kms:GenerateDataKeyWithoutPlaintext',
-          ],
-          resources: [props.table.encryptionKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
-        }),
-      );
-    }
+    grantTableKeyViaDynamoDb(this, props.table, f);
     // Every five minutes: the final reminder goes out an hour before the deadline, so it is at most five minutes late.
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'fleet-upgrade: reminds the approvers of decisions still waiting',
